@@ -1,0 +1,130 @@
+import type { Clock } from '../../runtime/clock';
+import {
+  Debouncer,
+  GpioError,
+  type GpioFactory,
+  type GpioInput,
+  type GpioOutput,
+  type InputLineConfig,
+  type InputListener,
+  type InputName,
+  type OutputLineConfig,
+  type OutputName,
+} from './index';
+
+/** Words a test may use instead of true/false: `fake.set('door', 'open')`. */
+export type FakeInputState =
+  | boolean
+  | 'open' | 'closed'
+  | 'pressed' | 'released'
+  | 'active' | 'inactive'
+  | 'alarm' | 'clear';
+
+const ACTIVE_WORDS = new Set<FakeInputState>([true, 'open', 'pressed', 'active', 'alarm']);
+
+export interface FakeWrite {
+  at: number;
+  active: boolean;
+}
+
+export class FakeGpioOutput implements GpioOutput {
+  /** Every write with the clock's monotonic time, for assertions. */
+  readonly writes: FakeWrite[] = [];
+  private state: boolean;
+  failNextWrite: Error | null = null;
+
+  constructor(
+    readonly name: OutputName,
+    private readonly clock: Clock,
+    initial: boolean,
+  ) {
+    this.state = initial;
+  }
+
+  write(active: boolean): void {
+    if (this.failNextWrite) {
+      const cause = this.failNextWrite;
+      this.failNextWrite = null;
+      throw new GpioError('gpio-io', null, `writing output ${this.name} failed`, { cause });
+    }
+    this.state = active;
+    this.writes.push({ at: this.clock.monotonic(), active });
+  }
+
+  read(): boolean {
+    return this.state;
+  }
+}
+
+export class FakeGpioInput implements GpioInput {
+  private readonly debouncer: Debouncer;
+
+  constructor(
+    readonly name: InputName,
+    clock: Clock,
+    debounceMs: number,
+    initial: boolean,
+  ) {
+    this.debouncer = new Debouncer(clock, debounceMs, initial);
+  }
+
+  read(): boolean {
+    return this.debouncer.value;
+  }
+
+  onChange(listener: InputListener): () => void {
+    return this.debouncer.subscribe(listener);
+  }
+
+  /** Changes the raw level as the hardware would (subject to debounce). */
+  setRaw(active: boolean): void {
+    this.debouncer.sample(active);
+  }
+
+  dispose(): void {
+    this.debouncer.dispose();
+  }
+}
+
+/**
+ * In-memory GPIO. Inputs default to inactive; script them with `set('door', 'open')` and advance
+ * the clock past the debounce. Outputs record their writes. Lines can be opened before or after
+ * scripting; `input()` for a name that was `set` earlier starts in that state.
+ */
+export class FakeGpio implements GpioFactory {
+  readonly outputs = new Map<OutputName, FakeGpioOutput>();
+  readonly inputs = new Map<InputName, FakeGpioInput>();
+  private readonly preset = new Map<InputName, boolean>();
+
+  constructor(private readonly clock: Clock) {}
+
+  output(name: OutputName, _config: OutputLineConfig, initial: boolean): FakeGpioOutput {
+    const out = new FakeGpioOutput(name, this.clock, initial);
+    this.outputs.set(name, out);
+    return out;
+  }
+
+  input(name: InputName, config: InputLineConfig): FakeGpioInput {
+    const inp = new FakeGpioInput(name, this.clock, config.debounceMs, this.preset.get(name) ?? false);
+    this.inputs.set(name, inp);
+    return inp;
+  }
+
+  /** Sets an input's raw level: `set('door', 'open')`, `set('fire', 'alarm')`, `set('exit', true)`. */
+  set(name: InputName, state: FakeInputState): void {
+    const active = ACTIVE_WORDS.has(state);
+    this.preset.set(name, active);
+    this.inputs.get(name)?.setRaw(active);
+  }
+
+  /** A relay or other output by name; throws if it was never opened (a test bug). */
+  out(name: OutputName): FakeGpioOutput {
+    const o = this.outputs.get(name);
+    if (!o) throw new Error(`fake output ${name} was never opened`);
+    return o;
+  }
+
+  close(): void {
+    for (const i of this.inputs.values()) i.dispose();
+  }
+}
