@@ -172,7 +172,7 @@ function openLine(line: number, open: () => Gpio): Gpio {
 /** Maps the errno onoff surfaces while exporting/configuring a line to a typed, explanatory error. */
 export function gpioOpenError(line: number, err: unknown): GpioError {
   const code = (err as NodeJS.ErrnoException | null)?.code;
-  switch (code) {
+  switch (code ?? '') {
     case 'EBUSY':
       return new GpioError('gpio-line-busy', line,
         `GPIO line ${line} is busy: another driver or process has claimed it (check device tree overlays and other services)`,

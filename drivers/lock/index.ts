@@ -1,0 +1,2 @@
+export * from './controller';
+export { installLockExitGuards, type ExitGuardOptions } from './process';
