@@ -1,0 +1,129 @@
+import { randomUUID, type KeyObject } from 'node:crypto';
+import { SCHEMA_VERSION, type RosterDelta, type RosterSnapshotChunk } from '../../runtime/protocol/schemas';
+import { signBody } from '../../runtime/protocol/signing';
+import type { SimpleRosterItem } from '../../runtime/sync/roster-sink';
+
+export interface RosterChange<Item> {
+  upsert: Item[];
+  remove: string[];
+}
+
+export interface HubRosterOptions<Item> {
+  /** The hub's Ed25519 private key; terminals pin its public half. */
+  signingKey: KeyObject;
+  /** Target size of one snapshot chunk's items (JSON bytes); chunks stay well under the payload limit. */
+  maxChunkBytes?: number;
+  /** Deltas kept for replay; a terminal further behind gets a snapshot. */
+  keepDeltas?: number;
+  idOf: (item: Item) => string;
+  /** The terminal roster store's batch for one change (default: { version, upsert, remove }). */
+  toBatch?: (version: number, change: RosterChange<Item>) => unknown;
+}
+
+export interface SignedSnapshot {
+  snapshotId: string;
+  version: number;
+  /** Signed envelope text of each chunk, in order. */
+  chunks: string[];
+}
+
+/**
+ * The hub's master roster (minimal, in memory): every change gets the next version and becomes one
+ * signed delta; a snapshot is the whole roster at one version, cut into signed chunks. Deltas are kept
+ * for replay to terminals that missed them; older terminals get a snapshot.
+ */
+export class HubRosterStore<Item = SimpleRosterItem> {
+  private readonly items = new Map<string, Item>();
+  private v = 0;
+  private readonly deltas = new Map<number, string>();
+  private snapshotCache: SignedSnapshot[] = [];
+  private readonly maxChunkBytes: number;
+  private readonly keepDeltas: number;
+
+  constructor(private readonly opts: HubRosterOptions<Item>) {
+    this.maxChunkBytes = opts.maxChunkBytes ?? 1024 * 1024;
+    this.keepDeltas = opts.keepDeltas ?? 10_000;
+  }
+
+  version(): number {
+    return this.v;
+  }
+
+  size(): number {
+    return this.items.size;
+  }
+
+  /** Apply a change to the master roster; returns the new version and its signed delta text. */
+  change(change: RosterChange<Item>): { version: number; payload: string } {
+    const version = this.v + 1;
+    for (const id of change.remove) this.items.delete(id);
+    for (const it of change.upsert) this.items.set(this.opts.idOf(it), it);
+    this.v = version;
+    const batch = this.opts.toBatch ? this.opts.toBatch(version, change) : { version, upsert: change.upsert, remove: change.remove };
+    const body: RosterDelta = { v: SCHEMA_VERSION, kind: 'roster.delta', version, batch };
+    const payload = signBody(body, this.opts.signingKey);
+    this.deltas.set(version, payload);
+    this.deltas.delete(version - this.keepDeltas);
+    return { version, payload };
+  }
+
+  /** Signed deltas after `version`, or null if some are no longer kept (send a snapshot). */
+  deltasSince(version: number): string[] | null {
+    const out: string[] = [];
+    for (let x = version + 1; x <= this.v; x++) {
+      const d = this.deltas.get(x);
+      if (d === undefined) return null;
+      out.push(d);
+    }
+    return out;
+  }
+
+  /** The roster at the current version as signed chunks (cached until the next change). */
+  snapshot(): SignedSnapshot {
+    const cached = this.snapshotCache.find((s) => s.version === this.v);
+    if (cached) return cached;
+    const snapshotId = randomUUID();
+    const groups: Item[][] = [];
+    let cur: Item[] = [];
+    let bytes = 0;
+    for (const it of this.items.values()) {
+      const len = JSON.stringify(it).length + 1;
+      if (cur.length > 0 && bytes + len > this.maxChunkBytes) {
+        groups.push(cur);
+        cur = [];
+        bytes = 0;
+      }
+      cur.push(it);
+      bytes += len;
+    }
+    groups.push(cur);
+    const chunks = groups.map((items, index) => {
+      const body: RosterSnapshotChunk = {
+        v: SCHEMA_VERSION,
+        kind: 'roster.snapshot',
+        snapshotId,
+        version: this.v,
+        index,
+        count: groups.length,
+        items,
+      };
+      return signBody(body, this.opts.signingKey);
+    });
+    const snap = { snapshotId, version: this.v, chunks };
+    this.snapshotCache = [snap, ...this.snapshotCache].slice(0, 2);
+    return snap;
+  }
+
+  /** Some chunks of a snapshot still cached (resume), or null if it is gone. */
+  snapshotChunks(snapshotId: string, indices: readonly number[]): string[] | null {
+    const s = this.snapshotCache.find((x) => x.snapshotId === snapshotId);
+    if (!s) return null;
+    const out: string[] = [];
+    for (const i of indices) {
+      const c = s.chunks[i];
+      if (c === undefined) return null;
+      out.push(c);
+    }
+    return out;
+  }
+}

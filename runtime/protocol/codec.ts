@@ -1,0 +1,83 @@
+import type { KeyObject } from 'node:crypto';
+import type { z } from 'zod';
+import { TerminalError } from '../errors';
+import { SignedEnvelopeSchema } from './schemas';
+import { verifyEnvelope } from './signing';
+
+/** Why an incoming message was refused; used as a counter key and in logs (never the payload). */
+export type RejectReason =
+  | 'too-large'
+  | 'bad-json'
+  | 'schema'
+  | 'signature'
+  | 'unknown-topic'
+  | 'stale-version'
+  | 'wrong-terminal'
+  | 'expired'
+  | 'replayed-nonce'
+  | 'retained'
+  | 'snapshot-invalid'
+  | 'store-refused';
+
+/** An incoming MQTT payload was refused. `reason` is stable; the message never quotes the payload. */
+export class ProtocolRejectError extends TerminalError {
+  readonly code = 'protocol-reject';
+
+  constructor(
+    readonly reason: RejectReason,
+    detail: string,
+  ) {
+    super(`message rejected (${reason}): ${detail}`);
+  }
+}
+
+/** Default limit on one payload: generous for a 500-person snapshot chunk, far below 10 MB. */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 4 * 1024 * 1024;
+
+function firstIssues(err: z.ZodError): string {
+  return err.issues
+    .slice(0, 3)
+    .map((i) => `${i.path.join('.') || '(root)'}: ${i.code}`)
+    .join('; ');
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new ProtocolRejectError('bad-json', 'not valid JSON');
+  }
+}
+
+/** Size check, JSON parse and schema check of an unsigned payload. */
+export function decodePlain<S extends z.ZodType>(payload: Buffer, schema: S, maxBytes: number): z.infer<S> {
+  if (payload.length > maxBytes) throw new ProtocolRejectError('too-large', `${payload.length} bytes > ${maxBytes}`);
+  const raw = parseJson(payload.toString('utf8'));
+  const r = schema.safeParse(raw);
+  if (!r.success) throw new ProtocolRejectError('schema', firstIssues(r.error));
+  return r.data;
+}
+
+/**
+ * Size check, envelope parse, Ed25519 verification of the exact body bytes against the pinned key,
+ * then body parse and schema check. Nothing is parsed from the body before the signature holds.
+ */
+export function decodeSigned<S extends z.ZodType>(
+  payload: Buffer,
+  schema: S,
+  publicKey: KeyObject,
+  maxBytes: number,
+): z.infer<S> {
+  const env = decodePlain(payload, SignedEnvelopeSchema, maxBytes);
+  if (!verifyEnvelope(env, publicKey)) throw new ProtocolRejectError('signature', 'Ed25519 signature does not verify');
+  const r = schema.safeParse(parseJson(env.body));
+  if (!r.success) throw new ProtocolRejectError('schema', firstIssues(r.error));
+  return r.data;
+}
+
+/** Validate with a caller-supplied schema (roster batch, snapshot item), mapping failure to a reject. */
+export function checkWith<S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new ProtocolRejectError('schema', `${what}: ${firstIssues(r.error)}`);
+  return r.data;
+}

@@ -1,0 +1,4 @@
+export * from './schemas';
+export * from './topics';
+export * from './signing';
+export * from './codec';

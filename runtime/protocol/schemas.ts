@@ -1,0 +1,230 @@
+import { z } from 'zod';
+
+/**
+ * Every MQTT payload between terminal and hub, as zod schemas. Each payload carries `v` (the schema
+ * version); objects are strict, so an unknown field is an error, not something silently ignored.
+ * Types come from z.infer; nothing here is kept by hand in a second place.
+ */
+
+export const SCHEMA_VERSION = 1 as const;
+const v = z.literal(SCHEMA_VERSION);
+
+/** Terminal ids appear inside topics: no '/', '+', '#', no upper case, bounded length. */
+export const TerminalIdSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'terminal id');
+export type TerminalId = z.infer<typeof TerminalIdSchema>;
+
+/** Event ids are ULIDs (time-ordered, 26 Crockford base32 characters). */
+export const EventIdSchema = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'ULID');
+
+const epochMs = z.number().int().nonnegative();
+const unit = z.number().min(0).max(1);
+const ms = z.number().nonnegative().max(3_600_000);
+/** Pseudonymous person id (a roster key, never a name). */
+const personId = z.string().min(1).max(64);
+
+const eventBase = { id: EventIdSchema, at: epochMs };
+
+export const EntryGrantedSchema = z.strictObject({
+  ...eventBase,
+  type: z.literal('entry.granted'),
+  personId,
+  method: z.enum(['face', 'pin', 'card', 'qr']),
+  score: unit.nullable(),
+  liveness: unit.nullable(),
+  latencyMs: ms,
+});
+
+export const DenyReasonSchema = z.enum([
+  'unknown-face',
+  'spoof-suspected',
+  'not-authorised',
+  'outside-schedule',
+  'revoked',
+  'low-quality',
+  'bad-credential',
+  'error',
+]);
+
+export const EntryDeniedSchema = z.strictObject({
+  ...eventBase,
+  type: z.literal('entry.denied'),
+  reason: DenyReasonSchema,
+  personId: personId.nullable(),
+  score: unit.nullable(),
+  liveness: unit.nullable(),
+  latencyMs: ms,
+});
+
+export const AlarmForcedOpenSchema = z.strictObject({ ...eventBase, type: z.literal('alarm.forced-open') });
+export const AlarmHeldOpenSchema = z.strictObject({
+  ...eventBase,
+  type: z.literal('alarm.held-open'),
+  openMs: z.number().int().nonnegative(),
+});
+export const AlarmTamperSchema = z.strictObject({
+  ...eventBase,
+  type: z.literal('alarm.tamper'),
+  input: z.string().min(1).max(32),
+});
+export const AlarmFireSchema = z.strictObject({
+  ...eventBase,
+  type: z.literal('alarm.fire'),
+  state: z.enum(['active', 'cleared']),
+});
+export const CameraStallSchema = z.strictObject({
+  ...eventBase,
+  type: z.literal('camera.stall'),
+  silentMs: z.number().int().nonnegative(),
+});
+export const CameraRecoverySchema = z.strictObject({
+  ...eventBase,
+  type: z.literal('camera.recovery'),
+  stalledMs: z.number().int().nonnegative(),
+});
+export const RosterIntegritySchema = z.strictObject({
+  ...eventBase,
+  type: z.literal('roster.integrity'),
+  rejectedRows: z.number().int().nonnegative(),
+  code: z.string().min(1).max(64),
+});
+
+export const SyncEventSchema = z.discriminatedUnion('type', [
+  EntryGrantedSchema,
+  EntryDeniedSchema,
+  AlarmForcedOpenSchema,
+  AlarmHeldOpenSchema,
+  AlarmTamperSchema,
+  AlarmFireSchema,
+  CameraStallSchema,
+  CameraRecoverySchema,
+  RosterIntegritySchema,
+]);
+export type SyncEvent = z.infer<typeof SyncEventSchema>;
+export type SyncEventType = SyncEvent['type'];
+
+/**
+ * Security events are never dropped by a full outbox: every alarm, and a roster integrity failure.
+ * Entry records (granted/denied) and camera health are dropped oldest-first when the outbox is full.
+ */
+export const SECURITY_EVENT_TYPES: ReadonlySet<SyncEventType> = new Set<SyncEventType>([
+  'alarm.forced-open',
+  'alarm.held-open',
+  'alarm.tamper',
+  'alarm.fire',
+  'roster.integrity',
+]);
+
+export function isSecurityEvent(type: SyncEventType): boolean {
+  return SECURITY_EVENT_TYPES.has(type);
+}
+
+/** door/<id>/events: one or more outbox events, oldest first. */
+export const EventsMessageSchema = z.strictObject({
+  v,
+  events: z.array(SyncEventSchema).min(1).max(1000),
+});
+export type EventsMessage = z.infer<typeof EventsMessageSchema>;
+
+/** hub/<id>/acks: ids the hub has stored (idempotently); the terminal deletes them from its outbox. */
+export const AcksMessageSchema = z.strictObject({
+  v,
+  ids: z.array(EventIdSchema).min(1).max(1000),
+});
+export type AcksMessage = z.infer<typeof AcksMessageSchema>;
+
+export const HealthSchema = z.strictObject({
+  uptimeS: z.number().nonnegative(),
+  rosterVersion: z.number().int().nonnegative(),
+  outboxDepth: z.number().int().nonnegative(),
+  outboxDropped: z.number().int().nonnegative(),
+  rejectedMessages: z.number().int().nonnegative(),
+  cameraFps: z.number().nonnegative().nullable(),
+  lastDecisionLatencyMs: z.number().nonnegative().nullable(),
+  softwareVersion: z.string().min(1).max(64),
+  modelVersion: z.string().min(1).max(128),
+});
+export type Health = z.infer<typeof HealthSchema>;
+
+/** door/<id>/status (retained): `online` with health on connect and every heartbeat; `offline` as will. */
+export const StatusMessageSchema = z.discriminatedUnion('state', [
+  z.strictObject({ v, state: z.literal('online'), at: epochMs, health: HealthSchema }),
+  z.strictObject({ v, state: z.literal('offline') }),
+]);
+export type StatusMessage = z.infer<typeof StatusMessageSchema>;
+
+/**
+ * door/<id>/requests: the terminal asks the hub for roster data.
+ * `sync`: "I hold version N": the hub replays the deltas after N, or sends a snapshot if it cannot.
+ * `snapshot`: send a full snapshot; with `resume`, only the listed chunks of that snapshot if the hub
+ * still has it (an interrupted snapshot resumes instead of restarting).
+ */
+export const RequestMessageSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ v, kind: z.literal('sync'), version: z.number().int().nonnegative() }),
+  z.strictObject({
+    v,
+    kind: z.literal('snapshot'),
+    resume: z
+      .strictObject({
+        snapshotId: z.string().min(1).max(64),
+        missing: z.array(z.number().int().nonnegative()).max(100_000),
+      })
+      .nullable(),
+  }),
+]);
+export type RequestMessage = z.infer<typeof RequestMessageSchema>;
+
+/**
+ * The signed envelope used for roster data and commands. `body` is the exact JSON text that was
+ * signed (Ed25519 over its UTF-8 bytes); the receiver verifies those bytes and only then parses them,
+ * so no canonicalisation or re-serialisation is ever involved.
+ */
+export const SignedEnvelopeSchema = z.strictObject({
+  v,
+  body: z.string().min(2),
+  sig: z.string().regex(/^[A-Za-z0-9+/]{86}==$/, 'base64 Ed25519 signature'),
+});
+export type SignedEnvelope = z.infer<typeof SignedEnvelopeSchema>;
+
+/** Body of a roster delta: `batch` is opaque here and validated by the roster store's own schema. */
+export const RosterDeltaSchema = z.strictObject({
+  v,
+  kind: z.literal('roster.delta'),
+  version: z.number().int().positive(),
+  batch: z.unknown(),
+});
+
+/** Body of one snapshot chunk: `items` are opaque here and validated by the roster's item schema. */
+export const RosterSnapshotChunkSchema = z.strictObject({
+  v,
+  kind: z.literal('roster.snapshot'),
+  snapshotId: z.string().regex(/^[A-Za-z0-9-]{1,64}$/),
+  version: z.number().int().nonnegative(),
+  index: z.number().int().nonnegative(),
+  count: z.number().int().positive().max(100_000),
+  items: z.array(z.unknown()),
+});
+
+export const RosterBodySchema = z.discriminatedUnion('kind', [RosterDeltaSchema, RosterSnapshotChunkSchema]);
+export type RosterDelta = z.infer<typeof RosterDeltaSchema>;
+export type RosterSnapshotChunk = z.infer<typeof RosterSnapshotChunkSchema>;
+export type RosterBody = z.infer<typeof RosterBodySchema>;
+
+export const CommandSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('unlock'), durationMs: z.number().int().positive().max(60_000) }),
+  z.strictObject({ type: z.literal('reload-config') }),
+  z.strictObject({ type: z.literal('resync') }),
+  z.strictObject({ type: z.literal('wipe') }),
+]);
+export type Command = z.infer<typeof CommandSchema>;
+
+/** Body of a signed command: bound to one terminal, single use (nonce), short-lived (expiry). */
+export const CommandBodySchema = z.strictObject({
+  v,
+  kind: z.literal('command'),
+  terminalId: TerminalIdSchema,
+  nonce: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/),
+  issuedAt: epochMs,
+  expiresAt: epochMs,
+  command: CommandSchema,
+});
+export type CommandBody = z.infer<typeof CommandBodySchema>;

@@ -1,0 +1,480 @@
+import { EventEmitter } from 'node:events';
+import type { KeyObject } from 'node:crypto';
+import type { z } from 'zod';
+import type { Clock, TimerHandle } from '../clock';
+import type { Logger } from '../log';
+import { checkWith, decodePlain, decodeSigned, DEFAULT_MAX_PAYLOAD_BYTES, ProtocolRejectError, type RejectReason } from '../protocol/codec';
+import {
+  AcksMessageSchema,
+  CommandBodySchema,
+  RosterBodySchema,
+  SCHEMA_VERSION,
+  type Command,
+  type Health,
+  type RequestMessage,
+  type RosterDelta,
+  type RosterSnapshotChunk,
+  type StatusMessage,
+  type SyncEvent,
+} from '../protocol/schemas';
+import { parseTopic, terminalSubscriptions, topicsFor, type TopicKind } from '../protocol/topics';
+import type { SyncDb } from './db';
+import { NonceStore } from './nonces';
+import { Outbox, type EnqueueResult } from './outbox';
+import type { RosterSink } from './roster-sink';
+import { SnapshotStaging } from './snapshot-staging';
+import type { IncomingMessage, SyncTransport } from './transport';
+
+export interface SyncTiming {
+  /** Heartbeat (retained status with health) period. */
+  heartbeatMs: number;
+  /** First wait for the hub's ack of an events batch; doubles per retry up to maxBackoffMs. */
+  ackTimeoutMs: number;
+  maxBackoffMs: number;
+  /** How often in-flight batches are checked for an overdue ack. */
+  tickMs: number;
+  /** Minimum time between two roster sync requests (gap or stalled snapshot). */
+  resyncRetryMs: number;
+  /** A command living longer than this (expiresAt - issuedAt) is refused. */
+  commandMaxTtlMs: number;
+  /** A command issued further than this in the future (clock skew) is refused. */
+  commandMaxSkewMs: number;
+}
+
+export const DEFAULT_TIMING: SyncTiming = {
+  heartbeatMs: 30_000,
+  ackTimeoutMs: 5_000,
+  maxBackoffMs: 60_000,
+  tickMs: 500,
+  resyncRetryMs: 3_000,
+  commandMaxTtlMs: 5 * 60_000,
+  commandMaxSkewMs: 60_000,
+};
+
+export interface SyncClientDeps {
+  terminalId: string;
+  transport: SyncTransport;
+  clock: Clock;
+  log: Logger;
+  /** The sync state database (openSyncDb): outbox, nonces, snapshot staging. */
+  db: SyncDb;
+  /** The hub's Ed25519 public key, pinned at provisioning. */
+  hubPublicKey: KeyObject;
+  roster: {
+    sink: RosterSink;
+    /** The roster store's batch schema (applied to `batch` of each delta before applyBatch). */
+    batchSchema: z.ZodType;
+    /** The roster store's schema of one snapshot item. */
+    itemSchema: z.ZodType;
+  };
+  /** Live figures for the heartbeat, from the frame loop and decision path. */
+  health: () => { cameraFps: number | null; lastDecisionLatencyMs: number | null };
+  versions: { software: string; model: string };
+  timing?: Partial<SyncTiming>;
+  /** Outbox capacity (events); default 100,000. */
+  outboxCapacity?: number;
+  /** Largest accepted incoming payload; default 4 MiB. */
+  maxPayloadBytes?: number;
+  /** Events per published batch and batches in flight at once. */
+  batchEvents?: number;
+  windowBatches?: number;
+}
+
+export interface RosterApplied {
+  kind: 'delta' | 'snapshot';
+  version: number;
+}
+
+export interface Rejected {
+  reason: RejectReason;
+  topic: TopicKind | 'unknown';
+}
+
+interface SyncClientEvents {
+  connected: [];
+  disconnected: [];
+  'roster-applied': [RosterApplied];
+  rejected: [Rejected];
+  /** A verified, fresh, single-use command for the application (unlock, reload-config, wipe, resync). */
+  command: [Command];
+  /** A batch of events was acknowledged by the hub and deleted from the outbox. */
+  acked: [number];
+}
+
+interface InFlight {
+  ids: Set<string>;
+  attempts: number;
+  deadline: number;
+}
+
+const MAX_BUFFERED_DELTAS = 1000;
+
+/**
+ * The terminal's side of hub sync: roster in (signed, versioned deltas and chunked snapshots),
+ * events out (SQLite outbox, QoS 1, deleted on the hub's ack), signed commands, retained status and
+ * heartbeat. Every refused message is counted, logged without its payload, and changes nothing.
+ */
+export class SyncClient extends EventEmitter<SyncClientEvents> {
+  readonly outbox: Outbox;
+  private readonly nonces: NonceStore;
+  private readonly staging: SnapshotStaging;
+  private readonly timing: SyncTiming;
+  private readonly topics: Record<TopicKind, string>;
+  private readonly maxPayload: number;
+  private readonly batchEvents: number;
+  private readonly windowBatches: number;
+  private readonly log: Logger;
+  private readonly rejectedCounts = new Map<RejectReason, number>();
+  private timers: TimerHandle[] = [];
+  private isConnected = false;
+  private startedAt = 0;
+  // Outbox drain state (per connection).
+  private cursor = 0;
+  private inflight = new Map<number, InFlight>();
+  private idToBatch = new Map<string, number>();
+  private nextBatchNo = 1;
+  private drainScheduled = false;
+  // Roster state.
+  private buffered = new Map<number, unknown>();
+  private lastSyncRequest = -Infinity;
+  private snapshotWanted = false;
+  private lastChunkAt = -Infinity;
+
+  constructor(private readonly deps: SyncClientDeps) {
+    super();
+    this.timing = { ...DEFAULT_TIMING, ...deps.timing };
+    this.topics = topicsFor(deps.terminalId);
+    this.maxPayload = deps.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+    this.batchEvents = deps.batchEvents ?? 200;
+    this.windowBatches = deps.windowBatches ?? 8;
+    this.log = deps.log.child({ module: 'sync' });
+    this.outbox = new Outbox(deps.db, { capacity: deps.outboxCapacity ?? 100_000, log: this.log });
+    this.nonces = new NonceStore(deps.db);
+    this.staging = new SnapshotStaging(deps.db);
+  }
+
+  start(): void {
+    const { clock, transport } = this.deps;
+    this.startedAt = clock.monotonic();
+    const offline: StatusMessage = { v: SCHEMA_VERSION, state: 'offline' };
+    transport.start(
+      {
+        onConnect: (sp) => this.onConnect(sp),
+        onDisconnect: () => this.onDisconnect(),
+        onMessage: (m) => this.onMessage(m),
+      },
+      { topic: this.topics.status, payload: JSON.stringify(offline) },
+    );
+    this.timers.push(clock.setInterval(() => this.publishStatus(), this.timing.heartbeatMs));
+    this.timers.push(clock.setInterval(() => this.tick(), this.timing.tickMs));
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) t.cancel();
+    this.timers = [];
+    if (this.isConnected) {
+      const offline: StatusMessage = { v: SCHEMA_VERSION, state: 'offline' };
+      await this.deps.transport.publish(this.topics.status, JSON.stringify(offline), { retain: true }).catch(() => undefined);
+    }
+    this.isConnected = false;
+    await this.deps.transport.stop();
+  }
+
+  /** Store an event durably (committed before this returns), then publish it when connected. */
+  record(event: SyncEvent): EnqueueResult {
+    const r = this.outbox.enqueue(event);
+    this.scheduleDrain();
+    return r;
+  }
+
+  connected(): boolean {
+    return this.isConnected;
+  }
+
+  /** Refused incoming messages by reason since start. */
+  rejected(): Partial<Record<RejectReason, number>> {
+    return Object.fromEntries(this.rejectedCounts);
+  }
+
+  rejectedTotal(): number {
+    let n = 0;
+    for (const v of this.rejectedCounts.values()) n += v;
+    return n;
+  }
+
+  health(): Health {
+    const live = this.deps.health();
+    return {
+      uptimeS: Math.round((this.deps.clock.monotonic() - this.startedAt) / 1000),
+      rosterVersion: this.deps.roster.sink.version(),
+      outboxDepth: this.outbox.depth(),
+      outboxDropped: this.outbox.dropped(),
+      rejectedMessages: this.rejectedTotal(),
+      cameraFps: live.cameraFps,
+      lastDecisionLatencyMs: live.lastDecisionLatencyMs,
+      softwareVersion: this.deps.versions.software,
+      modelVersion: this.deps.versions.model,
+    };
+  }
+
+  // --- connection ------------------------------------------------------------------------------
+
+  private onConnect(sessionPresent: boolean): void {
+    this.isConnected = true;
+    this.resetDrain();
+    this.log.info({ sessionPresent }, 'connected');
+    this.emit('connected');
+    this.deps.transport
+      .subscribe(terminalSubscriptions(this.deps.terminalId))
+      .then(() => {
+        this.publishStatus();
+        const staged = this.staging.current();
+        if (staged) this.requestSnapshot(true);
+        else if (!sessionPresent || this.deps.roster.sink.version() === 0 || this.snapshotWanted) this.requestSync(true);
+        this.scheduleDrain();
+      })
+      .catch((err: unknown) => this.log.error({ err: String(err) }, 'subscribe failed'));
+  }
+
+  private onDisconnect(): void {
+    if (!this.isConnected) return;
+    this.isConnected = false;
+    this.resetDrain();
+    this.log.warn('disconnected');
+    this.emit('disconnected');
+  }
+
+  private publishStatus(): void {
+    if (!this.isConnected) return;
+    const msg: StatusMessage = { v: SCHEMA_VERSION, state: 'online', at: this.deps.clock.now(), health: this.health() };
+    this.publish(this.topics.status, JSON.stringify(msg), true);
+  }
+
+  private publish(topic: string, payload: string, retain: boolean): void {
+    this.deps.transport.publish(topic, payload, { retain }).catch((err: unknown) => {
+      this.log.debug({ err: String(err), topic }, 'publish failed');
+    });
+  }
+
+  private tick(): void {
+    if (!this.isConnected) return;
+    const now = this.deps.clock.monotonic();
+    for (const [no, b] of this.inflight) {
+      if (b.deadline > now) continue;
+      this.inflight.delete(no);
+      for (const id of b.ids) this.idToBatch.delete(id);
+      const rows = this.outbox.pending([...b.ids]);
+      if (rows.length > 0) this.sendBatch(rows, b.attempts + 1);
+    }
+    // A snapshot that stopped arriving while connected: ask for the missing chunks.
+    if (this.staging.current() && now - this.lastChunkAt >= this.timing.resyncRetryMs) this.requestSnapshot(false);
+    this.scheduleDrain();
+  }
+
+  // --- outbox ----------------------------------------------------------------------------------
+
+  private resetDrain(): void {
+    this.cursor = 0;
+    this.inflight.clear();
+    this.idToBatch.clear();
+  }
+
+  private scheduleDrain(): void {
+    if (this.drainScheduled) return;
+    this.drainScheduled = true;
+    queueMicrotask(() => {
+      this.drainScheduled = false;
+      this.drain();
+    });
+  }
+
+  private drain(): void {
+    while (this.isConnected && this.inflight.size < this.windowBatches) {
+      const rows = this.outbox.after(this.cursor, this.batchEvents);
+      const last = rows[rows.length - 1];
+      if (!last) return;
+      this.cursor = last.seq;
+      this.sendBatch(rows, 0);
+    }
+  }
+
+  private sendBatch(rows: { id: string; body: string }[], attempts: number): void {
+    const no = this.nextBatchNo++;
+    const wait = Math.min(this.timing.maxBackoffMs, this.timing.ackTimeoutMs * 2 ** attempts);
+    const ids = new Set(rows.map((r) => r.id));
+    this.inflight.set(no, { ids, attempts, deadline: this.deps.clock.monotonic() + wait });
+    for (const id of ids) this.idToBatch.set(id, no);
+    // The stored JSON text of each event is sent as is: no re-serialisation.
+    const payload = `{"v":${SCHEMA_VERSION},"events":[${rows.map((r) => r.body).join(',')}]}`;
+    this.deps.transport.publish(this.topics.events, payload, { retain: false }).catch((err: unknown) => {
+      // Not delivered on this connection: let the tick retry it after its deadline.
+      this.log.debug({ err: String(err) }, 'events publish failed');
+    });
+  }
+
+  private onAcks(msg: IncomingMessage): void {
+    const acks = decodePlain(msg.payload, AcksMessageSchema, this.maxPayload);
+    const n = this.outbox.ack(acks.ids);
+    for (const id of acks.ids) {
+      const no = this.idToBatch.get(id);
+      if (no === undefined) continue;
+      this.idToBatch.delete(id);
+      const b = this.inflight.get(no);
+      if (!b) continue;
+      b.ids.delete(id);
+      if (b.ids.size === 0) this.inflight.delete(no);
+    }
+    if (n > 0) this.emit('acked', n);
+    this.scheduleDrain();
+  }
+
+  // --- incoming --------------------------------------------------------------------------------
+
+  private onMessage(msg: IncomingMessage): void {
+    const parsed = parseTopic(msg.topic);
+    const kind: TopicKind | 'unknown' = parsed?.kind ?? 'unknown';
+    try {
+      if (!parsed || (parsed.terminalId !== null && parsed.terminalId !== this.deps.terminalId)) {
+        throw new ProtocolRejectError('unknown-topic', 'not a topic of this terminal');
+      }
+      switch (parsed.kind) {
+        case 'acks':
+          this.onAcks(msg);
+          return;
+        case 'roster':
+        case 'rosterAll':
+          this.onRoster(msg);
+          return;
+        case 'commands':
+          this.onCommand(msg);
+          return;
+        case 'status':
+        case 'events':
+        case 'requests':
+          throw new ProtocolRejectError('unknown-topic', 'terminal topics are not read by the terminal');
+      }
+    } catch (err) {
+      const reason: RejectReason = err instanceof ProtocolRejectError ? err.reason : 'store-refused';
+      this.rejectedCounts.set(reason, (this.rejectedCounts.get(reason) ?? 0) + 1);
+      // The error text never quotes the payload; for non-protocol errors only the class name is kept.
+      const detail = err instanceof ProtocolRejectError ? err.message : err instanceof Error ? err.name : 'unknown';
+      this.log.warn({ topic: kind, reason, bytes: msg.payload.length, detail }, 'message rejected');
+      this.emit('rejected', { reason, topic: kind });
+    }
+  }
+
+  private onRoster(msg: IncomingMessage): void {
+    const body = decodeSigned(msg.payload, RosterBodySchema, this.deps.hubPublicKey, this.maxPayload);
+    if (body.kind === 'roster.delta') this.onDelta(body);
+    else this.onChunk(body);
+  }
+
+  private onDelta(d: RosterDelta): void {
+    const sink = this.deps.roster.sink;
+    const cur = sink.version();
+    if (d.version <= cur) throw new ProtocolRejectError('stale-version', `delta ${d.version} <= current ${cur}`);
+    const batch = checkWith(this.deps.roster.batchSchema, d.batch, 'roster batch');
+    if (d.version > cur + 1 || this.staging.current()) {
+      // A gap (or a snapshot in progress): hold it and ask the hub for what is missing.
+      if (this.buffered.size < MAX_BUFFERED_DELTAS) this.buffered.set(d.version, batch);
+      if (!this.staging.current()) this.requestSync(false);
+      return;
+    }
+    this.applyDelta(d.version, batch);
+    this.applyBuffered();
+  }
+
+  private applyDelta(version: number, batch: unknown): void {
+    this.deps.roster.sink.applyBatch(batch);
+    if (this.deps.roster.sink.version() !== version) {
+      throw new ProtocolRejectError('store-refused', `store reports version ${this.deps.roster.sink.version()} after delta ${version}`);
+    }
+    this.log.info({ version }, 'roster delta applied');
+    this.emit('roster-applied', { kind: 'delta', version });
+  }
+
+  private applyBuffered(): void {
+    const sink = this.deps.roster.sink;
+    for (const v of [...this.buffered.keys()]) if (v <= sink.version()) this.buffered.delete(v);
+    for (;;) {
+      const next = sink.version() + 1;
+      const batch = this.buffered.get(next);
+      if (batch === undefined) return;
+      this.buffered.delete(next);
+      this.applyDelta(next, batch);
+    }
+  }
+
+  private onChunk(c: RosterSnapshotChunk): void {
+    const cur = this.deps.roster.sink.version();
+    if (c.version < cur || (c.version === cur && !this.snapshotWanted)) {
+      throw new ProtocolRejectError('stale-version', `snapshot ${c.version} not newer than ${cur}`);
+    }
+    if (c.index >= c.count) throw new ProtocolRejectError('schema', 'chunk index out of range');
+    const items = c.items.map((it, i) => checkWith(this.deps.roster.itemSchema, it, `snapshot item ${i}`));
+    this.lastChunkAt = this.deps.clock.monotonic();
+    const staged = this.staging.put(c.snapshotId, c.version, c.index, c.count, JSON.stringify(items));
+    if (staged.received < staged.count) return;
+    const all: unknown[] = [];
+    for (const text of this.staging.chunks(staged.snapshotId)) {
+      for (const it of JSON.parse(text) as unknown[]) all.push(it);
+    }
+    try {
+      this.deps.roster.sink.replaceAll({ version: staged.version, items: all });
+    } finally {
+      this.staging.clear();
+    }
+    this.snapshotWanted = false;
+    this.log.info({ version: staged.version, persons: all.length }, 'roster snapshot applied');
+    this.emit('roster-applied', { kind: 'snapshot', version: staged.version });
+    this.applyBuffered();
+  }
+
+  private onCommand(msg: IncomingMessage): void {
+    // A retained command would be replayed by the broker at every reconnect (the "door opens at
+    // every reboot" failure of other controllers): commands are never retained, so refuse it.
+    if (msg.retain) throw new ProtocolRejectError('retained', 'retained command ignored');
+    const c = decodeSigned(msg.payload, CommandBodySchema, this.deps.hubPublicKey, this.maxPayload);
+    if (c.terminalId !== this.deps.terminalId) throw new ProtocolRejectError('wrong-terminal', 'command for another terminal');
+    const now = this.deps.clock.now();
+    if (now > c.expiresAt) throw new ProtocolRejectError('expired', 'command expired');
+    if (c.expiresAt - c.issuedAt > this.timing.commandMaxTtlMs || c.issuedAt > now + this.timing.commandMaxSkewMs) {
+      throw new ProtocolRejectError('expired', 'command validity window not acceptable');
+    }
+    if (!this.nonces.claim(c.nonce, c.expiresAt, now)) throw new ProtocolRejectError('replayed-nonce', 'nonce already used');
+    this.log.info({ command: c.command.type }, 'command accepted');
+    if (c.command.type === 'resync') {
+      this.snapshotWanted = true;
+      this.requestSnapshot(true);
+    }
+    this.emit('command', c.command);
+  }
+
+  // --- requests to the hub ---------------------------------------------------------------------
+
+  private canRequest(force: boolean): boolean {
+    const now = this.deps.clock.monotonic();
+    if (!this.isConnected) return false;
+    if (!force && now - this.lastSyncRequest < this.timing.resyncRetryMs) return false;
+    this.lastSyncRequest = now;
+    return true;
+  }
+
+  private requestSync(force: boolean): void {
+    if (!this.canRequest(force)) return;
+    const req: RequestMessage = { v: SCHEMA_VERSION, kind: 'sync', version: this.deps.roster.sink.version() };
+    this.publish(this.topics.requests, JSON.stringify(req), false);
+  }
+
+  private requestSnapshot(force: boolean): void {
+    if (!this.canRequest(force)) return;
+    const staged = this.staging.current();
+    const req: RequestMessage = {
+      v: SCHEMA_VERSION,
+      kind: 'snapshot',
+      resume: staged && !this.snapshotWanted ? { snapshotId: staged.snapshotId, missing: this.staging.missing() } : null,
+    };
+    if (staged) this.lastChunkAt = this.deps.clock.monotonic();
+    this.publish(this.topics.requests, JSON.stringify(req), false);
+  }
+}

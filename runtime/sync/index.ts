@@ -1,0 +1,6 @@
+export * from './client';
+export * from './db';
+export * from './outbox';
+export * from './roster-sink';
+export * from './transport';
+export * from './fake-transport';

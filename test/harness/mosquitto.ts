@@ -1,0 +1,144 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { join } from 'node:path';
+import type { TestPki } from './pki';
+
+/**
+ * A real mosquitto broker for tests, on a random loopback port, configured as a site would be:
+ *
+ *   per_listener_settings false
+ *   allow_anonymous false
+ *   persistence true                  sessions and queued QoS 1 messages survive a broker restart
+ *   user root                         (tests run as root and must read their own keys)
+ *   max_queued_messages 200000        an offline terminal's queue must hold a whole snapshot
+ *   listener <port> 127.0.0.1
+ *   cafile / certfile / keyfile       the test CA and a broker certificate for 127.0.0.1
+ *   require_certificate true          mutual TLS: no client without a certificate from the CA
+ *   use_identity_as_username true     the certificate CN is the MQTT user (terminal id or `hub`)
+ *   acl_file                          see ACL below
+ *
+ * ACL: the hub has full access; every other identity (%u = its CN) may only read hub/<itself>/#
+ * and hub/roster/all and only write door/<itself>/#. A terminal publishing on another terminal's
+ * topics gets "not authorised" (MQTT 5 reason code) or is silently dropped (MQTT 3.1.1).
+ */
+export const ACL = `user hub
+topic readwrite #
+
+pattern read hub/%u/#
+pattern read hub/roster/all
+pattern write door/%u/#
+`;
+
+export class MosquittoBroker {
+  private proc: ChildProcess | null = null;
+  readonly url: string;
+
+  private constructor(
+    readonly dir: string,
+    readonly port: number,
+    private readonly confPath: string,
+  ) {
+    this.url = `mqtts://127.0.0.1:${port}`;
+  }
+
+  static async start(dir: string, pki: TestPki): Promise<MosquittoBroker> {
+    mkdirSync(join(dir, 'data'), { recursive: true });
+    const port = await freePort();
+    const aclPath = join(dir, 'acl');
+    writeFileSync(aclPath, ACL);
+    const confPath = join(dir, 'mosquitto.conf');
+    writeFileSync(
+      confPath,
+      [
+        'per_listener_settings false',
+        'allow_anonymous false',
+        'persistence true',
+        `persistence_location ${join(dir, 'data')}/`,
+        'user root',
+        'max_queued_messages 200000',
+        'max_inflight_messages 100',
+        `log_dest file ${join(dir, 'mosquitto.log')}`,
+        `listener ${port} 127.0.0.1`,
+        `cafile ${pki.caPath}`,
+        `certfile ${pki.server.certPath}`,
+        `keyfile ${pki.server.keyPath}`,
+        'require_certificate true',
+        'use_identity_as_username true',
+        `acl_file ${aclPath}`,
+        '',
+      ].join('\n'),
+    );
+    const b = new MosquittoBroker(dir, port, confPath);
+    await b.restart();
+    return b;
+  }
+
+  running(): boolean {
+    return this.proc !== null;
+  }
+
+  /** Start (again) on the same port with the same persistence. */
+  async restart(): Promise<void> {
+    if (this.proc) return;
+    const p = spawn('mosquitto', ['-c', this.confPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.proc = p;
+    let stderr = '';
+    p.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.on('exit', () => {
+      if (this.proc === p) this.proc = null;
+    });
+    const deadline = Date.now() + 10_000;
+    while (!(await canConnect(this.port))) {
+      if (this.proc !== p) throw new Error(`mosquitto exited: ${stderr}`);
+      if (Date.now() > deadline) throw new Error('mosquitto did not start listening');
+      await sleep(20);
+    }
+  }
+
+  /** Stop gracefully (SIGTERM: the broker saves its sessions and queues). */
+  async stop(): Promise<void> {
+    const p = this.proc;
+    if (!p) return;
+    const exited = new Promise<void>((r) => p.once('exit', () => r()));
+    p.kill('SIGTERM');
+    await exited;
+    this.proc = null;
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Poll `cond` every 20 ms until it holds or `timeoutMs` passes (then throw with `what`). */
+export async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = connect(port, '127.0.0.1');
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
+}

@@ -1,0 +1,134 @@
+import { join } from 'node:path';
+import { monotonicFactory } from 'ulid';
+import { SystemClock, type Clock } from '../../runtime/clock';
+import { silentLogger, type Logger } from '../../runtime/log';
+import type { SyncEvent } from '../../runtime/protocol/schemas';
+import type { SigningKeyPair } from '../../runtime/protocol/signing';
+import { SyncClient, type SyncClientDeps } from '../../runtime/sync/client';
+import { openSyncDb, type SyncDb } from '../../runtime/sync/db';
+import {
+  MemoryRosterSink,
+  SimpleRosterBatchSchema,
+  SimpleRosterItemSchema,
+  type SimpleRosterItem,
+} from '../../runtime/sync/roster-sink';
+import { MqttTransport } from '../../runtime/sync/transport';
+import { Hub } from '../../provisioning/hub/hub';
+import { EventIngest } from '../../provisioning/hub/ingest';
+import { HubRosterStore } from '../../provisioning/hub/roster';
+import type { MosquittoBroker } from './mosquitto';
+import type { TestPki } from './pki';
+
+/** Wiring of hubs and terminals against a real broker, shared by integration tests and the bench. */
+
+export function mqttTransport(broker: MosquittoBroker, pki: TestPki, cn: string, log: Logger = silentLogger()): MqttTransport {
+  const c = pki.client(cn);
+  return new MqttTransport({
+    url: broker.url,
+    clientId: cn,
+    ca: pki.ca,
+    cert: c.cert,
+    key: c.key,
+    reconnectMinMs: 100,
+    reconnectMaxMs: 1000,
+    connectTimeoutMs: 5000,
+    keepaliveS: 30,
+    log,
+  });
+}
+
+export interface TestHub {
+  hub: Hub<SimpleRosterItem>;
+  roster: HubRosterStore<SimpleRosterItem>;
+  ingest: EventIngest;
+  stop(): Promise<void>;
+}
+
+export async function startHub(
+  broker: MosquittoBroker,
+  pki: TestPki,
+  dir: string,
+  keys: SigningKeyPair,
+  opts: { roster?: HubRosterStore<SimpleRosterItem>; clock?: Clock } = {},
+): Promise<TestHub> {
+  const roster = opts.roster ?? new HubRosterStore<SimpleRosterItem>({ signingKey: keys.privateKey, idOf: (p) => p.id });
+  const ingest = new EventIngest(join(dir, 'hub-events.db'));
+  const hub = new Hub({
+    transport: mqttTransport(broker, pki, 'hub'),
+    roster,
+    ingest,
+    signingKey: keys.privateKey,
+    clock: opts.clock ?? new SystemClock(),
+    log: silentLogger(),
+  });
+  await hub.start();
+  return {
+    hub,
+    roster,
+    ingest,
+    stop: async () => {
+      await hub.stop();
+      ingest.close();
+    },
+  };
+}
+
+export interface TestTerminal {
+  client: SyncClient;
+  sink: MemoryRosterSink;
+  db: SyncDb;
+  stop(): Promise<void>;
+}
+
+export function makeTerminal(opts: {
+  broker: MosquittoBroker;
+  pki: TestPki;
+  id: string;
+  dbPath: string;
+  hubPublicKey: SigningKeyPair['publicKey'];
+  sink?: MemoryRosterSink;
+  overrides?: Partial<SyncClientDeps>;
+}): TestTerminal {
+  const sink = opts.sink ?? new MemoryRosterSink();
+  const db = openSyncDb(opts.dbPath, { synchronous: 'normal' });
+  const client = new SyncClient({
+    terminalId: opts.id,
+    transport: mqttTransport(opts.broker, opts.pki, opts.id),
+    clock: new SystemClock(),
+    log: silentLogger(),
+    db,
+    hubPublicKey: opts.hubPublicKey,
+    roster: { sink, batchSchema: SimpleRosterBatchSchema, itemSchema: SimpleRosterItemSchema },
+    health: () => ({ cameraFps: 25, lastDecisionLatencyMs: 120 }),
+    versions: { software: 'test', model: 'test-model' },
+    timing: { ackTimeoutMs: 2000, tickMs: 100, resyncRetryMs: 500 },
+    ...opts.overrides,
+  });
+  return {
+    client,
+    sink,
+    db,
+    stop: async () => {
+      await client.stop();
+      db.close();
+    },
+  };
+}
+
+const nextUlid = monotonicFactory();
+
+/** An entry record with a fresh ULID. */
+export function entryEvent(at = Date.now(), personId = 'p-000001'): SyncEvent {
+  return { id: nextUlid(at), at, type: 'entry.granted', personId, method: 'face', score: 0.91, liveness: 0.8, latencyMs: 240 };
+}
+
+/** A person in the simple roster format with `templates` base64 templates of `bytes` bytes. */
+export function person(i: number, templates = 2, bytes = 512): SimpleRosterItem {
+  const t: string[] = [];
+  for (let k = 0; k < templates; k++) {
+    const b = Buffer.alloc(bytes);
+    for (let j = 0; j < bytes; j++) b[j] = (i * 31 + k * 7 + j) & 0xff;
+    t.push(b.toString('base64'));
+  }
+  return { id: `p-${String(i).padStart(6, '0')}`, templates: t, tags: [] };
+}
