@@ -180,7 +180,7 @@ export function warpToPlanar(
   const size = outW * outH;
   const dst = out ?? new Float32Array(size * 3);
   const [oR, oG, oB] = channelOffsets(frame.format);
-  const [c0, c1, c2] = (planes === 'bgr' ? [oB, oG, oR] : [oR, oG, oB]) as [number, number, number];
+  const [c0, c1, c2] = (planes === 'bgr' ? [oB, oG, oR] : [oR, oG, oB]);
   const [a, b, tx, c, d, ty] = inv;
   const W = frame.width, H = frame.height, stride = W * 3, src = frame.data;
   const { sub, mul } = norm;

@@ -21,7 +21,8 @@ describe('model files', () => {
     const e = entry(manifest, 'embed');
     const p = join(dir, e.file);
     const bytes = readFileSync(p);
-    bytes[bytes.length >> 1] ^= 0xff; // one flipped byte
+    const mid = bytes.length >> 1;
+    bytes[mid] = (bytes[mid] ?? 0) ^ 0xff; // one flipped byte
     writeFileSync(p, bytes);
     await expect(loadModel(dir, e, { intraOpThreads: 1, interOpThreads: 1 })).rejects.toThrow(ModelFileError);
     expect(() => verifyModelFile(dir, e)).toThrow(/fr_feature\.onnx is corrupted .*npm run models/);
