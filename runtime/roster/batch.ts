@@ -1,0 +1,100 @@
+import { z } from 'zod';
+
+/**
+ * Roster changes as the hub sends them (inside a signed MQTT envelope, see runtime/protocol). Plain
+ * JSON: embeddings are base64 of little-endian float32 values, instants are ISO 8601 with offset.
+ */
+
+const Id = z.string().min(1).max(128).regex(/^[A-Za-z0-9._:@-]+$/, 'letters, digits and . _ : @ - only');
+const HHMM = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'HH:MM, 00:00 to 24:00');
+
+/**
+ * A weekly window in the door's local time (the door's IANA time zone). Days are ISO weekdays
+ * (1 = Monday .. 7 = Sunday) on which the window starts; start inclusive, end exclusive. An end at or
+ * before the start crosses midnight into the next day (22:00-06:00).
+ */
+export const WeeklyWindowSchema = z.strictObject({
+  days: z.array(z.number().int().min(1).max(7)).min(1).max(7),
+  start: HHMM,
+  end: HHMM,
+});
+
+/**
+ * Where and when a person may enter: any listed door or any door of a listed building, from
+ * validFrom (inclusive) to validUntil (exclusive), within any window (no windows = at any time).
+ */
+export const AuthorisationSchema = z.strictObject({
+  doorIds: z.array(Id).max(1000).default([]),
+  buildingIds: z.array(Id).max(1000).default([]),
+  validFrom: z.iso.datetime({ offset: true }).optional(),
+  validUntil: z.iso.datetime({ offset: true }).optional(),
+  windows: z.array(WeeklyWindowSchema).max(50).optional(),
+});
+
+export const TemplateSchema = z.strictObject({
+  templateId: Id,
+  modelId: z.string().min(1).max(128),
+  embedding: z.base64().max(64 * 1024),
+});
+
+export const TagSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'lowercase alert category like missing-person');
+
+/** A person as a whole: an upsert replaces every template, authorisation and tag of the person. */
+export const PersonUpsertSchema = z.strictObject({
+  personId: Id,
+  label: z.string().max(200).optional(),
+  templates: z.array(TemplateSchema).max(64),
+  authorisations: z.array(AuthorisationSchema).max(100).default([]),
+  tags: z.array(TagSchema).max(20).default([]),
+});
+
+/** One delta: applied whole or not at all, only onto roster version `version - 1`. */
+export const RosterBatchSchema = z.strictObject({
+  version: z.number().int().positive(),
+  upserts: z.array(PersonUpsertSchema).default([]),
+  revocations: z.array(Id).default([]),
+});
+
+/** A full roster: replaces everything; `revoked` keeps tombstones so a revoked face is told apart. */
+export const RosterSnapshotSchema = z.strictObject({
+  version: z.number().int().positive(),
+  persons: z.array(PersonUpsertSchema),
+  revoked: z.array(Id).default([]),
+});
+
+export type WeeklyWindowIn = z.infer<typeof WeeklyWindowSchema>;
+export type AuthorisationIn = z.infer<typeof AuthorisationSchema>;
+export type TemplateIn = z.infer<typeof TemplateSchema>;
+export type PersonUpsert = z.infer<typeof PersonUpsertSchema>;
+export type RosterBatch = z.infer<typeof RosterBatchSchema>;
+export type RosterSnapshot = z.infer<typeof RosterSnapshotSchema>;
+/** What a sender writes (defaults not yet applied). */
+export type RosterBatchInput = z.input<typeof RosterBatchSchema>;
+export type RosterSnapshotInput = z.input<typeof RosterSnapshotSchema>;
+
+/** base64 of the float32 little-endian bytes of an embedding (for senders and tests). */
+export function encodeEmbedding(v: Float32Array): string {
+  const b = Buffer.alloc(v.length * 4);
+  for (let i = 0; i < v.length; i++) b.writeFloatLE(v[i] ?? 0, i * 4);
+  return b.toString('base64');
+}
+
+/** The inverse of encodeEmbedding; null when the bytes are not a finite, non-zero float32 vector. */
+export function decodeEmbedding(b64: string): Float32Array | null {
+  const b = Buffer.from(b64, 'base64');
+  return embeddingFromBytes(b);
+}
+
+export function embeddingFromBytes(b: Uint8Array): Float32Array | null {
+  if (b.length === 0 || b.length % 4 !== 0) return null;
+  const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  const v = new Float32Array(b.length / 4);
+  let sq = 0;
+  for (let i = 0; i < v.length; i++) {
+    const x = buf.readFloatLE(i * 4);
+    if (!Number.isFinite(x)) return null;
+    v[i] = x;
+    sq += x * x;
+  }
+  return sq > 0 ? v : null;
+}

@@ -1,0 +1,535 @@
+import Database from 'better-sqlite3';
+import { randomBytes } from 'node:crypto';
+import { renameSync } from 'node:fs';
+import { z } from 'zod';
+import type { Authorisation } from '../decision/policy';
+import { InvalidInputError, TerminalError } from '../errors';
+import { SystemClock, type Clock } from '../clock';
+import type { Logger } from '../log';
+import {
+  RosterBatchSchema,
+  RosterSnapshotSchema,
+  embeddingFromBytes,
+  decodeEmbedding,
+  type AuthorisationIn,
+  type PersonUpsert,
+  type RosterBatchInput,
+  type RosterSnapshotInput,
+} from './batch';
+import { Sealer, SealError, deriveKeyFromSecretFile } from './crypto';
+import { migrate } from './migrations';
+
+/** The device secret does not open this roster (another terminal's secret, or a wrong file). */
+export class WrongKeyError extends TerminalError {
+  readonly code = 'roster-wrong-key';
+  constructor() {
+    super('the device secret does not match this roster database (wrong key); re-provision the terminal');
+  }
+}
+
+/** A batch is not for the current roster version (a gap or a replay): nothing was applied. */
+export class RosterVersionError extends TerminalError {
+  readonly code = 'roster-version';
+  constructor(
+    readonly current: number,
+    readonly received: number,
+  ) {
+    super(`roster change for version ${received} does not follow current version ${current}`);
+  }
+}
+
+/** A row failed authentication (tampered, swapped or copied): quarantined, reported, never used. */
+export class RosterIntegrityError extends TerminalError {
+  readonly code = 'roster-integrity';
+  constructor(
+    readonly table: 'person' | 'template',
+    readonly rowId: number,
+    readonly subject: string,
+  ) {
+    super(`roster ${table} row ${rowId} (${subject}) failed its integrity check and is quarantined`);
+  }
+}
+
+export type PersonStatus = 'active' | 'revoked';
+
+/** A person as the decision needs it. Revoked persons are tombstones: no label, no data. */
+export interface PersonRecord {
+  personId: string;
+  status: PersonStatus;
+  label?: string;
+  authorisations: Authorisation[];
+  tags: string[];
+}
+
+export interface StoredTemplate {
+  /** SQLite row id: the matcher's handle for reading the exact vector back. */
+  rowId: number;
+  personId: string;
+  templateId: string;
+  modelId: string;
+  embedding: Float32Array;
+}
+
+export interface QuarantinedRow {
+  table: 'person' | 'template';
+  rowId: number;
+  subject: string;
+  reason: string;
+  at: number;
+}
+
+/** What changed in one committed batch or snapshot (ids only). */
+export interface RosterChange {
+  version: number;
+  /** Every person's templates were replaced (snapshot or key rotation): rebuild indexes. */
+  replacedAll: boolean;
+  upserted: string[];
+  revoked: string[];
+}
+
+export interface RosterStoreOptions {
+  path: string;
+  secretFile: string;
+  logger: Logger;
+  clock?: Clock;
+  /** Called inside the transaction after each person written (progress of big snapshots). */
+  onApplyProgress?: (done: number, total: number) => void;
+}
+
+const SealedPersonSchema = z.strictObject({
+  label: z.string().optional(),
+  authorisations: z.array(
+    z.strictObject({
+      doorIds: z.array(z.string()),
+      buildingIds: z.array(z.string()),
+      validFrom: z.number().optional(),
+      validUntil: z.number().optional(),
+      windows: z.array(z.strictObject({ days: z.array(z.number().int()), start: z.string(), end: z.string() })).optional(),
+    }),
+  ),
+  tags: z.array(z.string()),
+});
+type SealedPerson = z.infer<typeof SealedPersonSchema>;
+
+const KEY_CHECK = Buffer.from('doorway roster key check v1', 'utf8');
+const KEY_CHECK_AAD = 'key_check|1';
+
+interface PersonRow {
+  id: number;
+  person_id: string;
+  status: PersonStatus;
+  row_version: number;
+  sealed: Buffer;
+}
+
+interface TemplateRow {
+  id: number;
+  person_ref: number;
+  person_id: string;
+  template_id: string;
+  model_id: string;
+  row_version: number;
+  sealed: Buffer;
+}
+
+function personAad(id: number, rowVersion: number, personId: string, status: string): string {
+  return `person|${id}|${rowVersion}|${personId}|${status}`;
+}
+
+function templateAad(id: number, rowVersion: number, personRef: number, templateId: string, modelId: string): string {
+  return `template|${id}|${rowVersion}|${personRef}|${templateId}|${modelId}`;
+}
+
+function toAuthorisation(a: AuthorisationIn): SealedPerson['authorisations'][number] {
+  const out: SealedPerson['authorisations'][number] = { doorIds: a.doorIds, buildingIds: a.buildingIds };
+  if (a.validFrom !== undefined) out.validFrom = Date.parse(a.validFrom);
+  if (a.validUntil !== undefined) out.validUntil = Date.parse(a.validUntil);
+  if (a.windows !== undefined) out.windows = a.windows;
+  return out;
+}
+
+function parseOrThrow<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
+  const r = schema.safeParse(input);
+  if (!r.success) throw new InvalidInputError(what, r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  return r.data;
+}
+
+/**
+ * The terminal's roster: an SQLite file (WAL) whose personal fields and templates are sealed with
+ * AES-256-GCM under a key derived from the device secret. Changes come as versioned batches applied
+ * in one transaction each; listeners (the matcher) hear about them right after commit.
+ */
+export class RosterStore {
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private sealer: Sealer;
+  private readonly listeners = new Set<(c: RosterChange) => void>();
+  private readonly stmt: {
+    personById: Database.Statement<[string], PersonRow>;
+    templateByRow: Database.Statement<[number], TemplateRow>;
+    quarantined: Database.Statement<[string, number], { row_id: number }>;
+  };
+
+  private constructor(
+    private readonly db: Database.Database,
+    private readonly opts: RosterStoreOptions,
+    sealer: Sealer,
+  ) {
+    this.log = opts.logger.child({ module: 'roster' });
+    this.clock = opts.clock ?? new SystemClock();
+    this.sealer = sealer;
+    this.stmt = {
+      personById: db.prepare('SELECT id, person_id, status, row_version, sealed FROM person WHERE person_id = ?'),
+      templateByRow: db.prepare(
+        `SELECT t.id, t.person_ref, p.person_id, t.template_id, t.model_id, t.row_version, t.sealed
+         FROM template t JOIN person p ON p.id = t.person_ref WHERE t.id = ?`,
+      ),
+      quarantined: db.prepare('SELECT row_id FROM quarantine WHERE table_name = ? AND row_id = ?'),
+    };
+  }
+
+  /**
+   * Opens (or creates) the roster. Throws SchemaVersionError for a database newer than this code,
+   * InsecureSecretFileError / SecretFileError for a bad secret file, WrongKeyError for a wrong key.
+   */
+  static open(opts: RosterStoreOptions): RosterStore {
+    const db = new Database(opts.path);
+    try {
+      db.pragma('journal_mode = WAL');
+      db.pragma('foreign_keys = ON');
+      db.pragma('synchronous = FULL');
+      db.pragma('busy_timeout = 5000');
+      migrate(db);
+      const check = db.prepare('SELECT salt, sealed FROM key_check WHERE id = 1').get() as
+        | { salt: Buffer; sealed: Buffer }
+        | undefined;
+      let sealer: Sealer;
+      if (check === undefined) {
+        const salt = randomBytes(16);
+        sealer = new Sealer(deriveKeyFromSecretFile(opts.secretFile, salt));
+        db.prepare('INSERT INTO key_check (id, salt, sealed) VALUES (1, ?, ?)').run(salt, sealer.seal(KEY_CHECK, KEY_CHECK_AAD));
+      } else {
+        sealer = new Sealer(deriveKeyFromSecretFile(opts.secretFile, check.salt));
+        let ok = false;
+        try {
+          ok = sealer.open(check.sealed, KEY_CHECK_AAD).equals(KEY_CHECK);
+        } catch (e) {
+          if (!(e instanceof SealError)) throw e;
+        }
+        if (!ok) throw new WrongKeyError();
+      }
+      const store = new RosterStore(db, opts, sealer);
+      store.log.info({ version: store.version(), path: opts.path }, 'roster opened');
+      return store;
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+  }
+
+  close(): void {
+    this.listeners.clear();
+    if (this.db.open) this.db.close();
+  }
+
+  /** The roster version last committed (0 for an empty roster). */
+  version(): number {
+    const row = this.db.prepare("SELECT value FROM roster_meta WHERE key = 'roster_version'").get() as { value: string };
+    return Number(row.value);
+  }
+
+  /** Subscribe to committed changes; returns the unsubscribe function. */
+  onChange(fn: (c: RosterChange) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /**
+   * Applies one delta onto version `batch.version - 1`, all or nothing. Throws InvalidInputError for
+   * a malformed batch and RosterVersionError for a gap or replay; in both cases nothing changes.
+   */
+  applyBatch(input: RosterBatchInput): RosterChange {
+    const batch = parseOrThrow(RosterBatchSchema, input, 'roster batch');
+    const decoded = this.decodeUpserts(batch.upserts);
+    const total = batch.upserts.length + batch.revocations.length;
+    const change = this.db.transaction((): RosterChange => {
+      const current = this.version();
+      if (batch.version !== current + 1) throw new RosterVersionError(current, batch.version);
+      const ids = this.nextIds();
+      let done = 0;
+      for (const p of batch.upserts) {
+        this.writePerson(p, decoded, batch.version, ids);
+        this.opts.onApplyProgress?.(++done, total);
+      }
+      for (const personId of batch.revocations) {
+        this.writeTombstone(personId, batch.version, ids);
+        this.opts.onApplyProgress?.(++done, total);
+      }
+      this.setVersion(batch.version);
+      return {
+        version: batch.version,
+        replacedAll: false,
+        upserted: batch.upserts.map((p) => p.personId),
+        revoked: [...batch.revocations],
+      };
+    }).immediate();
+    this.log.info({ version: change.version, upserts: change.upserted.length, revocations: change.revoked.length }, 'roster batch applied');
+    this.emit(change);
+    return change;
+  }
+
+  /** Replaces the whole roster with a snapshot whose version is newer than the current one. */
+  replaceAll(input: RosterSnapshotInput): RosterChange {
+    const snap = parseOrThrow(RosterSnapshotSchema, input, 'roster snapshot');
+    const decoded = this.decodeUpserts(snap.persons);
+    const total = snap.persons.length + snap.revoked.length;
+    const change = this.db.transaction((): RosterChange => {
+      const current = this.version();
+      if (snap.version <= current) throw new RosterVersionError(current, snap.version);
+      this.db.exec('DELETE FROM template; DELETE FROM person; DELETE FROM quarantine;');
+      const ids = this.nextIds();
+      let done = 0;
+      for (const p of snap.persons) {
+        this.writePerson(p, decoded, snap.version, ids);
+        this.opts.onApplyProgress?.(++done, total);
+      }
+      for (const personId of snap.revoked) {
+        this.writeTombstone(personId, snap.version, ids);
+        this.opts.onApplyProgress?.(++done, total);
+      }
+      this.setVersion(snap.version);
+      return { version: snap.version, replacedAll: true, upserted: snap.persons.map((p) => p.personId), revoked: [...snap.revoked] };
+    }).immediate();
+    this.log.info({ version: change.version, persons: change.upserted.length }, 'roster replaced');
+    this.emit(change);
+    return change;
+  }
+
+  /**
+   * The person, or null if unknown. A person whose row fails authentication is quarantined and
+   * RosterIntegrityError is thrown (the caller denies).
+   */
+  getPerson(personId: string): PersonRecord | null {
+    const row = this.stmt.personById.get(personId);
+    if (row === undefined) return null;
+    if (this.stmt.quarantined.get('person', row.id) !== undefined) throw new RosterIntegrityError('person', row.id, row.person_id);
+    let data: SealedPerson;
+    try {
+      const plain = this.sealer.open(row.sealed, personAad(row.id, row.row_version, row.person_id, row.status));
+      data = SealedPersonSchema.parse(JSON.parse(plain.toString('utf8')));
+    } catch (e) {
+      throw this.quarantine('person', row.id, row.person_id, e);
+    }
+    if (row.status === 'revoked') return { personId: row.person_id, status: 'revoked', authorisations: [], tags: [] };
+    const rec: PersonRecord = { personId: row.person_id, status: row.status, authorisations: data.authorisations, tags: data.tags };
+    if (data.label !== undefined) rec.label = data.label;
+    return rec;
+  }
+
+  /**
+   * Every readable template of active persons (optionally only of `personIds`). Rows failing
+   * authentication are quarantined and reported in `failures`, the rest are returned.
+   */
+  loadTemplates(personIds?: readonly string[]): { templates: StoredTemplate[]; failures: RosterIntegrityError[] } {
+    const sql = `SELECT t.id, t.person_ref, p.person_id, t.template_id, t.model_id, t.row_version, t.sealed
+      FROM template t JOIN person p ON p.id = t.person_ref
+      WHERE p.status = 'active'
+        AND NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.table_name = 'template' AND q.row_id = t.id)`;
+    let rows: Iterable<TemplateRow>;
+    if (personIds === undefined) {
+      rows = this.db.prepare<[], TemplateRow>(`${sql} ORDER BY t.id`).iterate();
+    } else {
+      const st = this.db.prepare<[string], TemplateRow>(`${sql} AND p.person_id = ? ORDER BY t.id`);
+      rows = personIds.flatMap((id) => st.all(id));
+    }
+    const templates: StoredTemplate[] = [];
+    const bad: { row: TemplateRow; err: unknown }[] = [];
+    for (const row of rows) {
+      try {
+        templates.push(this.openTemplate(row));
+      } catch (err) {
+        bad.push({ row, err });
+      }
+    }
+    const failures = bad.map(({ row, err }) => this.quarantine('template', row.id, row.template_id, err));
+    return { templates, failures };
+  }
+
+  /** The exact vector of one template row (the matcher rescoring), or null when it is gone. */
+  readEmbedding(rowId: number): Float32Array | null {
+    const row = this.stmt.templateByRow.get(rowId);
+    if (row === undefined) return null;
+    if (this.stmt.quarantined.get('template', row.id) !== undefined) throw new RosterIntegrityError('template', row.id, row.template_id);
+    try {
+      return this.openTemplate(row).embedding;
+    } catch (e) {
+      throw this.quarantine('template', row.id, row.template_id, e);
+    }
+  }
+
+  /** Persons holding templates from a model other than `modelId`: they need re-enrolment. */
+  personsNeedingReenrolment(modelId: string): string[] {
+    const rows = this.db
+      .prepare<[string], { person_id: string }>(
+        `SELECT DISTINCT p.person_id FROM template t JOIN person p ON p.id = t.person_ref
+         WHERE t.model_id <> ? AND p.status = 'active' ORDER BY p.person_id`,
+      )
+      .all(modelId);
+    return rows.map((r) => r.person_id);
+  }
+
+  quarantined(): QuarantinedRow[] {
+    return this.db
+      .prepare<[], { table_name: 'person' | 'template'; row_id: number; subject: string; reason: string; at: number }>(
+        'SELECT table_name, row_id, subject, reason, at FROM quarantine ORDER BY at, row_id',
+      )
+      .all()
+      .map((r) => ({ table: r.table_name, rowId: r.row_id, subject: r.subject, reason: r.reason, at: r.at }));
+  }
+
+  /**
+   * Re-encrypts every row under a key from `newSecretFile` in one transaction, then renames that
+   * file over the configured secret file. Quarantined rows are left as they are (still unusable).
+   * A crash between the commit and the rename leaves the new secret at `newSecretFile`.
+   */
+  rotateKey(newSecretFile: string): void {
+    const salt = randomBytes(16);
+    const next = new Sealer(deriveKeyFromSecretFile(newSecretFile, salt));
+    let rewritten = 0;
+    this.db.transaction(() => {
+      const q = new Set(this.quarantined().map((r) => `${r.table}|${r.rowId}`));
+      const persons = this.db.prepare<[], PersonRow>('SELECT id, person_id, status, row_version, sealed FROM person').all();
+      const upP = this.db.prepare('UPDATE person SET sealed = ? WHERE id = ?');
+      for (const p of persons) {
+        if (q.has(`person|${p.id}`)) continue;
+        const aad = personAad(p.id, p.row_version, p.person_id, p.status);
+        let plain: Buffer;
+        try {
+          plain = this.sealer.open(p.sealed, aad);
+        } catch (e) {
+          this.quarantine('person', p.id, p.person_id, e);
+          continue;
+        }
+        upP.run(next.seal(plain, aad), p.id);
+        rewritten++;
+      }
+      const upT = this.db.prepare('UPDATE template SET sealed = ? WHERE id = ?');
+      const rows = this.db
+        .prepare<[], TemplateRow>(
+          `SELECT t.id, t.person_ref, p.person_id, t.template_id, t.model_id, t.row_version, t.sealed
+           FROM template t JOIN person p ON p.id = t.person_ref`,
+        )
+        .all();
+      for (const t of rows) {
+        if (q.has(`template|${t.id}`)) continue;
+        const aad = templateAad(t.id, t.row_version, t.person_ref, t.template_id, t.model_id);
+        let plain: Buffer;
+        try {
+          plain = this.sealer.open(t.sealed, aad);
+        } catch (e) {
+          this.quarantine('template', t.id, t.template_id, e);
+          continue;
+        }
+        upT.run(next.seal(plain, aad), t.id);
+        plain.fill(0);
+        rewritten++;
+      }
+      this.db.prepare('UPDATE key_check SET salt = ?, sealed = ? WHERE id = 1').run(salt, next.seal(KEY_CHECK, KEY_CHECK_AAD));
+    }).immediate();
+    this.sealer = next;
+    renameSync(newSecretFile, this.opts.secretFile);
+    this.log.info({ rows: rewritten }, 'roster key rotated');
+  }
+
+  // --- internals -------------------------------------------------------------------------------
+
+  private emit(change: RosterChange): void {
+    for (const fn of this.listeners) {
+      try {
+        fn(change);
+      } catch (e) {
+        this.log.error({ err: e }, 'roster change listener failed');
+      }
+    }
+  }
+
+  private decodeUpserts(upserts: readonly PersonUpsert[]): Map<string, Float32Array> {
+    const out = new Map<string, Float32Array>();
+    const issues: string[] = [];
+    const seen = new Set<string>();
+    for (const [i, p] of upserts.entries()) {
+      if (seen.has(p.personId)) issues.push(`upserts.${i}.personId: duplicate person in one batch`);
+      seen.add(p.personId);
+      for (const [j, t] of p.templates.entries()) {
+        const v = decodeEmbedding(t.embedding);
+        if (v === null) issues.push(`upserts.${i}.templates.${j}.embedding: not a finite non-zero float32 vector`);
+        else if (out.has(t.templateId)) issues.push(`upserts.${i}.templates.${j}.templateId: duplicate template id`);
+        else out.set(t.templateId, v);
+      }
+    }
+    if (issues.length > 0) throw new InvalidInputError('roster batch', issues);
+    return out;
+  }
+
+  private nextIds(): { person: number; template: number } {
+    const p = this.db.prepare('SELECT COALESCE(MAX(id), 0) AS m FROM person').get() as { m: number };
+    const t = this.db.prepare('SELECT COALESCE(MAX(id), 0) AS m FROM template').get() as { m: number };
+    return { person: p.m + 1, template: t.m + 1 };
+  }
+
+  private setVersion(v: number): void {
+    this.db.prepare("UPDATE roster_meta SET value = ? WHERE key = 'roster_version'").run(String(v));
+  }
+
+  /** Inserts or rewrites the person row under `version`; returns its row id. */
+  private writePersonRow(personId: string, status: PersonStatus, data: SealedPerson, version: number, ids: { person: number }): number {
+    const existing = this.db.prepare<[string], { id: number }>('SELECT id FROM person WHERE person_id = ?').get(personId);
+    const id = existing?.id ?? ids.person++;
+    const sealed = this.sealer.seal(Buffer.from(JSON.stringify(data), 'utf8'), personAad(id, version, personId, status));
+    if (existing !== undefined) {
+      this.db.prepare('DELETE FROM template WHERE person_ref = ?').run(id);
+      this.db.prepare('UPDATE person SET status = ?, row_version = ?, sealed = ? WHERE id = ?').run(status, version, sealed, id);
+      this.db.prepare("DELETE FROM quarantine WHERE table_name = 'person' AND row_id = ?").run(id);
+    } else {
+      this.db.prepare('INSERT INTO person (id, person_id, status, row_version, sealed) VALUES (?, ?, ?, ?, ?)').run(id, personId, status, version, sealed);
+    }
+    return id;
+  }
+
+  private writePerson(p: PersonUpsert, decoded: Map<string, Float32Array>, version: number, ids: { person: number; template: number }): void {
+    const data: SealedPerson = { authorisations: p.authorisations.map(toAuthorisation), tags: p.tags };
+    if (p.label !== undefined) data.label = p.label;
+    const ref = this.writePersonRow(p.personId, 'active', data, version, ids);
+    const ins = this.db.prepare('INSERT INTO template (id, person_ref, template_id, model_id, row_version, sealed) VALUES (?, ?, ?, ?, ?, ?)');
+    for (const t of p.templates) {
+      const v = decoded.get(t.templateId);
+      if (v === undefined) continue;
+      const id = ids.template++;
+      const bytes = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+      ins.run(id, ref, t.templateId, t.modelId, version, this.sealer.seal(bytes, templateAad(id, version, ref, t.templateId, t.modelId)));
+    }
+  }
+
+  /** Revocation: templates and personal data deleted; only the id and the revoked status remain. */
+  private writeTombstone(personId: string, version: number, ids: { person: number }): void {
+    this.writePersonRow(personId, 'revoked', { authorisations: [], tags: [] }, version, ids);
+  }
+
+  private openTemplate(row: TemplateRow): StoredTemplate {
+    const plain = this.sealer.open(row.sealed, templateAad(row.id, row.row_version, row.person_ref, row.template_id, row.model_id));
+    const embedding = embeddingFromBytes(plain);
+    plain.fill(0);
+    if (embedding === null) throw new SealError('template bytes are not a float32 vector');
+    return { rowId: row.id, personId: row.person_id, templateId: row.template_id, modelId: row.model_id, embedding };
+  }
+
+  private quarantine(table: 'person' | 'template', rowId: number, subject: string, cause: unknown): RosterIntegrityError {
+    const reason = cause instanceof SealError ? cause.message : cause instanceof Error ? `${cause.name}` : 'unreadable';
+    this.db
+      .prepare('INSERT OR REPLACE INTO quarantine (table_name, row_id, subject, reason, at) VALUES (?, ?, ?, ?, ?)')
+      .run(table, rowId, subject, reason, this.clock.now());
+    const err = new RosterIntegrityError(table, rowId, subject);
+    this.log.warn({ table, rowId, subject, code: err.code }, 'roster row quarantined');
+    return err;
+  }
+}
