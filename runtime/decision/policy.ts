@@ -47,9 +47,9 @@ export interface FrameMatch {
 }
 
 export interface Thresholds {
-  /** Mean cosine over the usable frames must be >= this (set by the face pipeline, ~0.4-0.5). */
+  /** Median cosine over the usable frames must be >= this (set by the face pipeline, ~0.4-0.5). */
   readonly match: number;
-  /** Best person's mean must beat every other person's mean by >= this (look-alikes, twins). */
+  /** Best person's median must beat every other person's median by >= this (look-alikes, twins). */
   readonly margin: number;
   /** Usable frames (quality >= minQuality) needed before deciding. */
   readonly minFrames: number;
@@ -85,9 +85,9 @@ export interface Alert {
 
 export interface Identification {
   readonly personId: string;
-  /** Mean score of the best person over the usable frames. */
+  /** Median score of the best person over the usable frames. */
   readonly score: number;
-  /** Best minus the next person's mean (score itself when nobody else was seen). */
+  /** Best minus the next person's median (score itself when nobody else was seen). */
   readonly margin: number;
 }
 
@@ -144,34 +144,41 @@ function deny(reason: DenyReason, alerts: readonly Alert[], match?: Identificati
 }
 
 /**
- * Mean score per person over the usable frames (a frame where the person is absent counts 0), the
- * best person, and its margin over the runner-up.
+ * Median score per person over the usable frames (a frame where the person is absent counts 0), the
+ * best person, and its margin over the runner-up. The median keeps one odd frame from swinging the
+ * result and is exact at the boundaries (equal scores give exactly that score).
  */
 export function identify(frames: readonly FrameMatch[]): Identification | null {
-  const sums = new Map<string, number>();
-  for (const f of frames) {
-    const perFrame = new Map<string, number>();
+  const perPerson = new Map<string, number[]>();
+  frames.forEach((f, i) => {
     for (const m of f.matches) {
       if (!Number.isFinite(m.score)) throw new RangeError('match score is not a finite number');
-      perFrame.set(m.personId, Math.max(perFrame.get(m.personId) ?? -Infinity, m.score));
+      let arr = perPerson.get(m.personId);
+      if (!arr) perPerson.set(m.personId, (arr = new Array<number>(frames.length).fill(0)));
+      arr[i] = Math.max(arr[i] === 0 ? -Infinity : (arr[i] ?? 0), m.score);
     }
-    for (const [id, s] of perFrame) sums.set(id, (sums.get(id) ?? 0) + s);
-  }
+  });
   let bestId: string | undefined;
   let best = -Infinity;
   let second = -Infinity;
-  for (const [id, sum] of [...sums].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
-    const mean = sum / frames.length;
-    if (mean > best) {
+  for (const [id, scores] of [...perPerson].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    const med = median(scores);
+    if (med > best) {
       second = best;
-      best = mean;
+      best = med;
       bestId = id;
-    } else if (mean > second) {
-      second = mean;
+    } else if (med > second) {
+      second = med;
     }
   }
   if (bestId === undefined) return null;
   return { personId: bestId, score: best, margin: second === -Infinity ? best : best - second };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
 }
 
 export interface LocalWeekTime {
