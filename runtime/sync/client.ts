@@ -137,6 +137,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   // Roster state.
   private buffered = new Map<number, unknown>();
   private lastSyncRequest = -Infinity;
+  private lastRequestKey = '';
   private snapshotWanted = false;
   private lastChunkAt = -Infinity;
 
@@ -452,22 +453,25 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
 
   // --- requests to the hub ---------------------------------------------------------------------
 
-  private canRequest(force: boolean): boolean {
+  /** Rate limit: the same request is not repeated within resyncRetryMs unless forced. */
+  private canRequest(key: string, force: boolean): boolean {
     const now = this.deps.clock.monotonic();
     if (!this.isConnected) return false;
-    if (!force && now - this.lastSyncRequest < this.timing.resyncRetryMs) return false;
+    if (!force && key === this.lastRequestKey && now - this.lastSyncRequest < this.timing.resyncRetryMs) return false;
     this.lastSyncRequest = now;
+    this.lastRequestKey = key;
     return true;
   }
 
   private requestSync(force: boolean): void {
-    if (!this.canRequest(force)) return;
-    const req: RequestMessage = { v: SCHEMA_VERSION, kind: 'sync', version: this.deps.roster.sink.version() };
+    const version = this.deps.roster.sink.version();
+    if (!this.canRequest(`sync:${version}`, force)) return;
+    const req: RequestMessage = { v: SCHEMA_VERSION, kind: 'sync', version };
     this.publish(this.topics.requests, JSON.stringify(req), false);
   }
 
   private requestSnapshot(force: boolean): void {
-    if (!this.canRequest(force)) return;
+    if (!this.canRequest('snapshot', force)) return;
     const staged = this.staging.current();
     const req: RequestMessage = {
       v: SCHEMA_VERSION,

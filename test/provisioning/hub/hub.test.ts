@@ -1,0 +1,81 @@
+import { FakeClock } from '../../../runtime/clock';
+import { silentLogger } from '../../../runtime/log';
+import { decodeSigned } from '../../../runtime/protocol/codec';
+import { CommandBodySchema, RosterBodySchema } from '../../../runtime/protocol/schemas';
+import { generateSigningKeyPair } from '../../../runtime/protocol/signing';
+import { topicsFor } from '../../../runtime/protocol/topics';
+import { FakeTransport } from '../../../runtime/sync/fake-transport';
+import { Hub } from '../../../provisioning/hub/hub';
+import { EventIngest } from '../../../provisioning/hub/ingest';
+import { HubRosterStore } from '../../../provisioning/hub/roster';
+import { entryEvent, person } from '../../harness/sync-site';
+
+const keys = generateSigningKeyPair();
+const T = topicsFor('door-1');
+
+async function site(): Promise<{ hub: Hub<ReturnType<typeof person>>; transport: FakeTransport; roster: HubRosterStore; ingest: EventIngest; clock: FakeClock }> {
+  const transport = new FakeTransport();
+  const roster = new HubRosterStore({ signingKey: keys.privateKey, idOf: (p) => p.id, maxChunkBytes: 3000 });
+  const ingest = new EventIngest(':memory:');
+  const clock = new FakeClock();
+  const hub = new Hub({ transport, roster, ingest, signingKey: keys.privateKey, clock, log: silentLogger() });
+  const started = hub.start();
+  transport.connect(false);
+  await started;
+  return { hub, transport, roster, ingest, clock };
+}
+
+test('the hub subscribes to every terminal\'s events, requests and status', async () => {
+  const { transport } = await site();
+  expect(transport.subscriptions).toEqual(['door/+/events', 'door/+/requests', 'door/+/status']);
+});
+
+test('events are stored once and every received id is acknowledged to the sending terminal', async () => {
+  const { transport, ingest } = await site();
+  const a = entryEvent(1);
+  transport.deliver(T.events, JSON.stringify({ v: 1, events: [a] }));
+  transport.deliver(T.events, JSON.stringify({ v: 1, events: [a] }));
+  await new Promise((r) => setImmediate(r));
+  expect(ingest.count('door-1')).toBe(1);
+  expect(transport.on(T.acks)).toEqual([{ v: 1, ids: [a.id] }, { v: 1, ids: [a.id] }]);
+});
+
+test('a bad events message is counted and not acknowledged', async () => {
+  const { hub, transport } = await site();
+  transport.deliver(T.events, '{"v":1,"events":[{"id":"x"}]}');
+  expect(hub.rejected()).toBe(1);
+  expect(transport.on(T.acks)).toEqual([]);
+});
+
+test('a sync request is answered with the missing deltas, or with a snapshot when starting from nothing', async () => {
+  const { transport, roster } = await site();
+  for (let i = 1; i <= 3; i++) roster.change({ upsert: [person(i)], remove: [] });
+  transport.deliver(T.requests, JSON.stringify({ v: 1, kind: 'sync', version: 1 }));
+  await new Promise((r) => setImmediate(r));
+  const open = (p: unknown): ReturnType<typeof RosterBodySchema.parse> =>
+    decodeSigned(Buffer.from(JSON.stringify(p)), RosterBodySchema, keys.publicKey, 1e7);
+  expect(transport.on(T.roster).map((p) => open(p)).map((b) => `${b.kind}:${b.version}`)).toEqual(['roster.delta:2', 'roster.delta:3']);
+  transport.published.length = 0;
+  transport.deliver(T.requests, JSON.stringify({ v: 1, kind: 'sync', version: 0 }));
+  const kinds = transport.on(T.roster).map((p) => open(p).kind);
+  expect(kinds.length).toBeGreaterThan(0);
+  expect(new Set(kinds)).toEqual(new Set(['roster.snapshot']));
+});
+
+test('a change is published once on the shared roster topic, not retained', async () => {
+  const { hub, transport } = await site();
+  await hub.publishChange({ upsert: [person(1)], remove: [] });
+  expect(transport.published.map((p) => [p.topic, p.retain])).toEqual([['hub/roster/all', false]]);
+});
+
+test('a command is signed, bound to its terminal, single-use and short-lived, and never retained', async () => {
+  const { hub, transport, clock } = await site();
+  const body = await hub.sendCommand('door-1', { type: 'unlock', durationMs: 3000 });
+  const sent = transport.published.find((p) => p.topic === T.commands)!;
+  expect(sent.retain).toBe(false);
+  const parsed = decodeSigned(Buffer.from(sent.payload), CommandBodySchema, keys.publicKey, 1e6);
+  expect(parsed).toEqual(body);
+  expect(parsed).toMatchObject({ terminalId: 'door-1', issuedAt: clock.now(), expiresAt: clock.now() + 30_000 });
+  const again = await hub.sendCommand('door-1', { type: 'unlock', durationMs: 3000 });
+  expect(again.nonce).not.toBe(body.nonce);
+});

@@ -1,0 +1,32 @@
+import { monotonicFactory } from 'ulid';
+import { isSecurityEvent, SECURITY_EVENT_TYPES, SyncEventSchema, type SyncEvent } from '../../../runtime/protocol/schemas';
+
+const ulid = monotonicFactory();
+const at = Date.UTC(2026, 0, 1);
+const samples: SyncEvent[] = [
+  { id: ulid(), at, type: 'entry.granted', personId: 'p1', method: 'face', score: 0.9, liveness: 0.7, latencyMs: 300 },
+  { id: ulid(), at, type: 'entry.denied', reason: 'spoof-suspected', personId: null, score: null, liveness: 0.1, latencyMs: 500 },
+  { id: ulid(), at, type: 'alarm.forced-open' },
+  { id: ulid(), at, type: 'alarm.held-open', openMs: 60_000 },
+  { id: ulid(), at, type: 'alarm.tamper', input: 'case' },
+  { id: ulid(), at, type: 'alarm.fire', state: 'active' },
+  { id: ulid(), at, type: 'camera.stall', silentMs: 3000 },
+  { id: ulid(), at, type: 'camera.recovery', stalledMs: 9000 },
+  { id: ulid(), at, type: 'roster.integrity', rejectedRows: 2, code: 'row-auth-failed' },
+];
+
+test('one sample of every event type parses unchanged', () => {
+  for (const s of samples) expect(SyncEventSchema.parse(s)).toEqual(s);
+});
+
+test('every alarm and a roster integrity failure are security events; entries and camera health are not', () => {
+  const security = samples.filter((s) => isSecurityEvent(s.type)).map((s) => s.type);
+  expect(security).toEqual(['alarm.forced-open', 'alarm.held-open', 'alarm.tamper', 'alarm.fire', 'roster.integrity']);
+  expect(SECURITY_EVENT_TYPES.size).toBe(5);
+});
+
+test('an event with an unknown field, a bad id or an unknown type is refused', () => {
+  expect(SyncEventSchema.safeParse({ ...samples[2], extra: 1 }).success).toBe(false);
+  expect(SyncEventSchema.safeParse({ ...samples[2], id: 'not-a-ulid' }).success).toBe(false);
+  expect(SyncEventSchema.safeParse({ ...samples[2], type: 'alarm.other' }).success).toBe(false);
+});
