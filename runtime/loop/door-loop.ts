@@ -1,0 +1,258 @@
+/**
+ * The terminal's frame loop: latest frame -> face pipeline -> track -> evidence -> one decision per
+ * track -> lock. Never more than one pipeline run in flight; frames that arrive meanwhile are skipped
+ * (only the latest is ever read). Any error on the decision path leaves the door locked and becomes an
+ * event.
+ */
+import type { Clock } from '../clock';
+import type { Logger } from '../log';
+import { TerminalError } from '../errors';
+import type { FaceResult, ProcessOptions } from '../../models/pipeline';
+import type { RawFrame } from '../../models/image';
+import { candidatePersonIds, decide, type Decision, type Door, type FrameMatch, type PersonFacts, type Thresholds } from '../decision/policy';
+import { FaceTracker, type Track } from './tracker';
+
+/** A frame as the loop needs it: pixels plus when it was captured and its sequence number. */
+export interface LoopFrame extends RawFrame {
+  capturedAt: number;
+  seq: number;
+}
+
+export interface FrameProvider {
+  latest(): LoopFrame | null;
+}
+
+export interface FaceAnalyzer {
+  process(frame: RawFrame, opts: ProcessOptions): Promise<FaceResult[]>;
+}
+
+/** 1:N search over the roster: best matches, at least the top two persons. */
+export interface Identifier {
+  search(embedding: Float32Array, k: number): readonly { personId: string; score: number }[];
+}
+
+export interface PersonDirectory {
+  facts(personId: string): PersonFacts | null;
+}
+
+export type LivenessVerdict = 'live' | 'not-live' | 'pending';
+
+export interface LivenessOutcome {
+  verdict: LivenessVerdict;
+  /** 0..1, higher = more likely live. */
+  score: number;
+  reasons: readonly string[];
+}
+
+/** Liveness evidence gathered over one track; one instance per track. */
+export interface LivenessJudge {
+  observe(obs: { t: number; frame: RawFrame; face: FaceResult }): LivenessOutcome;
+}
+
+export interface DoorActuator {
+  grant(source: 'face'): string;
+}
+
+export interface LoopConfig {
+  door: Door;
+  thresholds: Thresholds;
+  /** Frames of evidence gathered at most per track before the final decision. */
+  maxFrames: number;
+  /** Time from a track's first frame within which it must be decided; then the evidence so far decides. */
+  budgetMs: number;
+  tracker: { minIou: number; maxGapMs: number };
+  /** Candidates per search (the decision needs the runner-up person for the margin). */
+  searchK: number;
+}
+
+export type LoopEvent =
+  | {
+      type: 'decision';
+      at: number;
+      trackId: number;
+      decision: Decision;
+      /** From the capture of the track's first frame to the decision (and relay command). */
+      latencyMs: number;
+      frames: number;
+      liveness: LivenessOutcome;
+      /** What the lock did with a grant; null for a deny. */
+      lock: string | null;
+    }
+  | { type: 'error'; at: number; code: string; message: string };
+
+export interface DoorLoopDeps {
+  clock: Clock;
+  logger: Logger;
+  frames: FrameProvider;
+  pipeline: FaceAnalyzer;
+  identifier: Identifier;
+  persons: PersonDirectory;
+  livenessFor: () => LivenessJudge;
+  lock: DoorActuator;
+  emit: (e: LoopEvent) => void;
+  config: LoopConfig;
+}
+
+interface TrackState {
+  track: Track;
+  firstCapturedAt: number;
+  frames: FrameMatch[];
+  liveness: LivenessJudge;
+  lastLiveness: LivenessOutcome;
+  decided: boolean;
+}
+
+/** Reasons that are final as soon as the identity is sure: more frames cannot change them. */
+const FINAL_DENIALS = new Set(['revoked', 'not-authorised-here', 'expired', 'outside-hours', 'not-live']);
+
+export class DoorLoop {
+  private readonly tracker: FaceTracker;
+  private readonly states = new Map<number, TrackState>();
+  private lastSeq = -1;
+  private inFlight = false;
+  private running = false;
+  private readonly log: Logger;
+  /** Monotonic time the last step finished (for the stall watchdog). */
+  lastProgress: number;
+  framesProcessed = 0;
+  lastDecisionLatencyMs: number | null = null;
+
+  constructor(private readonly deps: DoorLoopDeps) {
+    this.tracker = new FaceTracker(deps.config.tracker);
+    this.log = deps.logger.child({ module: 'loop' });
+    this.lastProgress = deps.clock.monotonic();
+  }
+
+  /**
+   * Processes the latest frame if it is new. Returns false when there was nothing to do (no new frame,
+   * or a run still in flight). Safe to call from a timer: it never runs two pipelines at once.
+   */
+  async step(): Promise<boolean> {
+    if (this.inFlight) return false;
+    const frame = this.deps.frames.latest();
+    if (!frame || frame.seq === this.lastSeq) {
+      this.endStaleTracks();
+      this.lastProgress = this.deps.clock.monotonic();
+      return false;
+    }
+    this.inFlight = true;
+    this.lastSeq = frame.seq;
+    try {
+      await this.processFrame(frame);
+    } catch (e) {
+      // fail closed: nothing was granted on this frame; say why
+      const code = e instanceof TerminalError ? e.code : 'internal';
+      this.log.error({ code, err: e instanceof Error ? e.message : String(e) }, 'decision path failed; door stays locked');
+      this.deps.emit({ type: 'error', at: this.deps.clock.now(), code, message: e instanceof Error ? e.message : String(e) });
+    } finally {
+      this.inFlight = false;
+      this.framesProcessed++;
+      this.lastProgress = this.deps.clock.monotonic();
+    }
+    return true;
+  }
+
+  /** Runs step() continuously: immediately after a frame, else every `idleMs`. */
+  start(idleMs = 5): void {
+    if (this.running) return;
+    this.running = true;
+    const tick = (): void => {
+      if (!this.running) return;
+      this.step().then(
+        (worked) => {
+          if (this.running) this.deps.clock.setTimeout(tick, worked ? 0 : idleMs);
+        },
+        (e: unknown) => {
+          this.log.error({ err: String(e) }, 'loop step threw');
+          if (this.running) this.deps.clock.setTimeout(tick, idleMs);
+        },
+      );
+    };
+    tick();
+  }
+
+  stop(): void {
+    this.running = false;
+  }
+
+  private async processFrame(frame: LoopFrame): Promise<void> {
+    const c = this.deps.config;
+    // When every face in view has been decided, only detection is needed to follow the tracks.
+    const allDecided = this.states.size > 0 && [...this.states.values()].every((s) => s.decided);
+    const faces = await this.deps.pipeline.process(frame, allDecided
+      ? { largestOnly: true, pose: false, eyes: false, liveness: false, embedding: false }
+      : { largestOnly: true });
+    const { assigned, ended } = this.tracker.update(faces.map((f) => f.box), frame.capturedAt);
+    for (const t of ended) this.finishTrack(t.id, 'track-ended');
+
+    assigned.forEach((track, i) => {
+      const face = faces[i] as FaceResult;
+      let st = this.states.get(track.id);
+      if (!st) {
+        st = {
+          track,
+          firstCapturedAt: frame.capturedAt,
+          frames: [],
+          liveness: this.deps.livenessFor(),
+          lastLiveness: { verdict: 'pending', score: 0, reasons: [] },
+          decided: false,
+        };
+        this.states.set(track.id, st);
+      }
+      if (st.decided || !face.embedding) return;
+      st.lastLiveness = st.liveness.observe({ t: frame.capturedAt, frame, face });
+      const hits = this.deps.identifier.search(face.embedding, c.searchK);
+      const best = new Map<string, number>();
+      for (const h of hits) best.set(h.personId, Math.max(best.get(h.personId) ?? -1, h.score));
+      st.frames.push({ quality: face.quality.ok ? 1 : 0, matches: [...best].map(([personId, score]) => ({ personId, score })) });
+      this.consider(st, frame.capturedAt);
+    });
+  }
+
+  /** Decides now if the evidence is conclusive, or if the budget or frame count is used up. */
+  private consider(st: TrackState, capturedAt: number): void {
+    const c = this.deps.config;
+    const decision = this.evaluate(st);
+    const exhausted = st.frames.length >= c.maxFrames || capturedAt - st.firstCapturedAt >= c.budgetMs;
+    const livenessPending = st.lastLiveness.verdict === 'pending';
+    if (decision.kind === 'grant' && !livenessPending) return this.commit(st, decision);
+    if (decision.kind === 'deny' && FINAL_DENIALS.has(decision.reason) && !(decision.reason === 'not-live' && livenessPending)) {
+      return this.commit(st, decision);
+    }
+    if (exhausted) this.commit(st, decision);
+  }
+
+  private evaluate(st: TrackState): Decision {
+    const c = this.deps.config;
+    const persons = new Map<string, PersonFacts>();
+    for (const id of candidatePersonIds(st.frames)) {
+      const f = this.deps.persons.facts(id);
+      if (f) persons.set(id, f);
+    }
+    // a pending liveness verdict counts as not yet live
+    const liveScore = st.lastLiveness.verdict === 'live' ? Math.max(st.lastLiveness.score, c.thresholds.liveness) : st.lastLiveness.verdict === 'not-live' ? 0 : Math.min(st.lastLiveness.score, c.thresholds.liveness - 1e-9);
+    return decide({ now: this.deps.clock.now(), door: c.door, frames: st.frames, liveness: { score: liveScore }, persons, thresholds: c.thresholds });
+  }
+
+  private commit(st: TrackState, decision: Decision): void {
+    st.decided = true;
+    let lock: string | null = null;
+    if (decision.kind === 'grant') lock = this.deps.lock.grant('face');
+    const at = this.deps.clock.now();
+    const latencyMs = Math.max(0, at - st.firstCapturedAt);
+    this.lastDecisionLatencyMs = latencyMs;
+    this.deps.emit({ type: 'decision', at, trackId: st.track.id, decision, latencyMs, frames: st.frames.length, liveness: st.lastLiveness, lock });
+  }
+
+  /** A track that ended undecided with enough frames gets its final decision from what was gathered. */
+  private finishTrack(id: number, _why: string): void {
+    const st = this.states.get(id);
+    this.states.delete(id);
+    if (!st || st.decided) return;
+    if (st.frames.length >= this.deps.config.thresholds.minFrames) this.commit(st, this.evaluate(st));
+  }
+
+  private endStaleTracks(): void {
+    for (const t of this.tracker.expire(this.deps.clock.now())) this.finishTrack(t.id, 'track-ended');
+  }
+}

@@ -1,0 +1,216 @@
+import { FakeClock } from '../../../runtime/clock';
+import { silentLogger } from '../../../runtime/log';
+import type { FaceResult, ProcessOptions } from '../../../models/pipeline';
+import type { Box } from '../../../models/nms';
+import type { PersonFacts } from '../../../runtime/decision/policy';
+import { DoorLoop, type LivenessOutcome, type LoopConfig, type LoopEvent, type LoopFrame } from '../../../runtime/loop/door-loop';
+
+const DOOR = { doorId: 'gate-1', buildingId: 'b-7', timeZone: 'Asia/Shanghai' };
+
+const config: LoopConfig = {
+  door: DOOR,
+  thresholds: { match: 0.55, margin: 0.08, minFrames: 3, minQuality: 0.5, liveness: 0.5 },
+  maxFrames: 8,
+  budgetMs: 1000,
+  tracker: { minIou: 0.3, maxGapMs: 500 },
+  searchK: 4,
+};
+
+function face(box: Box, embeddingTag: number, qualityOk = true): FaceResult {
+  const e = new Float32Array(512);
+  e[0] = embeddingTag;
+  return {
+    box,
+    score: 0.99,
+    landmarks68: new Float32Array(136),
+    landmarks5: [],
+    quality: { ok: qualityOk, reasons: qualityOk ? [] : ['blurry'], interEyePx: 60, facePx: 200, sharpness: 300, brightness: 120, clippedFraction: 0, pose: null, eyes: null },
+    liveness: null,
+    embedding: embeddingTag < 0 ? null : e,
+    model: 'm',
+  };
+}
+
+const resident: PersonFacts = { personId: 'p-ana', status: 'active', authorisations: [{ doorIds: ['gate-1'], buildingIds: [] }], tags: [] };
+
+class Harness {
+  clock = new FakeClock(Date.UTC(2026, 5, 1, 4, 0, 0)); // 12:00 in Shanghai
+  seq = 0;
+  frame: LoopFrame | null = null;
+  /** What the fake pipeline returns for the next frames. */
+  faces: FaceResult[] = [];
+  calls: ProcessOptions[] = [];
+  inFlight = 0;
+  maxInFlight = 0;
+  release: (() => void) | null = null;
+  holdPipeline = false;
+  pipelineError: Error | null = null;
+  scores = new Map<number, { personId: string; score: number }[]>();
+  persons = new Map<string, PersonFacts>([['p-ana', resident]]);
+  liveness: LivenessOutcome = { verdict: 'live', score: 0.9, reasons: [] };
+  grants = 0;
+  events: LoopEvent[] = [];
+  loop: DoorLoop;
+
+  constructor(cfg: LoopConfig = config) {
+    this.loop = new DoorLoop({
+      clock: this.clock,
+      logger: silentLogger(),
+      frames: { latest: () => this.frame },
+      pipeline: {
+        process: async (_f, opts) => {
+          this.calls.push(opts);
+          this.inFlight++;
+          this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+          if (this.holdPipeline) await new Promise<void>((r) => (this.release = r));
+          this.inFlight--;
+          if (this.pipelineError) throw this.pipelineError;
+          return this.faces.map((f) => (opts.embedding === false ? { ...f, embedding: null } : f));
+        },
+      },
+      identifier: { search: (e) => this.scores.get(e[0] as number) ?? [] },
+      persons: { facts: (id) => this.persons.get(id) ?? null },
+      livenessFor: () => ({ observe: () => this.liveness }),
+      lock: {
+        grant: () => {
+          this.grants++;
+          return 'unlocked';
+        },
+      },
+      emit: (e) => this.events.push(e),
+      config: cfg,
+    });
+  }
+
+  /** A new camera frame 40 ms after the previous one, then one loop step. */
+  async next(): Promise<boolean> {
+    this.clock.advance(40);
+    this.frame = { width: 4, height: 4, format: 'rgb24', data: new Uint8Array(48), capturedAt: this.clock.now(), seq: ++this.seq };
+    return this.loop.step();
+  }
+
+  decisions(): Extract<LoopEvent, { type: 'decision' }>[] {
+    return this.events.filter((e): e is Extract<LoopEvent, { type: 'decision' }> => e.type === 'decision');
+  }
+}
+
+const BOX: Box = [100, 100, 200, 220];
+
+describe('door loop', () => {
+  it('grants an authorised resident after the required frames and unlocks once per passage', async () => {
+    const h = new Harness();
+    h.faces = [face(BOX, 1)];
+    h.scores.set(1, [{ personId: 'p-ana', score: 0.8 }, { personId: 'p-bo', score: 0.2 }]);
+    await h.next();
+    await h.next();
+    expect(h.grants).toBe(0); // two frames: not yet
+    await h.next();
+    expect(h.grants).toBe(1);
+    const [d] = h.decisions();
+    expect(d?.decision).toMatchObject({ kind: 'grant', personId: 'p-ana' });
+    expect(d?.latencyMs).toBe(80); // first frame captured at +40, third at +120
+    expect(d?.lock).toBe('unlocked');
+    for (let i = 0; i < 5; i++) await h.next();
+    expect(h.grants).toBe(1);
+    expect(h.decisions()).toHaveLength(1);
+  });
+
+  it('follows a decided face with detection only', async () => {
+    const h = new Harness();
+    h.faces = [face(BOX, 1)];
+    h.scores.set(1, [{ personId: 'p-ana', score: 0.8 }]);
+    for (let i = 0; i < 4; i++) await h.next();
+    expect(h.calls[3]).toMatchObject({ embedding: false, liveness: false });
+  });
+
+  it('denies an unknown face once, when the evidence budget runs out, and never unlocks', async () => {
+    const h = new Harness();
+    h.faces = [face(BOX, 2)];
+    h.scores.set(2, [{ personId: 'p-ana', score: 0.3 }]);
+    for (let i = 0; i < 7; i++) await h.next();
+    expect(h.decisions()).toHaveLength(0); // 7 frames < maxFrames 8, 280 ms < budget
+    await h.next();
+    expect(h.decisions().map((d) => d.decision)).toEqual([expect.objectContaining({ kind: 'deny', reason: 'unknown' })]);
+    expect(h.grants).toBe(0);
+  });
+
+  it('decides a revoked person at once without waiting for the budget', async () => {
+    const h = new Harness();
+    h.persons.set('p-ana', { ...resident, status: 'revoked' });
+    h.faces = [face(BOX, 1)];
+    h.scores.set(1, [{ personId: 'p-ana', score: 0.9 }]);
+    for (let i = 0; i < 3; i++) await h.next();
+    expect(h.decisions().map((d) => d.decision.kind === 'deny' && d.decision.reason)).toEqual(['revoked']);
+    expect(h.grants).toBe(0);
+  });
+
+  it('waits for liveness evidence and denies as not-live when it never comes', async () => {
+    const h = new Harness();
+    h.liveness = { verdict: 'pending', score: 0.4, reasons: ['no-motion-yet'] };
+    h.faces = [face(BOX, 1)];
+    h.scores.set(1, [{ personId: 'p-ana', score: 0.9 }]);
+    for (let i = 0; i < 7; i++) await h.next();
+    expect(h.grants).toBe(0);
+    expect(h.decisions()).toHaveLength(0);
+    await h.next();
+    expect(h.decisions().map((d) => d.decision.kind === 'deny' && d.decision.reason)).toEqual(['not-live']);
+    expect(h.grants).toBe(0);
+  });
+
+  it('denies a face that liveness calls a photo even when it matches a resident', async () => {
+    const h = new Harness();
+    h.liveness = { verdict: 'not-live', score: 0.05, reasons: ['planar-motion'] };
+    h.faces = [face(BOX, 1)];
+    h.scores.set(1, [{ personId: 'p-ana', score: 0.95 }]);
+    for (let i = 0; i < 3; i++) await h.next();
+    expect(h.decisions().map((d) => d.decision.kind === 'deny' && d.decision.reason)).toEqual(['not-live']);
+    expect(h.grants).toBe(0);
+  });
+
+  it('keeps the door locked and reports an error when the pipeline fails', async () => {
+    const h = new Harness();
+    h.faces = [face(BOX, 1)];
+    h.scores.set(1, [{ personId: 'p-ana', score: 0.9 }]);
+    h.pipelineError = new Error('onnx session crashed');
+    for (let i = 0; i < 5; i++) await h.next();
+    expect(h.grants).toBe(0);
+    expect(h.events.filter((e) => e.type === 'error')).toHaveLength(5);
+    expect(h.events[0]).toMatchObject({ type: 'error', code: 'internal', message: 'onnx session crashed' });
+  });
+
+  it('never runs two pipelines at once and never processes the same frame twice', async () => {
+    const h = new Harness();
+    h.faces = [];
+    h.holdPipeline = true;
+    const first = h.next();
+    expect(await h.next()).toBe(false); // a newer frame arrived, but a run is in flight
+    h.release?.();
+    await first;
+    h.holdPipeline = false;
+    expect(await h.loop.step()).toBe(true); // the newer frame, once
+    expect(await h.loop.step()).toBe(false); // nothing new
+    expect(h.calls).toHaveLength(2);
+    expect(h.maxInFlight).toBe(1);
+  });
+
+  it('decides again for the next person after the first one left', async () => {
+    const h = new Harness();
+    h.faces = [face(BOX, 1)];
+    h.scores.set(1, [{ personId: 'p-ana', score: 0.8 }]);
+    for (let i = 0; i < 3; i++) await h.next();
+    h.faces = [];
+    for (let i = 0; i < 15; i++) await h.next(); // 600 ms without a face: the track ends
+    h.faces = [face(BOX, 1)];
+    for (let i = 0; i < 3; i++) await h.next();
+    expect(h.grants).toBe(2);
+  });
+
+  it('does not count poor-quality frames as evidence', async () => {
+    const h = new Harness();
+    h.faces = [face(BOX, 1, false)];
+    h.scores.set(1, [{ personId: 'p-ana', score: 0.9 }]);
+    for (let i = 0; i < 8; i++) await h.next();
+    expect(h.grants).toBe(0);
+    expect(h.decisions().map((d) => d.decision.kind === 'deny' && d.decision.reason)).toEqual(['poor-quality']);
+  });
+});
