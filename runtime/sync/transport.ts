@@ -89,6 +89,9 @@ export class MqttTransport implements SyncTransport {
       }
     };
     client.on('connect', (connack) => {
+      // Small QoS 1 publishes and their acks must not wait for Nagle's algorithm (~40 ms each way).
+      const stream = client.stream as { setNoDelay?: (on: boolean) => void };
+      stream.setNoDelay?.(true);
       this.delay = o.reconnectMinMs;
       client.options.reconnectPeriod = this.delay;
       handlers.onConnect(connack.sessionPresent);

@@ -12,6 +12,7 @@ import type { TestPki } from './pki';
  *   persistence true                  sessions and queued QoS 1 messages survive a broker restart
  *   user root                         (tests run as root and must read their own keys)
  *   max_queued_messages 200000        an offline terminal's queue must hold a whole snapshot
+ *   set_tcp_nodelay true              no Nagle delay on small QoS 1 publishes and acks
  *   listener <port> 127.0.0.1
  *   cafile / certfile / keyfile       the test CA and a broker certificate for 127.0.0.1
  *   require_certificate true          mutual TLS: no client without a certificate from the CA
@@ -58,6 +59,7 @@ export class MosquittoBroker {
         'user root',
         'max_queued_messages 200000',
         'max_inflight_messages 100',
+        'set_tcp_nodelay true',
         `log_dest file ${join(dir, 'mosquitto.log')}`,
         `listener ${port} 127.0.0.1`,
         `cafile ${pki.caPath}`,

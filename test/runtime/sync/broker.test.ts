@@ -1,0 +1,160 @@
+/**
+ * Integration and fault tests against a real mosquitto (mutual TLS, certificate identity, ACL),
+ * started by test/harness/mosquitto.ts on a random loopback port. Real time: kept short.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { generateSigningKeyPair, signBody } from '../../../runtime/protocol/signing';
+import { topicsFor } from '../../../runtime/protocol/topics';
+import { MemoryRosterSink } from '../../../runtime/sync/roster-sink';
+import { MosquittoBroker, sleep, waitFor } from '../../harness/mosquitto';
+import { TestPki } from '../../harness/pki';
+import { entryEvent, makeTerminal, person, startHub, type TestHub, type TestTerminal } from '../../harness/sync-site';
+
+const dir = mkdtempSync(join(tmpdir(), 'sync-broker-'));
+const keys = generateSigningKeyPair();
+let pki: TestPki;
+let broker: MosquittoBroker;
+let hub: TestHub;
+const terminals: TestTerminal[] = [];
+
+function terminal(id: string, sink?: MemoryRosterSink): TestTerminal {
+  const t = makeTerminal({ broker, pki, id, dbPath: join(dir, `${id}.db`), hubPublicKey: keys.publicKey, ...(sink ? { sink } : {}) });
+  terminals.push(t);
+  return t;
+}
+
+beforeAll(async () => {
+  pki = TestPki.create(join(dir, 'pki'));
+  broker = await MosquittoBroker.start(join(dir, 'broker'), pki);
+  hub = await startHub(broker, pki, dir, keys);
+  hub.roster.change({ upsert: [person(1), person(2), person(3)], remove: [] });
+});
+
+afterAll(async () => {
+  for (const t of terminals) await t.stop().catch(() => undefined);
+  await hub.stop();
+  await broker.stop();
+});
+
+test('a new terminal receives the roster, applies a published delta, uploads events and reports online', async () => {
+  const t = terminal('door-a');
+  t.client.start();
+  await waitFor(() => t.sink.version() === hub.roster.version(), 5000, 'initial snapshot');
+  const v = await hub.hub.publishChange({ upsert: [person(4)], remove: [] });
+  await waitFor(() => t.sink.version() === v, 5000, 'delta');
+  const evs = Array.from({ length: 50 }, (_, i) => entryEvent(Date.now() + i));
+  for (const e of evs) t.client.record(e);
+  await waitFor(() => t.client.outbox.depth() === 0, 5000, 'outbox drained');
+  expect(hub.ingest.ids('door-a')).toEqual(evs.map((e) => e.id).sort());
+  await waitFor(() => hub.hub.lastStatus('door-a')?.state === 'online', 5000, 'online status');
+  expect(t.client.rejectedTotal()).toBe(0);
+});
+
+test('events that happen while the broker is stopped all reach the hub exactly once after it restarts', async () => {
+  const t = terminal('door-b');
+  t.client.start();
+  await waitFor(() => t.client.connected() && t.sink.version() > 0, 5000, 'connected');
+  await broker.stop();
+  await waitFor(() => !t.client.connected(), 5000, 'disconnect noticed');
+  const evs = Array.from({ length: 1000 }, (_, i) => entryEvent(Date.now() + i, `p-${i % 50}`));
+  for (const e of evs) t.client.record(e);
+  expect(t.client.outbox.depth()).toBe(1000);
+  await sleep(300);
+  expect(hub.ingest.count('door-b')).toBe(0);
+  await broker.restart();
+  await waitFor(() => t.client.outbox.depth() === 0, 20_000, 'outbox drained after restart');
+  expect(hub.ingest.count('door-b')).toBe(1000);
+  expect(hub.ingest.ids('door-b')).toEqual(evs.map((e) => e.id).sort());
+});
+
+test('a revocation published while the terminal is offline is applied within 2 s of reconnecting', async () => {
+  const sink = new MemoryRosterSink();
+  const first = terminal('door-c', sink);
+  first.client.start();
+  await waitFor(() => sink.version() === hub.roster.version() && first.client.connected(), 5000, 'synced');
+  await first.stop();
+  expect(sink.persons.has('p-000002')).toBe(true);
+  const v = await hub.hub.publishChange({ upsert: [], remove: ['p-000002'] });
+
+  const again = terminal('door-c', sink);
+  let connectedAt = 0;
+  let appliedAt = 0;
+  again.client.on('connected', () => (connectedAt = Date.now()));
+  again.client.on('roster-applied', (a) => {
+    if (a.version === v) appliedAt = Date.now();
+  });
+  again.client.start();
+  await waitFor(() => appliedAt > 0, 5000, 'revocation applied');
+  expect(sink.persons.has('p-000002')).toBe(false);
+  expect(appliedAt - connectedAt).toBeLessThanOrEqual(2000);
+});
+
+test('a terminal cannot publish on another terminal\'s topics nor read its hub topics', async () => {
+  const victim = terminal('door-e');
+  victim.client.start();
+  await waitFor(() => victim.client.connected(), 5000, 'victim connected');
+  const a = pki.client('door-d');
+  const intruder = await mqtt.connectAsync(broker.url, { ca: pki.ca, cert: a.cert, key: a.key, clientId: 'door-d', protocolVersion: 5 });
+  try {
+    const forged = entryEvent();
+    await expect(intruder.publishAsync(topicsFor('door-e').events, JSON.stringify({ v: 1, events: [forged] }), { qos: 1 })).rejects.toThrow();
+    await expect(intruder.publishAsync('hub/door-e/commands', 'x', { qos: 1 })).rejects.toThrow();
+    // mosquitto may grant the subscription but never delivers what the ACL does not let it read.
+    const seen: string[] = [];
+    intruder.on('message', (topic) => seen.push(topic));
+    await intruder.subscribeAsync(['hub/door-e/#', 'hub/+/commands'], { qos: 1 });
+    const commands: string[] = [];
+    victim.client.on('command', (c) => commands.push(c.type));
+    await hub.hub.sendCommand('door-e', { type: 'reload-config' });
+    await waitFor(() => commands.length === 1, 5000, 'victim got its command');
+    await sleep(100);
+    expect(seen).toEqual([]);
+    // Its own topics work.
+    await intruder.publishAsync(topicsFor('door-d').events, JSON.stringify({ v: 1, events: [entryEvent()] }), { qos: 1 });
+    await waitFor(() => hub.ingest.count('door-d') === 1, 5000, 'own event');
+    expect(hub.ingest.count('door-e')).toBe(0);
+  } finally {
+    await intruder.endAsync();
+  }
+});
+
+test('a client without a certificate from the community CA is refused', async () => {
+  const rogue = TestPki.create(join(dir, 'rogue-pki'));
+  const c = rogue.client('door-a');
+  const client = mqtt.connect(broker.url, { ca: pki.ca, cert: c.cert, key: c.key, clientId: 'rogue', reconnectPeriod: 0, connectTimeout: 3000 });
+  const outcome = await new Promise<string>((resolve) => {
+    client.once('connect', () => resolve('connected'));
+    client.once('error', () => resolve('error'));
+    client.once('close', () => resolve('closed'));
+  });
+  client.end(true);
+  expect(outcome).not.toBe('connected');
+});
+
+test('a tampered delta, bad JSON and a 10 MB payload sent through the broker are rejected, counted and change nothing', async () => {
+  const t = terminal('door-f');
+  t.client.start();
+  await waitFor(() => t.sink.version() === hub.roster.version() && t.client.connected(), 5000, 'synced');
+  const before = t.sink.version();
+  const persons = [...t.sink.persons.keys()];
+  const hubRaw = pki.client('hub');
+  const raw = await mqtt.connectAsync(broker.url, { ca: pki.ca, cert: hubRaw.cert, key: hubRaw.key, clientId: 'hub-raw' });
+  try {
+    const T = topicsFor('door-f');
+    const good = JSON.parse(signBody({ v: 1, kind: 'roster.delta', version: before + 1, batch: { version: before + 1, upsert: [], remove: persons } }, keys.privateKey)) as { body: string };
+    const tampered = JSON.stringify({ ...good, body: good.body.replace('"remove":[', '"remove":["p-999999",') });
+    await raw.publishAsync(T.roster, tampered, { qos: 1 });
+    await raw.publishAsync(T.roster, '{not json', { qos: 1 });
+    await raw.publishAsync(T.roster, Buffer.alloc(10 * 1024 * 1024, 0x61), { qos: 1 });
+    await raw.publishAsync(T.commands, signBody({ v: 1, kind: 'command', terminalId: 'door-f', nonce: 'abcdefghijklmnop', issuedAt: Date.now() - 120_000, expiresAt: Date.now() - 60_000, command: { type: 'wipe' } }, keys.privateKey), { qos: 1 });
+    await waitFor(() => t.client.rejectedTotal() === 4, 10_000, 'four rejections');
+    expect(t.client.rejected()).toEqual({ signature: 1, 'bad-json': 1, 'too-large': 1, expired: 1 });
+    expect(t.sink.version()).toBe(before);
+    expect([...t.sink.persons.keys()]).toEqual(persons);
+  } finally {
+    await raw.endAsync();
+  }
+});
