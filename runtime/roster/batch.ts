@@ -85,15 +85,21 @@ export function decodeEmbedding(b64: string): Float32Array | null {
   return embeddingFromBytes(b);
 }
 
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
 export function embeddingFromBytes(b: Uint8Array): Float32Array | null {
   if (b.length === 0 || b.length % 4 !== 0) return null;
-  const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   const v = new Float32Array(b.length / 4);
+  if (LITTLE_ENDIAN) {
+    new Uint8Array(v.buffer).set(b);
+  } else {
+    const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    for (let i = 0; i < v.length; i++) v[i] = view.getFloat32(i * 4, true);
+  }
   let sq = 0;
   for (let i = 0; i < v.length; i++) {
-    const x = buf.readFloatLE(i * 4);
+    const x = v[i] ?? NaN;
     if (!Number.isFinite(x)) return null;
-    v[i] = x;
     sq += x * x;
   }
   return sq > 0 ? v : null;

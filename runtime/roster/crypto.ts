@@ -73,7 +73,9 @@ export class Sealer {
     d.setAAD(Buffer.from(aad, 'utf8'));
     d.setAuthTag(buf.subarray(buf.length - TAG_BYTES));
     try {
-      return Buffer.concat([d.update(buf.subarray(NONCE_BYTES, buf.length - TAG_BYTES)), d.final()]);
+      const plain = d.update(buf.subarray(NONCE_BYTES, buf.length - TAG_BYTES));
+      d.final(); // GCM yields no bytes here; it throws when the tag does not authenticate
+      return plain;
     } catch (e) {
       throw new SealError('sealed value failed authentication', { cause: e });
     }

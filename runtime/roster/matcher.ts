@@ -145,21 +145,33 @@ export class Matcher {
     if (this.exactSource && t.rowId === undefined) throw new MatcherInputError('a template needs its rowId when an exact source is used');
     const old = this.slotOfTemplate.get(t.templateId);
     if (old !== undefined) this.removeSlot(old);
+    const e = t.embedding;
+    const dim = this.dim;
     let sq = 0;
-    for (let d = 0; d < this.dim; d++) sq += (t.embedding[d] ?? 0) * (t.embedding[d] ?? 0);
+    let maxRaw = 0;
+    for (let d = 0; d < dim; d++) {
+      const x = e[d]!;
+      sq += x * x;
+      const a = x < 0 ? -x : x;
+      if (a > maxRaw) maxRaw = a;
+    }
     const norm = Math.sqrt(sq);
     if (!(norm > 0) || !Number.isFinite(norm)) return false;
-    let maxAbs = 0;
-    for (let d = 0; d < this.dim; d++) maxAbs = Math.max(maxAbs, Math.abs((t.embedding[d] ?? 0) / norm));
-    const scale = maxAbs / 127;
+    const scale = maxRaw / norm / 127;
+    const codes = this.codes;
+    const inv = 1 / norm;
+    const invScale = 1 / scale;
     let r = 0;
     let c = 0;
-    for (let d = 0; d < this.dim; d++) {
-      const x = (t.embedding[d] ?? 0) / norm;
-      const code = Math.round(x / scale);
-      this.codes[d] = code;
+    for (let d = 0; d < dim; d++) {
+      // Any rounding will do (the error bound is computed from the codes actually stored).
+      const x = e[d]! * inv;
+      const y = x * invScale;
+      const code = y < 0 ? -((0.5 - y) | 0) : (y + 0.5) | 0;
+      codes[d] = code;
       const back = code * scale;
-      r += (x - back) * (x - back);
+      const diff = x - back;
+      r += diff * diff;
       c += back * back;
     }
     this.reserve(this.n + 1);
@@ -360,9 +372,8 @@ export class Matcher {
   }
 
   private loadFrom(store: RosterStore, personIds?: readonly string[]): void {
-    const { templates, failures } = store.loadTemplates(personIds);
-    if (personIds === undefined) this.reserve(templates.length);
-    for (const t of templates) this.addStored(t);
+    if (personIds === undefined) this.reserve(store.templateCount());
+    const failures = store.forEachTemplate((t) => this.addStored(t), personIds);
     if (failures.length > 0) this.log?.warn({ count: failures.length }, 'templates quarantined while loading');
   }
 

@@ -331,6 +331,16 @@ export class RosterStore {
    * authentication are quarantined and reported in `failures`, the rest are returned.
    */
   loadTemplates(personIds?: readonly string[]): { templates: StoredTemplate[]; failures: RosterIntegrityError[] } {
+    const templates: StoredTemplate[] = [];
+    const failures = this.forEachTemplate((t) => templates.push(t), personIds);
+    return { templates, failures };
+  }
+
+  /**
+   * Streams every readable template of active persons to `fn` (one decrypted vector at a time, so a
+   * large roster is never held twice in memory); returns the rows quarantined on the way.
+   */
+  forEachTemplate(fn: (t: StoredTemplate) => void, personIds?: readonly string[]): RosterIntegrityError[] {
     const sql = `SELECT t.id, t.person_ref, p.person_id, t.template_id, t.model_id, t.row_version, t.sealed
       FROM template t JOIN person p ON p.id = t.person_ref
       WHERE p.status = 'active'
@@ -342,17 +352,19 @@ export class RosterStore {
       const st = this.db.prepare<[string], TemplateRow>(`${sql} AND p.person_id = ? ORDER BY t.id`);
       rows = personIds.flatMap((id) => st.all(id));
     }
-    const templates: StoredTemplate[] = [];
     const bad: { row: TemplateRow; err: unknown }[] = [];
     for (const row of rows) {
+      let t: StoredTemplate;
       try {
-        templates.push(this.openTemplate(row));
+        t = this.openTemplate(row);
       } catch (err) {
         bad.push({ row, err });
+        continue;
       }
+      fn(t);
     }
-    const failures = bad.map(({ row, err }) => this.quarantine('template', row.id, row.template_id, err));
-    return { templates, failures };
+    // Quarantine only after the read cursor is closed (the connection is busy while iterating).
+    return bad.map(({ row, err }) => this.quarantine('template', row.id, row.template_id, err));
   }
 
   /** The exact vector of one template row (the matcher rescoring), or null when it is gone. */
@@ -365,6 +377,11 @@ export class RosterStore {
     } catch (e) {
       throw this.quarantine('template', row.id, row.template_id, e);
     }
+  }
+
+  /** Number of template rows (capacity hint for the matcher). */
+  templateCount(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM template').get() as { n: number }).n;
   }
 
   /** Persons holding templates from a model other than `modelId`: they need re-enrolment. */
