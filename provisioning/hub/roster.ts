@@ -1,6 +1,7 @@
 import { randomUUID, type KeyObject } from 'node:crypto';
 import { SCHEMA_VERSION, type RosterDelta, type RosterSnapshotChunk } from '../../runtime/protocol/schemas';
 import { signBody } from '../../runtime/protocol/signing';
+import type { PersonUpsert } from '../../runtime/roster/batch';
 import type { SimpleRosterItem } from '../../runtime/sync/roster-sink';
 
 export interface RosterChange<Item> {
@@ -19,6 +20,12 @@ export interface HubRosterOptions<Item> {
   /** The terminal roster store's batch for one change (default: { version, upsert, remove }). */
   toBatch?: (version: number, change: RosterChange<Item>) => unknown;
 }
+
+/** Hub options for terminals running the encrypted RosterStore (runtime/roster) behind RosterStoreSink. */
+export const ROSTER_STORE_FORMAT = {
+  idOf: (p: PersonUpsert): string => p.personId,
+  toBatch: (version: number, c: RosterChange<PersonUpsert>): unknown => ({ version, upserts: c.upsert, revocations: c.remove }),
+};
 
 export interface SignedSnapshot {
   snapshotId: string;

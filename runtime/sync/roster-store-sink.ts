@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import { PersonUpsertSchema, RosterBatchSchema, type PersonUpsert, type RosterBatchInput } from '../roster/batch';
+import type { RosterStore } from '../roster/store';
+import type { RosterSink, RosterSnapshot } from './roster-sink';
+
+/**
+ * One item of a roster snapshot as the hub sends it in chunks: a person (PersonUpsert), or the id of
+ * a revoked person (tombstone, so a revoked face is told apart from an unknown one).
+ */
+export const RosterSnapshotItemSchema = z.union([
+  PersonUpsertSchema,
+  z.strictObject({ revokedPersonId: PersonUpsertSchema.shape.personId }),
+]);
+export type RosterSnapshotItem = z.infer<typeof RosterSnapshotItemSchema>;
+
+/** The schemas to hand to SyncClient's `roster` dependency together with a RosterStoreSink. */
+export const ROSTER_STORE_SCHEMAS = { batchSchema: RosterBatchSchema, itemSchema: RosterSnapshotItemSchema } as const;
+
+/**
+ * Adapts the encrypted RosterStore (runtime/roster) to the sync's RosterSink: deltas go to its atomic
+ * applyBatch (which itself refuses anything but version+1), a complete snapshot to replaceAll.
+ */
+export class RosterStoreSink implements RosterSink {
+  constructor(private readonly store: RosterStore) {}
+
+  version(): number {
+    return this.store.version();
+  }
+
+  applyBatch(batch: unknown): void {
+    this.store.applyBatch(batch as RosterBatchInput);
+  }
+
+  replaceAll(snapshot: RosterSnapshot): void {
+    const persons: PersonUpsert[] = [];
+    const revoked: string[] = [];
+    for (const raw of snapshot.items) {
+      const item = raw as RosterSnapshotItem;
+      if ('revokedPersonId' in item) revoked.push(item.revokedPersonId);
+      else persons.push(item);
+    }
+    this.store.replaceAll({ version: snapshot.version, persons, revoked });
+  }
+}
