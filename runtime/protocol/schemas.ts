@@ -34,13 +34,20 @@ export const EntryGrantedSchema = z.strictObject({
   latencyMs: ms,
 });
 
+/**
+ * Why a door stayed shut: the decision policy's reasons (runtime/decision/policy.ts, kept identical so a
+ * security office reads the same words everywhere), a refused non-face credential, or an error on the
+ * decision path (the door failed closed).
+ */
 export const DenyReasonSchema = z.enum([
-  'unknown-face',
-  'spoof-suspected',
-  'not-authorised',
-  'outside-schedule',
+  'unknown',
+  'not-live',
+  'poor-quality',
+  'not-authorised-here',
+  'outside-hours',
+  'expired',
   'revoked',
-  'low-quality',
+  'ambiguous',
   'bad-credential',
   'error',
 ]);
@@ -88,7 +95,18 @@ export const RosterIntegritySchema = z.strictObject({
   code: z.string().min(1).max(64),
 });
 
+/** A person carrying an alert tag (e.g. missing-person) was identified at a door, granted or not. */
+export const AlertSightingSchema = z.strictObject({
+  ...eventBase,
+  type: z.literal('alert.sighting'),
+  tag: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/),
+  personId,
+  doorId: z.string().min(1).max(64),
+  score: unit,
+});
+
 export const SyncEventSchema = z.discriminatedUnion('type', [
+  AlertSightingSchema,
   EntryGrantedSchema,
   EntryDeniedSchema,
   AlarmForcedOpenSchema,
@@ -103,10 +121,12 @@ export type SyncEvent = z.infer<typeof SyncEventSchema>;
 export type SyncEventType = SyncEvent['type'];
 
 /**
- * Security events are never dropped by a full outbox: every alarm, and a roster integrity failure.
+ * Security events are never dropped by a full outbox: every alarm, an alert-tag sighting, and a roster
+ * integrity failure.
  * Entry records (granted/denied) and camera health are dropped oldest-first when the outbox is full.
  */
 export const SECURITY_EVENT_TYPES: ReadonlySet<SyncEventType> = new Set<SyncEventType>([
+  'alert.sighting',
   'alarm.forced-open',
   'alarm.held-open',
   'alarm.tamper',

@@ -5,7 +5,7 @@ const ulid = monotonicFactory();
 const at = Date.UTC(2026, 0, 1);
 const samples: SyncEvent[] = [
   { id: ulid(), at, type: 'entry.granted', personId: 'p1', method: 'face', score: 0.9, liveness: 0.7, latencyMs: 300 },
-  { id: ulid(), at, type: 'entry.denied', reason: 'spoof-suspected', personId: null, score: null, liveness: 0.1, latencyMs: 500 },
+  { id: ulid(), at, type: 'entry.denied', reason: 'not-live', personId: null, score: null, liveness: 0.1, latencyMs: 500 },
   { id: ulid(), at, type: 'alarm.forced-open' },
   { id: ulid(), at, type: 'alarm.held-open', openMs: 60_000 },
   { id: ulid(), at, type: 'alarm.tamper', input: 'case' },
