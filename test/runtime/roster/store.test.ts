@@ -3,7 +3,9 @@ import { readFileSync, writeFileSync, chmodSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { FakeClock } from '../../../runtime/clock';
 import { InvalidInputError } from '../../../runtime/errors';
-import { silentLogger } from '../../../runtime/log';
+import { createLogger, silentLogger } from '../../../runtime/log';
+import { Writable } from 'node:stream';
+import { encodeEmbedding } from '../../../runtime/roster/batch';
 import { InsecureSecretFileError, SecretFileError } from '../../../runtime/roster/crypto';
 import { MIGRATIONS, SCHEMA_VERSION, SchemaVersionError, migrate } from '../../../runtime/roster/migrations';
 import { RosterIntegrityError, RosterStore, RosterVersionError, WrongKeyError } from '../../../runtime/roster/store';
@@ -208,5 +210,31 @@ describe('RosterStore', () => {
     store.applyBatch({ version: 2, upserts: [] });
     expect(seen).toEqual([1]);
     store.close();
+  });
+
+  it('logs no secret, key, label or embedding, even when rows are quarantined or the key rotates', () => {
+    let logged = '';
+    const sink = new Writable({ write: (chunk: Buffer, _enc, cb) => ((logged += chunk.toString()), cb()) });
+    const logger = createLogger({ level: 'trace', destination: sink });
+    const v = unitVector(rng(3));
+    const store = open({ logger });
+    store.applyBatch({ version: 1, upserts: [person('a', [v], { label: 'LABEL-XYZ' }), person('b', [unitVector(rng(4))])] });
+    const raw = new Database(env.path);
+    raw.prepare("UPDATE template SET sealed = (SELECT sealed FROM template WHERE template_id = 'b-t0') WHERE template_id = 'a-t0'").run();
+    raw.close();
+    store.loadTemplates();
+    const secret = readFileSync(env.secretFile);
+    const next = join(env.dir, 'next.secret');
+    writeSecret(next);
+    const nextSecret = readFileSync(next);
+    store.rotateKey(next);
+    store.close();
+    expect(logged).toContain('roster row quarantined');
+    for (const s of [secret, nextSecret]) {
+      expect(logged).not.toContain(s.toString('hex').slice(0, 12));
+      expect(logged).not.toContain(s.toString('base64').slice(0, 12));
+    }
+    expect(logged).not.toContain('LABEL-XYZ');
+    expect(logged).not.toContain(encodeEmbedding(v).slice(0, 16));
   });
 });
