@@ -13,16 +13,17 @@ const samples: SyncEvent[] = [
   { id: ulid(), at, type: 'camera.stall', silentMs: 3000 },
   { id: ulid(), at, type: 'camera.recovery', stalledMs: 9000 },
   { id: ulid(), at, type: 'roster.integrity', rejectedRows: 2, code: 'row-auth-failed' },
+  { id: ulid(), at, type: 'alert.sighting', tag: 'missing-person', personId: 'p7', doorId: 'gate-1', score: 0.81 },
 ];
 
 test('one sample of every event type parses unchanged', () => {
   for (const s of samples) expect(SyncEventSchema.parse(s)).toEqual(s);
 });
 
-test('every alarm and a roster integrity failure are security events; entries and camera health are not', () => {
+test('every alarm, an alert sighting and a roster integrity failure are security events; entries and camera health are not', () => {
   const security = samples.filter((s) => isSecurityEvent(s.type)).map((s) => s.type);
-  expect(security).toEqual(['alarm.forced-open', 'alarm.held-open', 'alarm.tamper', 'alarm.fire', 'roster.integrity']);
-  expect(SECURITY_EVENT_TYPES.size).toBe(5);
+  expect(security).toEqual(['alarm.forced-open', 'alarm.held-open', 'alarm.tamper', 'alarm.fire', 'roster.integrity', 'alert.sighting']);
+  expect(SECURITY_EVENT_TYPES.size).toBe(6);
 });
 
 test('an event with an unknown field, a bad id or an unknown type is refused', () => {
