@@ -88,9 +88,11 @@ export function makeTerminal(opts: {
   hubPublicKey: SigningKeyPair['publicKey'];
   sink?: MemoryRosterSink;
   overrides?: Partial<SyncClientDeps>;
+  /** Outbox durability; tests use 'normal' (survives a process kill), production 'full'. */
+  synchronous?: 'full' | 'normal';
 }): TestTerminal {
   const sink = opts.sink ?? new MemoryRosterSink();
-  const db = openSyncDb(opts.dbPath, { synchronous: 'normal' });
+  const db = openSyncDb(opts.dbPath, { synchronous: opts.synchronous ?? 'normal' });
   const client = new SyncClient({
     terminalId: opts.id,
     transport: mqttTransport(opts.broker, opts.pki, opts.id),
