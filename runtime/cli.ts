@@ -6,6 +6,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 import { InvalidInputError, TerminalError } from './errors';
 import { compareCommand, facesCommand } from './tools/faces';
+import { runCommand } from './tools/run';
 
 export interface CliIo {
   out: (line: string) => void;
@@ -22,6 +23,7 @@ type Command = (args: string[], io: CliIo) => Promise<number>;
 const USAGE = `usage: doorway <command> [options]
 
 commands:
+  run --config FILE          run the terminal (camera, face pipeline, roster, lock, hub sync)
   faces [--json] FILE...     detect and describe every face in each image
   compare [--json] A B       cosine similarity of the largest face in two images
   help                       this text`;
@@ -29,6 +31,7 @@ commands:
 const commands: Record<string, Command> = {
   faces: facesCommand,
   compare: compareCommand,
+  run: runCommand,
 };
 
 export async function run(argv: string[], io: CliIo = defaultIo): Promise<number> {

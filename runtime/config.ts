@@ -1,0 +1,146 @@
+/**
+ * The terminal's one config file (JSON), validated by zod. Unknown keys are refused everywhere; a bad
+ * file stops start-up with every problem listed with its path in the file. Each component owns the
+ * schema of its own section (drivers, pipeline); this file composes them.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import { fileSourceConfigSchema, rtspSourceConfigSchema } from '../drivers/camera';
+import { gpioConfigSchema } from '../drivers/gpio';
+import { lockConfigSchema } from '../drivers/lock';
+import { PipelineOptionsSchema } from '../models/pipeline';
+import { DEFAULT_MATCH_THRESHOLD } from '../models/thresholds';
+import { TerminalError } from './errors';
+
+export class ConfigError extends TerminalError {
+  readonly code = 'config';
+  constructor(
+    readonly file: string,
+    readonly problems: readonly string[],
+  ) {
+    super(`config ${file} is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, ".", "_" or "-", at most 64');
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const ConfigSchema = z.strictObject({
+  terminalId: id,
+  door: z.strictObject({
+    doorId: id,
+    buildingId: id,
+    /** IANA zone in which authorisation hours are read. */
+    timeZone: z.string().refine(isTimeZone, 'an IANA time zone such as Asia/Shanghai'),
+  }),
+  camera: z.discriminatedUnion('kind', [
+    rtspSourceConfigSchema.extend({ kind: z.literal('rtsp') }),
+    fileSourceConfigSchema.extend({ kind: z.literal('file') }),
+  ]),
+  gpio: gpioConfigSchema.extend({
+    /** onoff: Linux GPIO sysfs (the real board); fake: in-memory lines for demos and tests. */
+    driver: z.enum(['onoff', 'fake']).default('onoff'),
+  }),
+  lock: lockConfigSchema,
+  pipeline: PipelineOptionsSchema.prefault({}),
+  decision: z
+    .strictObject({
+      /** Median cosine over the evidence frames needed to identify someone. */
+      match: z.number().min(0).max(1).default(DEFAULT_MATCH_THRESHOLD),
+      /** How far the best person must lead the next one (look-alikes, twins). */
+      margin: z.number().min(0).max(1).default(0.08),
+      /** Liveness score needed when the liveness verdict is numeric. */
+      liveness: z.number().min(0).max(1).default(0.5),
+    })
+    .prefault({}),
+  evidence: z
+    .strictObject({
+      /** Good-quality frames needed before a decision (k of n). */
+      minFrames: z.number().int().min(1).max(50).default(3),
+      /** Frames gathered at most per passage (n). */
+      maxFrames: z.number().int().min(1).max(200).default(12),
+      /** From a face's first frame to the decision at the latest. */
+      budgetMs: z.number().int().min(50).max(30_000).default(1500),
+      /** A face unseen for this long has left; the next one is a new passage. */
+      trackGapMs: z.number().int().min(50).max(30_000).default(700),
+    })
+    .refine((e) => e.minFrames <= e.maxFrames, 'minFrames must not exceed maxFrames')
+    .prefault({}),
+  hub: z
+    .strictObject({
+      url: z.string().regex(/^(mqtts?|tls|ssl|tcp):\/\//, 'an mqtt:// or mqtts:// URL'),
+      caFile: z.string().min(1),
+      certFile: z.string().min(1),
+      keyFile: z.string().min(1),
+      /** The hub's Ed25519 public key (PEM), pinned at provisioning. */
+      hubPublicKeyFile: z.string().min(1),
+      heartbeatMs: z.number().int().min(1000).default(30_000),
+    })
+    .optional(),
+  paths: z.strictObject({
+    dataDir: z.string().min(1),
+    /** Device secret for roster encryption (0600), written at provisioning. */
+    secretFile: z.string().min(1),
+  }),
+  health: z
+    .strictObject({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(8080),
+      /** The loop must finish a step within this while frames arrive, or the process exits for a restart. */
+      stallExitMs: z.number().int().min(1000).default(15_000),
+      /** A frame older than this means the camera is not fresh (healthz fails). */
+      frameFreshMs: z.number().int().min(100).default(3_000),
+    })
+    .prefault({}),
+  logging: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
+});
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** Parses a config object; relative paths are resolved against `baseDir` (the config file's folder). */
+export function parseConfig(raw: unknown, file = '(config)', baseDir = process.cwd()): Config {
+  const r = ConfigSchema.safeParse(raw);
+  if (!r.success) {
+    throw new ConfigError(file, r.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`));
+  }
+  const c = r.data;
+  const abs = (p: string): string => resolve(baseDir, p);
+  c.paths.dataDir = abs(c.paths.dataDir);
+  c.paths.secretFile = abs(c.paths.secretFile);
+  if (c.hub) {
+    c.hub.caFile = abs(c.hub.caFile);
+    c.hub.certFile = abs(c.hub.certFile);
+    c.hub.keyFile = abs(c.hub.keyFile);
+    c.hub.hubPublicKeyFile = abs(c.hub.hubPublicKeyFile);
+  }
+  if (c.camera.kind === 'file') {
+    if (c.camera.input.kind === 'video') c.camera.input.path = abs(c.camera.input.path);
+    else c.camera.input.pattern = abs(c.camera.input.pattern);
+  }
+  if (c.pipeline.modelDir) c.pipeline.modelDir = abs(c.pipeline.modelDir);
+  return c;
+}
+
+export function loadConfig(file: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(file, [`cannot be read: ${(e as Error).message}`]);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(file, [`is not valid JSON: ${(e as Error).message}`]);
+  }
+  return parseConfig(raw, file, dirname(resolve(file)));
+}

@@ -1,0 +1,366 @@
+/**
+ * The terminal process: the only place that builds real drivers and wires every component together
+ * (constructor injection everywhere else). Start-up order puts the door first: GPIO and the lock
+ * controller start before anything that can fail slowly (models, roster, hub), so the exit button and
+ * the fire alarm work even when face recognition cannot.
+ */
+import { readFileSync, mkdirSync } from 'node:fs';
+import { createPublicKey } from 'node:crypto';
+import { join } from 'node:path';
+import { ulid } from 'ulid';
+import { FileSource, RtspSource, type FrameSource } from '../drivers/camera';
+import { openDoorLines, type DoorLines, type GpioFactory } from '../drivers/gpio';
+import { FakeGpio } from '../drivers/gpio/fake';
+import { OnoffGpio } from '../drivers/gpio/onoff';
+import { installLockExitGuards, LockController, type LockEvent } from '../drivers/lock';
+import { FacePipeline } from '../models/pipeline';
+import { SystemClock, type Clock } from './clock';
+import { loadConfig, type Config } from './config';
+import type { PersonFacts } from './decision/policy';
+import { TerminalError } from './errors';
+import { HealthServer, TerminalMetrics } from './health';
+import { createLogger, type Logger } from './log';
+import { DoorLoop, type LivenessJudge, type LoopEvent } from './loop/door-loop';
+import type { SyncEvent } from './protocol/schemas';
+import { Matcher } from './roster/matcher';
+import { RosterStore } from './roster/store';
+import { SyncClient } from './sync/client';
+import { openSyncDb, type SyncDb } from './sync/db';
+import { Outbox } from './sync/outbox';
+import { ROSTER_STORE_SCHEMAS, RosterStoreSink } from './sync/roster-store-sink';
+import { MqttTransport } from './sync/transport';
+import { livenessJudgeFactory } from './loop/liveness-judge';
+
+export const SOFTWARE_VERSION = '0.1.0';
+
+/** What a terminal tells the world (the demo prints these; the outbox carries them to the hub). */
+export type TerminalNotice =
+  | { kind: 'loop'; event: LoopEvent }
+  | { kind: 'lock'; event: LockEvent }
+  | { kind: 'camera'; event: 'stall' | 'recovered' | 'error'; detail: string }
+  | { kind: 'status'; message: string };
+
+export interface TerminalOptions {
+  config: Config;
+  clock?: Clock;
+  logger?: Logger;
+  /** Replaces the GPIO driver chosen by config (site tests inject their own fake to script inputs). */
+  gpio?: GpioFactory;
+  onNotice?: (n: TerminalNotice) => void;
+}
+
+export class Terminal {
+  private camera: FrameSource | null = null;
+  private loop: DoorLoop | null = null;
+  private pipeline: FacePipeline | null = null;
+  private store: RosterStore | null = null;
+  private matcher: Matcher | null = null;
+  private sync: SyncClient | null = null;
+  private syncDb: SyncDb | null = null;
+  private outbox: Outbox | null = null;
+  private health: HealthServer | null = null;
+  private watchdog: { cancel(): void } | null = null;
+  private fpsTimer: { cancel(): void } | null = null;
+  private removeGuards: (() => void) | null = null;
+  private lastLinkUp: number;
+  private framesInWindow = 0;
+  private fps = 0;
+  private stopping = false;
+  readonly metrics = new TerminalMetrics();
+  readonly lock: LockController;
+  readonly lines: DoorLines;
+  healthPort = 0;
+
+  private constructor(
+    readonly config: Config,
+    readonly clock: Clock,
+    readonly log: Logger,
+    readonly gpio: GpioFactory,
+    private readonly notify: (n: TerminalNotice) => void,
+  ) {
+    const relayLocked = LockController.relayActiveWhen(config.lock.lockType, true);
+    this.lines = openDoorLines(gpio, config.gpio, relayLocked);
+    this.lock = new LockController({ relay: this.lines.relay, inputs: this.lines.inputs, clock, config: config.lock, logger: log });
+    this.lastLinkUp = clock.now();
+  }
+
+  static async start(opts: TerminalOptions): Promise<Terminal> {
+    const { config } = opts;
+    const clock = opts.clock ?? new SystemClock();
+    const log = opts.logger ?? createLogger({ level: config.logging.level });
+    // The only place real drivers are built.
+    const gpio = opts.gpio ?? (config.gpio.driver === 'onoff' ? new OnoffGpio(clock, log) : new FakeGpio(clock));
+    const t = new Terminal(config, clock, log, gpio, opts.onNotice ?? (() => {}));
+    await t.startAll();
+    return t;
+  }
+
+  private async startAll(): Promise<void> {
+    const { config, clock, log } = this;
+    // 1. The door: lock controller first (exit button and fire alarm must work whatever fails later).
+    this.lock.onEvent((e) => this.onLockEvent(e));
+    this.lock.start();
+
+    // 2. Durable event outbox (events are stored before anything is published).
+    mkdirSync(config.paths.dataDir, { recursive: true });
+    this.syncDb = openSyncDb(join(config.paths.dataDir, 'sync.db'));
+
+    // 3. Roster (decrypted in memory only) and the face models.
+    this.store = RosterStore.open({ path: join(config.paths.dataDir, 'roster.db'), secretFile: config.paths.secretFile, logger: log, clock });
+    try {
+      this.pipeline = await FacePipeline.load(config.pipeline);
+    } catch (e) {
+      // No face decisions without models: the door stays locked, exit/fire still work, the hub is told.
+      log.error({ code: e instanceof TerminalError ? e.code : 'internal', err: (e as Error).message }, 'face models failed to load');
+      this.notify({ kind: 'status', message: `face models failed to load: ${(e as Error).message}` });
+    }
+    this.matcher = Matcher.fromStore(this.store, { modelId: this.pipeline?.modelId ?? 'unavailable', logger: log });
+    const quarantined = this.store.quarantined().length;
+    if (quarantined > 0) this.record({ id: ulid(), at: clock.now(), type: 'roster.integrity', rejectedRows: quarantined, code: 'roster-integrity' });
+
+    // 4. Hub link (optional: the door decides without it).
+    if (config.hub) {
+      const hub = config.hub;
+      this.sync = new SyncClient({
+        terminalId: config.terminalId,
+        transport: new MqttTransport({
+          url: hub.url,
+          clientId: config.terminalId,
+          ca: readFileSync(hub.caFile),
+          cert: readFileSync(hub.certFile),
+          key: readFileSync(hub.keyFile),
+          reconnectMinMs: 500,
+          reconnectMaxMs: 30_000,
+          connectTimeoutMs: 10_000,
+          keepaliveS: 30,
+          log,
+        }),
+        clock,
+        log,
+        db: this.syncDb,
+        hubPublicKey: createPublicKey(readFileSync(hub.hubPublicKeyFile)),
+        roster: { sink: new RosterStoreSink(this.store), ...ROSTER_STORE_SCHEMAS },
+        health: () => ({ cameraFps: this.camera ? this.fps : null, lastDecisionLatencyMs: this.loop?.lastDecisionLatencyMs ?? null }),
+        versions: { software: SOFTWARE_VERSION, model: this.pipeline?.modelId ?? 'unavailable' },
+        timing: { heartbeatMs: hub.heartbeatMs },
+      });
+      this.outbox = this.sync.outbox;
+      this.sync.on('connected', () => this.notify({ kind: 'status', message: 'hub connected' }));
+      this.sync.on('disconnected', () => {
+        this.lastLinkUp = clock.now();
+        this.notify({ kind: 'status', message: 'hub disconnected' });
+      });
+      this.sync.on('roster-applied', (r) => this.notify({ kind: 'status', message: `roster ${r.kind} applied: version ${r.version}` }));
+      this.sync.on('command', (c) => {
+        switch (c.type) {
+          case 'unlock':
+            this.lock.grant('remote');
+            break;
+          case 'resync':
+          case 'reload-config':
+          case 'wipe':
+            log.warn({ command: c.type }, 'command accepted but not handled by this build');
+            break;
+        }
+      });
+      this.sync.start();
+    } else {
+      this.outbox = new Outbox(this.syncDb, { capacity: 100_000, log });
+    }
+
+    // 5. Camera and the frame loop.
+    this.camera = config.camera.kind === 'rtsp'
+      ? new RtspSource(config.camera, { clock, logger: log })
+      : new FileSource(config.camera, { clock, logger: log });
+    this.camera.on('frame', () => this.framesInWindow++);
+    this.camera.on('stall', (i) => {
+      this.notify({ kind: 'camera', event: 'stall', detail: `${i.sinceLastFrameMs} ms without a frame` });
+      this.record({ id: ulid(), at: clock.now(), type: 'camera.stall', silentMs: Math.round(i.sinceLastFrameMs) });
+    });
+    this.camera.on('recovered', (i) => {
+      this.notify({ kind: 'camera', event: 'recovered', detail: `after ${i.downMs} ms` });
+      this.record({ id: ulid(), at: clock.now(), type: 'camera.recovery', stalledMs: Math.round(i.downMs) });
+    });
+    this.camera.on('error', (e) => this.notify({ kind: 'camera', event: 'error', detail: e.message }));
+    this.fpsTimer = clock.setInterval(() => {
+      this.fps = this.framesInWindow / 5;
+      this.framesInWindow = 0;
+    }, 5000);
+
+    if (this.pipeline) {
+      const pipeline = this.pipeline;
+      const matcher = this.matcher;
+      const store = this.store;
+      this.loop = new DoorLoop({
+        clock,
+        logger: log,
+        frames: { latest: () => this.camera?.latest() ?? null },
+        pipeline,
+        identifier: { search: (e, k) => matcher.search(e, k) },
+        persons: { facts: (id) => personFacts(store, id) },
+        livenessFor: livenessJudgeFactory(clock),
+        lock: { grant: (source) => this.lock.grant(source) },
+        emit: (e) => this.onLoopEvent(e),
+        config: {
+          door: config.door,
+          thresholds: { match: config.decision.match, margin: config.decision.margin, minFrames: config.evidence.minFrames, minQuality: 0.5, liveness: config.decision.liveness },
+          maxFrames: config.evidence.maxFrames,
+          budgetMs: config.evidence.budgetMs,
+          tracker: { minIou: 0.3, maxGapMs: config.evidence.trackGapMs },
+          searchK: 4,
+        },
+      });
+    }
+    this.camera.start();
+    this.loop?.start();
+
+    // 6. Health, metrics, stall watchdog, signals.
+    this.health = new HealthServer(config.health, () => this.checks(), this.metrics, () => this.refreshGauges());
+    this.healthPort = await this.health.start();
+    this.watchdog = clock.setInterval(() => this.checkStall(), Math.max(250, Math.floor(config.health.stallExitMs / 4)));
+    this.notify({ kind: 'status', message: `terminal ${config.terminalId} running at door ${config.door.doorId}` });
+  }
+
+  /** Installs SIGTERM/SIGINT handling (stop cleanly, exit 0) and the last-gasp relay guard. */
+  installSignalHandlers(): void {
+    const remove = installLockExitGuards(this.lock, { exitOnSignal: false });
+    const onSignal = (): void => {
+      this.stop().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+    this.removeGuards = () => {
+      remove();
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    };
+  }
+
+  checks(): { cameraFresh: boolean; modelsLoaded: boolean; rosterLoaded: boolean; lockOk: boolean; hubConnected: boolean | null } {
+    const frame = this.camera?.latest();
+    return {
+      cameraFresh: !!frame && this.clock.now() - frame.capturedAt <= this.config.health.frameFreshMs,
+      modelsLoaded: this.pipeline !== null,
+      rosterLoaded: this.store !== null && this.matcher !== null,
+      lockOk: this.lock.getState().state !== 'stopped',
+      hubConnected: this.sync ? this.sync.connected() : null,
+    };
+  }
+
+  private refreshGauges(): void {
+    this.metrics.outboxDepth.set(this.outbox?.depth() ?? 0);
+    this.metrics.rosterVersion.set(this.store?.version() ?? 0);
+    this.metrics.cameraFps.set(this.fps);
+    if (this.sync?.connected()) this.lastLinkUp = this.clock.now();
+    this.metrics.syncLag.set(this.sync ? (this.clock.now() - this.lastLinkUp) / 1000 : 0);
+  }
+
+  /** A loop that makes no progress while frames keep arriving is stuck: exit so the supervisor restarts us. */
+  private checkStall(): void {
+    if (!this.loop || this.stopping) return;
+    const frame = this.camera?.latest();
+    const framesFlow = !!frame && this.clock.now() - frame.capturedAt <= this.config.health.frameFreshMs;
+    const idle = this.clock.monotonic() - this.loop.lastProgress;
+    if (framesFlow && idle > this.config.health.stallExitMs) {
+      this.log.fatal({ idleMs: Math.round(idle) }, 'frame loop stalled; exiting for a restart');
+      this.lock.stop();
+      process.exit(70);
+    }
+  }
+
+  private onLoopEvent(e: LoopEvent): void {
+    this.notify({ kind: 'loop', event: e });
+    if (e.type === 'error') {
+      this.metrics.errors.inc({ code: e.code });
+      this.record({ id: ulid(), at: e.at, type: 'entry.denied', reason: 'error', personId: null, score: null, liveness: null, latencyMs: 0 });
+      return;
+    }
+    const d = e.decision;
+    this.metrics.frames.inc(e.frames);
+    this.metrics.decisions.inc({ outcome: d.kind, reason: d.kind === 'grant' ? 'authorised' : d.reason });
+    this.metrics.latency.observe(e.latencyMs / 1000);
+    const liveness = clamp01(e.liveness.score);
+    const score = d.match ? clamp01(d.match.score) : null;
+    const latencyMs = Math.min(3_600_000, Math.round(e.latencyMs));
+    if (d.kind === 'grant') {
+      this.record({ id: ulid(), at: e.at, type: 'entry.granted', personId: d.personId, method: 'face', score, liveness, latencyMs });
+    } else {
+      this.record({ id: ulid(), at: e.at, type: 'entry.denied', reason: d.reason, personId: d.match?.personId ?? null, score, liveness, latencyMs });
+    }
+    for (const a of d.alerts) {
+      this.record({ id: ulid(), at: e.at, type: 'alert.sighting', tag: a.tag, personId: a.personId, doorId: this.config.door.doorId, score: score ?? 0 });
+    }
+  }
+
+  private onLockEvent(e: LockEvent): void {
+    this.notify({ kind: 'lock', event: e });
+    this.metrics.lockEvents.inc({ type: e.type });
+    const at = e.at;
+    if (e.type === 'alarm') {
+      switch (e.alarm) {
+        case 'forced-open':
+          return this.record({ id: ulid(), at, type: 'alarm.forced-open' });
+        case 'held-open':
+          return this.record({ id: ulid(), at, type: 'alarm.held-open', openMs: this.config.lock.heldOpenAlarmMs });
+        case 'tamper':
+          return this.record({ id: ulid(), at, type: 'alarm.tamper', input: 'tamper' });
+        case 'fire':
+          return this.record({ id: ulid(), at, type: 'alarm.fire', state: 'active' });
+      }
+    }
+    if (e.type === 'alarm-cleared' && e.alarm === 'fire') this.record({ id: ulid(), at, type: 'alarm.fire', state: 'cleared' });
+  }
+
+  /** Stores an event durably (then the sync client publishes it when the hub is reachable). */
+  private record(ev: SyncEvent): void {
+    try {
+      if (this.sync) this.sync.record(ev);
+      else this.outbox?.enqueue(ev);
+    } catch (e) {
+      this.log.error({ type: ev.type, err: (e as Error).message }, 'event could not be stored');
+    }
+  }
+
+  /** SIGTERM path: stop the camera, relay to its safe state, flush what the hub can take, close files. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.watchdog?.cancel();
+    this.fpsTimer?.cancel();
+    this.loop?.stop();
+    await this.camera?.stop();
+    this.lock.stop();
+    if (this.sync) {
+      const deadline = this.clock.monotonic() + 3000;
+      while (this.sync.connected() && (this.outbox?.depth() ?? 0) > 0 && this.clock.monotonic() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await this.sync.stop();
+    }
+    await this.health?.stop();
+    this.matcher?.close();
+    this.store?.close();
+    this.syncDb?.close();
+    await this.pipeline?.close();
+    this.removeGuards?.();
+  }
+}
+
+function clamp01(v: number): number {
+  return Math.min(1, Math.max(0, v));
+}
+
+function personFacts(store: RosterStore, id: string): PersonFacts | null {
+  const p = store.getPerson(id);
+  return p ? { personId: p.personId, status: p.status, authorisations: p.authorisations, tags: p.tags } : null;
+}
+
+/** `doorway run --config FILE` */
+export async function runFromConfigFile(file: string): Promise<Terminal> {
+  const t = await Terminal.start({ config: loadConfig(file) });
+  t.installSignalHandlers();
+  return t;
+}

@@ -1,0 +1,63 @@
+/**
+ * Builds a terminal's local state for site tests and the demo: a data folder with a device secret
+ * (0600), a roster with residents enrolled from registry photos, and a config object.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FacePipeline } from '../../models/pipeline';
+import { parseConfig, type Config } from '../../runtime/config';
+import { silentLogger } from '../../runtime/log';
+import type { PersonUpsert } from '../../runtime/roster/batch';
+import { RosterStore } from '../../runtime/roster/store';
+import { templatesFromPhotos } from '../../runtime/tools/enrol';
+import { FRANCK_STILLS, FRANCK_VIDEO, testFile } from '../fixtures/photos';
+
+export interface SiteDir {
+  dir: string;
+  dataDir: string;
+  secretFile: string;
+}
+
+export function makeSiteDir(prefix = 'doorway-site-'): SiteDir {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const dataDir = join(dir, 'data');
+  mkdirSync(dataDir);
+  const secretFile = join(dir, 'device.secret');
+  writeFileSync(secretFile, randomBytes(32), { mode: 0o600 });
+  return { dir, dataDir, secretFile };
+}
+
+/** Franck enrolled from three stills (the video shows him too). */
+export async function franckUpsert(pipeline: FacePipeline, doors: string[] = ['door-1'], tags: string[] = []): Promise<PersonUpsert> {
+  const photos = [0, 1, 10].map((i) => testFile(FRANCK_STILLS[i]!));
+  return { personId: 'p-franck', templates: await templatesFromPhotos(pipeline, photos, 'franck'), authorisations: [{ doorIds: doors, buildingIds: [] }], tags };
+}
+
+export function writeRoster(site: SiteDir, upserts: PersonUpsert[], revocations: string[] = []): void {
+  const store = RosterStore.open({ path: join(site.dataDir, 'roster.db'), secretFile: site.secretFile, logger: silentLogger() });
+  try {
+    store.applyBatch({ version: store.version() + 1, upserts, revocations });
+  } finally {
+    store.close();
+  }
+}
+
+export function terminalConfig(site: SiteDir, overrides: { doorId?: string; video?: string; modelDir?: string; loop?: boolean } = {}): Config {
+  return parseConfig(
+    {
+      terminalId: 'site-t1',
+      door: { doorId: overrides.doorId ?? 'door-1', buildingId: 'b-1', timeZone: 'Asia/Shanghai' },
+      camera: { kind: 'file', input: { kind: 'video', path: overrides.video ?? testFile(FRANCK_VIDEO) }, realtime: true, loop: overrides.loop ?? true },
+      gpio: { driver: 'fake', outputs: { lock: { line: 17 } }, inputs: { door: { line: 5, debounceMs: 0 }, exit: { line: 6, debounceMs: 0 }, fire: { line: 13, debounceMs: 0 } } },
+      lock: { lockType: 'fail-secure', unlockPulseMs: 2000 },
+      pipeline: overrides.modelDir ? { modelDir: overrides.modelDir } : {},
+      paths: { dataDir: site.dataDir, secretFile: site.secretFile },
+      health: { port: 0 },
+      logging: { level: 'silent' },
+    },
+    'site-config',
+    site.dir,
+  );
+}

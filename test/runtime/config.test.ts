@@ -1,0 +1,72 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig, parseConfig } from '../../runtime/config';
+import { DEFAULT_MATCH_THRESHOLD } from '../../models/thresholds';
+
+const minimal = {
+  terminalId: 'gate-3-t1',
+  door: { doorId: 'gate-3', buildingId: 'b-12', timeZone: 'Asia/Shanghai' },
+  camera: { kind: 'rtsp', url: 'rtsp://127.0.0.1:8554/cam' },
+  gpio: { outputs: { lock: { line: 17 } } },
+  lock: { lockType: 'fail-safe' },
+  paths: { dataDir: 'data', secretFile: 'keys/device.secret' },
+};
+
+function problems(raw: unknown): string[] {
+  try {
+    parseConfig(raw, 'terminal.json', '/etc/doorway');
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return [...(e as ConfigError).problems];
+  }
+  throw new Error('config was accepted');
+}
+
+describe('terminal config', () => {
+  it('fills every default of a minimal file and resolves paths against the config folder', () => {
+    const c = parseConfig(minimal, 'terminal.json', '/etc/doorway');
+    expect(c.paths.dataDir).toBe('/etc/doorway/data');
+    expect(c.paths.secretFile).toBe('/etc/doorway/keys/device.secret');
+    expect(c.decision.match).toBe(DEFAULT_MATCH_THRESHOLD);
+    expect(c.evidence).toEqual({ minFrames: 3, maxFrames: 12, budgetMs: 1500, trackGapMs: 700 });
+    expect(c.health.host).toBe('127.0.0.1');
+    expect(c.gpio.driver).toBe('onoff');
+    expect(c.lock.unlockPulseMs).toBe(5000);
+    expect(c.pipeline.intraOpThreads).toBe(1);
+  });
+
+  it('lists every problem at once, each with its path in the file', () => {
+    const p = problems({
+      ...minimal,
+      terminalId: 'gate 3',
+      door: { ...minimal.door, timeZone: 'Mars/Olympus' },
+      lock: { lockType: 'maglock' },
+      evidence: { minFrames: 9, maxFrames: 4 },
+      camera: { kind: 'rtsp', url: 'http://cam' },
+      debug: true,
+    });
+    expect(p).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^terminalId: /),
+        expect.stringMatching(/^door\.timeZone: an IANA time zone/),
+        expect.stringMatching(/^lock\.lockType: /),
+        expect.stringMatching(/^evidence: minFrames must not exceed maxFrames/),
+        expect.stringMatching(/^camera\.url: must be an rtsp/),
+        expect.stringMatching(/Unrecognized key: "debug"/),
+      ]),
+    );
+    expect(p).toHaveLength(6);
+  });
+
+  it('refuses unknown keys inside sections too', () => {
+    expect(problems({ ...minimal, gpio: { outputs: { lock: { line: 17, pull: 'up' } } } })).toEqual([expect.stringMatching(/^gpio\.outputs\.lock: Unrecognized key: "pull"/)]);
+  });
+
+  it('names the file when it is not JSON or cannot be read', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'doorway-config-'));
+    writeFileSync(join(dir, 'bad.json'), '{ "terminalId": ');
+    expect(() => loadConfig(join(dir, 'bad.json'))).toThrow(/bad\.json is invalid:\n {2}- is not valid JSON/);
+    expect(() => loadConfig(join(dir, 'missing.json'))).toThrow(/missing\.json is invalid:\n {2}- cannot be read/);
+  });
+});

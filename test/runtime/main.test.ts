@@ -1,0 +1,121 @@
+/**
+ * The whole terminal on one machine: real models, real SQLite roster, real ffmpeg reading the franck
+ * video at its own rate, fake GPIO (the only faked part) injected through the same interface.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FakeGpio } from '../../drivers/gpio/fake';
+import { FacePipeline } from '../../models/pipeline';
+import { SystemClock } from '../../runtime/clock';
+import type { LoopEvent } from '../../runtime/loop/door-loop';
+import { Terminal, type TerminalNotice } from '../../runtime/main';
+import type { PersonUpsert } from '../../runtime/roster/batch';
+import { franckUpsert, makeSiteDir, terminalConfig, writeRoster } from '../harness/terminal-site';
+
+type Decision = Extract<LoopEvent, { type: 'decision' }>;
+
+let franck: PersonUpsert;
+
+beforeAll(async () => {
+  const p = await FacePipeline.load();
+  franck = await franckUpsert(p);
+  await p.close();
+}, 60_000);
+
+async function withTerminal(
+  setup: { upserts: PersonUpsert[]; doorId?: string; modelDir?: string },
+  body: (t: Terminal, gpio: FakeGpio, decisions: () => Decision[]) => Promise<void>,
+): Promise<void> {
+  const site = makeSiteDir();
+  writeRoster(site, setup.upserts);
+  const clock = new SystemClock();
+  const gpio = new FakeGpio(clock);
+  const seen: Decision[] = [];
+  const onNotice = (n: TerminalNotice): void => {
+    if (n.kind === 'loop' && n.event.type === 'decision') seen.push(n.event);
+  };
+  const t = await Terminal.start({ config: terminalConfig(site, { doorId: setup.doorId, modelDir: setup.modelDir }), gpio, clock, onNotice });
+  try {
+    await body(t, gpio, () => seen);
+  } finally {
+    await t.stop();
+  }
+}
+
+async function until<T>(f: () => T | undefined, ms: number): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = f();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('terminal on a real video', () => {
+  it('unlocks for an enrolled resident at his door and records the entry', async () => {
+    await withTerminal({ upserts: [franck] }, async (t, gpio, decisions) => {
+      const d = await until(() => decisions()[0], 15_000);
+      expect(d.decision).toMatchObject({ kind: 'grant', personId: 'p-franck' });
+      expect(d.lock).toBe('unlocked');
+      // fail-secure strike: relay active = unlocked
+      expect(gpio.out('lock').writes.some((w) => w.active)).toBe(true);
+      const health = (await (await fetch(`http://127.0.0.1:${t.healthPort}/healthz`)).json()) as Record<string, unknown>;
+      expect(health).toMatchObject({ ok: true, cameraFresh: true, modelsLoaded: true, rosterLoaded: true, lockOk: true, hubConnected: null });
+      const metrics = await (await fetch(`http://127.0.0.1:${t.healthPort}/metrics`)).text();
+      expect(metrics).toMatch(/doorway_decisions_total\{outcome="grant",reason="authorised"\} 1/);
+      expect(metrics).toMatch(/doorway_outbox_depth 1/); // no hub configured: the entry waits in the outbox
+    });
+  }, 40_000);
+
+  it('keeps the door shut for the same resident at a door he is not authorised for', async () => {
+    await withTerminal({ upserts: [franck], doorId: 'door-2' }, async (_t, gpio, decisions) => {
+      const d = await until(() => decisions()[0], 15_000);
+      expect(d.decision).toMatchObject({ kind: 'deny', reason: 'not-authorised-here' });
+      expect(gpio.out('lock').writes.every((w) => !w.active)).toBe(true);
+    });
+  }, 40_000);
+
+  it('denies a face that is not enrolled as unknown', async () => {
+    const other: PersonUpsert = { ...franck, personId: 'p-other', templates: franck.templates.map((x) => ({ ...x, embedding: Buffer.from(new Float32Array(512).map((_, i) => (i === 7 ? 1 : 0)).buffer).toString('base64') })) };
+    await withTerminal({ upserts: [other] }, async (_t, gpio, decisions) => {
+      const d = await until(() => decisions()[0], 15_000);
+      expect(d.decision).toMatchObject({ kind: 'deny', reason: 'unknown' });
+      expect(gpio.out('lock').writes.every((w) => !w.active)).toBe(true);
+    });
+  }, 40_000);
+
+  it('keeps the exit button and fire release working when the face models cannot load', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'no-models-'));
+    await withTerminal({ upserts: [], modelDir: empty }, async (t, gpio) => {
+      const health = (await (await fetch(`http://127.0.0.1:${t.healthPort}/healthz`)).json()) as Record<string, unknown>;
+      expect(health).toMatchObject({ ok: false, modelsLoaded: false, lockOk: true });
+      gpio.set('exit', 'pressed');
+      await until(() => (t.lock.getState().state === 'unlocked' ? true : undefined), 2000);
+      gpio.set('exit', false);
+      gpio.set('fire', 'alarm');
+      await until(() => (t.lock.getState().state === 'fire-release' ? true : undefined), 2000);
+      expect(gpio.out('lock').writes.at(-1)?.active).toBe(true); // strike released
+    });
+  }, 40_000);
+});
+
+describe('doorway run', () => {
+  it('stops cleanly on SIGTERM: relay to its safe state, exit status 0', async () => {
+    const site = makeSiteDir();
+    writeRoster(site, [franck]);
+    const cfg = terminalConfig(site);
+    const file = join(site.dir, 'terminal.json');
+    writeFileSync(file, JSON.stringify({ ...cfg, logging: { level: 'info' } }));
+    const child = spawn(process.execPath, [join(__dirname, '../../bin/doorway.js'), 'run', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    await until(() => (err.includes('running; health on') ? true : undefined), 30_000);
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    expect(code).toBe(0);
+    expect(err).toMatch(/"event":"locked","reason":"stopped"/);
+  }, 60_000);
+});
