@@ -20,7 +20,7 @@ import type { PersonFacts } from './decision/policy';
 import { TerminalError } from './errors';
 import { HealthServer, TerminalMetrics } from './health';
 import { createLogger, type Logger } from './log';
-import { DoorLoop, type LivenessJudge, type LoopEvent } from './loop/door-loop';
+import { DoorLoop, type LoopEvent } from './loop/door-loop';
 import type { SyncEvent } from './protocol/schemas';
 import { Matcher } from './roster/matcher';
 import { RosterStore } from './roster/store';
