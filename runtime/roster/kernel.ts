@@ -144,6 +144,8 @@ export class Int8DotKernel {
   private readonly scanFn: (q: number, base: number, n: number, out: number, blocks: number) => void;
   private readonly memory: WasmMemory;
   private capacity = 0;
+  /** A view of the whole memory, renewed when the memory grows (growing detaches the old buffer). */
+  private bytes = new Int8Array(0);
   private baseOff = 0;
   private outOff = 0;
 
@@ -185,7 +187,9 @@ export class Int8DotKernel {
 
   setRow(i: number, codes: Int8Array): void {
     if (i >= this.capacity) throw new RangeError(`slot ${i} beyond capacity ${this.capacity}`);
-    this.row(i).set(codes);
+    if (codes.length !== this.dim) throw new RangeError('row dimension mismatch');
+    if (this.bytes.buffer !== this.memory.buffer) this.bytes = new Int8Array(this.memory.buffer);
+    this.bytes.set(codes, this.baseOff + i * this.dim);
   }
 
   /** Integer dot products of the int16 query with rows 0..n-1; returns a view of the results. */

@@ -199,6 +199,8 @@ export class RosterStore {
       db.pragma('foreign_keys = ON');
       db.pragma('synchronous = FULL');
       db.pragma('busy_timeout = 5000');
+      // Read the file through the page cache without copying it (the template scan at start-up).
+      db.pragma('mmap_size = 268435456');
       migrate(db);
       const check = db.prepare('SELECT salt, sealed FROM key_check WHERE id = 1').get() as
         | { salt: Buffer; sealed: Buffer }
