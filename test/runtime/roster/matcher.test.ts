@@ -58,6 +58,28 @@ describe('Matcher', () => {
     expect(m.needsReenrolment()).toEqual(['old']);
   });
 
+  it('returns every person when k exceeds the roster, and breaks exact ties by person id', () => {
+    const v = unitVector(rng(21));
+    const m = new Matcher({ modelId: MODEL });
+    m.add({ personId: 'zed', templateId: 'z', modelId: MODEL, embedding: v });
+    m.add({ personId: 'amy', templateId: 'a', modelId: MODEL, embedding: Float32Array.from(v) });
+    m.add({ personId: 'bo', templateId: 'b', modelId: MODEL, embedding: unitVector(rng(22)) });
+    const got = m.search(v, 10);
+    expect(got.map((r) => r.personId)).toEqual(['amy', 'zed', 'bo']);
+    expect(got[0]?.score).toBe(got[1]?.score);
+  });
+
+  it('replaces a template re-added under the same id', () => {
+    const rand = rng(23);
+    const a = unitVector(rand);
+    const b = unitVector(rand);
+    const m = new Matcher({ modelId: MODEL });
+    m.add({ personId: 'p', templateId: 't', modelId: MODEL, embedding: a });
+    m.add({ personId: 'p', templateId: 't', modelId: MODEL, embedding: b });
+    expect(m.size).toBe(1);
+    expect(m.search(b, 1)[0]?.score).toBeCloseTo(1, 6);
+  });
+
   it('rejects a query of the wrong size or without direction', () => {
     const m = new Matcher({ modelId: MODEL });
     m.add({ personId: 'a', templateId: 'a', modelId: MODEL, embedding: unitVector(rng(1)) });
