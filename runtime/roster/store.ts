@@ -506,6 +506,10 @@ export class RosterStore {
     const id = existing?.id ?? ids.person++;
     const sealed = this.sealer.seal(Buffer.from(JSON.stringify(data), 'utf8'), personAad(id, version, personId, status));
     if (existing !== undefined) {
+      // Row ids can be reused later: forget quarantine marks of the rows deleted here.
+      this.db
+        .prepare("DELETE FROM quarantine WHERE table_name = 'template' AND row_id IN (SELECT id FROM template WHERE person_ref = ?)")
+        .run(id);
       this.db.prepare('DELETE FROM template WHERE person_ref = ?').run(id);
       this.db.prepare('UPDATE person SET status = ?, row_version = ?, sealed = ? WHERE id = ?').run(status, version, sealed, id);
       this.db.prepare("DELETE FROM quarantine WHERE table_name = 'person' AND row_id = ?").run(id);

@@ -128,6 +128,7 @@ describe('RosterStore', () => {
     expect(store.loadTemplates().failures).toEqual([]);
     store.applyBatch({ version: 2, upserts: [person('a', [unitVector(rng(6))])] });
     expect(store.loadTemplates().templates.map((t) => t.templateId).sort()).toEqual(['a-t0', 'b-t0']);
+    expect(store.quarantined()).toEqual([]);
     store.close();
   });
 
