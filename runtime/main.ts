@@ -46,6 +46,8 @@ export interface TerminalOptions {
   logger?: Logger;
   /** Replaces the GPIO driver chosen by config (site tests inject their own fake to script inputs). */
   gpio?: GpioFactory;
+  /** Replaces the camera built from config (benchmarks observe frame delivery; tests script frames). */
+  camera?: FrameSource;
   onNotice?: (n: TerminalNotice) => void;
 }
 
@@ -91,6 +93,7 @@ export class Terminal {
     // The only place real drivers are built.
     const gpio = opts.gpio ?? (config.gpio.driver === 'onoff' ? new OnoffGpio(clock, log) : new FakeGpio(clock));
     const t = new Terminal(config, clock, log, gpio, opts.onNotice ?? (() => {}));
+    t.camera = opts.camera ?? null;
     await t.startAll();
     return t;
   }
@@ -169,7 +172,7 @@ export class Terminal {
     }
 
     // 5. Camera and the frame loop.
-    this.camera = config.camera.kind === 'rtsp'
+    this.camera ??= config.camera.kind === 'rtsp'
       ? new RtspSource(config.camera, { clock, logger: log })
       : new FileSource(config.camera, { clock, logger: log });
     this.camera.on('frame', () => this.framesInWindow++);

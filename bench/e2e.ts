@@ -1,0 +1,96 @@
+/**
+ * `npm run bench:e2e [-- --json] [--passages N]`: face-to-relay latency of the whole terminal.
+ *
+ * A 640x480 25 fps clip shows 1 s of an empty scene (no face), then 2 s of the franck video; it loops,
+ * so every 3 s a new face appears at a known frame (the 26th of each loop). For each appearance: time
+ * from the delivery of that frame by the camera source to the relay command (the fake relay records
+ * the write). Real ffmpeg, real models, real encrypted roster; only the relay is faked.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import os from 'node:os';
+import { FileSource } from '../drivers/camera';
+import { FakeGpio } from '../drivers/gpio/fake';
+import { FacePipeline } from '../models/pipeline';
+import { SystemClock } from '../runtime/clock';
+import { silentLogger } from '../runtime/log';
+import { Terminal } from '../runtime/main';
+import { FRANCK_STILLS, FRANCK_VIDEO, testFile } from '../test/fixtures/photos';
+import { franckUpsert, makeSiteDir, terminalConfig, writeRoster } from '../test/harness/terminal-site';
+import { median, percentile, r2, wantsJson } from './stats';
+
+const FPS = 25;
+const EMPTY_FRAMES = 25;
+const FACE_FRAMES = 50;
+const LOOP = EMPTY_FRAMES + FACE_FRAMES;
+
+function arg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+}
+
+function makeClip(): string {
+  const dir = resolve(__dirname, '..', '.cache', 'bench');
+  mkdirSync(dir, { recursive: true });
+  const out = join(dir, 'e2e-face-at-frame-26.mp4');
+  if (existsSync(out)) return out;
+  const still = testFile(FRANCK_STILLS[0]!);
+  const r = spawnSync('ffmpeg', [
+    '-v', 'error', '-y',
+    '-loop', '1', '-framerate', String(FPS), '-t', String(EMPTY_FRAMES / FPS), '-i', still,
+    '-ss', '0', '-t', String(FACE_FRAMES / FPS), '-i', testFile(FRANCK_VIDEO),
+    '-filter_complex',
+    `[0:v]crop=250:576:0:0,scale=640:480,setsar=1,fps=${FPS},format=yuv420p[a];[1:v]scale=640:480,setsar=1,fps=${FPS},format=yuv420p[b];[a][b]concat=n=2:v=1[v]`,
+    '-map', '[v]', '-frames:v', String(LOOP), '-c:v', 'libx264', '-preset', 'veryfast', '-g', '25', out,
+  ]);
+  if (r.status !== 0) throw new Error(`ffmpeg could not make the clip: ${r.stderr.toString()}`);
+  return out;
+}
+
+async function main(): Promise<void> {
+  const passages = arg('--passages', 20);
+  const clip = makeClip();
+  const site = makeSiteDir('doorway-bench-e2e-');
+  const p = await FacePipeline.load();
+  writeRoster(site, [await franckUpsert(p)]);
+  await p.close();
+
+  const clock = new SystemClock();
+  const gpio = new FakeGpio(clock);
+  const config = terminalConfig(site, { video: clip });
+  config.lock.unlockPulseMs = 1000; // relock before the next appearance
+  const camera = new FileSource({ ...config.camera, kind: undefined } as never, { clock, logger: silentLogger() });
+  const appearedAt: number[] = []; // monotonic ms at delivery of each loop's first face frame
+  camera.on('frame', (f) => {
+    if ((f.seq - 1) % LOOP === EMPTY_FRAMES) appearedAt.push(clock.monotonic());
+  });
+  const rssBefore = process.memoryUsage().rss;
+  const terminal = await Terminal.start({ config, gpio, clock, camera, logger: silentLogger(), onNotice: (n) => { if (process.env['E2E_DEBUG'] && n.kind === 'loop') console.error(JSON.stringify(n.event)); } });
+  const relay = gpio.out('lock');
+  const latencies: number[] = [];
+  let missed = 0;
+  const deadline = Date.now() + (passages + 3) * (LOOP / FPS) * 1000 + 10_000;
+  while (appearedAt.length < passages + 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  await terminal.stop();
+
+  // pair each appearance with the first relay activation after it and before the next appearance
+  const opens = relay.writes.filter((w) => w.active).map((w) => w.at);
+  for (let i = 0; i < Math.min(passages, appearedAt.length - 1); i++) {
+    const from = appearedAt[i] as number;
+    const next = appearedAt[i + 1] as number;
+    const open = opens.find((t) => t >= from && t < next);
+    if (open === undefined) missed++;
+    else latencies.push(open - from);
+  }
+  console.log(`machine: ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? '?'}; node ${process.version}`);
+  console.log(`clip: ${LOOP} frames at ${FPS} fps, face from frame ${EMPTY_FRAMES + 1}; evidence: ${config.evidence.minFrames} frames, budget ${config.evidence.budgetMs} ms`);
+  console.log(`passages: ${latencies.length + missed} (unlocked ${latencies.length}, missed ${missed}); RSS ${r2(process.memoryUsage().rss / 2 ** 20)} MB (+${r2((process.memoryUsage().rss - rssBefore) / 2 ** 20)} MB for the terminal)`);
+  console.log(`face frame delivered -> relay command: p50 ${r2(median(latencies))} ms, p95 ${r2(percentile(latencies, 95))} ms, max ${r2(Math.max(...latencies))} ms`);
+  if (wantsJson()) {
+    console.log(JSON.stringify({ face_to_relay_ms_p50: r2(median(latencies)), face_to_relay_ms_p95: r2(percentile(latencies, 95)), passages: latencies.length, missed }));
+  }
+  if (missed > 0 || latencies.length === 0) process.exitCode = 1;
+}
+
+void main();
