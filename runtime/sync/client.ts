@@ -94,6 +94,8 @@ interface SyncClientEvents {
   connected: [];
   disconnected: [];
   'roster-applied': [RosterApplied];
+  /** Every chunk of a snapshot is in; it is about to be applied (for progress and timing). */
+  'snapshot-received': [{ version: number; chunks: number }];
   rejected: [Rejected];
   /** A verified, fresh, single-use command for the application (unlock, reload-config, wipe, resync). */
   command: [Command];
@@ -140,6 +142,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   private lastRequestKey = '';
   private snapshotWanted = false;
   private lastChunkAt = -Infinity;
+  private lastAppliedSnapshotId = '';
 
   constructor(private readonly deps: SyncClientDeps) {
     super();
@@ -230,8 +233,12 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       .then(() => {
         this.publishStatus();
         const staged = this.staging.current();
-        if (staged) this.requestSnapshot(true);
-        else if (!sessionPresent || this.deps.roster.sink.version() === 0 || this.snapshotWanted) this.requestSync(true);
+        if (staged) {
+          // With the session kept, the broker is still delivering the queued chunks: ask for the
+          // missing ones only if they stop coming (tick). Without it, ask for them now.
+          if (sessionPresent) this.lastChunkAt = this.deps.clock.monotonic();
+          else this.requestSnapshot(true);
+        } else if (!sessionPresent || this.deps.roster.sink.version() === 0 || this.snapshotWanted) this.requestSync(true);
         this.scheduleDrain();
       })
       .catch((err: unknown) => this.log.error({ err: String(err) }, 'subscribe failed'));
@@ -407,6 +414,8 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   }
 
   private onChunk(c: RosterSnapshotChunk): void {
+    // A late duplicate of the snapshot just applied (queued by the broker and also resent on request).
+    if (c.snapshotId === this.lastAppliedSnapshotId) return;
     const cur = this.deps.roster.sink.version();
     if (c.version < cur || (c.version === cur && !this.snapshotWanted)) {
       throw new ProtocolRejectError('stale-version', `snapshot ${c.version} not newer than ${cur}`);
@@ -416,6 +425,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     this.lastChunkAt = this.deps.clock.monotonic();
     const staged = this.staging.put(c.snapshotId, c.version, c.index, c.count, JSON.stringify(items));
     if (staged.received < staged.count) return;
+    this.emit('snapshot-received', { version: staged.version, chunks: staged.count });
     const all: unknown[] = [];
     for (const text of this.staging.chunks(staged.snapshotId)) {
       for (const it of JSON.parse(text) as unknown[]) all.push(it);
@@ -426,6 +436,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       this.staging.clear();
     }
     this.snapshotWanted = false;
+    this.lastAppliedSnapshotId = staged.snapshotId;
     this.log.info({ version: staged.version, persons: all.length }, 'roster snapshot applied');
     this.emit('roster-applied', { kind: 'snapshot', version: staged.version });
     this.applyBuffered();

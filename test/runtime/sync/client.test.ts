@@ -224,13 +224,32 @@ describe('roster snapshots', () => {
     await s.client.stop();
 
     const s2 = site({ db, sink });
-    await online(s2);
+    await online(s2, false);
     const req = s2.transport.on(T.requests)[0] as { kind: string; resume: { missing: number[] } };
     expect(req.kind).toBe('snapshot');
     expect(req.resume.missing).toEqual(payloads.slice(2).map((_, i) => i + 2));
     for (const p of payloads.slice(2)) s2.transport.deliver(T.roster, p);
     expect(sink.version()).toBe(1);
     expect(sink.persons.size).toBe(40);
+  });
+
+  test('after a reconnect that kept the session, missing chunks are asked for only if the broker stops delivering them', async () => {
+    const s = site();
+    await online(s);
+    const { payloads } = chunks(s, 40);
+    s.transport.deliver(T.roster, payloads[0]!);
+    s.transport.disconnect();
+    await online(s, true);
+    s.clock.advance(1_000);
+    s.transport.deliver(T.roster, payloads[1]!);
+    s.clock.advance(1_900);
+    expect(requests(s)).toHaveLength(0);
+    s.clock.advance(200);
+    expect(requests(s)).toEqual([{ v: 1, kind: 'snapshot', resume: { snapshotId: s.hub.snapshot().snapshotId, missing: payloads.slice(2).map((_, i) => i + 2) } }]);
+    for (const p of payloads.slice(2)) s.transport.deliver(T.roster, p);
+    for (const p of payloads.slice(2)) s.transport.deliver(T.roster, p);
+    expect(s.sink.history).toEqual(['snapshot:1']);
+    expect(s.client.rejectedTotal()).toBe(0);
   });
 
   test('a snapshot that stops arriving while connected is asked for again after the retry period', async () => {
