@@ -30,6 +30,7 @@ import { Outbox } from './sync/outbox';
 import { ROSTER_STORE_SCHEMAS, RosterStoreSink } from './sync/roster-store-sink';
 import { MqttTransport } from './sync/transport';
 import { livenessJudgeFactory } from './loop/liveness-judge';
+import { SystemdNotifier } from './systemd';
 
 export const SOFTWARE_VERSION = '0.1.0';
 
@@ -64,6 +65,7 @@ export class Terminal {
   private watchdog: { cancel(): void } | null = null;
   private fpsTimer: { cancel(): void } | null = null;
   private removeGuards: (() => void) | null = null;
+  private systemd: SystemdNotifier | null = null;
   private lastLinkUp: number;
   private framesInWindow = 0;
   private fps = 0;
@@ -221,6 +223,9 @@ export class Terminal {
     this.health = new HealthServer(config.health, () => this.checks(), this.metrics, () => this.refreshGauges());
     this.healthPort = await this.health.start();
     this.watchdog = clock.setInterval(() => this.checkStall(), Math.max(250, Math.floor(config.health.stallExitMs / 4)));
+    this.systemd = new SystemdNotifier(process.env, clock, log);
+    this.systemd.ready();
+    this.systemd.startWatchdog(() => !this.loop || clock.monotonic() - this.loop.lastProgress < config.health.stallExitMs);
     this.notify({ kind: 'status', message: `terminal ${config.terminalId} running at door ${config.door.doorId}` });
   }
 
@@ -333,6 +338,7 @@ export class Terminal {
     this.stopping = true;
     this.watchdog?.cancel();
     this.fpsTimer?.cancel();
+    this.systemd?.stop();
     this.loop?.stop();
     await this.camera?.stop();
     this.lock.stop();
