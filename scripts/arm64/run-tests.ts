@@ -1,0 +1,114 @@
+/**
+ * `npm run test:arm64`: the project's jest suite on an emulated ARM64 machine.
+ *
+ * prepare (scripts/arm64/prepare.ts) -> stage a copy of this checkout whose node_modules is the arm64
+ * one -> pick the test files (scripts/arm64/select.ts; DOORWAY_ARM64_TESTS=all|native, default all) ->
+ * run jest with the ARM64 Node under qemu-aarch64-static. Workers and spawned children are ARM64
+ * processes too (binfmt_misc). test/arm64/ proves the run is ARM64 and compares an embedding with x86.
+ *
+ * Needs the x86 install (npm ci) and the models and test photos (fetched here if missing).
+ * Extra arguments go to jest (e.g. `npm run test:arm64 -- test/models`).
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ARM64_NODE, CACHE, emulatedEnv, QEMU, ROOT, run, say, STAGE, SYSROOT } from './config';
+import { prepare } from './prepare';
+import { selectTests, type Mode } from './select';
+
+/** Tracked and untracked-but-not-ignored files of the checkout (what a clone plus local edits holds). */
+function sourceFiles(): string[] {
+  const out = run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT });
+  return out.split('\0').filter((f) => f && existsSync(join(ROOT, f)));
+}
+
+function stage(nodeModules: string): void {
+  mkdirSync(STAGE, { recursive: true });
+  for (const name of readdirSync(STAGE)) rmSync(join(STAGE, name), { recursive: true, force: true });
+  for (const f of sourceFiles()) cpSync(join(ROOT, f), join(STAGE, f), { recursive: true, verbatimSymlinks: true });
+  symlinkSync(join(nodeModules, 'node_modules'), join(STAGE, 'node_modules'));
+  // the project's jest config, anchored to the stage: its ignore patterns ('/.cache/') must not match the
+  // stage's own path (the machine cache is under ~/.cache)
+  writeFileSync(
+    join(STAGE, 'jest.arm64.config.js'),
+    `const base = require('./jest.config.js');
+module.exports = {
+  ...base,
+  rootDir: __dirname,
+  testPathIgnorePatterns: (base.testPathIgnorePatterns || []).map((p) => (p.startsWith('/') ? '<rootDir>' + p : p)),
+};
+`,
+  );
+}
+
+interface JestJson {
+  numPassedTests: number;
+  numFailedTests: number;
+  numPendingTests: number;
+  testResults: { name: string; status: string; assertionResults: { status: string; title: string }[] }[];
+}
+
+function main(): number {
+  const t0 = Date.now();
+  const nm = prepare();
+  const tPrepared = Date.now();
+
+  // models and photos: the x86 fetchers (cached, verified); the ARM64 run reads them in place
+  const modelDir = process.env['DOORWAY_MODEL_DIR'] ?? join(ROOT, '.cache', 'models');
+  const testDataDir = process.env['DOORWAY_TESTDATA_DIR'] ?? join(ROOT, '.cache', 'testdata');
+  const tsx = require.resolve('tsx/cli', { paths: [ROOT] });
+  run(process.execPath, [tsx, join(ROOT, 'models', 'fetch.ts'), modelDir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  run(process.execPath, [tsx, join(ROOT, 'test', 'fixtures', 'fetch.ts')], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, DOORWAY_TESTDATA_DIR: testDataDir } });
+
+  stage(nm);
+  const mode = (process.env['DOORWAY_ARM64_TESTS'] ?? 'all') as Mode;
+  if (mode !== 'all' && mode !== 'native') throw new Error(`DOORWAY_ARM64_TESTS must be all or native, not ${String(mode)}`);
+  const extra = process.argv.slice(2);
+  const sel = selectTests(STAGE, join(nm, 'node_modules'), mode);
+  say(`native runtime dependencies: ${sel.nativePackages.join(', ')}`);
+  say(`mode ${mode}: ${sel.selected.length} test files${extra.length ? ` (narrowed by ${extra.join(' ')})` : ''}`);
+  for (const f of sel.leftOut) say(`left out (touches no native addon or model): ${f}`);
+  const tStaged = Date.now();
+
+  const report = join(STAGE, 'jest-report.json');
+  const args = [
+    '-L', SYSROOT, ARM64_NODE,
+    join(STAGE, 'node_modules', 'jest', 'bin', 'jest.js'),
+    '--config', join(STAGE, 'jest.arm64.config.js'),
+    '--ci',
+    '--cacheDirectory', join(CACHE, 'jest-cache'),
+    '--json', '--outputFile', report,
+    ...(extra.length ? extra : sel.selected.map((f) => join(STAGE, f))),
+  ];
+  say(`running jest on ARM64 Node under ${QEMU}`);
+  const r = spawnSync(QEMU, args, {
+    cwd: STAGE,
+    stdio: 'inherit',
+    env: emulatedEnv({
+      DOORWAY_ARM64_RUN: '1',
+      DOORWAY_X86_NODE: process.execPath,
+      DOORWAY_X86_ROOT: ROOT,
+      DOORWAY_MODEL_DIR: modelDir,
+      DOORWAY_TESTDATA_DIR: testDataDir,
+    }),
+  });
+  const tRan = Date.now();
+  const s = (a: number, b: number): string => `${((b - a) / 1000).toFixed(1)} s`;
+  say(`durations: prepare ${s(t0, tPrepared)}, stage+select ${s(tPrepared, tStaged)}, jest ${s(tStaged, tRan)}, total ${s(t0, tRan)}`);
+  if (r.status !== 0) {
+    say(`jest on ARM64 failed (exit ${r.status ?? r.signal})`);
+    return 1;
+  }
+  // the proof must not be skipped: the test/arm64 files ran and passed every test
+  const json = JSON.parse(readFileSync(report, 'utf8')) as JestJson;
+  const proof = json.testResults.filter((t) => t.name.includes('/test/arm64/'));
+  const proofTests = proof.flatMap((t) => t.assertionResults);
+  if (!extra.length && (proof.length === 0 || proofTests.length === 0 || proofTests.some((a) => a.status !== 'passed'))) {
+    say('the ARM64 proof tests (test/arm64/) did not all run and pass');
+    return 1;
+  }
+  say(`ARM64 run passed: ${json.numPassedTests} tests passed, ${json.numPendingTests} skipped, in ${json.testResults.length} files`);
+  return 0;
+}
+
+process.exitCode = main();

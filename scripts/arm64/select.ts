@@ -1,0 +1,119 @@
+/**
+ * Which test files the ARM64 run executes. The rule, so that tests added later are picked up without
+ * editing a list:
+ *
+ * - mode `all` (the default): every file jest's testMatch finds (test/**\/*.test.ts).
+ * - mode `native`: only the files whose source closure touches native code, plus test/arm64/. A file's
+ *   closure is the file, every project file it imports (relative `import`/`require`, transitively), and
+ *   every project .ts file it names in a string (a child script it spawns, e.g. `join(__dirname, 'x.ts')`).
+ *   The closure touches native code when it imports a runtime dependency (package.json `dependencies`)
+ *   that ships a compiled `.node` file, or depends on a package that does (sharp -> @img/sharp-linux-*,
+ *   onoff -> epoll). Today: onnxruntime-node (every model), better-sqlite3, sharp, onoff/epoll.
+ *
+ * `native` exists for a CI budget that cannot hold the whole suite under emulation; the runner prints
+ * the files it leaves out.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+
+export type Mode = 'all' | 'native';
+
+export interface Selection {
+  selected: string[];
+  leftOut: string[];
+  nativePackages: string[];
+}
+
+function walk(dir: string, out: string[] = []): string[] {
+  for (const name of readdirSync(dir)) {
+    if (name === 'node_modules' || name.startsWith('.')) continue;
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) walk(p, out);
+    else if (name.endsWith('.test.ts')) out.push(p);
+  }
+  return out;
+}
+
+function hasNodeFile(dir: string, depth = 0): boolean {
+  if (!existsSync(dir) || depth > 6) return false;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.isFile() && e.name.endsWith('.node')) return true;
+    if (e.isDirectory() && e.name !== 'node_modules' && hasNodeFile(join(dir, e.name), depth + 1)) return true;
+  }
+  return false;
+}
+
+interface PackageJson {
+  dependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+}
+
+/** Runtime dependencies that ship native code themselves or through one of their own dependencies. */
+export function nativeRuntimePackages(root: string, nodeModules: string): string[] {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as PackageJson;
+  const isNative = (name: string, seen = new Set<string>()): boolean => {
+    if (seen.has(name)) return false;
+    seen.add(name);
+    const dir = join(nodeModules, name);
+    if (!existsSync(join(dir, 'package.json'))) return false;
+    if (hasNodeFile(dir)) return true;
+    const p = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as PackageJson;
+    return Object.keys({ ...p.dependencies, ...p.optionalDependencies }).some((d) => isNative(d, seen));
+  };
+  return Object.keys(pkg.dependencies ?? {}).filter((d) => isNative(d)).sort();
+}
+
+const IMPORT = /(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|\bimport\s+)['"]([^'"]+)['"]/g;
+const TS_STRING = /['"`]([\w./-]+\.ts)['"`]/g;
+
+function resolveLocal(from: string, spec: string): string | null {
+  const base = resolve(dirname(from), spec);
+  for (const c of [base, `${base}.ts`, `${base}.js`, join(base, 'index.ts'), join(base, 'index.js')]) {
+    if (existsSync(c) && statSync(c).isFile()) return c;
+  }
+  return null;
+}
+
+function packageOf(spec: string): string {
+  const parts = spec.split('/');
+  return spec.startsWith('@') ? parts.slice(0, 2).join('/') : (parts[0] ?? spec);
+}
+
+/** Bare package names imported anywhere in the file's closure. */
+export function closurePackages(file: string): Set<string> {
+  const seen = new Set<string>();
+  const packages = new Set<string>();
+  const stack = [file];
+  while (stack.length > 0) {
+    const f = stack.pop() as string;
+    if (seen.has(f)) continue;
+    seen.add(f);
+    const src = readFileSync(f, 'utf8');
+    for (const m of src.matchAll(IMPORT)) {
+      const spec = m[1] as string;
+      if (spec.startsWith('.')) {
+        const r = resolveLocal(f, spec);
+        if (r) stack.push(r);
+      } else if (!spec.startsWith('node:')) packages.add(packageOf(spec));
+    }
+    for (const m of src.matchAll(TS_STRING)) {
+      const r = resolveLocal(f, m[1] as string);
+      if (r) stack.push(r);
+    }
+  }
+  return packages;
+}
+
+export function selectTests(root: string, nodeModules: string, mode: Mode): Selection {
+  const all = walk(join(root, 'test')).map((f) => relative(root, f)).sort();
+  const nativePackages = nativeRuntimePackages(root, nodeModules);
+  if (mode === 'all') return { selected: all, leftOut: [], nativePackages };
+  const selected: string[] = [];
+  const leftOut: string[] = [];
+  for (const f of all) {
+    const pk = closurePackages(join(root, f));
+    if (f.startsWith('test/arm64/') || nativePackages.some((n) => pk.has(n))) selected.push(f);
+    else leftOut.push(f);
+  }
+  return { selected, leftOut, nativePackages };
+}
