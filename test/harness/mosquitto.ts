@@ -87,6 +87,9 @@ export class MosquittoBroker {
     this.proc = p;
     let stderr = '';
     p.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.on('error', (err) => {
+      stderr += `${err.message} (is Debian's mosquitto installed? apt-get install mosquitto)`;
+    });
     p.on('exit', () => {
       if (this.proc === p) this.proc = null;
     });
