@@ -6,6 +6,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 import { InvalidInputError, TerminalError } from './errors';
 import { compareCommand, facesCommand } from './tools/faces';
+import { livenessCommand } from './tools/liveness';
 import { runCommand } from './tools/run';
 
 export interface CliIo {
@@ -26,11 +27,13 @@ commands:
   run --config FILE          run the terminal (camera, face pipeline, roster, lock, hub sync)
   faces [--json] FILE...     detect and describe every face in each image
   compare [--json] A B       cosine similarity of the largest face in two images
+  liveness [--json] FILE...  live person or presentation attack, per video file or image-sequence directory
   help                       this text`;
 
 const commands: Record<string, Command> = {
   faces: facesCommand,
   compare: compareCommand,
+  liveness: livenessCommand,
   run: runCommand,
 };
 

@@ -1,0 +1,162 @@
+/**
+ * The liveness evaluation set: genuine clips cut from real video, and simulated attacks (see synth.ts),
+ * each run through the face pipeline once; the per-frame observations (landmarks, eye state, pose,
+ * passive score, pixel cues) are cached in .cache/liveness so fusion rules can be re-evaluated quickly.
+ *
+ * Split (to keep calibration away from the figures reported): calibration = video windows starting in
+ * the first 100 s, franck stills with an even index, faces from face-api samples 1-3; test = windows in
+ * the last 100 s, odd franck stills, samples 4-6 and faces.jpg.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { decodeImage } from '../../models/decode';
+import type { RawFrame } from '../../models/image';
+import { pixelCues, type PixelCues } from '../../models/liveness/screen';
+import type { FacePipeline, FaceResult } from '../../models/pipeline';
+import { videoFrames } from '../../models/liveness/video';
+import { FRANCK_STILLS, FRANCK_VIDEO, GROUP_PHOTOS, testFile } from '../../test/fixtures/photos';
+import { addNoise, h264RoundTrip } from './camera';
+import { type ClipSpec, type PhotoSource, printAttack, replayAttack, staticAttack } from './synth';
+
+export type ClipKind = 'genuine' | 'print' | 'replay' | 'static';
+export type Split = 'calib' | 'test';
+
+export interface ObservedFace {
+  box: [number, number, number, number];
+  lm: number[];
+  passive: [number, number, number] | null;
+  eyes: { leftOpen: number; rightOpen: number } | null;
+  pose: { yaw: number; pitch: number; roll: number } | null;
+  cues: PixelCues;
+  qualityOk: boolean;
+}
+
+export interface ObservedFrame {
+  t: number;
+  face: ObservedFace | null;
+}
+
+export interface Clip {
+  id: string;
+  kind: ClipKind;
+  split: Split;
+  frames: ObservedFrame[];
+}
+
+const VERSION = 'v1';
+export const SPEC: ClipSpec = { width: 360, height: 288, fps: 24, frames: 60 };
+const WINDOW_S = 5;
+const VIDEO_S = 200;
+
+export function cacheDir(): string {
+  const d = resolve(__dirname, '..', '..', '.cache', 'liveness');
+  mkdirSync(d, { recursive: true });
+  return d;
+}
+
+const r4 = (v: number): number => Math.round(v * 1e4) / 1e4;
+
+export async function observe(pipeline: FacePipeline, frame: RawFrame): Promise<{ face: FaceResult | null; cues: PixelCues | null }> {
+  const faces = await pipeline.process(frame, { largestOnly: true, embedding: false });
+  const f = faces[0];
+  if (!f) return { face: null, cues: null };
+  return { face: f, cues: pixelCues(frame, f.box) };
+}
+
+async function observeClip(pipeline: FacePipeline, rendered: Iterable<RawFrame>, fps: number): Promise<ObservedFrame[]> {
+  const out: ObservedFrame[] = [];
+  let k = 0;
+  const frames = await h264RoundTrip([...rendered], fps);
+  for (const frame of frames) {
+    const { face, cues } = await observe(pipeline, frame);
+    out.push({
+      t: r4((k++ * 1000) / fps),
+      face:
+        face && cues
+          ? {
+              box: face.box.map(r4) as [number, number, number, number],
+              lm: Array.from(face.landmarks68, r4),
+              passive: face.liveness ? (face.liveness.probs.map(r4) as [number, number, number]) : null,
+              eyes: face.quality.eyes && { leftOpen: r4(face.quality.eyes.leftOpen), rightOpen: r4(face.quality.eyes.rightOpen) },
+              pose: face.quality.pose && { yaw: r4(face.quality.pose.yaw), pitch: r4(face.quality.pose.pitch), roll: r4(face.quality.pose.roll) },
+              cues: { moire: r4(cues.moire), bezel: r4(cues.bezel), luma: r4(cues.luma) },
+              qualityOk: face.quality.ok,
+            }
+          : null,
+    });
+  }
+  return out;
+}
+
+interface Portrait extends PhotoSource {
+  id: string;
+  split: Split;
+  franck: boolean;
+}
+
+async function portraits(pipeline: FacePipeline): Promise<Portrait[]> {
+  const out: Portrait[] = [];
+  for (const [i, f] of FRANCK_STILLS.entries()) {
+    const image = await decodeImage(testFile(f));
+    const face = (await pipeline.process(image, { largestOnly: true, embedding: false }))[0];
+    if (face) out.push({ id: f.file, image, box: face.box, split: i % 2 === 0 ? 'calib' : 'test', franck: true });
+  }
+  for (const f of GROUP_PHOTOS) {
+    const image = await decodeImage(testFile(f));
+    const faces = await pipeline.process(image, { embedding: false });
+    const m = /sample(\d)/.exec(f.file);
+    const split: Split = m && Number(m[1]) <= 3 ? 'calib' : 'test';
+    faces.forEach((face, j) => out.push({ id: `${f.file}#${j}`, image, box: face.box, split, franck: false }));
+  }
+  return out;
+}
+
+/** Observes a clip once; the result is cached per clip, so an interrupted build resumes. */
+async function cached(id: string, make: () => Promise<ObservedFrame[]>): Promise<ObservedFrame[]> {
+  const dir = resolve(cacheDir(), `clips-${VERSION}`);
+  mkdirSync(dir, { recursive: true });
+  const file = resolve(dir, `${id.replace(/[^A-Za-z0-9@#._-]/g, '_')}.json`);
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as ObservedFrame[];
+  const frames = await make();
+  writeFileSync(file, JSON.stringify(frames));
+  return frames;
+}
+
+/** Builds (or loads from the cache) every clip of the evaluation set. */
+export async function loadDataset(pipeline: FacePipeline, log: (s: string) => void): Promise<Clip[]> {
+  const file = resolve(cacheDir(), `dataset-${VERSION}.json`);
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as Clip[];
+  const clips: Clip[] = [];
+  const video = testFile(FRANCK_VIDEO);
+  const nWin = Math.floor(VIDEO_S / WINDOW_S);
+  for (let w = 0; w < nWin; w++) {
+    const startS = w * WINDOW_S;
+    let frames: RawFrame[] | null = null;
+    const source = async (): Promise<RawFrame[]> => {
+      if (frames) return frames;
+      const got: RawFrame[] = [];
+      for await (const tf of videoFrames(video, { startS, durationS: SPEC.frames / SPEC.fps + 0.2 })) {
+        if (got.length < SPEC.frames) got.push(tf.frame);
+      }
+      return (frames = got);
+    };
+    const split: Split = startS < VIDEO_S / 2 ? 'calib' : 'test';
+    const gid = `genuine@${startS}s`, rid = `replay@${startS}s`;
+    clips.push({ id: gid, kind: 'genuine', split, frames: await cached(gid, async () => observeClip(pipeline, addNoise(await source(), 2.5, 500 + w), SPEC.fps)) });
+    clips.push({ id: rid, kind: 'replay', split, frames: await cached(rid, async () => observeClip(pipeline, replayAttack(await source(), SPEC, 1000 + w), SPEC.fps)) });
+    if (w % 5 === 4) log(`video windows ${w + 1}/${nWin}`);
+  }
+  const ps = await portraits(pipeline);
+  for (const [i, p] of ps.entries()) {
+    const nPrint = p.franck ? 2 : 1;
+    for (let s = 0; s < nPrint; s++) {
+      const id = `print:${p.id}/${s}`;
+      clips.push({ id, kind: 'print', split: p.split, frames: await cached(id, () => observeClip(pipeline, printAttack(p, SPEC, 2000 + i * 10 + s), SPEC.fps)) });
+    }
+    const sid = `static:${p.id}`;
+    clips.push({ id: sid, kind: 'static', split: p.split, frames: await cached(sid, () => observeClip(pipeline, staticAttack(p, SPEC, 3000 + i), SPEC.fps)) });
+    if (i % 5 === 4) log(`portraits ${i + 1}/${ps.length}`);
+  }
+  writeFileSync(file, JSON.stringify(clips));
+  return clips;
+}

@@ -1,0 +1,212 @@
+/**
+ * Liveness as fused evidence over one face track, with a time budget.
+ *
+ * Per frame the caller passes the face the pipeline found (landmarks, eye state, head pose, passive model
+ * probabilities), the frame's pixels (for screen cues) and, when the terminal has one, a near-infrared
+ * observation. TrackEvidence turns the frames so far into features (models/liveness/evidence.ts); a
+ * logistic rule weighs them into a score in 0..1 (weights fitted by `npm run eval:liveness` on its
+ * calibration split). The verdict:
+ * - 'live' early (fast path) when the score reaches `fastAccept` after at least `minFrames` frames;
+ * - 'not-live' early when the score stays below `fastReject` after `minRejectMs`;
+ * - otherwise 'pending' until `budgetMs` after the track's first frame, then 'live' when the score is at
+ *   least `threshold`, else 'not-live' (fail closed).
+ * A verdict once given is kept for the rest of the track. One instance per track.
+ */
+import { z } from 'zod';
+import type { Clock } from '../clock';
+import type { RawFrame } from '../../models/image';
+import type { FaceResult } from '../../models/pipeline';
+import { FEATURE_NAMES, type FeatureName, type LivenessFeatures, TrackEvidence } from '../../models/liveness/evidence';
+import { irCues, irLiveness, type IrObservation } from '../../models/liveness/ir';
+import { pixelCues, type PixelCues } from '../../models/liveness/screen';
+
+export type LivenessVerdict = 'live' | 'not-live' | 'pending';
+
+const FeatureWeightsSchema = z.strictObject(
+  Object.fromEntries(FEATURE_NAMES.map((n) => [n, z.number()])) as Record<FeatureName, z.ZodNumber>,
+);
+
+export const FusionModelSchema = z.strictObject({
+  bias: z.number(),
+  /** Weight per feature (on the standardised feature). */
+  weights: FeatureWeightsSchema,
+  /** Mean and standard deviation of each feature on the calibration set (standardisation). */
+  mean: FeatureWeightsSchema,
+  std: FeatureWeightsSchema,
+  /** Class of the passive model that means "live" (calibrated on the evaluation set). */
+  passiveLiveClass: z.number().int().min(0).max(2),
+});
+export type FusionModel = z.infer<typeof FusionModelSchema>;
+
+/**
+ * Fitted by `npm run eval:liveness` (logistic regression on the calibration split, all time points from
+ * the 4th frame to 2.5 s); printed by it as `model`. Re-run and paste when the features change.
+ */
+export const DEFAULT_FUSION_MODEL: FusionModel = {
+  bias: 0,
+  weights: { passive: 0, parallax: 1, parallaxPeak: 0, motion: 0.5, mouth: 0.5, eyeRange: 0.5, poseRange: 0, moire: -0.5, bezel: -0.5, flicker: 0 },
+  mean: { passive: 0, parallax: 1, parallaxPeak: 1, motion: 2, mouth: 0.5, eyeRange: 0.2, poseRange: 0.5, moire: 1, bezel: 1, flicker: 0.5 },
+  std: { passive: 1, parallax: 1, parallaxPeak: 1, motion: 1, mouth: 0.5, eyeRange: 0.2, poseRange: 0.5, moire: 0.5, bezel: 1, flicker: 0.5 },
+  passiveLiveClass: 0,
+};
+
+const IrPolicySchema = z.strictObject({
+  /** 'off': ignore NIR; 'optional': use it when present; 'required': no NIR frame means not live. */
+  mode: z.enum(['off', 'optional', 'required']).default('optional'),
+  /** Logit weight of the NIR evidence (irLiveness mapped to -1..1). */
+  weight: z.number().nonnegative().default(6),
+  /** Mean NIR liveness (0..1) below which the track is not live whatever else it shows. */
+  vetoBelow: z.number().min(0).max(1).default(0.1),
+  /** NIR frames needed before the veto or the NIR term counts. */
+  minFrames: z.number().int().min(1).default(3),
+});
+
+const ExplicitPolicySchema = z.strictObject({
+  /** From the track's first frame to the final verdict. */
+  budgetMs: z.number().int().min(50).max(30_000),
+  /** Frames needed before any verdict. */
+  minFrames: z.number().int().min(2).max(200),
+  /** Score for the fast path (an early 'live'). */
+  fastAccept: z.number().min(0).max(1),
+  /** Score below which the track is denied early, after minRejectMs. */
+  fastReject: z.number().min(0).max(1),
+  minRejectMs: z.number().int().min(0).max(30_000),
+  /** Score needed for 'live' when the budget is used up. */
+  threshold: z.number().min(0).max(1),
+  ir: IrPolicySchema.prefault({}),
+  model: FusionModelSchema.optional(),
+});
+export type LivenessPolicy = z.infer<typeof ExplicitPolicySchema>;
+
+export const LIVENESS_PRESETS = {
+  /** Longest wait, highest bar: for doors where a false accept costs most (main gates). */
+  strict: { budgetMs: 2500, minFrames: 8, fastAccept: 0.97, fastReject: 0.02, minRejectMs: 1500, threshold: 0.8, ir: { mode: 'optional', weight: 6, vetoBelow: 0.1, minFrames: 3 } },
+  /** The default. */
+  balanced: { budgetMs: 2000, minFrames: 6, fastAccept: 0.93, fastReject: 0.02, minRejectMs: 1200, threshold: 0.6, ir: { mode: 'optional', weight: 6, vetoBelow: 0.1, minFrames: 3 } },
+  /** Shortest wait: for low-risk doors (bike store, inner doors). */
+  fast: { budgetMs: 1000, minFrames: 4, fastAccept: 0.85, fastReject: 0.05, minRejectMs: 600, threshold: 0.5, ir: { mode: 'optional', weight: 6, vetoBelow: 0.1, minFrames: 3 } },
+} as const satisfies Record<string, LivenessPolicy>;
+export type LivenessPreset = keyof typeof LIVENESS_PRESETS;
+
+/**
+ * Per-door liveness policy in the terminal config: a preset name, or a preset with some parameters
+ * overridden ({ preset: 'balanced', budgetMs: 1500 }), or every parameter explicit.
+ */
+export const LivenessPolicySchema = z.union([
+  z.enum(['strict', 'balanced', 'fast']),
+  ExplicitPolicySchema.partial().extend({ preset: z.enum(['strict', 'balanced', 'fast']) }).strict(),
+  ExplicitPolicySchema,
+]);
+export type LivenessPolicyInput = z.input<typeof LivenessPolicySchema>;
+
+/** Parses and resolves a policy (preset names and overrides) into explicit parameters. */
+export function resolvePolicy(input: LivenessPolicyInput): LivenessPolicy {
+  const p = LivenessPolicySchema.parse(input);
+  if (typeof p === 'string') return ExplicitPolicySchema.parse(LIVENESS_PRESETS[p]);
+  if ('preset' in p) {
+    const { preset, ...over } = p;
+    const clean = Object.fromEntries(Object.entries(over).filter(([, v]) => v !== undefined));
+    return ExplicitPolicySchema.parse({ ...LIVENESS_PRESETS[preset], ...clean });
+  }
+  return p;
+}
+
+/** One frame of a track as the frame loop sees it. */
+export interface LivenessObservation {
+  /** Capture time, ms (monotonic); when omitted the fusion's clock is read. */
+  t?: number;
+  /** The colour frame; needed for the screen cues (skipped when absent or when `cues` is given). */
+  frame?: RawFrame;
+  face: FaceResult;
+  ir?: IrObservation;
+  /** Pixel cues computed elsewhere (the evaluation caches them). */
+  cues?: PixelCues;
+}
+
+export interface LivenessOutcome {
+  verdict: LivenessVerdict;
+  /** 0..1, higher = more likely live. */
+  score: number;
+  /** Why, strongest first: e.g. 'fast-path', 'budget-used', 'parallax:live', 'bezel:attack', 'ir:attack'. */
+  reasons: string[];
+  /** Frames observed so far in this track. */
+  framesUsed: number;
+  /** ms from the track's first frame to this verdict. */
+  elapsedMs: number;
+}
+
+const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
+
+/** Score of a feature set under a model (and optional NIR term), with per-feature contributions. */
+export function fusionScore(m: FusionModel, f: LivenessFeatures, ir: { live: number; weight: number } | null): { score: number; contributions: Array<[string, number]> } {
+  let z = m.bias;
+  const contributions: Array<[string, number]> = [];
+  for (const n of FEATURE_NAMES) {
+    const c = (m.weights[n] * (f.values[n] - m.mean[n])) / (m.std[n] || 1);
+    z += c;
+    contributions.push([n, c]);
+  }
+  if (ir) {
+    const c = ir.weight * (2 * ir.live - 1);
+    z += c;
+    contributions.push(['ir', c]);
+  }
+  contributions.sort((a, b) => Math.abs(b[1]) - Math.abs(a[1]));
+  return { score: sigmoid(z), contributions };
+}
+
+export class LivenessFusion {
+  readonly policy: LivenessPolicy;
+  private readonly model: FusionModel;
+  private readonly evidence = new TrackEvidence();
+  private t0: number | null = null;
+  private final: LivenessOutcome | null = null;
+  private irSum = 0;
+  private irN = 0;
+
+  constructor(
+    policy: LivenessPolicyInput = 'balanced',
+    private readonly clock?: Clock,
+  ) {
+    this.policy = resolvePolicy(policy);
+    this.model = this.policy.model ?? DEFAULT_FUSION_MODEL;
+  }
+
+  observe(obs: LivenessObservation): LivenessOutcome {
+    const t = obs.t ?? this.clock?.monotonic() ?? 0;
+    if (this.t0 === null) this.t0 = t;
+    const elapsedMs = t - this.t0;
+    if (this.final) return { ...this.final, framesUsed: this.evidence.length };
+    const f = obs.face;
+    const probs = f.liveness?.probs;
+    this.evidence.push({
+      t,
+      landmarks68: f.landmarks68,
+      passiveLive: probs ? (probs[this.model.passiveLiveClass] ?? null) : null,
+      eyes: f.quality.eyes,
+      pose: f.quality.pose,
+      cues: obs.cues ?? (obs.frame ? pixelCues(obs.frame, f.box) : null),
+    });
+    const p = this.policy;
+    if (p.ir.mode !== 'off' && obs.ir) {
+      this.irSum += irLiveness(irCues(obs.ir.frame, obs.ir.box ?? f.box));
+      this.irN++;
+    }
+    const n = this.evidence.length;
+    const feats = this.evidence.features();
+    const irReady = this.irN >= p.ir.minFrames;
+    const ir = irReady ? { live: this.irSum / this.irN, weight: p.ir.weight } : null;
+    const { score, contributions } = fusionScore(this.model, feats, ir);
+    const why = contributions.slice(0, 3).map(([name, c]) => `${name}:${c >= 0 ? 'live' : 'attack'}`);
+    if (feats.blink) why.push('blink');
+    const out = (verdict: LivenessVerdict, lead: string[]): LivenessOutcome => ({ verdict, score, reasons: [...lead, ...why], framesUsed: n, elapsedMs });
+    if (p.ir.mode === 'required' && this.irN < p.ir.minFrames && elapsedMs >= p.budgetMs) return (this.final = out('not-live', ['ir-missing']));
+    if (ir && ir.live < p.ir.vetoBelow) return (this.final = out('not-live', ['ir-veto']));
+    if (n < p.minFrames) return out('pending', ['collecting']);
+    const irOk = p.ir.mode !== 'required' || irReady;
+    if (irOk && score >= p.fastAccept) return (this.final = out('live', ['fast-path']));
+    if (score < p.fastReject && elapsedMs >= p.minRejectMs) return (this.final = out('not-live', ['strong-attack-evidence']));
+    if (elapsedMs >= p.budgetMs) return (this.final = out(irOk && score >= p.threshold ? 'live' : 'not-live', ['budget-used']));
+    return out('pending', ['waiting-for-evidence']);
+  }
+}

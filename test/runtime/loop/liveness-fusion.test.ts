@@ -1,0 +1,154 @@
+import { FakeClock } from '../../../runtime/clock';
+import { FakeIrSource } from '../../../runtime/loop/liveness-ir';
+import {
+  DEFAULT_FUSION_MODEL,
+  type FusionModel,
+  LivenessFusion,
+  type LivenessOutcome,
+  LivenessPolicySchema,
+  type LivenessPolicyInput,
+  resolvePolicy,
+} from '../../../runtime/loop/liveness-fusion';
+import { liveTrack, photoTrack } from '../../models/liveness/face3d';
+
+/** A transparent model for testing the rule: parallax alone decides (score 0.5 at 1% of the eye distance). */
+const PARALLAX_ONLY: FusionModel = {
+  ...DEFAULT_FUSION_MODEL,
+  bias: 0,
+  weights: { passive: 0, parallax: 4, parallaxPeak: 0, motion: 0, mouth: 0, eyeRange: 0, poseRange: 0, moire: 0, bezel: 0, flicker: 0 },
+  mean: { ...DEFAULT_FUSION_MODEL.mean, parallax: 1 },
+  std: { ...DEFAULT_FUSION_MODEL.std, parallax: 1 },
+};
+
+function run(policy: LivenessPolicyInput, track: ReturnType<typeof liveTrack>): LivenessOutcome[] {
+  const fusion = new LivenessFusion(policy);
+  return track.map(({ t, face }) => fusion.observe({ t, face }));
+}
+
+const explicit = (over: Partial<Record<string, unknown>> = {}): Exclude<LivenessPolicyInput, string> => ({
+  budgetMs: 1000,
+  minFrames: 6,
+  fastAccept: 0.99,
+  fastReject: 0,
+  minRejectMs: 0,
+  threshold: 0.5,
+  model: PARALLAX_ONLY,
+  ...over,
+});
+
+describe('liveness policy', () => {
+  it('accepts a preset name, a preset with overrides, or every parameter', () => {
+    expect(resolvePolicy('fast').budgetMs).toBe(1000);
+    const p = resolvePolicy({ preset: 'strict', budgetMs: 1800 });
+    expect(p.budgetMs).toBe(1800);
+    expect(p.minFrames).toBe(resolvePolicy('strict').minFrames);
+    expect(resolvePolicy(explicit()).threshold).toBe(0.5);
+  });
+
+  it('rejects unknown presets, unknown keys and out-of-range values', () => {
+    expect(LivenessPolicySchema.safeParse('lenient').success).toBe(false);
+    expect(LivenessPolicySchema.safeParse({ preset: 'fast', budget: 10 }).success).toBe(false);
+    expect(LivenessPolicySchema.safeParse({ ...explicit(), threshold: 1.5 }).success).toBe(false);
+    expect(LivenessPolicySchema.safeParse({ ...explicit(), ir: { mode: 'sometimes' } }).success).toBe(false);
+  });
+});
+
+describe('liveness fusion', () => {
+  it('stays pending until it has minFrames frames', () => {
+    const outs = run(explicit({ fastAccept: 0.01 }), liveTrack(10));
+    expect(outs.slice(0, 5).map((o) => o.verdict)).toEqual(Array(5).fill('pending'));
+    expect(outs[5]?.verdict).toBe('live');
+    expect(outs[5]?.framesUsed).toBe(6);
+  });
+
+  it('takes the fast path for a turning head before the budget is used', () => {
+    const outs = run(explicit({ fastAccept: 0.9 }), liveTrack(30));
+    const first = outs.find((o) => o.verdict !== 'pending');
+    expect(first?.verdict).toBe('live');
+    expect(first?.reasons[0]).toBe('fast-path');
+    expect(first?.elapsedMs).toBeLessThan(1000);
+    expect(first?.reasons).toContain('parallax:live');
+  });
+
+  it('waits for the budget and then denies a photo moved by hand (flat motion)', () => {
+    const outs = run(explicit(), photoTrack(30));
+    const pending = outs.filter((o) => o.elapsedMs < 1000);
+    expect(pending.every((o) => o.verdict === 'pending')).toBe(true);
+    const final = outs.find((o) => o.verdict !== 'pending');
+    expect(final?.verdict).toBe('not-live');
+    expect(final?.reasons[0]).toBe('budget-used');
+    expect(final?.elapsedMs).toBeGreaterThanOrEqual(1000);
+    expect(final?.reasons).toContain('parallax:attack');
+  });
+
+  it('denies early on strong attack evidence when the policy allows it', () => {
+    const outs = run(explicit({ fastReject: 0.45, minRejectMs: 400 }), photoTrack(30));
+    const final = outs.find((o) => o.verdict !== 'pending');
+    expect(final?.verdict).toBe('not-live');
+    expect(final?.reasons[0]).toBe('strong-attack-evidence');
+    expect(final?.elapsedMs).toBeGreaterThanOrEqual(400);
+    expect(final?.elapsedMs).toBeLessThan(1000);
+  });
+
+  it('keeps its verdict for the rest of the track', () => {
+    const fusion = new LivenessFusion(explicit({ fastAccept: 0.01 }));
+    const photo = photoTrack(40);
+    const outs = liveTrack(6).concat(photo.slice(6)).map(({ t, face }) => fusion.observe({ t, face }));
+    expect(outs.slice(5).every((o) => o.verdict === 'live')).toBe(true);
+    // the verdict reports the frames it was based on
+    expect(outs[39]?.framesUsed).toBe(6);
+  });
+
+  it('reads the injected clock when a frame has no timestamp', () => {
+    const clock = new FakeClock();
+    const fusion = new LivenessFusion(explicit({ minFrames: 2, budgetMs: 500 }), clock);
+    const [a, b] = photoTrack(2);
+    expect(fusion.observe({ face: a!.face }).verdict).toBe('pending');
+    clock.advance(499);
+    expect(fusion.observe({ face: b!.face }).verdict).toBe('pending');
+    clock.advance(1);
+    expect(fusion.observe({ face: b!.face }).verdict).toBe('not-live');
+  });
+});
+
+describe('near-infrared evidence in the fusion', () => {
+  function withIr(scene: 'live' | 'screen' | 'print' | 'none', policy: LivenessPolicyInput, track = liveTrack(30)): LivenessOutcome | undefined {
+    const ir = new FakeIrSource(360, 288);
+    const fusion = new LivenessFusion(policy);
+    let out: LivenessOutcome | undefined;
+    for (const { t, face } of track) {
+      ir.set(scene, face.box);
+      out = fusion.observe({ t, face, ir: ir.observation() });
+      if (out.verdict !== 'pending') break;
+    }
+    return out;
+  }
+
+  it('denies a turning head whose face is dark in NIR (a screen emits none)', () => {
+    const out = withIr('screen', explicit({ fastAccept: 0.9 }));
+    expect(out?.verdict).toBe('not-live');
+    expect(out?.reasons[0]).toBe('ir-veto');
+  });
+
+  it('ignores NIR when the policy turns it off', () => {
+    expect(withIr('screen', explicit({ fastAccept: 0.9, ir: { mode: 'off' } }))?.verdict).toBe('live');
+  });
+
+  it('accepts a live face on the fast path with skin-like NIR', () => {
+    const out = withIr('live', explicit({ fastAccept: 0.9 }));
+    expect(out?.verdict).toBe('live');
+    expect(out?.reasons).toContain('ir:live');
+  });
+
+  it('denies a flat print in NIR (lit but without skin texture)', () => {
+    const out = withIr('print', explicit({ fastAccept: 0.9 }));
+    expect(out?.verdict).toBe('not-live');
+    expect(out?.reasons[0]).toBe('ir-veto');
+  });
+
+  it('denies at the budget when NIR is required and the NIR camera gives nothing', () => {
+    const out = withIr('none', explicit({ fastAccept: 0.5, ir: { mode: 'required' } }));
+    expect(out?.verdict).toBe('not-live');
+    expect(out?.reasons[0]).toBe('ir-missing');
+  });
+});
