@@ -6,9 +6,6 @@
  * from the delivery of that frame by the camera source to the relay command (the fake relay records
  * the write). Real ffmpeg, real models, real encrypted roster; only the relay is faked.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import os from 'node:os';
 import { FileSource } from '../drivers/camera';
 import { FakeGpio } from '../drivers/gpio/fake';
@@ -16,41 +13,18 @@ import { FacePipeline } from '../models/pipeline';
 import { SystemClock } from '../runtime/clock';
 import { silentLogger } from '../runtime/log';
 import { Terminal } from '../runtime/main';
-import { FRANCK_STILLS, FRANCK_VIDEO, testFile } from '../test/fixtures/photos';
+import { CLIP_FPS, CLIP_FRAMES, EMPTY_FRAMES, passagesClip } from '../test/harness/clips';
 import { franckUpsert, makeSiteDir, terminalConfig, writeRoster } from '../test/harness/terminal-site';
 import { median, percentile, r2, wantsJson } from './stats';
-
-const FPS = 25;
-const EMPTY_FRAMES = 25;
-const FACE_FRAMES = 50;
-const LOOP = EMPTY_FRAMES + FACE_FRAMES;
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(name);
   return i >= 0 ? Number(process.argv[i + 1]) : dflt;
 }
 
-function makeClip(): string {
-  const dir = resolve(__dirname, '..', '.cache', 'bench');
-  mkdirSync(dir, { recursive: true });
-  const out = join(dir, 'e2e-face-at-frame-26.mp4');
-  if (existsSync(out)) return out;
-  const still = testFile(FRANCK_STILLS[0]!);
-  const r = spawnSync('ffmpeg', [
-    '-v', 'error', '-y',
-    '-loop', '1', '-framerate', String(FPS), '-t', String(EMPTY_FRAMES / FPS), '-i', still,
-    '-ss', '0', '-t', String(FACE_FRAMES / FPS), '-i', testFile(FRANCK_VIDEO),
-    '-filter_complex',
-    `[0:v]crop=250:576:0:0,scale=640:480,setsar=1,fps=${FPS},format=yuv420p[a];[1:v]scale=640:480,setsar=1,fps=${FPS},format=yuv420p[b];[a][b]concat=n=2:v=1[v]`,
-    '-map', '[v]', '-frames:v', String(LOOP), '-c:v', 'libx264', '-preset', 'veryfast', '-g', '25', out,
-  ]);
-  if (r.status !== 0) throw new Error(`ffmpeg could not make the clip: ${r.stderr.toString()}`);
-  return out;
-}
-
 async function main(): Promise<void> {
   const passages = arg('--passages', 20);
-  const clip = makeClip();
+  const clip = passagesClip(0);
   const site = makeSiteDir('doorway-bench-e2e-');
   const p = await FacePipeline.load();
   writeRoster(site, [await franckUpsert(p)]);
@@ -63,14 +37,14 @@ async function main(): Promise<void> {
   const camera = new FileSource({ ...config.camera, kind: undefined } as never, { clock, logger: silentLogger() });
   const appearedAt: number[] = []; // monotonic ms at delivery of each loop's first face frame
   camera.on('frame', (f) => {
-    if ((f.seq - 1) % LOOP === EMPTY_FRAMES) appearedAt.push(clock.monotonic());
+    if ((f.seq - 1) % CLIP_FRAMES === EMPTY_FRAMES) appearedAt.push(clock.monotonic());
   });
   const rssBefore = process.memoryUsage().rss;
   const terminal = await Terminal.start({ config, gpio, clock, camera, logger: silentLogger(), onNotice: (n) => { if (process.env['E2E_DEBUG'] && n.kind === 'loop') console.error(JSON.stringify(n.event)); } });
   const relay = gpio.out('lock');
   const latencies: number[] = [];
   let missed = 0;
-  const deadline = Date.now() + (passages + 3) * (LOOP / FPS) * 1000 + 10_000;
+  const deadline = Date.now() + (passages + 3) * (CLIP_FRAMES / CLIP_FPS) * 1000 + 10_000;
   while (appearedAt.length < passages + 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
   await terminal.stop();
 
@@ -84,7 +58,7 @@ async function main(): Promise<void> {
     else latencies.push(open - from);
   }
   console.log(`machine: ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? '?'}; node ${process.version}`);
-  console.log(`clip: ${LOOP} frames at ${FPS} fps, face from frame ${EMPTY_FRAMES + 1}; evidence: ${config.evidence.minFrames} frames, budget ${config.evidence.budgetMs} ms`);
+  console.log(`clip: ${CLIP_FRAMES} frames at ${CLIP_FPS} fps, face from frame ${EMPTY_FRAMES + 1}; evidence: ${config.evidence.minFrames} frames, budget ${config.evidence.budgetMs} ms`);
   console.log(`passages: ${latencies.length + missed} (unlocked ${latencies.length}, missed ${missed}); RSS ${r2(process.memoryUsage().rss / 2 ** 20)} MB (+${r2((process.memoryUsage().rss - rssBefore) / 2 ** 20)} MB for the terminal)`);
   console.log(`face frame delivered -> relay command: p50 ${r2(median(latencies))} ms, p95 ${r2(percentile(latencies, 95))} ms, max ${r2(Math.max(...latencies))} ms`);
   if (wantsJson()) {
