@@ -1,6 +1,6 @@
 /**
  * 1:N matcher benchmark: `npm run bench:match [-- --json] [-- --sizes 10000,100000] [-- --no-alt]`
- * (the script runs node with --expose-gc so the measured heap growth can be printed too).
+ * (the script runs node with --expose-gc so the measured RSS growth can be printed too).
  *
  * For each roster size: builds an encrypted roster (synthetic unit-vector faces, two templates per
  * person) under .cache/bench-match/, then measures the cold load (open + decrypt + build the index),
@@ -191,8 +191,9 @@ async function main(): Promise<void> {
     const loadS = (t2 - t0) / 1000;
     gc?.();
     const mem1 = process.memoryUsage();
-    // Measured growth of the JS heap plus typed-array/wasm memory after the load (needs --expose-gc).
-    const measuredMb = gc ? (mem1.heapUsed + mem1.arrayBuffers - mem0.heapUsed - mem0.arrayBuffers) / 2 ** 20 : NaN;
+    // Resident memory growth across the load, after a full GC (needs --expose-gc); wasm memory is
+    // not in heapUsed/arrayBuffers, so RSS is the honest cross-check of memoryBytes().
+    const measuredMb = gc ? (mem1.rss - mem0.rss) / 2 ** 20 : NaN;
     const indexMb = matcher.memoryBytes() / 2 ** 20;
 
     const rand = rng(n + 1);
@@ -219,12 +220,12 @@ async function main(): Promise<void> {
     result[`${key}_ms_p50`] = round(pct(times, 50));
     result[`${key}_ms_p90`] = round(pct(times, 90));
     result[`index_mb_${key.slice(1)}`] = round(indexMb);
-    if (gc) result[`heap_growth_mb_${key.slice(1)}`] = round(measuredMb);
+    if (gc) result[`rss_growth_mb_${key.slice(1)}`] = round(measuredMb);
     result[`load_${key.slice(1)}_s`] = round(loadS);
     result[`open_${key.slice(1)}_s`] = round((t1 - t0) / 1000);
     result[`exact_top1_${key.slice(1)}`] = `${agree}/${checks}`;
     say(
-      `${key}: search p50 ${pct(times, 50).toFixed(2)} ms, p90 ${pct(times, 90).toFixed(2)} ms; index ${indexMb.toFixed(1)} MB${gc ? ` (heap+buffers grew ${measuredMb.toFixed(1)} MB)` : ''}; ` +
+      `${key}: search p50 ${pct(times, 50).toFixed(2)} ms, p90 ${pct(times, 90).toFixed(2)} ms; index ${indexMb.toFixed(1)} MB${gc ? ` (process RSS grew ${measuredMb.toFixed(1)} MB)` : ''}; ` +
         `cold load ${loadS.toFixed(2)} s (open ${((t1 - t0) / 1000).toFixed(3)} s, decrypt+build ${((t2 - t1) / 1000).toFixed(2)} s); ` +
         `exact top-1 vs float64 brute force ${agree}/${checks}`,
     );
