@@ -1,0 +1,212 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import type { Clock } from '../../runtime/clock';
+import { TerminalError } from '../../runtime/errors';
+
+/** Any failure of a camera source. `detail` is ffmpeg's last error line (no credentials: URLs are masked). */
+export abstract class CameraError extends TerminalError {
+  constructor(
+    message: string,
+    readonly detail: string | null = null,
+    options?: { cause?: unknown },
+  ) {
+    super(detail ? `${message}: ${detail}` : message, options);
+  }
+}
+/** The camera could not be reached (connection refused, timed out, host unreachable). */
+export class CameraConnectionError extends CameraError {
+  readonly code = 'camera-connect';
+}
+/** The camera refused the credentials (RTSP 401/403). */
+export class CameraAuthError extends CameraError {
+  readonly code = 'camera-auth';
+}
+/** The stream path or file does not exist (RTSP 404, no such file). */
+export class CameraNotFoundError extends CameraError {
+  readonly code = 'camera-not-found';
+}
+/** ffmpeg cannot decode what it received (unsupported codec, corrupt or non-video data). */
+export class CameraCodecError extends CameraError {
+  readonly code = 'camera-codec';
+}
+/** No ffmpeg executable at the configured path. */
+export class FfmpegMissingError extends CameraError {
+  readonly code = 'camera-ffmpeg-missing';
+}
+/** No frame arrived for the stall timeout; the source restarts ffmpeg. */
+export class CameraStallError extends CameraError {
+  readonly code = 'camera-stall';
+}
+/** ffmpeg ended without one of the reasons above (stream ended, crashed, killed). */
+export class CameraStreamError extends CameraError {
+  readonly code = 'camera-stream';
+}
+
+/** Replaces user:password in URLs so logs and errors never carry camera credentials. */
+export function maskUrl(text: string): string {
+  return text.replace(/([a-z]+:\/\/)[^/@\s]+@/gi, '$1***@');
+}
+
+/** Turns ffmpeg's stderr (at -loglevel error) and exit status into a typed error. */
+export function classifyFfmpegExit(stderrLines: readonly string[], code: number | null, signal: string | null): CameraError {
+  const text = stderrLines.join('\n');
+  const last = maskUrl(stderrLines.filter((l) => l.trim() !== '').at(-1)?.trim() ?? '') || null;
+  const detail = last ?? (signal ? `killed by ${signal}` : `exit code ${code ?? '?'}`);
+  if (/\b40[13]\b|Unauthorized|Forbidden/i.test(text)) return new CameraAuthError('camera refused the credentials', detail);
+  if (/\b404\b|No such file or directory/.test(text)) return new CameraNotFoundError('camera stream not found', detail);
+  if (/Connection refused|timed out|No route to host|Network is unreachable|Name or service not known|Failed to resolve|Connection reset|Broken pipe|End of file/i.test(text)) {
+    return new CameraConnectionError('cannot connect to the camera', detail);
+  }
+  if (/Decoder .*not found|Unsupported codec|unknown codec|Invalid data found|could not find codec parameters|no video stream|does not contain any stream|Output file .* does not contain/i.test(text)) {
+    return new CameraCodecError('cannot decode the camera stream', detail);
+  }
+  return new CameraStreamError('camera stream ended', detail);
+}
+
+let setprivPath: string | null | undefined;
+/** util-linux setpriv, used to give ffmpeg a parent-death signal; null where it is missing. */
+function findSetpriv(): string | null {
+  if (setprivPath === undefined) {
+    setprivPath = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => fs.existsSync(p)) ?? null;
+  }
+  return setprivPath;
+}
+
+export interface FfmpegFrameProcessOptions {
+  ffmpegPath: string;
+  args: readonly string[];
+  width: number;
+  height: number;
+  clock: Clock;
+  /** Called for every complete RGB24 frame with the time its last byte was read. */
+  onFrame: (data: Buffer, capturedAt: number) => void;
+  /** Called once when the child has gone, with ffmpeg's stderr tail. */
+  onExit: (info: { code: number | null; signal: string | null; stderr: string[]; spawnError: Error | null }) => void;
+}
+
+const STDERR_LINES = 20;
+
+/**
+ * One ffmpeg child writing raw RGB24 frames to stdout. The child:
+ *  - is started through `setpriv --pdeathsig KILL` where available, so the kernel kills it if this
+ *    process dies, even by SIGKILL; without setpriv it still dies on its next write (SIGPIPE) and the
+ *    RTSP socket timeout bounds a stalled read;
+ *  - is never detached, has no stdin (-nostdin), and its stderr is kept only as a bounded tail.
+ * Frames are assembled into fresh buffers; nothing is queued beyond the frame being filled.
+ */
+export class FfmpegFrameProcess {
+  private child: ChildProcess | null = null;
+  private readonly frameSize: number;
+  private current: Buffer;
+  private filled = 0;
+  private readonly stderr: string[] = [];
+  private stderrPartial = '';
+  private exited = false;
+  private exitWaiters: Array<() => void> = [];
+
+  constructor(private readonly opts: FfmpegFrameProcessOptions) {
+    this.frameSize = opts.width * opts.height * 3;
+    this.current = Buffer.allocUnsafe(this.frameSize);
+  }
+
+  get pid(): number | null {
+    return this.child?.pid ?? null;
+  }
+
+  get hasExited(): boolean {
+    return this.exited;
+  }
+
+  start(): void {
+    const setpriv = findSetpriv();
+    const [cmd, args] = setpriv
+      ? [setpriv, ['--pdeathsig', 'KILL', '--', this.opts.ffmpegPath, ...this.opts.args]]
+      : [this.opts.ffmpegPath, [...this.opts.args]];
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: false });
+    this.child = child;
+    let spawnError: Error | null = null;
+    child.on('error', (err) => {
+      spawnError = err;
+    });
+    child.stdout?.on('data', (chunk: Buffer) => this.onData(chunk));
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (s: string) => this.onStderr(s));
+    child.on('close', (code, signal) => {
+      this.exited = true;
+      if (this.stderrPartial) this.pushStderr(this.stderrPartial);
+      // setpriv reports a missing ffmpeg on stderr with exit code 127 rather than a spawn error.
+      if (!spawnError && code === 127 && this.stderr.some((l) => /No such file|not found/i.test(l))) {
+        spawnError = Object.assign(new Error(`spawn ${this.opts.ffmpegPath} ENOENT`), { code: 'ENOENT' });
+      }
+      this.opts.onExit({ code, signal, stderr: [...this.stderr], spawnError });
+      for (const w of this.exitWaiters.splice(0)) w();
+    });
+  }
+
+  /** SIGTERM, then SIGKILL if the child is still there after `killTimeoutMs`. Resolves once it has gone. */
+  async stop(killTimeoutMs: number): Promise<void> {
+    const child = this.child;
+    if (!child || this.exited) return;
+    const gone = new Promise<void>((resolve) => this.exitWaiters.push(resolve));
+    child.kill('SIGTERM');
+    const timer = this.opts.clock.setTimeout(() => {
+      if (!this.exited) child.kill('SIGKILL');
+    }, killTimeoutMs);
+    await gone;
+    timer.cancel();
+  }
+
+  private onData(chunk: Buffer): void {
+    let off = 0;
+    while (off < chunk.length) {
+      const n = Math.min(this.frameSize - this.filled, chunk.length - off);
+      chunk.copy(this.current, this.filled, off, off + n);
+      this.filled += n;
+      off += n;
+      if (this.filled === this.frameSize) {
+        const frame = this.current;
+        this.current = Buffer.allocUnsafe(this.frameSize);
+        this.filled = 0;
+        this.opts.onFrame(frame, this.opts.clock.now());
+      }
+    }
+  }
+
+  private onStderr(s: string): void {
+    const parts = (this.stderrPartial + s).split(/\r?\n/);
+    this.stderrPartial = parts.pop() ?? '';
+    for (const line of parts) this.pushStderr(line);
+  }
+
+  private pushStderr(line: string): void {
+    if (!line.trim()) return;
+    this.stderr.push(maskUrl(line));
+    if (this.stderr.length > STDERR_LINES) this.stderr.shift();
+  }
+}
+
+/** Typed event map helper: one listener failing does not stop the others. */
+export class Emitter<M extends { [K in keyof M]: (arg: never) => void }> {
+  private readonly listeners = new Map<keyof M, Set<(arg: never) => void>>();
+
+  constructor(private readonly onListenerError: (err: unknown) => void = () => {}) {}
+
+  on<K extends keyof M>(event: K, fn: M[K]): () => void {
+    let set = this.listeners.get(event);
+    if (!set) this.listeners.set(event, (set = new Set()));
+    set.add(fn);
+    return () => set.delete(fn);
+  }
+
+  emit<K extends keyof M>(event: K, arg: Parameters<M[K]>[0]): void {
+    const set = this.listeners.get(event);
+    if (!set) return;
+    for (const fn of [...set]) {
+      try {
+        (fn as (a: Parameters<M[K]>[0]) => void)(arg);
+      } catch (err) {
+        this.onListenerError(err);
+      }
+    }
+  }
+}

@@ -1,0 +1,114 @@
+import { z } from 'zod';
+import type { Clock } from '../../runtime/clock';
+import type { Logger } from '../../runtime/log';
+import { Emitter, FfmpegFrameProcess, FfmpegMissingError, classifyFfmpegExit, type CameraError } from './ffmpeg';
+import type { Frame, FrameSource, FrameSourceEvents } from './index';
+
+export const fileSourceConfigSchema = z.strictObject({
+  input: z.discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('video'), path: z.string().min(1) }),
+    /** An ffmpeg image2 pattern such as `frames/%04d.png`, played at `fps`. */
+    z.strictObject({ kind: z.literal('images'), pattern: z.string().min(1), fps: z.number().positive().max(120).default(25) }),
+  ]),
+  width: z.number().int().min(16).max(4096).default(640),
+  height: z.number().int().min(16).max(4096).default(480),
+  /** true: deliver at the file's own rate (demo); false: as fast as decoded, every frame once (tests). */
+  realtime: z.boolean().default(false),
+  /** Start again at the end, for ever. */
+  loop: z.boolean().default(false),
+  killTimeoutMs: z.number().int().min(10).default(2_000),
+  ffmpegPath: z.string().min(1).default('ffmpeg'),
+});
+export type FileSourceConfig = z.infer<typeof fileSourceConfigSchema>;
+
+export function fileFfmpegArgs(c: FileSourceConfig): string[] {
+  const input =
+    c.input.kind === 'video'
+      ? ['-i', c.input.path]
+      : ['-framerate', String(c.input.fps), '-f', 'image2', '-i', c.input.pattern];
+  return [
+    '-nostdin', '-hide_banner', '-loglevel', 'error',
+    ...(c.realtime ? ['-re'] : []),
+    ...(c.loop ? ['-stream_loop', '-1'] : []),
+    ...input,
+    '-an', '-sn', '-dn',
+    '-vf', `scale=${c.width}:${c.height}`,
+    // Keep the file's frames one to one (no duplication or dropping to a constant rate).
+    '-fps_mode', 'passthrough',
+    '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1',
+  ];
+}
+
+/**
+ * Frames from a video file or an image sequence through ffmpeg. In non-realtime mode every frame
+ * of the file is delivered exactly once, in order, through the 'frame' event (ffmpeg waits on the
+ * pipe while handlers run), which makes tests deterministic. 'end' fires after the last frame of a
+ * non-looping file; failures (missing file, undecodable data) are typed 'error' events; no restarts.
+ */
+export class FileSource implements FrameSource {
+  private readonly events: Emitter<FrameSourceEvents>;
+  private readonly log: Logger;
+  private proc: FfmpegFrameProcess | null = null;
+  private last: Frame | null = null;
+  private seq = 0;
+  private stopped = false;
+
+  constructor(
+    private readonly config: FileSourceConfig,
+    private readonly deps: { clock: Clock; logger: Logger },
+  ) {
+    this.log = deps.logger.child({ module: 'camera', source: 'file' });
+    this.events = new Emitter((err) => this.log.error({ err: String(err) }, 'frame source listener failed'));
+  }
+
+  on<K extends keyof FrameSourceEvents>(event: K, listener: FrameSourceEvents[K]): () => void {
+    return this.events.on(event, listener);
+  }
+
+  latest(): Frame | null {
+    return this.last;
+  }
+
+  get pid(): number | null {
+    return this.proc && !this.proc.hasExited ? this.proc.pid : null;
+  }
+
+  start(): void {
+    if (this.proc || this.stopped) return;
+    const proc = new FfmpegFrameProcess({
+      ffmpegPath: this.config.ffmpegPath,
+      args: fileFfmpegArgs(this.config),
+      width: this.config.width,
+      height: this.config.height,
+      clock: this.deps.clock,
+      onFrame: (data, capturedAt) => {
+        if (this.stopped) return;
+        const frame: Frame = { width: this.config.width, height: this.config.height, format: 'rgb24', data, capturedAt, seq: ++this.seq };
+        this.last = frame;
+        this.events.emit('frame', frame);
+      },
+      onExit: (info) => {
+        if (this.stopped) return;
+        if (info.spawnError && (info.spawnError as NodeJS.ErrnoException).code === 'ENOENT') {
+          this.emitError(new FfmpegMissingError(`ffmpeg not found at "${this.config.ffmpegPath}" (install the ffmpeg package)`));
+        } else if (info.code === 0 && this.seq > 0) {
+          this.events.emit('end', { frames: this.seq });
+        } else {
+          this.emitError(classifyFfmpegExit(info.stderr, info.code, info.signal));
+        }
+      },
+    });
+    this.proc = proc;
+    proc.start();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.proc?.stop(this.config.killTimeoutMs);
+  }
+
+  private emitError(error: CameraError): void {
+    this.log.warn({ code: error.code, detail: error.detail }, 'file source failed');
+    this.events.emit('error', error);
+  }
+}
