@@ -213,8 +213,9 @@ export class DoorLoop {
   private consider(st: TrackState, capturedAt: number): void {
     const c = this.deps.config;
     const decision = this.evaluate(st);
-    const exhausted = st.frames.length >= c.maxFrames || capturedAt - st.firstCapturedAt >= c.budgetMs;
     const livenessPending = st.lastLiveness.verdict === 'pending';
+    // Enough frames only ends the wait once liveness has spoken; the time budget ends it regardless.
+    const exhausted = (st.frames.length >= c.maxFrames && !livenessPending) || capturedAt - st.firstCapturedAt >= c.budgetMs;
     if (decision.kind === 'grant' && !livenessPending) return this.commit(st, decision);
     if (decision.kind === 'deny' && FINAL_DENIALS.has(decision.reason) && !(decision.reason === 'not-live' && livenessPending)) {
       return this.commit(st, decision);

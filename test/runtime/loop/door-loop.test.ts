@@ -149,10 +149,11 @@ describe('door loop', () => {
     h.liveness = { verdict: 'pending', score: 0.4, reasons: ['no-motion-yet'] };
     h.faces = [face(BOX, 1)];
     h.scores.set(1, [{ personId: 'p-ana', score: 0.9 }]);
-    for (let i = 0; i < 7; i++) await h.next();
+    // more than maxFrames (8) frames: still waiting, liveness has not spoken and the budget is not used
+    for (let i = 0; i < 25; i++) await h.next(); // frames at +40 .. +1000 ms: the last is at 960 ms of the track
     expect(h.grants).toBe(0);
     expect(h.decisions()).toHaveLength(0);
-    await h.next();
+    await h.next(); // 1000 ms after the first frame: the budget is used up
     expect(h.decisions().map((d) => d.decision.kind === 'deny' && d.decision.reason)).toEqual(['not-live']);
     expect(h.grants).toBe(0);
   });
