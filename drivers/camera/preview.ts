@@ -31,17 +31,16 @@ function streamHeader(width: number, height: number): Buffer {
   return b;
 }
 
-/** ffmpeg's RTSP demuxer reads transport options from the URL (`?tcp`) and strips them from the request. */
-function withTcp(url: string): string {
-  if (!/^rtsps?:/i.test(url)) return url;
-  return url + (url.includes('?') ? '&tcp' : '?tcp');
-}
-
 /**
  * Operator live view: node-rtsp-stream's Mpeg1Muxer turns the camera into MPEG1 (MPEG-TS), relayed
  * to WebSocket clients (jsmpeg in a browser). Off until start(); unlike node-rtsp-stream's own
  * VideoStream, the socket listens on `host` (loopback by default), logs through pino, and stop()
  * waits for ffmpeg to exit (SIGTERM, then SIGKILL after `killTimeoutMs`).
+ *
+ * Limits that come from Mpeg1Muxer (it puts every extra option after `-i`, so none can be an input
+ * option): the RTSP transport is ffmpeg's default (UDP, falling back to TCP when no UDP arrives),
+ * and this ffmpeg has no parent-death signal; if this process dies it exits on its next write to
+ * the closed pipe (SIGPIPE), i.e. within one frame while the camera sends.
  */
 export class PreviewRelay {
   private wss: WebSocketServer | null = null;
@@ -79,7 +78,7 @@ export class PreviewRelay {
       this.log.info({ clients: wss.clients.size }, 'preview client connected');
     });
     const muxer = new Mpeg1Muxer({
-      url: withTcp(this.cameraUrl),
+      url: this.cameraUrl,
       ffmpegPath: this.config.ffmpegPath,
       ffmpegOptions: {
         '-an': '',
