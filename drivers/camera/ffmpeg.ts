@@ -47,14 +47,18 @@ export function maskUrl(text: string): string {
   return text.replace(/([a-z]+:\/\/)[^/@\s]+@/gi, '$1***@');
 }
 
-/** Turns ffmpeg's stderr (at -loglevel error) and exit status into a typed error. */
+/** Turns the decoder's stderr (ffmpeg at -loglevel error, or gst-launch-1.0) and exit status into a typed error. */
 export function classifyFfmpegExit(stderrLines: readonly string[], code: number | null, signal: string | null): CameraError {
   const text = stderrLines.join('\n');
-  const last = maskUrl(stderrLines.filter((l) => l.trim() !== '').at(-1)?.trim() ?? '') || null;
+  // The most specific line: skip gst-launch's generic wrapper lines and source references.
+  const meaningful = stderrLines.filter(
+    (l) => l.trim() !== '' && !/^ERROR: pipeline|^Additional debug info|\.c\(\d+\)|^ERROR: from element/.test(l.trim()),
+  );
+  const last = maskUrl((meaningful.at(-1) ?? stderrLines.at(-1) ?? '').trim()) || null;
   const detail = last ?? (signal ? `killed by ${signal}` : `exit code ${code ?? '?'}`);
   if (/\b40[13]\b|Unauthorized|Forbidden/i.test(text)) return new CameraAuthError('camera refused the credentials', detail);
   if (/\b404\b|No such file or directory/.test(text)) return new CameraNotFoundError('camera stream not found', detail);
-  if (/Connection refused|timed out|No route to host|Network is unreachable|Name or service not known|Failed to resolve|Connection reset|Broken pipe|End of file/i.test(text)) {
+  if (/Connection refused|Failed to connect|Could not open resource|timed out|No route to host|Network is unreachable|Name or service not known|Failed to resolve|Connection reset|Broken pipe|End of file/i.test(text)) {
     return new CameraConnectionError('cannot connect to the camera', detail);
   }
   if (/Decoder .*not found|Unsupported codec|unknown codec|Invalid data found|could not find codec parameters|no video stream|does not contain any stream|Output file .* does not contain/i.test(text)) {

@@ -35,6 +35,7 @@ export function fileFfmpegArgs(c: FileSourceConfig): string[] {
     '-vf', `scale=${c.width}:${c.height}`,
     // Keep the file's frames one to one (no duplication or dropping to a constant rate).
     '-fps_mode', 'passthrough',
+    '-flush_packets', '1',
     '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1',
   ];
 }

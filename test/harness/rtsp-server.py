@@ -87,7 +87,8 @@ def main():
     if args.source == "stamp":
         stride = w * 3
         base = bytearray(b"\x40" * (w * h * 3))
-        state = {"n": 0, "timer": None}
+        state = {"n": 0, "timer": None, "due": 0.0}
+        period = 1.0 / fps
 
         def push(appsrc):
             frame = bytearray(base)
@@ -114,13 +115,19 @@ def main():
             if state["timer"] is not None:
                 GLib.source_remove(state["timer"])
 
+            state["due"] = time.monotonic()
+
             def tick():
+                # Paced on an absolute schedule so the stream keeps exactly `fps` on average.
+                if time.monotonic() < state["due"]:
+                    return True
+                state["due"] += period
                 if not push(appsrc):
                     state["timer"] = None
                     return False
                 return True
 
-            state["timer"] = GLib.timeout_add(max(1, int(1000 / fps)), tick)
+            state["timer"] = GLib.timeout_add(2, tick)
 
         factory.connect("media-configure", on_configure)
 

@@ -18,6 +18,8 @@ describe('classifyFfmpegExit', () => {
     [['/tmp/x.bin: Invalid data found when processing input'], CameraCodecError],
     [['Decoder (codec hevc) not found for input stream #0:0'], CameraCodecError],
     [['something else went wrong'], CameraStreamError],
+    [['ERROR: from element /GstPipeline:pipeline0/GstRTSPSrc:rtspsrc0: Could not open resource for reading and writing.', 'Additional debug info:', 'Failed to connect. (Generic error)', "ERROR: pipeline doesn't want to preroll."], CameraConnectionError],
+    [['ERROR: from element /GstPipeline:pipeline0/GstRTSPSrc:rtspsrc0: Unauthorized', 'Additional debug info:', '../gst/rtsp/gstrtspsrc.c(6899): gst_rtspsrc_send ():', 'Unauthorized (401)'], CameraAuthError],
   ] as const)('turns %j into the right typed error', (lines, type) => {
     const err = classifyFfmpegExit(lines, 1, null);
     expect(err).toBeInstanceOf(type);
@@ -27,6 +29,12 @@ describe('classifyFfmpegExit', () => {
   it('names the signal when ffmpeg died without a message', () => {
     expect(classifyFfmpegExit([], null, 'SIGKILL').message).toMatch(/killed by SIGKILL/);
   });
+});
+
+it('picks the specific gst-launch line as the detail, not the generic wrapper', () => {
+  const err = classifyFfmpegExit(['ERROR: from element x: Not found', 'Additional debug info:', '../gst/rtsp/gstrtspsrc.c(6895): gst_rtspsrc_send ():', 'Not Found (404)', "ERROR: pipeline doesn't want to preroll."], 0, null);
+  expect(err).toBeInstanceOf(CameraNotFoundError);
+  expect(err.detail).toBe('Not Found (404)');
 });
 
 describe('maskUrl', () => {

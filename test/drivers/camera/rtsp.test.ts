@@ -53,6 +53,23 @@ describeRtsp('RtspSource against a real RTSP server', () => {
     expect(src.pid).toBeNull();
   });
 
+  it('decodes the same frames through the gstreamer decoder', async () => {
+    const src = track(source({ url: server.url, width: 320, height: 240, decoder: 'gstreamer' }));
+    src.start();
+    const first = await once(src, 'frame');
+    expect(first).toMatchObject({ width: 320, height: 240, format: 'rgb24', seq: 1 });
+    expect(first.data.length).toBe(320 * 240 * 3);
+    const pid = src.pid;
+    await src.stop();
+    expect(alive(pid ?? -1)).toBe(false);
+  });
+
+  it('reports a wrong stream path as CameraNotFoundError through the gstreamer decoder too', async () => {
+    const gst = track(source({ url: server.url.replace('/test', '/nope'), decoder: 'gstreamer' }));
+    gst.start();
+    expect(await once(gst, 'error')).toBeInstanceOf(CameraNotFoundError);
+  });
+
   it('reports a wrong stream path as CameraNotFoundError', async () => {
     const src = track(source({ url: server.url.replace('/test', '/nope') }));
     src.start();
