@@ -19,6 +19,11 @@ export interface HubRosterOptions<Item> {
   idOf: (item: Item) => string;
   /** The terminal roster store's batch for one change (default: { version, upsert, remove }). */
   toBatch?: (version: number, change: RosterChange<Item>) => unknown;
+  /**
+   * State to resume from after a restart (a hub that persists its roster): the roster at `version` and
+   * the signed deltas still kept, so versions keep increasing and replays stay byte-identical.
+   */
+  initial?: { version: number; items: Iterable<Item>; deltas: Iterable<readonly [number, string]> };
 }
 
 /** Hub options for terminals running the encrypted RosterStore (runtime/roster) behind RosterStoreSink. */
@@ -50,6 +55,13 @@ export class HubRosterStore<Item = SimpleRosterItem> {
   constructor(private readonly opts: HubRosterOptions<Item>) {
     this.maxChunkBytes = opts.maxChunkBytes ?? 1024 * 1024;
     this.keepDeltas = opts.keepDeltas ?? 10_000;
+    if (opts.initial) {
+      this.v = opts.initial.version;
+      for (const it of opts.initial.items) this.items.set(opts.idOf(it), it);
+      for (const [version, payload] of opts.initial.deltas) {
+        if (version > this.v - this.keepDeltas && version <= this.v) this.deltas.set(version, payload);
+      }
+    }
   }
 
   version(): number {

@@ -1,0 +1,529 @@
+/**
+ * `provision` command line: community, terminals, residents, alerts, fleet, and the hub service.
+ * Every command finds the community through --dir DIR or PROVISION_DIR; keys are unlocked with
+ * PROVISION_PASSPHRASE when set, otherwise a prompt on the terminal. Results go to stdout (--json
+ * where it helps scripts), errors to stderr with a non-zero exit status.
+ */
+import { createInterface } from 'node:readline';
+import type { ParseArgsConfig } from 'node:util';
+import { z } from 'zod';
+import { FacePipeline } from '../models/pipeline';
+import { parseCli, type CliIo } from '../runtime/cli';
+import { InvalidInputError, TerminalError } from '../runtime/errors';
+import { createLogger } from '../runtime/log';
+import { addAlert, clearAlert, listAlerts } from './alerts';
+import { BrokerProcess, writeBrokerConfig } from './broker';
+import { Community, initCommunity } from './community';
+import type { PersonRecord } from './db';
+import { awaitCommands, eventsTailStart, fleetStatus, queueCommand, readEvents, type StoredEvent } from './fleet';
+import { addPerson, approvePerson, importPersons, pipelineEnroller, registerPerson, revokePerson, updatePerson, type Enroller } from './persons';
+import { HubService } from './service';
+import { addTerminal, revokeTerminal } from './terminals';
+
+const defaultIo: CliIo = {
+  out: (l) => process.stdout.write(`${l}\n`),
+  err: (l) => process.stderr.write(`${l}\n`),
+};
+
+const USAGE = `usage: provision <command> [options]   (every command: --dir DIR or PROVISION_DIR, --as NAME for the audit log)
+
+community
+  init [--name N] [--broker-url mqtts://HOST:PORT] [--broker-host IP:x|DNS:y]... [--time-zone TZ] [--webhook URL]
+  broker config [--listen HOST] [--user U]      write mosquitto.conf + ACL + CRL paths for the terminal list
+  broker run [--listen HOST]                    run mosquitto on that configuration
+  hub [--webhook URL] [--poll-ms MS]            run the hub service (publish, ingest, alerts, commands)
+  audit [--json] [-n N]                         who did what, when
+terminals
+  terminal add --id ID --door DOOR [--building B] --out DIR [--camera RTSP_URL]
+  terminal revoke ID
+  terminal list [--json]
+residents
+  person register --id ID --photo A.jpg [--photo B.jpg] [--label L]        a tenant's registration (pending)
+  person approve ID --doors D1,D2 [--buildings B] [--from DATE] [--until DATE] [--hours "mon-fri 07:00-22:00"]...
+  person add --id ID --photo A.jpg [--photo ...] --doors ... [--from --until --hours --label]   both steps at once
+  person update ID [--doors ...] [--buildings ...] [--from] [--until] [--hours ...] [--photo ...] [--label]
+  person revoke ID [--reason TEXT]
+  person list [--status pending|active|revoked] [--json]
+  person show ID [--json]
+  person import FILE.csv [--json]               columns id,photos,doors[,buildings,from,until,hours,label]; lists use ";"
+alerts
+  alert add --tag TAG (--photo P.jpg... | --person ID) [--note TEXT]
+  alert clear --tag TAG
+  alert list [--tag TAG] [--json]
+fleet
+  fleet status [--json]
+  door unlock ID [--seconds S]                  ID: a door or terminal id; signed, expiring command
+  config push [--terminal ID]                   ask terminals to reload their configuration
+  events tail [-n N] [--follow] [--json]`;
+
+type Command = (args: string[], io: CliIo) => Promise<number>;
+
+const common = {
+  dir: { type: 'string' },
+  as: { type: 'string' },
+} as const satisfies ParseArgsConfig['options'];
+
+const commonSchema = {
+  dir: z.string().min(1).optional(),
+  as: z.string().min(1).max(64).optional(),
+  positionals: z.array(z.string()),
+};
+
+function communityDir(dir: string | undefined): string {
+  const d = dir ?? process.env['PROVISION_DIR'];
+  if (!d) throw new InvalidInputError('community', ['give --dir DIR or set PROVISION_DIR']);
+  return d;
+}
+
+/** PROVISION_PASSPHRASE, or a prompt (input not echoed) when stdin is a terminal. */
+export async function readPassphrase(prompt = 'community passphrase: '): Promise<string> {
+  const env = process.env['PROVISION_PASSPHRASE'];
+  if (env !== undefined) return env;
+  if (!process.stdin.isTTY) throw new InvalidInputError('passphrase', ['set PROVISION_PASSPHRASE (no terminal to prompt on)']);
+  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+  const rlMuted = rl as unknown as { _writeToOutput: (s: string) => void };
+  process.stderr.write(prompt);
+  rlMuted._writeToOutput = () => undefined;
+  try {
+    return await new Promise<string>((resolve) => rl.question('', resolve));
+  } finally {
+    rl.close();
+    process.stderr.write('\n');
+  }
+}
+
+const list = (v: string[] | undefined): string[] | undefined => (v === undefined ? undefined : v.flatMap((x) => x.split(',')).map((s) => s.trim()).filter(Boolean));
+
+async function withEnroller<T>(f: (e: Enroller) => Promise<T>): Promise<T> {
+  const p = await FacePipeline.load();
+  try {
+    return await f(pipelineEnroller(p));
+  } finally {
+    await p.close();
+  }
+}
+
+async function withCommunity<T>(dir: string | undefined, f: (c: Community) => T | Promise<T>): Promise<T> {
+  const c = Community.open(communityDir(dir));
+  try {
+    return await f(c);
+  } finally {
+    c.close();
+  }
+}
+
+function personLine(p: PersonRecord): string {
+  const a = p.authorisations[0];
+  const access = a ? `doors=${a.doorIds.join(',') || '-'} buildings=${a.buildingIds.join(',') || '-'}${a.validFrom ? ` from=${a.validFrom}` : ''}${a.validUntil ? ` until=${a.validUntil}` : ''}${a.windows ? ` hours=${a.windows.map((w) => `${w.days.join(',')} ${w.start}-${w.end}`).join(';')}` : ''}` : 'no access';
+  return `${p.personId}\t${p.kind}\t${p.status}\t${access}\ttemplates=${p.templates.length}${p.tags.length ? `\ttags=${p.tags.join(',')}` : ''}${p.publishedRev < p.rev ? '\t(not yet published)' : ''}`;
+}
+
+function time(ms: number | null): string {
+  return ms === null ? '-' : new Date(ms).toISOString();
+}
+
+// ------------------------------------------------------------------------------------------- commands
+
+const initCommand: Command = async (args, io) => {
+  const o = parseCli('init', args, {
+    ...common,
+    name: { type: 'string' },
+    'broker-url': { type: 'string' },
+    'broker-host': { type: 'string', multiple: true },
+    'time-zone': { type: 'string' },
+    webhook: { type: 'string' },
+  }, z.strictObject({ ...commonSchema, name: z.string().optional(), 'broker-url': z.string().optional(), 'broker-host': z.array(z.string()).optional(), 'time-zone': z.string().optional(), webhook: z.string().optional() }));
+  const dir = communityDir(o.dir);
+  const passphrase = await readPassphrase('new community passphrase: ');
+  const c = initCommunity({
+    dir,
+    passphrase,
+    ...(o.name ? { name: o.name } : {}),
+    ...(o['broker-url'] ? { brokerUrl: o['broker-url'] } : {}),
+    ...(o['broker-host'] ? { brokerAltNames: o['broker-host'] } : {}),
+    ...(o['time-zone'] ? { timeZone: o['time-zone'] } : {}),
+    ...(o.webhook ? { webhookUrl: o.webhook } : {}),
+    ...(o.as ? { actor: o.as } : {}),
+  });
+  io.out(`community "${c.config.name}" created in ${c.paths.dir} (broker ${c.config.brokerUrl})`);
+  c.close();
+  return 0;
+};
+
+const terminalCommand: Command = async (args, io) => {
+  const [sub, ...rest] = args;
+  const o = parseCli(`terminal ${sub ?? ''}`, rest, { ...common, id: { type: 'string' }, door: { type: 'string' }, building: { type: 'string' }, out: { type: 'string' }, camera: { type: 'string' }, json: { type: 'boolean' } },
+    z.strictObject({ ...commonSchema, id: z.string().optional(), door: z.string().optional(), building: z.string().optional(), out: z.string().optional(), camera: z.string().optional(), json: z.boolean().optional() }));
+  return withCommunity(o.dir, async (c) => {
+    switch (sub ?? '') {
+      case 'add': {
+        if (!o.id || !o.door || !o.out) throw new InvalidInputError('terminal add', ['--id, --door and --out are required']);
+        const passphrase = await readPassphrase();
+        const b = addTerminal(c, { id: o.id, doorId: o.door, out: o.out, passphrase, ...(o.building ? { buildingId: o.building } : {}), ...(o.camera ? { cameraUrl: o.camera } : {}), ...(o.as ? { actor: o.as } : {}) });
+        io.out(`terminal ${o.id} (door ${o.door}) added; bundle in ${b.dir}: copy it onto the terminal's storage and run doorway run --config ${b.configFile}`);
+        return 0;
+      }
+      case 'revoke': {
+        const id = o.positionals[0] ?? o.id;
+        if (!id) throw new InvalidInputError('terminal revoke', ['give the terminal id']);
+        const passphrase = await readPassphrase();
+        const r = revokeTerminal(c, id, { passphrase, ...(o.as ? { actor: o.as } : {}) });
+        io.out(`terminal ${id} revoked: certificate on the CRL, removed from the ACL${r.broker === 'reloaded' ? ', broker reloaded' : ' (broker not running here: restart it or run provision broker config)'}`);
+        return 0;
+      }
+      case 'list': {
+        const ts = c.db.terminals();
+        if (o.json) io.out(JSON.stringify(ts, null, 2));
+        else for (const t of ts) io.out(`${t.id}\tdoor=${t.doorId}\tbuilding=${t.buildingId}\t${t.status}\tsince ${time(t.revokedAt ?? t.createdAt)}`);
+        return 0;
+      }
+      default:
+        throw new InvalidInputError('terminal', ['expected add, revoke or list']);
+    }
+  });
+};
+
+const brokerCommand: Command = async (args, io) => {
+  const [sub, ...rest] = args;
+  const o = parseCli(`broker ${sub ?? ''}`, rest, { ...common, listen: { type: 'string' }, user: { type: 'string' } },
+    z.strictObject({ ...commonSchema, listen: z.string().optional(), user: z.string().optional() }));
+  const opts = { ...(o.listen ? { listenHost: o.listen } : {}), ...(o.user ? { user: o.user } : {}) };
+  return withCommunity(o.dir, async (c) => {
+    if (sub === 'config') {
+      const f = writeBrokerConfig(c, opts);
+      io.out(`mosquitto configuration written: ${f.conf} (ACL ${f.acl}); run: mosquitto -c ${f.conf}`);
+      return 0;
+    }
+    if (sub === 'run') {
+      const b = new BrokerProcess(c, opts);
+      await b.start();
+      io.out(`mosquitto running on port ${b.files.port} (pid ${b.pid() ?? '?'}); Ctrl-C stops it`);
+      const stop = (): void => void b.stop();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      await b.exited();
+      return 0;
+    }
+    throw new InvalidInputError('broker', ['expected config or run']);
+  });
+};
+
+const accessOptions = {
+  doors: { type: 'string', multiple: true },
+  buildings: { type: 'string', multiple: true },
+  from: { type: 'string' },
+  until: { type: 'string' },
+  hours: { type: 'string', multiple: true },
+} as const satisfies ParseArgsConfig['options'];
+const accessSchema = {
+  doors: z.array(z.string()).optional(),
+  buildings: z.array(z.string()).optional(),
+  from: z.string().optional(),
+  until: z.string().optional(),
+  hours: z.array(z.string()).optional(),
+};
+
+const personCommand: Command = async (args, io) => {
+  const [sub, ...rest] = args;
+  const o = parseCli(`person ${sub ?? ''}`, rest, {
+    ...common, ...accessOptions, id: { type: 'string' }, photo: { type: 'string', multiple: true }, label: { type: 'string' }, reason: { type: 'string' },
+    status: { type: 'string' }, json: { type: 'boolean' },
+  }, z.strictObject({
+    ...commonSchema, ...accessSchema, id: z.string().optional(), photo: z.array(z.string()).optional(), label: z.string().optional(), reason: z.string().optional(),
+    status: z.enum(['pending', 'active', 'revoked']).optional(), json: z.boolean().optional(),
+  }));
+  const actor = o.as ? { actor: o.as } : {};
+  const access = {
+    ...(list(o.doors) ? { doors: list(o.doors) } : {}),
+    ...(list(o.buildings) ? { buildings: list(o.buildings) } : {}),
+    ...(o.from ? { from: o.from } : {}),
+    ...(o.until ? { until: o.until } : {}),
+    ...(o.hours ? { hours: o.hours } : {}),
+  };
+  const idArg = (): string => {
+    const id = o.positionals[0] ?? o.id;
+    if (!id) throw new InvalidInputError(`person ${sub ?? ''}`, ['give the person id']);
+    return id;
+  };
+  return withCommunity(o.dir, async (c) => {
+    switch (sub ?? '') {
+      case 'register':
+      case 'add': {
+        const id = idArg();
+        const p = await withEnroller((e) =>
+          sub === 'add'
+            ? addPerson(c, e, { id, photos: o.photo ?? [], ...access, ...(o.label ? { label: o.label } : {}), ...actor })
+            : registerPerson(c, e, { id, photos: o.photo ?? [], ...(o.label ? { label: o.label } : {}), ...actor }));
+        io.out(`${p.personId}: ${p.status} with ${p.templates.length} template(s) (model ${p.templates[0]?.modelId ?? '-'})${p.status === 'active' ? '; the hub publishes it to the doors' : '; waiting for approval'}`);
+        return 0;
+      }
+      case 'approve': {
+        const p = approvePerson(c, idArg(), { ...access, ...actor });
+        io.out(`${p.personId}: approved; the hub publishes it to the doors`);
+        return 0;
+      }
+      case 'update': {
+        const id = idArg();
+        const run = (e: Enroller | null): Promise<PersonRecord> => updatePerson(c, e, id, { ...access, ...(o.photo ? { photos: o.photo } : {}), ...(o.label ? { label: o.label } : {}), ...actor });
+        const p = o.photo ? await withEnroller(run) : await run(null);
+        io.out(personLine(p));
+        return 0;
+      }
+      case 'revoke': {
+        const p = revokePerson(c, idArg(), { ...actor, ...(o.reason ? { reason: o.reason } : {}) });
+        io.out(`${p.personId}: revoked; templates and photos deleted from the hub, terminals delete theirs when the revoke arrives`);
+        return 0;
+      }
+      case 'list': {
+        const ps = c.db.persons(o.status ? { status: o.status } : {});
+        if (o.json) io.out(JSON.stringify(ps.map(({ templates, photos, ...rest }) => ({ ...rest, templates: templates.length, photos: photos.length })), null, 2));
+        else for (const p of ps) io.out(personLine(p));
+        return 0;
+      }
+      case 'show': {
+        const p = c.db.person(idArg());
+        if (!p) throw new InvalidInputError('person show', [`no person ${idArg()}`]);
+        const view = { ...p, templates: p.templates.map((t) => ({ templateId: t.templateId, modelId: t.modelId })), photos: p.photos.length };
+        io.out(o.json ? JSON.stringify(view, null, 2) : `${personLine(p)}\ncreated ${time(p.createdAt)} updated ${time(p.updatedAt)}${p.note ? `\nnote: ${p.note}` : ''}`);
+        return 0;
+      }
+      case 'import': {
+        const file = o.positionals[0];
+        if (!file) throw new InvalidInputError('person import', ['give the CSV file']);
+        const tty = process.stderr.isTTY;
+        const results = await withEnroller((e) =>
+          importPersons(c, e, file, {
+            ...actor,
+            onRow: (r, done, total) => {
+              const width = 30;
+              const filled = Math.round((done / Math.max(1, total)) * width);
+              const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`;
+              if (tty) process.stderr.write(`\r${bar}${done === total ? '\n' : ''}`);
+              else if (done === total || done % 50 === 0) io.err(bar);
+              if (!r.ok && !o.json) io.err(`${tty ? '\r' : ''}line ${r.line} ${r.id || '(no id)'}: ${r.error ?? 'failed'}`);
+            },
+          }));
+        const failed = results.filter((r) => !r.ok);
+        if (o.json) io.out(JSON.stringify(results, null, 2));
+        else {
+          for (const r of results) io.out(`line ${r.line}\t${r.id || '(no id)'}\t${r.ok ? 'added' : `FAILED: ${r.error ?? ''}`}`);
+          io.out(`${results.length - failed.length} added, ${failed.length} failed`);
+        }
+        return failed.length > 0 ? 1 : 0;
+      }
+      default:
+        throw new InvalidInputError('person', ['expected register, approve, add, update, revoke, list, show or import']);
+    }
+  });
+};
+
+const alertCommand: Command = async (args, io) => {
+  const [sub, ...rest] = args;
+  const o = parseCli(`alert ${sub ?? ''}`, rest, { ...common, tag: { type: 'string' }, photo: { type: 'string', multiple: true }, person: { type: 'string' }, note: { type: 'string' }, json: { type: 'boolean' } },
+    z.strictObject({ ...commonSchema, tag: z.string().optional(), photo: z.array(z.string()).optional(), person: z.string().optional(), note: z.string().optional(), json: z.boolean().optional() }));
+  const actor = o.as ? { actor: o.as } : {};
+  return withCommunity(o.dir, async (c) => {
+    switch (sub ?? '') {
+      case 'add': {
+        if (!o.tag) throw new InvalidInputError('alert add', ['--tag is required']);
+        const tag = o.tag;
+        const opts = { tag, ...(o.person ? { personId: o.person } : {}), ...(o.photo ? { photos: o.photo } : {}), ...(o.note ? { note: o.note } : {}), ...actor };
+        const p = o.photo ? await withEnroller((e) => addAlert(c, e, opts)) : await addAlert(c, null, opts);
+        io.out(`alert ${tag} on ${p.personId}: published to every door by the hub`);
+        return 0;
+      }
+      case 'clear': {
+        const tag = o.tag ?? o.positionals[0];
+        if (!tag) throw new InvalidInputError('alert clear', ['--tag is required']);
+        const r = clearAlert(c, tag, actor);
+        io.out(`alert ${tag} cleared: ${r.untagged.length} untagged, ${r.revoked.length} alert subject(s) revoked`);
+        return 0;
+      }
+      case 'list': {
+        const r = listAlerts(c, o.tag);
+        if (o.json) io.out(JSON.stringify({ active: r.active.map((p) => ({ personId: p.personId, kind: p.kind, tags: p.tags, note: p.note })), sightings: r.sightings }, null, 2));
+        else {
+          for (const p of r.active) io.out(`active\t${p.tags.join(',')}\t${p.personId}${p.note ? `\t${p.note}` : ''}`);
+          for (const s of r.sightings) io.out(`sighting\t${s.tag}\t${s.personId}\tdoor=${s.doorId}\tterminal=${s.terminalId}\tscore=${s.score.toFixed(3)}\t${time(s.at)}\twebhook=${s.webhook}`);
+        }
+        return 0;
+      }
+      default:
+        throw new InvalidInputError('alert', ['expected add, clear or list']);
+    }
+  });
+};
+
+const fleetCommand: Command = async (args, io) => {
+  const [sub, ...rest] = args;
+  const o = parseCli(`fleet ${sub ?? ''}`, rest, { ...common, json: { type: 'boolean' } }, z.strictObject({ ...commonSchema, json: z.boolean().optional() }));
+  if (sub !== 'status') throw new InvalidInputError('fleet', ['expected status']);
+  return withCommunity(o.dir, (c) => {
+    const rows = fleetStatus(c);
+    if (o.json) {
+      io.out(JSON.stringify(rows, null, 2));
+      return 0;
+    }
+    io.out(['terminal', 'door', 'state', 'last heartbeat', 'roster lag', 'outbox', 'fps', 'software', 'model'].join('\t'));
+    for (const r of rows) {
+      const state = r.status === 'revoked' ? 'revoked' : r.online ? 'online' : 'offline';
+      io.out([r.terminalId, r.doorId, state, time(r.lastHeartbeat), r.rosterLag ?? '-', r.outboxDepth ?? '-', r.cameraFps ?? '-', r.softwareVersion ?? '-', r.modelVersion ?? '-'].join('\t'));
+    }
+    return 0;
+  });
+};
+
+const doorCommand: Command = async (args, io) => {
+  const [sub, ...rest] = args;
+  const o = parseCli(`door ${sub ?? ''}`, rest, { ...common, seconds: { type: 'string' } }, z.strictObject({ ...commonSchema, seconds: z.coerce.number().int().min(1).max(60).optional() }));
+  if (sub !== 'unlock' || !o.positionals[0]) throw new InvalidInputError('door', ['expected unlock DOOR_OR_TERMINAL_ID']);
+  const target = o.positionals[0];
+  return withCommunity(o.dir, async (c) => {
+    const ids = queueCommand(c, target, { type: 'unlock', durationMs: (o.seconds ?? 5) * 1000 }, o.as ? { actor: o.as } : {});
+    const r = await awaitCommands(c, ids, 10_000);
+    for (const x of r) io.out(`${x.terminalId}: unlock ${x.status === 'queued' ? 'queued (is the hub running?)' : x.status}`);
+    return r.every((x) => x.status === 'sent') ? 0 : 1;
+  });
+};
+
+const configCommand: Command = async (args, io) => {
+  const [sub, ...rest] = args;
+  const o = parseCli(`config ${sub ?? ''}`, rest, { ...common, terminal: { type: 'string' } }, z.strictObject({ ...commonSchema, terminal: z.string().optional() }));
+  if (sub !== 'push') throw new InvalidInputError('config', ['expected push']);
+  return withCommunity(o.dir, async (c) => {
+    const targets = o.terminal ? [o.terminal] : c.db.terminals().filter((t) => t.status === 'active').map((t) => t.id);
+    const ids = targets.flatMap((t) => queueCommand(c, t, { type: 'reload-config' }, o.as ? { actor: o.as } : {}));
+    const r = await awaitCommands(c, ids, 10_000);
+    for (const x of r) io.out(`${x.terminalId}: reload-config ${x.status}`);
+    return r.every((x) => x.status === 'sent') ? 0 : 1;
+  });
+};
+
+function eventLine(e: StoredEvent): string {
+  const ev = e.event;
+  const base = `${time(ev.at)}\t${e.terminalId}\t${ev.type}`;
+  switch (ev.type) {
+    case 'entry.granted':
+      return `${base}\t${ev.personId}\t${ev.method}\tscore=${ev.score ?? '-'}\t${ev.latencyMs} ms`;
+    case 'entry.denied':
+      return `${base}\t${ev.reason}\t${ev.personId ?? '-'}\tscore=${ev.score ?? '-'}`;
+    case 'alert.sighting':
+      return `${base}\t${ev.tag}\t${ev.personId}\tdoor=${ev.doorId}\tscore=${ev.score}`;
+    case 'alarm.held-open':
+      return `${base}\topen ${ev.openMs} ms`;
+    case 'alarm.fire':
+      return `${base}\t${ev.state}`;
+    case 'alarm.tamper':
+      return `${base}\t${ev.input}`;
+    case 'roster.integrity':
+      return `${base}\t${ev.rejectedRows} rows rejected (${ev.code})`;
+    case 'camera.stall':
+      return `${base}\tsilent ${ev.silentMs} ms`;
+    case 'camera.recovery':
+      return `${base}\tafter ${ev.stalledMs} ms`;
+    case 'alarm.forced-open':
+      return base;
+  }
+}
+
+const eventsCommand: Command = async (args, io) => {
+  const [sub, ...rest] = args;
+  const o = parseCli(`events ${sub ?? ''}`, rest, { ...common, n: { type: 'string', short: 'n' }, follow: { type: 'boolean', short: 'f' }, json: { type: 'boolean' } },
+    z.strictObject({ ...commonSchema, n: z.coerce.number().int().min(0).optional(), follow: z.boolean().optional(), json: z.boolean().optional() }));
+  if (sub !== 'tail') throw new InvalidInputError('events', ['expected tail']);
+  return withCommunity(o.dir, async (c) => {
+    let last = eventsTailStart(c, o.n ?? 20);
+    let stop = false;
+    if (o.follow) {
+      process.once('SIGINT', () => (stop = true));
+      process.once('SIGTERM', () => (stop = true));
+    }
+    do {
+      const r = readEvents(c, last);
+      for (const e of r.events) io.out(o.json ? JSON.stringify(e) : eventLine(e));
+      last = r.last;
+      if (o.follow && r.events.length === 0) await new Promise((res) => setTimeout(res, 500));
+    } while (o.follow && !stop);
+    return 0;
+  });
+};
+
+const auditCommand: Command = async (args, io) => {
+  const o = parseCli('audit', args, { ...common, n: { type: 'string', short: 'n' }, json: { type: 'boolean' } },
+    z.strictObject({ ...commonSchema, n: z.coerce.number().int().min(1).optional(), json: z.boolean().optional() }));
+  return withCommunity(o.dir, (c) => {
+    for (const a of c.db.auditLog(o.n ?? 100)) io.out(o.json ? JSON.stringify(a) : `${time(a.at)}\t${a.actor}\t${a.action}\t${a.subject}\t${JSON.stringify(a.detail)}`);
+    return 0;
+  });
+};
+
+const hubCommand: Command = async (args, io) => {
+  const o = parseCli('hub', args, { ...common, webhook: { type: 'string' }, 'poll-ms': { type: 'string' } },
+    z.strictObject({ ...commonSchema, webhook: z.url().optional(), 'poll-ms': z.coerce.number().int().min(20).max(60_000).optional() }));
+  const c = Community.open(communityDir(o.dir));
+  const passphrase = await readPassphrase();
+  c.checkPassphrase(passphrase);
+  const svc = await HubService.start({
+    community: c,
+    passphrase,
+    log: createLogger(),
+    ...(o.webhook ? { webhookUrl: o.webhook } : {}),
+    ...(o['poll-ms'] ? { pollMs: o['poll-ms'] } : {}),
+  });
+  io.err(`hub running for "${c.config.name}" on ${c.config.brokerUrl}, roster version ${svc.version()}`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  await svc.stop();
+  c.close();
+  return 0;
+};
+
+const commands: Record<string, Command> = {
+  init: initCommand,
+  terminal: terminalCommand,
+  broker: brokerCommand,
+  person: personCommand,
+  alert: alertCommand,
+  fleet: fleetCommand,
+  door: doorCommand,
+  config: configCommand,
+  events: eventsCommand,
+  audit: auditCommand,
+  hub: hubCommand,
+};
+
+export async function run(argv: string[], io: CliIo = defaultIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    io.out(USAGE);
+    return name ? 0 : 2;
+  }
+  const command = commands[name];
+  if (!command) {
+    io.err(`provision: unknown command ${name}\n${USAGE}`);
+    return 2;
+  }
+  try {
+    return await command(rest, io);
+  } catch (e) {
+    if (e instanceof TerminalError) {
+      io.err(`provision ${name}: ${e.message}`);
+      return e instanceof InvalidInputError ? 2 : 1;
+    }
+    throw e;
+  }
+}
+
+export function main(argv: string[]): void {
+  run(argv).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`provision: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,186 @@
+/**
+ * A community folder: its CA, the hub's keys, the broker's files, the hub database. Every provision
+ * command opens one with `Community.open(dir)`; `initCommunity` makes a new one.
+ *
+ *   community.json          name, broker URL, time zone, heartbeat, webhook
+ *   ca/                     ca.key (scrypt-encrypted), ca.crt, crl.pem, openssl CA database
+ *   hub/                    tls.key + tls.crt (CN hub), signing.key (Ed25519, encrypted), signing.pub
+ *   broker/                 server.key/.crt, mosquitto.conf, acl (generated), data/
+ *   terminals/<id>.crt      every issued terminal certificate (to revoke it later)
+ *   photos/<personId>/      enrolment photos (deleted when the person is revoked)
+ *   hub.db, events.db       the hub database and the event store
+ */
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { TerminalError } from '../runtime/errors';
+import { HubDb } from './db';
+import { caPaths, createCa, encryptKey, issueCert, loadKey, newKey, writePrivate, type CaPaths } from './pki';
+
+export class CommunityError extends TerminalError {
+  readonly code = 'community';
+}
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const CommunityConfigSchema = z.strictObject({
+  v: z.literal(1),
+  name: z.string().min(1).max(100),
+  /** What terminals and the hub connect to, e.g. mqtts://hub.example:8883. */
+  brokerUrl: z.string().regex(/^mqtts:\/\/[^/]+:\d+$/, 'mqtts://HOST:PORT'),
+  /** subjectAltName entries of the broker certificate. */
+  brokerAltNames: z.array(z.string().regex(/^(IP|DNS):[^,\s]+$/)).min(1),
+  timeZone: z.string().refine(isTimeZone, 'an IANA time zone'),
+  heartbeatMs: z.number().int().min(1000).default(30_000),
+  /** Alerts are POSTed here as JSON (null: stored only). */
+  webhookUrl: z.url().nullable().default(null),
+  createdAt: z.number().int(),
+});
+export type CommunityConfig = z.infer<typeof CommunityConfigSchema>;
+
+export interface CommunityPaths {
+  dir: string;
+  config: string;
+  ca: CaPaths;
+  hubTlsKey: string;
+  hubTlsCert: string;
+  signingKey: string;
+  signingPub: string;
+  brokerDir: string;
+  brokerKey: string;
+  brokerCert: string;
+  terminalsDir: string;
+  photosDir: string;
+  hubDb: string;
+  eventsDb: string;
+}
+
+export function communityPaths(dir: string): CommunityPaths {
+  const d = resolve(dir);
+  return {
+    dir: d,
+    config: join(d, 'community.json'),
+    ca: caPaths(join(d, 'ca')),
+    hubTlsKey: join(d, 'hub', 'tls.key'),
+    hubTlsCert: join(d, 'hub', 'tls.crt'),
+    signingKey: join(d, 'hub', 'signing.key'),
+    signingPub: join(d, 'hub', 'signing.pub'),
+    brokerDir: join(d, 'broker'),
+    brokerKey: join(d, 'broker', 'server.key'),
+    brokerCert: join(d, 'broker', 'server.crt'),
+    terminalsDir: join(d, 'terminals'),
+    photosDir: join(d, 'photos'),
+    hubDb: join(d, 'hub.db'),
+    eventsDb: join(d, 'events.db'),
+  };
+}
+
+export interface InitOptions {
+  dir: string;
+  passphrase: string;
+  name?: string;
+  /** Default mqtts://127.0.0.1:8883. */
+  brokerUrl?: string;
+  /** Broker certificate names; default: the broker URL's host plus 127.0.0.1 and localhost. */
+  brokerAltNames?: string[];
+  timeZone?: string;
+  heartbeatMs?: number;
+  webhookUrl?: string | null;
+  actor?: string;
+  now?: number;
+}
+
+/** Identity recorded in the audit log: --as, PROVISION_ACTOR, or the OS user. */
+export function defaultActor(): string {
+  return process.env['PROVISION_ACTOR'] ?? userInfo().username;
+}
+
+/** Create a community; refuses a folder that already holds one. */
+export function initCommunity(opts: InitOptions): Community {
+  const paths = communityPaths(opts.dir);
+  if (existsSync(paths.config) || existsSync(paths.ca.key) || existsSync(paths.hubDb)) {
+    throw new CommunityError(`${paths.dir} already holds a community; refusing to overwrite it`);
+  }
+  if (opts.passphrase.length < 8) throw new CommunityError('the passphrase must have at least 8 characters');
+  const brokerUrl = opts.brokerUrl ?? 'mqtts://127.0.0.1:8883';
+  const host = /^mqtts:\/\/([^:/]+):/.exec(brokerUrl)?.[1] ?? '127.0.0.1';
+  const hostName = /^\d+\.\d+\.\d+\.\d+$/.test(host) ? `IP:${host}` : `DNS:${host}`;
+  const now = opts.now ?? Date.now();
+  const config = CommunityConfigSchema.parse({
+    v: 1,
+    name: opts.name ?? 'doorway community',
+    brokerUrl,
+    brokerAltNames: opts.brokerAltNames ?? [...new Set([hostName, 'IP:127.0.0.1', 'DNS:localhost'])],
+    timeZone: opts.timeZone ?? 'UTC',
+    heartbeatMs: opts.heartbeatMs ?? 30_000,
+    webhookUrl: opts.webhookUrl ?? null,
+    createdAt: now,
+  });
+  mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
+  for (const d of [join(paths.dir, 'hub'), paths.brokerDir, paths.terminalsDir, paths.photosDir]) mkdirSync(d, { recursive: true, mode: 0o700 });
+  const ca = createCa(paths.ca.dir, `${config.name} CA`, opts.passphrase);
+  // Hub: a TLS client identity (CN hub) and the Ed25519 roster-signing key the terminals pin.
+  const hubKey = newKey('ec');
+  writePrivate(paths.hubTlsCert, issueCert(ca, hubKey, { cn: 'hub', usage: 'client' }, opts.passphrase).cert);
+  writePrivate(paths.hubTlsKey, encryptKey(hubKey, opts.passphrase));
+  writePrivate(paths.signingKey, newKey('ed25519', opts.passphrase));
+  writeFileSync(paths.signingPub, createPublicKey(loadKey(paths.signingKey, opts.passphrase)).export({ type: 'spki', format: 'pem' }));
+  // Broker: a server certificate for the names terminals connect to (mosquitto reads its key unencrypted).
+  const brokerKey = newKey('ec');
+  writePrivate(paths.brokerKey, brokerKey);
+  writeFileSync(paths.brokerCert, issueCert(ca, brokerKey, { cn: 'broker', usage: 'server', altNames: config.brokerAltNames, days: 3650 }, opts.passphrase).cert);
+  writeFileSync(paths.config, `${JSON.stringify(config, null, 2)}\n`);
+  const c = new Community(paths, config);
+  c.db.audit(opts.actor ?? defaultActor(), 'community.init', config.name, { brokerUrl }, now);
+  return c;
+}
+
+export class Community {
+  private hubDb: HubDb | null = null;
+
+  constructor(
+    readonly paths: CommunityPaths,
+    readonly config: CommunityConfig,
+  ) {}
+
+  static open(dir: string): Community {
+    const paths = communityPaths(dir);
+    if (!existsSync(paths.config)) throw new CommunityError(`no community in ${paths.dir} (run provision init --dir ${dir})`);
+    const r = CommunityConfigSchema.safeParse(JSON.parse(readFileSync(paths.config, 'utf8')));
+    if (!r.success) throw new CommunityError(`${paths.config} is invalid: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    return new Community(paths, r.data);
+  }
+
+  get db(): HubDb {
+    this.hubDb ??= new HubDb(this.paths.hubDb);
+    return this.hubDb;
+  }
+
+  /** The hub's roster-signing key (needs the passphrase). */
+  signingKey(passphrase: string): KeyObject {
+    return loadKey(this.paths.signingKey, passphrase);
+  }
+
+  signingPublicKeyPem(): string {
+    return readFileSync(this.paths.signingPub, 'utf8');
+  }
+
+  /** Check the passphrase before doing anything irreversible. */
+  checkPassphrase(passphrase: string): void {
+    loadKey(this.paths.ca.key, passphrase);
+  }
+
+  close(): void {
+    this.hubDb?.close();
+    this.hubDb = null;
+  }
+}

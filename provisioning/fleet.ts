@@ -1,0 +1,115 @@
+/**
+ * The fleet as the hub database knows it: one row per terminal (status, heartbeat, roster lag,
+ * outbox, camera, versions), signed commands queued for the hub to send, and the event store.
+ */
+import Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
+import { TerminalError } from '../runtime/errors';
+import type { Command, SyncEvent } from '../runtime/protocol/schemas';
+import { defaultActor, type Community } from './community';
+
+export class FleetError extends TerminalError {
+  readonly code = 'fleet';
+}
+
+export interface FleetRow {
+  terminalId: string;
+  doorId: string;
+  buildingId: string;
+  status: 'active' | 'revoked';
+  online: boolean;
+  lastHeartbeat: number | null;
+  rosterVersion: number | null;
+  /** Hub roster version minus the terminal's (null: never heard from). */
+  rosterLag: number | null;
+  outboxDepth: number | null;
+  cameraFps: number | null;
+  softwareVersion: string | null;
+  modelVersion: string | null;
+}
+
+/** A terminal is online when its last status says so and a heartbeat came within 2.5 heartbeat periods. */
+export function fleetStatus(c: Community, now = Date.now()): FleetRow[] {
+  const hubVersion = c.db.rosterVersion();
+  const status = new Map(c.db.statuses().map((s) => [s.terminalId, s]));
+  return c.db.terminals().map((t) => {
+    const s = status.get(t.id);
+    const h = s?.health ?? null;
+    return {
+      terminalId: t.id,
+      doorId: t.doorId,
+      buildingId: t.buildingId,
+      status: t.status,
+      online: t.status === 'active' && s?.state === 'online' && now - s.receivedAt <= 2.5 * c.config.heartbeatMs,
+      lastHeartbeat: s?.receivedAt ?? null,
+      rosterVersion: h?.rosterVersion ?? null,
+      rosterLag: h ? hubVersion - h.rosterVersion : null,
+      outboxDepth: h?.outboxDepth ?? null,
+      cameraFps: h?.cameraFps ?? null,
+      softwareVersion: h?.softwareVersion ?? null,
+      modelVersion: h?.modelVersion ?? null,
+    };
+  });
+}
+
+/** Queue a signed command for the running hub; `target` is a terminal id or a door id. Returns command ids. */
+export function queueCommand(c: Community, target: string, command: Command, o: { actor?: string; now?: number } = {}): number[] {
+  const terminals = c.db.terminals().filter((t) => t.status === 'active' && (t.id === target || t.doorId === target));
+  if (terminals.length === 0) throw new FleetError(`no active terminal or door ${target}`);
+  const now = o.now ?? Date.now();
+  const actor = o.actor ?? defaultActor();
+  return c.db.tx(() =>
+    terminals.map((t) => {
+      const id = c.db.queueCommand(t.id, command, actor, now);
+      c.db.audit(actor, `command.${command.type}`, t.id, { command, target }, now);
+      return id;
+    }),
+  );
+}
+
+/** Wait until the hub has handled the commands (sent, expired or refused), or the timeout. */
+export async function awaitCommands(c: Community, ids: number[], timeoutMs: number): Promise<Array<{ id: number; terminalId: string; status: string }>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const cmds = ids.map((id) => c.db.command(id)).filter((x) => x !== null);
+    if (cmds.every((x) => x.status !== 'queued') || Date.now() > deadline) return cmds.map((x) => ({ id: x.id, terminalId: x.terminalId, status: x.status }));
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export interface StoredEvent {
+  terminalId: string;
+  receivedAt: number;
+  event: SyncEvent;
+}
+
+/** Events stored by the hub after `afterRowid` (oldest first); returns them with the last rowid. */
+export function readEvents(c: Community, afterRowid: number, limit = 500): { events: StoredEvent[]; last: number } {
+  if (!existsSync(c.paths.eventsDb)) return { events: [], last: afterRowid };
+  const db = new Database(c.paths.eventsDb, { readonly: true, fileMustExist: true });
+  try {
+    const rows = db.prepare('SELECT rowid AS r, terminal_id, body, received_at FROM events WHERE rowid > ? ORDER BY rowid LIMIT ?').all(afterRowid, limit) as Array<{ r: number; terminal_id: string; body: string; received_at: number }>;
+    return {
+      events: rows.map((x) => ({ terminalId: x.terminal_id, receivedAt: x.received_at, event: JSON.parse(x.body) as SyncEvent })),
+      last: rows.at(-1)?.r ?? afterRowid,
+    };
+  } catch {
+    return { events: [], last: afterRowid };
+  } finally {
+    db.close();
+  }
+}
+
+/** Rowid from which the last `n` events start. */
+export function eventsTailStart(c: Community, n: number): number {
+  if (!existsSync(c.paths.eventsDb)) return 0;
+  const db = new Database(c.paths.eventsDb, { readonly: true, fileMustExist: true });
+  try {
+    const row = db.prepare('SELECT COALESCE(MAX(rowid), 0) AS m FROM events').get() as { m: number };
+    return Math.max(0, row.m - n);
+  } catch {
+    return 0;
+  } finally {
+    db.close();
+  }
+}

@@ -1,0 +1,354 @@
+/**
+ * Residents as the community registers them: a tenant's registration (identity checked by the app)
+ * arrives as `pending`; a building manager approves it for doors/buildings with validity dates and
+ * hours; only an approved (active) person reaches the terminals, as a signed delta published by the
+ * running hub. `addPerson` does both steps at once for staff. Every change is one database
+ * transaction (a person is never half-applied) with its audit row.
+ *
+ * Photos go through the terminal's own pipeline and quality gates (runtime/tools/enrol.ts); a poor
+ * photo is refused with its reasons. The photos are kept in the community folder for re-enrolment
+ * after a model upgrade, and deleted with the templates when the person is revoked.
+ */
+import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
+import type { FacePipeline } from '../models/pipeline';
+import { TerminalError } from '../runtime/errors';
+import { AuthorisationSchema, PersonUpsertSchema, TagSchema, type AuthorisationIn, type TemplateIn, type WeeklyWindowIn } from '../runtime/roster/batch';
+import { templatesFromPhotos } from '../runtime/tools/enrol';
+import { defaultActor, type Community } from './community';
+import type { PersonKind, PersonRecord, PersonStatus } from './db';
+
+export class PersonAdminError extends TerminalError {
+  readonly code = 'person-admin';
+}
+
+/** Anything that turns photos into templates (FacePipeline through templatesFromPhotos; tests may pass their own). */
+export interface Enroller {
+  templates(photos: readonly string[], idPrefix: string): Promise<TemplateIn[]>;
+}
+
+export function pipelineEnroller(pipeline: FacePipeline): Enroller {
+  return { templates: (photos, idPrefix) => templatesFromPhotos(pipeline, photos, idPrefix) };
+}
+
+export interface AccessSpec {
+  doors?: string[];
+  buildings?: string[];
+  /** YYYY-MM-DD (midnight in the community's time zone) or an ISO datetime with offset. */
+  from?: string;
+  /** YYYY-MM-DD (inclusive: access ends at the following midnight) or an ISO datetime with offset. */
+  until?: string;
+  /** Weekly windows such as "mon-fri 07:00-22:00", "6,7 09:00-18:00", "07:00-22:00" (every day). */
+  hours?: string[];
+}
+
+interface Actor {
+  actor?: string;
+  now?: number;
+}
+
+// ---------------------------------------------------------------------------------------------- parsing
+
+const DAY_NAMES: Record<string, number> = { mon: 1, tue: 2, wed: 3, thu: 4, fri: 5, sat: 6, sun: 7 };
+
+function dayOf(tok: string): number {
+  const n = DAY_NAMES[tok.toLowerCase()] ?? (/^[1-7]$/.test(tok) ? Number(tok) : NaN);
+  if (Number.isNaN(n)) throw new PersonAdminError(`"${tok}" is not a day (mon..sun or 1..7)`);
+  return n;
+}
+
+/** "mon-fri 07:00-22:00" -> { days [1..5], start, end }. */
+export function parseHours(spec: string): WeeklyWindowIn {
+  const m = /^\s*(?:([A-Za-z0-9,-]+)\s+)?(\d\d:\d\d)-(\d\d:\d\d)\s*$/.exec(spec);
+  if (!m) throw new PersonAdminError(`hours "${spec}": expected like "mon-fri 07:00-22:00"`);
+  const days = new Set<number>();
+  for (const part of (m[1] ?? '1-7').split(',')) {
+    const [a, b] = part.split('-');
+    if (a === undefined || a === '') throw new PersonAdminError(`hours "${spec}": empty day`);
+    const lo = dayOf(a);
+    const hi = b === undefined ? lo : dayOf(b);
+    for (let d = lo; ; d = (d % 7) + 1) {
+      days.add(d);
+      if (d === hi) break;
+    }
+  }
+  const w = { days: [...days].sort(), start: m[2] ?? '', end: m[3] ?? '' };
+  const r = AuthorisationSchema.shape.windows.unwrap().element.safeParse(w);
+  if (!r.success) throw new PersonAdminError(`hours "${spec}": ${r.error.issues.map((i) => i.message).join(', ')}`);
+  return r.data;
+}
+
+function offsetText(tz: string, at: number): string {
+  const part = new Intl.DateTimeFormat('en-US', { timeZone: tz, timeZoneName: 'longOffset' }).formatToParts(at).find((p) => p.type === 'timeZoneName');
+  const m = /GMT([+-]\d\d:\d\d)?/.exec(part?.value ?? 'GMT');
+  return m?.[1] ?? '+00:00';
+}
+
+function offsetMinutes(text: string): number {
+  const sign = text.startsWith('-') ? -1 : 1;
+  const [h, mm] = text.slice(1).split(':').map(Number);
+  return sign * ((h ?? 0) * 60 + (mm ?? 0));
+}
+
+/** Local midnight of a calendar date in `tz`, as an ISO datetime with that zone's offset. */
+export function zonedMidnight(date: string, tz: string, plusDays = 0): string {
+  const m = /^(\d{4})-(\d\d)-(\d\d)$/.exec(date);
+  if (!m) throw new PersonAdminError(`"${date}" is not a date (YYYY-MM-DD)`);
+  const utc = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]) + plusDays);
+  const check = new Date(utc);
+  if (plusDays === 0 && check.toISOString().slice(0, 10) !== date) throw new PersonAdminError(`"${date}" is not a valid date`);
+  let off = offsetText(tz, utc);
+  off = offsetText(tz, utc - offsetMinutes(off) * 60_000);
+  return `${check.toISOString().slice(0, 10)}T00:00:00${off}`;
+}
+
+function bound(value: string, tz: string, kind: 'from' | 'until'): string {
+  if (/^\d{4}-\d\d-\d\d$/.test(value)) return zonedMidnight(value, tz, kind === 'until' ? 1 : 0);
+  const r = AuthorisationSchema.shape.validFrom.unwrap().safeParse(value);
+  if (!r.success) throw new PersonAdminError(`--${kind} "${value}": a date (YYYY-MM-DD) or an ISO datetime with offset`);
+  return r.data;
+}
+
+/** The authorisation for an access spec, validated by the terminal's own schema. */
+export function authorisationOf(spec: AccessSpec, tz: string): AuthorisationIn {
+  const doors = spec.doors ?? [];
+  const buildings = spec.buildings ?? [];
+  if (doors.length === 0 && buildings.length === 0) throw new PersonAdminError('give at least one door or building');
+  const a = {
+    doorIds: doors,
+    buildingIds: buildings,
+    ...(spec.from ? { validFrom: bound(spec.from, tz, 'from') } : {}),
+    ...(spec.until ? { validUntil: bound(spec.until, tz, 'until') } : {}),
+    ...(spec.hours && spec.hours.length > 0 ? { windows: spec.hours.map(parseHours) } : {}),
+  };
+  if (a.validFrom && a.validUntil && Date.parse(a.validUntil) <= Date.parse(a.validFrom)) throw new PersonAdminError('--until is not after --from');
+  const r = AuthorisationSchema.safeParse(a);
+  if (!r.success) throw new PersonAdminError(`access: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return r.data;
+}
+
+function checkId(id: string): void {
+  const r = PersonUpsertSchema.shape.personId.safeParse(id);
+  if (!r.success) throw new PersonAdminError(`person id "${id}": ${r.error.issues[0]?.message ?? 'invalid'}`);
+}
+
+// ------------------------------------------------------------------------------------------- photo store
+
+function storePhotos(c: Community, personId: string, photos: readonly string[], rev: string): string[] {
+  const dir = join(c.paths.photosDir, personId);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return photos.map((p, i) => {
+    const dest = join(dir, `${rev}-${i + 1}${extname(p).toLowerCase() || '.jpg'}`);
+    copyFileSync(p, dest);
+    return dest;
+  });
+}
+
+function deletePhotos(paths: readonly string[]): void {
+  for (const p of paths) rmSync(p, { force: true });
+}
+
+// ---------------------------------------------------------------------------------------------- commands
+
+export interface RegisterOptions extends Actor {
+  id: string;
+  photos: string[];
+  label?: string;
+  note?: string;
+  kind?: PersonKind;
+  tags?: string[];
+}
+
+async function enrol(c: Community, enroller: Enroller, o: RegisterOptions, status: PersonStatus, access: AuthorisationIn[], action: string): Promise<PersonRecord> {
+  checkId(o.id);
+  if (o.photos.length === 0) throw new PersonAdminError('give at least one --photo');
+  for (const t of o.tags ?? []) if (!TagSchema.safeParse(t).success) throw new PersonAdminError(`tag "${t}": lower-case letters, digits and "-"`);
+  const existing = c.db.person(o.id);
+  if (existing && existing.status !== 'revoked') throw new PersonAdminError(`person ${o.id} already exists (${existing.status}); use person update`);
+  const templates = await enroller.templates(o.photos, o.id);
+  const now = o.now ?? Date.now();
+  const stored = storePhotos(c, o.id, o.photos, String(now));
+  try {
+    return c.db.tx(() => {
+      const rec = c.db.savePerson(
+        { personId: o.id, kind: o.kind ?? 'resident', status, label: o.label ?? null, note: o.note ?? null, templates, authorisations: access, tags: o.tags ?? [], photos: stored },
+        now,
+      );
+      c.db.audit(o.actor ?? defaultActor(), action, o.id, { status, photos: o.photos.length, templates: templates.length, access, tags: o.tags ?? [] }, now);
+      return rec;
+    });
+  } catch (e) {
+    deletePhotos(stored);
+    throw e;
+  }
+}
+
+/** A tenant's registration: templates from the photos, waiting for a manager's approval. */
+export function registerPerson(c: Community, enroller: Enroller, o: RegisterOptions): Promise<PersonRecord> {
+  return enrol(c, enroller, o, 'pending', [], 'person.register');
+}
+
+/** Registration and approval in one step (staff). */
+export function addPerson(c: Community, enroller: Enroller, o: RegisterOptions & AccessSpec): Promise<PersonRecord> {
+  return enrol(c, enroller, o, 'active', [authorisationOf(o, c.config.timeZone)], 'person.add');
+}
+
+/** A building manager approves a pending registration for doors/buildings and dates. */
+export function approvePerson(c: Community, id: string, o: AccessSpec & Actor): PersonRecord {
+  const p = c.db.person(id);
+  if (!p) throw new PersonAdminError(`no person ${id}`);
+  if (p.status !== 'pending') throw new PersonAdminError(`person ${id} is ${p.status}, not pending`);
+  const access = authorisationOf(o, c.config.timeZone);
+  const now = o.now ?? Date.now();
+  return c.db.tx(() => {
+    const rec = c.db.savePerson({ ...p, status: 'active', authorisations: [access] }, now);
+    c.db.audit(o.actor ?? defaultActor(), 'person.approve', id, { access }, now);
+    return rec;
+  });
+}
+
+export interface UpdateOptions extends AccessSpec, Actor {
+  photos?: string[];
+  label?: string;
+  tags?: string[];
+}
+
+/** Change access (replaces the authorisation when any access option is given), photos, label or tags. */
+export async function updatePerson(c: Community, enroller: Enroller | null, id: string, o: UpdateOptions): Promise<PersonRecord> {
+  const p = c.db.person(id);
+  if (!p) throw new PersonAdminError(`no person ${id}`);
+  if (p.status === 'revoked') throw new PersonAdminError(`person ${id} is revoked; add them again`);
+  const accessGiven = o.doors !== undefined || o.buildings !== undefined || o.from !== undefined || o.until !== undefined || o.hours !== undefined;
+  let authorisations = p.authorisations;
+  if (accessGiven) {
+    const cur = p.authorisations[0];
+    authorisations = [authorisationOf({
+      doors: o.doors ?? cur?.doorIds ?? [],
+      buildings: o.buildings ?? cur?.buildingIds ?? [],
+      from: o.from ?? cur?.validFrom,
+      until: o.until ?? cur?.validUntil,
+      hours: o.hours ?? cur?.windows?.map((w) => `${w.days.join(',')} ${w.start}-${w.end}`),
+    }, c.config.timeZone)];
+  }
+  let templates = p.templates;
+  let photos = p.photos;
+  const now = o.now ?? Date.now();
+  if (o.photos && o.photos.length > 0) {
+    if (!enroller) throw new PersonAdminError('new photos need the face pipeline');
+    templates = await enroller.templates(o.photos, `${id}-${now}`);
+    photos = storePhotos(c, id, o.photos, String(now));
+  }
+  const rec = c.db.tx(() => {
+    const r = c.db.savePerson({ ...p, authorisations, templates, photos, label: o.label ?? p.label, tags: o.tags ?? p.tags }, now);
+    c.db.audit(o.actor ?? defaultActor(), 'person.update', id, { access: accessGiven ? authorisations : 'unchanged', photos: o.photos?.length ?? 0, tags: r.tags }, now);
+    return r;
+  });
+  if (photos !== p.photos) deletePhotos(p.photos);
+  return rec;
+}
+
+/** Revoke: the terminals get a tombstone; templates and photos are deleted from the hub's store. */
+export function revokePerson(c: Community, id: string, o: Actor & { reason?: string } = {}): PersonRecord {
+  const p = c.db.person(id);
+  if (!p) throw new PersonAdminError(`no person ${id}`);
+  if (p.status === 'revoked') return p;
+  const now = o.now ?? Date.now();
+  const rec = c.db.tx(() => {
+    const r = c.db.savePerson({ ...p, status: 'revoked', templates: [], photos: [], authorisations: [], tags: [] }, now);
+    c.db.audit(o.actor ?? defaultActor(), 'person.revoke', id, { reason: o.reason ?? null, deletedPhotos: p.photos.length, deletedTemplates: p.templates.length }, now);
+    return r;
+  });
+  deletePhotos(p.photos);
+  rmSync(join(c.paths.photosDir, id), { recursive: true, force: true });
+  return rec;
+}
+
+// -------------------------------------------------------------------------------------------- CSV import
+
+export interface ImportRowResult {
+  line: number;
+  id: string;
+  ok: boolean;
+  error?: string;
+}
+
+/** RFC 4180-ish: commas, double quotes, "" inside quotes. */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else field += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') {
+      row.push(field);
+      field = '';
+    } else if (ch === '\n' || ch === '\r') {
+      if (ch === '\r' && text[i + 1] === '\n') i++;
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+    } else field += ch;
+  }
+  if (field !== '' || row.length > 0) {
+    row.push(field);
+    rows.push(row);
+  }
+  return rows.filter((r) => r.some((f) => f.trim() !== ''));
+}
+
+const CSV_COLUMNS = ['id', 'photos', 'doors', 'buildings', 'from', 'until', 'hours', 'label'] as const;
+
+/**
+ * Bulk import: header `id,photos,doors[,buildings,from,until,hours,label]`; lists inside a field are
+ * separated by `;`; photo paths are relative to the CSV file. Each row is enrolled and stored on its
+ * own (whole or not at all); a bad row is reported and the others go on.
+ */
+export async function importPersons(
+  c: Community,
+  enroller: Enroller,
+  file: string,
+  o: Actor & { onRow?: (r: ImportRowResult, done: number, total: number) => void } = {},
+): Promise<ImportRowResult[]> {
+  const rows = parseCsv(readFileSync(file, 'utf8'));
+  const header = rows.shift()?.map((h) => h.trim().toLowerCase()) ?? [];
+  const unknown = header.filter((h) => !(CSV_COLUMNS as readonly string[]).includes(h));
+  if (unknown.length > 0 || !header.includes('id') || !header.includes('photos')) {
+    throw new PersonAdminError(`${file}: header must name columns from ${CSV_COLUMNS.join(',')} including id and photos${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}`);
+  }
+  const base = dirname(resolve(file));
+  const results: ImportRowResult[] = [];
+  for (const [i, cells] of rows.entries()) {
+    const get = (col: string): string => (cells[header.indexOf(col)] ?? '').trim();
+    const list = (col: string): string[] => get(col).split(';').map((s) => s.trim()).filter(Boolean);
+    const id = get('id');
+    const r: ImportRowResult = { line: i + 2, id, ok: false };
+    try {
+      await addPerson(c, enroller, {
+        id,
+        photos: list('photos').map((p) => (isAbsolute(p) ? p : resolve(base, p))),
+        doors: list('doors'),
+        buildings: list('buildings'),
+        ...(get('from') ? { from: get('from') } : {}),
+        ...(get('until') ? { until: get('until') } : {}),
+        hours: list('hours'),
+        ...(get('label') ? { label: get('label') } : {}),
+        ...(o.actor ? { actor: o.actor } : {}),
+      });
+      r.ok = true;
+    } catch (e) {
+      r.error = e instanceof Error ? e.message : String(e);
+    }
+    results.push(r);
+    o.onRow?.(r, results.length, rows.length);
+  }
+  return results;
+}

@@ -1,0 +1,344 @@
+/**
+ * `provision hub`: the long-running hub of a community, built on the sync protocol's Hub
+ * (provisioning/hub/). It connects to the broker with its own certificate (CN hub) and
+ *
+ * - publishes what the provision commands wrote to the hub database: every tick it takes the persons
+ *   changed since they were last published, signs them as the next roster version (a person upsert,
+ *   or a tombstone for a revoked one), records the version, then publishes it to every door;
+ * - answers terminals' roster sync and snapshot requests (replaying recorded deltas; versions survive
+ *   a hub restart because the roster is rebuilt from the database);
+ * - stores terminal events idempotently and acknowledges them; an `alert.sighting` becomes an alert
+ *   (stored once, audited, POSTed to the webhook);
+ * - keeps each terminal's last status and heartbeat in the database (for `provision fleet status`);
+ * - sends queued signed commands (door unlock, config reload) if they are still fresh;
+ * - ignores revoked and unknown terminals entirely: nothing from them is processed, nothing is sent.
+ */
+import { readFileSync } from 'node:fs';
+import { SystemClock, type Clock, type TimerHandle } from '../runtime/clock';
+import { createLogger, type Logger } from '../runtime/log';
+import { decodePlain, DEFAULT_MAX_PAYLOAD_BYTES } from '../runtime/protocol/codec';
+import { EventsMessageSchema, StatusMessageSchema, type AlertSightingSchema } from '../runtime/protocol/schemas';
+import type { z } from 'zod';
+import { parseTopic, TOPICS } from '../runtime/protocol/topics';
+import { MqttTransport, type IncomingMessage, type SyncTransport, type TransportHandlers, type Will } from '../runtime/sync/transport';
+import { Hub } from './hub/hub';
+import { EventIngest, type IngestResult } from './hub/ingest';
+import { HubRosterStore, type RosterChange } from './hub/roster';
+import type { Community } from './community';
+import { rosterItemOf, type AlertRecord, type HubDb, type RosterItem } from './db';
+import { unlockedPem } from './pki';
+
+export interface HubServiceOptions {
+  community: Community;
+  passphrase: string;
+  clock?: Clock;
+  log?: Logger;
+  /** How often the database is checked for changes to publish and commands to send (default 250 ms). */
+  pollMs?: number;
+  /** A queued command older than this is not sent any more (default 30 s); also the command lifetime. */
+  commandTtlMs?: number;
+  /** Overrides community.json's webhookUrl. */
+  webhookUrl?: string | null;
+  /** Persons per roster delta at most (default 200, keeps a delta well under the payload limit). */
+  maxPersonsPerDelta?: number;
+  /** Replaces the MQTT connection (tests). */
+  transport?: SyncTransport;
+  onAlert?: (a: AlertRecord) => void;
+}
+
+const ROSTER_ITEM_FORMAT = {
+  idOf: (it: RosterItem): string => ('revokedPersonId' in it ? it.revokedPersonId : it.personId),
+  toBatch: (version: number, c: RosterChange<RosterItem>): unknown => ({
+    version,
+    upserts: c.upsert.filter((it) => !('revokedPersonId' in it)),
+    revocations: [...c.upsert.flatMap((it) => ('revokedPersonId' in it ? [it.revokedPersonId] : [])), ...c.remove],
+  }),
+};
+
+/** Drops traffic from and to terminals that are not active in the database; records their status. */
+class FleetGuardTransport implements SyncTransport {
+  private active = new Set<string>();
+  dropped = 0;
+
+  constructor(
+    private readonly inner: SyncTransport,
+    private readonly db: HubDb,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {
+    this.refresh();
+  }
+
+  refresh(): void {
+    this.active = new Set(this.db.terminals().filter((t) => t.status === 'active').map((t) => t.id));
+  }
+
+  isActive(id: string): boolean {
+    return this.active.has(id);
+  }
+
+  start(handlers: TransportHandlers, will: Will | null): void {
+    this.inner.start(
+      {
+        ...handlers,
+        onMessage: (m: IncomingMessage) => {
+          const t = parseTopic(m.topic);
+          if (t?.terminalId && t.kind !== 'acks' && t.kind !== 'roster' && t.kind !== 'commands') {
+            if (!this.active.has(t.terminalId)) {
+              this.dropped += 1;
+              return;
+            }
+            if (t.kind === 'status' && m.payload.length > 0) this.saveStatus(t.terminalId, m.payload);
+          }
+          handlers.onMessage(m);
+        },
+      },
+      will,
+    );
+  }
+
+  private saveStatus(id: string, payload: Buffer): void {
+    try {
+      const s = decodePlain(payload, StatusMessageSchema, DEFAULT_MAX_PAYLOAD_BYTES);
+      this.db.saveStatus(id, s.state, s.state === 'online' ? s.health : null, this.clock.now());
+    } catch (err) {
+      this.log.warn({ terminal: id, err: String(err) }, 'status not recorded');
+    }
+  }
+
+  stop(): Promise<void> {
+    return this.inner.stop();
+  }
+
+  connected(): boolean {
+    return this.inner.connected();
+  }
+
+  subscribe(topics: string[]): Promise<void> {
+    return this.inner.subscribe(topics);
+  }
+
+  publish(topic: string, payload: string, opts: { retain: boolean }): Promise<void> {
+    const t = parseTopic(topic);
+    if (t?.terminalId && !this.active.has(t.terminalId)) {
+      this.dropped += 1;
+      return Promise.resolve();
+    }
+    return this.inner.publish(topic, payload, opts);
+  }
+}
+
+type AlertSighting = z.infer<typeof AlertSightingSchema>;
+
+/** EventIngest that also turns alert sightings into alerts (once per event id). */
+class AlertingIngest extends EventIngest {
+  constructor(
+    path: string,
+    private readonly onSighting: (terminalId: string, e: AlertSighting, receivedAt: number) => void,
+  ) {
+    super(path);
+  }
+
+  override ingest(terminalId: string, payload: Buffer, receivedAt: number): IngestResult {
+    const r = super.ingest(terminalId, payload, receivedAt);
+    const msg = decodePlain(payload, EventsMessageSchema, DEFAULT_MAX_PAYLOAD_BYTES);
+    for (const e of msg.events) if (e.type === 'alert.sighting') this.onSighting(terminalId, e, receivedAt);
+    return r;
+  }
+}
+
+export class HubService {
+  private hub: Hub<RosterItem> | null = null;
+  private roster: HubRosterStore<RosterItem> | null = null;
+  private guard: FleetGuardTransport | null = null;
+  private ingest: AlertingIngest | null = null;
+  private timer: TimerHandle | null = null;
+  private busy = false;
+  private stopped = false;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly webhookUrl: string | null;
+  private readonly pendingWebhooks = new Set<Promise<void>>();
+
+  private constructor(private readonly opts: HubServiceOptions) {
+    this.clock = opts.clock ?? new SystemClock();
+    this.log = (opts.log ?? createLogger()).child({ module: 'hub-service' });
+    this.webhookUrl = opts.webhookUrl !== undefined ? opts.webhookUrl : opts.community.config.webhookUrl;
+  }
+
+  /** Load the roster from the database, connect, and start publishing. */
+  static async start(opts: HubServiceOptions): Promise<HubService> {
+    const s = new HubService(opts);
+    await s.startAll();
+    return s;
+  }
+
+  private get db(): HubDb {
+    return this.opts.community.db;
+  }
+
+  private async startAll(): Promise<void> {
+    const c = this.opts.community;
+    const signingKey = c.signingKey(this.opts.passphrase);
+    const version = this.db.rosterVersion();
+    const items = this.db.persons().filter((p) => p.publishedRev > 0).map(rosterItemOf).filter((x): x is RosterItem => x !== null);
+    this.roster = new HubRosterStore<RosterItem>({ signingKey, ...ROSTER_ITEM_FORMAT, initial: { version, items, deltas: this.db.rosterLog(Math.max(0, version - 10_000)) } });
+    const transport = this.opts.transport ?? new MqttTransport({
+      url: c.config.brokerUrl,
+      clientId: 'hub',
+      ca: readFileSync(c.paths.ca.cert),
+      cert: readFileSync(c.paths.hubTlsCert),
+      key: unlockedPem(c.paths.hubTlsKey, this.opts.passphrase),
+      reconnectMinMs: 500,
+      reconnectMaxMs: 10_000,
+      connectTimeoutMs: 10_000,
+      keepaliveS: 30,
+      log: this.log,
+    });
+    this.guard = new FleetGuardTransport(transport, this.db, this.clock, this.log);
+    this.ingest = new AlertingIngest(c.paths.eventsDb, (id, e, at) => this.onSighting(id, e, at));
+    this.hub = new Hub<RosterItem>({
+      transport: this.guard,
+      roster: this.roster,
+      ingest: this.ingest,
+      signingKey,
+      clock: this.clock,
+      log: this.log,
+      commandTtlMs: this.opts.commandTtlMs ?? 30_000,
+    });
+    await this.hub.start();
+    this.log.info({ version, persons: items.length }, 'hub running');
+    await this.tick();
+    this.timer = this.clock.setInterval(() => {
+      this.tick().catch((err: unknown) => this.log.error({ err: String(err) }, 'hub tick failed'));
+    }, this.opts.pollMs ?? 250);
+  }
+
+  /** Current roster version. */
+  version(): number {
+    return this.roster?.version() ?? 0;
+  }
+
+  /** Messages dropped because they came from or went to a revoked or unknown terminal. */
+  dropped(): number {
+    return this.guard?.dropped ?? 0;
+  }
+
+  /** Publish pending roster changes and send queued commands (also runs every pollMs). */
+  async tick(): Promise<void> {
+    if (this.busy || this.stopped) return;
+    this.busy = true;
+    try {
+      this.guard?.refresh();
+      while (await this.publishDirty()) { /* until no person is left to publish */ }
+      await this.sendCommands();
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async publishDirty(): Promise<boolean> {
+    const roster = this.roster;
+    const transport = this.guard;
+    if (!roster || !transport) return false;
+    const dirty = this.db.dirtyPersons(this.opts.maxPersonsPerDelta ?? 200);
+    if (dirty.length === 0) return false;
+    const items = dirty.map(rosterItemOf).filter((x): x is RosterItem => x !== null);
+    const marks = dirty.map((p) => ({ personId: p.personId, rev: p.rev }));
+    const now = this.clock.now();
+    if (items.length === 0) {
+      // Only pending registrations: nothing for the terminals yet.
+      this.db.tx(() => {
+        for (const m of marks) this.db.db.prepare('UPDATE persons SET published_rev = ? WHERE person_id = ? AND published_rev < ?').run(m.rev, m.personId, m.rev);
+      });
+      return true;
+    }
+    const { version, payload } = roster.change({ upsert: items, remove: [] });
+    try {
+      this.db.recordVersion(version, payload, marks, now);
+    } catch (err) {
+      // The in-memory roster is now ahead of the database: stop rather than publish an unrecorded version.
+      this.log.fatal({ err: String(err), version }, 'roster version could not be recorded; hub stopping');
+      await this.stop();
+      throw err;
+    }
+    this.log.info({ version, persons: items.length }, 'roster version published');
+    // Terminals that miss it (offline, or a lost publish) catch up with a sync request.
+    await transport.publish(TOPICS.rosterAll.filter, payload, { retain: false }).catch((err: unknown) => {
+      this.log.warn({ err: String(err), version }, 'roster publish failed; terminals will resync');
+    });
+    return true;
+  }
+
+  private async sendCommands(): Promise<void> {
+    const hub = this.hub;
+    if (!hub) return;
+    const ttl = this.opts.commandTtlMs ?? 30_000;
+    for (const cmd of this.db.queuedCommands()) {
+      const now = this.clock.now();
+      if (!this.guard?.isActive(cmd.terminalId)) {
+        this.db.finishCommand(cmd.id, 'refused', now);
+      } else if (now - cmd.requestedAt > ttl) {
+        this.db.finishCommand(cmd.id, 'expired', now);
+      } else {
+        try {
+          await hub.sendCommand(cmd.terminalId, cmd.command);
+          this.db.finishCommand(cmd.id, 'sent', now);
+        } catch (err) {
+          this.log.warn({ terminal: cmd.terminalId, err: String(err) }, 'command not sent yet');
+        }
+      }
+    }
+  }
+
+  private onSighting(terminalId: string, e: AlertSighting, receivedAt: number): void {
+    const alert = this.db.addAlert({ eventId: e.id, tag: e.tag, personId: e.personId, doorId: e.doorId, terminalId, score: e.score, at: e.at, raisedAt: receivedAt });
+    if (!alert) return; // the same sighting delivered again
+    this.db.audit('hub', 'alert.sighting', e.personId, { tag: e.tag, doorId: e.doorId, terminalId, score: e.score, at: e.at }, receivedAt);
+    this.log.warn({ tag: e.tag, door: e.doorId, terminal: terminalId, score: e.score }, 'alert raised');
+    this.opts.onAlert?.(alert);
+    if (this.webhookUrl) {
+      const p = this.postWebhook(this.webhookUrl, alert).finally(() => this.pendingWebhooks.delete(p));
+      this.pendingWebhooks.add(p);
+    }
+  }
+
+  private async postWebhook(url: string, a: AlertRecord): Promise<void> {
+    const body = JSON.stringify({
+      kind: 'alert.sighting',
+      alertId: a.id,
+      tag: a.tag,
+      personId: a.personId,
+      doorId: a.doorId,
+      terminalId: a.terminalId,
+      score: a.score,
+      at: new Date(a.at).toISOString(),
+      raisedAt: new Date(a.raisedAt).toISOString(),
+    });
+    let outcome = 'failed';
+    for (let attempt = 1; attempt <= 3 && !this.stopped; attempt++) {
+      try {
+        const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(5000) });
+        if (res.ok) {
+          outcome = 'delivered';
+          break;
+        }
+        outcome = `failed: HTTP ${res.status}`;
+      } catch (err) {
+        outcome = `failed: ${(err as Error).message}`;
+      }
+      await new Promise((r) => setTimeout(r, 500 * attempt));
+    }
+    if (!this.stopped) this.db.setAlertWebhook(a.id, outcome);
+    if (outcome !== 'delivered') this.log.error({ alert: a.id, outcome }, 'alert webhook failed');
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.timer?.cancel();
+    await Promise.allSettled([...this.pendingWebhooks]);
+    await this.hub?.stop();
+    this.ingest?.close();
+  }
+}

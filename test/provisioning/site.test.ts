@@ -1,0 +1,283 @@
+/**
+ * A whole community on one machine, driven through the provisioning API: real mosquitto on the
+ * generated configuration (mutual TLS, CRL, ACL), the hub service, a terminal started from its
+ * bundle (real models, ffmpeg reading the franck video, fake GPIO), and a webhook receiver.
+ *
+ * The camera is gated so that "Franck walks up to the door" and "walks away" are explicit: one
+ * passage = one decision.
+ */
+import { createServer, type Server } from 'node:http';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import mqtt from 'mqtt';
+import { FileSource, type FrameSource, type FrameSourceEvents } from '../../drivers/camera';
+import { FakeGpio } from '../../drivers/gpio/fake';
+import { FacePipeline } from '../../models/pipeline';
+import { SystemClock } from '../../runtime/clock';
+import { ConfigSchema, parseConfig } from '../../runtime/config';
+import { silentLogger } from '../../runtime/log';
+import type { LoopEvent } from '../../runtime/loop/door-loop';
+import { Terminal, type TerminalNotice } from '../../runtime/main';
+import {
+  addAlert,
+  addPerson,
+  addTerminal,
+  BrokerProcess,
+  clearAlert,
+  fleetStatus,
+  HubService,
+  initCommunity,
+  pipelineEnroller,
+  queueCommand,
+  readEvents,
+  revokePerson,
+  revokeTerminal,
+  type Community,
+  type Enroller,
+  type TerminalBundle,
+} from '../../provisioning';
+import { FRANCK_STILLS, FRANCK_VIDEO, testFile } from '../fixtures/photos';
+
+type Decision = Extract<LoopEvent, { type: 'decision' }>;
+const PASS = 'test-passphrase-1';
+
+/** The video's frames reach the door loop only while someone "stands at the door". */
+class GatedSource implements FrameSource {
+  open = false;
+  constructor(private readonly inner: FrameSource) {}
+  start(): void {
+    this.inner.start();
+  }
+  stop(): Promise<void> {
+    return this.inner.stop();
+  }
+  latest(): ReturnType<FrameSource['latest']> {
+    return this.open ? this.inner.latest() : null;
+  }
+  on<K extends keyof FrameSourceEvents>(event: K, listener: FrameSourceEvents[K]): () => void {
+    return this.inner.on(event, listener);
+  }
+}
+
+async function until<T>(f: () => T | undefined | null | false, ms: number, what: string): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = f();
+    if (v !== undefined && v !== null && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createNetServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** An MQTT client holding a bundle's credentials (as a thief with that terminal's SD card would). */
+function bundleClient(bundle: TerminalBundle, url: string, clientId: string): Promise<mqtt.MqttClient> {
+  const f = (n: string): Buffer => readFileSync(join(bundle.dir, n));
+  return mqtt.connectAsync(url, { clientId, ca: f('ca.crt'), cert: f('device.crt'), key: f('device.key'), protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 3000, rejectUnauthorized: true });
+}
+
+let root: string;
+let community: Community;
+let broker: BrokerProcess;
+let hub: HubService;
+let pipeline: FacePipeline;
+let enroller: Enroller;
+let t1: TerminalBundle;
+let t2: TerminalBundle;
+let webhook: Server;
+const posted: Array<Record<string, unknown>> = [];
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'provision-site-'));
+  webhook = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      posted.push(JSON.parse(body) as Record<string, unknown>);
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => webhook.listen(0, '127.0.0.1', r));
+  const wa = webhook.address();
+  const port = await freePort();
+  community = initCommunity({
+    dir: join(root, 'community'),
+    passphrase: PASS,
+    brokerUrl: `mqtts://127.0.0.1:${port}`,
+    timeZone: 'Asia/Shanghai',
+    heartbeatMs: 2000,
+    webhookUrl: `http://127.0.0.1:${typeof wa === 'object' && wa ? wa.port : 0}/alerts`,
+    actor: 'it-staff',
+  });
+  t1 = addTerminal(community, { id: 't1', doorId: 'door-1', buildingId: 'b-1', out: join(root, 'bundle-t1'), passphrase: PASS, actor: 'installer' });
+  t2 = addTerminal(community, { id: 't2', doorId: 'door-2', buildingId: 'b-1', out: join(root, 'bundle-t2'), passphrase: PASS, actor: 'installer' });
+  broker = new BrokerProcess(community, { listenHost: '127.0.0.1' });
+  await broker.start();
+  hub = await HubService.start({ community, passphrase: PASS, pollMs: 100, log: silentLogger() });
+  pipeline = await FacePipeline.load();
+  enroller = pipelineEnroller(pipeline);
+}, 60_000);
+
+afterAll(async () => {
+  await hub?.stop();
+  await broker?.stop();
+  await pipeline?.close();
+  community?.close();
+  await new Promise((r) => webhook?.close(r));
+});
+
+describe('a community provisioned with the provision API', () => {
+  it('enrols, grants, revokes, alerts and unlocks through a terminal started from its bundle', async () => {
+    // The terminal as installed: the bundle's config, with the franck video as its camera and fake GPIO.
+    const raw = JSON.parse(readFileSync(t1.configFile, 'utf8')) as Record<string, unknown>;
+    const config = parseConfig(
+      {
+        ...raw,
+        camera: { kind: 'file', input: { kind: 'video', path: testFile(FRANCK_VIDEO) }, realtime: true, loop: true },
+        gpio: { ...(raw['gpio'] as object), driver: 'fake' },
+        health: { port: 0 },
+        logging: { level: 'silent' },
+        // A recorded video is a replay to the liveness evidence, which rightly refuses it; this test is
+        // about provisioning, so this door accepts any liveness.
+        ...('liveness' in ConfigSchema.shape ? { liveness: { preset: 'fast', fastAccept: 0, fastReject: 0 } } : {}),
+      },
+      t1.configFile,
+      dirname(t1.configFile),
+    );
+    if (config.camera.kind !== 'file') throw new Error('file camera expected');
+    const clock = new SystemClock();
+    const gpio = new FakeGpio(clock);
+    const camera = new GatedSource(new FileSource(config.camera, { clock, logger: silentLogger() }));
+    const decisions: Decision[] = [];
+    const notices: string[] = [];
+    const remoteUnlocks: number[] = [];
+    const onNotice = (n: TerminalNotice): void => {
+      if (n.kind === 'loop' && n.event.type === 'decision') decisions.push(n.event);
+      if (n.kind === 'status') notices.push(n.message);
+      if (n.kind === 'lock' && n.event.type === 'unlocked' && n.event.source === 'remote') remoteUnlocks.push(n.event.at);
+    };
+    const terminal = await Terminal.start({ config, gpio, clock, camera, onNotice });
+    const passage = async (what: string): Promise<Decision> => {
+      const before = decisions.length;
+      camera.open = true;
+      const d = await until(() => decisions[before], 20_000, what);
+      camera.open = false;
+      await new Promise((r) => setTimeout(r, (config.evidence.trackGapMs ?? 700) + 500)); // he walks away
+      return d;
+    };
+    const rosterAt = (v: number): Promise<string> => until(() => notices.find((m) => m.endsWith(`applied: version ${v}`)), 15_000, `roster version ${v}`);
+    try {
+      await until(() => notices.includes('hub connected'), 15_000, 'the terminal to connect');
+
+      // A resident is added by staff: registration and approval in one step.
+      const franck = await addPerson(community, enroller, {
+        id: 'p-franck',
+        photos: [0, 1, 10].map((i) => testFile(FRANCK_STILLS[i]!)),
+        doors: ['door-1'],
+        from: '2020-01-01',
+        until: '2099-12-31',
+        actor: 'manager-li',
+      });
+      expect(franck.templates[0]?.modelId).toBe(pipeline.modelId);
+      await rosterAt(1);
+      const granted = await passage('a decision on franck');
+      expect(granted.decision).toMatchObject({ kind: 'grant', personId: 'p-franck' });
+      expect(gpio.out('lock').writes.some((w) => w.active)).toBe(true);
+      // The entry record reaches the hub, which stores it and acknowledges it.
+      await until(() => readEvents(community, 0).events.some((e) => e.terminalId === 't1' && e.event.type === 'entry.granted'), 10_000, 'the entry at the hub');
+
+      // Revoked: templates and photos leave the hub's store; the terminal denies him.
+      const revoked = revokePerson(community, 'p-franck', { actor: 'manager-li' });
+      expect(revoked.templates).toEqual([]);
+      expect(community.db.person('p-franck')?.photos).toEqual([]);
+      await rosterAt(2);
+      const denied = await passage('a decision after the revoke');
+      expect(denied.decision.kind).toBe('deny');
+
+      // An alert tag reaches every door; a sighting becomes an alert at the hub and a webhook POST.
+      await addAlert(community, enroller, { tag: 'missing-person', photos: [testFile(FRANCK_STILLS[2]!)], subjectId: 'alert-franck', note: 'last seen at gate 3', actor: 'security' });
+      await rosterAt(3);
+      await passage('a decision on the alert subject');
+      const post = await until(() => posted.find((p) => p['tag'] === 'missing-person'), 10_000, 'the webhook POST');
+      expect(post).toMatchObject({ kind: 'alert.sighting', personId: 'alert-franck', doorId: 'door-1', terminalId: 't1' });
+      expect(typeof post['score']).toBe('number');
+      const stored = community.db.alerts('missing-person');
+      expect(stored).toHaveLength(1);
+      await until(() => community.db.alerts('missing-person')[0]?.webhook === 'delivered', 5000, 'the webhook outcome');
+      const cleared = clearAlert(community, 'missing-person', { actor: 'security' });
+      expect(cleared.revoked).toEqual(['alert-franck']);
+      await rosterAt(4);
+
+      // Fleet status from the heartbeats, and a signed unlock command.
+      const row = await until(() => fleetStatus(community).find((r) => r.terminalId === 't1' && r.online && r.rosterLag === 0), 10_000, 't1 online and up to date');
+      expect(row).toMatchObject({ doorId: 'door-1', status: 'active', softwareVersion: expect.any(String) as unknown, modelVersion: pipeline.modelId });
+      queueCommand(community, 'door-1', { type: 'unlock', durationMs: 2000 }, { actor: 'guard-wang' });
+      await until(() => remoteUnlocks.length > 0, 10_000, 'the remote unlock');
+
+      // Every step is in the audit log with who did it.
+      const audit = community.db.auditLog().map((a) => `${a.actor} ${a.action} ${a.subject}`);
+      expect(audit).toEqual(expect.arrayContaining([
+        'installer terminal.add t1',
+        'manager-li person.add p-franck',
+        'manager-li person.revoke p-franck',
+        'security alert.add alert-franck',
+        'hub alert.sighting alert-franck',
+        'security alert.clear missing-person',
+        'guard-wang command.unlock t1',
+      ]));
+    } finally {
+      await terminal.stop();
+    }
+  }, 150_000);
+
+  it("keeps another terminal's credentials out of the first terminal's topics", async () => {
+    const thief = await bundleClient(t2, community.config.brokerUrl, 'thief');
+    try {
+      const got: string[] = [];
+      thief.on('message', (topic) => got.push(topic));
+      // mosquitto grants the subscription on MQTT 3.1.1 but the ACL stops every message it would carry.
+      await thief.subscribeAsync(['hub/t1/#', 'hub/+/commands'], { qos: 1 });
+      // Something is sent to t1 meanwhile (the hub sends it whether t1 is online or not).
+      const before = community.db.queuedCommands().length;
+      const [id] = queueCommand(community, 't1', { type: 'resync' });
+      await until(() => community.db.command(id ?? -1)?.status === 'sent', 5000, 'the command to be sent');
+      expect(before).toBe(0);
+      // Publishing as t1 is refused too: the hub stores nothing from this connection.
+      const eventsBefore = readEvents(community, 0).events.length;
+      await thief.publishAsync('door/t1/events', JSON.stringify({ v: 1, events: [{ id: '01JAAAAAAAAAAAAAAAAAAAAAAA', at: Date.now(), type: 'alarm.tamper', input: 'tamper' }] }), { qos: 1 });
+      await new Promise((r) => setTimeout(r, 500));
+      expect(got).toEqual([]);
+      expect(readEvents(community, 0).events.length).toBe(eventsBefore);
+    } finally {
+      await thief.endAsync();
+    }
+  }, 30_000);
+
+  it('refuses a revoked terminal at the broker and lists it as revoked', async () => {
+    const before = await bundleClient(t2, community.config.brokerUrl, 't2');
+    expect(before.connected).toBe(true);
+    await before.endAsync();
+    revokeTerminal(community, 't2', { passphrase: PASS, actor: 'it-staff' });
+    await new Promise((r) => setTimeout(r, 300)); // mosquitto handles SIGHUP between network loops
+    const refused = await bundleClient(t2, community.config.brokerUrl, 't2').then(() => null, (e: Error) => e);
+    expect(String(refused)).toMatch(/certificate revoked/); // the broker's CRL, re-read on SIGHUP
+    expect(fleetStatus(community).find((r) => r.terminalId === 't2')).toMatchObject({ status: 'revoked', online: false });
+    // t1 still connects: only t2's certificate is on the CRL.
+    const ok = await bundleClient(t1, community.config.brokerUrl, 't1-check');
+    expect(ok.connected).toBe(true);
+    await ok.endAsync();
+  }, 30_000);
+});
