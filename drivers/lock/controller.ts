@@ -44,6 +44,10 @@ export type GrantResult = 'unlocked' | 'held-by-fire' | 'not-running' | 'relay-f
 
 export interface LockControllerDeps {
   relay: GpioOutput;
+  /** Optional: sounds while a door alarm (forced-open, held-open, tamper) is active. */
+  buzzer?: GpioOutput;
+  /** Optional: lit while the door is released (grant, exit button, fire). */
+  led?: GpioOutput;
   inputs: Partial<Record<InputName, GpioInput>>;
   clock: Clock;
   config: LockConfig;
@@ -132,6 +136,7 @@ export class LockController {
       this.emit({ type: 'locked', reason: 'stopped', at: this.now() });
     }
     this.state = 'stopped';
+    this.indicator(this.deps.buzzer, false);
   }
 
   /**
@@ -220,12 +225,29 @@ export class LockController {
   private raise(alarm: AlarmKind): void {
     if (this.activeAlarms.has(alarm)) return;
     this.activeAlarms.add(alarm);
+    this.updateBuzzer();
     this.emit({ type: 'alarm', alarm, at: this.now() });
   }
 
   private clear(alarm: AlarmKind): void {
     if (!this.activeAlarms.delete(alarm)) return;
+    this.updateBuzzer();
     this.emit({ type: 'alarm-cleared', alarm, at: this.now() });
+  }
+
+  private updateBuzzer(): void {
+    const doorAlarm = ['forced-open', 'held-open', 'tamper'].some((a) => this.activeAlarms.has(a as AlarmKind));
+    this.indicator(this.deps.buzzer, doorAlarm && this.state !== 'stopped');
+  }
+
+  /** Buzzer and LED are best effort: a failing indicator never blocks the lock. */
+  private indicator(out: GpioOutput | undefined, on: boolean): void {
+    if (!out || out.read() === on) return;
+    try {
+      out.write(on);
+    } catch (err) {
+      this.log.warn({ output: out.name, err: err instanceof Error ? err.message : String(err) }, 'indicator write failed');
+    }
   }
 
   private driveLocked(): void {
@@ -236,6 +258,7 @@ export class LockController {
   private drive(locked: boolean): boolean {
     try {
       this.deps.relay.write(LockController.relayActiveWhen(this.deps.config.lockType, locked));
+      this.indicator(this.deps.led, !locked);
       return true;
     } catch (err) {
       const error = new LockRelayError(`could not ${locked ? 'lock' : 'release'} the door relay`, { cause: err });

@@ -13,7 +13,7 @@ function setup(lockType: LockConfig['lockType'] = 'fail-safe', preset?: (g: Fake
   const gpio = new FakeGpio(clock);
   preset?.(gpio);
   const gpioConfig = gpioConfigSchema.parse({
-    outputs: { lock: { line: 17 } },
+    outputs: { lock: { line: 17 }, buzzer: { line: 27 }, led: { line: 5 } },
     inputs: {
       door: { line: 22, debounceMs: DEBOUNCE },
       exit: { line: 23, debounceMs: DEBOUNCE },
@@ -23,7 +23,7 @@ function setup(lockType: LockConfig['lockType'] = 'fail-safe', preset?: (g: Fake
   });
   const config = lockConfigSchema.parse({ lockType, unlockPulseMs: PULSE, heldOpenAlarmMs: HELD });
   const lines = openDoorLines(gpio, gpioConfig, LockController.relayActiveWhen(lockType, true));
-  const lock = new LockController({ relay: lines.relay, inputs: lines.inputs, clock, config, logger: silentLogger() });
+  const lock = new LockController({ relay: lines.relay, buzzer: lines.buzzer, led: lines.led, inputs: lines.inputs, clock, config, logger: silentLogger() });
   const events: LockEvent[] = [];
   lock.onEvent((e) => events.push(e));
   const relay = gpio.out('lock');
@@ -255,6 +255,35 @@ describe('LockController', () => {
     t.lock.start();
     t.lock.grant('face');
     expect(t.types()).toEqual(['locked:started', 'unlocked:grant']);
+  });
+
+  it('lights the LED while released and sounds the buzzer while a door alarm is active', () => {
+    const t = setup();
+    t.lock.start();
+    const led = t.gpio.out('led');
+    const buzzer = t.gpio.out('buzzer');
+    t.lock.grant('face');
+    expect(led.read()).toBe(true);
+    t.clock.advance(PULSE);
+    expect(led.read()).toBe(false);
+    t.input('door', 'open');
+    expect(buzzer.read()).toBe(true);
+    t.input('door', 'closed');
+    expect(buzzer.read()).toBe(false);
+    t.input('tamper', 'active');
+    expect(buzzer.read()).toBe(true);
+    t.lock.stop();
+    expect(buzzer.read()).toBe(false);
+  });
+
+  it('keeps the lock working when the buzzer cannot be driven', () => {
+    const t = setup();
+    t.lock.start();
+    t.gpio.out('buzzer').failNextWrite = new Error('EIO');
+    t.input('door', 'open');
+    expect(t.types()).toContain('alarm:forced-open');
+    t.lock.grant('face');
+    expect(t.isLocked()).toBe(false);
   });
 
   it('rejects a config without a lock type or with unknown keys', () => {
