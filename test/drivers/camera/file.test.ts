@@ -1,6 +1,7 @@
 import { SystemClock } from '../../../runtime/clock';
 import { silentLogger } from '../../../runtime/log';
 import { CameraNotFoundError, FileSource, fileSourceConfigSchema, type Frame } from '../../../drivers/camera';
+import { fileFfmpegArgs } from '../../../drivers/camera/file';
 import { makeTestImages, makeTestVideo } from '../../harness/rtsp';
 import { alive, once } from './wait';
 
@@ -41,6 +42,16 @@ describe('FileSource', () => {
     await src.stop();
     expect(pid).not.toBeNull();
     expect(alive(pid ?? -1)).toBe(false);
+  });
+
+  it('paces at the file rate only in realtime mode and loops only when asked', () => {
+    const base = { input: { kind: 'video', path: '/x.mp4' } };
+    const plain = fileFfmpegArgs(fileSourceConfigSchema.parse(base));
+    expect(plain).not.toContain('-re');
+    expect(plain).not.toContain('-stream_loop');
+    const live = fileFfmpegArgs(fileSourceConfigSchema.parse({ ...base, realtime: true, loop: true }));
+    expect(live).toContain('-re');
+    expect(live.join(' ')).toContain('-stream_loop -1');
   });
 
   it('reports a missing file as CameraNotFoundError', async () => {

@@ -94,9 +94,9 @@ describeRtsp('RtspSource against a real RTSP server', () => {
 });
 
 describeRtsp('RtspSource recovery', () => {
-  it('recovers after the RTSP server is killed and restarted on the same port', async () => {
+  it.each(['ffmpeg', 'gstreamer'] as const)('recovers through the %s decoder after the RTSP server is killed and restarted on the same port', async (decoder) => {
     const server = await RtspTestServer.start({ source: 'pattern', width: 320, height: 240 });
-    const src = source({ url: server.url, width: 320, height: 240, stallTimeoutMs: 1_500, backoff: { initialMs: 200, maxMs: 1_000, factor: 2 } });
+    const src = source({ url: server.url, width: 320, height: 240, decoder, stallTimeoutMs: 1_500, backoff: { initialMs: 200, maxMs: 1_000, factor: 2 } });
     try {
       src.start();
       await once(src, 'frame');
