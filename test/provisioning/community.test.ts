@@ -1,0 +1,95 @@
+/**
+ * A community folder and its terminals without a broker: keys, certificates, bundles, CRL and ACL.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../runtime/config';
+import { aclText, addTerminal, Community, initCommunity, revokeTerminal, writeBrokerConfig } from '../../provisioning';
+import { BadPassphraseError, revokedSerials } from '../../provisioning/pki';
+
+const PASS = 'community-test-pass';
+let root: string;
+let c: Community;
+
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), 'provision-community-'));
+  c = initCommunity({ dir: join(root, 'c'), passphrase: PASS, brokerUrl: 'mqtts://10.0.0.5:8883', timeZone: 'Asia/Shanghai', actor: 'it' });
+}, 30_000);
+
+afterAll(() => c.close());
+
+function subject(certFile: string): string {
+  return execFileSync('openssl', ['x509', '-in', certFile, '-noout', '-subject']).toString().trim();
+}
+
+describe('provision init', () => {
+  it('writes every private key 0600 and the community keys encrypted', () => {
+    for (const f of [c.paths.ca.key, c.paths.signingKey, c.paths.hubTlsKey, c.paths.brokerKey]) {
+      expect(statSync(f).mode & 0o777).toBe(0o600);
+    }
+    for (const f of [c.paths.ca.key, c.paths.signingKey, c.paths.hubTlsKey]) {
+      expect(readFileSync(f, 'utf8')).toMatch(/^-----BEGIN ENCRYPTED PRIVATE KEY-----/);
+    }
+    expect(() => c.checkPassphrase('wrong-passphrase')).toThrow(BadPassphraseError);
+    expect(c.signingKey(PASS).asymmetricKeyType).toBe('ed25519');
+  });
+
+  it('refuses to overwrite an existing community', () => {
+    expect(() => initCommunity({ dir: c.paths.dir, passphrase: PASS })).toThrow(/already holds a community/);
+  });
+
+  it('issues a broker certificate for the broker host, signed by the community CA', () => {
+    const text = execFileSync('openssl', ['x509', '-in', c.paths.brokerCert, '-noout', '-ext', 'subjectAltName']).toString();
+    expect(text).toMatch(/IP Address:10\.0\.0\.5/);
+    expect(execFileSync('openssl', ['verify', '-CAfile', c.paths.ca.cert, c.paths.brokerCert]).toString()).toMatch(/OK/);
+  });
+});
+
+describe('provision terminal add / revoke', () => {
+  it('writes a bundle the terminal accepts: its own certificate, the pinned hub key, a fresh device secret', () => {
+    const b = addTerminal(c, { id: 'gate-3', doorId: 'gate-3', buildingId: 'b-7', out: join(root, 'gate-3'), passphrase: PASS });
+    const b2 = addTerminal(c, { id: 'gate-4', doorId: 'gate-4', out: join(root, 'gate-4'), passphrase: PASS });
+    const config = loadConfig(b.configFile);
+    expect(config.terminalId).toBe('gate-3');
+    expect(config.door).toMatchObject({ doorId: 'gate-3', buildingId: 'b-7', timeZone: 'Asia/Shanghai' });
+    expect(config.hub?.url).toBe('mqtts://10.0.0.5:8883');
+    expect(subject(config.hub?.certFile ?? '')).toBe('subject=CN = gate-3');
+    expect(execFileSync('openssl', ['verify', '-CAfile', config.hub?.caFile ?? '', config.hub?.certFile ?? '']).toString()).toMatch(/OK/);
+    expect(readFileSync(config.hub?.hubPublicKeyFile ?? '', 'utf8')).toBe(readFileSync(c.paths.signingPub, 'utf8'));
+    expect(statSync(config.paths.secretFile).mode & 0o777).toBe(0o600);
+    expect(statSync(config.hub?.keyFile ?? '').mode & 0o777).toBe(0o600);
+    expect(readFileSync(config.paths.secretFile)).not.toEqual(readFileSync(loadConfig(b2.configFile).paths.secretFile));
+  });
+
+  it('refuses a duplicate id, a reserved id, a non-empty folder and a wrong passphrase', () => {
+    expect(() => addTerminal(c, { id: 'gate-3', doorId: 'x', out: join(root, 'dup'), passphrase: PASS })).toThrow(/already exists/);
+    expect(() => addTerminal(c, { id: 'hub', doorId: 'x', out: join(root, 'hub'), passphrase: PASS })).toThrow(/reserved/);
+    expect(() => addTerminal(c, { id: 'Bad/Id', doorId: 'x', out: join(root, 'bad'), passphrase: PASS })).toThrow(/terminal id/);
+    expect(() => addTerminal(c, { id: 'gate-9', doorId: 'x', out: join(root, 'gate-3'), passphrase: PASS })).toThrow(/not empty/);
+    expect(() => addTerminal(c, { id: 'gate-9', doorId: 'x', out: join(root, 'gate-9'), passphrase: 'nope-nope-nope' })).toThrow(BadPassphraseError);
+  });
+
+  it('confines each active terminal to its own topics in the generated ACL', () => {
+    const acl = aclText(c);
+    expect(acl).toContain('user gate-3\ntopic read hub/gate-3/#\ntopic read hub/roster/all\ntopic write door/gate-3/#');
+    expect(acl).not.toMatch(/^pattern/m);
+    const files = writeBrokerConfig(c, { listenHost: '127.0.0.1' });
+    const conf = readFileSync(files.conf, 'utf8');
+    for (const line of ['require_certificate true', 'use_identity_as_username true', `crlfile ${c.paths.ca.crl}`, `acl_file ${files.acl}`, 'allow_anonymous false', 'listener 8883 127.0.0.1']) {
+      expect(conf).toContain(line);
+    }
+  });
+
+  it('revokes: the serial goes on the CRL, the terminal leaves the ACL and is listed as revoked', () => {
+    const serial = c.db.terminal('gate-4')?.serial;
+    expect(revokedSerials(c.paths.ca)).not.toContain(serial);
+    revokeTerminal(c, 'gate-4', { passphrase: PASS, actor: 'it' });
+    revokeTerminal(c, 'gate-4', { passphrase: PASS, actor: 'it' }); // idempotent
+    expect(revokedSerials(c.paths.ca)).toEqual([serial]);
+    expect(aclText(c)).not.toContain('user gate-4');
+    expect(c.db.terminal('gate-4')?.status).toBe('revoked');
+    expect(c.db.auditLog().filter((a) => a.action === 'terminal.revoke').map((a) => `${a.actor} ${a.subject}`)).toEqual(['it gate-4']);
+  });
+});
