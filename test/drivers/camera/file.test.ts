@@ -1,6 +1,9 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { SystemClock } from '../../../runtime/clock';
 import { silentLogger } from '../../../runtime/log';
-import { CameraNotFoundError, FileSource, fileSourceConfigSchema, type Frame } from '../../../drivers/camera';
+import { CameraCodecError, CameraNotFoundError, FileSource, fileSourceConfigSchema, type Frame } from '../../../drivers/camera';
 import { fileFfmpegArgs } from '../../../drivers/camera/file';
 import { makeTestImages, makeTestVideo } from '../../harness/rtsp';
 import { alive, once } from './wait';
@@ -9,8 +12,8 @@ const deps = () => ({ clock: new SystemClock(), logger: silentLogger() });
 
 describe('FileSource', () => {
   it('delivers every frame of a video exactly once, in order, at the configured size, then ends', async () => {
-    const path = makeTestVideo({ seconds: 2, width: 320, height: 240, fps: 25 });
-    const src = new FileSource(fileSourceConfigSchema.parse({ input: { kind: 'video', path }, width: 160, height: 120 }), deps());
+    const video = makeTestVideo({ seconds: 2, width: 320, height: 240, fps: 25 });
+    const src = new FileSource(fileSourceConfigSchema.parse({ input: { kind: 'video', path: video }, width: 160, height: 120 }), deps());
     const frames: Frame[] = [];
     src.on('frame', (f) => frames.push(f));
     const ended = once(src, 'end');
@@ -32,8 +35,8 @@ describe('FileSource', () => {
   });
 
   it('loops a video until stopped, and stop() leaves no ffmpeg behind', async () => {
-    const path = makeTestVideo({ seconds: 2, width: 320, height: 240, fps: 25 });
-    const src = new FileSource(fileSourceConfigSchema.parse({ input: { kind: 'video', path }, width: 64, height: 48, loop: true }), deps());
+    const video = makeTestVideo({ seconds: 2, width: 320, height: 240, fps: 25 });
+    const src = new FileSource(fileSourceConfigSchema.parse({ input: { kind: 'video', path: video }, width: 64, height: 48, loop: true }), deps());
     let n = 0;
     const past = new Promise<void>((resolve) => src.on('frame', () => { if (++n === 120) resolve(); }));
     src.start();
@@ -59,6 +62,20 @@ describe('FileSource', () => {
     const error = once(src, 'error');
     src.start();
     expect(await error).toBeInstanceOf(CameraNotFoundError);
+  });
+
+  it('reports a file that is not video as CameraCodecError', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'doorway-camera-'));
+    const junk = path.join(dir, 'junk.bin');
+    fs.writeFileSync(junk, Buffer.from('this is not a video stream at all'.repeat(100)));
+    try {
+      const src = new FileSource(fileSourceConfigSchema.parse({ input: { kind: 'video', path: junk } }), deps());
+      const error = once(src, 'error');
+      src.start();
+      expect(await error).toBeInstanceOf(CameraCodecError);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reports a missing ffmpeg executable as FfmpegMissingError', async () => {
