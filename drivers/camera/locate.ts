@@ -14,6 +14,8 @@ export function systemFfmpegAvailable(name = 'ffmpeg'): boolean {
 /** Absolute path of the bundled ffmpeg, or null when the optional package is not installed. */
 export function bundledFfmpeg(): string | null {
   try {
+    // a synchronous, optional lookup: require() is the plain way to ask "is this package installed?"
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     return (require('@ffmpeg-installer/ffmpeg') as { path: string }).path;
   } catch {
     return null;
