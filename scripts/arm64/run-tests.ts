@@ -16,6 +16,9 @@ import { ARM64_NODE, CACHE, emulatedEnv, QEMU, ROOT, run, say, STAGE, SYSROOT } 
 import { prepare } from './prepare';
 import { selectTests, type Mode } from './select';
 
+/** jest timeouts (default and explicit) are multiplied by this under emulation. */
+const DEFAULT_TIMEOUT_SCALE = 10;
+
 /** Tracked and untracked-but-not-ignored files of the checkout (what a clone plus local edits holds). */
 function sourceFiles(): string[] {
   const out = run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT });
@@ -27,18 +30,30 @@ function stage(nodeModules: string): void {
   for (const name of readdirSync(STAGE)) rmSync(join(STAGE, name), { recursive: true, force: true });
   for (const f of sourceFiles()) cpSync(join(ROOT, f), join(STAGE, f), { recursive: true, verbatimSymlinks: true });
   symlinkSync(join(nodeModules, 'node_modules'), join(STAGE, 'node_modules'));
-  // the project's jest config, anchored to the stage: its ignore patterns ('/.cache/') must not match the
-  // stage's own path (the machine cache is under ~/.cache)
+  // the project's jest config, anchored to the stage (its ignore patterns, e.g. '/.cache/', must not match
+  // the stage's own path, which is under ~/.cache), with timeouts scaled for emulation
   writeFileSync(
     join(STAGE, 'jest.arm64.config.js'),
     `const base = require('./jest.config.js');
+const scale = Number(process.env.DOORWAY_ARM64_TIMEOUT_SCALE || '1');
 module.exports = {
   ...base,
   rootDir: __dirname,
   testPathIgnorePatterns: (base.testPathIgnorePatterns || []).map((p) => (p.startsWith('/') ? '<rootDir>' + p : p)),
+  testEnvironment: '<rootDir>/scripts/arm64/emulated-environment.js',
+  testTimeout: (base.testTimeout || 5000) * scale,
 };
 `,
   );
+}
+
+/** Absolute path of the project's own jest test environment, which the emulated one extends. */
+function baseEnvironment(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const base = require(join(STAGE, 'jest.config.js')) as { testEnvironment?: string };
+  const env = base.testEnvironment ?? 'node';
+  if (env.startsWith('<rootDir>')) return join(STAGE, env.slice('<rootDir>'.length));
+  return require.resolve(env === 'node' ? 'jest-environment-node' : env, { paths: [STAGE] });
 }
 
 interface JestJson {
@@ -64,6 +79,7 @@ function main(): number {
   const mode = (process.env['DOORWAY_ARM64_TESTS'] ?? 'all') as Mode;
   if (mode !== 'all' && mode !== 'native') throw new Error(`DOORWAY_ARM64_TESTS must be all or native, not ${String(mode)}`);
   const extra = process.argv.slice(2);
+  const timeoutScale = Number(process.env['DOORWAY_ARM64_TIMEOUT_SCALE'] ?? DEFAULT_TIMEOUT_SCALE);
   const sel = selectTests(STAGE, join(nm, 'node_modules'), mode);
   say(`native runtime dependencies: ${sel.nativePackages.join(', ')}`);
   say(`mode ${mode}: ${sel.selected.length} test files${extra.length ? ` (narrowed by ${extra.join(' ')})` : ''}`);
@@ -86,6 +102,8 @@ function main(): number {
     stdio: 'inherit',
     env: emulatedEnv({
       DOORWAY_ARM64_RUN: '1',
+      DOORWAY_ARM64_BASE_ENVIRONMENT: baseEnvironment(),
+      DOORWAY_ARM64_TIMEOUT_SCALE: String(timeoutScale),
       DOORWAY_X86_NODE: process.execPath,
       DOORWAY_X86_ROOT: ROOT,
       DOORWAY_MODEL_DIR: modelDir,
