@@ -381,7 +381,8 @@ const doorCommand: Command = async (args, io) => {
   return withCommunity(o.dir, async (c) => {
     const ids = queueCommand(c, target, { type: 'unlock', durationMs: (o.seconds ?? 5) * 1000 }, o.as ? { actor: o.as } : {});
     const r = await awaitCommands(c, ids, 10_000);
-    for (const x of r) io.out(`${x.terminalId}: unlock ${x.status === 'queued' ? 'queued (is the hub running?)' : x.status}`);
+    const said = { queued: 'still queued (is the hub running?)', sent: 'sent (signed; valid for 30 s)', expired: 'expired before the hub could send it', refused: 'refused (terminal revoked)' } as Record<string, string>;
+    for (const x of r) io.out(`${x.terminalId}: unlock ${said[x.status] ?? x.status}`);
     return r.every((x) => x.status === 'sent') ? 0 : 1;
   });
 };

@@ -39,12 +39,15 @@ export interface HubServiceOptions {
   commandTtlMs?: number;
   /** Overrides community.json's webhookUrl. */
   webhookUrl?: string | null;
-  /** Persons per roster delta at most (default 200, keeps a delta well under the payload limit). */
+  /** Persons per roster delta at most (default 200; a delta is also cut at about 1 MiB). */
   maxPersonsPerDelta?: number;
   /** Replaces the MQTT connection (tests). */
   transport?: SyncTransport;
   onAlert?: (a: AlertRecord) => void;
 }
+
+/** Target size of one delta's persons (JSON); the payload limit is 4 MiB. */
+const MAX_DELTA_BYTES = 1024 * 1024;
 
 const ROSTER_ITEM_FORMAT = {
   idOf: (it: RosterItem): string => ('revokedPersonId' in it ? it.revokedPersonId : it.personId),
@@ -241,8 +244,16 @@ export class HubService {
     const roster = this.roster;
     const transport = this.guard;
     if (!roster || !transport) return false;
-    const dirty = this.db.dirtyPersons(this.opts.maxPersonsPerDelta ?? 200);
-    if (dirty.length === 0) return false;
+    const candidates = this.db.dirtyPersons(this.opts.maxPersonsPerDelta ?? 200);
+    if (candidates.length === 0) return false;
+    // Cut by size too, so a delta stays well under the broker and terminal payload limits.
+    const dirty = [];
+    let bytes = 0;
+    for (const p of candidates) {
+      bytes += JSON.stringify(rosterItemOf(p) ?? {}).length;
+      if (dirty.length > 0 && bytes > MAX_DELTA_BYTES) break;
+      dirty.push(p);
+    }
     const items = dirty.map(rosterItemOf).filter((x): x is RosterItem => x !== null);
     const marks = dirty.map((p) => ({ personId: p.personId, rev: p.rev }));
     const now = this.clock.now();

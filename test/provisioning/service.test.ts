@@ -83,6 +83,25 @@ describe('hub service', () => {
     await second.svc.stop();
   });
 
+  it('cuts a large change into several deltas that stay under the payload limit', async () => {
+    const big: Enroller = {
+      templates: (_photos, idPrefix): Promise<TemplateIn[]> =>
+        Promise.resolve(Array.from({ length: 64 }, (_, i) => ({ templateId: `${idPrefix}-t${i}`, modelId: 'test-model', embedding: encodeEmbedding(new Float32Array(512).fill(0.5)) }))),
+    };
+    const { svc, fake } = await startHub(new FakeClock());
+    try {
+      for (let i = 0; i < 8; i++) await addPerson(c, big, { id: `p-big-${i}`, photos: [photo], doors: ['door-1'] });
+      await svc.tick();
+      const sizes = fake.published.filter((m) => m.topic === 'hub/roster/all').map((m) => m.payload.length);
+      expect(sizes.length).toBeGreaterThan(1);
+      expect(Math.max(...sizes)).toBeLessThan(2 * 1024 * 1024);
+      const ids = deltas(fake).flatMap((d) => RosterBatchSchema.parse(d.batch).upserts.map((u) => u.personId));
+      expect(ids.sort()).toEqual(Array.from({ length: 8 }, (_, i) => `p-big-${i}`));
+    } finally {
+      await svc.stop();
+    }
+  });
+
   it('ignores a revoked terminal: its events are not stored, its requests not answered', async () => {
     const { svc, fake } = await startHub(new FakeClock());
     try {
