@@ -5,6 +5,7 @@
  * terminal status, alerts). WAL lets both processes work on it at the same time.
  */
 import Database from 'better-sqlite3';
+import { chmodSync } from 'node:fs';
 import { z } from 'zod';
 import { AuthorisationSchema, PersonUpsertSchema, TagSchema, TemplateSchema, type PersonUpsert } from '../runtime/roster/batch';
 import { CommandSchema, HealthSchema, type Command, type Health } from '../runtime/protocol/schemas';
@@ -199,6 +200,7 @@ export class HubDb {
 
   constructor(readonly path: string) {
     this.db = new Database(path);
+    chmodSync(path, 0o600); // templates are biometric data
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');

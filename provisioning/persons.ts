@@ -238,11 +238,17 @@ export async function updatePerson(c: Community, enroller: Enroller | null, id: 
     templates = await enroller.templates(o.photos, `${id}-${now}`);
     photos = storePhotos(c, id, o.photos, String(now));
   }
-  const rec = c.db.tx(() => {
-    const r = c.db.savePerson({ ...p, authorisations, templates, photos, label: o.label ?? p.label, tags: o.tags ?? p.tags }, now);
-    c.db.audit(o.actor ?? defaultActor(), 'person.update', id, { access: accessGiven ? authorisations : 'unchanged', photos: o.photos?.length ?? 0, tags: r.tags }, now);
-    return r;
-  });
+  let rec: PersonRecord;
+  try {
+    rec = c.db.tx(() => {
+      const r = c.db.savePerson({ ...p, authorisations, templates, photos, label: o.label ?? p.label, tags: o.tags ?? p.tags }, now);
+      c.db.audit(o.actor ?? defaultActor(), 'person.update', id, { access: accessGiven ? authorisations : 'unchanged', photos: o.photos?.length ?? 0, tags: r.tags }, now);
+      return r;
+    });
+  } catch (e) {
+    if (photos !== p.photos) deletePhotos(photos);
+    throw e;
+  }
   if (photos !== p.photos) deletePhotos(p.photos);
   return rec;
 }

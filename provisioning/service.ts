@@ -13,7 +13,7 @@
  * - sends queued signed commands (door unlock, config reload) if they are still fresh;
  * - ignores revoked and unknown terminals entirely: nothing from them is processed, nothing is sent.
  */
-import { readFileSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
 import { SystemClock, type Clock, type TimerHandle } from '../runtime/clock';
 import { createLogger, type Logger } from '../runtime/log';
 import { decodePlain, DEFAULT_MAX_PAYLOAD_BYTES } from '../runtime/protocol/codec';
@@ -200,6 +200,7 @@ export class HubService {
     });
     this.guard = new FleetGuardTransport(transport, this.db, this.clock, this.log);
     this.ingest = new AlertingIngest(c.paths.eventsDb, (id, e, at) => this.onSighting(id, e, at));
+    chmodSync(c.paths.eventsDb, 0o600);
     this.hub = new Hub<RosterItem>({
       transport: this.guard,
       roster: this.roster,

@@ -25,8 +25,8 @@ function subject(certFile: string): string {
 }
 
 describe('provision init', () => {
-  it('writes every private key 0600 and the community keys encrypted', () => {
-    for (const f of [c.paths.ca.key, c.paths.signingKey, c.paths.hubTlsKey, c.paths.brokerKey]) {
+  it('writes every private key and the hub database 0600, and the community keys encrypted', () => {
+    for (const f of [c.paths.ca.key, c.paths.signingKey, c.paths.hubTlsKey, c.paths.brokerKey, c.paths.hubDb]) {
       expect(statSync(f).mode & 0o777).toBe(0o600);
     }
     for (const f of [c.paths.ca.key, c.paths.signingKey, c.paths.hubTlsKey]) {
