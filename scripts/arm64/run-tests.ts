@@ -10,51 +10,15 @@
  * Extra arguments go to jest (e.g. `npm run test:arm64 -- test/models`).
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ARM64_NODE, CACHE, emulatedEnv, QEMU, ROOT, run, say, STAGE, SYSROOT } from './config';
+import { ARM64_NODE, CACHE, emulatedEnv, QEMU, ROOT, say, STAGE, SYSROOT } from './config';
 import { prepare } from './prepare';
 import { selectTests, type Mode } from './select';
+import { baseEnvironment, fetchTestData, stage } from './stage';
 
 /** jest timeouts (default and explicit) are multiplied by this under emulation. */
 const DEFAULT_TIMEOUT_SCALE = 10;
-
-/** Tracked and untracked-but-not-ignored files of the checkout (what a clone plus local edits holds). */
-function sourceFiles(): string[] {
-  const out = run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT });
-  return out.split('\0').filter((f) => f && existsSync(join(ROOT, f)));
-}
-
-function stage(nodeModules: string): void {
-  mkdirSync(STAGE, { recursive: true });
-  for (const name of readdirSync(STAGE)) rmSync(join(STAGE, name), { recursive: true, force: true });
-  for (const f of sourceFiles()) cpSync(join(ROOT, f), join(STAGE, f), { recursive: true, verbatimSymlinks: true });
-  symlinkSync(join(nodeModules, 'node_modules'), join(STAGE, 'node_modules'));
-  // the project's jest config, anchored to the stage (its ignore patterns, e.g. '/.cache/', must not match
-  // the stage's own path, which is under ~/.cache), with timeouts scaled for emulation
-  writeFileSync(
-    join(STAGE, 'jest.arm64.config.js'),
-    `const base = require('./jest.config.js');
-const scale = Number(process.env.DOORWAY_ARM64_TIMEOUT_SCALE || '1');
-module.exports = {
-  ...base,
-  rootDir: __dirname,
-  testPathIgnorePatterns: (base.testPathIgnorePatterns || []).map((p) => (p.startsWith('/') ? '<rootDir>' + p : p)),
-  testEnvironment: '<rootDir>/scripts/arm64/emulated-environment.js',
-  testTimeout: (base.testTimeout || 5000) * scale,
-};
-`,
-  );
-}
-
-/** Absolute path of the project's own jest test environment, which the emulated one extends. */
-function baseEnvironment(): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const base = require(join(STAGE, 'jest.config.js')) as { testEnvironment?: string };
-  const env = base.testEnvironment ?? 'node';
-  if (env.startsWith('<rootDir>')) return join(STAGE, env.slice('<rootDir>'.length));
-  return require.resolve(env === 'node' ? 'jest-environment-node' : env, { paths: [STAGE] });
-}
 
 interface JestJson {
   numPassedTests: number;
@@ -68,12 +32,7 @@ function main(): number {
   const nm = prepare();
   const tPrepared = Date.now();
 
-  // models and photos: the x86 fetchers (cached, verified); the ARM64 run reads them in place
-  const modelDir = process.env['DOORWAY_MODEL_DIR'] ?? join(ROOT, '.cache', 'models');
-  const testDataDir = process.env['DOORWAY_TESTDATA_DIR'] ?? join(ROOT, '.cache', 'testdata');
-  const tsx = require.resolve('tsx/cli', { paths: [ROOT] });
-  run(process.execPath, [tsx, join(ROOT, 'models', 'fetch.ts'), modelDir], { stdio: ['ignore', 'ignore', 'pipe'] });
-  run(process.execPath, [tsx, join(ROOT, 'test', 'fixtures', 'fetch.ts')], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, DOORWAY_TESTDATA_DIR: testDataDir } });
+  const { modelDir, testDataDir } = fetchTestData();
 
   stage(nm);
   const mode = (process.env['DOORWAY_ARM64_TESTS'] ?? 'all') as Mode;
@@ -83,7 +42,7 @@ function main(): number {
   const sel = selectTests(STAGE, join(nm, 'node_modules'), mode);
   say(`native runtime dependencies: ${sel.nativePackages.join(', ')}`);
   say(`mode ${mode}: ${sel.selected.length} test files${extra.length ? ` (narrowed by ${extra.join(' ')})` : ''}`);
-  for (const f of sel.leftOut) say(`left out (touches no native addon or model): ${f}`);
+  for (const l of sel.leftOut) say(`left out: ${l.file}: ${l.reason}`);
   const tStaged = Date.now();
 
   const report = join(STAGE, 'jest-report.json');
