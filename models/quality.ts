@@ -24,7 +24,7 @@ export const QualityThresholdsSchema = z.strictObject({
   maxBrightness: z.number().min(0).max(255).default(215),
   /** Largest fraction of face pixels that may be clipped (<= 5 or >= 250). */
   maxClippedFraction: z.number().min(0).max(1).default(0.25),
-  /** Minimum open probability for each eye. */
+  /** Eyes are closed when both eyes' open probability is below this. */
   minEyeOpen: z.number().min(0).max(1).default(0.5),
 });
 export type QualityThresholds = z.infer<typeof QualityThresholdsSchema>;
@@ -110,6 +110,8 @@ export function judge(m: QualityMeasures, pose: HeadPose | null, eyes: EyeState 
   if (m.brightness < t.minBrightness) reasons.push('too-dark');
   if (m.brightness > t.maxBrightness) reasons.push('too-bright');
   if (m.clippedFraction > t.maxClippedFraction) reasons.push('clipped-exposure');
-  if (eyes && (eyes.leftOpen < t.minEyeOpen || eyes.rightOpen < t.minEyeOpen)) reasons.push('eyes-closed');
+  // Both eyes: the eye model misreads one small or dim eye as closed on low-resolution cameras, and a
+  // real blink or closed eyes close both.
+  if (eyes && eyes.leftOpen < t.minEyeOpen && eyes.rightOpen < t.minEyeOpen) reasons.push('eyes-closed');
   return { ok: reasons.length === 0, reasons, ...m, pose, eyes };
 }
