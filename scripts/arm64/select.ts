@@ -8,7 +8,8 @@
  *   every project .ts file it names in a string (a child script it spawns, e.g. `join(__dirname, 'x.ts')`).
  *   The closure touches native code when it imports a runtime dependency (package.json `dependencies`)
  *   that ships a compiled `.node` file, or depends on a package that does (sharp -> @img/sharp-linux-*,
- *   onoff -> epoll). Today: onnxruntime-node (every model), better-sqlite3, sharp, onoff/epoll.
+ *   onoff -> epoll), or when one of its files compiles WebAssembly (V8 emits NEON code for it on ARM64).
+ *   Today: onnxruntime-node (every model), better-sqlite3, sharp, onoff/epoll, the matcher's SIMD kernel.
  *
  * In both modes, a test file that holds a real-time deadline itself (`Date.now()` or `performance.now()`
  * in the .test.ts file: a wall-clock wait such as "a decision within 15 s of video") is left out. Under
@@ -72,6 +73,8 @@ export function nativeRuntimePackages(root: string, nodeModules: string): string
   return Object.keys(pkg.dependencies ?? {}).filter((d) => isNative(d)).sort();
 }
 
+export const WASM = '(WebAssembly)';
+
 const IMPORT = /(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|\bimport\s+)['"]([^'"]+)['"]/g;
 const TS_STRING = /['"`]([\w./-]+\.ts)['"`]/g;
 
@@ -88,7 +91,10 @@ function packageOf(spec: string): string {
   return spec.startsWith('@') ? parts.slice(0, 2).join('/') : (parts[0] ?? spec);
 }
 
-/** Bare package names imported anywhere in the file's closure. */
+/**
+ * Bare package names imported anywhere in the file's closure; '(WebAssembly)' stands for a closure file
+ * that compiles WebAssembly (V8 turns it into the CPU's own machine code: NEON on ARM64, SSE/AVX on x86).
+ */
 export function closurePackages(file: string): Set<string> {
   const seen = new Set<string>();
   const packages = new Set<string>();
@@ -98,6 +104,7 @@ export function closurePackages(file: string): Set<string> {
     if (seen.has(f)) continue;
     seen.add(f);
     const src = readFileSync(f, 'utf8');
+    if (/\bWebAssembly\b/.test(src)) packages.add(WASM);
     for (const m of src.matchAll(IMPORT)) {
       const spec = m[1] as string;
       if (spec.startsWith('.')) {
@@ -129,7 +136,7 @@ export function selectTests(root: string, nodeModules: string, mode: Mode): Sele
     }
     if (mode === 'native') {
       const pk = closurePackages(join(root, f));
-      if (!nativePackages.some((n) => pk.has(n))) {
+      if (!pk.has(WASM) && !nativePackages.some((n) => pk.has(n))) {
         leftOut.push({ file: f, reason: 'touches no native addon or model' });
         continue;
       }
