@@ -12,7 +12,10 @@ import { resolve } from 'node:path';
 import { decodeImage } from '../../models/decode';
 import type { RawFrame } from '../../models/image';
 import { pixelCues, type PixelCues } from '../../models/liveness/screen';
+import { LivenessModel } from '../../models/liveness';
+import { defaultModelDir, entry, loadManifest } from '../../models/manifest';
 import type { FacePipeline, FaceResult } from '../../models/pipeline';
+import { DEFAULT_SESSION_OPTIONS, loadModel } from '../../models/session';
 import { videoFrames } from '../../models/liveness/video';
 import { FRANCK_STILLS, FRANCK_VIDEO, GROUP_PHOTOS, testFile } from '../../test/fixtures/photos';
 import { addNoise, h264RoundTrip } from './camera';
@@ -25,6 +28,8 @@ export interface ObservedFace {
   box: [number, number, number, number];
   lm: number[];
   passive: [number, number, number] | null;
+  /** The passive model fed B,G,R planes instead of R,G,B (to calibrate the channel order). */
+  passiveBgr: [number, number, number];
   eyes: { leftOpen: number; rightOpen: number } | null;
   pose: { yaw: number; pitch: number; roll: number } | null;
   cues: PixelCues;
@@ -39,11 +44,14 @@ export interface ObservedFrame {
 export interface Clip {
   id: string;
   kind: ClipKind;
+  /** Attack variant: 'edges' when a paper edge or screen bezel is in view around the face, 'closeup' when not. */
+  variant: 'edges' | 'closeup' | 'none';
   split: Split;
   frames: ObservedFrame[];
 }
 
-const VERSION = 'v1';
+const VERSION = 'v3';
+const CLIP_VERSION = 'v2';
 export const SPEC: ClipSpec = { width: 360, height: 288, fps: 24, frames: 60 };
 const WINDOW_S = 5;
 const VIDEO_S = 200;
@@ -55,6 +63,17 @@ export function cacheDir(): string {
 }
 
 const r4 = (v: number): number => Math.round(v * 1e4) / 1e4;
+
+let swapped: LivenessModel | null = null;
+
+/** The passive model on the same crop with the channel order swapped (frame bytes read as BGR). */
+async function passiveSwapped(frame: RawFrame, box: FaceResult['box']): Promise<[number, number, number]> {
+  if (!swapped) {
+    const m = await loadModel(defaultModelDir(), entry(loadManifest(), 'liveness'), DEFAULT_SESSION_OPTIONS);
+    swapped = new LivenessModel(m, 0);
+  }
+  return (await swapped.score({ ...frame, format: frame.format === 'rgb24' ? 'bgr24' : 'rgb24' }, box)).probs;
+}
 
 export async function observe(pipeline: FacePipeline, frame: RawFrame): Promise<{ face: FaceResult | null; cues: PixelCues | null }> {
   const faces = await pipeline.process(frame, { largestOnly: true, embedding: false });
@@ -69,6 +88,7 @@ async function observeClip(pipeline: FacePipeline, rendered: Iterable<RawFrame>,
   const frames = await h264RoundTrip([...rendered], fps);
   for (const frame of frames) {
     const { face, cues } = await observe(pipeline, frame);
+    const bgr = face ? await passiveSwapped(frame, face.box) : null;
     out.push({
       t: r4((k++ * 1000) / fps),
       face:
@@ -77,6 +97,7 @@ async function observeClip(pipeline: FacePipeline, rendered: Iterable<RawFrame>,
               box: face.box.map(r4) as [number, number, number, number],
               lm: Array.from(face.landmarks68, r4),
               passive: face.liveness ? (face.liveness.probs.map(r4) as [number, number, number]) : null,
+              passiveBgr: (bgr ?? [0, 0, 0]).map(r4) as [number, number, number],
               eyes: face.quality.eyes && { leftOpen: r4(face.quality.eyes.leftOpen), rightOpen: r4(face.quality.eyes.rightOpen) },
               pose: face.quality.pose && { yaw: r4(face.quality.pose.yaw), pitch: r4(face.quality.pose.pitch), roll: r4(face.quality.pose.roll) },
               cues: { moire: r4(cues.moire), bezel: r4(cues.bezel), luma: r4(cues.luma) },
@@ -113,7 +134,7 @@ async function portraits(pipeline: FacePipeline): Promise<Portrait[]> {
 
 /** Observes a clip once; the result is cached per clip, so an interrupted build resumes. */
 async function cached(id: string, make: () => Promise<ObservedFrame[]>): Promise<ObservedFrame[]> {
-  const dir = resolve(cacheDir(), `clips-${VERSION}`);
+  const dir = resolve(cacheDir(), `clips-${CLIP_VERSION}`);
   mkdirSync(dir, { recursive: true });
   const file = resolve(dir, `${id.replace(/[^A-Za-z0-9@#._-]/g, '_')}.json`);
   if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as ObservedFrame[];
@@ -142,8 +163,12 @@ export async function loadDataset(pipeline: FacePipeline, log: (s: string) => vo
     };
     const split: Split = startS < VIDEO_S / 2 ? 'calib' : 'test';
     const gid = `genuine@${startS}s`, rid = `replay@${startS}s`;
-    clips.push({ id: gid, kind: 'genuine', split, frames: await cached(gid, async () => observeClip(pipeline, addNoise(await source(), 2.5, 500 + w), SPEC.fps)) });
-    clips.push({ id: rid, kind: 'replay', split, frames: await cached(rid, async () => observeClip(pipeline, replayAttack(await source(), SPEC, 1000 + w), SPEC.fps)) });
+    clips.push({ id: gid, kind: 'genuine', variant: 'none', split, frames: await cached(gid, async () => observeClip(pipeline, addNoise(await source(), 2.5, 500 + w), SPEC.fps)) });
+    clips.push({ id: rid, kind: 'replay', variant: 'edges', split, frames: await cached(rid, async () => observeClip(pipeline, replayAttack(await source(), SPEC, 1000 + w), SPEC.fps)) });
+    if (w % 2 === 1) {
+      const cid = `replay-closeup@${startS}s`;
+      clips.push({ id: cid, kind: 'replay', variant: 'closeup', split, frames: await cached(cid, async () => observeClip(pipeline, replayAttack(await source(), SPEC, 4000 + w, true), SPEC.fps)) });
+    }
     if (w % 5 === 4) log(`video windows ${w + 1}/${nWin}`);
   }
   const ps = await portraits(pipeline);
@@ -151,10 +176,12 @@ export async function loadDataset(pipeline: FacePipeline, log: (s: string) => vo
     const nPrint = p.franck ? 2 : 1;
     for (let s = 0; s < nPrint; s++) {
       const id = `print:${p.id}/${s}`;
-      clips.push({ id, kind: 'print', split: p.split, frames: await cached(id, () => observeClip(pipeline, printAttack(p, SPEC, 2000 + i * 10 + s), SPEC.fps)) });
+      clips.push({ id, kind: 'print', variant: 'edges', split: p.split, frames: await cached(id, () => observeClip(pipeline, printAttack(p, SPEC, 2000 + i * 10 + s), SPEC.fps)) });
     }
+    const cid = `print-closeup:${p.id}`;
+    clips.push({ id: cid, kind: 'print', variant: 'closeup', split: p.split, frames: await cached(cid, () => observeClip(pipeline, printAttack(p, SPEC, 5000 + i, true), SPEC.fps)) });
     const sid = `static:${p.id}`;
-    clips.push({ id: sid, kind: 'static', split: p.split, frames: await cached(sid, () => observeClip(pipeline, staticAttack(p, SPEC, 3000 + i), SPEC.fps)) });
+    clips.push({ id: sid, kind: 'static', variant: 'none', split: p.split, frames: await cached(sid, () => observeClip(pipeline, staticAttack(p, SPEC, 3000 + i), SPEC.fps)) });
     if (i % 5 === 4) log(`portraits ${i + 1}/${ps.length}`);
   }
   writeFileSync(file, JSON.stringify(clips));

@@ -176,17 +176,23 @@ function handMotion(r: Rng, spec: ClipSpec, scale: number, tilt: number, shift: 
   });
 }
 
-/** Print attack: the photo's face region printed on paper and moved by hand. */
-export function* printAttack(src: PhotoSource, spec: ClipSpec, seed: number): Generator<RawFrame> {
+/**
+ * Print attack: the photo's face region printed on paper and moved by hand. `closeup`: a large print held
+ * close, whose edges stay out of the camera's view around the face (no paper edge to see).
+ */
+export function* printAttack(src: PhotoSource, spec: ClipSpec, seed: number, closeup = false): Generator<RawFrame> {
   const r = mulberry32(seed);
   const [bx1, by1, bx2, by2] = src.box;
   const fw = bx2 - bx1;
-  // the printed portrait: the face enlarged 2.4x (clipped to the photo), white margin around
-  const pw = Math.min(src.image.width, fw * 2.4), ph = Math.min(src.image.height, (by2 - by1) * 2.8);
-  const px0 = Math.max(0, Math.min(src.image.width - pw, (bx1 + bx2) / 2 - pw / 2));
-  const py0 = Math.max(0, Math.min(src.image.height - ph, (by1 + by2) / 2 - ph / 2));
-  const margin = uni(r, 0.03, 0.12) * pw;
-  const targetFace = uni(r, 85, 150); // face width in output px
+  // the printed portrait: the face enlarged 2.4x (4.5x for a close-up; clipped to the photo), white margin around
+  const enlarge = closeup ? 4.5 : 2.4;
+  const pw = Math.min(src.image.width, fw * enlarge), ph = Math.min(src.image.height, (by2 - by1) * enlarge * 1.15);
+  // plane coordinates are centred on the face, so the face is where the hand holds the paper
+  const fcx = (bx1 + bx2) / 2, fcy = (by1 + by2) / 2;
+  const px0 = Math.max(0, Math.min(src.image.width - pw, fcx - pw / 2)) - fcx;
+  const py0 = Math.max(0, Math.min(src.image.height - ph, fcy - ph / 2)) - fcy;
+  const margin = closeup ? 0 : uni(r, 0.03, 0.12) * pw;
+  const targetFace = closeup ? uni(r, 110, 170) : uni(r, 85, 150); // face width in output px
   const f = uni(r, 350, 600);
   const motion = handMotion(r, spec, targetFace / fw, uni(r, 4, 18), uni(r, 4, 20));
   const contrast = uni(r, 0.75, 0.92), lift = uni(r, 10, 30), desat = uni(r, 0.05, 0.25);
@@ -198,12 +204,11 @@ export function* printAttack(src: PhotoSource, spec: ClipSpec, seed: number): Ge
   const light = wobble(r, uni(r, 0.05, 0.2), 0.01);
   const grad = { gx: uni(r, -0.001, 0.001), gy: uni(r, -0.001, 0.001) };
   const blur = uni(r, 0, 1) < 0.6;
-  const cxp = px0 + pw / 2, cyp = py0 + ph / 2;
   const tmp = new Float32Array(3);
   const shader: PlaneShader = (u, v, out) => {
-    if (Math.abs(u) > pw / 2 + margin || Math.abs(v) > ph / 2 + margin) return false;
+    if (u < px0 - margin || u > px0 + pw + margin || v < py0 - margin || v > py0 + ph + margin) return false;
     const t = texture[((Math.floor(v / 3) & (TW - 1)) * TW + (Math.floor(u / 3) & (TW - 1)))] as number;
-    if (Math.abs(u) > pw / 2 || Math.abs(v) > ph / 2 || !bilinear(src.image, cxp + u, cyp + v, tmp)) {
+    if (u < px0 || u > px0 + pw || v < py0 || v > py0 + ph || !bilinear(src.image, fcx + u, fcy + v, tmp)) {
       out[0] = (paper[0] as number) * t;
       out[1] = (paper[1] as number) * t;
       out[2] = (paper[2] as number) * t;
@@ -225,8 +230,11 @@ export function* printAttack(src: PhotoSource, spec: ClipSpec, seed: number): Ge
   }
 }
 
-/** Replay attack: each video frame shown on a hand-held screen. `frames` yields the genuine video frames. */
-export function* replayAttack(frames: Iterable<RawFrame>, spec: ClipSpec, seed: number): Generator<RawFrame> {
+/**
+ * Replay attack: each video frame shown on a hand-held screen. `frames` yields the genuine video frames.
+ * `closeup`: a large screen held close, its bezel out of the camera's view.
+ */
+export function* replayAttack(frames: Iterable<RawFrame>, spec: ClipSpec, seed: number, closeup = false): Generator<RawFrame> {
   const r = mulberry32(seed);
   const gamma = uni(r, 0.8, 1.3), black = uni(r, 8, 28), white = uni(r, 200, 250);
   const tint = [uni(r, 0.9, 1), uni(r, 0.95, 1), uni(r, 1, 1.1)];
@@ -237,7 +245,7 @@ export function* replayAttack(frames: Iterable<RawFrame>, spec: ClipSpec, seed: 
   const band = { h: uni(r, 15, 50), speed: uni(r, 3, 12), depth: uni(r, 0.03, 0.1), y0: uni(r, 0, spec.height) };
   const bg = background(spec.width, spec.height, r);
   const f = uni(r, 350, 600);
-  const screenScale = uni(r, 0.75, 1.15); // output px per video px
+  const screenScale = closeup ? uni(r, 1.5, 1.9) : uni(r, 0.75, 1.15); // output px per video px
   const tilt = uni(r, 3, 12);
   let motion: ((s: number) => PlanePose) | null = null;
   const tmp = new Float32Array(3);

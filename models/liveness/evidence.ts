@@ -62,13 +62,13 @@ export interface FrameEvidence {
 
 /** Names of the features, in the order of `LivenessFeatures.values`. */
 export const FEATURE_NAMES = [
-  'passive', // mean logit of the passive model's live probability
+  'passive', // mean logit of the passive model's live probability (NaN when it was not run)
   'parallax', // median homography residual of the rigid landmarks (ref and lagged frame -> now), / inter-ocular
   'parallaxPeak', // 80th percentile of the same
-  'motion', // 80th percentile of rigid motion from the first frame, / inter-ocular
+  'motion', // 80th percentile of rigid motion from the first frame, % of inter-ocular, capped at MOTION_CAP
   'mouth', // range of the inner-lip gap
   'eyeRange', // range of min(left, right) eye-open probability
-  'poseRange', // range of yaw plus range of pitch, degrees / 10
+  'poseRange', // range of yaw plus range of pitch, degrees / 10, capped at POSE_CAP
   'moire', // median moire score
   'bezel', // median straight-edge score
   'flicker', // relative second-difference jitter of face luma
@@ -84,6 +84,12 @@ export interface LivenessFeatures {
 }
 
 const LAG = 6;
+/**
+ * Motion and pose change are capped: a little of them separates a face from a still image, but more of
+ * them says nothing about liveness (a visitor may walk up fast; a hand-held photo also moves).
+ */
+export const MOTION_CAP = 3;
+export const POSE_CAP = 1.5;
 
 function quantile(xs: readonly number[], q: number): number {
   if (xs.length === 0) return 0;
@@ -151,13 +157,13 @@ export class TrackEvidence {
       spanMs: fr.length ? (fr[fr.length - 1] as FrameEvidence).t - (fr[0] as FrameEvidence).t : 0,
       blink,
       values: {
-        passive: mean(passive),
+        passive: passive.length ? mean(passive) : NaN,
         parallax: quantile(this.residuals, 0.5) * 100,
         parallaxPeak: quantile(this.residuals, 0.8) * 100,
-        motion: quantile(this.motions, 0.8) * 100,
+        motion: Math.min(MOTION_CAP, quantile(this.motions, 0.8) * 100),
         mouth: spread(mouth) * 10,
         eyeRange: spread(eyes),
-        poseRange: (spread(yaw) + spread(pitch)) / 10,
+        poseRange: Math.min(POSE_CAP, (spread(yaw) + spread(pitch)) / 10),
         moire: quantile(cues.map((c) => c.moire), 0.5),
         bezel: quantile(cues.map((c) => c.bezel), 0.5) * 10,
         flicker,

@@ -33,20 +33,27 @@ export const FusionModelSchema = z.strictObject({
   /** Mean and standard deviation of each feature on the calibration set (standardisation). */
   mean: FeatureWeightsSchema,
   std: FeatureWeightsSchema,
+  /**
+   * How the passive model's probabilities were calibrated: 'bgr' = B,G,R planes, passed by the caller as
+   * `passiveProbs` (models/liveness/passive.ts); 'rgb' = the pipeline's own `face.liveness.probs`.
+   */
+  passiveOrder: z.enum(['rgb', 'bgr']),
   /** Class of the passive model that means "live" (calibrated on the evaluation set). */
   passiveLiveClass: z.number().int().min(0).max(2),
 });
 export type FusionModel = z.infer<typeof FusionModelSchema>;
 
 /**
- * Fitted by `npm run eval:liveness` (logistic regression on the calibration split, all time points from
- * the 4th frame to 2.5 s); printed by it as `model`. Re-run and paste when the features change.
+ * Fitted by `npm run eval:liveness` (sign-constrained, L2-regularised logistic regression on the
+ * calibration split, every time point from the 4th frame to 2.5 s); printed by it as `model`. Re-run and
+ * paste when the features change. Weights are on standardised features (value - mean) / std.
  */
 export const DEFAULT_FUSION_MODEL: FusionModel = {
-  bias: 0,
-  weights: { passive: 0, parallax: 1, parallaxPeak: 0, motion: 0.5, mouth: 0.5, eyeRange: 0.5, poseRange: 0, moire: -0.5, bezel: -0.5, flicker: 0 },
-  mean: { passive: 0, parallax: 1, parallaxPeak: 1, motion: 2, mouth: 0.5, eyeRange: 0.2, poseRange: 0.5, moire: 1, bezel: 1, flicker: 0.5 },
-  std: { passive: 1, parallax: 1, parallaxPeak: 1, motion: 1, mouth: 0.5, eyeRange: 0.2, poseRange: 0.5, moire: 0.5, bezel: 1, flicker: 0.5 },
+  bias: -1.7578,
+  weights: { passive: 3.6492, parallax: 0, parallaxPeak: 0.3526, motion: 0.3078, mouth: 0.0384, eyeRange: 0.2306, poseRange: 0, moire: 0, bezel: -2.0471, flicker: -1.2752 },
+  mean: { passive: 5.2965, parallax: 1.6647, parallaxPeak: 2.2239, motion: 2.4384, mouth: 0.3786, eyeRange: 0.1976, poseRange: 0.9153, moire: 2.2774, bezel: 45.0411, flicker: 0.4426 },
+  std: { passive: 3.25, parallax: 1.5196, parallaxPeak: 1.9466, motion: 1.0021, mouth: 0.4366, eyeRange: 0.3737, poseRange: 0.525, moire: 0.2477, bezel: 31.0068, flicker: 0.4236 },
+  passiveOrder: 'bgr',
   passiveLiveClass: 0,
 };
 
@@ -73,6 +80,11 @@ const ExplicitPolicySchema = z.strictObject({
   minRejectMs: z.number().int().min(0).max(30_000),
   /** Score needed for 'live' when the budget is used up. */
   threshold: z.number().min(0).max(1),
+  /**
+   * Rigid face motion (the 'motion' feature: % of the eye distance, capped) needed before any 'live': a
+   * face that has not moved at all is a still image, however real it looks to the passive model.
+   */
+  minMotion: z.number().min(0).max(100).default(0),
   ir: IrPolicySchema.prefault({}),
   model: FusionModelSchema.optional(),
 });
@@ -80,11 +92,11 @@ export type LivenessPolicy = z.infer<typeof ExplicitPolicySchema>;
 
 export const LIVENESS_PRESETS = {
   /** Longest wait, highest bar: for doors where a false accept costs most (main gates). */
-  strict: { budgetMs: 2500, minFrames: 8, fastAccept: 0.97, fastReject: 0.02, minRejectMs: 1500, threshold: 0.8, ir: { mode: 'optional', weight: 6, vetoBelow: 0.1, minFrames: 3 } },
+  strict: { budgetMs: 2400, minFrames: 8, fastAccept: 0.97, fastReject: 0.02, minRejectMs: 1500, threshold: 0.8, minMotion: 0.48, ir: { mode: 'optional', weight: 6, vetoBelow: 0.1, minFrames: 3 } },
   /** The default. */
-  balanced: { budgetMs: 2000, minFrames: 6, fastAccept: 0.93, fastReject: 0.02, minRejectMs: 1200, threshold: 0.6, ir: { mode: 'optional', weight: 6, vetoBelow: 0.1, minFrames: 3 } },
+  balanced: { budgetMs: 2000, minFrames: 6, fastAccept: 0.85, fastReject: 0.02, minRejectMs: 1200, threshold: 0.8, minMotion: 0.48, ir: { mode: 'optional', weight: 6, vetoBelow: 0.1, minFrames: 3 } },
   /** Shortest wait: for low-risk doors (bike store, inner doors). */
-  fast: { budgetMs: 1000, minFrames: 4, fastAccept: 0.85, fastReject: 0.05, minRejectMs: 600, threshold: 0.5, ir: { mode: 'optional', weight: 6, vetoBelow: 0.1, minFrames: 3 } },
+  fast: { budgetMs: 1000, minFrames: 4, fastAccept: 0.85, fastReject: 0.05, minRejectMs: 600, threshold: 0.8, minMotion: 0.48, ir: { mode: 'optional', weight: 6, vetoBelow: 0.1, minFrames: 3 } },
 } as const satisfies Record<string, LivenessPolicy>;
 export type LivenessPreset = keyof typeof LIVENESS_PRESETS;
 
@@ -121,6 +133,11 @@ export interface LivenessObservation {
   ir?: IrObservation;
   /** Pixel cues computed elsewhere (the evaluation caches them). */
   cues?: PixelCues;
+  /**
+   * Passive model probabilities with B,G,R planes (PassiveBgr.probs), for a model calibrated that way.
+   * Without them such a model treats the passive evidence as absent (neutral), never as live.
+   */
+  passiveProbs?: readonly number[];
 }
 
 export interface LivenessOutcome {
@@ -137,12 +154,26 @@ export interface LivenessOutcome {
 
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 
+/**
+ * Attack cues (a screen's moire, a bezel or paper edge, flicker) can only count against liveness: their
+ * absence is no evidence of life (a close-up print shows no edge; a still image does not flicker). Their
+ * standardised value is floored at 0, in the fit (bench/eval-liveness.ts) as here.
+ */
+export const ONE_SIDED: ReadonlySet<FeatureName> = new Set<FeatureName>(['moire', 'bezel', 'flicker']);
+
+/** The standardised value of a feature as the model weighs it (NaN = absent). */
+export function standardise(m: FusionModel, n: FeatureName, v: number): number {
+  const z = (v - m.mean[n]) / (m.std[n] || 1);
+  return ONE_SIDED.has(n) ? Math.max(0, z) : z;
+}
+
 /** Score of a feature set under a model (and optional NIR term), with per-feature contributions. */
 export function fusionScore(m: FusionModel, f: LivenessFeatures, ir: { live: number; weight: number } | null): { score: number; contributions: Array<[string, number]> } {
   let z = m.bias;
   const contributions: Array<[string, number]> = [];
   for (const n of FEATURE_NAMES) {
-    const c = (m.weights[n] * (f.values[n] - m.mean[n])) / (m.std[n] || 1);
+    // absent evidence (NaN: e.g. no passive score) counts for nothing either way
+    const c = Number.isNaN(f.values[n]) ? 0 : m.weights[n] * standardise(m, n, f.values[n]);
     z += c;
     contributions.push([n, c]);
   }
@@ -167,6 +198,11 @@ export class LivenessFusion {
   constructor(
     policy: LivenessPolicyInput = 'balanced',
     private readonly clock?: Clock,
+    /**
+     * Channel order the pipeline's own liveness stage uses (`face.liveness.probs`). When it matches the
+     * model's calibration those probabilities are used if the caller passes no `passiveProbs`.
+     */
+    private readonly pipelinePassiveOrder: 'rgb' | 'bgr' = 'rgb',
   ) {
     this.policy = resolvePolicy(policy);
     this.model = this.policy.model ?? DEFAULT_FUSION_MODEL;
@@ -178,7 +214,7 @@ export class LivenessFusion {
     const elapsedMs = t - this.t0;
     if (this.final) return { ...this.final, framesUsed: this.evidence.length };
     const f = obs.face;
-    const probs = f.liveness?.probs;
+    const probs = obs.passiveProbs ?? (this.pipelinePassiveOrder === this.model.passiveOrder ? f.liveness?.probs : undefined);
     this.evidence.push({
       t,
       landmarks68: f.landmarks68,
@@ -204,9 +240,13 @@ export class LivenessFusion {
     if (ir && ir.live < p.ir.vetoBelow) return (this.final = out('not-live', ['ir-veto']));
     if (n < p.minFrames) return out('pending', ['collecting']);
     const irOk = p.ir.mode !== 'required' || irReady;
-    if (irOk && score >= p.fastAccept) return (this.final = out('live', ['fast-path']));
+    const moved = feats.values.motion >= p.minMotion;
+    if (irOk && moved && score >= p.fastAccept) return (this.final = out('live', ['fast-path']));
     if (score < p.fastReject && elapsedMs >= p.minRejectMs) return (this.final = out('not-live', ['strong-attack-evidence']));
-    if (elapsedMs >= p.budgetMs) return (this.final = out(irOk && score >= p.threshold ? 'live' : 'not-live', ['budget-used']));
+    if (elapsedMs >= p.budgetMs) {
+      if (!moved) return (this.final = out('not-live', ['budget-used', 'no-motion']));
+      return (this.final = out(irOk && score >= p.threshold ? 'live' : 'not-live', ['budget-used']));
+    }
     return out('pending', ['waiting-for-evidence']);
   }
 }

@@ -8,6 +8,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { z } from 'zod';
 import { FacePipeline } from '../../models/pipeline';
+import { PassiveBgr } from '../../models/liveness/passive';
 import { imageSequence, type TimedFrame, videoFrames } from '../../models/liveness/video';
 import { type CliIo, parseCli } from '../cli';
 import { LivenessFusion, type LivenessOutcome } from '../loop/liveness-fusion';
@@ -42,15 +43,15 @@ export interface ClipVerdict {
   decision_ms: number;
 }
 
-export async function judgeClip(pipeline: FacePipeline, file: string, policy: 'strict' | 'balanced' | 'fast', fps = 24): Promise<ClipVerdict> {
+export async function judgeClip(pipeline: FacePipeline, passive: PassiveBgr, file: string, policy: 'strict' | 'balanced' | 'fast', fps = 24): Promise<ClipVerdict> {
   const fusion = new LivenessFusion(policy);
   let last: LivenessOutcome | null = null;
   let lastT = 0;
   for await (const { t, frame } of framesOf(file, fps)) {
     lastT = t;
-    const face = (await pipeline.process(frame, { largestOnly: true, embedding: false }))[0];
+    const face = (await pipeline.process(frame, { largestOnly: true, embedding: false, liveness: false }))[0];
     if (!face) continue;
-    last = fusion.observe({ t, frame, face });
+    last = fusion.observe({ t, frame, face, passiveProbs: await passive.probs(frame, face.box) });
     if (last.verdict !== 'pending') break;
   }
   const r4 = (v: number): number => Math.round(v * 1e4) / 1e4;
@@ -70,12 +71,13 @@ export async function judgeClip(pipeline: FacePipeline, file: string, policy: 's
 export async function livenessCommand(args: string[], io: CliIo): Promise<number> {
   const a = parseCli('liveness', args, { json: { type: 'boolean' }, policy: { type: 'string' }, fps: { type: 'string' } }, LivenessArgs);
   const pipeline = await FacePipeline.load();
+  const passive = await PassiveBgr.load();
   let failed = 0;
   try {
     for (const file of a.positionals) {
       let v: ClipVerdict;
       try {
-        v = await judgeClip(pipeline, file, a.policy, a.fps);
+        v = await judgeClip(pipeline, passive, file, a.policy, a.fps);
       } catch (e) {
         failed++;
         io.err(`doorway liveness: ${file}: ${(e as Error).message}`);
@@ -85,6 +87,7 @@ export async function livenessCommand(args: string[], io: CliIo): Promise<number
       else io.out(`${basename(file)}: ${v.live ? 'LIVE' : 'NOT LIVE'} score ${v.score.toFixed(3)} after ${v.decision_ms} ms, ${v.frames_used} frames (${v.reasons.join(', ')})`);
     }
   } finally {
+    await passive.close();
     await pipeline.close();
   }
   return failed > 0 ? 1 : 0;
