@@ -2,6 +2,7 @@ import { FakeClock } from '../../../runtime/clock';
 import { FakeIrSource } from '../../../runtime/loop/liveness-ir';
 import {
   DEFAULT_FUSION_MODEL,
+  fusionScore,
   type FusionModel,
   LivenessFusion,
   type LivenessOutcome,
@@ -97,6 +98,27 @@ describe('liveness fusion', () => {
     expect(outs.slice(5).every((o) => o.verdict === 'live')).toBe(true);
     // the verdict reports the frames it was based on
     expect(outs[39]?.framesUsed).toBe(6);
+  });
+
+  it('never calls a face live that has not moved at all, however high its score', () => {
+    const still = liveTrack(1)[0]!;
+    const fusion = new LivenessFusion(explicit({ fastAccept: 0.01, threshold: 0.01, minMotion: 0.5 }));
+    const outs = Array.from({ length: 30 }, (_, k) => fusion.observe({ t: (k * 1000) / 24, face: still.face }));
+    expect(outs.slice(0, 23).every((o) => o.verdict === 'pending')).toBe(true);
+    const final = outs.find((o) => o.verdict !== 'pending');
+    expect(final?.verdict).toBe('not-live');
+    expect(final?.reasons).toContain('no-motion');
+    // the same gate lets a moving head through
+    expect(run(explicit({ fastAccept: 0.01, minMotion: 0.5 }), liveTrack(30)).some((o) => o.verdict === 'live')).toBe(true);
+  });
+
+  it('gives no credit for the absence of an attack cue, only blame for its presence', () => {
+    const m = DEFAULT_FUSION_MODEL;
+    const base = { frames: 10, spanMs: 400, blink: false, values: { ...m.mean } };
+    const plain = fusionScore(m, base, null).score;
+    expect(fusionScore(m, { ...base, values: { ...m.mean, bezel: 0, flicker: 0 } }, null).score).toBeCloseTo(plain, 12);
+    expect(fusionScore(m, { ...base, values: { ...m.mean, bezel: m.mean.bezel + 3 * m.std.bezel } }, null).score).toBeLessThan(plain);
+    expect(fusionScore(m, { ...base, values: { ...m.mean, passive: NaN } }, null).score).toBeCloseTo(plain, 12);
   });
 
   it('reads the injected clock when a frame has no timestamp', () => {
