@@ -10,7 +10,7 @@
 import { FacePipeline, type FaceResult } from '../models/pipeline';
 import { FEATURE_NAMES, type FeatureName, TrackEvidence } from '../models/liveness/evidence';
 import { solveLinear } from '../models/liveness/homography';
-import { DEFAULT_FUSION_MODEL, type FusionModel, LivenessFusion, ONE_SIDED, type LivenessOutcome, type LivenessPolicy, resolvePolicy } from '../runtime/loop/liveness-fusion';
+import { DEFAULT_FUSION_MODEL, DEFAULT_FUSION_MODEL_RGB, type FusionModel, LivenessFusion, ONE_SIDED, type LivenessOutcome, type LivenessPolicy, resolvePolicy } from '../runtime/loop/liveness-fusion';
 import { type Clip, type ClipKind, loadDataset, type ObservedFace } from './liveness/dataset';
 
 const args = new Set(process.argv.slice(2));
@@ -174,13 +174,13 @@ function figures(runs: Run[]): Record<string, number> {
 }
 
 /** Score after each observed frame of a clip (elapsed ms, score), under a model, with no verdict taken. */
-function trajectory(c: Clip, model: FusionModel): Array<[number, number, number]> {
+function trajectory(c: Clip, model: FusionModel, withPassive = true): Array<[number, number, number]> {
   const fusion = new LivenessFusion({ budgetMs: 30_000, minFrames: 2, fastAccept: 1, fastReject: 0, minRejectMs: 30_000, threshold: 1, model });
   const ev = new TrackEvidence();
   const out: Array<[number, number, number]> = [];
   for (const f of c.frames) {
     if (!f.face) continue;
-    const o = fusion.observe({ t: f.t, face: faceResult(f.face), cues: f.face.cues, passiveProbs: f.face.passiveBgr });
+    const o = fusion.observe({ t: f.t, face: faceResult(f.face), cues: f.face.cues, passiveProbs: withPassive ? f.face.passiveBgr : undefined });
     ev.push({ t: f.t, landmarks68: f.face.lm, passiveLive: null, eyes: null, pose: null, cues: null });
     out.push([o.elapsedMs, o.score, ev.features().values.motion]);
   }
@@ -204,8 +204,8 @@ function simulate(traj: Array<[number, number, number]>, p: LivenessPolicy): { l
  * Picks threshold and fastAccept on the calibration split: no print or static attack accepted, then the
  * least BPCER, then the shortest median decision. `minFastAccept` keeps the fast path for strong evidence.
  */
-function calibrateThresholds(clips: Clip[], base: LivenessPolicy, model: FusionModel, minFastAccept: number): LivenessPolicy {
-  const trajs = clips.map((c) => ({ c, t: trajectory(c, model) }));
+function calibrateThresholds(clips: Clip[], base: LivenessPolicy, model: FusionModel, minFastAccept: number, withPassive = true): LivenessPolicy {
+  const trajs = clips.map((c) => ({ c, t: trajectory(c, model, withPassive) }));
   let best = base;
   let bestCost = Infinity;
   const grid = [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.999];
@@ -285,22 +285,25 @@ async function main(): Promise<void> {
   for (const n of FEATURE_NAMES) log(`  ${n.padEnd(13)} print ${featureAuc[n]?.['print']?.toFixed(3)}  replay ${featureAuc[n]?.['replay']?.toFixed(3)}  static ${featureAuc[n]?.['static']?.toFixed(3)}`);
 
   // 2. fusion weights: logistic regression over time points of calibration clips
-  const xs: number[][] = [], ys: number[] = [], ws: number[] = [];
-  const nKind = Object.fromEntries(KINDS.map((k) => [k, calib.filter((c) => c.kind === k).length]));
-  for (const c of calib) {
-    const s = samples(c, order, liveClass, 2500);
-    // each class weighs half; attacks split their half across the kinds; each clip equally within its kind
-    const kw = c.kind === 'genuine' ? 1 : 1 / 3;
-    for (const x of s) {
-      xs.push(x);
-      ys.push(c.kind === 'genuine' ? 1 : 0);
-      ws.push(kw / ((nKind[c.kind] as number) * s.length));
+  const fitModel = (order: 'rgb' | 'bgr', liveClass: number): FusionModel => {
+    const xs: number[][] = [], ys: number[] = [], ws: number[] = [];
+    const nKind = Object.fromEntries(KINDS.map((k) => [k, calib.filter((c) => c.kind === k).length]));
+    for (const c of calib) {
+      const s = samples(c, order, liveClass, 2500);
+      // each class weighs half; attacks split their half across the kinds; each clip equally within its kind
+      const kw = c.kind === 'genuine' ? 1 : 1 / 3;
+      for (const x of s) {
+        xs.push(x);
+        ys.push(c.kind === 'genuine' ? 1 : 0);
+        ws.push(kw / ((nKind[c.kind] as number) * s.length));
+      }
     }
-  }
-  // L2 of 1% of the (weighted) sample count: the calibration set is small and nearly separable
-  const fit = fitSigned(xs, ys, ws.map((w) => w * xs.length), 0.01 * xs.length);
-  if (fit.dropped.length) log(`fit: dropped for the wrong sign (the data contradicts the physics of the cue): ${fit.dropped.join(', ')}`);
-  const fitted: FusionModel = { bias: Math.round(fit.bias * 1e4) / 1e4, weights: rec(FEATURE_NAMES, fit.w), mean: rec(FEATURE_NAMES, fit.mean), std: rec(FEATURE_NAMES, fit.std), passiveOrder: order, passiveLiveClass: liveClass };
+    // L2 of 1% of the (weighted) sample count: the calibration set is small and nearly separable
+    const fit = fitSigned(xs, ys, ws.map((w) => w * xs.length), 0.01 * xs.length);
+    if (fit.dropped.length) log(`fit (${order}): dropped for the wrong sign (the data contradicts the physics of the cue): ${fit.dropped.join(', ')}`);
+    return { bias: Math.round(fit.bias * 1e4) / 1e4, weights: rec(FEATURE_NAMES, fit.w), mean: rec(FEATURE_NAMES, fit.mean), std: rec(FEATURE_NAMES, fit.std), passiveOrder: order, passiveLiveClass: liveClass };
+  };
+  const fitted = fitModel(order, liveClass);
   log(`fitted fusion model (calibration split): ${JSON.stringify(fitted)}`);
   const shipped = JSON.stringify(DEFAULT_FUSION_MODEL) === JSON.stringify(fitted);
   if (!shipped) log('NOTE: the fitted model differs from DEFAULT_FUSION_MODEL in runtime/loop/liveness-fusion.ts; the figures below use the fitted one.');
@@ -333,7 +336,23 @@ async function main(): Promise<void> {
     table(`TEST split (held out), '${name}'`, presets[name]);
   }
   const noPassive = figures(runPolicy(test, tunedAll['balanced'] as LivenessPolicy, false));
-  table(`TEST split, 'balanced' WITHOUT the B,G,R passive probabilities (a loop that does not pass them)`, noPassive);
+  table(`TEST split, 'balanced', main model WITHOUT its B,G,R passive probabilities`, noPassive);
+  // fallback: the pipeline's own passive probabilities (R,G,B planes), when the loop cannot pass B,G,R ones
+  const rgbClass = aucs.rgb.indexOf(Math.max(...aucs.rgb));
+  const fittedRgb = fitModel('rgb', rgbClass);
+  log(`fitted fallback model (pipeline R,G,B passive, class ${rgbClass}): ${JSON.stringify(fittedRgb)}`);
+  const shippedRgb = JSON.stringify(DEFAULT_FUSION_MODEL_RGB) === JSON.stringify(fittedRgb);
+  if (!shippedRgb) log('NOTE: the fitted fallback model differs from DEFAULT_FUSION_MODEL_RGB; the figures below use the fitted one.');
+  const fallback: Record<string, Record<string, number>> = {};
+  for (const name of ['strict', 'balanced', 'fast'] as const) {
+    const base = { ...resolvePolicy(name), model: fittedRgb };
+    const t = calibrateThresholds(calib, base, fittedRgb, name === 'strict' ? 0.97 : 0, false);
+    const shippedT = resolvePolicy(name);
+    if (t.threshold !== shippedT.threshold || t.fastAccept !== shippedT.fastAccept) log(`    fallback '${name}' would calibrate to threshold ${t.threshold}, fastAccept ${t.fastAccept}; the shipped preset thresholds are used`);
+    const runs = runPolicy(test, base, false);
+    fallback[name] = figures(runs);
+    table(`TEST split, '${name}' with the FALLBACK model (pipeline R,G,B passive, preset thresholds)`, fallback[name]);
+  }
   if (!shippedThresholds) log('NOTE: calibrated thresholds differ from LIVENESS_PRESETS; the figures above use the calibrated ones.');
   const testF = presets['balanced'] as Record<string, number>;
   const tuned = tunedAll['balanced'] as LivenessPolicy;
@@ -349,6 +368,9 @@ async function main(): Promise<void> {
         policy: { threshold: tuned.threshold, fastAccept: tuned.fastAccept, budgetMs: tuned.budgetMs, minFrames: tuned.minFrames },
         ...Object.fromEntries(Object.entries(testF).map(([k, v]) => [k, round(v)])),
         calibration: Object.fromEntries(Object.entries(calibF).map(([k, v]) => [k, round(v)])),
+        fallback_rgb: Object.fromEntries(Object.entries(fallback).map(([n, f]) => [n, Object.fromEntries(Object.entries(f).map(([k, v]) => [k, round(v)]))])),
+        fallback_model: fittedRgb,
+        fallback_model_shipped: shippedRgb,
         balanced_without_passive: Object.fromEntries(Object.entries(noPassive).map(([k, v]) => [k, round(v)])),
         presets: Object.fromEntries(Object.entries(presets).map(([n, f]) => [n, Object.fromEntries(Object.entries(f).map(([k, v]) => [k, round(v)]))])),
         passive_auc: { rgb: aucs.rgb.map(round), bgr: aucs.bgr.map(round) },

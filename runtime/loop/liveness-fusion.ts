@@ -57,6 +57,19 @@ export const DEFAULT_FUSION_MODEL: FusionModel = {
   passiveLiveClass: 0,
 };
 
+/**
+ * Fallback when no B,G,R passive probabilities are passed: the same features with the pipeline's own
+ * passive probabilities (R,G,B planes, class 2 = live on the harness). Fitted by `npm run eval:liveness`.
+ */
+export const DEFAULT_FUSION_MODEL_RGB: FusionModel = {
+  bias: -0.7583,
+  weights: { passive: 2.398, parallax: 0, parallaxPeak: 0.3817, motion: 0.3202, mouth: 0, eyeRange: 0.2799, poseRange: 0, moire: 0, bezel: -2.3438, flicker: -1.2102 },
+  mean: { passive: -6.6049, parallax: 1.6647, parallaxPeak: 2.2239, motion: 2.4384, mouth: 0.3786, eyeRange: 0.1976, poseRange: 0.9153, moire: 2.2774, bezel: 45.0411, flicker: 0.4426 },
+  std: { passive: 0.8087, parallax: 1.5196, parallaxPeak: 1.9466, motion: 1.0021, mouth: 0.4366, eyeRange: 0.3737, poseRange: 0.525, moire: 0.2477, bezel: 31.0068, flicker: 0.4236 },
+  passiveOrder: 'rgb',
+  passiveLiveClass: 2,
+};
+
 const IrPolicySchema = z.strictObject({
   /** 'off': ignore NIR; 'optional': use it when present; 'required': no NIR frame means not live. */
   mode: z.enum(['off', 'optional', 'required']).default('optional'),
@@ -188,7 +201,7 @@ export function fusionScore(m: FusionModel, f: LivenessFeatures, ir: { live: num
 
 export class LivenessFusion {
   readonly policy: LivenessPolicy;
-  private readonly model: FusionModel;
+  private model: FusionModel | null = null;
   private readonly evidence = new TrackEvidence();
   private t0: number | null = null;
   private final: LivenessOutcome | null = null;
@@ -205,7 +218,7 @@ export class LivenessFusion {
     private readonly pipelinePassiveOrder: 'rgb' | 'bgr' = 'rgb',
   ) {
     this.policy = resolvePolicy(policy);
-    this.model = this.policy.model ?? DEFAULT_FUSION_MODEL;
+    this.model = this.policy.model ?? null;
   }
 
   observe(obs: LivenessObservation): LivenessOutcome {
@@ -214,11 +227,15 @@ export class LivenessFusion {
     const elapsedMs = t - this.t0;
     if (this.final) return { ...this.final, framesUsed: this.evidence.length };
     const f = obs.face;
-    const probs = obs.passiveProbs ?? (this.pipelinePassiveOrder === this.model.passiveOrder ? f.liveness?.probs : undefined);
+    // the model is chosen on the track's first frame: B,G,R passive probabilities passed (or a B,G,R
+    // pipeline) -> the main model; otherwise the fallback fitted on the pipeline's R,G,B probabilities
+    const model = (this.model ??= obs.passiveProbs || this.pipelinePassiveOrder === 'bgr' ? DEFAULT_FUSION_MODEL : DEFAULT_FUSION_MODEL_RGB);
+    const fromPipeline = this.pipelinePassiveOrder === model.passiveOrder ? f.liveness?.probs : undefined;
+    const probs = model.passiveOrder === 'bgr' ? (obs.passiveProbs ?? fromPipeline) : fromPipeline;
     this.evidence.push({
       t,
       landmarks68: f.landmarks68,
-      passiveLive: probs ? (probs[this.model.passiveLiveClass] ?? null) : null,
+      passiveLive: probs ? (probs[model.passiveLiveClass] ?? null) : null,
       eyes: f.quality.eyes,
       pose: f.quality.pose,
       cues: obs.cues ?? (obs.frame ? pixelCues(obs.frame, f.box) : null),
@@ -232,7 +249,7 @@ export class LivenessFusion {
     const feats = this.evidence.features();
     const irReady = this.irN >= p.ir.minFrames;
     const ir = irReady ? { live: this.irSum / this.irN, weight: p.ir.weight } : null;
-    const { score, contributions } = fusionScore(this.model, feats, ir);
+    const { score, contributions } = fusionScore(model, feats, ir);
     const why = contributions.slice(0, 3).map(([name, c]) => `${name}:${c >= 0 ? 'live' : 'attack'}`);
     if (feats.blink) why.push('blink');
     const out = (verdict: LivenessVerdict, lead: string[]): LivenessOutcome => ({ verdict, score, reasons: [...lead, ...why], framesUsed: n, elapsedMs });
