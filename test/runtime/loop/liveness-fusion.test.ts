@@ -1,7 +1,9 @@
+import { TrackEvidence } from '../../../models/liveness/evidence';
 import { FakeClock } from '../../../runtime/clock';
 import { FakeIrSource } from '../../../runtime/loop/liveness-ir';
 import {
   DEFAULT_FUSION_MODEL,
+  DEFAULT_FUSION_MODEL_RGB,
   fusionScore,
   type FusionModel,
   LivenessFusion,
@@ -119,6 +121,20 @@ describe('liveness fusion', () => {
     expect(fusionScore(m, { ...base, values: { ...m.mean, bezel: 0, flicker: 0 } }, null).score).toBeCloseTo(plain, 12);
     expect(fusionScore(m, { ...base, values: { ...m.mean, bezel: m.mean.bezel + 3 * m.std.bezel } }, null).score).toBeLessThan(plain);
     expect(fusionScore(m, { ...base, values: { ...m.mean, passive: NaN } }, null).score).toBeCloseTo(plain, 12);
+  });
+
+  it('uses the main model with B,G,R passive probabilities, and the fallback on the pipeline\'s own otherwise', () => {
+    const { t, face } = liveTrack(1)[0]!;
+    const withProbs = new LivenessFusion('balanced').observe({ t, face, passiveProbs: [0.9, 0.05, 0.05] });
+    const without = new LivenessFusion('balanced').observe({ t, face });
+    const features = (live: number): ReturnType<TrackEvidence['features']> => {
+      const ev = new TrackEvidence();
+      ev.push({ t, landmarks68: face.landmarks68, passiveLive: live, eyes: face.quality.eyes, pose: face.quality.pose, cues: null });
+      return ev.features();
+    };
+    expect(withProbs.score).toBeCloseTo(fusionScore(DEFAULT_FUSION_MODEL, features(0.9), null).score, 12);
+    // fakeFace gives the pipeline probabilities [live, 1 - live, 0]: class 2 (the fallback's live class) is 0
+    expect(without.score).toBeCloseTo(fusionScore(DEFAULT_FUSION_MODEL_RGB, features(0), null).score, 12);
   });
 
   it('reads the injected clock when a frame has no timestamp', () => {
