@@ -1,7 +1,8 @@
 /**
  * Passive liveness (fr_liveness). One weak signal only: measured on this model, it does not separate
  * real faces from simple fakes (see README). The crop is the face box enlarged 2.7x, shifted to stay
- * inside the frame, resized to 128x128, raw 0..255 values.
+ * inside the frame, resized to 128x128, raw 0..255 values in B,G,R planes (measured on the liveness
+ * evaluation: per-frame AUC 0.90 with B,G,R against 0.69 with R,G,B; class 0 means live).
  */
 import type { Box } from './nms';
 import { type RawFrame, type Rect, sampleRegion } from './image';
@@ -41,7 +42,7 @@ export class LivenessModel {
 
   async score(frame: RawFrame, box: Box): Promise<LivenessScore> {
     const crop = livenessCrop(box, frame.width, frame.height);
-    const input = sampleRegion(frame, crop, SIZE, SIZE, 'rgb', { sub: 0, mul: 1 }, this.buf);
+    const input = sampleRegion(frame, crop, SIZE, SIZE, 'bgr', { sub: 0, mul: 1 }, this.buf);
     const logits = (await this.model.run(input))['output'] as Float32Array;
     const probs = softmax(logits) as [number, number, number];
     return { live: probs[this.liveClass] ?? 0, probs };

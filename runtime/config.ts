@@ -11,6 +11,7 @@ import { gpioConfigSchema } from '../drivers/gpio';
 import { lockConfigSchema } from '../drivers/lock';
 import { PipelineOptionsSchema } from '../models/pipeline';
 import { DEFAULT_MATCH_THRESHOLD } from '../models/thresholds';
+import { LivenessPolicySchema } from './loop/liveness-fusion';
 import { TerminalError } from './errors';
 
 export class ConfigError extends TerminalError {
@@ -62,14 +63,16 @@ export const ConfigSchema = z.strictObject({
       liveness: z.number().min(0).max(1).default(0.5),
     })
     .prefault({}),
+  /** Liveness policy of this door: a preset (strict, balanced, fast), a preset with overrides, or explicit. */
+  liveness: LivenessPolicySchema.default('balanced'),
   evidence: z
     .strictObject({
       /** Good-quality frames needed before a decision (k of n). */
       minFrames: z.number().int().min(1).max(50).default(3),
       /** Frames gathered at most per passage (n). */
       maxFrames: z.number().int().min(1).max(200).default(12),
-      /** From a face's first frame to the decision at the latest. */
-      budgetMs: z.number().int().min(50).max(30_000).default(1500),
+      /** From a face's first frame to the decision at the latest (at least the liveness budget). */
+      budgetMs: z.number().int().min(50).max(30_000).default(3000),
       /** A face unseen for this long has left; the next one is a new passage. */
       trackGapMs: z.number().int().min(50).max(30_000).default(700),
     })

@@ -30,7 +30,7 @@ import { openSyncDb, type SyncDb } from './sync/db';
 import { Outbox } from './sync/outbox';
 import { ROSTER_STORE_SCHEMAS, RosterStoreSink } from './sync/roster-store-sink';
 import { MqttTransport } from './sync/transport';
-import { livenessJudgeFactory } from './loop/liveness-judge';
+import { LivenessFusion } from './loop/liveness-fusion';
 import { SystemdNotifier } from './systemd';
 
 export const SOFTWARE_VERSION = '0.1.0';
@@ -205,7 +205,7 @@ export class Terminal {
         pipeline,
         identifier: { search: (e, k) => matcher.search(e, k) },
         persons: { facts: (id) => personFacts(store, id) },
-        livenessFor: livenessJudgeFactory(clock),
+        livenessFor: () => new LivenessFusion(config.liveness, clock, 'bgr'),
         lock: { grant: (source) => this.lock.grant(source) },
         emit: (e) => this.onLoopEvent(e),
         config: {

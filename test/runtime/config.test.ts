@@ -29,7 +29,7 @@ describe('terminal config', () => {
     expect(c.paths.dataDir).toBe('/etc/doorway/data');
     expect(c.paths.secretFile).toBe('/etc/doorway/keys/device.secret');
     expect(c.decision.match).toBe(DEFAULT_MATCH_THRESHOLD);
-    expect(c.evidence).toEqual({ minFrames: 3, maxFrames: 12, budgetMs: 1500, trackGapMs: 700 });
+    expect(c.evidence).toEqual({ minFrames: 3, maxFrames: 12, budgetMs: 3000, trackGapMs: 700 });
     expect(c.health.host).toBe('127.0.0.1');
     expect(c.gpio.driver).toBe('onoff');
     expect(c.lock.unlockPulseMs).toBe(5000);
