@@ -1,0 +1,112 @@
+/**
+ * `npm start`: a whole community on this machine, live.
+ *
+ *   1. a community (CA, hub signing key, hub database) in a temporary folder;
+ *   2. the MQTT broker inside this process (mutual TLS, per-terminal topic rules) and the hub service;
+ *   3. a resident enrolled from three registry stills of franck, allowed at gate-1;
+ *   4. two terminals provisioned from their bundles: gate-1 sees franck arriving every few seconds,
+ *      gate-2 sees another man who is not enrolled; fake relays (no GPIO here), everything else real;
+ *   5. each decision printed as it happens; Ctrl-C stops everything cleanly.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FakeGpio } from '../drivers/gpio/fake';
+import { FacePipeline } from '../models/pipeline';
+import { SystemClock } from '../runtime/clock';
+import { loadConfig } from '../runtime/config';
+import { createLogger } from '../runtime/log';
+import { Terminal, type TerminalNotice } from '../runtime/main';
+import { FRANCK_STILLS, OTHER_VIDEOS, testFile } from '../test/fixtures/photos';
+import { passagesClip, videoPassagesClip } from '../test/harness/clips';
+import { addPerson, addTerminal, HubService, initCommunity, pipelineEnroller } from './index';
+import { InProcessBroker } from './inproc-broker';
+import { freeLoopbackPort } from './ports';
+
+const PASSPHRASE = 'demo-only-passphrase';
+const RUN_SECONDS = Number(process.env['DEMO_SECONDS'] ?? 0); // 0 = until Ctrl-C
+
+function time(at: number): string {
+  return new Date(at).toISOString().slice(11, 19);
+}
+
+function printer(door: string): (n: TerminalNotice) => void {
+  return (n) => {
+    if (n.kind === 'loop' && n.event.type === 'decision') {
+      const e = n.event;
+      const d = e.decision;
+      // a best candidate under the match threshold is nobody: do not print a name for a stranger
+      const who = d.kind === 'grant' ? d.personId : d.match && d.reason !== 'unknown' && d.reason !== 'not-live' ? d.match.personId : '-';
+      const verdict = d.kind === 'grant' ? 'UNLOCK' : `DENY ${d.reason}`;
+      const score = d.match ? d.match.score.toFixed(2) : '-';
+      console.log(
+        `${time(e.at)}  ${door.padEnd(7)} ${verdict.padEnd(26)} person ${who.padEnd(16)} score ${score}  liveness ${e.liveness.score.toFixed(2)} (${e.liveness.verdict})  ${Math.round(e.latencyMs)} ms`,
+      );
+    } else if (n.kind === 'loop' && n.event.type === 'error') {
+      console.log(`${time(n.event.at)}  ${door.padEnd(7)} ERROR ${n.event.code}: door stays locked`);
+    } else if (n.kind === 'status') {
+      console.log(`           ${door.padEnd(7)} ${n.message}`);
+    }
+  };
+}
+
+async function main(): Promise<void> {
+  const log = createLogger({ level: process.env['DOORWAY_LOG_LEVEL'] ?? 'warn' });
+  const dir = mkdtempSync(join(tmpdir(), 'doorway-demo-'));
+  console.log(`doorway demo: community in ${dir}`);
+  const port = await freeLoopbackPort();
+  const community = initCommunity({ dir: join(dir, 'community'), passphrase: PASSPHRASE, name: 'Demo Village', brokerUrl: `mqtts://127.0.0.1:${port}`, timeZone: 'Asia/Shanghai' });
+  const broker = new InProcessBroker(community, { port, log });
+  await broker.start();
+  const hub = await HubService.start({ community, passphrase: PASSPHRASE, log });
+  console.log(`hub and in-process broker on mqtts://127.0.0.1:${port} (mutual TLS)`);
+
+  const pipeline = await FacePipeline.load();
+  const photos = [0, 1, 10].map((i) => testFile(FRANCK_STILLS[i]!));
+  await addPerson(community, pipelineEnroller(pipeline), { id: 'resident-franck', photos, doors: ['gate-1'], actor: 'demo' });
+  await pipeline.close();
+  console.log('enrolled resident-franck from 3 photos, allowed at gate-1');
+
+  const doors = [
+    { id: 'gate-1', video: passagesClip(0), note: 'franck arrives every 3 s' },
+    { id: 'gate-2', video: videoPassagesClip(testFile(OTHER_VIDEOS[0]!), 2), note: 'a man who is not enrolled arrives every 3 s' },
+  ];
+  const terminals: Terminal[] = [];
+  for (const d of doors) {
+    const bundle = addTerminal(community, { id: `${d.id}-t1`, doorId: d.id, out: join(dir, `bundle-${d.id}`), passphrase: PASSPHRASE });
+    const config = loadConfig(bundle.configFile);
+    config.camera = { kind: 'file', input: { kind: 'video', path: d.video }, width: 640, height: 480, realtime: true, loop: true, killTimeoutMs: 2000, ffmpegPath: 'ffmpeg' };
+    config.gpio = { ...config.gpio, driver: 'fake' };
+    config.health.port = 0;
+    config.lock.unlockPulseMs = 1500;
+    const clock = new SystemClock();
+    terminals.push(await Terminal.start({ config, clock, gpio: new FakeGpio(clock), logger: log, onNotice: printer(d.id) }));
+    console.log(`           ${d.id.padEnd(7)} camera: ${d.note}`);
+  }
+  console.log('\nwatching (Ctrl-C to stop)\n');
+
+  let stopping = false;
+  const stop = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    console.log('\nstopping: cameras, relays to their safe state, outboxes flushed, hub, broker');
+    for (const t of terminals) await t.stop();
+    await hub.stop();
+    await broker.stop();
+    community.close();
+    rmSync(dir, { recursive: true, force: true });
+    console.log('stopped cleanly');
+  };
+  process.once('SIGINT', () => void stop().then(() => process.exit(0)));
+  process.once('SIGTERM', () => void stop().then(() => process.exit(0)));
+  if (RUN_SECONDS > 0) {
+    await new Promise((r) => setTimeout(r, RUN_SECONDS * 1000));
+    await stop();
+    process.exit(0);
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(`demo failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+  process.exit(1);
+});
