@@ -8,8 +8,8 @@ import { createInterface } from 'node:readline';
 import type { ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 import { FacePipeline } from '../models/pipeline';
-import { parseCli, type CliIo } from '../runtime/cli';
-import { InvalidInputError, TerminalError } from '../runtime/errors';
+import { commandLine, parseCli, type CliIo } from '../runtime/command-line';
+import { InvalidInputError } from '../runtime/errors';
 import { createLogger } from '../runtime/log';
 import { addAlert, clearAlert, listAlerts } from './alerts';
 import { BrokerProcess, writeBrokerConfig } from './broker';
@@ -19,11 +19,6 @@ import { awaitCommands, eventsTailStart, fleetStatus, queueCommand, readEvents, 
 import { addPerson, approvePerson, importPersons, pipelineEnroller, registerPerson, revokePerson, updatePerson, type Enroller } from './persons';
 import { HubService } from './service';
 import { addTerminal, revokeTerminal } from './terminals';
-
-const defaultIo: CliIo = {
-  out: (l) => process.stdout.write(`${l}\n`),
-  err: (l) => process.stderr.write(`${l}\n`),
-};
 
 const USAGE = `usage: provision <command> [options]   (every command: --dir DIR or PROVISION_DIR, --as NAME for the audit log)
 
@@ -495,36 +490,4 @@ const commands: Record<string, Command> = {
   hub: hubCommand,
 };
 
-export async function run(argv: string[], io: CliIo = defaultIo): Promise<number> {
-  const [name, ...rest] = argv;
-  if (!name || name === 'help' || name === '--help' || name === '-h') {
-    io.out(USAGE);
-    return name ? 0 : 2;
-  }
-  const command = commands[name];
-  if (!command) {
-    io.err(`provision: unknown command ${name}\n${USAGE}`);
-    return 2;
-  }
-  try {
-    return await command(rest, io);
-  } catch (e) {
-    if (e instanceof TerminalError) {
-      io.err(`provision ${name}: ${e.message}`);
-      return e instanceof InvalidInputError ? 2 : 1;
-    }
-    throw e;
-  }
-}
-
-export function main(argv: string[]): void {
-  run(argv).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e: unknown) => {
-      process.stderr.write(`provision: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+export const { run, main } = commandLine('provision', USAGE, commands);

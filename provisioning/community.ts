@@ -15,21 +15,13 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { TimeZoneSchema } from '../runtime/time-zone';
 import { TerminalError } from '../runtime/errors';
 import { HubDb } from './db';
 import { caPaths, createCa, encryptKey, issueCert, loadKey, newKey, writePrivate, type CaPaths } from './pki';
 
 export class CommunityError extends TerminalError {
   readonly code = 'community';
-}
-
-function isTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 export const CommunityConfigSchema = z.strictObject({
@@ -39,7 +31,7 @@ export const CommunityConfigSchema = z.strictObject({
   brokerUrl: z.string().regex(/^mqtts:\/\/[^/]+:\d+$/, 'mqtts://HOST:PORT'),
   /** subjectAltName entries of the broker certificate. */
   brokerAltNames: z.array(z.string().regex(/^(IP|DNS):[^,\s]+$/)).min(1),
-  timeZone: z.string().refine(isTimeZone, 'an IANA time zone'),
+  timeZone: TimeZoneSchema,
   heartbeatMs: z.number().int().min(1000).default(30_000),
   /** Alerts are POSTed here as JSON (null: stored only). */
   webhookUrl: z.url().nullable().default(null),

@@ -13,6 +13,7 @@ import { PipelineOptionsSchema } from '../models/pipeline';
 import { DEFAULT_MATCH_THRESHOLD } from '../models/thresholds';
 import { LivenessPolicySchema } from './loop/liveness-fusion';
 import { TerminalError } from './errors';
+import { TimeZoneSchema } from './time-zone';
 
 export class ConfigError extends TerminalError {
   readonly code = 'config';
@@ -26,14 +27,6 @@ export class ConfigError extends TerminalError {
 
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, ".", "_" or "-", at most 64');
 
-function isTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export const ConfigSchema = z.strictObject({
   terminalId: id,
@@ -41,7 +34,7 @@ export const ConfigSchema = z.strictObject({
     doorId: id,
     buildingId: id,
     /** IANA zone in which authorisation hours are read. */
-    timeZone: z.string().refine(isTimeZone, 'an IANA time zone such as Asia/Shanghai'),
+    timeZone: TimeZoneSchema,
   }),
   camera: z.discriminatedUnion('kind', [
     rtspSourceConfigSchema.extend({ kind: z.literal('rtsp') }),

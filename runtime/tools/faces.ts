@@ -5,7 +5,7 @@ import { decodeImage } from '../../models/decode';
 import { cosine } from '../../models/embedder';
 import { FacePipeline, type FaceResult } from '../../models/pipeline';
 import { DEFAULT_MATCH_THRESHOLD } from '../../models/thresholds';
-import { type CliIo, parseCli } from '../cli';
+import { type CliIo, parseCli } from '../command-line';
 import { TerminalError } from '../errors';
 
 export class NoFaceError extends TerminalError {

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { FacePipeline } from '../../models/pipeline';
 import { PassiveBgr } from '../../models/liveness/passive';
 import { imageSequence, type TimedFrame, videoFrames } from '../../models/liveness/video';
-import { type CliIo, parseCli } from '../cli';
+import { type CliIo, parseCli } from '../command-line';
 import { LivenessFusion, type LivenessOutcome } from '../loop/liveness-fusion';
 
 const IMAGE = new Set(['.jpg', '.jpeg', '.png', '.webp', '.bmp', '.tif', '.tiff']);

@@ -1,6 +1,6 @@
 /** `doorway run --config FILE`: the terminal process. */
 import { z } from 'zod';
-import { type CliIo, parseCli } from '../cli';
+import { type CliIo, parseCli } from '../command-line';
 import { runFromConfigFile } from '../main';
 
 const RunArgs = z.strictObject({

@@ -3,7 +3,7 @@
 // (drivers, end-to-end, site tests).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
+import { freeLoopbackPort as freePort } from '../../provisioning/ports';
 import * as path from 'node:path';
 
 const SCRIPT = path.join(__dirname, 'rtsp-server.py');
@@ -24,18 +24,10 @@ export interface RtspServerOptions {
   password?: string;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** True when the GStreamer RTSP server can run here (apt packages present). */
+export { freePort };
+
 export function rtspServerAvailable(): boolean {
   const r = spawnSync(PYTHON, ['-c', "import gi; gi.require_version('GstRtspServer','1.0'); from gi.repository import GstRtspServer"]);
   return r.status === 0;

@@ -8,7 +8,6 @@
  */
 import { createServer, type Server } from 'node:http';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import mqtt from 'mqtt';
@@ -20,6 +19,7 @@ import { ConfigSchema, parseConfig } from '../../runtime/config';
 import { silentLogger } from '../../runtime/log';
 import type { LoopEvent } from '../../runtime/loop/door-loop';
 import { Terminal, type TerminalNotice } from '../../runtime/main';
+import { freeLoopbackPort as freePort } from '../../provisioning/ports';
 import {
   addAlert,
   addPerson,
@@ -71,17 +71,6 @@ async function until<T>(f: () => T | undefined | null | false, ms: number, what:
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createNetServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** An MQTT client holding a bundle's credentials (as a thief with that terminal's SD card would). */
 function bundleClient(bundle: TerminalBundle, url: string, clientId: string): Promise<mqtt.MqttClient> {

@@ -1,0 +1,86 @@
+/**
+ * What `doorway` and `provision` share on the command line: I/O, subcommand dispatch with one error
+ * contract, and argument parsing (node:util parseArgs, then zod).
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { z } from 'zod';
+import { InvalidInputError, TerminalError } from './errors';
+
+export interface CliIo {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+export const stdIo: CliIo = {
+  out: (l) => process.stdout.write(`${l}\n`),
+  err: (l) => process.stderr.write(`${l}\n`),
+};
+
+export type Command = (args: string[], io: CliIo) => Promise<number>;
+
+/**
+ * A program made of subcommands. A TerminalError is printed as one line (exit 2 for bad input, 1
+ * otherwise); anything else is a bug and prints its stack.
+ */
+export function commandLine(
+  program: string,
+  usage: string,
+  commands: Record<string, Command>,
+): { run: (argv: string[], io?: CliIo) => Promise<number>; main: (argv: string[]) => void } {
+  const run = async (argv: string[], io: CliIo = stdIo): Promise<number> => {
+    const [name, ...rest] = argv;
+    if (!name || name === 'help' || name === '--help' || name === '-h') {
+      io.out(usage);
+      return name ? 0 : 2;
+    }
+    const command = commands[name];
+    if (!command) {
+      io.err(`${program}: unknown command ${name}\n${usage}`);
+      return 2;
+    }
+    try {
+      return await command(rest, io);
+    } catch (e) {
+      if (e instanceof TerminalError) {
+        io.err(`${program} ${name}: ${e.message}`);
+        return e instanceof InvalidInputError ? 2 : 1;
+      }
+      throw e;
+    }
+  };
+  const main = (argv: string[]): void => {
+    run(argv).then(
+      (code) => {
+        process.exitCode = code;
+      },
+      (e: unknown) => {
+        process.stderr.write(`${program}: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+        process.exitCode = 1;
+      },
+    );
+  };
+  return { run, main };
+}
+
+/** parseArgs + zod: returns typed values or throws InvalidInputError listing every problem. */
+export function parseCli<T extends z.ZodType>(
+  what: string,
+  args: string[],
+  options: ParseArgsConfig['options'],
+  schema: T,
+): z.infer<T> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new InvalidInputError(`${what} arguments`, [(e as Error).message]);
+  }
+  const r = schema.safeParse({ ...parsed.values, positionals: parsed.positionals });
+  if (!r.success) {
+    throw new InvalidInputError(
+      `${what} arguments`,
+      r.error.issues.map((i) => `${i.path.join('.') || 'arguments'}: ${i.message}`),
+    );
+  }
+  return r.data;
+}
