@@ -10,7 +10,7 @@
  * Extra arguments go to jest (e.g. `npm run test:arm64 -- test/models`).
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ARM64_NODE, CACHE, emulatedEnv, QEMU, ROOT, say, STAGE, SYSROOT } from './config';
 import { prepare } from './prepare';
@@ -46,6 +46,7 @@ function main(): number {
   const tStaged = Date.now();
 
   const report = join(STAGE, 'jest-report.json');
+  rmSync(report, { force: true });
   const args = [
     '-L', SYSROOT, ARM64_NODE,
     join(STAGE, 'node_modules', 'jest', 'bin', 'jest.js'),
@@ -72,12 +73,13 @@ function main(): number {
   const tRan = Date.now();
   const s = (a: number, b: number): string => `${((b - a) / 1000).toFixed(1)} s`;
   say(`durations: prepare ${s(t0, tPrepared)}, stage+select ${s(tPrepared, tStaged)}, jest ${s(tStaged, tRan)}, total ${s(t0, tRan)}`);
-  if (r.status !== 0) {
+  const json = existsSync(report) ? (JSON.parse(readFileSync(report, 'utf8')) as JestJson) : null;
+  if (json) process.stdout.write(`arm64: ${json.numPassedTests} passed, ${json.numFailedTests} failed, ${json.numPendingTests} skipped\n`);
+  if (r.status !== 0 || !json) {
     say(`jest on ARM64 failed (exit ${r.status ?? r.signal})`);
     return 1;
   }
   // the proof must not be skipped: the test/arm64 files ran and passed every test
-  const json = JSON.parse(readFileSync(report, 'utf8')) as JestJson;
   const proof = json.testResults.filter((t) => t.name.includes('/test/arm64/'));
   const proofTests = proof.flatMap((t) => t.assertionResults);
   if (!extra.length && (proof.length === 0 || proofTests.length === 0 || proofTests.some((a) => a.status !== 'passed'))) {
