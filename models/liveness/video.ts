@@ -38,13 +38,26 @@ export async function probeVideo(file: string): Promise<{ width: number; height:
   return { width: s.width, height: s.height, fps: Number.isFinite(fps) && fps > 0 ? fps : 25 };
 }
 
-/** Decodes a video with ffmpeg, from `startS` seconds for `durationS` seconds (all when omitted). */
-export async function* videoFrames(file: string, opts: { startS?: number; durationS?: number } = {}): AsyncGenerator<TimedFrame> {
-  const { width, height, fps } = await probeVideo(file);
+/**
+ * Decodes a video with ffmpeg, from `startS` seconds for `durationS` seconds (all when omitted). With
+ * `fps` the frames are resampled to that rate; with `size` scaled to cover it and centre-cropped.
+ */
+export async function* videoFrames(
+  file: string,
+  opts: { startS?: number; durationS?: number; fps?: number; size?: { width: number; height: number } } = {},
+): AsyncGenerator<TimedFrame> {
+  const probed = await probeVideo(file);
+  const width = opts.size?.width ?? probed.width;
+  const height = opts.size?.height ?? probed.height;
+  const fps = opts.fps ?? probed.fps;
   const args = ['-v', 'error'];
   if (opts.startS) args.push('-ss', String(opts.startS));
   args.push('-i', file);
   if (opts.durationS) args.push('-t', String(opts.durationS));
+  const filters: string[] = [];
+  if (opts.fps) filters.push(`fps=${opts.fps}`);
+  if (opts.size) filters.push(`scale=${width}:${height}:force_original_aspect_ratio=increase`, `crop=${width}:${height}`);
+  if (filters.length) args.push('-vf', filters.join(','));
   args.push('-f', 'rawvideo', '-pix_fmt', 'rgb24', '-');
   const proc = spawn('ffmpeg', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
