@@ -111,7 +111,7 @@ export const LIVENESS_PRESETS = {
   /** Longest wait, highest bar: for doors where a false accept costs most (main gates). */
   strict: { budgetMs: 2400, minFrames: 8, fastAccept: 0.97, fastReject: 0.02, minRejectMs: 1500, threshold: 0.7, minMotion: 0.44, ir: { mode: 'optional', weight: 6, vetoBelow: 0.1, minFrames: 3 } },
   /** The default. */
-  balanced: { budgetMs: 2000, minFrames: 6, fastAccept: 0.8, fastReject: 0.02, minRejectMs: 1200, threshold: 0.7, minMotion: 0.44, ir: { mode: 'optional', weight: 6, vetoBelow: 0.1, minFrames: 3 } },
+  balanced: { budgetMs: 2000, minFrames: 4, fastAccept: 0.8, fastReject: 0.02, minRejectMs: 1200, threshold: 0.7, minMotion: 0.44, ir: { mode: 'optional', weight: 6, vetoBelow: 0.1, minFrames: 3 } },
   /** Shortest wait: for low-risk doors (bike store, inner doors). */
   fast: { budgetMs: 1000, minFrames: 4, fastAccept: 0.8, fastReject: 0.05, minRejectMs: 600, threshold: 0.8, minMotion: 0.44, ir: { mode: 'optional', weight: 6, vetoBelow: 0.1, minFrames: 3 } },
 } as const satisfies Record<string, LivenessPolicy>;
