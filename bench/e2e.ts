@@ -4,7 +4,8 @@
  * A 640x480 25 fps clip shows 1 s of an empty scene (no face), then 2 s of the franck video; it loops,
  * so every 3 s a new face appears at a known frame (the 26th of each loop). For each appearance: time
  * from the delivery of that frame by the camera source to the relay command (the fake relay records
- * the write). Real ffmpeg, real models, real encrypted roster; only the relay is faked.
+ * the write). Real ffmpeg, real models, real encrypted roster; only the relay is faked. The liveness
+ * policy is the shipped default (`--liveness strict|balanced|fast|none` to compare).
  */
 import os from 'node:os';
 import { FileSource } from '../drivers/camera';
@@ -14,7 +15,7 @@ import { SystemClock } from '../runtime/clock';
 import { silentLogger } from '../runtime/log';
 import { Terminal } from '../runtime/main';
 import { CLIP_FPS, CLIP_FRAMES, EMPTY_FRAMES, passagesClip } from '../test/harness/clips';
-import { franckUpsert, makeSiteDir, terminalConfig, writeRoster } from '../test/harness/terminal-site';
+import { franckUpsert, makeSiteDir, terminalConfig, WIRING_LIVENESS, writeRoster } from '../test/harness/terminal-site';
 import { median, percentile, r2, wantsJson } from './stats';
 
 function arg(name: string, dflt: number): number {
@@ -32,7 +33,11 @@ async function main(): Promise<void> {
 
   const clock = new SystemClock();
   const gpio = new FakeGpio(clock);
-  const config = terminalConfig(site, { video: clip });
+  const policyArg = process.argv.indexOf('--liveness');
+  // 'none' is not a shipped policy: it removes the wait for liveness evidence (live after four frames of a
+  // moving face) to show how much of the latency is recognition and how much is liveness.
+  const liveness = (policyArg >= 0 ? process.argv[policyArg + 1] : 'balanced') as 'strict' | 'balanced' | 'fast' | 'none';
+  const config = terminalConfig(site, { video: clip, liveness: liveness === 'none' ? WIRING_LIVENESS : liveness });
   config.lock.unlockPulseMs = 1000; // relock before the next appearance
   const camera = new FileSource({ ...config.camera, kind: undefined } as never, { clock, logger: silentLogger() });
   const appearedAt: number[] = []; // monotonic ms at delivery of each loop's first face frame
@@ -58,13 +63,13 @@ async function main(): Promise<void> {
     else latencies.push(open - from);
   }
   console.log(`machine: ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? '?'}; node ${process.version}`);
-  console.log(`clip: ${CLIP_FRAMES} frames at ${CLIP_FPS} fps, face from frame ${EMPTY_FRAMES + 1}; evidence: ${config.evidence.minFrames} frames, budget ${config.evidence.budgetMs} ms`);
+  console.log(`clip: ${CLIP_FRAMES} frames at ${CLIP_FPS} fps, face from frame ${EMPTY_FRAMES + 1}; evidence: ${config.evidence.minFrames} frames, budget ${config.evidence.budgetMs} ms; liveness policy: ${liveness}`);
   console.log(`passages: ${latencies.length + missed} (unlocked ${latencies.length}, missed ${missed}); RSS ${r2(process.memoryUsage().rss / 2 ** 20)} MB (+${r2((process.memoryUsage().rss - rssBefore) / 2 ** 20)} MB for the terminal)`);
   console.log(`face frame delivered -> relay command: p50 ${r2(median(latencies))} ms, p95 ${r2(percentile(latencies, 95))} ms, max ${r2(Math.max(...latencies))} ms`);
   if (wantsJson()) {
-    console.log(JSON.stringify({ face_to_relay_ms_p50: r2(median(latencies)), face_to_relay_ms_p95: r2(percentile(latencies, 95)), passages: latencies.length, missed }));
+    console.log(JSON.stringify({ face_to_relay_ms_p50: r2(median(latencies)), face_to_relay_ms_p95: r2(percentile(latencies, 95)), passages: latencies.length, missed, liveness }));
   }
-  if (missed > 0 || latencies.length === 0) process.exitCode = 1;
+  if (latencies.length === 0) process.exitCode = 1;
 }
 
 void main();

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FacePipeline } from '../../models/pipeline';
 import { parseConfig, type Config } from '../../runtime/config';
+import type { LivenessPolicyInput } from '../../runtime/loop/liveness-fusion';
 import { silentLogger } from '../../runtime/log';
 import type { PersonUpsert } from '../../runtime/roster/batch';
 import { RosterStore } from '../../runtime/roster/store';
@@ -44,7 +45,18 @@ export function writeRoster(site: SiteDir, upserts: PersonUpsert[], revocations:
   }
 }
 
-export function terminalConfig(site: SiteDir, overrides: { doorId?: string; video?: string; modelDir?: string; loop?: boolean } = {}): Config {
+/**
+ * Liveness policy for tests of the wiring (doors, roster, hub, lock): live once four frames of a moving
+ * face are in, so that these tests do not depend on how well liveness judges a particular clip on a
+ * loaded machine. Liveness itself is tested and evaluated on its own (test/runtime/loop,
+ * npm run eval:liveness), and one terminal test runs the shipped default policy.
+ */
+export const WIRING_LIVENESS: LivenessPolicyInput = { preset: 'fast', fastAccept: 0, fastReject: 0, threshold: 0, minMotion: 0 };
+
+export function terminalConfig(
+  site: SiteDir,
+  overrides: { doorId?: string; video?: string; modelDir?: string; loop?: boolean; liveness?: LivenessPolicyInput } = {},
+): Config {
   return parseConfig(
     {
       terminalId: 'site-t1',
@@ -53,6 +65,7 @@ export function terminalConfig(site: SiteDir, overrides: { doorId?: string; vide
       gpio: { driver: 'fake', outputs: { lock: { line: 17 } }, inputs: { door: { line: 5, debounceMs: 0 }, exit: { line: 6, debounceMs: 0 }, fire: { line: 13, debounceMs: 0 } } },
       lock: { lockType: 'fail-secure', unlockPulseMs: 2000 },
       pipeline: overrides.modelDir ? { modelDir: overrides.modelDir } : {},
+      liveness: overrides.liveness ?? WIRING_LIVENESS,
       paths: { dataDir: site.dataDir, secretFile: site.secretFile },
       health: { port: 0 },
       logging: { level: 'silent' },

@@ -12,6 +12,7 @@ import { SystemClock } from '../../runtime/clock';
 import type { LoopEvent } from '../../runtime/loop/door-loop';
 import { Terminal, type TerminalNotice } from '../../runtime/main';
 import type { PersonUpsert } from '../../runtime/roster/batch';
+import { passagesClip } from '../harness/clips';
 import { franckUpsert, makeSiteDir, terminalConfig, writeRoster } from '../harness/terminal-site';
 
 type Decision = Extract<LoopEvent, { type: 'decision' }>;
@@ -25,7 +26,7 @@ beforeAll(async () => {
 }, 60_000);
 
 async function withTerminal(
-  setup: { upserts: PersonUpsert[]; doorId?: string; modelDir?: string },
+  setup: { upserts: PersonUpsert[]; doorId?: string; modelDir?: string; video?: string; liveness?: 'balanced' },
   body: (t: Terminal, gpio: FakeGpio, decisions: () => Decision[]) => Promise<void>,
 ): Promise<void> {
   const site = makeSiteDir();
@@ -36,7 +37,12 @@ async function withTerminal(
   const onNotice = (n: TerminalNotice): void => {
     if (n.kind === 'loop' && n.event.type === 'decision') seen.push(n.event);
   };
-  const t = await Terminal.start({ config: terminalConfig(site, { doorId: setup.doorId, modelDir: setup.modelDir }), gpio, clock, onNotice });
+  const t = await Terminal.start({
+    config: terminalConfig(site, { doorId: setup.doorId, modelDir: setup.modelDir, video: setup.video, liveness: setup.liveness }),
+    gpio,
+    clock,
+    onNotice,
+  });
   try {
     await body(t, gpio, () => seen);
   } finally {
@@ -69,6 +75,17 @@ describe('terminal on a real video', () => {
       expect(metrics).toMatch(/doorway_outbox_depth 1/); // no hub configured: the entry waits in the outbox
     });
   }, 40_000);
+
+  it('lets the resident in under the shipped default liveness policy as he arrives again and again', async () => {
+    // franck arrives every 3 s; the default policy may refuse a passage (its measured false refusal rate
+    // is in the README), but not every one of them
+    await withTerminal({ upserts: [franck], video: passagesClip(0), liveness: 'balanced' }, async (_t, gpio, decisions) => {
+      const d = await until(() => decisions().find((x) => x.decision.kind === 'grant'), 40_000);
+      expect(d.decision).toMatchObject({ kind: 'grant', personId: 'p-franck' });
+      expect(d.liveness.verdict).toBe('live');
+      expect(gpio.out('lock').writes.some((w) => w.active)).toBe(true);
+    });
+  }, 60_000);
 
   it('keeps the door shut for the same resident at a door he is not authorised for', async () => {
     await withTerminal({ upserts: [franck], doorId: 'door-2' }, async (_t, gpio, decisions) => {
