@@ -4,8 +4,9 @@
  *   1. a community (CA, hub signing key, hub database) in a temporary folder;
  *   2. the MQTT broker inside this process (mutual TLS, per-terminal topic rules) and the hub service;
  *   3. a resident enrolled from three registry stills of franck, allowed at gate-1;
- *   4. two terminals provisioned from their bundles: gate-1 sees franck arriving every few seconds,
- *      gate-2 sees another man who is not enrolled; fake relays (no GPIO here), everything else real;
+ *   4. two terminals provisioned from their bundles: gate-1 sees franck arriving every 5 s, gate-2 sees
+ *      another man who is not enrolled; the doors run the shipped default liveness policy; fake relays
+ *      (no GPIO here), everything else real;
  *   5. each decision printed as it happens; Ctrl-C stops everything cleanly.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,8 +18,8 @@ import { SystemClock } from '../runtime/clock';
 import { loadConfig } from '../runtime/config';
 import { createLogger } from '../runtime/log';
 import { Terminal, type TerminalNotice } from '../runtime/main';
-import { FRANCK_STILLS, OTHER_VIDEOS, testFile } from '../test/fixtures/photos';
-import { passagesClip, videoPassagesClip } from '../test/harness/clips';
+import { FRANCK_STILLS, FRANCK_VIDEO, OTHER_VIDEOS, testFile } from '../test/fixtures/photos';
+import { videoPassagesClip } from '../test/harness/clips';
 import { addPerson, addTerminal, HubService, initCommunity, pipelineEnroller } from './index';
 import { InProcessBroker } from './inproc-broker';
 import { freeLoopbackPort } from './ports';
@@ -68,8 +69,8 @@ async function main(): Promise<void> {
   console.log('enrolled resident-franck from 3 photos, allowed at gate-1');
 
   const doors = [
-    { id: 'gate-1', video: passagesClip(0), note: 'franck arrives every 3 s' },
-    { id: 'gate-2', video: videoPassagesClip(testFile(OTHER_VIDEOS[0]!), 2), note: 'a man who is not enrolled arrives every 3 s' },
+    { id: 'gate-1', video: videoPassagesClip(testFile(FRANCK_VIDEO), 30, 4), note: 'franck arrives every 5 s' },
+    { id: 'gate-2', video: videoPassagesClip(testFile(OTHER_VIDEOS[1]!), 15, 4), note: 'a man who is not enrolled arrives every 5 s' },
   ];
   const terminals: Terminal[] = [];
   for (const d of doors) {
