@@ -62,6 +62,14 @@ function buildApp(stageDir: string): void {
     cpSync(src, join(APP, p), { recursive: true, verbatimSymlinks: true });
     n++;
   }
+  // onnxruntime-node ships every platform's binaries: keep linux/arm64 only (as the Dockerfile does)
+  const ort = join(APP, 'node_modules', 'onnxruntime-node', 'bin');
+  if (existsSync(ort)) {
+    for (const napi of readdirSync(ort)) {
+      for (const os of readdirSync(join(ort, napi))) if (os !== 'linux') rmSync(join(ort, napi, os), { recursive: true, force: true });
+      rmSync(join(ort, napi, 'linux', 'x64'), { recursive: true, force: true });
+    }
+  }
   say(`app built: ${n} production packages`);
 
   // models: the verified cache, re-verified against the manifest by the compiled fetch script
