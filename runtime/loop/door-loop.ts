@@ -63,6 +63,11 @@ export interface LoopConfig {
   tracker: { minIou: number; maxGapMs: number };
   /** Candidates per search (the decision needs the runner-up person for the margin). */
   searchK: number;
+  /**
+   * Run the passive liveness model on every frame. Off by default: the shipped liveness fusion gives it
+   * no weight (README, Liveness), so it would cost about 4 ms a frame for nothing.
+   */
+  passiveLiveness?: boolean;
 }
 
 export type LoopEvent =
@@ -181,7 +186,7 @@ export class DoorLoop {
     const allDecided = this.states.size > 0 && [...this.states.values()].every((s) => s.decided);
     const faces = await this.deps.pipeline.process(frame, allDecided
       ? { largestOnly: true, pose: false, eyes: false, liveness: false, embedding: false }
-      : { largestOnly: true });
+      : { largestOnly: true, liveness: c.passiveLiveness ?? false });
     const { assigned, ended } = this.tracker.update(faces.map((f) => f.box), frame.capturedAt);
     for (const t of ended) this.finishTrack(t.id, 'track-ended');
 

@@ -115,6 +115,17 @@ describe('door loop', () => {
     expect(h.decisions()).toHaveLength(1);
   });
 
+  it('does not run the passive liveness model unless the config asks for it', async () => {
+    const h = new Harness();
+    h.faces = [face(BOX, 1)];
+    await h.next();
+    expect(h.calls[0]).toMatchObject({ largestOnly: true, liveness: false });
+    const h2 = new Harness({ ...config, passiveLiveness: true });
+    h2.faces = [face(BOX, 1)];
+    await h2.next();
+    expect(h2.calls[0]).toMatchObject({ liveness: true });
+  });
+
   it('follows a decided face with detection only', async () => {
     const h = new Harness();
     h.faces = [face(BOX, 1)];
