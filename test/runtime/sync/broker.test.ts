@@ -197,4 +197,4 @@ test('a snapshot interrupted by a broker outage and a terminal restart is comple
   expect(applied).toEqual([target]);
   await sleep(300);
   expect(again.client.rejectedTotal()).toBe(0);
-});
+}, 60_000); // its own waits add up to 35 s on a loaded machine: let them, not jest's default, say what is late
