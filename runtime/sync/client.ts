@@ -110,6 +110,8 @@ interface InFlight {
 }
 
 const MAX_BUFFERED_DELTAS = 1000;
+/** How long stop() waits for the broker to acknowledge the `offline` status. */
+const STOP_GRACE_MS = 1000;
 
 /**
  * The terminal's side of hub sync: roster in (signed, versioned deltas and chunked snapshots),
@@ -177,8 +179,11 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     for (const t of this.timers) t.cancel();
     this.timers = [];
     if (this.isConnected) {
+      // Say goodbye if the broker answers soon; a broker that went away must not hold a shutdown
+      // (the retained last will says `offline` anyway).
       const offline: StatusMessage = { v: SCHEMA_VERSION, state: 'offline' };
-      await this.deps.transport.publish(this.topics.status, JSON.stringify(offline), { retain: true }).catch(() => undefined);
+      const bye = this.deps.transport.publish(this.topics.status, JSON.stringify(offline), { retain: true }).catch(() => undefined);
+      await Promise.race([bye, new Promise<void>((r) => setTimeout(r, STOP_GRACE_MS).unref())]);
     }
     this.isConnected = false;
     await this.deps.transport.stop();

@@ -107,10 +107,26 @@ export class MqttTransport implements SyncTransport {
     });
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Closes the connection. Unacknowledged publishes get a short grace period while connected; then the
+   * client is closed by force, so a broker that is down or gone never holds a shutdown (unacknowledged
+   * events are still in the SQLite outbox and are sent again after the restart).
+   */
+  async stop(graceMs = 1000): Promise<void> {
     const c = this.client;
     this.client = null;
-    if (c) await c.endAsync();
+    if (!c) return;
+    const pending = (): boolean => Object.keys(c.outgoing).length > 0;
+    if (c.connected && pending()) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, graceMs);
+        c.once('outgoingEmpty', () => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+    await c.endAsync(true);
   }
 
   connected(): boolean {
