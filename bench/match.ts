@@ -19,6 +19,7 @@ import { RosterStore } from '../runtime/roster/store';
 import { float32Loop, int8Loop, ortScorer } from './match-kernels';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { rng, unitVector } from '../test/fixtures/random';
 
 const MODEL = 'faceplugin-fr_feature@0.0.1';
 const DIM = 512;
@@ -31,31 +32,10 @@ const say = (s: string): void => {
   process.stdout.write(`${s}\n`);
 };
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
-function unit(rand: () => number, out: Float32Array = new Float32Array(DIM)): Float32Array {
-  let sq = 0;
-  for (let d = 0; d < DIM; d++) {
-    const g = Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
-    out[d] = g;
-    sq += g * g;
-  }
-  const n = Math.sqrt(sq);
-  for (let d = 0; d < DIM; d++) out[d] = (out[d] ?? 0) / n;
-  return out;
-}
 
 function near(base: Float32Array, rand: () => number, noise: number): Float32Array {
-  const r = unit(rand);
+  const r = unitVector(rand, DIM);
   const v = new Float32Array(DIM);
   let sq = 0;
   for (let d = 0; d < DIM; d++) {
@@ -74,7 +54,7 @@ function population(n: number): { rows: Float32Array; person: string[] } {
   const person: string[] = [];
   const base = new Float32Array(DIM);
   for (let i = 0; i < n; i += 2) {
-    unit(rand, base);
+    unitVector(rand, DIM, base);
     for (let j = 0; j < 2 && i + j < n; j++) {
       rows.set(near(base, rand, 0.5), (i + j) * DIM);
       person.push(`person-${i / 2}`);
@@ -149,7 +129,7 @@ async function timeIt(reps: number, fn: () => void | Promise<void>): Promise<num
 
 async function alternatives(pop: { rows: Float32Array }, n: number, key: string, out: Record<string, number>): Promise<void> {
   const rand = rng(7);
-  const q = unit(rand);
+  const q = unitVector(rand, DIM);
   const f32 = new Float32Array(n);
   out[`${key}_alt_float32_js_ms`] = await timeIt(5, () => float32Loop(pop.rows, n, DIM, q, f32));
   const codes = new Int8Array(n * DIM);
@@ -202,7 +182,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < 100; i++) {
       const src = Math.floor(rand() * n);
       queries.push(near(pop.rows.subarray(src * DIM, (src + 1) * DIM), rand, 0.4));
-      queries.push(unit(rand));
+      queries.push(unitVector(rand, DIM));
     }
     for (const q of queries.slice(0, 10)) matcher.search(q, 2);
     const times: number[] = [];

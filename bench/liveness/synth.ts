@@ -11,19 +11,12 @@
  */
 import type { RawFrame } from '../../models/image';
 import { invert3, mul3 } from '../../models/liveness/homography';
+import { rng as mulberry32 } from '../../test/fixtures/random';
+
+export { mulberry32 };
 
 export type Rng = () => number;
 
-export function mulberry32(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const uni = (r: Rng, a: number, b: number): number => a + (b - a) * r();
 const gauss = (r: Rng): number => Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());

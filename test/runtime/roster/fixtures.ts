@@ -3,6 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeEmbedding, type PersonUpsert } from '../../../runtime/roster/batch';
+import { rng, unitVector } from '../../fixtures/random';
+
+export { rng, unitVector };
 
 export const MODEL = 'faceplugin-fr_feature@0.0.1';
 
@@ -19,31 +22,7 @@ export function writeSecret(file: string, bytes = 32, mode = 0o600): void {
   chmodSync(file, mode);
 }
 
-/** Deterministic pseudo-random generator (mulberry32) so failures reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
-/** A random unit vector (Gaussian components). */
-export function unitVector(rand: () => number, dim = 512): Float32Array {
-  const v = new Float32Array(dim);
-  let sq = 0;
-  for (let d = 0; d < dim; d++) {
-    const g = Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
-    v[d] = g;
-    sq += g * g;
-  }
-  const n = Math.sqrt(sq);
-  for (let d = 0; d < dim; d++) v[d] = (v[d] ?? 0) / n;
-  return v;
-}
 
 /** `base` moved towards a random direction: cosine to base about 1 - noise^2/2. */
 export function near(base: Float32Array, rand: () => number, noise: number): Float32Array {
