@@ -271,11 +271,8 @@ export class Terminal {
   /** A loop that makes no progress while frames keep arriving is stuck: exit so the supervisor restarts us. */
   private checkStall(): void {
     if (!this.loop || this.stopping) return;
-    const frame = this.camera?.latest();
-    const framesFlow = !!frame && this.clock.now() - frame.capturedAt <= this.config.health.frameFreshMs;
-    const idle = this.clock.monotonic() - this.loop.lastProgress;
-    if (framesFlow && idle > this.config.health.stallExitMs) {
-      this.log.fatal({ idleMs: Math.round(idle) }, 'frame loop stalled; exiting for a restart');
+    if (this.loop.stalled(this.config.health)) {
+      this.log.fatal({ idleMs: Math.round(this.clock.monotonic() - this.loop.lastProgress) }, 'frame loop stalled; exiting for a restart');
       this.lock.stop();
       process.exit(70);
     }

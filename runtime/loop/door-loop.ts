@@ -180,6 +180,17 @@ export class DoorLoop {
     this.running = false;
   }
 
+  /**
+   * True when frames keep arriving (the newest is at most `frameFreshMs` old) but no step has finished
+   * for longer than `stallExitMs`: a pipeline run that never returns. The terminal then exits so that its
+   * supervisor restarts it. A silent camera is not a stall of the loop (the camera has its own watchdog).
+   */
+  stalled(opts: { frameFreshMs: number; stallExitMs: number }): boolean {
+    const frame = this.deps.frames.latest();
+    const framesFlow = !!frame && this.deps.clock.now() - frame.capturedAt <= opts.frameFreshMs;
+    return framesFlow && this.deps.clock.monotonic() - this.lastProgress > opts.stallExitMs;
+  }
+
   private async processFrame(frame: LoopFrame): Promise<void> {
     const c = this.deps.config;
     // When every face in view has been decided, only detection is needed to follow the tracks.

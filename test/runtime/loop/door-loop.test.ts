@@ -205,6 +205,30 @@ describe('door loop', () => {
     expect(h.maxInFlight).toBe(1);
   });
 
+  it('reports a stall when a pipeline run never returns while frames keep coming, and not before', async () => {
+    const h = new Harness();
+    const limits = { frameFreshMs: 3000, stallExitMs: 15_000 };
+    h.faces = [face(BOX, 1)];
+    h.holdPipeline = true;
+    // no step has finished since the loop was made (t = 0); the first run, at 40 ms, never returns
+    void h.next();
+    for (let i = 0; i < 373; i++) await h.next(); // frames keep arriving every 40 ms: now t = 14,960
+    expect(h.loop.stalled(limits)).toBe(false);
+    await h.next(); // t = 15,000: exactly the limit, not past it
+    expect(h.loop.stalled(limits)).toBe(false);
+    h.clock.advance(1);
+    expect(h.loop.stalled(limits)).toBe(true);
+  });
+
+  it('does not call a silent camera a stalled loop', async () => {
+    const h = new Harness();
+    h.faces = [];
+    await h.next();
+    h.clock.advance(60_000); // no frame for a minute: the camera's watchdog handles that, not this one
+    await h.loop.step();
+    expect(h.loop.stalled({ frameFreshMs: 3000, stallExitMs: 15_000 })).toBe(false);
+  });
+
   it('decides again for the next person after the first one left', async () => {
     const h = new Harness();
     h.faces = [face(BOX, 1)];
