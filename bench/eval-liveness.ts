@@ -287,39 +287,20 @@ async function main(): Promise<void> {
   log(`clips: ${clips.length} (calibration ${calib.length}, test ${test.length}); frames with a face: ${clips.reduce((s, c) => s + c.frames.filter((f) => f.face).length, 0)}`);
 
   // 1. passive model: which channel order and which class mean live (per-frame AUC, calibration split)
-  const aucOf = (order: 'rgb' | 'bgr', cls: number): number => {
-    const pos: number[] = [], neg: number[] = [];
-    for (const c of calib) {
-      for (const f of c.frames) {
-        const p = order === 'rgb' ? f.face?.passive : f.face?.passiveBgr;
-        if (p) (c.kind === 'genuine' ? pos : neg).push(p[cls] as number);
-      }
-    }
-    const negS = [...neg].sort((a, b) => a - b);
-    let wins = 0;
-    for (const p of pos) {
-      let lo = 0, hi = negS.length;
-      while (lo < hi) {
-        const m = (lo + hi) >> 1;
-        if ((negS[m] as number) < p) lo = m + 1;
-        else hi = m;
-      }
-      wins += lo;
-    }
-    return wins / (pos.length * neg.length);
-  };
-  const aucs = { rgb: [0, 1, 2].map((c) => aucOf('rgb', c)), bgr: [0, 1, 2].map((c) => aucOf('bgr', c)) };
-  // does the passive model generalise across people? genuine frames of each man vs all attack frames
-  const passiveAucById = (clips: Clip[], id: string, ord: 'rgb' | 'bgr', cls: number): number => {
+  /**
+   * Per-frame AUC of one passive class (planes in `ord`) for genuine frames against attack frames; with
+   * `id`, only that man's genuine frames (does the model generalise across people?).
+   */
+  const passiveAuc = (clips: Clip[], ord: 'rgb' | 'bgr', cls: number, id?: string): number => {
     const pos: number[] = [], neg: number[] = [];
     for (const c of clips) {
-      if (c.kind === 'genuine' && c.identity !== id) continue;
+      if (id !== undefined && c.kind === 'genuine' && c.identity !== id) continue;
       for (const f of c.frames) {
         const p = ord === 'rgb' ? f.face?.passive : f.face?.passiveBgr;
         if (p) (c.kind === 'genuine' ? pos : neg).push(p[cls] as number);
       }
     }
-    const negS = [...neg].sort((a, b) => a - b);
+    const negS = [...neg].sort((x, y) => x - y);
     let wins = 0;
     for (const p of pos) {
       let lo = 0, hi = negS.length;
@@ -332,13 +313,14 @@ async function main(): Promise<void> {
     }
     return wins / Math.max(1, pos.length * neg.length);
   };
+  const aucs = { rgb: [0, 1, 2].map((c) => passiveAuc(calib, 'rgb', c)), bgr: [0, 1, 2].map((c) => passiveAuc(calib, 'bgr', c)) };
   // channel order and live class: the best WORST-identity AUC on calibration (a cue must hold for both
   // men, not just be very good on one); when even that is poor the passive model is left out of the fit
   const calibIds = [...new Set(calib.filter((c) => c.kind === 'genuine').map((c) => c.identity))];
   let order: 'rgb' | 'bgr' = 'bgr', liveClass = 0, bestWorst = -1;
   for (const o of ['bgr', 'rgb'] as const) {
     for (const cls of [0, 1, 2]) {
-      const worst = Math.min(...calibIds.map((id) => passiveAucById(calib, id, o, cls)));
+      const worst = Math.min(...calibIds.map((id) => passiveAuc(calib, o, cls, id)));
       if (worst > bestWorst) [order, liveClass, bestWorst] = [o, cls, worst];
     }
   }
@@ -352,7 +334,7 @@ async function main(): Promise<void> {
   for (const [split, clips] of [['calib', calib], ['test', test]] as const) {
     for (const id of ['franck', 'clm-man']) {
       const row: Record<string, number> = {};
-      for (const o of ['bgr', 'rgb'] as const) for (const cls of [0, 1, 2]) row[`${o}${cls}`] = passiveAucById(clips, id, o, cls);
+      for (const o of ['bgr', 'rgb'] as const) for (const cls of [0, 1, 2]) row[`${o}${cls}`] = passiveAuc(clips, o, cls, id);
       passiveById[`${split}_${id}`] = row;
       log(`passive per-frame AUC, ${split} split, genuine ${id} vs all attacks: ${Object.entries(row).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}`);
     }
