@@ -419,6 +419,10 @@ function eventLine(e: StoredEvent): string {
       return `${base}\tafter ${ev.stalledMs} ms`;
     case 'alarm.forced-open':
       return base;
+    case 'terminal.wiped':
+      return `${base}\t${ev.outcome}\t${ev.persons} persons, ${ev.templates} templates`;
+    case 'config.reload':
+      return `${base}\t${ev.outcome}${ev.sections.length ? `\tsections=${ev.sections.join(',')}` : ''}${ev.problems.length ? `\tproblems=${ev.problems.join(',')}` : ''}`;
   }
 }
 

@@ -17,7 +17,9 @@ export type RejectReason =
   | 'replayed-nonce'
   | 'retained'
   | 'snapshot-invalid'
-  | 'store-refused';
+  | 'store-refused'
+  /** Roster data for a terminal wiped by the hub, before the hub ordered a resync. */
+  | 'roster-held';
 
 /** An incoming MQTT payload was refused. `reason` is stable; the message never quotes the payload. */
 export class ProtocolRejectError extends TerminalError {

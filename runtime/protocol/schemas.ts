@@ -105,6 +105,33 @@ export const AlertSightingSchema = z.strictObject({
   score: unit,
 });
 
+/**
+ * The hub's `wipe` command was carried out: every person and template was erased from the terminal's
+ * roster and matcher (counts only, never ids). `failed`: the erase did not commit; face recognition is
+ * off in memory all the same (the door fails closed) and the hub should treat the terminal as holding data.
+ */
+export const TerminalWipedSchema = z.strictObject({
+  ...eventBase,
+  type: z.literal('terminal.wiped'),
+  outcome: z.enum(['erased', 'failed']),
+  persons: z.number().int().nonnegative(),
+  templates: z.number().int().nonnegative(),
+});
+
+/**
+ * The terminal re-read its config file (hub `reload-config` command or SIGHUP). `applied`: the changed
+ * sections took effect live; `restart`: a section that needs a restart changed and the process is
+ * exiting so its supervisor starts it on the new file; `unchanged`; `rejected`: the file is invalid and
+ * the running config stays (`problems` lists the paths in the file, never values).
+ */
+export const ConfigReloadSchema = z.strictObject({
+  ...eventBase,
+  type: z.literal('config.reload'),
+  outcome: z.enum(['applied', 'restart', 'unchanged', 'rejected']),
+  sections: z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,31}$/)).max(32),
+  problems: z.array(z.string().min(1).max(200)).max(20),
+});
+
 export const SyncEventSchema = z.discriminatedUnion('type', [
   AlertSightingSchema,
   EntryGrantedSchema,
@@ -116,13 +143,15 @@ export const SyncEventSchema = z.discriminatedUnion('type', [
   CameraStallSchema,
   CameraRecoverySchema,
   RosterIntegritySchema,
+  TerminalWipedSchema,
+  ConfigReloadSchema,
 ]);
 export type SyncEvent = z.infer<typeof SyncEventSchema>;
 export type SyncEventType = SyncEvent['type'];
 
 /**
- * Security events are never dropped by a full outbox: every alarm, an alert-tag sighting, and a roster
- * integrity failure.
+ * Security events are never dropped by a full outbox: every alarm, an alert-tag sighting, a roster
+ * integrity failure, and a wipe.
  * Entry records (granted/denied) and camera health are dropped oldest-first when the outbox is full.
  */
 export const SECURITY_EVENT_TYPES: ReadonlySet<SyncEventType> = new Set<SyncEventType>([
@@ -132,6 +161,7 @@ export const SECURITY_EVENT_TYPES: ReadonlySet<SyncEventType> = new Set<SyncEven
   'alarm.tamper',
   'alarm.fire',
   'roster.integrity',
+  'terminal.wiped',
 ]);
 
 export function isSecurityEvent(type: SyncEventType): boolean {

@@ -199,6 +199,8 @@ export class RosterStore {
       db.pragma('foreign_keys = ON');
       db.pragma('synchronous = FULL');
       db.pragma('busy_timeout = 5000');
+      // Deleted rows (revocations, a wipe) are overwritten with zeros, not left in free pages.
+      db.pragma('secure_delete = ON');
       // Read the file through the page cache without copying it (the template scan at start-up).
       db.pragma('mmap_size = 268435456');
       migrate(db);
@@ -305,6 +307,51 @@ export class RosterStore {
     this.log.info({ version: change.version, persons: change.upserted.length }, 'roster replaced');
     this.emit(change);
     return change;
+  }
+
+  /**
+   * Erases every person, template and quarantine mark in one transaction and resets the version to 0
+   * (the next snapshot is accepted whatever its version), then scrubs the file so that no deleted row
+   * stays readable in it. Listeners hear a replace-all change (the matcher empties). The roster is
+   * then held empty (`wipedAt()`) until `releaseWipeHold()`: the hub's `resync` command.
+   */
+  wipe(): { persons: number; templates: number } {
+    const counts = this.db.transaction(() => {
+      const persons = (this.db.prepare('SELECT COUNT(*) AS n FROM person').get() as { n: number }).n;
+      const templates = (this.db.prepare('SELECT COUNT(*) AS n FROM template').get() as { n: number }).n;
+      this.db.exec('DELETE FROM template; DELETE FROM person; DELETE FROM quarantine;');
+      this.setVersion(0);
+      this.db
+        .prepare("INSERT INTO roster_meta (key, value) VALUES ('wiped_at', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+        .run(String(this.clock.now()));
+      return { persons, templates };
+    }).immediate();
+    this.emit({ version: 0, replacedAll: true, upserted: [], revoked: [] });
+    this.scrub();
+    this.log.warn(counts, 'roster wiped');
+    return counts;
+  }
+
+  /** When the roster was wiped (epoch ms), or null if it is not held empty after a wipe. */
+  wipedAt(): number | null {
+    const row = this.db.prepare("SELECT value FROM roster_meta WHERE key = 'wiped_at'").get() as { value: string } | undefined;
+    return row === undefined ? null : Number(row.value);
+  }
+
+  /** Ends the hold after a wipe: the roster may be filled again (the hub ordered a resync). */
+  releaseWipeHold(): void {
+    this.db.prepare("DELETE FROM roster_meta WHERE key = 'wiped_at'").run();
+  }
+
+  /**
+   * Leaves no deleted row readable in the file: secure_delete has zeroed the deleted content in the
+   * pages written to the WAL; the checkpoint copies them over the old pages and truncates the WAL
+   * (which held the rows as they were written); VACUUM rebuilds the file without free pages.
+   */
+  private scrub(): void {
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    this.db.exec('VACUUM');
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
   /**

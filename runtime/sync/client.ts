@@ -226,6 +226,28 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     };
   }
 
+  /**
+   * The roster was wiped (hub `wipe` command): forgets every roster state kept here (held deltas,
+   * the staged snapshot whose chunks hold templates, the last snapshot id, so the same snapshot is
+   * taken again after a resync) and scrubs the sync file of those chunks.
+   */
+  rosterWiped(): void {
+    this.buffered.clear();
+    this.snapshotWanted = false;
+    this.lastAppliedSnapshotId = '';
+    this.lastRequestKey = '';
+    this.lastChunkAt = -Infinity;
+    const db = this.deps.db;
+    db.pragma('secure_delete = ON');
+    this.staging.clear();
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    this.log.warn('roster sync state cleared after a wipe');
+  }
+
+  private rosterHeld(): boolean {
+    return this.deps.roster.sink.held?.() ?? false;
+  }
+
   // --- connection ------------------------------------------------------------------------------
 
   private onConnect(sessionPresent: boolean): void {
@@ -243,6 +265,8 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
           // missing ones only if they stop coming (tick). Without it, ask for them now.
           if (sessionPresent) this.lastChunkAt = this.deps.clock.monotonic();
           else this.requestSnapshot(true);
+        } else if (this.rosterHeld()) {
+          // Wiped by the hub: ask for nothing until it orders a resync.
         } else if (!sessionPresent || this.deps.roster.sink.version() === 0 || this.snapshotWanted) this.requestSync(true);
         this.scheduleDrain();
       })
@@ -383,6 +407,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   }
 
   private onDelta(d: RosterDelta): void {
+    if (this.rosterHeld()) throw new ProtocolRejectError('roster-held', 'roster wiped; waiting for a resync command');
     const sink = this.deps.roster.sink;
     const cur = sink.version();
     if (d.version <= cur) throw new ProtocolRejectError('stale-version', `delta ${d.version} <= current ${cur}`);
@@ -419,6 +444,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   }
 
   private onChunk(c: RosterSnapshotChunk): void {
+    if (this.rosterHeld()) throw new ProtocolRejectError('roster-held', 'roster wiped; waiting for a resync command');
     // A late duplicate of the snapshot just applied (queued by the broker and also resent on request).
     if (c.snapshotId === this.lastAppliedSnapshotId) return;
     const cur = this.deps.roster.sink.version();

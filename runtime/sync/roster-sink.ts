@@ -13,6 +13,11 @@ export interface RosterSink {
   applyBatch(batch: unknown): void;
   /** Replace the whole roster with a complete, verified snapshot at `snapshot.version`. */
   replaceAll(snapshot: RosterSnapshot): void;
+  /**
+   * True while the roster was wiped by the hub and must stay empty until the hub orders a resync:
+   * roster data is then refused and none is asked for (a wipe survives reconnects and restarts).
+   */
+  held?(): boolean;
 }
 
 export interface RosterSnapshot {

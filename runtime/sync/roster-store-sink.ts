@@ -27,6 +27,10 @@ export class RosterStoreSink implements RosterSink {
     return this.store.version();
   }
 
+  held(): boolean {
+    return this.store.wipedAt() !== null;
+  }
+
   applyBatch(batch: unknown): void {
     this.store.applyBatch(batch as RosterBatchInput);
   }

@@ -14,16 +14,18 @@ const samples: SyncEvent[] = [
   { id: ulid(), at, type: 'camera.recovery', stalledMs: 9000 },
   { id: ulid(), at, type: 'roster.integrity', rejectedRows: 2, code: 'row-auth-failed' },
   { id: ulid(), at, type: 'alert.sighting', tag: 'missing-person', personId: 'p7', doorId: 'gate-1', score: 0.81 },
+  { id: ulid(), at, type: 'terminal.wiped', outcome: 'erased', persons: 120, templates: 360 },
+  { id: ulid(), at, type: 'config.reload', outcome: 'rejected', sections: [], problems: ['decision.match'] },
 ];
 
 test('one sample of every event type parses unchanged', () => {
   for (const s of samples) expect(SyncEventSchema.parse(s)).toEqual(s);
 });
 
-test('every alarm, an alert sighting and a roster integrity failure are security events; entries and camera health are not', () => {
+test('every alarm, an alert sighting, a roster integrity failure and a wipe are security events; entries, camera health and config reloads are not', () => {
   const security = samples.filter((s) => isSecurityEvent(s.type)).map((s) => s.type);
-  expect(security).toEqual(['alarm.forced-open', 'alarm.held-open', 'alarm.tamper', 'alarm.fire', 'roster.integrity', 'alert.sighting']);
-  expect(SECURITY_EVENT_TYPES.size).toBe(6);
+  expect(security).toEqual(['alarm.forced-open', 'alarm.held-open', 'alarm.tamper', 'alarm.fire', 'roster.integrity', 'alert.sighting', 'terminal.wiped']);
+  expect(SECURITY_EVENT_TYPES.size).toBe(7);
 });
 
 test('an event with an unknown field, a bad id or an unknown type is refused', () => {

@@ -1,0 +1,133 @@
+/**
+ * A roster wiped by the hub stays empty: the sync refuses roster data and asks for none (not even on
+ * reconnect) until the hub's `resync`, which then takes the hub's snapshot, even the very snapshot
+ * that was applied before the wipe.
+ */
+import { FakeClock } from '../../../runtime/clock';
+import { silentLogger } from '../../../runtime/log';
+import { SCHEMA_VERSION, type Command, type CommandBody } from '../../../runtime/protocol/schemas';
+import { generateSigningKeyPair, signBody } from '../../../runtime/protocol/signing';
+import { topicsFor } from '../../../runtime/protocol/topics';
+import { SyncClient, type Rejected } from '../../../runtime/sync/client';
+import { openSyncDb } from '../../../runtime/sync/db';
+import { FakeTransport } from '../../../runtime/sync/fake-transport';
+import {
+  SimpleRosterBatchSchema,
+  SimpleRosterItemSchema,
+  type RosterSink,
+  type RosterSnapshot,
+  type SimpleRosterItem,
+} from '../../../runtime/sync/roster-sink';
+import { HubRosterStore } from '../../../provisioning/hub/roster';
+import { person } from '../../harness/sync-site';
+
+const hubKeys = generateSigningKeyPair();
+const T = topicsFor('door-1');
+const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/** A roster that can be wiped and held, as RosterStoreSink over the real store is. */
+class WipeableSink implements RosterSink {
+  readonly persons = new Map<string, SimpleRosterItem>();
+  hold = false;
+  private v = 0;
+  version(): number {
+    return this.v;
+  }
+  held(): boolean {
+    return this.hold;
+  }
+  applyBatch(batch: unknown): void {
+    const b = SimpleRosterBatchSchema.parse(batch);
+    for (const id of b.remove) this.persons.delete(id);
+    for (const p of b.upsert) this.persons.set(p.id, p);
+    this.v = b.version;
+  }
+  replaceAll(s: RosterSnapshot): void {
+    this.persons.clear();
+    for (const it of s.items) {
+      const p = SimpleRosterItemSchema.parse(it);
+      this.persons.set(p.id, p);
+    }
+    this.v = s.version;
+  }
+  wipe(): void {
+    this.persons.clear();
+    this.v = 0;
+    this.hold = true;
+  }
+}
+
+function command(c: Command, clock: FakeClock): string {
+  const body: CommandBody = {
+    v: SCHEMA_VERSION,
+    kind: 'command',
+    terminalId: 'door-1',
+    nonce: `nonce-${Math.random().toString(36).slice(2)}-abcdefgh`,
+    issuedAt: clock.now(),
+    expiresAt: clock.now() + 30_000,
+    command: c,
+  };
+  return signBody(body, hubKeys.privateKey);
+}
+
+test('a wiped roster refuses deltas and snapshots, asks for nothing on reconnect, and takes the same snapshot again after a resync', async () => {
+  const clock = new FakeClock();
+  const transport = new FakeTransport();
+  const sink = new WipeableSink();
+  const db = openSyncDb(':memory:');
+  const client = new SyncClient({
+    terminalId: 'door-1',
+    transport,
+    clock,
+    log: silentLogger(),
+    db,
+    hubPublicKey: hubKeys.publicKey,
+    roster: { sink, batchSchema: SimpleRosterBatchSchema, itemSchema: SimpleRosterItemSchema },
+    health: () => ({ cameraFps: null, lastDecisionLatencyMs: null }),
+    versions: { software: 'test', model: 'test' },
+    timing: { tickMs: 100, resyncRetryMs: 2_000 },
+  });
+  const rejected: Rejected[] = [];
+  client.on('rejected', (r) => rejected.push(r));
+  // What runtime/main.ts does on `resync`: the hold ends.
+  client.on('command', (c) => {
+    if (c.type === 'resync') sink.hold = false;
+  });
+  client.start();
+  const hub = new HubRosterStore<SimpleRosterItem>({ signingKey: hubKeys.privateKey, idOf: (p) => p.id, maxChunkBytes: 3000 });
+  hub.change({ upsert: [person(1), person(2), person(3)], remove: [] });
+  transport.connect(false);
+  await flush();
+
+  // The terminal is filled by a snapshot (after a resync, as a fresh one would be).
+  transport.deliver(T.commands, command({ type: 'resync' }, clock));
+  const snap = hub.snapshot();
+  for (const p of snap.chunks) transport.deliver(T.roster, p);
+  expect(sink.version()).toBe(1);
+  expect(sink.persons.size).toBe(3);
+
+  sink.wipe();
+  client.rosterWiped();
+
+  transport.deliver(T.rosterAll, hub.change({ upsert: [person(4)], remove: [] }).payload);
+  for (const p of snap.chunks) transport.deliver(T.roster, p);
+  expect(sink.persons.size).toBe(0);
+  expect(sink.version()).toBe(0);
+  expect(rejected.map((r) => r.reason)).toEqual(['roster-held', ...snap.chunks.map(() => 'roster-held')]);
+
+  transport.disconnect();
+  const mark = transport.published.length;
+  transport.connect(false);
+  await flush();
+  expect(transport.published.slice(mark).filter((p) => p.topic === T.requests)).toEqual([]);
+
+  transport.deliver(T.commands, command({ type: 'resync' }, clock));
+  expect(transport.on(T.requests).at(-1)).toEqual({ v: 1, kind: 'snapshot', resume: null });
+  // The hub may answer with the snapshot it sent before the wipe (it caches one per version).
+  for (const p of snap.chunks) transport.deliver(T.roster, p);
+  expect(sink.version()).toBe(1);
+  expect([...sink.persons.keys()].sort()).toEqual(['p-000001', 'p-000002', 'p-000003']);
+
+  await client.stop();
+  db.close();
+});
