@@ -20,6 +20,8 @@ export class ConfigError extends TerminalError {
   constructor(
     readonly file: string,
     readonly problems: readonly string[],
+    /** Where in the file each problem is (`decision.match`; `(file)` when it cannot be read or parsed): safe to log and report, never a value. */
+    readonly paths: readonly string[] = problems.map(() => '(file)'),
   ) {
     super(`config ${file} is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }
@@ -105,7 +107,8 @@ export type Config = z.infer<typeof ConfigSchema>;
 export function parseConfig(raw: unknown, file = '(config)', baseDir = process.cwd()): Config {
   const r = ConfigSchema.safeParse(raw);
   if (!r.success) {
-    throw new ConfigError(file, r.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`));
+    const where = r.error.issues.map((i) => (i.path.length ? i.path.join('.') : '(top level)'));
+    throw new ConfigError(file, r.error.issues.map((i, n) => `${where[n] ?? ''}: ${i.message}`), where);
   }
   const c = r.data;
   const abs = (p: string): string => resolve(baseDir, p);

@@ -6,7 +6,7 @@
  */
 import { readFileSync, mkdirSync } from 'node:fs';
 import { createPublicKey } from 'node:crypto';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ulid } from 'ulid';
 import { FileSource, RtspSource, type FrameSource } from '../drivers/camera';
 import { locateFfmpeg } from '../drivers/camera/locate';
@@ -16,13 +16,14 @@ import { OnoffGpio } from '../drivers/gpio/onoff';
 import { installLockExitGuards, LockController, type LockEvent } from '../drivers/lock';
 import { FacePipeline } from '../models/pipeline';
 import { SystemClock, type Clock } from './clock';
-import { loadConfig, type Config } from './config';
+import { ConfigError, loadConfig, type Config } from './config';
+import { planReload, type ConfigSection } from './config-reload';
 import type { PersonFacts } from './decision/policy';
 import { TerminalError } from './errors';
 import { HealthServer, TerminalMetrics } from './health';
 import { createLogger, type Logger } from './log';
-import { DoorLoop, type LoopEvent } from './loop/door-loop';
-import type { SyncEvent } from './protocol/schemas';
+import { DoorLoop, type LoopConfig, type LoopEvent } from './loop/door-loop';
+import type { Command, SyncEvent } from './protocol/schemas';
 import { Matcher } from './roster/matcher';
 import { RosterStore } from './roster/store';
 import { SyncClient } from './sync/client';
@@ -34,6 +35,24 @@ import { LivenessFusion } from './loop/liveness-fusion';
 import { SystemdNotifier } from './systemd';
 
 export const SOFTWARE_VERSION = '0.1.0';
+
+/** Exit status when the frame loop is stuck (EX_SOFTWARE): the supervisor restarts the process. */
+export const EXIT_LOOP_STALLED = 70;
+/**
+ * Exit status after a config reload whose changes need a restart (EX_TEMPFAIL): the process stopped
+ * cleanly (relay safe, outbox flushed) and its supervisor (systemd, Restart=always) starts it again
+ * on the new file.
+ */
+export const EXIT_RESTART_FOR_CONFIG = 75;
+
+/** What a config reload did (also recorded as a `config.reload` event). */
+export interface ReloadResult {
+  outcome: 'applied' | 'restart' | 'unchanged' | 'rejected';
+  /** Changed sections (applied live, or needing the restart). */
+  sections: ConfigSection[];
+  /** Paths in the file of what is invalid (rejected only). */
+  problems: string[];
+}
 
 /** What a terminal tells the world (the demo prints these; the outbox carries them to the hub). */
 export type TerminalNotice =
@@ -51,6 +70,10 @@ export interface TerminalOptions {
   /** Replaces the camera built from config (benchmarks observe frame delivery; tests script frames). */
   camera?: FrameSource;
   onNotice?: (n: TerminalNotice) => void;
+  /** The config file `config` was read from: `reload-config` (and SIGHUP) re-read it. */
+  configFile?: string;
+  /** Ends the process (default process.exit); tests observe the restart exit instead. */
+  exit?: (code: number) => void;
 }
 
 export class Terminal {
@@ -71,18 +94,27 @@ export class Terminal {
   private framesInWindow = 0;
   private fps = 0;
   private stopping = false;
+  private current: Config;
+  /** The frame loop reads this object at every step: door, thresholds and evidence are swapped in it. */
+  private loopConfig: LoopConfig | null = null;
+  /** Face matching switched off in memory (a wipe that could not be completed): every face is unknown. */
+  private faceOff = false;
+  private reloading: Promise<ReloadResult> | null = null;
+  private configFile: string | null = null;
+  private exit: (code: number) => void = (code) => process.exit(code);
   readonly metrics = new TerminalMetrics();
   readonly lock: LockController;
   readonly lines: DoorLines;
   healthPort = 0;
 
   private constructor(
-    readonly config: Config,
+    config: Config,
     readonly clock: Clock,
     readonly log: Logger,
     readonly gpio: GpioFactory,
     private readonly notify: (n: TerminalNotice) => void,
   ) {
+    this.current = config;
     const relayLocked = LockController.relayActiveWhen(config.lock.lockType, true);
     this.lines = openDoorLines(gpio, config.gpio, relayLocked);
     this.lock = new LockController({ relay: this.lines.relay, inputs: this.lines.inputs, clock, config: config.lock, logger: log });
@@ -97,8 +129,15 @@ export class Terminal {
     const gpio = opts.gpio ?? (config.gpio.driver === 'onoff' ? new OnoffGpio(clock, log) : new FakeGpio(clock));
     const t = new Terminal(config, clock, log, gpio, opts.onNotice ?? (() => {}));
     t.camera = opts.camera ?? null;
+    t.configFile = opts.configFile ?? null;
+    if (opts.exit) t.exit = opts.exit;
     await t.startAll();
     return t;
+  }
+
+  /** The config in force (replaced by a reload that applies live). */
+  get config(): Config {
+    return this.current;
   }
 
   private async startAll(): Promise<void> {
@@ -157,18 +196,7 @@ export class Terminal {
         this.notify({ kind: 'status', message: 'hub disconnected' });
       });
       this.sync.on('roster-applied', (r) => this.notify({ kind: 'status', message: `roster ${r.kind} applied: version ${r.version}` }));
-      this.sync.on('command', (c) => {
-        switch (c.type) {
-          case 'unlock':
-            this.lock.grant('remote');
-            break;
-          case 'resync':
-          case 'reload-config':
-          case 'wipe':
-            log.warn({ command: c.type }, 'command accepted but not handled by this build');
-            break;
-        }
-      });
+      this.sync.on('command', (c) => this.handleCommand(c));
       this.sync.start();
     } else {
       this.outbox = new Outbox(this.syncDb, { capacity: 100_000, log });
@@ -198,24 +226,19 @@ export class Terminal {
       const pipeline = this.pipeline;
       const matcher = this.matcher;
       const store = this.store;
+      this.loopConfig = loopConfigOf(config);
       this.loop = new DoorLoop({
         clock,
         logger: log,
         frames: { latest: () => this.camera?.latest() ?? null },
         pipeline,
-        identifier: { search: (e, k) => matcher.search(e, k) },
-        persons: { facts: (id) => personFacts(store, id) },
-        livenessFor: () => new LivenessFusion(config.liveness, clock, 'bgr'),
+        identifier: { search: (e, k) => (this.faceOff ? [] : matcher.search(e, k)) },
+        persons: { facts: (id) => (this.faceOff ? null : personFacts(store, id)) },
+        // Read at each new face track, so a reloaded liveness policy applies from the next passage.
+        livenessFor: () => new LivenessFusion(this.current.liveness, clock, 'bgr'),
         lock: { grant: (source) => this.lock.grant(source) },
         emit: (e) => this.onLoopEvent(e),
-        config: {
-          door: config.door,
-          thresholds: { match: config.decision.match, margin: config.decision.margin, minFrames: config.evidence.minFrames, minQuality: 0.5, liveness: config.decision.liveness },
-          maxFrames: config.evidence.maxFrames,
-          budgetMs: config.evidence.budgetMs,
-          tracker: { minIou: 0.3, maxGapMs: config.evidence.trackGapMs },
-          searchK: 4,
-        },
+        config: this.loopConfig,
       });
     }
     this.camera.start();
@@ -231,7 +254,10 @@ export class Terminal {
     this.notify({ kind: 'status', message: `terminal ${config.terminalId} running at door ${config.door.doorId}` });
   }
 
-  /** Installs SIGTERM/SIGINT handling (stop cleanly, exit 0) and the last-gasp relay guard. */
+  /**
+   * Installs SIGTERM/SIGINT handling (stop cleanly, exit 0), SIGHUP (reload the config file, as the
+   * hub's `reload-config` does) and the last-gasp relay guard.
+   */
   installSignalHandlers(): void {
     const remove = installLockExitGuards(this.lock, { exitOnSignal: false });
     const onSignal = (): void => {
@@ -240,13 +266,119 @@ export class Terminal {
         () => process.exit(1),
       );
     };
+    const onHup = (): void => {
+      this.reloadConfig().catch((e: unknown) => this.log.error({ err: (e as Error).message }, 'config reload failed'));
+    };
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
+    process.on('SIGHUP', onHup);
     this.removeGuards = () => {
       remove();
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
+      process.off('SIGHUP', onHup);
     };
+  }
+
+  /** Carries out a verified hub command (the sync client has checked signature, expiry and nonce). */
+  handleCommand(c: Command): void {
+    switch (c.type) {
+      case 'unlock':
+        this.lock.grant('remote');
+        return;
+      case 'resync':
+        // The sync client has asked the hub for a full snapshot; a wiped roster may take it now.
+        if (this.store && this.store.wipedAt() !== null) {
+          this.store.releaseWipeHold();
+          this.notify({ kind: 'status', message: 'roster hold released: resync ordered' });
+        }
+        return;
+      case 'wipe':
+        this.wipe();
+        return;
+      case 'reload-config':
+        this.reloadConfig().catch((e: unknown) => this.log.error({ err: (e as Error).message }, 'config reload failed'));
+        return;
+    }
+  }
+
+  /**
+   * Erases every person and template (roster file and matcher) in one transaction, so that no face can
+   * match any more; the door keeps working for exit button, fire alarm and remote unlock. The roster is
+   * held empty until the hub sends `resync`. Entry records waiting in the outbox stay: they carry
+   * pseudonymous person ids only, and entry records must not be lost.
+   */
+  wipe(): void {
+    const at = this.clock.now();
+    const store = this.store;
+    try {
+      if (!store) throw new Error('roster not open');
+      const r = store.wipe();
+      this.sync?.rosterWiped();
+      // The matcher follows the store's change; if it did not empty, matching stays off in memory.
+      if ((this.matcher?.size ?? 0) > 0) {
+        this.faceOff = true;
+        this.log.error({ left: this.matcher?.size }, 'matcher not empty after the wipe; face matching switched off');
+      }
+      this.record({ id: ulid(), at, type: 'terminal.wiped', outcome: 'erased', persons: r.persons, templates: r.templates });
+      this.notify({ kind: 'status', message: `roster wiped: ${r.persons} persons, ${r.templates} templates erased` });
+    } catch (e) {
+      // Fail closed: no face opens this door until the terminal is seen to.
+      this.faceOff = true;
+      this.log.error({ code: e instanceof TerminalError ? e.code : 'internal', err: (e as Error).message }, 'wipe failed; face matching switched off');
+      this.record({ id: ulid(), at, type: 'terminal.wiped', outcome: 'failed', persons: 0, templates: 0 });
+      this.notify({ kind: 'status', message: `wipe failed: ${(e as Error).message}` });
+    }
+  }
+
+  /**
+   * Re-reads the config file the terminal started with. Invalid: the running config stays, the problem
+   * paths are logged and reported. Valid: door, decision, liveness and evidence changes apply live (the
+   * liveness policy from the next face track); any other change stops the terminal cleanly (the SIGTERM
+   * path) and exits with EXIT_RESTART_FOR_CONFIG for the supervisor to start it on the new file.
+   */
+  reloadConfig(): Promise<ReloadResult> {
+    this.reloading ??= this.doReload().finally(() => (this.reloading = null));
+    return this.reloading;
+  }
+
+  private async doReload(): Promise<ReloadResult> {
+    const at = this.clock.now();
+    const report = (r: ReloadResult): ReloadResult => {
+      this.record({ id: ulid(), at, type: 'config.reload', outcome: r.outcome, sections: r.sections, problems: r.problems.slice(0, 20).map((p) => p.slice(0, 200)) });
+      this.notify({ kind: 'status', message: `config reload ${r.outcome}${r.sections.length ? `: ${r.sections.join(', ')}` : ''}` });
+      return r;
+    };
+    if (this.stopping) return { outcome: 'unchanged', sections: [], problems: [] };
+    if (!this.configFile) {
+      this.log.warn('config reload asked, but this terminal was not started from a config file');
+      return report({ outcome: 'rejected', sections: [], problems: ['(no config file)'] });
+    }
+    let next: Config;
+    try {
+      next = loadConfig(this.configFile);
+    } catch (e) {
+      const paths = e instanceof ConfigError ? [...new Set(e.paths)] : ['(file)'];
+      // Paths only: a message could quote the file's text.
+      this.log.error({ file: this.configFile, problems: paths }, 'config reload rejected: the new file is invalid; running config kept');
+      return report({ outcome: 'rejected', sections: [], problems: paths });
+    }
+    const plan = planReload(this.current, next);
+    if (plan.outcome === 'unchanged') {
+      this.log.info('config reload: nothing changed');
+      return report({ outcome: 'unchanged', sections: [], problems: [] });
+    }
+    if (plan.outcome === 'restart') {
+      this.log.warn({ restart: plan.restart, live: plan.live }, 'config reload: changes need a restart; stopping');
+      const r = report({ outcome: 'restart', sections: [...plan.restart, ...plan.live], problems: [] });
+      await this.stop();
+      this.exit(EXIT_RESTART_FOR_CONFIG);
+      return r;
+    }
+    this.current = next;
+    if (this.loopConfig) Object.assign(this.loopConfig, loopConfigOf(next, this.loopConfig.tracker));
+    this.log.info({ sections: plan.live }, 'config reload applied');
+    return report({ outcome: 'applied', sections: plan.live, problems: [] });
   }
 
   checks(): { cameraFresh: boolean; modelsLoaded: boolean; rosterLoaded: boolean; lockOk: boolean; hubConnected: boolean | null } {
@@ -274,7 +406,7 @@ export class Terminal {
     if (this.loop.stalled(this.config.health)) {
       this.log.fatal({ idleMs: Math.round(this.clock.monotonic() - this.loop.lastProgress) }, 'frame loop stalled; exiting for a restart');
       this.lock.stop();
-      process.exit(70);
+      process.exit(EXIT_LOOP_STALLED);
     }
   }
 
@@ -357,6 +489,18 @@ export class Terminal {
   }
 }
 
+/** The frame loop's view of the config; `tracker` is kept from start-up (the tracker is built with it). */
+function loopConfigOf(config: Config, tracker: LoopConfig['tracker'] = { minIou: 0.3, maxGapMs: config.evidence.trackGapMs }): LoopConfig {
+  return {
+    door: config.door,
+    thresholds: { match: config.decision.match, margin: config.decision.margin, minFrames: config.evidence.minFrames, minQuality: 0.5, liveness: config.decision.liveness },
+    maxFrames: config.evidence.maxFrames,
+    budgetMs: config.evidence.budgetMs,
+    tracker,
+    searchK: 4,
+  };
+}
+
 function clamp01(v: number): number {
   return Math.min(1, Math.max(0, v));
 }
@@ -368,7 +512,7 @@ function personFacts(store: RosterStore, id: string): PersonFacts | null {
 
 /** `doorway run --config FILE` */
 export async function runFromConfigFile(file: string): Promise<Terminal> {
-  const t = await Terminal.start({ config: loadConfig(file) });
+  const t = await Terminal.start({ config: loadConfig(file), configFile: resolve(file) });
   t.installSignalHandlers();
   return t;
 }
