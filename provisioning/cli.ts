@@ -31,6 +31,9 @@ community
 terminals
   terminal add --id ID --door DOOR [--building B] --out DIR [--camera RTSP_URL]
   terminal revoke ID
+  terminal wipe ID --yes [--wait S]              erase every face template and person on that terminal (stolen,
+                                                decommissioned); its door recognises nobody until a resync
+  terminal resync ID [--wait S]                  the terminal fetches a full roster snapshot (also ends a wipe)
   terminal list [--json]
 residents
   person register --id ID --photo A.jpg [--photo B.jpg] [--label L]        a tenant's registration (pending)
@@ -147,8 +150,8 @@ const initCommand: Command = async (args, io) => {
 
 const terminalCommand: Command = async (args, io) => {
   const [sub, ...rest] = args;
-  const o = parseCli(`terminal ${sub ?? ''}`, rest, { ...common, id: { type: 'string' }, door: { type: 'string' }, building: { type: 'string' }, out: { type: 'string' }, camera: { type: 'string' }, json: { type: 'boolean' } },
-    z.strictObject({ ...commonSchema, id: z.string().optional(), door: z.string().optional(), building: z.string().optional(), out: z.string().optional(), camera: z.string().optional(), json: z.boolean().optional() }));
+  const o = parseCli(`terminal ${sub ?? ''}`, rest, { ...common, id: { type: 'string' }, door: { type: 'string' }, building: { type: 'string' }, out: { type: 'string' }, camera: { type: 'string' }, json: { type: 'boolean' }, yes: { type: 'boolean' }, wait: { type: 'string' } },
+    z.strictObject({ ...commonSchema, id: z.string().optional(), door: z.string().optional(), building: z.string().optional(), out: z.string().optional(), camera: z.string().optional(), json: z.boolean().optional(), yes: z.boolean().optional(), wait: z.coerce.number().min(0).max(60).optional() }));
   return withCommunity(o.dir, async (c) => {
     switch (sub ?? '') {
       case 'add': {
@@ -166,6 +169,22 @@ const terminalCommand: Command = async (args, io) => {
         io.out(`terminal ${id} revoked: certificate on the CRL, removed from the ACL${r.broker === 'reloaded' ? ', broker reloaded' : ' (broker not running here: restart it or run provision broker config)'}`);
         return 0;
       }
+      case 'wipe':
+      case 'resync': {
+        // One terminal by its exact id (not a door id: a wipe must not reach more terminals than named).
+        const id = o.positionals[0] ?? o.id;
+        if (!id) throw new InvalidInputError(`terminal ${sub}`, ['give the terminal id']);
+        if (!c.db.terminals().some((t) => t.id === id && t.status === 'active')) throw new InvalidInputError(`terminal ${sub}`, [`no active terminal ${id}`]);
+        if (sub === 'wipe' && !o.yes) {
+          throw new InvalidInputError('terminal wipe', [`this erases every face template and person on ${id}, and its door recognises nobody until "provision terminal resync ${id}": add --yes to confirm`]);
+        }
+        const ids = queueCommand(c, id, sub === 'wipe' ? { type: 'wipe' } : { type: 'resync' }, o.as ? { actor: o.as } : {});
+        const waitS = o.wait ?? 10;
+        const r = await awaitCommands(c, ids, waitS * 1000);
+        const said: Record<string, string> = { queued: waitS > 0 ? 'still queued (is the hub running?)' : 'queued: the hub signs and sends it', sent: 'sent (signed; valid for 30 s)', expired: 'expired before the hub could send it', refused: 'refused (terminal revoked)' };
+        for (const x of r) io.out(`${x.terminalId}: ${sub} ${said[x.status] ?? x.status}`);
+        return r.every((x) => x.status === 'sent' || (waitS === 0 && x.status === 'queued')) ? 0 : 1;
+      }
       case 'list': {
         const ts = c.db.terminals();
         if (o.json) io.out(JSON.stringify(ts, null, 2));
@@ -173,7 +192,7 @@ const terminalCommand: Command = async (args, io) => {
         return 0;
       }
       default:
-        throw new InvalidInputError('terminal', ['expected add, revoke or list']);
+        throw new InvalidInputError('terminal', ['expected add, revoke, wipe, resync or list']);
     }
   });
 };

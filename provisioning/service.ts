@@ -10,7 +10,7 @@
  * - stores terminal events idempotently and acknowledges them; an `alert.sighting` becomes an alert
  *   (stored once, audited, POSTed to the webhook);
  * - keeps each terminal's last status and heartbeat in the database (for `provision fleet status`);
- * - sends queued signed commands (door unlock, config reload) if they are still fresh;
+ * - sends queued signed commands (door unlock, config reload, wipe, resync) if they are still fresh;
  * - ignores revoked and unknown terminals entirely: nothing from them is processed, nothing is sent.
  */
 import { chmodSync, readFileSync } from 'node:fs';

@@ -81,6 +81,25 @@ describe('provision', () => {
     expect((await cli('person', 'list', '--dir', dir)).out).not.toMatch(/p-43/);
   }, 60_000);
 
+  it('wipes a terminal only when confirmed with --yes, queues the command for the hub and audits who ordered it', async () => {
+    const unconfirmed = await cli('terminal', 'wipe', 'gate-1', '--dir', dir, '--as', 'security-li');
+    expect(unconfirmed.code).toBe(2);
+    expect(unconfirmed.err).toMatch(/erases every face template and person on gate-1.*--yes/);
+    expect((await cli('terminal', 'wipe', 'no-such-terminal', '--dir', dir, '--yes')).code).toBe(2);
+    expect((await cli('audit', '--dir', dir)).out).not.toMatch(/command\.wipe/);
+
+    const wipe = await cli('terminal', 'wipe', 'gate-1', '--dir', dir, '--yes', '--wait', '0', '--as', 'security-li');
+    expect(wipe.code).toBe(0);
+    expect(wipe.out).toBe('gate-1: wipe queued: the hub signs and sends it');
+    const resync = await cli('terminal', 'resync', 'gate-1', '--dir', dir, '--wait', '0');
+    expect(resync.code).toBe(0);
+    const audit = (await cli('audit', '--dir', dir, '--json')).out.split('\n').map((l) => JSON.parse(l) as { actor: string; action: string; subject: string });
+    expect(audit).toEqual(expect.arrayContaining([
+      expect.objectContaining({ actor: 'security-li', action: 'command.wipe', subject: 'gate-1' }),
+      expect.objectContaining({ actor: 'ops-zhang', action: 'command.resync', subject: 'gate-1' }),
+    ]));
+  });
+
   it('says what is wrong with the arguments, with exit status 2', async () => {
     expect((await cli('nonsense')).code).toBe(2);
     const noDir = await cli('person', 'list');
