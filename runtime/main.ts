@@ -361,6 +361,7 @@ export class Terminal {
       const paths = e instanceof ConfigError ? [...new Set(e.paths)] : ['(file)'];
       // Paths only: a message could quote the file's text.
       this.log.error({ file: this.configFile, problems: paths }, 'config reload rejected: the new file is invalid; running config kept');
+      this.metrics.errors.inc({ code: 'config' });
       return report({ outcome: 'rejected', sections: [], problems: paths });
     }
     const plan = planReload(this.current, next);

@@ -229,7 +229,9 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   /**
    * The roster was wiped (hub `wipe` command): forgets every roster state kept here (held deltas,
    * the staged snapshot whose chunks hold templates, the last snapshot id, so the same snapshot is
-   * taken again after a resync) and scrubs the sync file of those chunks.
+   * taken again after a resync) and scrubs the sync file: snapshot chunks staged and deleted earlier
+   * may still sit in its free pages or WAL, so the WAL is checkpointed and truncated and the file
+   * rebuilt (VACUUM). The outbox is kept.
    */
   rosterWiped(): void {
     this.buffered.clear();
@@ -238,8 +240,9 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     this.lastRequestKey = '';
     this.lastChunkAt = -Infinity;
     const db = this.deps.db;
-    db.pragma('secure_delete = ON');
     this.staging.clear();
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    db.exec('VACUUM');
     db.pragma('wal_checkpoint(TRUNCATE)');
     this.log.warn('roster sync state cleared after a wipe');
   }

@@ -19,6 +19,8 @@ export function openSyncDb(path: string, opts: SyncDbOptions = {}): SyncDb {
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
   db.pragma('busy_timeout = 2000');
+  // Staged snapshot chunks hold templates: once deleted, their bytes are zeroed, not left in free pages.
+  db.pragma('secure_delete = ON');
   db.exec(`
     CREATE TABLE IF NOT EXISTS outbox (
       seq INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -3,13 +3,16 @@
  * reconnect) until the hub's `resync`, which then takes the hub's snapshot, even the very snapshot
  * that was applied before the wipe.
  */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { FakeClock } from '../../../runtime/clock';
 import { silentLogger } from '../../../runtime/log';
 import { SCHEMA_VERSION, type Command, type CommandBody } from '../../../runtime/protocol/schemas';
 import { generateSigningKeyPair, signBody } from '../../../runtime/protocol/signing';
 import { topicsFor } from '../../../runtime/protocol/topics';
 import { SyncClient, type Rejected } from '../../../runtime/sync/client';
-import { openSyncDb } from '../../../runtime/sync/db';
+import { openSyncDb, type SyncDb } from '../../../runtime/sync/db';
 import { FakeTransport } from '../../../runtime/sync/fake-transport';
 import {
   SimpleRosterBatchSchema,
@@ -130,4 +133,51 @@ test('a wiped roster refuses deltas and snapshots, asks for nothing on reconnect
 
   await client.stop();
   db.close();
+});
+
+test('after a wipe no template of a snapshot received earlier is left in the sync file or its WAL', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'doorway-wipe-sync-'));
+  const path = join(dir, 'sync.db');
+  const clock = new FakeClock();
+  const transport = new FakeTransport();
+  const sink = new WipeableSink();
+  // FULL durability as on a terminal; events in the outbox must survive the wipe.
+  const db: SyncDb = openSyncDb(path);
+  const client = new SyncClient({
+    terminalId: 'door-1',
+    transport,
+    clock,
+    log: silentLogger(),
+    db,
+    hubPublicKey: hubKeys.publicKey,
+    roster: { sink, batchSchema: SimpleRosterBatchSchema, itemSchema: SimpleRosterItemSchema },
+    health: () => ({ cameraFps: null, lastDecisionLatencyMs: null }),
+    versions: { software: 'test', model: 'test' },
+  });
+  client.start();
+  const hub = new HubRosterStore<SimpleRosterItem>({ signingKey: hubKeys.privateKey, idOf: (p) => p.id, maxChunkBytes: 3000 });
+  const persons = [1, 2, 3, 4, 5, 6].map((i) => person(i));
+  hub.change({ upsert: persons, remove: [] });
+  transport.connect(false);
+  await flush();
+  transport.deliver(T.commands, command({ type: 'resync' }, clock));
+  const snap = hub.snapshot();
+  expect(snap.chunks.length).toBeGreaterThan(1);
+  for (const p of snap.chunks) transport.deliver(T.roster, p);
+  expect(sink.version()).toBe(1);
+  client.record({ id: '01JCZ8Y2W7M3Q4R5S6T7V8W9X0', at: clock.now(), type: 'entry.granted', personId: 'p-000001', method: 'face', score: 0.9, liveness: 0.8, latencyMs: 300 });
+
+  const fileText = (): string =>
+    [path, `${path}-wal`].filter((f) => existsSync(f)).map((f) => readFileSync(f).toString('latin1')).join('');
+  const templates = persons.flatMap((p) => p.templates.map((t) => t.slice(0, 40)));
+  expect(templates.some((t) => fileText().includes(t))).toBe(true); // the search finds them while they are there
+
+  sink.wipe();
+  client.rosterWiped();
+
+  expect(templates.filter((t) => fileText().includes(t))).toEqual([]);
+  expect(client.outbox.depth()).toBe(1);
+  await client.stop();
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
 });
