@@ -283,9 +283,14 @@ export class Terminal {
   /** Carries out a verified hub command (the sync client has checked signature, expiry and nonce). */
   handleCommand(c: Command): void {
     switch (c.type) {
-      case 'unlock':
-        this.lock.grant('remote');
+      case 'unlock': {
+        // The hub chooses how long; the lock controller cuts it to lock.maxUnlockMs and refuses a
+        // nonsense duration (door stays locked).
+        const r = this.lock.grant('remote', c.durationMs);
+        if (r !== 'unlocked') this.log.warn({ result: r }, 'remote unlock not carried out');
+        this.notify({ kind: 'status', message: `remote unlock: ${r}` });
         return;
+      }
       case 'resync':
         // The sync client has asked the hub for a full snapshot; a wiped roster may take it now.
         if (this.store && this.store.wipedAt() !== null) {

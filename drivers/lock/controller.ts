@@ -17,6 +17,11 @@ export const lockConfigSchema = z.strictObject({
   lockType: z.enum(['fail-safe', 'fail-secure']),
   /** How long a grant or exit button releases the lock if the door is not opened and closed first. */
   unlockPulseMs: z.number().int().min(100).max(120_000).default(5_000),
+  /**
+   * Longest release a grant may ask for itself (the hub's remote `unlock` carries a duration): a
+   * longer request is cut to this. Grants that ask for nothing get `unlockPulseMs`.
+   */
+  maxUnlockMs: z.number().int().min(100).max(120_000).default(30_000),
   /** Door open longer than this raises a held-open alarm. */
   heldOpenAlarmMs: z.number().int().min(1_000).max(3_600_000).default(30_000),
 });
@@ -39,8 +44,11 @@ export type LockEvent =
 
 export type LockState = 'stopped' | 'locked' | 'unlocked' | 'fire-release';
 
-/** What `grant()` did: `unlocked` (pulse started or restarted), or why it did nothing. */
-export type GrantResult = 'unlocked' | 'held-by-fire' | 'not-running' | 'relay-fault';
+/**
+ * What `grant()` did: `unlocked` (pulse started or restarted), or why it did nothing
+ * (`bad-duration`: the requested release time was not a positive finite number; the door stays locked).
+ */
+export type GrantResult = 'unlocked' | 'held-by-fire' | 'not-running' | 'relay-fault' | 'bad-duration';
 
 export interface LockControllerDeps {
   relay: GpioOutput;
@@ -115,11 +123,23 @@ export class LockController {
     this.watch('tamper', (t) => (t ? this.raise('tamper') : this.clear('tamper')));
   }
 
-  /** A decision (face, PIN, card, signed remote command) grants entry: one unlock pulse. */
-  grant(source: GrantSource): GrantResult {
+  /**
+   * A decision (face, PIN, card, signed remote command) grants entry: one unlock pulse of
+   * `unlockPulseMs`, or of `durationMs` when given (a remote unlock), cut to `maxUnlockMs`. A duration
+   * that is not a positive finite number unlocks nothing (fail closed).
+   */
+  grant(source: GrantSource, durationMs?: number): GrantResult {
     if (this.state === 'stopped') return 'not-running';
     if (this.state === 'fire-release') return 'held-by-fire';
-    return this.release('grant', source) ? 'unlocked' : 'relay-fault';
+    let pulseMs = this.deps.config.unlockPulseMs;
+    if (durationMs !== undefined) {
+      if (!Number.isFinite(durationMs) || durationMs <= 0) {
+        this.log.warn({ source }, 'grant with an invalid release time refused');
+        return 'bad-duration';
+      }
+      pulseMs = Math.min(Math.ceil(durationMs), this.deps.config.maxUnlockMs);
+    }
+    return this.release('grant', source, pulseMs) ? 'unlocked' : 'relay-fault';
   }
 
   /**
@@ -152,7 +172,7 @@ export class LockController {
     }
   }
 
-  private release(reason: 'grant' | 'exit-button', source: GrantSource | null): boolean {
+  private release(reason: 'grant' | 'exit-button', source: GrantSource | null, pulseMs = this.deps.config.unlockPulseMs): boolean {
     if (this.state === 'stopped' || this.state === 'fire-release') return false;
     if (!this.drive(false)) return false;
     const wasLocked = this.state === 'locked';
@@ -162,7 +182,7 @@ export class LockController {
     this.pulseTimer = this.deps.clock.setTimeout(() => {
       this.pulseTimer = null;
       this.relock('pulse-ended');
-    }, this.deps.config.unlockPulseMs);
+    }, pulseMs);
     this.emit({ type: 'unlocked', reason, source, at: this.now() });
     if (!wasLocked) this.log.debug({ reason }, 'unlock pulse restarted');
     return true;

@@ -119,6 +119,36 @@ describe('LockController', () => {
     expect(t.isLocked()).toBe(true);
   });
 
+
+  it('holds a remote unlock for the duration it asks for instead of the configured pulse', () => {
+    const t = setup();
+    t.lock.start();
+    expect(t.lock.grant('remote', 12_000)).toBe('unlocked');
+    t.clock.advance(11_999);
+    expect(t.isLocked()).toBe(false);
+    t.clock.advance(1);
+    expect(t.isLocked()).toBe(true);
+    expect(t.types().at(-1)).toBe('locked:pulse-ended');
+  });
+
+  it('cuts a requested release longer than maxUnlockMs to maxUnlockMs', () => {
+    const t = setup();
+    expect(lockConfigSchema.parse({ lockType: 'fail-safe' }).maxUnlockMs).toBe(30_000);
+    t.lock.start();
+    expect(t.lock.grant('remote', 3_600_000)).toBe('unlocked');
+    t.clock.advance(29_999);
+    expect(t.isLocked()).toBe(false);
+    t.clock.advance(1);
+    expect(t.isLocked()).toBe(true);
+  });
+
+  it.each([0, -5, Number.NaN, Number.POSITIVE_INFINITY])('refuses a grant asking for a release time of %s and keeps the door locked', (ms) => {
+    const t = setup();
+    t.lock.start();
+    expect(t.lock.grant('remote', ms)).toBe('bad-duration');
+    expect(t.isLocked()).toBe(true);
+    expect(t.types()).toEqual(['locked:started']);
+  });
   it('raises a held-open alarm when the door stays open past the limit and clears it when the door closes', () => {
     const t = setup();
     t.lock.start();
