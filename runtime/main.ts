@@ -30,6 +30,7 @@ import { SyncClient } from './sync/client';
 import { openSyncDb, type SyncDb } from './sync/db';
 import { Outbox } from './sync/outbox';
 import { ROSTER_STORE_SCHEMAS, RosterStoreSink } from './sync/roster-store-sink';
+import { stagingKeyFromSecretFile } from './sync/snapshot-staging';
 import { MqttTransport } from './sync/transport';
 import { LivenessFusion } from './loop/liveness-fusion';
 import { SystemdNotifier } from './systemd';
@@ -183,6 +184,8 @@ export class Terminal {
         clock,
         log,
         db: this.syncDb,
+        // Staged snapshot chunks are sealed with a key of their own from the same device secret.
+        stagingKey: stagingKeyFromSecretFile(this.syncDb, config.paths.secretFile),
         hubPublicKey: createPublicKey(readFileSync(hub.hubPublicKeyFile)),
         roster: { sink: new RosterStoreSink(this.store), ...ROSTER_STORE_SCHEMAS },
         health: () => ({ cameraFps: this.camera ? this.fps : null, lastDecisionLatencyMs: this.loop?.lastDecisionLatencyMs ?? null }),

@@ -19,7 +19,9 @@ export type RejectReason =
   | 'snapshot-invalid'
   | 'store-refused'
   /** Roster data for a terminal wiped by the hub, before the hub ordered a resync. */
-  | 'roster-held';
+  | 'roster-held'
+  /** A snapshot chunk staged on disk no longer authenticated (altered file, rotated device secret). */
+  | 'staged-chunk-unreadable';
 
 /** An incoming MQTT payload was refused. `reason` is stable; the message never quotes the payload. */
 export class ProtocolRejectError extends TerminalError {

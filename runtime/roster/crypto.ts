@@ -23,14 +23,17 @@ export class SealError extends TerminalError {
 export const MIN_SECRET_BYTES = 32;
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
-const HKDF_INFO = 'doorway roster encryption v1';
+/** HKDF info label of the roster store's key; other users of the device secret pass their own label. */
+export const ROSTER_HKDF_INFO = 'doorway roster encryption v1';
 
 /**
  * Reads the device secret once, checks its permissions on the open descriptor (no race with a chmod
  * between check and read), derives the AES-256 key with HKDF-SHA256 and wipes the secret bytes.
  * Only the derived key object leaves this function; it prints as `KeyObject { type: 'secret' }`.
+ * `info` separates the keys derived from the one secret (roster store, sync staging): each user has
+ * its own label, so no two of them ever share a key.
  */
-export function deriveKeyFromSecretFile(secretFile: string, salt: Uint8Array): KeyObject {
+export function deriveKeyFromSecretFile(secretFile: string, salt: Uint8Array, info: string = ROSTER_HKDF_INFO): KeyObject {
   let fd: number;
   try {
     fd = openSync(secretFile, 'r');
@@ -44,7 +47,7 @@ export function deriveKeyFromSecretFile(secretFile: string, salt: Uint8Array): K
     if (!st.isFile()) throw new SecretFileError('device secret path is not a regular file');
     const n = readSync(fd, secret, 0, secret.length, 0);
     if (n < MIN_SECRET_BYTES) throw new SecretFileError(`device secret file holds fewer than ${MIN_SECRET_BYTES} bytes`);
-    const okm = Buffer.from(hkdfSync('sha256', secret.subarray(0, n), salt, HKDF_INFO, 32));
+    const okm = Buffer.from(hkdfSync('sha256', secret.subarray(0, n), salt, info, 32));
     const key = createSecretKey(okm);
     okm.fill(0);
     return key;

@@ -22,7 +22,7 @@ import type { SyncDb } from './db';
 import { NonceStore } from './nonces';
 import { Outbox, type EnqueueResult } from './outbox';
 import type { RosterSink } from './roster-sink';
-import { SnapshotStaging } from './snapshot-staging';
+import { ephemeralStagingKey, SnapshotStaging, StagedChunkError } from './snapshot-staging';
 import type { IncomingMessage, SyncTransport } from './transport';
 
 export interface SyncTiming {
@@ -58,6 +58,12 @@ export interface SyncClientDeps {
   log: Logger;
   /** The sync state database (openSyncDb): outbox, nonces, snapshot staging. */
   db: SyncDb;
+  /**
+   * Seals the snapshot chunks staged in `db` (stagingKeyFromSecretFile(db, deviceSecretFile) on a
+   * terminal). Without it a random key held in memory is used: chunks are still sealed on disk, but a
+   * snapshot interrupted by a restart starts again from its first chunk.
+   */
+  stagingKey?: KeyObject;
   /** The hub's Ed25519 public key, pinned at provisioning. */
   hubPublicKey: KeyObject;
   roster: {
@@ -156,12 +162,16 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     this.log = deps.log.child({ module: 'sync' });
     this.outbox = new Outbox(deps.db, { capacity: deps.outboxCapacity ?? 100_000, log: this.log });
     this.nonces = new NonceStore(deps.db);
-    this.staging = new SnapshotStaging(deps.db);
+    this.staging = new SnapshotStaging(deps.db, deps.stagingKey ?? ephemeralStagingKey());
   }
 
   start(): void {
     const { clock, transport } = this.deps;
     this.startedAt = clock.monotonic();
+    // Chunks staged before a restart that no longer open (altered, other key) are dropped before the
+    // missing ones are computed: they are asked for again like any chunk that never arrived.
+    const unreadable = this.staging.discardUnreadable();
+    if (unreadable > 0) this.countRejected('staged-chunk-unreadable', 'roster', `${unreadable} staged chunk(s) discarded at start`);
     const offline: StatusMessage = { v: SCHEMA_VERSION, state: 'offline' };
     transport.start(
       {
@@ -395,12 +405,16 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       }
     } catch (err) {
       const reason: RejectReason = err instanceof ProtocolRejectError ? err.reason : 'store-refused';
-      this.rejectedCounts.set(reason, (this.rejectedCounts.get(reason) ?? 0) + 1);
       // The error text never quotes the payload; for non-protocol errors only the class name is kept.
       const detail = err instanceof ProtocolRejectError ? err.message : err instanceof Error ? err.name : 'unknown';
-      this.log.warn({ topic: kind, reason, bytes: msg.payload.length, detail }, 'message rejected');
-      this.emit('rejected', { reason, topic: kind });
+      this.countRejected(reason, kind, detail, msg.payload.length);
     }
+  }
+
+  private countRejected(reason: RejectReason, topic: TopicKind | 'unknown', detail: string, bytes?: number): void {
+    this.rejectedCounts.set(reason, (this.rejectedCounts.get(reason) ?? 0) + 1);
+    this.log.warn({ topic, reason, bytes, detail }, 'message rejected');
+    this.emit('rejected', { reason, topic });
   }
 
   private onRoster(msg: IncomingMessage): void {
@@ -459,9 +473,19 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     this.lastChunkAt = this.deps.clock.monotonic();
     const staged = this.staging.put(c.snapshotId, c.version, c.index, c.count, JSON.stringify(items));
     if (staged.received < staged.count) return;
+    let texts: string[];
+    try {
+      texts = this.staging.chunks(staged.snapshotId);
+    } catch (e) {
+      if (!(e instanceof StagedChunkError)) throw e;
+      // The unreadable chunks are gone from staging; the live roster is untouched. Ask for them again
+      // (only those, when the rest of the snapshot is still staged).
+      this.requestSnapshot(true);
+      throw new ProtocolRejectError('staged-chunk-unreadable', e.message);
+    }
     this.emit('snapshot-received', { version: staged.version, chunks: staged.count });
     const all: unknown[] = [];
-    for (const text of this.staging.chunks(staged.snapshotId)) {
+    for (const text of texts) {
       for (const it of JSON.parse(text) as unknown[]) all.push(it);
     }
     try {

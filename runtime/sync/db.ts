@@ -11,15 +11,22 @@ export interface SyncDbOptions {
 }
 
 /**
+ * Schema version of the sync file (`PRAGMA user_version`). 1: snapshot chunks are staged sealed
+ * (AES-256-GCM, see snapshot-staging.ts) in `staged_chunks`; the plain-JSON `snapshot_chunks` table of
+ * older builds is dropped with whatever it held (its snapshot is simply requested again).
+ */
+export const SYNC_DB_VERSION = 1;
+
+/**
  * The terminal's sync state, in its own SQLite file (WAL): the event outbox, seen command nonces and
- * the chunks of a snapshot being received. Separate from the roster database on purpose.
+ * the chunks of a snapshot being received (sealed). Separate from the roster database on purpose.
  */
 export function openSyncDb(path: string, opts: SyncDbOptions = {}): SyncDb {
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
   db.pragma('busy_timeout = 2000');
-  // Staged snapshot chunks hold templates: once deleted, their bytes are zeroed, not left in free pages.
+  // Staged snapshot chunks come from the roster: once deleted, their bytes are zeroed, not left in free pages.
   db.pragma('secure_delete = ON');
   db.exec(`
     CREATE TABLE IF NOT EXISTS outbox (
@@ -31,14 +38,31 @@ export function openSyncDb(path: string, opts: SyncDbOptions = {}): SyncDb {
     CREATE INDEX IF NOT EXISTS outbox_plain ON outbox(security, seq);
     CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL);
     CREATE TABLE IF NOT EXISTS nonces (nonce TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
-    CREATE TABLE IF NOT EXISTS snapshot_chunks (
+    CREATE TABLE IF NOT EXISTS staged_chunks (
       snapshot_id TEXT NOT NULL,
       version INTEGER NOT NULL,
       idx INTEGER NOT NULL,
       count INTEGER NOT NULL,
-      items TEXT NOT NULL,
+      sealed BLOB NOT NULL,
       PRIMARY KEY (snapshot_id, idx)
     );
+    CREATE TABLE IF NOT EXISTS staging_key (id INTEGER PRIMARY KEY CHECK (id = 1), salt BLOB NOT NULL);
   `);
+  dropPlainStaging(db);
   return db;
+}
+
+/**
+ * Older builds staged snapshot chunks as plain JSON (templates included) in `snapshot_chunks`. The
+ * table is dropped (secure_delete zeroes its pages) and the WAL truncated, so no copy of those bytes
+ * stays behind; the terminal asks the hub again for whatever roster it still misses. Checked at every
+ * open, not only once, so that a file that went back to an older build and forward again is cleaned too.
+ */
+function dropPlainStaging(db: SyncDb): void {
+  const plain = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'snapshot_chunks'").get();
+  if (plain) {
+    db.exec('DROP TABLE snapshot_chunks');
+    db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+  if ((db.pragma('user_version', { simple: true }) as number) < SYNC_DB_VERSION) db.pragma(`user_version = ${SYNC_DB_VERSION}`);
 }

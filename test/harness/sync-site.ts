@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { monotonicFactory } from 'ulid';
 import { SystemClock, type Clock } from '../../runtime/clock';
@@ -6,6 +8,7 @@ import type { SyncEvent } from '../../runtime/protocol/schemas';
 import type { SigningKeyPair } from '../../runtime/protocol/signing';
 import { SyncClient, type SyncClientDeps } from '../../runtime/sync/client';
 import { openSyncDb, type SyncDb } from '../../runtime/sync/db';
+import { stagingKeyFromSecretFile } from '../../runtime/sync/snapshot-staging';
 import {
   MemoryRosterSink,
   SimpleRosterBatchSchema,
@@ -93,12 +96,17 @@ export function makeTerminal(opts: {
 }): TestTerminal {
   const sink = opts.sink ?? new MemoryRosterSink();
   const db = openSyncDb(opts.dbPath, { synchronous: opts.synchronous ?? 'normal' });
+  // The terminal's device secret beside its sync file (kept across restarts, as on a terminal), from
+  // which the snapshot staging key is derived.
+  const secretFile = `${opts.dbPath}.secret`;
+  if (!existsSync(secretFile)) writeFileSync(secretFile, randomBytes(32), { mode: 0o600 });
   const client = new SyncClient({
     terminalId: opts.id,
     transport: mqttTransport(opts.broker, opts.pki, opts.id),
     clock: new SystemClock(),
     log: silentLogger(),
     db,
+    stagingKey: stagingKeyFromSecretFile(db, secretFile),
     hubPublicKey: opts.hubPublicKey,
     roster: { sink, batchSchema: SimpleRosterBatchSchema, itemSchema: SimpleRosterItemSchema },
     health: () => ({ cameraFps: 25, lastDecisionLatencyMs: 120 }),

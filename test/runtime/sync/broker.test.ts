@@ -170,7 +170,7 @@ test('a snapshot interrupted by a broker outage and a terminal restart is comple
   const staged = (): number => {
     const db = new Database(join(dir, 'door-g.db'), { readonly: true });
     try {
-      return (db.prepare('SELECT COUNT(*) AS n FROM snapshot_chunks').get() as { n: number }).n;
+      return (db.prepare('SELECT COUNT(*) AS n FROM staged_chunks').get() as { n: number }).n;
     } finally {
       db.close();
     }

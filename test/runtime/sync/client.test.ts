@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { FakeClock } from '../../../runtime/clock';
@@ -8,6 +9,7 @@ import { topicsFor } from '../../../runtime/protocol/topics';
 import { SyncClient, type Rejected } from '../../../runtime/sync/client';
 import { openSyncDb, type SyncDb } from '../../../runtime/sync/db';
 import { FakeTransport } from '../../../runtime/sync/fake-transport';
+import { ephemeralStagingKey } from '../../../runtime/sync/snapshot-staging';
 import { MemoryRosterSink, SimpleRosterBatchSchema, SimpleRosterItemSchema } from '../../../runtime/sync/roster-sink';
 import { HubRosterStore } from '../../../provisioning/hub/roster';
 import { entryEvent, person } from '../../harness/sync-site';
@@ -30,7 +32,7 @@ interface Site {
   mark: number;
 }
 
-function site(opts: { db?: SyncDb; sink?: MemoryRosterSink; log?: Logger; clock?: FakeClock } = {}): Site {
+function site(opts: { db?: SyncDb; sink?: MemoryRosterSink; log?: Logger; clock?: FakeClock; stagingKey?: KeyObject } = {}): Site {
   const clock = opts.clock ?? new FakeClock();
   const transport = new FakeTransport();
   const sink = opts.sink ?? new MemoryRosterSink();
@@ -41,6 +43,7 @@ function site(opts: { db?: SyncDb; sink?: MemoryRosterSink; log?: Logger; clock?
     clock,
     log: opts.log ?? silentLogger(),
     db,
+    ...(opts.stagingKey ? { stagingKey: opts.stagingKey } : {}),
     hubPublicKey: hubKeys.publicKey,
     roster: { sink, batchSchema: SimpleRosterBatchSchema, itemSchema: SimpleRosterItemSchema },
     health: () => ({ cameraFps: 24.5, lastDecisionLatencyMs: 180 }),
@@ -216,14 +219,16 @@ describe('roster snapshots', () => {
   test('an interrupted snapshot resumes after a restart by asking only for the missing chunks', async () => {
     const db = openSyncDb(':memory:');
     const sink = new MemoryRosterSink();
-    const s = site({ db, sink });
+    // The same staging key after the restart (a terminal derives it from its device secret).
+    const stagingKey = ephemeralStagingKey();
+    const s = site({ db, sink, stagingKey });
     await online(s);
     const { payloads } = chunks(s, 40);
     for (const p of payloads.slice(0, 2)) s.transport.deliver(T.roster, p);
     s.transport.disconnect();
     await s.client.stop();
 
-    const s2 = site({ db, sink });
+    const s2 = site({ db, sink, stagingKey });
     await online(s2, false);
     const req = s2.transport.on(T.requests)[0] as { kind: string; resume: { missing: number[] } };
     expect(req.kind).toBe('snapshot');

@@ -163,19 +163,24 @@ test('after a wipe no template of a snapshot received earlier is left in the syn
   transport.deliver(T.commands, command({ type: 'resync' }, clock));
   const snap = hub.snapshot();
   expect(snap.chunks.length).toBeGreaterThan(1);
-  for (const p of snap.chunks) transport.deliver(T.roster, p);
+  for (const p of snap.chunks.slice(0, -1)) transport.deliver(T.roster, p);
+  // Staged chunks are sealed: what the file held of them is their ciphertext.
+  const sealed = (db.prepare('SELECT sealed FROM staged_chunks').all() as { sealed: Buffer }[]).map((r) => r.sealed.subarray(12, 44).toString('latin1'));
+  transport.deliver(T.roster, snap.chunks.at(-1)!);
   expect(sink.version()).toBe(1);
   client.record({ id: '01JCZ8Y2W7M3Q4R5S6T7V8W9X0', at: clock.now(), type: 'entry.granted', personId: 'p-000001', method: 'face', score: 0.9, liveness: 0.8, latencyMs: 300 });
 
   const fileText = (): string =>
     [path, `${path}-wal`].filter((f) => existsSync(f)).map((f) => readFileSync(f).toString('latin1')).join('');
   const templates = persons.flatMap((p) => p.templates.map((t) => t.slice(0, 40)));
-  expect(templates.some((t) => fileText().includes(t))).toBe(true); // the search finds them while they are there
+  expect(templates.filter((t) => fileText().includes(t))).toEqual([]); // never in clear
+  expect(sealed.some((c) => fileText().includes(c))).toBe(true); // the search finds the sealed chunks while they are there
 
   sink.wipe();
   client.rosterWiped();
 
   expect(templates.filter((t) => fileText().includes(t))).toEqual([]);
+  expect(sealed.filter((c) => fileText().includes(c))).toEqual([]);
   expect(client.outbox.depth()).toBe(1);
   await client.stop();
   db.close();
