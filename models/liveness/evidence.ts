@@ -5,6 +5,7 @@
  */
 import type { EyeState } from '../eye';
 import type { HeadPose } from '../pose';
+import type { FlowSample, Shift } from './flow';
 import { homographyResidual } from './homography';
 import type { PixelCues } from './screen';
 
@@ -58,6 +59,8 @@ export interface FrameEvidence {
   eyes: EyeState | null;
   pose: HeadPose | null;
   cues: PixelCues | null;
+  /** Face and beside-the-face translations since the previous frame (RingFlow), or null when not measured. */
+  flow?: FlowSample | null;
 }
 
 /** Names of the features, in the order of `LivenessFeatures.values`. */
@@ -72,6 +75,8 @@ export const FEATURE_NAMES = [
   'moire', // median moire score
   'bezel', // median straight-edge score
   'flicker', // relative second-difference jitter of face luma
+  'coupling', // how much the background beside the face moves WITH the face: sum(ring . face) / sum(|face|^2) (NaN: not measurable)
+  'ringMotion', // median speed of the background beside the face, % of the inter-ocular distance per 100 ms (NaN: not measurable)
 ] as const;
 export type FeatureName = (typeof FEATURE_NAMES)[number];
 
@@ -81,9 +86,37 @@ export interface LivenessFeatures {
   values: Record<FeatureName, number>;
   /** A closed-then-open (or open-then-closed-then-open) eye sequence was seen. */
   blink: boolean;
+  /**
+   * The face moved against a background that stayed still: at least STILL_MIN_BLOCKS blocks beside the
+   * face were measured over MIN_RING_PAIRS frame pairs while the face moved, and EVERY one of them stayed
+   * still (coupling at most STILL_MAX_COUPLING, speed at most STILL_MAX_SPEED). Stricter than the median
+   * the 'coupling' feature uses: a photo or phone covering part of a still wall leaves some blocks still
+   * and moves the others, and that is not a still background.
+   */
+  backgroundStill: boolean;
 }
 
 const LAG = 6;
+/** Frame pairs with a measured background needed before 'coupling' and 'ringMotion' count. */
+export const MIN_RING_PAIRS = 3;
+/** Face motion (sum of squared frame-to-frame shifts, px^2) needed before 'coupling' means anything. */
+export const MIN_FACE_ENERGY = 1;
+export const STILL_MIN_BLOCKS = 2;
+export const STILL_MAX_COUPLING = 0.25;
+/** % of the inter-ocular distance per 100 ms (the unit of 'ringMotion'). */
+export const STILL_MAX_SPEED = 1;
+
+/** Component-wise median of the measured beside-the-face shifts (robust to a block on hair or a passer-by). */
+export function ringShift(ring: ReadonlyArray<Shift | null>): Shift | null {
+  const ok = ring.filter((r): r is Shift => r !== null);
+  if (ok.length === 0) return null;
+  const med = (xs: number[]): number => {
+    const s = xs.sort((a, b) => a - b);
+    const m = s.length >> 1;
+    return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+  };
+  return [med(ok.map((r) => r[0])), med(ok.map((r) => r[1]))];
+}
 /**
  * Motion and pose change are capped: a little of them separates a face from a still image, but more of
  * them says nothing about liveness (a visitor may walk up fast; a hand-held photo also moves).
@@ -107,6 +140,10 @@ export class TrackEvidence {
   private readonly frames: FrameEvidence[] = [];
   private readonly residuals: number[] = [];
   private readonly motions: number[] = [];
+  /** Per frame pair with a measured face and background: face shift, background shift, ms, inter-ocular px. */
+  private readonly pairs: Array<{ face: Shift; ring: Shift; dt: number; iod: number }> = [];
+  /** Per beside-the-face block: its measured pairs (face shift, block shift, speed in 'ringMotion' units). */
+  private readonly blocks: Array<Array<{ face: Shift; shift: Shift; speed: number }>> = [];
 
   get length(): number {
     return this.frames.length;
@@ -124,6 +161,17 @@ export class TrackEvidence {
       );
       this.residuals.push(Number.isFinite(r) ? r / iod : 0);
       this.motions.push(rigidMotion(first.landmarks68, f.landmarks68));
+      const prev = this.frames[this.frames.length - 2] as FrameEvidence;
+      const ring = f.flow ? ringShift(f.flow.ring) : null;
+      const face = f.flow?.face;
+      if (face && ring && f.t > prev.t) {
+        const dt = f.t - prev.t;
+        this.pairs.push({ face, ring, dt, iod });
+        f.flow?.ring.forEach((b, k) => {
+          if (!b) return;
+          (this.blocks[k] ??= []).push({ face, shift: b, speed: (Math.hypot(b[0], b[1]) / iod / dt) * 100 * 100 });
+        });
+      }
     }
   }
 
@@ -144,6 +192,31 @@ export class TrackEvidence {
       for (let i = 1; i < l.length - 1; i++) d.push(Math.abs((l[i] as number) - ((l[i - 1] as number) + (l[i + 1] as number)) / 2));
       flicker = (mean(d) / Math.max(1, mean(l))) * 100;
     }
+    let coupling = NaN, ringMotion = NaN;
+    const pairs = this.pairs;
+    if (pairs.length >= MIN_RING_PAIRS) {
+      let sff = 0, srf = 0;
+      for (const p of pairs) {
+        sff += p.face[0] ** 2 + p.face[1] ** 2;
+        srf += p.ring[0] * p.face[0] + p.ring[1] * p.face[1];
+      }
+      if (sff >= MIN_FACE_ENERGY) coupling = Math.max(-1, Math.min(2, srf / sff));
+      ringMotion = quantile(pairs.map((p) => (Math.hypot(p.ring[0], p.ring[1]) / p.iod / p.dt) * 100 * 100), 0.5);
+    }
+    let stillBlocks = 0, movedBlocks = 0, faceEnergy = 0;
+    for (const p of pairs) faceEnergy += p.face[0] ** 2 + p.face[1] ** 2;
+    for (const b of this.blocks) {
+      if (!b || b.length < MIN_RING_PAIRS) continue;
+      let sff = 0, srf = 0;
+      for (const p of b) {
+        sff += p.face[0] ** 2 + p.face[1] ** 2;
+        srf += p.shift[0] * p.face[0] + p.shift[1] * p.face[1];
+      }
+      const still = sff > 0 && Math.abs(srf / sff) <= STILL_MAX_COUPLING && quantile(b.map((p) => p.speed), 0.5) <= STILL_MAX_SPEED;
+      if (still) stillBlocks++;
+      else movedBlocks++;
+    }
+    const backgroundStill = faceEnergy >= MIN_FACE_ENERGY && stillBlocks >= STILL_MIN_BLOCKS && movedBlocks === 0;
     let blink = false;
     let seenOpen = false, seenClosed = false;
     for (const e of eyes) {
@@ -156,6 +229,7 @@ export class TrackEvidence {
       frames: fr.length,
       spanMs: fr.length ? (fr[fr.length - 1] as FrameEvidence).t - (fr[0] as FrameEvidence).t : 0,
       blink,
+      backgroundStill,
       values: {
         passive: passive.length ? mean(passive) : NaN,
         parallax: quantile(this.residuals, 0.5) * 100,
@@ -167,6 +241,8 @@ export class TrackEvidence {
         moire: quantile(cues.map((c) => c.moire), 0.5),
         bezel: quantile(cues.map((c) => c.bezel), 0.5) * 10,
         flicker,
+        coupling,
+        ringMotion,
       },
     };
   }

@@ -17,6 +17,7 @@ import type { Clock } from '../clock';
 import type { RawFrame } from '../../models/image';
 import type { FaceResult } from '../../models/pipeline';
 import { FEATURE_NAMES, type FeatureName, type LivenessFeatures, TrackEvidence } from '../../models/liveness/evidence';
+import { type FlowSample, RingFlow } from '../../models/liveness/flow';
 import { irCues, irLiveness, type IrObservation } from '../../models/liveness/ir';
 import { pixelCues, type PixelCues } from '../../models/liveness/screen';
 
@@ -48,28 +49,31 @@ export type FusionModel = z.infer<typeof FusionModelSchema>;
  * calibration split, every time point from the 4th frame to 2.5 s, genuine weight split evenly between
  * the two men); printed by it as `model`. The passive model's weight is 0: it separated franck's genuine
  * frames from attacks (AUC 0.93) but ranked the other man's genuine frames BELOW the attacks (B,G,R
- * class 0 AUC 0.31; no channel order / class holds for both men), so it recognises a recording, not
- * liveness, and the eval leaves it out. Re-run and
- * paste when the features change. Weights are on standardised features (value - mean) / std.
+ * class 0 AUC 0.31), and its best reading for franck changed class when only the wall behind him
+ * changed; no channel order / class reaches AUC 0.8 for both men, so it reads the recording and the
+ * scene, not liveness, and the eval leaves it out. The background-motion cues (coupling, ringMotion)
+ * are anchored at 0 (ANCHORED). Re-run and paste when the features change. Weights are on standardised
+ * features (value - mean) / std.
  */
 export const DEFAULT_FUSION_MODEL: FusionModel = {
-  bias: 0.8923,
-  weights: { passive: 0, parallax: 0, parallaxPeak: 0.3157, motion: 0.2791, mouth: 0.206, eyeRange: 0.0521, poseRange: 0, moire: 0, bezel: -3.2109, flicker: -2.4709 },
-  mean: { passive: 2.0469, parallax: 1.7456, parallaxPeak: 2.3745, motion: 2.4934, mouth: 0.3916, eyeRange: 0.1802, poseRange: 0.8381, moire: 2.2804, bezel: 49.6321, flicker: 0.4302 },
-  std: { passive: 5.3826, parallax: 1.5985, parallaxPeak: 2.2276, motion: 0.9584, mouth: 0.5792, eyeRange: 0.3355, poseRange: 0.5177, moire: 0.2421, bezel: 30.5268, flicker: 0.3726 },
+  bias: 1.1731,
+  weights: { passive: 0, parallax: 0, parallaxPeak: 0.2303, motion: 0.5111, mouth: 0.2177, eyeRange: 0.0022, poseRange: 0, moire: 0, bezel: -2.6163, flicker: -2.183, coupling: -1.3169, ringMotion: -1.4969 },
+  mean: { passive: -3.3443, parallax: 1.7685, parallaxPeak: 2.3934, motion: 2.5069, mouth: 0.3854, eyeRange: 0.1788, poseRange: 0.8382, moire: 2.28, bezel: 47.6259, flicker: 0.4382, coupling: 0, ringMotion: 0 },
+  std: { passive: 2.7994, parallax: 1.5817, parallaxPeak: 2.2066, motion: 0.9439, mouth: 0.5716, eyeRange: 0.3326, poseRange: 0.5258, moire: 0.2416, bezel: 27.7457, flicker: 0.3774, coupling: 0.7887, ringMotion: 10.5556 },
   passiveOrder: 'bgr',
   passiveLiveClass: 0,
 };
 
 /**
  * Fallback when no B,G,R passive probabilities are passed: the same features with the pipeline's own
- * passive probabilities (R,G,B planes, class 2 = live on the harness). Fitted by `npm run eval:liveness`.
+ * passive probabilities (R,G,B planes). Fitted by `npm run eval:liveness`; with the passive weight at 0
+ * it gives the same verdicts as the main model.
  */
 export const DEFAULT_FUSION_MODEL_RGB: FusionModel = {
-  bias: 0.8923,
-  weights: { passive: 0, parallax: 0, parallaxPeak: 0.3157, motion: 0.2791, mouth: 0.206, eyeRange: 0.0521, poseRange: 0, moire: 0, bezel: -3.2109, flicker: -2.4709 },
-  mean: { passive: -0.7478, parallax: 1.7456, parallaxPeak: 2.3745, motion: 2.4934, mouth: 0.3916, eyeRange: 0.1802, poseRange: 0.8381, moire: 2.2804, bezel: 49.6321, flicker: 0.4302 },
-  std: { passive: 3.589, parallax: 1.5985, parallaxPeak: 2.2276, motion: 0.9584, mouth: 0.5792, eyeRange: 0.3355, poseRange: 0.5177, moire: 0.2421, bezel: 30.5268, flicker: 0.3726 },
+  bias: 1.1731,
+  weights: { passive: 0, parallax: 0, parallaxPeak: 0.2303, motion: 0.5111, mouth: 0.2177, eyeRange: 0.0022, poseRange: 0, moire: 0, bezel: -2.6163, flicker: -2.183, coupling: -1.3169, ringMotion: -1.4969 },
+  mean: { passive: 3.4857, parallax: 1.7685, parallaxPeak: 2.3934, motion: 2.5069, mouth: 0.3854, eyeRange: 0.1788, poseRange: 0.8382, moire: 2.28, bezel: 47.6259, flicker: 0.4382, coupling: 0, ringMotion: 0 },
+  std: { passive: 4.0028, parallax: 1.5817, parallaxPeak: 2.2066, motion: 0.9439, mouth: 0.5716, eyeRange: 0.3326, poseRange: 0.5258, moire: 0.2416, bezel: 27.7457, flicker: 0.3774, coupling: 0.7887, ringMotion: 10.5556 },
   passiveOrder: 'rgb',
   passiveLiveClass: 0,
 };
@@ -102,6 +106,14 @@ const ExplicitPolicySchema = z.strictObject({
    * face that has not moved at all is a still image, however real it looks to the passive model.
    */
   minMotion: z.number().min(0).max(100).default(0),
+  /**
+   * What an early 'live' (the fast path) needs besides the score: 'still-background' = the face moved
+   * while every measured block of the textured background beside it stayed still (a hand-held photo or
+   * phone moves its own surroundings; models/liveness/flow.ts), so in front of a plain wall the track
+   * always waits for the budget; 'score' = the score alone (faster in front of plain walls, and
+   * weaker: early on the attack cues have had little time to show).
+   */
+  fastPath: z.enum(['still-background', 'score']).default('still-background'),
   ir: IrPolicySchema.prefault({}),
   model: FusionModelSchema.optional(),
 });
@@ -109,11 +121,11 @@ export type LivenessPolicy = z.infer<typeof ExplicitPolicySchema>;
 
 export const LIVENESS_PRESETS = {
   /** Longest wait, highest bar: for doors where a false accept costs most (main gates). */
-  strict: { budgetMs: 2400, minFrames: 8, fastAccept: 0.97, fastReject: 0.02, minRejectMs: 1500, threshold: 0.7, minMotion: 0.44, ir: { mode: 'optional', weight: 6, vetoBelow: 0.1, minFrames: 3 } },
+  strict: { budgetMs: 2400, minFrames: 8, fastAccept: 0.97, fastReject: 0.02, minRejectMs: 1500, threshold: 0.7, minMotion: 0.44, fastPath: 'still-background', ir: { mode: 'optional', weight: 6, vetoBelow: 0.1, minFrames: 3 } },
   /** The default. */
-  balanced: { budgetMs: 2000, minFrames: 4, fastAccept: 0.8, fastReject: 0.02, minRejectMs: 1200, threshold: 0.7, minMotion: 0.44, ir: { mode: 'optional', weight: 6, vetoBelow: 0.1, minFrames: 3 } },
+  balanced: { budgetMs: 2000, minFrames: 4, fastAccept: 0.7, fastReject: 0.02, minRejectMs: 1200, threshold: 0.7, minMotion: 0.44, fastPath: 'still-background', ir: { mode: 'optional', weight: 6, vetoBelow: 0.1, minFrames: 3 } },
   /** Shortest wait: for low-risk doors (bike store, inner doors). */
-  fast: { budgetMs: 1000, minFrames: 4, fastAccept: 0.8, fastReject: 0.05, minRejectMs: 600, threshold: 0.8, minMotion: 0.44, ir: { mode: 'optional', weight: 6, vetoBelow: 0.1, minFrames: 3 } },
+  fast: { budgetMs: 1000, minFrames: 4, fastAccept: 0.7, fastReject: 0.05, minRejectMs: 600, threshold: 0.7, minMotion: 0.44, fastPath: 'still-background', ir: { mode: 'optional', weight: 6, vetoBelow: 0.1, minFrames: 3 } },
 } as const satisfies Record<string, LivenessPolicy>;
 export type LivenessPreset = keyof typeof LIVENESS_PRESETS;
 
@@ -151,6 +163,11 @@ export interface LivenessObservation {
   /** Pixel cues computed elsewhere (the evaluation caches them). */
   cues?: PixelCues;
   /**
+   * Face and background shifts since the previous observation, computed elsewhere (the evaluation caches
+   * them); otherwise measured here from `frame` (needs consecutive frames of the same camera).
+   */
+  flow?: FlowSample | null;
+  /**
    * Passive model probabilities with B,G,R planes (PassiveBgr.probs), for a model calibrated that way.
    * Without them such a model treats the passive evidence as absent (neutral), never as live.
    */
@@ -176,7 +193,15 @@ const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
  * absence is no evidence of life (a close-up print shows no edge; a still image does not flicker). Their
  * standardised value is floored at 0, in the fit (bench/eval-liveness.ts) as here.
  */
-export const ONE_SIDED: ReadonlySet<FeatureName> = new Set<FeatureName>(['moire', 'bezel', 'flicker']);
+export const ONE_SIDED: ReadonlySet<FeatureName> = new Set<FeatureName>(['moire', 'bezel', 'flicker', 'coupling', 'ringMotion']);
+
+/**
+ * Background-motion cues are anchored at 0 (their mean is fixed at 0 in the fit): a background beside the
+ * face that does not move, and one that cannot be measured (a plain wall: NaN), both count 0. Otherwise a
+ * model calibrated where walls are textured would lean on "background still" as evidence of life and
+ * refuse residents in front of plain walls, where the cue is silent.
+ */
+export const ANCHORED: ReadonlySet<FeatureName> = new Set<FeatureName>(['coupling', 'ringMotion']);
 
 /** The standardised value of a feature as the model weighs it (NaN = absent). */
 export function standardise(m: FusionModel, n: FeatureName, v: number): number {
@@ -207,6 +232,7 @@ export class LivenessFusion {
   readonly policy: LivenessPolicy;
   private model: FusionModel | null = null;
   private readonly evidence = new TrackEvidence();
+  private readonly flow = new RingFlow();
   private t0: number | null = null;
   private final: LivenessOutcome | null = null;
   private irSum = 0;
@@ -243,6 +269,7 @@ export class LivenessFusion {
       eyes: f.quality.eyes,
       pose: f.quality.pose,
       cues: obs.cues ?? (obs.frame ? pixelCues(obs.frame, f.box) : null),
+      flow: obs.flow !== undefined ? obs.flow : obs.frame ? this.flow.observe(obs.frame, f.box) : null,
     });
     const p = this.policy;
     if (p.ir.mode !== 'off' && obs.ir) {
@@ -256,13 +283,15 @@ export class LivenessFusion {
     const { score, contributions } = fusionScore(model, feats, ir);
     const why = contributions.slice(0, 3).map(([name, c]) => `${name}:${c >= 0 ? 'live' : 'attack'}`);
     if (feats.blink) why.push('blink');
+    if (feats.backgroundStill) why.push('background-still');
     const out = (verdict: LivenessVerdict, lead: string[]): LivenessOutcome => ({ verdict, score, reasons: [...lead, ...why], framesUsed: n, elapsedMs });
     if (p.ir.mode === 'required' && this.irN < p.ir.minFrames && elapsedMs >= p.budgetMs) return (this.final = out('not-live', ['ir-missing']));
     if (ir && ir.live < p.ir.vetoBelow) return (this.final = out('not-live', ['ir-veto']));
     if (n < p.minFrames) return out('pending', ['collecting']);
     const irOk = p.ir.mode !== 'required' || irReady;
     const moved = feats.values.motion >= p.minMotion;
-    if (irOk && moved && score >= p.fastAccept) return (this.final = out('live', ['fast-path']));
+    const fastOk = p.fastPath === 'score' || feats.backgroundStill;
+    if (irOk && moved && fastOk && score >= p.fastAccept) return (this.final = out('live', ['fast-path']));
     if (score < p.fastReject && elapsedMs >= p.minRejectMs) return (this.final = out('not-live', ['strong-attack-evidence']));
     if (elapsedMs >= p.budgetMs) {
       if (!moved) return (this.final = out('not-live', ['budget-used', 'no-motion']));

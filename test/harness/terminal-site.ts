@@ -51,7 +51,7 @@ export function writeRoster(site: SiteDir, upserts: PersonUpsert[], revocations:
  * loaded machine. Liveness itself is tested and evaluated on its own (test/runtime/loop,
  * npm run eval:liveness), and one terminal test runs the shipped default policy.
  */
-export const WIRING_LIVENESS: LivenessPolicyInput = { preset: 'fast', fastAccept: 0, fastReject: 0, threshold: 0, minMotion: 0 };
+export const WIRING_LIVENESS: LivenessPolicyInput = { preset: 'fast', fastAccept: 0, fastReject: 0, threshold: 0, minMotion: 0, fastPath: 'score' };
 
 export function terminalConfig(
   site: SiteDir,

@@ -18,7 +18,7 @@ import { liveTrack, photoTrack } from '../../models/liveness/face3d';
 const PARALLAX_ONLY: FusionModel = {
   ...DEFAULT_FUSION_MODEL,
   bias: 0,
-  weights: { passive: 0, parallax: 4, parallaxPeak: 0, motion: 0, mouth: 0, eyeRange: 0, poseRange: 0, moire: 0, bezel: 0, flicker: 0 },
+  weights: { passive: 0, parallax: 4, parallaxPeak: 0, motion: 0, mouth: 0, eyeRange: 0, poseRange: 0, moire: 0, bezel: 0, flicker: 0, coupling: 0, ringMotion: 0 },
   mean: { ...DEFAULT_FUSION_MODEL.mean, parallax: 1 },
   std: { ...DEFAULT_FUSION_MODEL.std, parallax: 1 },
 };
@@ -36,6 +36,8 @@ const explicit = (over: Partial<Record<string, unknown>> = {}): Exclude<Liveness
   minRejectMs: 0,
   threshold: 0.5,
   model: PARALLAX_ONLY,
+  // the score rule alone; the still-background requirement has its own tests below
+  fastPath: 'score',
   ...over,
 });
 
@@ -116,7 +118,7 @@ describe('liveness fusion', () => {
 
   it('gives no credit for the absence of an attack cue, only blame for its presence', () => {
     const m = DEFAULT_FUSION_MODEL;
-    const base = { frames: 10, spanMs: 400, blink: false, values: { ...m.mean } };
+    const base = { frames: 10, spanMs: 400, blink: false, backgroundStill: false, values: { ...m.mean } };
     const plain = fusionScore(m, base, null).score;
     expect(fusionScore(m, { ...base, values: { ...m.mean, bezel: 0, flicker: 0 } }, null).score).toBeCloseTo(plain, 12);
     expect(fusionScore(m, { ...base, values: { ...m.mean, bezel: m.mean.bezel + 3 * m.std.bezel } }, null).score).toBeLessThan(plain);
@@ -135,6 +137,36 @@ describe('liveness fusion', () => {
     expect(withProbs.score).toBeCloseTo(fusionScore(DEFAULT_FUSION_MODEL, features(0.9), null).score, 12);
     // fakeFace gives the pipeline probabilities [live, 1 - live, 0]: class 2 (the fallback's live class) is 0
     expect(without.score).toBeCloseTo(fusionScore(DEFAULT_FUSION_MODEL_RGB, features(0), null).score, 12);
+  });
+
+  it('takes the fast path by default only when the face moved against a background that stayed still', () => {
+    const face: [number, number] = [1.5, -0.8];
+    const still = { face, ring: [[0.02, -0.01], [0, 0.01], null, [-0.01, 0]] as Array<[number, number] | null> };
+    const carried = { face, ring: still.ring.map((b) => (b ? face : null)) };
+    const verdicts = (flow: typeof still | null, over = {}): LivenessOutcome | undefined => {
+      const fusion = new LivenessFusion(explicit({ fastAccept: 0.9, fastPath: 'still-background', ...over }));
+      return liveTrack(30).map(({ t, face: f }) => fusion.observe({ t, face: f, flow })).find((o) => o.verdict !== 'pending');
+    };
+    const withStill = verdicts(still);
+    expect(withStill?.reasons[0]).toBe('fast-path');
+    expect(withStill?.reasons).toContain('background-still');
+    expect(withStill?.elapsedMs).toBeLessThan(500);
+    // the same head with no background measurement (a plain wall), or with a background that moves with
+    // it (a photo or phone moved by hand), waits for the budget
+    for (const flow of [null, carried]) {
+      const out = verdicts(flow);
+      expect(out?.reasons[0]).toBe('budget-used');
+      expect(out?.elapsedMs).toBeGreaterThanOrEqual(1000);
+    }
+    expect(verdicts(null, { fastPath: 'score' })?.reasons[0]).toBe('fast-path');
+  });
+
+  it('counts a still background and an unmeasurable one the same, and a background moving with the face against it', () => {
+    const m = DEFAULT_FUSION_MODEL;
+    const base = { frames: 10, spanMs: 400, blink: false, backgroundStill: false, values: { ...m.mean, coupling: NaN, ringMotion: NaN } };
+    const plain = fusionScore(m, base, null).score;
+    expect(fusionScore(m, { ...base, values: { ...base.values, coupling: 0, ringMotion: 0 } }, null).score).toBeCloseTo(plain, 12);
+    expect(fusionScore(m, { ...base, values: { ...base.values, coupling: 1, ringMotion: 10 } }, null).score).toBeLessThan(plain - 0.1);
   });
 
   it('reads the injected clock when a frame has no timestamp', () => {
