@@ -1,33 +1,36 @@
 /**
  * Test clips made with ffmpeg from the registry media, cached in .cache/clips (never committed).
- * `passagesClip`: 1 s of an empty scene, then 2 s of franck talking: looped, a new person "arrives"
- * every 3 s at a known frame (the 26th of each loop).
+ * `passagesClip`: 1 s of an empty scene, then 2 s (or `faceFrames`) of franck talking: looped, a new person
+ * "arrives" every loop at a known frame (the 26th of each loop).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { locateFfmpeg } from '../../drivers/camera/locate';
+import { videoFrames } from '../../models/liveness/video';
+import { backdrop, type BackdropKind, keyBlue } from '../fixtures/backdrop';
 import { FRANCK_STILLS, FRANCK_VIDEO, testFile } from '../fixtures/photos';
+import { rng as mulberry32 } from '../fixtures/random';
 
 export const CLIP_FPS = 25;
 export const EMPTY_FRAMES = 25;
 export const FACE_FRAMES = 50;
 export const CLIP_FRAMES = EMPTY_FRAMES + FACE_FRAMES;
 
-export function passagesClip(videoOffsetS = 0): string {
+export function passagesClip(videoOffsetS = 0, faceFrames = FACE_FRAMES): string {
   const dir = resolve(__dirname, '..', '..', '.cache', 'clips');
   mkdirSync(dir, { recursive: true });
-  const out = join(dir, `passages-franck-${videoOffsetS}s.mp4`);
+  const out = join(dir, `passages-franck-${videoOffsetS}s${faceFrames === FACE_FRAMES ? '' : `-${faceFrames}f`}.mp4`);
   if (existsSync(out)) return out;
   const tmp = `${out}.part.mp4`;
   const r = spawnSync(locateFfmpeg(), [
     '-v', 'error', '-y',
     '-loop', '1', '-framerate', String(CLIP_FPS), '-t', String(EMPTY_FRAMES / CLIP_FPS), '-i', testFile(FRANCK_STILLS[0]!),
-    '-ss', String(videoOffsetS), '-t', String(FACE_FRAMES / CLIP_FPS), '-i', testFile(FRANCK_VIDEO),
+    '-ss', String(videoOffsetS), '-t', String(faceFrames / CLIP_FPS), '-i', testFile(FRANCK_VIDEO),
     '-filter_complex',
     `[0:v]crop=250:576:0:0,scale=640:480,setsar=1,fps=${CLIP_FPS},format=yuv420p[a];` +
       `[1:v]scale=640:480,setsar=1,fps=${CLIP_FPS},format=yuv420p[b];[a][b]concat=n=2:v=1[v]`,
-    '-map', '[v]', '-frames:v', String(CLIP_FRAMES), '-c:v', 'libx264', '-preset', 'veryfast', '-g', '25', tmp,
+    '-map', '[v]', '-frames:v', String(EMPTY_FRAMES + faceFrames), '-c:v', 'libx264', '-preset', 'veryfast', '-g', '25', tmp,
   ]);
   if (r.status !== 0) throw new Error(`ffmpeg could not make the clip: ${r.stderr.toString()}`);
   renameSync(tmp, out);
@@ -55,6 +58,38 @@ export function videoPassagesClip(video: string, videoOffsetS = 0, faceSeconds =
     '-map', '[v]', '-frames:v', String(frames), '-c:v', 'libx264', '-preset', 'veryfast', '-g', '25', tmp,
   ]);
   if (r.status !== 0) throw new Error(`ffmpeg could not make the clip: ${r.stderr.toString()}`);
+  renameSync(tmp, out);
+  return out;
+}
+
+/**
+ * A passage clip (bench:e2e, the demo) with franck keyed onto a still wall (640x480, 25 fps): 1 s of the empty wall,
+ * then `faceFrames` of franck from `offsetS`, H.264 like the blue-screen clip (passagesClip). Cached in
+ * .cache/clips.
+ */
+export async function keyedPassagesClip(kind: Exclude<BackdropKind, 'blue'>, offsetS = 0, emptyFrames = 25, faceFrames = 50, fps = 25): Promise<string> {
+  const dir = resolve(__dirname, '..', '..', '.cache', 'clips');
+  mkdirSync(dir, { recursive: true });
+  const out = join(dir, `passages-franck-${kind}-${offsetS}s-${faceFrames}f.mp4`);
+  if (existsSync(out)) return out;
+  const W = 640, H = 480;
+  const bg = backdrop(W, H, kind, mulberry32(kind === 'plaster' ? 11 : 12));
+  const wall = new Uint8Array(W * H * 3);
+  for (let i = 0; i < wall.length; i++) wall[i] = Math.max(0, Math.min(255, Math.round(bg[i] as number)));
+  const tmp = `${out}.part.mp4`;
+  const proc = spawn('ffmpeg', ['-v', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${W}x${H}`, '-r', String(fps), '-i', '-', '-c:v', 'libx264', '-preset', 'veryfast', '-g', String(fps), '-pix_fmt', 'yuv420p', tmp], { stdio: ['pipe', 'inherit', 'inherit'] });
+  const done = new Promise<void>((res, rej) => proc.on('close', (c) => (c === 0 ? res() : rej(new Error(`ffmpeg exited ${c}`)))));
+  const write = async (d: Uint8Array): Promise<void> => {
+    if (!proc.stdin.write(d)) await new Promise((r) => proc.stdin.once('drain', r));
+  };
+  for (let k = 0; k < emptyFrames; k++) await write(wall);
+  let n = 0;
+  for await (const tf of videoFrames(testFile(FRANCK_VIDEO), { startS: offsetS, durationS: faceFrames / fps + 0.2, fps, size: { width: W, height: H } })) {
+    if (n++ >= faceFrames) break;
+    await write(keyBlue(tf.frame, bg).data);
+  }
+  proc.stdin.end();
+  await done;
   renameSync(tmp, out);
   return out;
 }
