@@ -62,7 +62,7 @@ function samples(c: Clip, order: 'rgb' | 'bgr', liveClass: number, maxMs: number
  * Expected sign of each feature's weight (+ = says live), from the physics of the cue, not from the data:
  * the fit may not turn a cue around to exploit an artefact of the simulation (it drops it instead).
  */
-const SIGN: Record<FeatureName, 1 | -1> = { passive: 1, parallax: 1, parallaxPeak: 1, motion: 1, mouth: 1, eyeRange: 1, poseRange: 1, moire: -1, bezel: -1, flicker: -1, coupling: -1, ringMotion: -1 };
+const SIGN: Record<FeatureName, 1 | -1> = { passive: 1, parallax: 1, parallaxPeak: 1, motion: 1, mouth: 1, eyeRange: 1, poseRange: 1, moire: -1, bezel: -1, flicker: -1, coupling: -1, ringMotion: -1, stillBackground: 1 };
 
 /**
  * Weighted L2-regularised logistic regression (Newton's method on standardised features) with sign

@@ -77,6 +77,7 @@ export const FEATURE_NAMES = [
   'flicker', // relative second-difference jitter of face luma
   'coupling', // how much the background beside the face moves WITH the face: sum(ring . face) / sum(|face|^2) (NaN: not measurable)
   'ringMotion', // median speed of the background beside the face, % of the inter-ocular distance per 100 ms (NaN: not measurable)
+  'stillBackground', // 1 when the face moved while every measured block beside it stayed still (backgroundStill), else 0
 ] as const;
 export type FeatureName = (typeof FEATURE_NAMES)[number];
 
@@ -243,6 +244,7 @@ export class TrackEvidence {
         flicker,
         coupling,
         ringMotion,
+        stillBackground: backgroundStill ? 1 : 0,
       },
     };
   }

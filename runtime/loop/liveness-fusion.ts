@@ -51,15 +51,15 @@ export type FusionModel = z.infer<typeof FusionModelSchema>;
  * frames from attacks (AUC 0.93) but ranked the other man's genuine frames BELOW the attacks (B,G,R
  * class 0 AUC 0.31), and its best reading for franck changed class when only the wall behind him
  * changed; no channel order / class reaches AUC 0.8 for both men, so it reads the recording and the
- * scene, not liveness, and the eval leaves it out. The background-motion cues (coupling, ringMotion)
- * are anchored at 0 (ANCHORED). Re-run and paste when the features change. Weights are on standardised
+ * scene, not liveness, and the eval leaves it out. The background-motion cues (coupling, ringMotion,
+ * stillBackground) are anchored at 0 (ANCHORED). Re-run and paste when the features change. Weights are on standardised
  * features (value - mean) / std.
  */
 export const DEFAULT_FUSION_MODEL: FusionModel = {
-  bias: 1.1731,
-  weights: { passive: 0, parallax: 0, parallaxPeak: 0.2303, motion: 0.5111, mouth: 0.2177, eyeRange: 0.0022, poseRange: 0, moire: 0, bezel: -2.6163, flicker: -2.183, coupling: -1.3169, ringMotion: -1.4969 },
-  mean: { passive: -3.3443, parallax: 1.7685, parallaxPeak: 2.3934, motion: 2.5069, mouth: 0.3854, eyeRange: 0.1788, poseRange: 0.8382, moire: 2.28, bezel: 47.6259, flicker: 0.4382, coupling: 0, ringMotion: 0 },
-  std: { passive: 2.7994, parallax: 1.5817, parallaxPeak: 2.2066, motion: 0.9439, mouth: 0.5716, eyeRange: 0.3326, poseRange: 0.5258, moire: 0.2416, bezel: 27.7457, flicker: 0.3774, coupling: 0.7887, ringMotion: 10.5556 },
+  bias: 0.8582,
+  weights: { passive: 0, parallax: 0.0509, parallaxPeak: 0.0055, motion: 0.4232, mouth: 0.2801, eyeRange: 0, poseRange: 0, moire: 0, bezel: -2.3564, flicker: -2.174, coupling: -1.2165, ringMotion: -1.3877, stillBackground: 1.0166 },
+  mean: { passive: -3.3443, parallax: 1.7685, parallaxPeak: 2.3934, motion: 2.5069, mouth: 0.3854, eyeRange: 0.1788, poseRange: 0.8382, moire: 2.28, bezel: 47.6259, flicker: 0.4382, coupling: 0, ringMotion: 0, stillBackground: 0 },
+  std: { passive: 2.7994, parallax: 1.5817, parallaxPeak: 2.2066, motion: 0.9439, mouth: 0.5716, eyeRange: 0.3326, poseRange: 0.5258, moire: 0.2416, bezel: 27.7457, flicker: 0.3774, coupling: 0.7887, ringMotion: 10.5556, stillBackground: 0.2617 },
   passiveOrder: 'bgr',
   passiveLiveClass: 0,
 };
@@ -70,10 +70,10 @@ export const DEFAULT_FUSION_MODEL: FusionModel = {
  * it gives the same verdicts as the main model.
  */
 export const DEFAULT_FUSION_MODEL_RGB: FusionModel = {
-  bias: 1.1731,
-  weights: { passive: 0, parallax: 0, parallaxPeak: 0.2303, motion: 0.5111, mouth: 0.2177, eyeRange: 0.0022, poseRange: 0, moire: 0, bezel: -2.6163, flicker: -2.183, coupling: -1.3169, ringMotion: -1.4969 },
-  mean: { passive: 3.4857, parallax: 1.7685, parallaxPeak: 2.3934, motion: 2.5069, mouth: 0.3854, eyeRange: 0.1788, poseRange: 0.8382, moire: 2.28, bezel: 47.6259, flicker: 0.4382, coupling: 0, ringMotion: 0 },
-  std: { passive: 4.0028, parallax: 1.5817, parallaxPeak: 2.2066, motion: 0.9439, mouth: 0.5716, eyeRange: 0.3326, poseRange: 0.5258, moire: 0.2416, bezel: 27.7457, flicker: 0.3774, coupling: 0.7887, ringMotion: 10.5556 },
+  bias: 0.8582,
+  weights: { passive: 0, parallax: 0.0509, parallaxPeak: 0.0055, motion: 0.4232, mouth: 0.2801, eyeRange: 0, poseRange: 0, moire: 0, bezel: -2.3564, flicker: -2.174, coupling: -1.2165, ringMotion: -1.3877, stillBackground: 1.0166 },
+  mean: { passive: 3.4857, parallax: 1.7685, parallaxPeak: 2.3934, motion: 2.5069, mouth: 0.3854, eyeRange: 0.1788, poseRange: 0.8382, moire: 2.28, bezel: 47.6259, flicker: 0.4382, coupling: 0, ringMotion: 0, stillBackground: 0 },
+  std: { passive: 4.0028, parallax: 1.5817, parallaxPeak: 2.2066, motion: 0.9439, mouth: 0.5716, eyeRange: 0.3326, poseRange: 0.5258, moire: 0.2416, bezel: 27.7457, flicker: 0.3774, coupling: 0.7887, ringMotion: 10.5556, stillBackground: 0.2617 },
   passiveOrder: 'rgb',
   passiveLiveClass: 0,
 };
@@ -121,9 +121,9 @@ export type LivenessPolicy = z.infer<typeof ExplicitPolicySchema>;
 
 export const LIVENESS_PRESETS = {
   /** Longest wait, highest bar: for doors where a false accept costs most (main gates). */
-  strict: { budgetMs: 2400, minFrames: 8, fastAccept: 0.97, fastReject: 0.02, minRejectMs: 1500, threshold: 0.7, minMotion: 0.44, fastPath: 'still-background', ir: { mode: 'optional', weight: 6, vetoBelow: 0.1, minFrames: 3 } },
+  strict: { budgetMs: 2400, minFrames: 8, fastAccept: 0.97, fastReject: 0.02, minRejectMs: 1500, threshold: 0.6, minMotion: 0.44, fastPath: 'still-background', ir: { mode: 'optional', weight: 6, vetoBelow: 0.1, minFrames: 3 } },
   /** The default. */
-  balanced: { budgetMs: 2000, minFrames: 4, fastAccept: 0.7, fastReject: 0.02, minRejectMs: 1200, threshold: 0.7, minMotion: 0.44, fastPath: 'still-background', ir: { mode: 'optional', weight: 6, vetoBelow: 0.1, minFrames: 3 } },
+  balanced: { budgetMs: 2000, minFrames: 4, fastAccept: 0.6, fastReject: 0.02, minRejectMs: 1200, threshold: 0.6, minMotion: 0.44, fastPath: 'still-background', ir: { mode: 'optional', weight: 6, vetoBelow: 0.1, minFrames: 3 } },
   /** Shortest wait: for low-risk doors (bike store, inner doors). */
   fast: { budgetMs: 1000, minFrames: 4, fastAccept: 0.7, fastReject: 0.05, minRejectMs: 600, threshold: 0.7, minMotion: 0.44, fastPath: 'still-background', ir: { mode: 'optional', weight: 6, vetoBelow: 0.1, minFrames: 3 } },
 } as const satisfies Record<string, LivenessPolicy>;
@@ -201,7 +201,7 @@ export const ONE_SIDED: ReadonlySet<FeatureName> = new Set<FeatureName>(['moire'
  * model calibrated where walls are textured would lean on "background still" as evidence of life and
  * refuse residents in front of plain walls, where the cue is silent.
  */
-export const ANCHORED: ReadonlySet<FeatureName> = new Set<FeatureName>(['coupling', 'ringMotion']);
+export const ANCHORED: ReadonlySet<FeatureName> = new Set<FeatureName>(['coupling', 'ringMotion', 'stillBackground']);
 
 /** The standardised value of a feature as the model weighs it (NaN = absent). */
 export function standardise(m: FusionModel, n: FeatureName, v: number): number {

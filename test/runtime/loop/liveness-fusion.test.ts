@@ -18,7 +18,7 @@ import { liveTrack, photoTrack } from '../../models/liveness/face3d';
 const PARALLAX_ONLY: FusionModel = {
   ...DEFAULT_FUSION_MODEL,
   bias: 0,
-  weights: { passive: 0, parallax: 4, parallaxPeak: 0, motion: 0, mouth: 0, eyeRange: 0, poseRange: 0, moire: 0, bezel: 0, flicker: 0, coupling: 0, ringMotion: 0 },
+  weights: { passive: 0, parallax: 4, parallaxPeak: 0, motion: 0, mouth: 0, eyeRange: 0, poseRange: 0, moire: 0, bezel: 0, flicker: 0, coupling: 0, ringMotion: 0, stillBackground: 0 },
   mean: { ...DEFAULT_FUSION_MODEL.mean, parallax: 1 },
   std: { ...DEFAULT_FUSION_MODEL.std, parallax: 1 },
 };
