@@ -95,6 +95,11 @@ export interface LivenessFeatures {
    * and moves the others, and that is not a still background.
    */
   backgroundStill: boolean;
+  /**
+   * Pixel motion of the face block (flow.ts): frame pairs in which it was measured, and the sum of its
+   * squared frame-to-frame shifts (px^2). Landmarks jitter on a still image; these pixels do not.
+   */
+  facePixels: { pairs: number; energy: number };
 }
 
 const LAG = 6;
@@ -143,6 +148,8 @@ export class TrackEvidence {
   private readonly motions: number[] = [];
   /** Per frame pair with a measured face and background: face shift, background shift, ms, inter-ocular px. */
   private readonly pairs: Array<{ face: Shift; ring: Shift; dt: number; iod: number }> = [];
+  private facePairs = 0;
+  private faceEnergy = 0;
   /** Per beside-the-face block: its measured pairs (face shift, block shift, speed in 'ringMotion' units). */
   private readonly blocks: Array<Array<{ face: Shift; shift: Shift; speed: number }>> = [];
 
@@ -165,6 +172,10 @@ export class TrackEvidence {
       const prev = this.frames[this.frames.length - 2] as FrameEvidence;
       const ring = f.flow ? ringShift(f.flow.ring) : null;
       const face = f.flow?.face;
+      if (face) {
+        this.facePairs++;
+        this.faceEnergy += face[0] ** 2 + face[1] ** 2;
+      }
       if (face && ring && f.t > prev.t) {
         const dt = f.t - prev.t;
         this.pairs.push({ face, ring, dt, iod });
@@ -231,6 +242,7 @@ export class TrackEvidence {
       spanMs: fr.length ? (fr[fr.length - 1] as FrameEvidence).t - (fr[0] as FrameEvidence).t : 0,
       blink,
       backgroundStill,
+      facePixels: { pairs: this.facePairs, energy: this.faceEnergy },
       values: {
         passive: passive.length ? mean(passive) : NaN,
         parallax: quantile(this.residuals, 0.5) * 100,

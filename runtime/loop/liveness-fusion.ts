@@ -114,6 +114,13 @@ const ExplicitPolicySchema = z.strictObject({
    * weaker: early on the attack cues have had little time to show).
    */
   fastPath: z.enum(['still-background', 'score']).default('still-background'),
+  /**
+   * Pixel motion of the face needed before any 'live' (sum of squared frame-to-frame shifts of the face
+   * block, px^2; 0 = off), when the face block was measured in at least 3 frame pairs. A photo on a stand
+   * measured at most 0.0004 through sensor noise and H.264, a live face at least 0.015 (eval:liveness);
+   * landmarks alone jitter past the minMotion gate on a still image.
+   */
+  minPixelMotion: z.number().min(0).max(100).default(0.004),
   ir: IrPolicySchema.prefault({}),
   model: FusionModelSchema.optional(),
 });
@@ -121,11 +128,11 @@ export type LivenessPolicy = z.infer<typeof ExplicitPolicySchema>;
 
 export const LIVENESS_PRESETS = {
   /** Longest wait, highest bar: for doors where a false accept costs most (main gates). */
-  strict: { budgetMs: 2400, minFrames: 8, fastAccept: 0.97, fastReject: 0.02, minRejectMs: 1500, threshold: 0.6, minMotion: 0.44, fastPath: 'still-background', ir: { mode: 'optional', weight: 6, vetoBelow: 0.1, minFrames: 3 } },
+  strict: { budgetMs: 2400, minFrames: 8, fastAccept: 0.97, fastReject: 0.02, minRejectMs: 1500, threshold: 0.6, minMotion: 0.44, fastPath: 'still-background', minPixelMotion: 0.004, ir: { mode: 'optional', weight: 6, vetoBelow: 0.1, minFrames: 3 } },
   /** The default. */
-  balanced: { budgetMs: 2000, minFrames: 4, fastAccept: 0.6, fastReject: 0.02, minRejectMs: 1200, threshold: 0.6, minMotion: 0.44, fastPath: 'still-background', ir: { mode: 'optional', weight: 6, vetoBelow: 0.1, minFrames: 3 } },
+  balanced: { budgetMs: 2000, minFrames: 4, fastAccept: 0.6, fastReject: 0.02, minRejectMs: 1200, threshold: 0.6, minMotion: 0.44, fastPath: 'still-background', minPixelMotion: 0.004, ir: { mode: 'optional', weight: 6, vetoBelow: 0.1, minFrames: 3 } },
   /** Shortest wait: for low-risk doors (bike store, inner doors). */
-  fast: { budgetMs: 1000, minFrames: 4, fastAccept: 0.7, fastReject: 0.05, minRejectMs: 600, threshold: 0.7, minMotion: 0.44, fastPath: 'still-background', ir: { mode: 'optional', weight: 6, vetoBelow: 0.1, minFrames: 3 } },
+  fast: { budgetMs: 1000, minFrames: 4, fastAccept: 0.6, fastReject: 0.05, minRejectMs: 600, threshold: 0.6, minMotion: 0.44, fastPath: 'still-background', minPixelMotion: 0.004, ir: { mode: 'optional', weight: 6, vetoBelow: 0.1, minFrames: 3 } },
 } as const satisfies Record<string, LivenessPolicy>;
 export type LivenessPreset = keyof typeof LIVENESS_PRESETS;
 
@@ -228,6 +235,15 @@ export function fusionScore(m: FusionModel, f: LivenessFeatures, ir: { live: num
   return { score: sigmoid(z), contributions };
 }
 
+/** Frame pairs with a measured face block before the pixel-motion gate applies. */
+export const PIXEL_MOTION_MIN_PAIRS = 3;
+
+/** The motion gates of a policy: landmark motion, and pixel motion of the face when it was measured. */
+export function hasMoved(f: LivenessFeatures, p: Pick<LivenessPolicy, 'minMotion' | 'minPixelMotion'>): boolean {
+  const pixelsMeasured = f.facePixels.pairs >= PIXEL_MOTION_MIN_PAIRS;
+  return f.values.motion >= p.minMotion && (!pixelsMeasured || f.facePixels.energy >= p.minPixelMotion);
+}
+
 export class LivenessFusion {
   readonly policy: LivenessPolicy;
   private model: FusionModel | null = null;
@@ -289,7 +305,7 @@ export class LivenessFusion {
     if (ir && ir.live < p.ir.vetoBelow) return (this.final = out('not-live', ['ir-veto']));
     if (n < p.minFrames) return out('pending', ['collecting']);
     const irOk = p.ir.mode !== 'required' || irReady;
-    const moved = feats.values.motion >= p.minMotion;
+    const moved = hasMoved(feats, p);
     const fastOk = p.fastPath === 'score' || feats.backgroundStill;
     if (irOk && moved && fastOk && score >= p.fastAccept) return (this.final = out('live', ['fast-path']));
     if (score < p.fastReject && elapsedMs >= p.minRejectMs) return (this.final = out('not-live', ['strong-attack-evidence']));

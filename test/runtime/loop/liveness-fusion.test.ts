@@ -118,7 +118,7 @@ describe('liveness fusion', () => {
 
   it('gives no credit for the absence of an attack cue, only blame for its presence', () => {
     const m = DEFAULT_FUSION_MODEL;
-    const base = { frames: 10, spanMs: 400, blink: false, backgroundStill: false, values: { ...m.mean } };
+    const base = { frames: 10, spanMs: 400, blink: false, backgroundStill: false, facePixels: { pairs: 0, energy: 0 }, values: { ...m.mean } };
     const plain = fusionScore(m, base, null).score;
     expect(fusionScore(m, { ...base, values: { ...m.mean, bezel: 0, flicker: 0 } }, null).score).toBeCloseTo(plain, 12);
     expect(fusionScore(m, { ...base, values: { ...m.mean, bezel: m.mean.bezel + 3 * m.std.bezel } }, null).score).toBeLessThan(plain);
@@ -161,9 +161,21 @@ describe('liveness fusion', () => {
     expect(verdicts(null, { fastPath: 'score' })?.reasons[0]).toBe('fast-path');
   });
 
+  it('never calls a face live whose pixels did not move, however its landmarks jitter', () => {
+    // liveTrack's landmarks turn and blink; the face block's measured shift says whether pixels moved
+    const verdict = (shift: [number, number]): LivenessOutcome | undefined => {
+      const fusion = new LivenessFusion(explicit({ fastAccept: 0.01, threshold: 0.01 }));
+      return liveTrack(30).map(({ t, face }) => fusion.observe({ t, face, flow: { face: shift, ring: [] } })).find((o) => o.verdict !== 'pending');
+    };
+    const still = verdict([0.002, -0.001]);
+    expect(still?.verdict).toBe('not-live');
+    expect(still?.reasons).toContain('no-motion');
+    expect(verdict([0.05, 0.02])?.verdict).toBe('live');
+  });
+
   it('counts a still background and an unmeasurable one the same, and a background moving with the face against it', () => {
     const m = DEFAULT_FUSION_MODEL;
-    const base = { frames: 10, spanMs: 400, blink: false, backgroundStill: false, values: { ...m.mean, coupling: NaN, ringMotion: NaN } };
+    const base = { frames: 10, spanMs: 400, blink: false, backgroundStill: false, facePixels: { pairs: 0, energy: 0 }, values: { ...m.mean, coupling: NaN, ringMotion: NaN } };
     const plain = fusionScore(m, base, null).score;
     expect(fusionScore(m, { ...base, values: { ...base.values, coupling: 0, ringMotion: 0 } }, null).score).toBeCloseTo(plain, 12);
     expect(fusionScore(m, { ...base, values: { ...base.values, coupling: 1, ringMotion: 10 } }, null).score).toBeLessThan(plain - 0.1);
