@@ -18,7 +18,8 @@
  * run in the x86 suite; their native parts (models, SQLite) are covered on ARM64 by the other files.
  * jest's own timeouts are scaled instead (scripts/arm64/emulated-environment.js).
  * For the same reason the site tier (test/site/: a hub and several complete terminals, each running its
- * frame loop on a camera clip played in real time) is left out.
+ * frame loop on a camera clip played in real time) is left out, and so is any test file that starts
+ * terminals on such a clip (Site.start, passagesClip): each waits for decisions in real time.
  *
  * `native` exists for a CI budget that cannot hold the whole suite under emulation; the runner prints
  * every file it leaves out and why.
@@ -35,6 +36,8 @@ export interface Selection {
 }
 
 const WALL_CLOCK = /\b(Date\.now|performance\.now)\(\)/;
+/** Complete terminals deciding on a camera clip played in real time (the site tier's reason, in one file). */
+const REAL_TIME_CLIP = /\b(Site\.start|passagesClip|videoPassagesClip)\(/;
 
 function walk(dir: string, out: string[] = []): string[] {
   for (const name of readdirSync(dir)) {
@@ -136,7 +139,12 @@ export function selectTests(root: string, nodeModules: string, mode: Mode): Sele
       leftOut.push({ file: f, reason: 'site tier: several complete terminals on real-time camera clips' });
       continue;
     }
-    if (WALL_CLOCK.test(readFileSync(join(root, f), 'utf8'))) {
+    const text = readFileSync(join(root, f), 'utf8');
+    if (REAL_TIME_CLIP.test(text)) {
+      leftOut.push({ file: f, reason: 'runs complete terminals on a camera clip played in real time (as the site tier)' });
+      continue;
+    }
+    if (WALL_CLOCK.test(text)) {
       leftOut.push({ file: f, reason: 'holds a wall-clock deadline (Date.now/performance.now in the test file)' });
       continue;
     }
