@@ -22,7 +22,7 @@ export function passagesClip(videoOffsetS = 0, faceFrames = FACE_FRAMES): string
   mkdirSync(dir, { recursive: true });
   const out = join(dir, `passages-franck-${videoOffsetS}s${faceFrames === FACE_FRAMES ? '' : `-${faceFrames}f`}.mp4`);
   if (existsSync(out)) return out;
-  const tmp = `${out}.part.mp4`;
+  const tmp = `${out}.${process.pid}.part.mp4`; // per process: jest workers may make the same clip at once
   const r = spawnSync(locateFfmpeg(), [
     '-v', 'error', '-y',
     '-loop', '1', '-framerate', String(CLIP_FPS), '-t', String(EMPTY_FRAMES / CLIP_FPS), '-i', testFile(FRANCK_STILLS[0]!),
@@ -47,7 +47,7 @@ export function videoPassagesClip(video: string, videoOffsetS = 0, faceSeconds =
   const name = video.split('/').pop()?.replace(/\.\w+$/, '') ?? 'video';
   const out = join(dir, `passages-${name}-${videoOffsetS}s-${faceSeconds}s.mp4`);
   if (existsSync(out)) return out;
-  const tmp = `${out}.part.mp4`;
+  const tmp = `${out}.${process.pid}.part.mp4`; // per process: jest workers may make the same clip at once
   const frames = EMPTY_FRAMES + Math.round(faceSeconds * CLIP_FPS);
   const r = spawnSync(locateFfmpeg(), [
     '-v', 'error', '-y',
@@ -76,7 +76,7 @@ export async function keyedPassagesClip(kind: Exclude<BackdropKind, 'blue'>, off
   const bg = backdrop(W, H, kind, mulberry32(kind === 'plaster' ? 11 : 12));
   const wall = new Uint8Array(W * H * 3);
   for (let i = 0; i < wall.length; i++) wall[i] = Math.max(0, Math.min(255, Math.round(bg[i] as number)));
-  const tmp = `${out}.part.mp4`;
+  const tmp = `${out}.${process.pid}.part.mp4`; // per process: jest workers may make the same clip at once
   const proc = spawn('ffmpeg', ['-v', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${W}x${H}`, '-r', String(fps), '-i', '-', '-c:v', 'libx264', '-preset', 'veryfast', '-g', String(fps), '-pix_fmt', 'yuv420p', tmp], { stdio: ['pipe', 'inherit', 'inherit'] });
   const done = new Promise<void>((res, rej) => proc.on('close', (c) => (c === 0 ? res() : rej(new Error(`ffmpeg exited ${c}`)))));
   const write = async (d: Uint8Array): Promise<void> => {
