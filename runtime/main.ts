@@ -25,7 +25,7 @@ import { createLogger, type Logger } from './log';
 import { DoorLoop, type LoopConfig, type LoopEvent } from './loop/door-loop';
 import type { Command, SyncEvent } from './protocol/schemas';
 import { Matcher } from './roster/matcher';
-import { RosterStore } from './roster/store';
+import { RosterStore, WipeInterruptedError } from './roster/store';
 import { SyncClient } from './sync/client';
 import { openSyncDb, type SyncDb } from './sync/db';
 import { Outbox } from './sync/outbox';
@@ -101,6 +101,8 @@ export class Terminal {
   /** Face matching switched off in memory (a wipe that could not be completed): every face is unknown. */
   private faceOff = false;
   private reloading: Promise<ReloadResult> | null = null;
+  /** The wipe in progress (rows being erased, file being scrubbed), if any. */
+  private wiping: Promise<void> | null = null;
   private configFile: string | null = null;
   private exit: (code: number) => void = (code) => process.exit(code);
   readonly metrics = new TerminalMetrics();
@@ -295,14 +297,19 @@ export class Terminal {
         return;
       }
       case 'resync':
-        // The sync client has asked the hub for a full snapshot; a wiped roster may take it now.
-        if (this.store && this.store.wipedAt() !== null) {
-          this.store.releaseWipeHold();
-          this.notify({ kind: 'status', message: 'roster hold released: resync ordered' });
-        }
+        // The sync client has asked the hub for a full snapshot; a wiped roster may take it now, or
+        // once a wipe still erasing has finished (then the snapshot is asked for again).
+        if (this.wiping) {
+          this.wiping
+            .then(() => {
+              this.releaseHold();
+              this.sync?.requestSnapshotAgain();
+            })
+            .catch((e: unknown) => this.log.error({ err: (e as Error).message }, 'resync after the wipe failed'));
+        } else this.releaseHold();
         return;
       case 'wipe':
-        this.wipe();
+        this.wipe().catch((e: unknown) => this.log.error({ err: (e as Error).message }, 'wipe failed'));
         return;
       case 'reload-config':
         this.reloadConfig().catch((e: unknown) => this.log.error({ err: (e as Error).message }, 'config reload failed'));
@@ -310,29 +317,50 @@ export class Terminal {
     }
   }
 
+  private releaseHold(): void {
+    if (this.store && this.store.wipedAt() !== null) {
+      this.store.releaseWipeHold();
+      this.notify({ kind: 'status', message: 'roster hold released: resync ordered' });
+    }
+  }
+
   /**
-   * Erases every person and template (roster file and matcher) in one transaction, so that no face can
-   * match any more; the door keeps working for exit button, fire alarm and remote unlock. The roster is
-   * held empty until the hub sends `resync`. Entry records waiting in the outbox stay: they carry
-   * pseudonymous person ids only, and entry records must not be lost.
+   * Erases every person and template (roster file and matcher), so that no face can match any more;
+   * the door keeps working for exit button, fire alarm and remote unlock. Before this returns its
+   * promise the roster is held (the hold is on disk, a restart finishes the wipe) and the matcher is
+   * empty; the rows are then erased in small transactions and the file scrubbed on a worker thread,
+   * so the event loop (fire alarm, exit button) is never held for long. The roster stays empty until
+   * the hub sends `resync`. Entry records waiting in the outbox stay: they carry pseudonymous person
+   * ids only, and entry records must not be lost. A second wipe while one runs joins it.
    */
-  wipe(): void {
+  wipe(): Promise<void> {
+    this.wiping ??= this.doWipe().finally(() => (this.wiping = null));
+    return this.wiping;
+  }
+
+  private async doWipe(): Promise<void> {
     const at = this.clock.now();
     const store = this.store;
     try {
       if (!store) throw new Error('roster not open');
-      const r = store.wipe();
-      this.sync?.rosterWiped();
+      // Synchronous up to the first batch: hold committed, reads empty, matcher emptied.
+      const erasing = store.wipe();
       // The matcher follows the store's change; if it did not empty, matching stays off in memory.
       if ((this.matcher?.size ?? 0) > 0) {
         this.faceOff = true;
         this.log.error({ left: this.matcher?.size }, 'matcher not empty after the wipe; face matching switched off');
       }
+      this.sync?.rosterWiped();
+      const r = await erasing;
       this.record({ id: ulid(), at, type: 'terminal.wiped', outcome: 'erased', persons: r.persons, templates: r.templates });
       this.notify({ kind: 'status', message: `roster wiped: ${r.persons} persons, ${r.templates} templates erased` });
     } catch (e) {
       // Fail closed: no face opens this door until the terminal is seen to.
       this.faceOff = true;
+      if (this.stopping && e instanceof WipeInterruptedError) {
+        this.log.warn('wipe interrupted by the stop; it is finished when the roster is next opened');
+        return;
+      }
       this.log.error({ code: e instanceof TerminalError ? e.code : 'internal', err: (e as Error).message }, 'wipe failed; face matching switched off');
       this.record({ id: ulid(), at, type: 'terminal.wiped', outcome: 'failed', persons: 0, templates: 0 });
       this.notify({ kind: 'status', message: `wipe failed: ${(e as Error).message}` });
@@ -490,6 +518,9 @@ export class Terminal {
       await this.sync.stop();
     }
     await this.health?.stop();
+    // A wipe still erasing finishes first (it yields to the loop); closing under it would leave the
+    // rest to the next start.
+    await this.wiping;
     this.matcher?.close();
     this.store?.close();
     this.syncDb?.close();

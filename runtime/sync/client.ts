@@ -257,6 +257,15 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     this.log.warn('roster sync state cleared after a wipe');
   }
 
+  /**
+   * Asks the hub for a full snapshot again (a resync ordered while a wipe was still erasing: the
+   * snapshot asked for at the command was refused while the roster was held).
+   */
+  requestSnapshotAgain(): void {
+    this.snapshotWanted = true;
+    this.requestSnapshot(true);
+  }
+
   private rosterHeld(): boolean {
     return this.deps.roster.sink.held?.() ?? false;
   }
