@@ -8,7 +8,8 @@
  * - answers terminals' roster sync and snapshot requests (replaying recorded deltas; versions survive
  *   a hub restart because the roster is rebuilt from the database);
  * - stores terminal events idempotently and acknowledges them; an `alert.sighting` becomes an alert
- *   (stored once, audited, POSTed to the webhook);
+ *   (stored once, audited, POSTed to the webhook); a `terminal.wiped` is audited and POSTed to the
+ *   webhook too (terminal id, outcome and counts only), once per event;
  * - keeps each terminal's last status and heartbeat in the database (for `provision fleet status`);
  * - sends queued signed commands (door unlock, config reload, wipe, resync) if they are still fresh;
  * - ignores revoked and unknown terminals entirely: nothing from them is processed, nothing is sent.
@@ -17,7 +18,7 @@ import { chmodSync, readFileSync } from 'node:fs';
 import { SystemClock, type Clock, type TimerHandle } from '../runtime/clock';
 import { createLogger, type Logger } from '../runtime/log';
 import { decodePlain, DEFAULT_MAX_PAYLOAD_BYTES } from '../runtime/protocol/codec';
-import { EventsMessageSchema, StatusMessageSchema, type AlertSightingSchema } from '../runtime/protocol/schemas';
+import { EventsMessageSchema, StatusMessageSchema, type AlertSightingSchema, type TerminalWipedSchema } from '../runtime/protocol/schemas';
 import type { z } from 'zod';
 import { parseTopic, TOPICS } from '../runtime/protocol/topics';
 import { MqttTransport, type IncomingMessage, type SyncTransport, type TransportHandlers, type Will } from '../runtime/sync/transport';
@@ -132,20 +133,27 @@ class FleetGuardTransport implements SyncTransport {
 }
 
 type AlertSighting = z.infer<typeof AlertSightingSchema>;
+type TerminalWiped = z.infer<typeof TerminalWipedSchema>;
 
-/** EventIngest that also turns alert sightings into alerts (once per event id). */
+/**
+ * EventIngest that also turns alert sightings into alerts (once per event id) and tells the operator
+ * of each terminal wipe (once per event id: a redelivered event is not reported again).
+ */
 class AlertingIngest extends EventIngest {
   constructor(
     path: string,
     private readonly onSighting: (terminalId: string, e: AlertSighting, receivedAt: number) => void,
+    private readonly onWiped: (terminalId: string, e: TerminalWiped, receivedAt: number) => void,
   ) {
     super(path);
   }
 
   override ingest(terminalId: string, payload: Buffer, receivedAt: number): IngestResult {
-    const r = super.ingest(terminalId, payload, receivedAt);
     const msg = decodePlain(payload, EventsMessageSchema, DEFAULT_MAX_PAYLOAD_BYTES);
+    const newWipes = msg.events.filter((e): e is TerminalWiped => e.type === 'terminal.wiped' && !this.has(e.id));
+    const r = super.ingest(terminalId, payload, receivedAt);
     for (const e of msg.events) if (e.type === 'alert.sighting') this.onSighting(terminalId, e, receivedAt);
+    for (const e of newWipes) this.onWiped(terminalId, e, receivedAt);
     return r;
   }
 }
@@ -199,7 +207,11 @@ export class HubService {
       log: this.log,
     });
     this.guard = new FleetGuardTransport(transport, this.db, this.clock, this.log);
-    this.ingest = new AlertingIngest(c.paths.eventsDb, (id, e, at) => this.onSighting(id, e, at));
+    this.ingest = new AlertingIngest(
+      c.paths.eventsDb,
+      (id, e, at) => this.onSighting(id, e, at),
+      (id, e, at) => this.onWiped(id, e, at),
+    );
     chmodSync(c.paths.eventsDb, 0o600);
     this.hub = new Hub<RosterItem>({
       transport: this.guard,
@@ -315,6 +327,34 @@ export class HubService {
     }
   }
 
+  /**
+   * A terminal reports a wipe (hub `wipe` command): a security event the operator hears of on the
+   * webhook, whatever its outcome (`failed` means that terminal may still hold face templates). Only
+   * the terminal id, the outcome and counts: no person, no template.
+   */
+  private onWiped(terminalId: string, e: TerminalWiped, receivedAt: number): void {
+    this.db.audit('hub', 'terminal.wiped', terminalId, { outcome: e.outcome, persons: e.persons, templates: e.templates, at: e.at }, receivedAt);
+    if (e.outcome === 'failed') this.log.error({ terminal: terminalId }, 'terminal wipe failed');
+    else this.log.warn({ terminal: terminalId, persons: e.persons, templates: e.templates }, 'terminal wiped');
+    if (!this.webhookUrl) return;
+    const body = JSON.stringify({
+      kind: 'terminal.wiped',
+      eventId: e.id,
+      terminalId,
+      outcome: e.outcome,
+      persons: e.persons,
+      templates: e.templates,
+      at: new Date(e.at).toISOString(),
+      receivedAt: new Date(receivedAt).toISOString(),
+    });
+    const p = this.post(this.webhookUrl, body)
+      .then((outcome) => {
+        if (outcome !== 'delivered') this.log.error({ event: e.id, outcome }, 'wipe webhook failed');
+      })
+      .finally(() => this.pendingWebhooks.delete(p));
+    this.pendingWebhooks.add(p);
+  }
+
   private async postWebhook(url: string, a: AlertRecord): Promise<void> {
     const body = JSON.stringify({
       kind: 'alert.sighting',
@@ -327,6 +367,13 @@ export class HubService {
       at: new Date(a.at).toISOString(),
       raisedAt: new Date(a.raisedAt).toISOString(),
     });
+    const outcome = await this.post(url, body);
+    if (!this.stopped) this.db.setAlertWebhook(a.id, outcome);
+    if (outcome !== 'delivered') this.log.error({ alert: a.id, outcome }, 'alert webhook failed');
+  }
+
+  /** POSTs a JSON body, three attempts; returns 'delivered' or why not. */
+  private async post(url: string, body: string): Promise<string> {
     let outcome = 'failed';
     for (let attempt = 1; attempt <= 3 && !this.stopped; attempt++) {
       try {
@@ -341,8 +388,7 @@ export class HubService {
       }
       await new Promise((r) => setTimeout(r, 500 * attempt));
     }
-    if (!this.stopped) this.db.setAlertWebhook(a.id, outcome);
-    if (outcome !== 'delivered') this.log.error({ alert: a.id, outcome }, 'alert webhook failed');
+    return outcome;
   }
 
   async stop(): Promise<void> {

@@ -49,6 +49,11 @@ export class EventIngest {
     return { ids: msg.events.map((e) => e.id), stored, duplicates };
   }
 
+  /** True if the event with this id is stored already (a redelivery). */
+  has(id: string): boolean {
+    return this.db.prepare('SELECT 1 FROM events WHERE id = ?').get(id) !== undefined;
+  }
+
   count(terminalId?: string): number {
     const row = terminalId
       ? this.db.prepare('SELECT COUNT(*) AS n FROM events WHERE terminal_id = ?').get(terminalId)

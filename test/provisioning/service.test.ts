@@ -4,6 +4,7 @@
  * alerts, queued commands are sent while fresh.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ulid } from 'ulid';
@@ -36,10 +37,10 @@ beforeAll(() => {
 
 afterAll(() => c.close());
 
-async function startHub(clock: FakeClock, onAlert?: (a: AlertRecord) => void): Promise<{ svc: HubService; fake: FakeTransport }> {
+async function startHub(clock: FakeClock, onAlert?: (a: AlertRecord) => void, webhookUrl: string | null = null): Promise<{ svc: HubService; fake: FakeTransport }> {
   const fake = new FakeTransport();
   let done = false;
-  const p = HubService.start({ community: c, passphrase: PASS, transport: fake, clock, log: silentLogger(), webhookUrl: null, pollMs: 60_000, ...(onAlert ? { onAlert } : {}) }).finally(() => (done = true));
+  const p = HubService.start({ community: c, passphrase: PASS, transport: fake, clock, log: silentLogger(), webhookUrl, pollMs: 60_000, ...(onAlert ? { onAlert } : {}) }).finally(() => (done = true));
   while (!done) {
     fake.connect();
     await new Promise((r) => setTimeout(r, 5));
@@ -145,5 +146,40 @@ describe('hub service', () => {
     } finally {
       await svc.stop();
     }
+  });
+
+  it('tells the operator\'s webhook of each terminal wipe, failed or not, once per event and with counts only, and audits it', async () => {
+    const posted: Record<string, unknown>[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        posted.push(JSON.parse(body) as Record<string, unknown>);
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const addr = server.address();
+    const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/hook`;
+    const clock = new FakeClock();
+    const { svc, fake } = await startHub(clock, undefined, url);
+    const auditedBefore = c.db.auditLog().filter((a) => a.action === 'terminal.wiped').length;
+    try {
+      const failed = { id: ulid(), at: clock.now(), type: 'terminal.wiped', outcome: 'failed', persons: 0, templates: 0 };
+      const erased = { id: ulid(), at: clock.now(), type: 'terminal.wiped', outcome: 'erased', persons: 40, templates: 80 };
+      fake.deliver('door/t1/events', JSON.stringify({ v: 1, events: [failed] }));
+      fake.deliver('door/t1/events', JSON.stringify({ v: 1, events: [failed] })); // redelivered
+      fake.deliver('door/t1/events', JSON.stringify({ v: 1, events: [erased] }));
+      expect(c.db.auditLog().filter((a) => a.action === 'terminal.wiped')).toHaveLength(auditedBefore + 2);
+    } finally {
+      await svc.stop(); // waits for the webhook posts
+      await new Promise((r) => server.close(r));
+    }
+    expect(posted).toHaveLength(2);
+    const byOutcome = new Map(posted.map((p) => [p.outcome, p]));
+    expect(byOutcome.get('failed')).toMatchObject({ kind: 'terminal.wiped', terminalId: 't1', outcome: 'failed', persons: 0, templates: 0 });
+    expect(byOutcome.get('erased')).toMatchObject({ kind: 'terminal.wiped', terminalId: 't1', outcome: 'erased', persons: 40, templates: 80 });
+    // No personal data: only these fields.
+    for (const p of posted) expect(Object.keys(p).sort()).toEqual(['at', 'eventId', 'kind', 'outcome', 'persons', 'receivedAt', 'templates', 'terminalId']);
   });
 });
