@@ -163,6 +163,11 @@ export class Terminal {
       this.notify({ kind: 'status', message: `face models failed to load: ${(e as Error).message}` });
     }
     this.matcher = Matcher.fromStore(this.store, { modelId: this.pipeline?.modelId ?? 'unavailable', logger: log });
+    const resumed = this.store.wipeFinishedAtOpen();
+    if (resumed) {
+      // A wipe the process stopped in the middle of was finished at open: the hub hears of it now.
+      this.record({ id: ulid(), at: clock.now(), type: 'terminal.wiped', outcome: 'erased', persons: resumed.persons, templates: resumed.templates });
+    }
     const quarantined = this.store.quarantined().length;
     if (quarantined > 0) this.record({ id: ulid(), at: clock.now(), type: 'roster.integrity', rejectedRows: quarantined, code: 'roster-integrity' });
 

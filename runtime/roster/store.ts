@@ -186,6 +186,7 @@ export class RosterStore {
   private readonly listeners = new Set<(c: RosterChange) => void>();
   /** A wipe has begun and not finished: every read answers as for an empty roster. */
   private wiping = false;
+  private resumed: { persons: number; templates: number } | null = null;
   private readonly stmt: {
     personById: Database.Statement<[string], PersonRow>;
     templateByRow: Database.Statement<[number], TemplateRow>;
@@ -392,7 +393,8 @@ export class RosterStore {
       this.setVersion(0);
       const meta = this.db.prepare('INSERT INTO roster_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
       meta.run('wiped_at', String(this.clock.now()));
-      meta.run('wipe_pending', '1');
+      // The counts go with the mark, so that a wipe finished after a restart is reported with them.
+      meta.run('wipe_pending', JSON.stringify({ persons, templates }));
       return { persons, templates };
     }).immediate();
     this.wiping = true;
@@ -427,14 +429,30 @@ export class RosterStore {
    * read: every remaining row is deleted and the file scrubbed, on this thread (start-up only).
    */
   private finishInterruptedWipe(): void {
-    const pending = this.db.prepare("SELECT 1 FROM roster_meta WHERE key = 'wipe_pending'").get();
+    const pending = this.db.prepare("SELECT value FROM roster_meta WHERE key = 'wipe_pending'").get() as { value: string } | undefined;
     if (pending === undefined) return;
     this.wiping = true;
     this.db.transaction(() => this.db.exec('DELETE FROM template; DELETE FROM person; DELETE FROM quarantine;')).immediate();
     this.setVersion(0);
     this.scrub();
     this.endWipe();
-    this.log.warn('unfinished roster wipe completed at open');
+    let counts = { persons: 0, templates: 0 };
+    try {
+      const c = JSON.parse(pending.value) as { persons?: unknown; templates?: unknown };
+      if (typeof c.persons === 'number' && typeof c.templates === 'number') counts = { persons: c.persons, templates: c.templates };
+    } catch {
+      // A mark without counts: the wipe is finished all the same.
+    }
+    this.resumed = counts;
+    this.log.warn(counts, 'unfinished roster wipe completed at open');
+  }
+
+  /**
+   * The counts of a wipe interrupted by a stop and finished when this store was opened (the terminal
+   * reports it then), or null.
+   */
+  wipeFinishedAtOpen(): { persons: number; templates: number } | null {
+    return this.resumed;
   }
 
   /**

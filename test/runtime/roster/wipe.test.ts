@@ -145,6 +145,7 @@ describe('RosterStore.wipe', () => {
     expect(() => store.releaseWipeHold()).toThrow(WipeInProgressError);
 
     await expect(wiping).resolves.toEqual({ persons: 600, templates: 1200 });
+    expect(store.wipeFinishedAtOpen()).toBeNull();
     expect(store.wipeInProgress()).toBe(false);
     expect(rawCount()).toBe(0);
     matcher.close();
@@ -184,6 +185,7 @@ describe('RosterStore.wipe', () => {
     expect(again.wipedAt()).toBe(clock.now());
     expect(again.version()).toBe(0);
     expect(again.wipeInProgress()).toBe(false);
+    expect(again.wipeFinishedAtOpen()).toEqual({ persons: 2000, templates: 4000 });
     expect(rawCount()).toBe(0);
     const matcher = Matcher.fromStore(again, { modelId: MODEL, logger: silentLogger() });
     expect(matcher.size).toBe(0);
