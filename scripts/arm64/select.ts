@@ -37,7 +37,7 @@ export interface Selection {
 
 const WALL_CLOCK = /\b(Date\.now|performance\.now)\(\)/;
 /** Complete terminals deciding on a camera clip played in real time (the site tier's reason, in one file). */
-const REAL_TIME_CLIP = /\b(Site\.start|passagesClip|videoPassagesClip)\(/;
+const REAL_TIME_CLIP = /\b(Site\.start|passagesClip|videoPassagesClip|keyedPassagesClip)\(/;
 
 function walk(dir: string, out: string[] = []): string[] {
   for (const name of readdirSync(dir)) {
