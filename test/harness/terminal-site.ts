@@ -2,6 +2,7 @@
  * Builds a terminal's local state for site tests and the demo: a data folder with a device secret
  * (0600), a roster with residents enrolled from registry photos, and a config object.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -73,4 +74,33 @@ export function terminalConfig(
     'site-config',
     site.dir,
   );
+}
+
+/** `doorway run` started as a child process on a site's config file, logging at info to stderr. */
+export interface DoorwayRun {
+  /** The config file it runs on (rewrite it to test a reload). */
+  file: string;
+  child: ChildProcess;
+  /** Everything it wrote to stderr so far. */
+  stderr: () => string;
+  /** Its exit status. */
+  exited: Promise<number | null>;
+  /** Settles once it logs that it is running; rejects if it exits first. */
+  running: Promise<void>;
+}
+
+export function spawnDoorwayRun(site: SiteDir, cfg: Config): DoorwayRun {
+  const file = join(site.dir, 'terminal.json');
+  writeFileSync(file, JSON.stringify({ ...cfg, logging: { level: 'info' } }));
+  const child = spawn(process.execPath, [join(__dirname, '../../bin/doorway.js'), 'run', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  const running = new Promise<void>((resolve, reject) => {
+    child.stderr.on('data', (b: Buffer) => {
+      err += b.toString();
+      if (err.includes('running; health on')) resolve();
+    });
+    void exited.then((c) => reject(new Error(`doorway run exited with ${c} before running: ${err.slice(-500)}`)));
+  });
+  return { file, child, stderr: () => err, exited, running };
 }

@@ -4,7 +4,6 @@
  * goes through a real mosquitto broker and hub, the reload tests use real config files in a temp dir.
  */
 import Database from 'better-sqlite3';
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FakeGpio } from '../../drivers/gpio/fake';
@@ -17,7 +16,7 @@ import type { PersonUpsert } from '../../runtime/roster/batch';
 import { passagesClip } from '../harness/clips';
 import { waitFor } from '../harness/mosquitto';
 import { Site } from '../harness/site';
-import { franckUpsert, makeSiteDir, terminalConfig, writeRoster, type SiteDir } from '../harness/terminal-site';
+import { franckUpsert, makeSiteDir, spawnDoorwayRun, terminalConfig, writeRoster, type SiteDir } from '../harness/terminal-site';
 
 type Decision = Extract<LoopEvent, { type: 'decision' }>;
 
@@ -177,17 +176,12 @@ describe('doorway run and SIGHUP', () => {
     const site = makeSiteDir();
     writeRoster(site, [franck]);
     const cfg = terminalConfig(site);
-    const file = join(site.dir, 'terminal.json');
-    writeFileSync(file, JSON.stringify({ ...cfg, logging: { level: 'info' } }));
-    const child = spawn(process.execPath, [join(__dirname, '../../bin/doorway.js'), 'run', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
-    await waitFor(() => err.includes('running; health on'), 30_000, 'the terminal running');
-    writeFileSync(file, JSON.stringify({ ...cfg, camera: { ...cfg.camera, loop: false }, logging: { level: 'info' } }));
-    child.kill('SIGHUP');
-    expect(await exited).toBe(EXIT_RESTART_FOR_CONFIG);
-    expect(err).toMatch(/config reload: changes need a restart/);
-    expect(err).toMatch(/"event":"locked","reason":"stopped"/);
+    const run = spawnDoorwayRun(site, cfg);
+    await run.running;
+    writeFileSync(run.file, JSON.stringify({ ...cfg, camera: { ...cfg.camera, loop: false }, logging: { level: 'info' } }));
+    run.child.kill('SIGHUP');
+    expect(await run.exited).toBe(EXIT_RESTART_FOR_CONFIG);
+    expect(run.stderr()).toMatch(/config reload: changes need a restart/);
+    expect(run.stderr()).toMatch(/"event":"locked","reason":"stopped"/);
   }, 60_000);
 });

@@ -2,8 +2,7 @@
  * The whole terminal on one machine: real models, real SQLite roster, real ffmpeg reading the franck
  * video at its own rate, fake GPIO (the only faked part) injected through the same interface.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeGpio } from '../../drivers/gpio/fake';
@@ -13,7 +12,7 @@ import type { LoopEvent } from '../../runtime/loop/door-loop';
 import { Terminal, type TerminalNotice } from '../../runtime/main';
 import type { PersonUpsert } from '../../runtime/roster/batch';
 import { keyedPassagesClip } from '../harness/clips';
-import { franckUpsert, makeSiteDir, terminalConfig, writeRoster } from '../harness/terminal-site';
+import { franckUpsert, makeSiteDir, spawnDoorwayRun, terminalConfig, writeRoster } from '../harness/terminal-site';
 
 type Decision = Extract<LoopEvent, { type: 'decision' }>;
 
@@ -124,16 +123,10 @@ describe('doorway run', () => {
   it('stops cleanly on SIGTERM: relay to its safe state, exit status 0', async () => {
     const site = makeSiteDir();
     writeRoster(site, [franck]);
-    const cfg = terminalConfig(site);
-    const file = join(site.dir, 'terminal.json');
-    writeFileSync(file, JSON.stringify({ ...cfg, logging: { level: 'info' } }));
-    const child = spawn(process.execPath, [join(__dirname, '../../bin/doorway.js'), 'run', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    await until(() => (err.includes('running; health on') ? true : undefined), 30_000);
-    child.kill('SIGTERM');
-    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
-    expect(code).toBe(0);
-    expect(err).toMatch(/"event":"locked","reason":"stopped"/);
+    const run = spawnDoorwayRun(site, terminalConfig(site));
+    await run.running;
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+    expect(run.stderr()).toMatch(/"event":"locked","reason":"stopped"/);
   }, 60_000);
 });

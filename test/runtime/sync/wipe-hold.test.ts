@@ -60,6 +60,26 @@ class WipeableSink implements RosterSink {
   }
 }
 
+/** A sync client for door-1 over a fake transport, with a sink that can be wiped. */
+function terminal(db: SyncDb, timing?: ConstructorParameters<typeof SyncClient>[0]['timing']): { clock: FakeClock; transport: FakeTransport; sink: WipeableSink; client: SyncClient } {
+  const clock = new FakeClock();
+  const transport = new FakeTransport();
+  const sink = new WipeableSink();
+  const client = new SyncClient({
+    terminalId: 'door-1',
+    transport,
+    clock,
+    log: silentLogger(),
+    db,
+    hubPublicKey: hubKeys.publicKey,
+    roster: { sink, batchSchema: SimpleRosterBatchSchema, itemSchema: SimpleRosterItemSchema },
+    health: () => ({ cameraFps: null, lastDecisionLatencyMs: null }),
+    versions: { software: 'test', model: 'test' },
+    ...(timing ? { timing } : {}),
+  });
+  return { clock, transport, sink, client };
+}
+
 function command(c: Command, clock: FakeClock): string {
   const body: CommandBody = {
     v: SCHEMA_VERSION,
@@ -74,22 +94,8 @@ function command(c: Command, clock: FakeClock): string {
 }
 
 test('a wiped roster refuses deltas and snapshots, asks for nothing on reconnect, and takes the same snapshot again after a resync', async () => {
-  const clock = new FakeClock();
-  const transport = new FakeTransport();
-  const sink = new WipeableSink();
   const db = openSyncDb(':memory:');
-  const client = new SyncClient({
-    terminalId: 'door-1',
-    transport,
-    clock,
-    log: silentLogger(),
-    db,
-    hubPublicKey: hubKeys.publicKey,
-    roster: { sink, batchSchema: SimpleRosterBatchSchema, itemSchema: SimpleRosterItemSchema },
-    health: () => ({ cameraFps: null, lastDecisionLatencyMs: null }),
-    versions: { software: 'test', model: 'test' },
-    timing: { tickMs: 100, resyncRetryMs: 2_000 },
-  });
+  const { clock, transport, sink, client } = terminal(db, { tickMs: 100, resyncRetryMs: 2_000 });
   const rejected: Rejected[] = [];
   client.on('rejected', (r) => rejected.push(r));
   // What runtime/main.ts does on `resync`: the hold ends.
@@ -138,22 +144,9 @@ test('a wiped roster refuses deltas and snapshots, asks for nothing on reconnect
 test('after a wipe no template of a snapshot received earlier is left in the sync file or its WAL', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'doorway-wipe-sync-'));
   const path = join(dir, 'sync.db');
-  const clock = new FakeClock();
-  const transport = new FakeTransport();
-  const sink = new WipeableSink();
   // FULL durability as on a terminal; events in the outbox must survive the wipe.
   const db: SyncDb = openSyncDb(path);
-  const client = new SyncClient({
-    terminalId: 'door-1',
-    transport,
-    clock,
-    log: silentLogger(),
-    db,
-    hubPublicKey: hubKeys.publicKey,
-    roster: { sink, batchSchema: SimpleRosterBatchSchema, itemSchema: SimpleRosterItemSchema },
-    health: () => ({ cameraFps: null, lastDecisionLatencyMs: null }),
-    versions: { software: 'test', model: 'test' },
-  });
+  const { clock, transport, sink, client } = terminal(db);
   client.start();
   const hub = new HubRosterStore<SimpleRosterItem>({ signingKey: hubKeys.privateKey, idOf: (p) => p.id, maxChunkBytes: 3000 });
   const persons = [1, 2, 3, 4, 5, 6].map((i) => person(i));
