@@ -32,9 +32,15 @@ export function makeSiteDir(prefix = 'doorway-site-'): SiteDir {
 }
 
 /** Franck enrolled from three stills (the video shows him too). */
-export async function franckUpsert(pipeline: FacePipeline, doors: string[] = ['door-1'], tags: string[] = []): Promise<PersonUpsert> {
+/** franck enrolled from three stills; without a pipeline one is loaded for this and closed again. */
+export async function franckUpsert(pipeline?: FacePipeline, doors: string[] = ['door-1'], tags: string[] = []): Promise<PersonUpsert> {
   const photos = [0, 1, 10].map((i) => testFile(FRANCK_STILLS[i]!));
-  return { personId: 'p-franck', templates: await templatesFromPhotos(pipeline, photos, 'franck'), authorisations: [{ doorIds: doors, buildingIds: [] }], tags };
+  const p = pipeline ?? (await FacePipeline.load());
+  try {
+    return { personId: 'p-franck', templates: await templatesFromPhotos(p, photos, 'franck'), authorisations: [{ doorIds: doors, buildingIds: [] }], tags };
+  } finally {
+    if (!pipeline) await p.close();
+  }
 }
 
 export function writeRoster(site: SiteDir, upserts: PersonUpsert[], revocations: string[] = []): void {

@@ -7,7 +7,6 @@ import Database from 'better-sqlite3';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FakeGpio } from '../../drivers/gpio/fake';
-import { FacePipeline } from '../../models/pipeline';
 import { SystemClock } from '../../runtime/clock';
 import type { Config } from '../../runtime/config';
 import type { LoopEvent } from '../../runtime/loop/door-loop';
@@ -23,9 +22,7 @@ type Decision = Extract<LoopEvent, { type: 'decision' }>;
 let franck: PersonUpsert;
 
 beforeAll(async () => {
-  const p = await FacePipeline.load();
-  franck = await franckUpsert(p);
-  await p.close();
+  franck = await franckUpsert();
 }, 60_000);
 
 const kind = (d: Decision): string => (d.decision.kind === 'grant' ? `grant:${d.decision.personId}` : `deny:${d.decision.reason}`);

@@ -6,7 +6,6 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeGpio } from '../../drivers/gpio/fake';
-import { FacePipeline } from '../../models/pipeline';
 import { SystemClock } from '../../runtime/clock';
 import type { LoopEvent } from '../../runtime/loop/door-loop';
 import { Terminal, type TerminalNotice } from '../../runtime/main';
@@ -19,9 +18,7 @@ type Decision = Extract<LoopEvent, { type: 'decision' }>;
 let franck: PersonUpsert;
 
 beforeAll(async () => {
-  const p = await FacePipeline.load();
-  franck = await franckUpsert(p);
-  await p.close();
+  franck = await franckUpsert();
 }, 60_000);
 
 async function withTerminal(
