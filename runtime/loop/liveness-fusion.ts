@@ -117,7 +117,7 @@ const ExplicitPolicySchema = z.strictObject({
   /**
    * Pixel motion of the face needed before any 'live' (sum of squared frame-to-frame shifts of the face
    * block, px^2; 0 = off), when the face block was measured in at least 3 frame pairs. A photo on a stand
-   * measured at most 0.0004 through sensor noise and H.264, a live face at least 0.015 (eval:liveness);
+   * measured at most 0.0012 over a clip through sensor noise and H.264, a live face at least 0.015 (eval:liveness);
    * landmarks alone jitter past the minMotion gate on a still image.
    */
   minPixelMotion: z.number().min(0).max(100).default(0.004),
