@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { monotonicFactory } from 'ulid';
 import { SystemClock, type Clock } from '../../runtime/clock';
 import { silentLogger, type Logger } from '../../runtime/log';
-import type { SyncEvent } from '../../runtime/protocol/schemas';
-import type { SigningKeyPair } from '../../runtime/protocol/signing';
+import { SCHEMA_VERSION, type Command, type CommandBody, type SyncEvent } from '../../runtime/protocol/schemas';
+import { signBody, type SigningKeyPair } from '../../runtime/protocol/signing';
 import { SyncClient, type SyncClientDeps } from '../../runtime/sync/client';
 import { openSyncDb, type SyncDb } from '../../runtime/sync/db';
 import { stagingKeyFromSecretFile } from '../../runtime/sync/snapshot-staging';
@@ -141,4 +141,22 @@ export function person(i: number, templates = 2, bytes = 512): SimpleRosterItem 
     t.push(b.toString('base64'));
   }
   return { id: `p-${String(i).padStart(6, '0')}`, templates: t, tags: [] };
+}
+
+/**
+ * A hub command for door-1, signed with `key`, valid for 30 s from the clock's now, with a fresh nonce;
+ * `over` replaces any field (terminal, times, nonce) to forge a bad one.
+ */
+export function signedCommand(command: Command, clock: Clock, key: SigningKeyPair['privateKey'], over: Partial<CommandBody> = {}): string {
+  const body: CommandBody = {
+    v: SCHEMA_VERSION,
+    kind: 'command',
+    terminalId: 'door-1',
+    nonce: `nonce-${Math.random().toString(36).slice(2)}-abcdefgh`,
+    issuedAt: clock.now(),
+    expiresAt: clock.now() + 30_000,
+    command,
+    ...over,
+  };
+  return signBody(body, key);
 }

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { FakeClock } from '../../../runtime/clock';
 import { silentLogger, type Logger } from '../../../runtime/log';
-import { SCHEMA_VERSION, type Command, type CommandBody, type RosterSnapshotChunk } from '../../../runtime/protocol/schemas';
+import { type Command, type CommandBody, type RosterSnapshotChunk } from '../../../runtime/protocol/schemas';
 import { generateSigningKeyPair, signBody } from '../../../runtime/protocol/signing';
 import { topicsFor } from '../../../runtime/protocol/topics';
 import { SyncClient, type Rejected } from '../../../runtime/sync/client';
@@ -12,7 +12,7 @@ import { FakeTransport } from '../../../runtime/sync/fake-transport';
 import { ephemeralStagingKey } from '../../../runtime/sync/snapshot-staging';
 import { MemoryRosterSink, SimpleRosterBatchSchema, SimpleRosterItemSchema } from '../../../runtime/sync/roster-sink';
 import { HubRosterStore } from '../../../provisioning/hub/roster';
-import { entryEvent, person } from '../../harness/sync-site';
+import { entryEvent, person, signedCommand } from '../../harness/sync-site';
 
 const hubKeys = generateSigningKeyPair();
 const otherKeys = generateSigningKeyPair();
@@ -66,16 +66,8 @@ async function online(s: Site, sessionPresent = true): Promise<void> {
 }
 
 function command(body: Partial<CommandBody> & { command: Command }, clock: FakeClock, key = hubKeys.privateKey): string {
-  const full: CommandBody = {
-    v: SCHEMA_VERSION,
-    kind: 'command',
-    terminalId: 'door-1',
-    nonce: `nonce-${Math.random().toString(36).slice(2)}-abcdefgh`,
-    issuedAt: clock.now(),
-    expiresAt: clock.now() + 30_000,
-    ...body,
-  };
-  return signBody(full, key);
+  const { command: c, ...over } = body;
+  return signedCommand(c, clock, key, over);
 }
 
 /** Requests to the hub since the last connect completed (a fresh terminal's first sync excluded). */

@@ -8,8 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeClock } from '../../../runtime/clock';
 import { silentLogger } from '../../../runtime/log';
-import { SCHEMA_VERSION, type Command, type CommandBody } from '../../../runtime/protocol/schemas';
-import { generateSigningKeyPair, signBody } from '../../../runtime/protocol/signing';
+import { generateSigningKeyPair } from '../../../runtime/protocol/signing';
 import { topicsFor } from '../../../runtime/protocol/topics';
 import { SyncClient, type Rejected } from '../../../runtime/sync/client';
 import { openSyncDb, type SyncDb } from '../../../runtime/sync/db';
@@ -22,7 +21,7 @@ import {
   type SimpleRosterItem,
 } from '../../../runtime/sync/roster-sink';
 import { HubRosterStore } from '../../../provisioning/hub/roster';
-import { person } from '../../harness/sync-site';
+import { person, signedCommand } from '../../harness/sync-site';
 
 const hubKeys = generateSigningKeyPair();
 const T = topicsFor('door-1');
@@ -80,18 +79,6 @@ function terminal(db: SyncDb, timing?: ConstructorParameters<typeof SyncClient>[
   return { clock, transport, sink, client };
 }
 
-function command(c: Command, clock: FakeClock): string {
-  const body: CommandBody = {
-    v: SCHEMA_VERSION,
-    kind: 'command',
-    terminalId: 'door-1',
-    nonce: `nonce-${Math.random().toString(36).slice(2)}-abcdefgh`,
-    issuedAt: clock.now(),
-    expiresAt: clock.now() + 30_000,
-    command: c,
-  };
-  return signBody(body, hubKeys.privateKey);
-}
 
 test('a wiped roster refuses deltas and snapshots, asks for nothing on reconnect, and takes the same snapshot again after a resync', async () => {
   const db = openSyncDb(':memory:');
@@ -109,7 +96,7 @@ test('a wiped roster refuses deltas and snapshots, asks for nothing on reconnect
   await flush();
 
   // The terminal is filled by a snapshot (after a resync, as a fresh one would be).
-  transport.deliver(T.commands, command({ type: 'resync' }, clock));
+  transport.deliver(T.commands, signedCommand({ type: 'resync' }, clock, hubKeys.privateKey));
   const snap = hub.snapshot();
   for (const p of snap.chunks) transport.deliver(T.roster, p);
   expect(sink.version()).toBe(1);
@@ -130,7 +117,7 @@ test('a wiped roster refuses deltas and snapshots, asks for nothing on reconnect
   await flush();
   expect(transport.published.slice(mark).filter((p) => p.topic === T.requests)).toEqual([]);
 
-  transport.deliver(T.commands, command({ type: 'resync' }, clock));
+  transport.deliver(T.commands, signedCommand({ type: 'resync' }, clock, hubKeys.privateKey));
   expect(transport.on(T.requests).at(-1)).toEqual({ v: 1, kind: 'snapshot', resume: null });
   // The hub may answer with the snapshot it sent before the wipe (it caches one per version).
   for (const p of snap.chunks) transport.deliver(T.roster, p);
@@ -153,7 +140,7 @@ test('after a wipe no template of a snapshot received earlier is left in the syn
   hub.change({ upsert: persons, remove: [] });
   transport.connect(false);
   await flush();
-  transport.deliver(T.commands, command({ type: 'resync' }, clock));
+  transport.deliver(T.commands, signedCommand({ type: 'resync' }, clock, hubKeys.privateKey));
   const snap = hub.snapshot();
   expect(snap.chunks.length).toBeGreaterThan(1);
   for (const p of snap.chunks.slice(0, -1)) transport.deliver(T.roster, p);
