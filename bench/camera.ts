@@ -7,8 +7,8 @@
 // default), `decoders` holds each decoder's.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { SystemClock } from '../runtime/clock';
-import { silentLogger } from '../runtime/log';
+import { SystemClock } from '../core/clock';
+import { silentLogger } from '../core/log';
 import { RtspSource, rtspSourceConfigSchema } from '../drivers/camera';
 import { rtspFfmpegArgs, rtspGstArgs } from '../drivers/camera/rtsp';
 import { RtspTestServer, stampAgeMs } from '../test/harness/rtsp';

@@ -11,7 +11,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { silentLogger } from '../runtime/log';
+import { silentLogger } from '../core/log';
 import { encodeEmbedding, type PersonUpsert } from '../runtime/roster/batch';
 import { Int8DotKernel } from '../runtime/roster/kernel';
 import { Matcher } from '../runtime/roster/matcher';

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { silentLogger } from '../runtime/log';
+import { silentLogger } from '../core/log';
 import { encodeEmbedding, type PersonUpsert } from '../runtime/roster/batch';
 import { RosterStore } from '../runtime/roster/store';
 import { rng, unitVector } from '../test/fixtures/random';

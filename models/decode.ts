@@ -3,7 +3,7 @@
  * EXIF orientation applied so a phone photo taken sideways is upright.
  */
 import sharp from 'sharp';
-import { TerminalError } from '../runtime/errors';
+import { TerminalError } from '../core/errors';
 import type { RawFrame } from './image';
 
 export class ImageDecodeError extends TerminalError {

@@ -4,7 +4,7 @@
  * These loops run on every frame, so they precompute per-column indices and avoid allocation where a
  * caller passes an output buffer.
  */
-import { TerminalError } from '../runtime/errors';
+import { TerminalError } from '../core/errors';
 
 export type PixelFormat = 'rgb24' | 'bgr24';
 

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { InvalidInputError } from '../runtime/errors';
+import { InvalidInputError } from '../core/errors';
 import type { RegistryFile } from './registry';
 
 export const ModelRoleSchema = z.enum(['detect', 'landmarks', 'embed', 'liveness', 'eye', 'pose']);

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, w
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import { TerminalError } from '../runtime/errors';
+import { TerminalError } from '../core/errors';
 
 export class ChecksumMismatchError extends TerminalError {
   readonly code = 'checksum-mismatch';

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { TerminalError } from '../runtime/errors';
+import { TerminalError } from '../core/errors';
 import type { ModelEntry } from './manifest';
 import { sha256File } from './registry';
 

@@ -4,7 +4,7 @@
  * configured webhook. `alert add` either tags an enrolled person (`--person`) or enrols a new alert
  * subject from photos (who is not authorised at any door); `alert clear` removes the tag everywhere.
  */
-import { TerminalError } from '../runtime/errors';
+import { TerminalError } from '../core/errors';
 import { TagSchema } from '../runtime/roster/batch';
 import { defaultActor, type Community } from './community';
 import type { AlertRecord, PersonRecord } from './db';

@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
-import { TerminalError } from '../runtime/errors';
+import { TerminalError } from '../core/errors';
 import type { Community } from './community';
 
 export class BrokerError extends TerminalError {

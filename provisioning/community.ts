@@ -15,8 +15,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { TimeZoneSchema } from '../runtime/time-zone';
-import { TerminalError } from '../runtime/errors';
+import { TimeZoneSchema } from '../core/time-zone';
+import { TerminalError } from '../core/errors';
 import { HubDb } from './db';
 import { caPaths, createCa, encryptKey, issueCert, loadKey, newKey, writePrivate, type CaPaths } from './pki';
 

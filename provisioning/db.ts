@@ -9,7 +9,7 @@ import { chmodSync } from 'node:fs';
 import { z } from 'zod';
 import { AuthorisationSchema, PersonUpsertSchema, TagSchema, TemplateSchema, type PersonUpsert } from '../runtime/roster/batch';
 import { CommandSchema, HealthSchema, type Command, type Health } from '../runtime/protocol/schemas';
-import { TerminalError } from '../runtime/errors';
+import { TerminalError } from '../core/errors';
 
 export class HubDbError extends TerminalError {
   readonly code = 'hub-db';

@@ -4,7 +4,7 @@
  */
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
-import { TerminalError } from '../runtime/errors';
+import { TerminalError } from '../core/errors';
 import type { Command, SyncEvent } from '../runtime/protocol/schemas';
 import { defaultActor, type Community } from './community';
 

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from '../runtime/log';
+import type { Logger } from '../core/log';
 import type { Community } from './community';
 
 interface AedesClient {

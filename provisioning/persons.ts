@@ -12,7 +12,7 @@
 import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import type { FacePipeline } from '../models/pipeline';
-import { TerminalError } from '../runtime/errors';
+import { TerminalError } from '../core/errors';
 import { AuthorisationSchema, PersonUpsertSchema, TagSchema, type AuthorisationIn, type TemplateIn, type WeeklyWindowIn } from '../runtime/roster/batch';
 import { templatesFromPhotos } from '../runtime/tools/enrol';
 import { defaultActor, type Community } from './community';

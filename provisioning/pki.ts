@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TerminalError } from '../runtime/errors';
+import { TerminalError } from '../core/errors';
 
 export class PkiError extends TerminalError {
   readonly code = 'pki';

@@ -15,8 +15,8 @@
  * - ignores revoked and unknown terminals entirely: nothing from them is processed, nothing is sent.
  */
 import { chmodSync, readFileSync } from 'node:fs';
-import { SystemClock, type Clock, type TimerHandle } from '../runtime/clock';
-import { createLogger, type Logger } from '../runtime/log';
+import { SystemClock, type Clock, type TimerHandle } from '../core/clock';
+import { createLogger, type Logger } from '../core/log';
 import { decodePlain, DEFAULT_MAX_PAYLOAD_BYTES } from '../runtime/protocol/codec';
 import { EventsMessageSchema, StatusMessageSchema, type AlertSightingSchema, type TerminalWipedSchema } from '../runtime/protocol/schemas';
 import type { z } from 'zod';

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigSchema } from '../runtime/config';
-import { TerminalError } from '../runtime/errors';
+import { TerminalError } from '../core/errors';
 import { TerminalIdSchema } from '../runtime/protocol/schemas';
 import { refreshBroker } from './broker';
 import { defaultActor, type Community } from './community';

@@ -4,7 +4,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { z } from 'zod';
-import { InvalidInputError, TerminalError } from './errors';
+import { InvalidInputError, TerminalError } from '../core/errors';
 
 export interface CliIo {
   out: (line: string) => void;

@@ -12,8 +12,8 @@ import { lockConfigSchema } from '../drivers/lock';
 import { PipelineOptionsSchema } from '../models/pipeline';
 import { DEFAULT_MATCH_THRESHOLD } from '../models/thresholds';
 import { LivenessPolicySchema } from './loop/liveness-fusion';
-import { TerminalError } from './errors';
-import { TimeZoneSchema } from './time-zone';
+import { TerminalError } from '../core/errors';
+import { TimeZoneSchema } from '../core/time-zone';
 
 export class ConfigError extends TerminalError {
   readonly code = 'config';

@@ -5,8 +5,8 @@
  * everything here does nothing.
  */
 import { execFile } from 'node:child_process';
-import type { Clock, TimerHandle } from './clock';
-import type { Logger } from './log';
+import type { Clock, TimerHandle } from '../core/clock';
+import type { Logger } from '../core/log';
 
 export class SystemdNotifier {
   private timer: TimerHandle | null = null;

@@ -1,4 +1,4 @@
-import type { Clock } from '../../runtime/clock';
+import type { Clock } from '../../core/clock';
 import type { CameraError } from './ffmpeg';
 import { Emitter } from './ffmpeg';
 import type { Frame, FrameSource, FrameSourceEvents } from './index';

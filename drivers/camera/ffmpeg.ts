@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import type { Clock } from '../../runtime/clock';
-import { TerminalError } from '../../runtime/errors';
+import type { Clock } from '../../core/clock';
+import { TerminalError } from '../../core/errors';
 
 /** Any failure of a camera source. `detail` is ffmpeg's last error line (no credentials: URLs are masked). */
 export abstract class CameraError extends TerminalError {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { Clock } from '../../runtime/clock';
-import type { Logger } from '../../runtime/log';
+import type { Clock } from '../../core/clock';
+import type { Logger } from '../../core/log';
 import { Emitter, FfmpegFrameProcess, FfmpegMissingError, classifyFfmpegExit, type CameraError } from './ffmpeg';
 import type { Frame, FrameSource, FrameSourceEvents } from './index';
 

@@ -2,8 +2,8 @@ import type { AddressInfo } from 'node:net';
 import Mpeg1Muxer from 'node-rtsp-stream/mpeg1muxer';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { z } from 'zod';
-import type { Clock } from '../../runtime/clock';
-import type { Logger } from '../../runtime/log';
+import type { Clock } from '../../core/clock';
+import type { Logger } from '../../core/log';
 import { maskUrl } from './ffmpeg';
 
 export const previewConfigSchema = z.strictObject({

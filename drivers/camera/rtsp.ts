@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { Clock, TimerHandle } from '../../runtime/clock';
-import type { Logger } from '../../runtime/log';
+import type { Clock, TimerHandle } from '../../core/clock';
+import type { Logger } from '../../core/log';
 import {
   CameraStallError,
   Emitter,

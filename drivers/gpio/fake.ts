@@ -1,4 +1,4 @@
-import type { Clock } from '../../runtime/clock';
+import type { Clock } from '../../core/clock';
 import {
   Debouncer,
   GpioError,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { Clock, TimerHandle } from '../../runtime/clock';
-import { TerminalError } from '../../runtime/errors';
+import type { Clock, TimerHandle } from '../../core/clock';
+import { TerminalError } from '../../core/errors';
 
 /**
  * Door hardware lines. Every line has a number and a polarity; `active` is always the logical

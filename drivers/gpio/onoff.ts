@@ -1,6 +1,6 @@
 import { Gpio } from 'onoff';
-import type { Clock } from '../../runtime/clock';
-import type { Logger } from '../../runtime/log';
+import type { Clock } from '../../core/clock';
+import type { Logger } from '../../core/log';
 import {
   Debouncer,
   GpioError,

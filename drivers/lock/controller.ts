@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import type { Clock, TimerHandle } from '../../runtime/clock';
-import { TerminalError } from '../../runtime/errors';
-import type { Logger } from '../../runtime/log';
+import type { Clock, TimerHandle } from '../../core/clock';
+import { TerminalError } from '../../core/errors';
+import type { Logger } from '../../core/log';
 import type { GpioInput, GpioOutput, InputName } from '../gpio';
 
 /** The relay could not be driven. The controller reports it as a `relay-fault` event and keeps going. */

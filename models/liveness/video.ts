@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { z } from 'zod';
 import { decodeImage } from '../decode';
 import type { RawFrame } from '../image';
-import { TerminalError } from '../../runtime/errors';
+import { TerminalError } from '../../core/errors';
 
 export class VideoDecodeError extends TerminalError {
   readonly code = 'video-decode';

@@ -1,6 +1,6 @@
 import { randomBytes, type KeyObject } from 'node:crypto';
-import type { Clock } from '../../runtime/clock';
-import type { Logger } from '../../runtime/log';
+import type { Clock } from '../../core/clock';
+import type { Logger } from '../../core/log';
 import { decodePlain, DEFAULT_MAX_PAYLOAD_BYTES, ProtocolRejectError } from '../../runtime/protocol/codec';
 import {
   RequestMessageSchema,

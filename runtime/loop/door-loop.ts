@@ -4,9 +4,9 @@
  * (only the latest is ever read). Any error on the decision path leaves the door locked and becomes an
  * event.
  */
-import type { Clock } from '../clock';
-import type { Logger } from '../log';
-import { TerminalError } from '../errors';
+import type { Clock } from '../../core/clock';
+import type { Logger } from '../../core/log';
+import { TerminalError } from '../../core/errors';
 import type { FaceResult, ProcessOptions } from '../../models/pipeline';
 import type { RawFrame } from '../../models/image';
 import { candidatePersonIds, decide, type Decision, type Door, type FrameMatch, type PersonFacts, type Thresholds } from '../decision/policy';

@@ -13,7 +13,7 @@
  * A verdict once given is kept for the rest of the track. One instance per track.
  */
 import { z } from 'zod';
-import type { Clock } from '../clock';
+import type { Clock } from '../../core/clock';
 import type { RawFrame } from '../../models/image';
 import type { FaceResult } from '../../models/pipeline';
 import { FEATURE_NAMES, type FeatureName, type LivenessFeatures, TrackEvidence } from '../../models/liveness/evidence';

@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import type { z } from 'zod';
-import { TerminalError } from '../errors';
+import { TerminalError } from '../../core/errors';
 import { SignedEnvelopeSchema } from './schemas';
 import { verifyEnvelope } from './signing';
 

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { TerminalError } from '../errors';
+import { TerminalError } from '../../core/errors';
 
 /** The device secret file is readable by group or others (mode & 0o077 != 0): refused, never read. */
 export class InsecureSecretFileError extends TerminalError {

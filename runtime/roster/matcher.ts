@@ -1,5 +1,5 @@
-import type { Logger } from '../log';
-import { TerminalError } from '../errors';
+import type { Logger } from '../../core/log';
+import { TerminalError } from '../../core/errors';
 import { Int8DotKernel } from './kernel';
 import { RosterIntegrityError, type RosterChange, type RosterStore, type StoredTemplate } from './store';
 

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { TerminalError } from '../errors';
+import { TerminalError } from '../../core/errors';
 
 /** The database was written by a newer release than this code knows: refused, left untouched. */
 export class SchemaVersionError extends TerminalError {

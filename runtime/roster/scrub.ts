@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { TerminalError } from '../errors';
+import { TerminalError } from '../../core/errors';
 
 /** The worker scrubbing a database file failed (the file may still hold deleted bytes). */
 export class ScrubError extends TerminalError {

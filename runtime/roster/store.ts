@@ -3,9 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { renameSync } from 'node:fs';
 import { z } from 'zod';
 import type { Authorisation } from '../decision/policy';
-import { InvalidInputError, TerminalError } from '../errors';
-import { SystemClock, type Clock } from '../clock';
-import type { Logger } from '../log';
+import { InvalidInputError, TerminalError } from '../../core/errors';
+import { SystemClock, type Clock } from '../../core/clock';
+import type { Logger } from '../../core/log';
 import {
   RosterBatchSchema,
   RosterSnapshotSchema,

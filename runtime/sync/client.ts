@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { KeyObject } from 'node:crypto';
 import type { z } from 'zod';
-import type { Clock, TimerHandle } from '../clock';
-import type { Logger } from '../log';
+import type { Clock, TimerHandle } from '../../core/clock';
+import type { Logger } from '../../core/log';
 import { checkWith, decodePlain, decodeSigned, DEFAULT_MAX_PAYLOAD_BYTES, ProtocolRejectError, type RejectReason } from '../protocol/codec';
 import {
   AcksMessageSchema,

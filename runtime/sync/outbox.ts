@@ -1,5 +1,5 @@
-import type { Logger } from '../log';
-import { TerminalError } from '../errors';
+import type { Logger } from '../../core/log';
+import { TerminalError } from '../../core/errors';
 import { isSecurityEvent, SyncEventSchema, type SyncEvent } from '../protocol/schemas';
 import type { SyncDb } from './db';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TerminalError } from '../errors';
+import { TerminalError } from '../../core/errors';
 
 /**
  * What the sync needs from the roster store. The batch and the snapshot items are opaque JSON here;

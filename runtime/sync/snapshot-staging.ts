@@ -1,5 +1,5 @@
 import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
-import { TerminalError } from '../errors';
+import { TerminalError } from '../../core/errors';
 import { deriveKeyFromSecretFile, Sealer, SealError } from '../roster/crypto';
 import type { SyncDb } from './db';
 

@@ -1,5 +1,5 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import type { Logger } from '../log';
+import type { Logger } from '../../core/log';
 import { QOS } from '../protocol/topics';
 
 export interface IncomingMessage {

@@ -5,7 +5,7 @@
 import { decodeImage } from '../../models/decode';
 import type { FacePipeline } from '../../models/pipeline';
 import { encodeEmbedding } from '../roster/batch';
-import { TerminalError } from '../errors';
+import { TerminalError } from '../../core/errors';
 
 export class EnrolmentPhotoError extends TerminalError {
   readonly code = 'enrolment-photo';

@@ -6,7 +6,7 @@ import { cosine } from '../../models/embedder';
 import { FacePipeline, type FaceResult } from '../../models/pipeline';
 import { DEFAULT_MATCH_THRESHOLD } from '../../models/thresholds';
 import { type CliIo, parseCli } from '../command-line';
-import { TerminalError } from '../errors';
+import { TerminalError } from '../../core/errors';
 
 export class NoFaceError extends TerminalError {
   readonly code = 'no-face';

@@ -45,7 +45,7 @@ function buildApp(stageDir: string): void {
   const tsc = require.resolve('typescript/bin/tsc', { paths: [ROOT] });
   const r = spawnSync(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(APP, 'dist')], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`tsc -p tsconfig.build.json failed:\n${r.stdout}${r.stderr}`);
-  for (const dir of ['runtime', 'models', 'drivers', 'provisioning']) {
+  for (const dir of ['core', 'runtime', 'models', 'drivers', 'provisioning']) {
     const files = readdirSync(join(ROOT, dir), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.json'));
     for (const f of files) cpSync(join(ROOT, dir, f), join(APP, 'dist', dir, f));
   }

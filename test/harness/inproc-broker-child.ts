@@ -4,7 +4,7 @@
  */
 import { Community } from '../../provisioning/community';
 import { InProcessBroker } from '../../provisioning/inproc-broker';
-import { silentLogger } from '../../runtime/log';
+import { silentLogger } from '../../core/log';
 
 const [dir, port] = process.argv.slice(2);
 const community = Community.open(dir as string);

@@ -4,8 +4,8 @@
  * events (and writes their ids to `idsPath`) before connecting, then runs until SIGTERM.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { SystemClock } from '../../runtime/clock';
-import { silentLogger } from '../../runtime/log';
+import { SystemClock } from '../../core/clock';
+import { silentLogger } from '../../core/log';
 import { loadPublicKey } from '../../runtime/protocol/signing';
 import { SyncClient } from '../../runtime/sync/client';
 import { openSyncDb } from '../../runtime/sync/db';

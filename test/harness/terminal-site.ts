@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { FacePipeline } from '../../models/pipeline';
 import { parseConfig, type Config } from '../../runtime/config';
 import type { LivenessPolicyInput } from '../../runtime/loop/liveness-fusion';
-import { silentLogger } from '../../runtime/log';
+import { silentLogger } from '../../core/log';
 import type { PersonUpsert } from '../../runtime/roster/batch';
 import { RosterStore } from '../../runtime/roster/store';
 import { templatesFromPhotos } from '../../runtime/tools/enrol';

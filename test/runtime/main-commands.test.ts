@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FakeGpio } from '../../drivers/gpio/fake';
-import { SystemClock } from '../../runtime/clock';
+import { SystemClock } from '../../core/clock';
 import type { Config } from '../../runtime/config';
 import type { LoopEvent } from '../../runtime/loop/door-loop';
 import { EXIT_RESTART_FOR_CONFIG, Terminal, type TerminalNotice } from '../../runtime/main';

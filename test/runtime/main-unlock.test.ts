@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeFrameSource } from '../../drivers/camera';
 import { FakeGpio } from '../../drivers/gpio/fake';
-import { FakeClock } from '../../runtime/clock';
+import { FakeClock } from '../../core/clock';
 import { Terminal } from '../../runtime/main';
 import { makeSiteDir, terminalConfig } from '../harness/terminal-site';
 

@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeGpio } from '../../drivers/gpio/fake';
-import { SystemClock } from '../../runtime/clock';
+import { SystemClock } from '../../core/clock';
 import { Terminal } from '../../runtime/main';
 import { person, rng, unitVector } from './roster/fixtures';
 import { makeSiteDir, terminalConfig, writeRoster } from '../harness/terminal-site';

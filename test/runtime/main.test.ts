@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeGpio } from '../../drivers/gpio/fake';
-import { SystemClock } from '../../runtime/clock';
+import { SystemClock } from '../../core/clock';
 import type { LoopEvent } from '../../runtime/loop/door-loop';
 import { Terminal, type TerminalNotice } from '../../runtime/main';
 import type { PersonUpsert } from '../../runtime/roster/batch';

@@ -1,5 +1,5 @@
-import { FakeClock } from '../../runtime/clock';
-import { silentLogger } from '../../runtime/log';
+import { FakeClock } from '../../core/clock';
+import { silentLogger } from '../../core/log';
 import { SystemdNotifier } from '../../runtime/systemd';
 
 describe('systemd notifier', () => {

@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { SystemClock } from '../../../runtime/clock';
-import { silentLogger } from '../../../runtime/log';
+import { SystemClock } from '../../../core/clock';
+import { silentLogger } from '../../../core/log';
 import { CameraCodecError, CameraNotFoundError, FileSource, fileSourceConfigSchema, type Frame } from '../../../drivers/camera';
 import { fileFfmpegArgs } from '../../../drivers/camera/file';
 import { makeTestImages, makeTestVideo } from '../../harness/rtsp';

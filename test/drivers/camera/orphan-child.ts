@@ -1,7 +1,7 @@
 // Child process for the orphan test: runs an RtspSource and prints the ffmpeg pid once frames flow.
 // The test then SIGKILLs this process and checks that ffmpeg went with it.
-import { SystemClock } from '../../../runtime/clock';
-import { silentLogger } from '../../../runtime/log';
+import { SystemClock } from '../../../core/clock';
+import { silentLogger } from '../../../core/log';
 import { RtspSource, rtspSourceConfigSchema } from '../../../drivers/camera';
 
 const src = new RtspSource(rtspSourceConfigSchema.parse({ url: process.argv[2] }), { clock: new SystemClock(), logger: silentLogger() });

@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
-import { SystemClock } from '../../../runtime/clock';
-import { silentLogger } from '../../../runtime/log';
+import { SystemClock } from '../../../core/clock';
+import { silentLogger } from '../../../core/log';
 import { PreviewRelay, previewConfigSchema } from '../../../drivers/camera';
 import { RtspTestServer, rtspServerAvailable } from '../../harness/rtsp';
 import { alive } from './wait';

@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { FakeClock, SystemClock } from '../../../runtime/clock';
-import { silentLogger } from '../../../runtime/log';
+import { FakeClock, SystemClock } from '../../../core/clock';
+import { silentLogger } from '../../../core/log';
 import {
   CameraAuthError,
   CameraConnectionError,

@@ -1,4 +1,4 @@
-import { FakeClock } from '../../../runtime/clock';
+import { FakeClock } from '../../../core/clock';
 import { gpioConfigSchema, openDoorLines } from '../../../drivers/gpio';
 import { FakeGpio } from '../../../drivers/gpio/fake';
 

@@ -1,8 +1,8 @@
 // Runs inside a private mount namespace whose /sys/class is a tmpfs holding a fake sysfs GPIO tree
 // (see onoff.test.ts). Exercises the real onoff driver and prints one JSON object with what it saw.
 import * as fs from 'node:fs';
-import { SystemClock } from '../../../runtime/clock';
-import { silentLogger } from '../../../runtime/log';
+import { SystemClock } from '../../../core/clock';
+import { silentLogger } from '../../../core/log';
 import { OnoffGpio } from '../../../drivers/gpio/onoff';
 
 const root = '/sys/class/gpio';

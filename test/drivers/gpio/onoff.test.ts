@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { FakeClock } from '../../../runtime/clock';
-import { silentLogger } from '../../../runtime/log';
+import { FakeClock } from '../../../core/clock';
+import { silentLogger } from '../../../core/log';
 import { GpioError } from '../../../drivers/gpio';
 import { OnoffGpio, gpioOpenError } from '../../../drivers/gpio/onoff';
 

@@ -1,5 +1,5 @@
-import { FakeClock } from '../../../runtime/clock';
-import { silentLogger } from '../../../runtime/log';
+import { FakeClock } from '../../../core/clock';
+import { silentLogger } from '../../../core/log';
 import { gpioConfigSchema, openDoorLines } from '../../../drivers/gpio';
 import { FakeGpio } from '../../../drivers/gpio/fake';
 import { LockController, lockConfigSchema, type LockConfig, type LockEvent } from '../../../drivers/lock';

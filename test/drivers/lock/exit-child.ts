@@ -1,8 +1,8 @@
 // Runs inside a private mount namespace with a fake sysfs GPIO tree (see process.test.ts): a lock
 // controller on the real onoff driver, granted (released), then ended the way argv[3] says.
 import * as fs from 'node:fs';
-import { SystemClock } from '../../../runtime/clock';
-import { silentLogger } from '../../../runtime/log';
+import { SystemClock } from '../../../core/clock';
+import { silentLogger } from '../../../core/log';
 import { OnoffGpio } from '../../../drivers/gpio/onoff';
 import { LockController, installLockExitGuards, lockConfigSchema } from '../../../drivers/lock';
 

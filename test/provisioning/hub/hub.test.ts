@@ -1,5 +1,5 @@
-import { FakeClock } from '../../../runtime/clock';
-import { silentLogger } from '../../../runtime/log';
+import { FakeClock } from '../../../core/clock';
+import { silentLogger } from '../../../core/log';
 import { decodeSigned } from '../../../runtime/protocol/codec';
 import { CommandBodySchema, RosterBodySchema } from '../../../runtime/protocol/schemas';
 import { generateSigningKeyPair } from '../../../runtime/protocol/signing';

@@ -1,5 +1,5 @@
-import { FakeClock } from '../../../runtime/clock';
-import { silentLogger } from '../../../runtime/log';
+import { FakeClock } from '../../../core/clock';
+import { silentLogger } from '../../../core/log';
 import type { FaceResult, ProcessOptions } from '../../../models/pipeline';
 import type { Box } from '../../../models/nms';
 import type { PersonFacts } from '../../../runtime/decision/policy';

@@ -1,5 +1,5 @@
 import { TrackEvidence } from '../../../models/liveness/evidence';
-import { FakeClock } from '../../../runtime/clock';
+import { FakeClock } from '../../../core/clock';
 import { FakeIrSource } from '../../../runtime/loop/liveness-ir';
 import {
   DEFAULT_FUSION_MODEL,

@@ -1,7 +1,7 @@
 // Child process for crash.test.ts: applies a big batch and, halfway through the transaction, says
 // "mid" on stdout and waits to be killed.
 import { writeSync } from 'node:fs';
-import { silentLogger } from '../../../runtime/log';
+import { silentLogger } from '../../../core/log';
 import { RosterStore } from '../../../runtime/roster/store';
 import { person, rng, unitVector } from './fixtures';
 

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { silentLogger } from '../../../runtime/log';
+import { silentLogger } from '../../../core/log';
 import { Matcher } from '../../../runtime/roster/matcher';
 import { RosterStore } from '../../../runtime/roster/store';
 import { MODEL, person, rng, tempRoster, unitVector } from './fixtures';

@@ -1,4 +1,4 @@
-import { silentLogger } from '../../../runtime/log';
+import { silentLogger } from '../../../core/log';
 import { encodeEmbedding } from '../../../runtime/roster/batch';
 import { Matcher, MatcherInputError } from '../../../runtime/roster/matcher';
 import { RosterStore } from '../../../runtime/roster/store';

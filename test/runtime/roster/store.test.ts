@@ -1,9 +1,9 @@
 import Database from 'better-sqlite3';
 import { readFileSync, writeFileSync, chmodSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { FakeClock } from '../../../runtime/clock';
-import { InvalidInputError } from '../../../runtime/errors';
-import { createLogger, silentLogger } from '../../../runtime/log';
+import { FakeClock } from '../../../core/clock';
+import { InvalidInputError } from '../../../core/errors';
+import { createLogger, silentLogger } from '../../../core/log';
 import { Writable } from 'node:stream';
 import { encodeEmbedding } from '../../../runtime/roster/batch';
 import { InsecureSecretFileError, SecretFileError } from '../../../runtime/roster/crypto';

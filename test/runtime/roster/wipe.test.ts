@@ -4,8 +4,8 @@
  */
 import Database from 'better-sqlite3';
 import { existsSync, readFileSync } from 'node:fs';
-import { FakeClock } from '../../../runtime/clock';
-import { silentLogger } from '../../../runtime/log';
+import { FakeClock } from '../../../core/clock';
+import { silentLogger } from '../../../core/log';
 import { Matcher } from '../../../runtime/roster/matcher';
 import { RosterStore, WipeInProgressError, WipeInterruptedError } from '../../../runtime/roster/store';
 import { MODEL, person, rng, tempRoster, unitVector } from './fixtures';

@@ -1,8 +1,8 @@
 import type { KeyObject } from 'node:crypto';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { FakeClock } from '../../../runtime/clock';
-import { silentLogger, type Logger } from '../../../runtime/log';
+import { FakeClock } from '../../../core/clock';
+import { silentLogger, type Logger } from '../../../core/log';
 import { type Command, type CommandBody, type RosterSnapshotChunk } from '../../../runtime/protocol/schemas';
 import { generateSigningKeyPair, signBody } from '../../../runtime/protocol/signing';
 import { topicsFor } from '../../../runtime/protocol/topics';

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monotonicFactory } from 'ulid';
-import { silentLogger } from '../../../runtime/log';
+import { silentLogger } from '../../../core/log';
 import type { SyncEvent } from '../../../runtime/protocol/schemas';
 import { openSyncDb } from '../../../runtime/sync/db';
 import { Outbox, OutboxEventError } from '../../../runtime/sync/outbox';

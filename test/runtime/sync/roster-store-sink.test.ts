@@ -1,5 +1,5 @@
-import { FakeClock } from '../../../runtime/clock';
-import { silentLogger } from '../../../runtime/log';
+import { FakeClock } from '../../../core/clock';
+import { silentLogger } from '../../../core/log';
 import { encodeEmbedding, type PersonUpsert } from '../../../runtime/roster/batch';
 import { RosterStore } from '../../../runtime/roster/store';
 import { generateSigningKeyPair } from '../../../runtime/protocol/signing';

@@ -6,8 +6,8 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeClock } from '../../../runtime/clock';
-import { silentLogger } from '../../../runtime/log';
+import { FakeClock } from '../../../core/clock';
+import { silentLogger } from '../../../core/log';
 import { generateSigningKeyPair } from '../../../runtime/protocol/signing';
 import { topicsFor } from '../../../runtime/protocol/topics';
 import { SyncClient, type Rejected } from '../../../runtime/sync/client';
