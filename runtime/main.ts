@@ -490,6 +490,8 @@ export class Terminal {
           return this.record({ id: ulid(), at, type: 'alarm.tamper', input: 'tamper' });
         case 'fire':
           return this.record({ id: ulid(), at, type: 'alarm.fire', state: 'active' });
+        case 'relay-fault':
+          return; // no protocol event for it yet: it is logged by the lock controller
       }
     }
     if (e.type === 'alarm-cleared' && e.alarm === 'fire') this.record({ id: ulid(), at, type: 'alarm.fire', state: 'cleared' });
