@@ -378,10 +378,10 @@ const fleetCommand: Command = async (args, io) => {
       io.out(JSON.stringify(rows, null, 2));
       return 0;
     }
-    io.out(['terminal', 'door', 'state', 'last heartbeat', 'roster lag', 'outbox', 'fps', 'software', 'model'].join('\t'));
+    io.out(['terminal', 'door', 'state', 'last heartbeat', 'roster lag', 'outbox', 'fps', 'software', 'model', 'faults'].join('\t'));
     for (const r of rows) {
       const state = r.status === 'revoked' ? 'revoked' : r.online ? 'online' : 'offline';
-      io.out([r.terminalId, r.doorId, state, time(r.lastHeartbeat), r.rosterLag ?? '-', r.outboxDepth ?? '-', r.cameraFps ?? '-', r.softwareVersion ?? '-', r.modelVersion ?? '-'].join('\t'));
+      io.out([r.terminalId, r.doorId, state, time(r.lastHeartbeat), r.rosterLag ?? '-', r.outboxDepth ?? '-', r.cameraFps ?? '-', r.softwareVersion ?? '-', r.modelVersion ?? '-', r.faults?.length ? r.faults.join(',') : '-'].join('\t'));
     }
     return 0;
   });
@@ -442,6 +442,14 @@ function eventLine(e: StoredEvent): string {
       return `${base}\t${ev.outcome}\t${ev.persons} persons, ${ev.templates} templates`;
     case 'config.reload':
       return `${base}\t${ev.outcome}${ev.sections.length ? `\tsections=${ev.sections.join(',')}` : ''}${ev.problems.length ? `\tproblems=${ev.problems.join(',')}` : ''}`;
+    case 'door.released':
+      return `${base}\t${ev.source}${ev.personId ? `\t${ev.personId}` : ''}${ev.requestedBy ? `\tby=${ev.requestedBy}\tcommand=${ev.commandId ?? '-'}` : ''}${ev.durationMs ? `\t${ev.durationMs} ms` : ''}`;
+    case 'unlock.refused':
+      return `${base}\t${ev.reason}\tby=${ev.requestedBy}\tcommand=${ev.commandId}`;
+    case 'alarm.relay-fault':
+      return `${base}\t${ev.state}\tintended=${ev.intended}`;
+    case 'terminal.fault':
+      return `${base}\t${ev.code}\t${ev.state}`;
   }
 }
 

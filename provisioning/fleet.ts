@@ -5,7 +5,7 @@
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { TerminalError } from '../core/errors';
-import type { Command, SyncEvent } from '../runtime/protocol/schemas';
+import { OperatorIdSchema, type Command, type SyncEvent } from '../runtime/protocol/schemas';
 import { defaultActor, type Community } from './community';
 
 export class FleetError extends TerminalError {
@@ -26,6 +26,8 @@ export interface FleetRow {
   cameraFps: number | null;
   softwareVersion: string | null;
   modelVersion: string | null;
+  /** Faults the terminal said it runs with in its last heartbeat (relay-fault, roster-corrupt, ...). */
+  faults: string[] | null;
 }
 
 /** A terminal is online when its last status says so and a heartbeat came within 2.5 heartbeat periods. */
@@ -48,16 +50,28 @@ export function fleetStatus(c: Community, now = Date.now()): FleetRow[] {
       cameraFps: h?.cameraFps ?? null,
       softwareVersion: h?.softwareVersion ?? null,
       modelVersion: h?.modelVersion ?? null,
+      faults: h?.faults ?? null,
     };
   });
 }
 
-/** Queue a signed command for the running hub; `target` is a terminal id or a door id. Returns command ids. */
-export function queueCommand(c: Community, target: string, command: Command, o: { actor?: string; now?: number } = {}): number[] {
+/** A command as an operator asks for it: an unlock names its requester from the actor, not from the caller. */
+export type CommandRequest = Exclude<Command, { type: 'unlock' }> | Omit<Extract<Command, { type: 'unlock' }>, 'requestedBy'>;
+
+/**
+ * Queue a signed command for the running hub; `target` is a terminal id or a door id. Returns command
+ * ids. An unlock carries the actor as `requestedBy`: the terminal records it with the release.
+ */
+export function queueCommand(c: Community, target: string, request: CommandRequest, o: { actor?: string; now?: number } = {}): number[] {
   const terminals = c.db.terminals().filter((t) => t.status === 'active' && (t.id === target || t.doorId === target));
   if (terminals.length === 0) throw new FleetError(`no active terminal or door ${target}`);
   const now = o.now ?? Date.now();
   const actor = o.actor ?? defaultActor();
+  let command: Command;
+  if (request.type === 'unlock') {
+    if (!OperatorIdSchema.safeParse(actor).success) throw new FleetError('the operator name cannot be carried in an unlock command (letters, digits and ._@- only, at most 64)');
+    command = { ...request, requestedBy: actor };
+  } else command = request;
   return c.db.tx(() =>
     terminals.map((t) => {
       const id = c.db.queueCommand(t.id, command, actor, now);

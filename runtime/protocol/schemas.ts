@@ -22,6 +22,15 @@ const ms = z.number().nonnegative().max(3_600_000);
 /** Pseudonymous person id (a roster key, never a name). */
 const personId = z.string().min(1).max(64);
 
+/**
+ * Who asked the hub for a command (an operator account name, as in the hub's audit log): letters,
+ * digits and `._@-`, at most 64 characters.
+ */
+export const OperatorIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/, 'operator id');
+
+/** The id of a signed hub command on the terminal: its single-use nonce (the hub audits it as sent). */
+export const CommandIdSchema = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'command id');
+
 const eventBase = { id: EventIdSchema, at: epochMs };
 
 export const EntryGrantedSchema = z.strictObject({
@@ -132,6 +141,76 @@ export const ConfigReloadSchema = z.strictObject({
   problems: z.array(z.string().min(1).max(200)).max(20),
 });
 
+/**
+ * The door was released (relay read back at the released level). One per release, whatever opened it:
+ * a face or credential grant (`personId`), the hub's remote unlock (`commandId`, `requestedBy`), the exit
+ * button, the fire alarm. `durationMs`: how long the release lasts at most (null: fire, held until the
+ * alarm clears).
+ */
+export const DoorReleasedSchema = z.strictObject({
+  ...eventBase,
+  type: z.literal('door.released'),
+  source: z.enum(['face', 'pin', 'card', 'qr', 'remote', 'exit-button', 'fire']),
+  personId: personId.nullable(),
+  commandId: CommandIdSchema.nullable(),
+  requestedBy: OperatorIdSchema.nullable(),
+  durationMs: z.number().int().positive().max(3_600_000).nullable(),
+});
+
+/**
+ * A verified remote unlock that the terminal did not carry out: too many within the window
+ * (`rate-limited`), the fire alarm already holds the door released, the relay did not release, the lock
+ * is not running, or a duration the lock cannot use.
+ */
+export const UnlockRefusedSchema = z.strictObject({
+  ...eventBase,
+  type: z.literal('unlock.refused'),
+  commandId: CommandIdSchema,
+  requestedBy: OperatorIdSchema,
+  reason: z.enum(['rate-limited', 'held-by-fire', 'relay-fault', 'not-running', 'bad-duration']),
+});
+
+/**
+ * The lock relay is not (read back) at the level the door needs: `active` with the level it failed to
+ * reach (the door may be released when it should be locked, or locked during a fire), `cleared` once it
+ * reads back right (`intended` null).
+ */
+export const AlarmRelayFaultSchema = z.strictObject({
+  ...eventBase,
+  type: z.literal('alarm.relay-fault'),
+  state: z.enum(['active', 'cleared']),
+  intended: z.enum(['locked', 'released']).nullable(),
+});
+
+/**
+ * Why a terminal runs degraded (machine-readable; the same codes are in its heartbeat and /healthz):
+ * no face decisions while the roster, the device secret or the models are unusable; no hub link while
+ * its credentials or URL are unusable; the event store (sync file) set aside or unavailable; a relay fault.
+ */
+export const TerminalFaultCodeSchema = z.enum([
+  'roster-corrupt',
+  'roster-wrong-key',
+  'roster-schema',
+  'roster-unavailable',
+  'secret-insecure',
+  'secret-unreadable',
+  'models-unavailable',
+  'event-store-replaced',
+  'event-store-unavailable',
+  'hub-credentials',
+  'hub-url',
+  'relay-fault',
+]);
+export type TerminalFaultCode = z.infer<typeof TerminalFaultCodeSchema>;
+
+/** A fault of the terminal was raised or cleared (see TerminalFaultCodeSchema). */
+export const TerminalFaultSchema = z.strictObject({
+  ...eventBase,
+  type: z.literal('terminal.fault'),
+  code: TerminalFaultCodeSchema,
+  state: z.enum(['raised', 'cleared']),
+});
+
 export const SyncEventSchema = z.discriminatedUnion('type', [
   AlertSightingSchema,
   EntryGrantedSchema,
@@ -145,13 +224,17 @@ export const SyncEventSchema = z.discriminatedUnion('type', [
   RosterIntegritySchema,
   TerminalWipedSchema,
   ConfigReloadSchema,
+  DoorReleasedSchema,
+  UnlockRefusedSchema,
+  AlarmRelayFaultSchema,
+  TerminalFaultSchema,
 ]);
 export type SyncEvent = z.infer<typeof SyncEventSchema>;
 export type SyncEventType = SyncEvent['type'];
 
 /**
  * Security events are never dropped by a full outbox: every alarm, an alert-tag sighting, a roster
- * integrity failure, and a wipe.
+ * integrity failure, a wipe, every release of the door, a refused remote unlock and a terminal fault.
  * Entry records (granted/denied) and camera health are dropped oldest-first when the outbox is full.
  */
 export const SECURITY_EVENT_TYPES: ReadonlySet<SyncEventType> = new Set<SyncEventType>([
@@ -162,6 +245,10 @@ export const SECURITY_EVENT_TYPES: ReadonlySet<SyncEventType> = new Set<SyncEven
   'alarm.fire',
   'roster.integrity',
   'terminal.wiped',
+  'door.released',
+  'unlock.refused',
+  'alarm.relay-fault',
+  'terminal.fault',
 ]);
 
 export function isSecurityEvent(type: SyncEventType): boolean {
@@ -192,6 +279,8 @@ export const HealthSchema = z.strictObject({
   lastDecisionLatencyMs: z.number().nonnegative().nullable(),
   softwareVersion: z.string().min(1).max(64),
   modelVersion: z.string().min(1).max(128),
+  /** Faults the terminal runs with now (empty: none); a heartbeat without the field has none. */
+  faults: z.array(TerminalFaultCodeSchema).max(32).default([]),
 });
 export type Health = z.infer<typeof HealthSchema>;
 
@@ -260,7 +349,8 @@ export type RosterSnapshotChunk = z.infer<typeof RosterSnapshotChunkSchema>;
 export type RosterBody = z.infer<typeof RosterBodySchema>;
 
 export const CommandSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('unlock'), durationMs: z.number().int().positive().max(60_000) }),
+  /** `requestedBy`: the operator who asked (recorded with the release or the refusal on the terminal). */
+  z.strictObject({ type: z.literal('unlock'), durationMs: z.number().int().positive().max(60_000), requestedBy: OperatorIdSchema }),
   z.strictObject({ type: z.literal('reload-config') }),
   z.strictObject({ type: z.literal('resync') }),
   z.strictObject({ type: z.literal('wipe') }),

@@ -30,7 +30,7 @@ describe('remote unlock command', () => {
   it('keeps the door released for the duration the hub asked for, not the face-grant pulse', async () => {
     await withTerminal((t, clock, released) => {
       expect(t.config.lock.unlockPulseMs).toBe(2000);
-      t.handleCommand({ type: 'unlock', durationMs: 8000 });
+      t.handleCommand({ type: 'unlock', durationMs: 8000, requestedBy: 'guard-wang' });
       expect(released()).toBe(true);
       clock.advance(7999);
       expect(released()).toBe(true);
@@ -42,7 +42,7 @@ describe('remote unlock command', () => {
   it('never holds the door released longer than lock.maxUnlockMs, whatever the command asks', async () => {
     await withTerminal((t, clock, released) => {
       expect(t.config.lock.maxUnlockMs).toBe(30_000);
-      t.handleCommand({ type: 'unlock', durationMs: 60_000 });
+      t.handleCommand({ type: 'unlock', durationMs: 60_000, requestedBy: 'guard-wang' });
       clock.advance(29_999);
       expect(released()).toBe(true);
       clock.advance(1);

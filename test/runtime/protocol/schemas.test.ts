@@ -1,5 +1,5 @@
 import { monotonicFactory } from 'ulid';
-import { isSecurityEvent, SECURITY_EVENT_TYPES, SyncEventSchema, type SyncEvent } from '../../../runtime/protocol/schemas';
+import { CommandSchema, HealthSchema, isSecurityEvent, SECURITY_EVENT_TYPES, SyncEventSchema, type SyncEvent } from '../../../runtime/protocol/schemas';
 
 const ulid = monotonicFactory();
 const at = Date.UTC(2026, 0, 1);
@@ -16,16 +16,36 @@ const samples: SyncEvent[] = [
   { id: ulid(), at, type: 'alert.sighting', tag: 'missing-person', personId: 'p7', doorId: 'gate-1', score: 0.81 },
   { id: ulid(), at, type: 'terminal.wiped', outcome: 'erased', persons: 120, templates: 360 },
   { id: ulid(), at, type: 'config.reload', outcome: 'rejected', sections: [], problems: ['decision.match'] },
+  { id: ulid(), at, type: 'door.released', source: 'remote', personId: null, commandId: 'n0nce-0000000000001', requestedBy: 'guard-wang', durationMs: 5000 },
+  { id: ulid(), at, type: 'unlock.refused', commandId: 'n0nce-0000000000002', requestedBy: 'guard-wang', reason: 'rate-limited' },
+  { id: ulid(), at, type: 'alarm.relay-fault', state: 'active', intended: 'locked' },
+  { id: ulid(), at, type: 'terminal.fault', code: 'roster-corrupt', state: 'raised' },
 ];
 
 test('one sample of every event type parses unchanged', () => {
   for (const s of samples) expect(SyncEventSchema.parse(s)).toEqual(s);
 });
 
-test('every alarm, an alert sighting, a roster integrity failure and a wipe are security events; entries, camera health and config reloads are not', () => {
+test('every alarm, an alert sighting, a roster integrity failure, a wipe, a release, a refused unlock and a fault are security events; entries, camera health and config reloads are not', () => {
   const security = samples.filter((s) => isSecurityEvent(s.type)).map((s) => s.type);
-  expect(security).toEqual(['alarm.forced-open', 'alarm.held-open', 'alarm.tamper', 'alarm.fire', 'roster.integrity', 'alert.sighting', 'terminal.wiped']);
-  expect(SECURITY_EVENT_TYPES.size).toBe(7);
+  expect(security).toEqual([
+    'alarm.forced-open', 'alarm.held-open', 'alarm.tamper', 'alarm.fire', 'roster.integrity', 'alert.sighting', 'terminal.wiped',
+    'door.released', 'unlock.refused', 'alarm.relay-fault', 'terminal.fault',
+  ]);
+  expect(SECURITY_EVENT_TYPES.size).toBe(11);
+});
+
+test('a remote unlock command names the operator who asked, and an unlock without one is refused', () => {
+  expect(CommandSchema.safeParse({ type: 'unlock', durationMs: 5000, requestedBy: 'guard-wang' }).success).toBe(true);
+  expect(CommandSchema.safeParse({ type: 'unlock', durationMs: 5000 }).success).toBe(false);
+  expect(CommandSchema.safeParse({ type: 'unlock', durationMs: 5000, requestedBy: '../x' }).success).toBe(false);
+});
+
+test('a heartbeat carries the faults the terminal runs with; one from an older terminal has none', () => {
+  const health = { uptimeS: 1, rosterVersion: 0, outboxDepth: 0, outboxDropped: 0, rejectedMessages: 0, cameraFps: null, lastDecisionLatencyMs: null, softwareVersion: 's', modelVersion: 'm' };
+  expect(HealthSchema.parse(health).faults).toEqual([]);
+  expect(HealthSchema.parse({ ...health, faults: ['relay-fault'] }).faults).toEqual(['relay-fault']);
+  expect(HealthSchema.safeParse({ ...health, faults: ['no-such-fault'] }).success).toBe(false);
 });
 
 test('an event with an unknown field, a bad id or an unknown type is refused', () => {
