@@ -15,7 +15,7 @@ import { FakeGpio } from '../drivers/gpio/fake';
 import { FacePipeline } from '../models/pipeline';
 import { SystemClock } from '../core/clock';
 import { silentLogger } from '../core/log';
-import { Terminal } from '../runtime/main';
+import { startTerminal } from '../runtime/main';
 import { CLIP_FPS, EMPTY_FRAMES, keyedPassagesClip, passagesClip } from '../test/harness/clips';
 import { franckUpsert, makeSiteDir, terminalConfig, WIRING_LIVENESS, writeRoster } from '../test/harness/terminal-site';
 
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
     if ((f.seq - 1) % loopFrames === EMPTY_FRAMES) appearedAt.push(clock.monotonic());
   });
   const rssBefore = process.memoryUsage().rss;
-  const terminal = await Terminal.start({ config, gpio, clock, camera, logger: silentLogger(), onNotice: (n) => { if (process.env['E2E_DEBUG'] && n.kind === 'loop') console.error(JSON.stringify(n.event)); } });
+  const terminal = await startTerminal({ config, gpio, clock, camera, logger: silentLogger(), onNotice: (n) => { if (process.env['E2E_DEBUG'] && n.kind === 'loop') console.error(JSON.stringify(n.event)); } });
   const relay = gpio.out('lock');
   const latencies: number[] = [];
   let missed = 0;

@@ -17,7 +17,7 @@ import { FacePipeline } from '../models/pipeline';
 import { SystemClock } from '../core/clock';
 import { loadConfig } from '../runtime/config';
 import { createLogger } from '../core/log';
-import { Terminal, type TerminalNotice } from '../runtime/main';
+import { startTerminal, type Terminal, type TerminalNotice } from '../runtime/main';
 import { FRANCK_STILLS, OTHER_VIDEOS, testFile } from '../test/fixtures/photos';
 import { keyedPassagesClip, videoPassagesClip } from '../test/harness/clips';
 import { addPerson, addTerminal, HubService, initCommunity, pipelineEnroller } from './index';
@@ -83,7 +83,7 @@ async function main(): Promise<void> {
     config.health.port = 0;
     config.lock.unlockPulseMs = 1500;
     const clock = new SystemClock();
-    terminals.push(await Terminal.start({ config, clock, gpio: new FakeGpio(clock), logger: log, onNotice: printer(d.id) }));
+    terminals.push(await startTerminal({ config, clock, gpio: new FakeGpio(clock), logger: log, onNotice: printer(d.id) }));
     console.log(`           ${d.id.padEnd(7)} camera: ${d.note}`);
   }
   console.log('\nwatching (Ctrl-C to stop)\n');

@@ -258,6 +258,11 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     };
   }
 
+  /** Publishes the status with health now instead of at the next heartbeat (a fault came or went). */
+  healthChanged(): void {
+    this.publishStatus();
+  }
+
   /**
    * The roster was wiped (hub `wipe` command): forgets every roster state kept here (held deltas,
    * the staged snapshot whose chunks hold templates, the last snapshot id, so the same snapshot is

@@ -23,6 +23,16 @@ export const SYNC_DB_VERSION = 1;
  */
 export function openSyncDb(path: string, opts: SyncDbOptions = {}): SyncDb {
   const db = new Database(path);
+  try {
+    prepare(db, opts);
+  } catch (err) {
+    db.close(); // a corrupt file: the caller may move it aside
+    throw err;
+  }
+  return db;
+}
+
+function prepare(db: SyncDb, opts: SyncDbOptions): void {
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
   db.pragma('busy_timeout = 2000');
@@ -49,7 +59,6 @@ export function openSyncDb(path: string, opts: SyncDbOptions = {}): SyncDb {
     CREATE TABLE IF NOT EXISTS staging_key (id INTEGER PRIMARY KEY CHECK (id = 1), salt BLOB NOT NULL);
   `);
   dropPlainStaging(db);
-  return db;
 }
 
 /**
