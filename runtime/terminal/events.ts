@@ -11,7 +11,7 @@ import type { LockConfig, LockEvent } from '../../drivers/lock';
 import type { LoopEvent } from '../loop/door-loop';
 import { isSecurityEvent, type SyncEvent } from '../protocol/schemas';
 import type { SyncDb } from '../sync/db';
-import { Outbox } from '../sync/outbox';
+import { Outbox, OutboxEventError } from '../sync/outbox';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 /** An event without its id and time (the recorder gives both). */
@@ -74,6 +74,7 @@ export class EventRecorder implements Recorder {
         this.setStoreOk(true);
         return;
       } catch (err) {
+        if (err instanceof OutboxEventError) return this.refuse(event, err);
         // Only the type: an event carries person ids.
         this.log.error({ type: event.type, error: (err as Error).name }, 'event could not be stored; kept in memory');
         this.setStoreOk(false);
@@ -100,12 +101,20 @@ export class EventRecorder implements Recorder {
       try {
         outbox.enqueue(ev);
       } catch (err) {
-        this.log.error({ type: ev.type, error: (err as Error).name }, 'held events could not be stored yet');
-        return this.setStoreOk(false);
+        if (!(err instanceof OutboxEventError)) {
+          this.log.error({ type: ev.type, error: (err as Error).name }, 'held events could not be stored yet');
+          return this.setStoreOk(false);
+        }
+        this.refuse(ev, err);
       }
       this.buffer.shift();
     }
     this.setStoreOk(true);
+  }
+
+  /** An event its schema refuses is a bug of its maker: logged (type and paths only) and dropped, never held. */
+  private refuse(event: SyncEvent, err: OutboxEventError): void {
+    this.log.error({ type: event.type, err: err.message }, 'event refused by its schema; not recorded');
   }
 
   private hold(event: SyncEvent): void {
