@@ -543,6 +543,7 @@ function loopConfigOf(config: Config, tracker: LoopConfig['tracker'] = { minIou:
     budgetMs: config.evidence.budgetMs,
     tracker,
     searchK: 4,
+    blink: { minEyeOpen: config.pipeline.quality.minEyeOpen, aspectDrop: config.pipeline.quality.blinkAspectDrop },
   };
 }
 

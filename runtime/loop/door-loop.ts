@@ -7,7 +7,9 @@
 import type { Clock } from '../../core/clock';
 import type { Logger } from '../../core/log';
 import { TerminalError } from '../../core/errors';
+import { BlinkGate, DEFAULT_BLINK_GATE, type BlinkGateOptions } from '../../models/eye';
 import type { FaceResult, ProcessOptions } from '../../models/pipeline';
+import { withEyesClosed } from '../../models/quality';
 import type { RawFrame } from '../../models/image';
 import { candidatePersonIds, decide, type Decision, type Door, type FrameMatch, type PersonFacts, type Thresholds } from '../decision/policy';
 import { FaceTracker, type Track } from './tracker';
@@ -68,6 +70,12 @@ export interface LoopConfig {
    * no weight (README, Liveness), so it would cost about 4 ms a frame for nothing.
    */
   passiveLiveness?: boolean;
+  /**
+   * Eyes-closed frames of a track (a blink) are not usable: fr_eye reads both eyes closed and the
+   * landmarks' eye aspect ratio fell below the same face's open-eye baseline (models/eye.ts). Default
+   * DEFAULT_BLINK_GATE; the terminal passes its pipeline.quality settings.
+   */
+  blink?: BlinkGateOptions;
 }
 
 export type LoopEvent =
@@ -103,6 +111,7 @@ interface TrackState {
   firstCapturedAt: number;
   frames: FrameMatch[];
   liveness: LivenessJudge;
+  eyes: BlinkGate;
   lastLiveness: LivenessOutcome;
   decided: boolean;
 }
@@ -210,6 +219,7 @@ export class DoorLoop {
           firstCapturedAt: frame.capturedAt,
           frames: [],
           liveness: this.deps.livenessFor(),
+          eyes: new BlinkGate(c.blink ?? DEFAULT_BLINK_GATE),
           lastLiveness: { verdict: 'pending', score: 0, reasons: [] },
           decided: false,
         };
@@ -220,7 +230,8 @@ export class DoorLoop {
       const hits = this.deps.identifier.search(face.embedding, c.searchK);
       const best = new Map<string, number>();
       for (const h of hits) best.set(h.personId, Math.max(best.get(h.personId) ?? -1, h.score));
-      st.frames.push({ quality: face.quality.ok ? 1 : 0, matches: [...best].map(([personId, score]) => ({ personId, score })) });
+      const quality = withEyesClosed(face.quality, st.eyes.observe(face.quality.eyes));
+      st.frames.push({ quality: quality.ok ? 1 : 0, matches: [...best].map(([personId, score]) => ({ personId, score })) });
       this.consider(st, frame.capturedAt);
     });
   }

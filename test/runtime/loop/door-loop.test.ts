@@ -115,6 +115,34 @@ describe('door loop', () => {
     expect(h.decisions()).toHaveLength(1);
   });
 
+  it('grants a resident whose open eyes fr_eye reads as closed in every frame (narrow eyes, glasses)', async () => {
+    const h = new Harness();
+    const f = face(BOX, 1);
+    h.faces = [{ ...f, quality: { ...f.quality, eyes: { leftOpen: 0.03, rightOpen: 0.08, aspect: 0.17 } } }];
+    h.scores.set(1, [{ personId: 'p-ana', score: 0.8 }]);
+    for (let i = 0; i < 3; i++) await h.next();
+    expect(h.decisions()[0]?.decision).toMatchObject({ kind: 'grant', personId: 'p-ana' });
+  });
+
+  it('does not count the frames of a blink: eyes read open, then closed with the lids down', async () => {
+    const h = new Harness();
+    const f = face(BOX, 1);
+    const withEyes = (leftOpen: number, aspect: number): FaceResult => ({ ...f, quality: { ...f.quality, eyes: { leftOpen, rightOpen: leftOpen, aspect } } });
+    h.scores.set(1, [{ personId: 'p-ana', score: 0.8 }]);
+    h.faces = [withEyes(0.99, 0.34)];
+    await h.next();
+    h.faces = [withEyes(0.01, 0.19)];
+    await h.next();
+    await h.next();
+    await h.next();
+    expect(h.grants).toBe(0); // one usable frame of the three needed
+    h.faces = [withEyes(0.99, 0.33)];
+    await h.next();
+    expect(h.grants).toBe(0);
+    await h.next();
+    expect(h.decisions()[0]?.decision).toMatchObject({ kind: 'grant', personId: 'p-ana' });
+  });
+
   it('does not run the passive liveness model unless the config asks for it', async () => {
     const h = new Harness();
     h.faces = [face(BOX, 1)];
