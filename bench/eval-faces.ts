@@ -369,9 +369,12 @@ async function main(): Promise<void> {
     const sd = Math.sqrt(allEa.reduce((a, b) => a + (b - mu) ** 2, 0) / (allEa.length - 1));
     const tail = (t: number): number => 0.5 * erfc((t - mu) / (sd * Math.SQRT2));
     console.log(`\n1:N extrapolation (normal fitted to the ${allEa.length} East Asian impostor pairs: mean ${f3(mu)}, sd ${f3(sd)}; real tails are usually heavier):`);
-    for (const n of [40, 1000, 39000]) {
-      console.log(`  a stranger against ${String(n).padStart(5)} enrolled people: expected people scoring >= T ${T}: ${(tail(T) * n).toExponential(2)}`);
+    console.log('  expected look-alikes scoring >= t for one stranger, by the number of people enrolled:');
+    console.log('  t      40          1000        39000');
+    for (const t of [0.45, 0.5, 0.55, 0.6]) {
+      console.log(`  ${t.toFixed(2)}${t === T ? '*' : ' '}  ${[40, 1000, 39000].map((n) => (tail(t) * n).toExponential(2).padEnd(10)).join('  ')}`);
     }
+    console.log('  (* = the shipped threshold)');
 
     // eye gate on the calibration faces
     console.log('\neye gate on calib + held-out faces (a still photo seen as a track of 5 identical frames):');
