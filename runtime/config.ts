@@ -11,6 +11,7 @@ import { gpioConfigSchema } from '../drivers/gpio';
 import { lockConfigSchema } from '../drivers/lock';
 import { PipelineOptionsSchema } from '../models/pipeline';
 import { DEFAULT_MATCH_THRESHOLD } from '../models/thresholds';
+import { AdaptationPolicySchema } from './roster/adaptation';
 import { LivenessPolicySchema } from './loop/liveness-fusion';
 import { TerminalError } from '../core/errors';
 import { TimeZoneSchema } from '../core/time-zone';
@@ -73,6 +74,8 @@ export const ConfigSchema = z.strictObject({
     })
     .refine((e) => e.minFrames <= e.maxFrames, 'minFrames must not exceed maxFrames')
     .prefault({}),
+  /** Template adaptation from confident door captures (runtime/roster/adaptation.ts), held in memory. */
+  adaptation: AdaptationPolicySchema.prefault({}),
   hub: z
     .strictObject({
       url: z.string().regex(/^(mqtts?|tls|ssl|tcp):\/\//, 'an mqtt:// or mqtts:// URL'),

@@ -25,6 +25,7 @@ import { createLogger, type Logger } from '../core/log';
 import { DoorLoop, type LoopConfig, type LoopEvent } from './loop/door-loop';
 import type { Command, SyncEvent } from './protocol/schemas';
 import { Matcher } from './roster/matcher';
+import { LocalAdaptation } from './roster/local-adaptation';
 import { RosterStore, WipeInterruptedError } from './roster/store';
 import { SyncClient } from './sync/client';
 import { openSyncDb, type SyncDb } from './sync/db';
@@ -83,6 +84,7 @@ export class Terminal {
   private pipeline: FacePipeline | null = null;
   private store: RosterStore | null = null;
   private matcher: Matcher | null = null;
+  private adaptation: LocalAdaptation | null = null;
   private sync: SyncClient | null = null;
   private syncDb: SyncDb | null = null;
   private outbox: Outbox | null = null;
@@ -163,6 +165,8 @@ export class Terminal {
       this.notify({ kind: 'status', message: `face models failed to load: ${(e as Error).message}` });
     }
     this.matcher = Matcher.fromStore(this.store, { modelId: this.pipeline?.modelId ?? 'unavailable', logger: log });
+    this.adaptation = new LocalAdaptation(this.store, this.matcher, log, config.adaptation);
+    this.adaptation.start();
     const resumed = this.store.wipeFinishedAtOpen();
     if (resumed) {
       // A wipe the process stopped in the middle of was finished at open: the hub hears of it now.
@@ -234,7 +238,7 @@ export class Terminal {
 
     if (this.pipeline) {
       const pipeline = this.pipeline;
-      const matcher = this.matcher;
+      const adaptation = this.adaptation;
       const store = this.store;
       this.loopConfig = loopConfigOf(config);
       this.loop = new DoorLoop({
@@ -242,7 +246,8 @@ export class Terminal {
         logger: log,
         frames: { latest: () => this.camera?.latest() ?? null },
         pipeline,
-        identifier: { search: (e, k) => (this.faceOff ? [] : matcher.search(e, k)) },
+        identifier: { search: (e, k) => (this.faceOff ? [] : adaptation.search(e, k)) },
+        passages: (p) => adaptation.learn(p),
         persons: { facts: (id) => (this.faceOff ? null : personFacts(store, id)) },
         // Read at each new face track, so a reloaded liveness policy applies from the next passage.
         livenessFor: () => new LivenessFusion(this.current.liveness, clock, 'bgr'),
@@ -526,6 +531,7 @@ export class Terminal {
     // A wipe still erasing finishes first (it yields to the loop); closing under it would leave the
     // rest to the next start.
     await this.wiping;
+    this.adaptation?.stop();
     this.matcher?.close();
     this.store?.close();
     this.syncDb?.close();

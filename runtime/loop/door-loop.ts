@@ -11,6 +11,7 @@ import { BlinkGate, DEFAULT_BLINK_GATE, type BlinkGateOptions } from '../../mode
 import type { FaceResult, ProcessOptions } from '../../models/pipeline';
 import { withEyesClosed } from '../../models/quality';
 import type { RawFrame } from '../../models/image';
+import type { Passage } from '../roster/adaptation';
 import { candidatePersonIds, decide, type Decision, type Door, type FrameMatch, type PersonFacts, type Thresholds } from '../decision/policy';
 import { FaceTracker, type Track } from './tracker';
 
@@ -103,6 +104,11 @@ export interface DoorLoopDeps {
   livenessFor: () => LivenessJudge;
   lock: DoorActuator;
   emit: (e: LoopEvent) => void;
+  /**
+   * Each decided passage with its usable frames' embeddings, after the lock was driven (template
+   * adaptation, runtime/roster/local-adaptation.ts). An error here is logged and changes nothing.
+   */
+  passages?: (p: Passage) => void;
   config: LoopConfig;
 }
 
@@ -110,6 +116,8 @@ interface TrackState {
   track: Track;
   firstCapturedAt: number;
   frames: FrameMatch[];
+  /** Embeddings of the usable frames (quality passed), for template adaptation. */
+  usable: Float32Array[];
   liveness: LivenessJudge;
   eyes: BlinkGate;
   lastLiveness: LivenessOutcome;
@@ -218,6 +226,7 @@ export class DoorLoop {
           track,
           firstCapturedAt: frame.capturedAt,
           frames: [],
+          usable: [],
           liveness: this.deps.livenessFor(),
           eyes: new BlinkGate(c.blink ?? DEFAULT_BLINK_GATE),
           lastLiveness: { verdict: 'pending', score: 0, reasons: [] },
@@ -231,6 +240,7 @@ export class DoorLoop {
       const best = new Map<string, number>();
       for (const h of hits) best.set(h.personId, Math.max(best.get(h.personId) ?? -1, h.score));
       const quality = withEyesClosed(face.quality, st.eyes.observe(face.quality.eyes));
+      if (quality.ok && this.deps.passages) st.usable.push(face.embedding);
       st.frames.push({ quality: quality.ok ? 1 : 0, matches: [...best].map(([personId, score]) => ({ personId, score })) });
       this.consider(st, frame.capturedAt);
     });
@@ -270,6 +280,13 @@ export class DoorLoop {
     const latencyMs = Math.max(0, at - st.firstCapturedAt);
     this.lastDecisionLatencyMs = latencyMs;
     this.deps.emit({ type: 'decision', at, trackId: st.track.id, decision, latencyMs, frames: st.frames.length, liveness: st.lastLiveness, lock });
+    if (this.deps.passages) {
+      try {
+        this.deps.passages({ at, credential: 'face', decision, liveness: st.lastLiveness.verdict, frames: st.usable });
+      } catch (e) {
+        this.log.error({ code: e instanceof TerminalError ? e.code : 'internal', err: e instanceof Error ? e.message : String(e) }, 'passage hook failed; the decision stands');
+      }
+    }
   }
 
   /** A track that ended undecided with enough frames gets its final decision from what was gathered. */
