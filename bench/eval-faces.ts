@@ -291,6 +291,38 @@ async function main(): Promise<void> {
   }
   await windowsOf('cap13 vs 3 cap12 frames', 'other', testFile(OTHER_VIDEOS[1]!), Array.from({ length: 6 }, (_, i) => 1 + i * 5), otherGallery);
 
+  // --- eye gate on real video (registry) ------------------------------------------------------------
+  // One track per clip at 10 fps: frames fr_eye alone reads both eyes closed (the old single-frame gate
+  // refused them) against the frames BlinkGate refuses, and the eye aspect ratios of each kind.
+  console.log('\neye gate on real video (one track per clip, 10 fps): frames the old gate refused (fr_eye alone) / BlinkGate refuses now');
+  const eyeJson: Record<string, number> = {};
+  for (const [key, f, dur] of [['franck', FRANCK_VIDEO, 60], ['other_man', OTHER_VIDEOS[0]!, 50]] as const) {
+    const clip = videoFrames(testFile(f), 'fps=10', ['-t', String(dur)]);
+    const gate = new BlinkGate({ minEyeOpen: DEFAULT_QUALITY.minEyeOpen, aspectDrop: DEFAULT_QUALITY.blinkAspectDrop });
+    let n = 0, old = 0, now = 0, runs = 0, prevNow = false;
+    const oldOnlyAspect: number[] = [], nowAspect: number[] = [], openAspect: number[] = [];
+    for (const data of clip.frames) {
+      const [face] = await p.process({ width: clip.width, height: clip.height, format: 'rgb24', data }, { largestOnly: true, liveness: false, embedding: false });
+      const e = face?.quality.eyes;
+      if (!e) continue;
+      n++;
+      const modelClosed = e.leftOpen < DEFAULT_QUALITY.minEyeOpen && e.rightOpen < DEFAULT_QUALITY.minEyeOpen;
+      const refused = gate.observe(e);
+      if (modelClosed) old++;
+      if (refused) {
+        now++;
+        nowAspect.push(e.aspect);
+        if (!prevNow) runs++;
+      } else if (modelClosed) oldOnlyAspect.push(e.aspect);
+      else openAspect.push(e.aspect);
+      prevNow = refused;
+    }
+    console.log(`  ${f.file} first ${dur} s: ${n} frames; old gate ${old}, now ${now} in ${runs} blinks (aspect ratio of those frames ${f3(min(nowAspect))}-${f3(max(nowAspect))}); ` +
+      `read closed by fr_eye but not refused: ${oldOnlyAspect.length} (aspect ratio p50 ${f3(percentile(oldOnlyAspect, 50))}); open frames: aspect ratio p50 ${f3(percentile(openAspect, 50))}`);
+    Object.assign(eyeJson, { [`eyes_${key}_clip_frames`]: n, [`eyes_${key}_clip_old_gate_refused_frames`]: old, [`eyes_${key}_clip_refused_frames`]: now, [`eyes_${key}_clip_blinks`]: runs });
+  }
+  Object.assign(json, eyeJson);
+
   // --- calibration and held-out sets -----------------------------------------------------------
   const data = sharedDataDir();
   if (!data) {
@@ -298,9 +330,9 @@ async function main(): Promise<void> {
   } else {
     const calibPhotos = facesCalib(data);
     const calib: Sample[] = [];
-    const quality: Record<Group, { faces: number; refused: number; reasons: Record<string, number>; eyeModelClosed: number; blinkGateClosed: number }> = {
-      'east-asian': { faces: 0, refused: 0, reasons: {}, eyeModelClosed: 0, blinkGateClosed: 0 },
-      other: { faces: 0, refused: 0, reasons: {}, eyeModelClosed: 0, blinkGateClosed: 0 },
+    const quality: Record<Group, { faces: number; refused: number; reasons: Record<string, number>; eyeModelClosed: number; blinkGateClosed: number; aspects: number[] }> = {
+      'east-asian': { faces: 0, refused: 0, reasons: {}, eyeModelClosed: 0, blinkGateClosed: 0, aspects: [] },
+      other: { faces: 0, refused: 0, reasons: {}, eyeModelClosed: 0, blinkGateClosed: 0, aspects: [] },
     };
     let calibMissed = 0;
     const look = async (path: string, group: Group): Promise<FaceResult | null> => {
@@ -312,6 +344,7 @@ async function main(): Promise<void> {
       for (const r of face.quality.reasons) q.reasons[r] = (q.reasons[r] ?? 0) + 1;
       const e = face.quality.eyes;
       if (e && e.leftOpen < DEFAULT_QUALITY.minEyeOpen && e.rightOpen < DEFAULT_QUALITY.minEyeOpen) q.eyeModelClosed++;
+      if (e) q.aspects.push(e.aspect);
       // the door sees a still face as a track of identical frames
       const gate = new BlinkGate({ minEyeOpen: DEFAULT_QUALITY.minEyeOpen, aspectDrop: DEFAULT_QUALITY.blinkAspectDrop });
       if ([0, 1, 2, 3, 4].some(() => gate.observe(e))) q.blinkGateClosed++;
@@ -382,6 +415,7 @@ async function main(): Promise<void> {
       const q = quality[g];
       const reasons = Object.entries(q.reasons).map(([r, n]) => `${r} ${n}`).join(', ') || 'none';
       console.log(`  ${g.padEnd(10)} ${q.faces} faces: fr_eye alone reads both eyes closed on ${q.eyeModelClosed} (the old gate refused them); refused as eyes-closed now: ${q.blinkGateClosed}; refused by any quality gate: ${q.refused} (${reasons})`);
+      console.log(`             eye aspect ratio of these open-eyed faces: min ${f3(min(q.aspects))}, p50 ${f3(percentile(q.aspects, 50))}`);
     }
 
     // held-out clip (multi-frame): enrolled from her selfie
