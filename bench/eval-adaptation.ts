@@ -156,8 +156,9 @@ async function main(): Promise<void> {
     );
   }
   const frac = (a: number, b: number): number => (b ? a / b : NaN);
-  console.log(`\n  all ${sequences.length} sequences: ${totals.passages} passages; TAR at T without adaptation ${(frac(totals.off, totals.passages) * 100).toFixed(1)}%, with ${(frac(totals.on, totals.passages) * 100).toFixed(1)}%; ` +
-    `at ${STRICT}: ${(frac(totals.strictOff, totals.passages) * 100).toFixed(1)}% -> ${(frac(totals.strictOn, totals.passages) * 100).toFixed(1)}%; East Asian ${totals.eaPassages} passages: ${(frac(totals.eaOff, totals.eaPassages) * 100).toFixed(1)}% -> ${(frac(totals.eaOn, totals.eaPassages) * 100).toFixed(1)}%`);
+  const pcts = (a: number, b: number): string => (b ? `${((a / b) * 100).toFixed(1)}%` : '-');
+  console.log(`\n  all ${sequences.length} sequences: ${totals.passages} passages; TAR at T without adaptation ${pcts(totals.off, totals.passages)}, with ${pcts(totals.on, totals.passages)}; ` +
+    `at ${STRICT}: ${pcts(totals.strictOff, totals.passages)} -> ${pcts(totals.strictOn, totals.passages)}; East Asian ${totals.eaPassages} passages: ${pcts(totals.eaOff, totals.eaPassages)} -> ${pcts(totals.eaOn, totals.eaPassages)}`);
   console.log(`  impostors: ${totals.impPairs} (face, person) pairs; highest score before ${totals.impOffMax.toFixed(3)}, after adaptation ${totals.impOnMax.toFixed(3)} (${totals.impNoFloorMax.toFixed(3)} without the match-time floor); at or above T: ${totals.impOffAtT} before, ${totals.impOnAtT} after`);
 
   // --- 3: poisoning by a morphing look-alike --------------------------------------------------------
