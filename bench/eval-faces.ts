@@ -24,9 +24,11 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { programPath } from '../core/programs';
 import { decodeImage } from '../models/decode';
 import { cosine } from '../models/embedder';
 import { BlinkGate } from '../models/eye';
+import { probeVideo } from '../models/liveness/video';
 import { FacePipeline, type FaceResult } from '../models/pipeline';
 import { DEFAULT_QUALITY } from '../models/quality';
 import { DEFAULT_MATCH_THRESHOLD } from '../models/thresholds';
@@ -52,10 +54,9 @@ interface Pairs {
   imp: Array<{ s: number; g: PairGroup }>;
 }
 
-function videoFrames(file: string, vf: string, extra: string[] = []): { width: number; height: number; frames: Buffer[] } {
-  const probe = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height', '-of', 'csv=p=0', file], { encoding: 'utf8' });
-  const [w, h] = probe.stdout.trim().split(',').map(Number) as [number, number];
-  const r = spawnSync('ffmpeg', ['-v', 'error', ...extra, '-i', file, '-vf', vf, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { maxBuffer: 1 << 30 });
+async function videoFrames(file: string, vf: string, extra: string[] = []): Promise<{ width: number; height: number; frames: Buffer[] }> {
+  const { width: w, height: h } = await probeVideo(file);
+  const r = spawnSync(programPath('ffmpeg'), ['-v', 'error', ...extra, '-i', file, '-vf', vf, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { maxBuffer: 1 << 30 });
   if (r.status !== 0) throw new Error(`ffmpeg failed on ${file}: ${r.stderr.toString()}`);
   const size = w * h * 3;
   const frames: Buffer[] = [];
@@ -208,7 +209,7 @@ async function main(): Promise<void> {
     franck.push({ identity: 'franck', group: 'other', emb: e });
     franckStills.push(e);
   }
-  const v = videoFrames(testFile(FRANCK_VIDEO), `fps=1/${VIDEO_EVERY_S}`);
+  const v = await videoFrames(testFile(FRANCK_VIDEO), `fps=1/${VIDEO_EVERY_S}`);
   for (const data of v.frames) {
     const e = await embedOf({ width: v.width, height: v.height, format: 'rgb24', data });
     if (e) franck.push({ identity: 'franck', group: 'other', emb: e });
@@ -217,7 +218,7 @@ async function main(): Promise<void> {
   const other: Sample[] = [];
   let otherFrames = 0;
   for (const f of OTHER_VIDEOS) {
-    const ov = videoFrames(testFile(f), `fps=1/${VIDEO_EVERY_S}`);
+    const ov = await videoFrames(testFile(f), `fps=1/${VIDEO_EVERY_S}`);
     otherFrames += ov.frames.length;
     for (const data of ov.frames) {
       const e = await embedOf({ width: ov.width, height: ov.height, format: 'rgb24', data });
@@ -269,7 +270,7 @@ async function main(): Promise<void> {
   const windowsOf = async (name: string, group: Group, file: string, starts: number[], gallery: Float32Array[]): Promise<void> => {
     const w: Windows = { name, group, genuine: [], embs: [] };
     for (const s of starts) {
-      const fr = videoFrames(file, 'fps=10', ['-ss', String(s), '-t', '0.5']);
+      const fr = await videoFrames(file, 'fps=10', ['-ss', String(s), '-t', '0.5']);
       const es: Float32Array[] = [];
       for (const data of fr.frames.slice(0, 5)) {
         const e = await embedOf({ width: fr.width, height: fr.height, format: 'rgb24', data });
@@ -283,7 +284,7 @@ async function main(): Promise<void> {
   // franck: enrolled from 3 stills (as the demo does), windows every 10 s of his 200 s recording
   await windowsOf('franck.mp4 vs 3 stills', 'other', testFile(FRANCK_VIDEO), Array.from({ length: 20 }, (_, i) => 2 + i * 10), franckStills.slice(0, 3));
   // the other man: enrolled from 3 frames of cap12 (its first 15 s), windows in cap13 (another session)
-  const cap12 = videoFrames(testFile(OTHER_VIDEOS[0]!), 'fps=1/5', ['-t', '15']);
+  const cap12 = await videoFrames(testFile(OTHER_VIDEOS[0]!), 'fps=1/5', ['-t', '15']);
   const otherGallery: Float32Array[] = [];
   for (const data of cap12.frames) {
     const e = await embedOf({ width: cap12.width, height: cap12.height, format: 'rgb24', data });
@@ -297,7 +298,7 @@ async function main(): Promise<void> {
   console.log('\neye gate on real video (one track per clip, 10 fps): frames the old gate refused (fr_eye alone) / BlinkGate refuses now');
   const eyeJson: Record<string, number> = {};
   for (const [key, f, dur] of [['franck', FRANCK_VIDEO, 60], ['other_man', OTHER_VIDEOS[0]!, 50]] as const) {
-    const clip = videoFrames(testFile(f), 'fps=10', ['-t', String(dur)]);
+    const clip = await videoFrames(testFile(f), 'fps=10', ['-t', String(dur)]);
     const gate = new BlinkGate({ minEyeOpen: DEFAULT_QUALITY.minEyeOpen, aspectDrop: DEFAULT_QUALITY.blinkAspectDrop });
     let n = 0, old = 0, now = 0, runs = 0, prevNow = false;
     const oldOnlyAspect: number[] = [], nowAspect: number[] = [], openAspect: number[] = [];

@@ -14,6 +14,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import { TerminalError } from '../core/errors';
+import { programPath } from '../core/programs';
 import type { Community } from './community';
 
 export class BrokerError extends TerminalError {
@@ -117,7 +118,7 @@ export class BrokerProcess {
   async start(timeoutMs = 10_000): Promise<void> {
     if (this.proc) return;
     const files = this.files;
-    const p = spawn('mosquitto', ['-c', files.conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn(programPath('mosquitto'), ['-c', files.conf], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.proc = p;
     p.stderr?.on('data', (d: Buffer) => (this.stderr += d.toString()));
     p.on('exit', () => {

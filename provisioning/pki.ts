@@ -13,6 +13,7 @@ import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TerminalError } from '../core/errors';
+import { programPath } from '../core/programs';
 
 export class PkiError extends TerminalError {
   readonly code = 'pki';
@@ -30,7 +31,7 @@ const PASS_ENV = 'DOORWAY_PROVISION_KEY_PASS';
 
 function openssl(args: string[], opts: { passphrase?: string; input?: string | Buffer } = {}): Buffer {
   try {
-    return execFileSync('openssl', args, {
+    return execFileSync(programPath('openssl'), args, {
       input: opts.input,
       env: { ...process.env, ...(opts.passphrase !== undefined ? { [PASS_ENV]: opts.passphrase } : {}) },
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -9,7 +9,6 @@ import { createPublicKey } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { ulid } from 'ulid';
 import { FileSource, RtspSource, type FrameSource } from '../drivers/camera';
-import { locateFfmpeg } from '../drivers/camera/locate';
 import { openDoorLines, type DoorLines, type GpioFactory } from '../drivers/gpio';
 import { FakeGpio } from '../drivers/gpio/fake';
 import { OnoffGpio } from '../drivers/gpio/onoff';
@@ -217,10 +216,10 @@ export class Terminal {
     }
 
     // 5. Camera and the frame loop.
-    const ffmpegPath = locateFfmpeg(config.camera.ffmpegPath);
+    // The sources find their decoder themselves (core/programs.ts) and report a missing one as a camera error.
     this.camera ??= config.camera.kind === 'rtsp'
-      ? new RtspSource({ ...config.camera, ffmpegPath }, { clock, logger: log })
-      : new FileSource({ ...config.camera, ffmpegPath }, { clock, logger: log });
+      ? new RtspSource(config.camera, { clock, logger: log })
+      : new FileSource(config.camera, { clock, logger: log });
     this.camera.on('frame', () => this.framesInWindow++);
     this.camera.on('stall', (i) => {
       this.notify({ kind: 'camera', event: 'stall', detail: `${i.sinceLastFrameMs} ms without a frame` });

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { programPath } from '../../core/programs';
 import { freeLoopbackPort as freePort } from '../../provisioning/ports';
 import type { TestPki } from './pki';
 
@@ -84,12 +85,12 @@ export class MosquittoBroker {
   /** Start (again) on the same port with the same persistence. */
   async restart(): Promise<void> {
     if (this.proc) return;
-    const p = spawn('mosquitto', ['-c', this.confPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn(programPath('mosquitto'), ['-c', this.confPath], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.proc = p;
     let stderr = '';
     p.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     p.on('error', (err) => {
-      stderr += `${err.message} (is Debian's mosquitto installed? apt-get install mosquitto)`;
+      stderr += err.message;
     });
     p.on('exit', () => {
       if (this.proc === p) this.proc = null;

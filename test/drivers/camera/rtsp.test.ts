@@ -12,18 +12,19 @@ import {
   rtspSourceConfigSchema,
   type RtspSourceConfig,
 } from '../../../drivers/camera';
-import { RtspTestServer, freePort, rtspServerAvailable } from '../../harness/rtsp';
+import { RtspTestServer, freePort } from '../../harness/rtsp';
 import { alive, once, until } from './wait';
 
 const ROOT = path.resolve(__dirname, '../../..');
 
-function source(config: Partial<RtspSourceConfig> & { url: string }, clock = new SystemClock()): RtspSource {
-  return new RtspSource(rtspSourceConfigSchema.parse(config), { clock, logger: silentLogger() });
+function source(config: Partial<RtspSourceConfig> & { url: string }, clock = new SystemClock(), env?: NodeJS.ProcessEnv): RtspSource {
+  return new RtspSource(rtspSourceConfigSchema.parse(config), { clock, logger: silentLogger(), ...(env ? { env } : {}) });
 }
 
-const describeRtsp = rtspServerAvailable() ? describe : describe.skip;
+/** A PATH with neither ffmpeg nor gst-launch-1.0 on it. */
+const EMPTY_PATH = { PATH: fs.mkdtempSync(path.join(os.tmpdir(), 'doorway-empty-path-')) };
 
-describeRtsp('RtspSource against a real RTSP server', () => {
+describe('RtspSource against a real RTSP server', () => {
   let server: RtspTestServer;
   const sources: RtspSource[] = [];
   const track = (s: RtspSource): RtspSource => (sources.push(s), s);
@@ -64,6 +65,25 @@ describeRtsp('RtspSource against a real RTSP server', () => {
     expect(alive(pid ?? -1)).toBe(false);
   });
 
+  it("decodes the camera with the npm registry's ffmpeg when the system has none (its RTSP socket timeout option is -stimeout)", async () => {
+    const src = track(source({ url: server.url, width: 64, height: 48 }, new SystemClock(), EMPTY_PATH));
+    src.start();
+    const first = await once(src, 'frame');
+    expect(first).toMatchObject({ width: 64, height: 48, seq: 1 });
+    expect(fs.readlinkSync(`/proc/${src.pid ?? -1}/exe`)).toMatch(/node_modules\/@ffmpeg-installer\/linux-(x64|arm64)\/ffmpeg$/);
+    await until(() => (src.latest()?.seq ?? 0) >= 5, 10_000, 'five frames');
+  });
+
+  it('reports a missing gst-launch-1.0 as FfmpegMissingError naming its package, and keeps retrying', async () => {
+    const src = track(source({ url: server.url, decoder: 'gstreamer', backoff: { initialMs: 50, maxMs: 50, factor: 1 } }, new SystemClock(), EMPTY_PATH));
+    const errors: string[] = [];
+    src.on('error', (e) => errors.push(`${e.code}: ${e.message}`));
+    src.start();
+    await until(() => errors.length >= 2, 10_000, 'two attempts');
+    expect(errors[0]).toMatch(/^camera-ffmpeg-missing: gst-launch-1.0 is not installed .*apt-get install -y gstreamer1.0-tools/);
+    expect(src.stats().restarts).toBeGreaterThanOrEqual(1);
+  });
+
   it('reports a wrong stream path as CameraNotFoundError through the gstreamer decoder too', async () => {
     const gst = track(source({ url: server.url.replace('/test', '/nope'), decoder: 'gstreamer' }));
     gst.start();
@@ -93,7 +113,7 @@ describeRtsp('RtspSource against a real RTSP server', () => {
   });
 });
 
-describeRtsp('RtspSource recovery', () => {
+describe('RtspSource recovery', () => {
   it.each(['ffmpeg', 'gstreamer'] as const)('recovers through the %s decoder after the RTSP server is killed and restarted on the same port', async (decoder) => {
     const server = await RtspTestServer.start({ source: 'pattern', width: 320, height: 240 });
     const src = source({ url: server.url, width: 320, height: 240, decoder, stallTimeoutMs: 1_500, backoff: { initialMs: 200, maxMs: 1_000, factor: 2 } });
