@@ -16,6 +16,7 @@ import { FakeGpio } from '../drivers/gpio/fake';
 import { FacePipeline } from '../models/pipeline';
 import { SystemClock } from '../core/clock';
 import { loadConfig } from '../runtime/config';
+import { TerminalError } from '../core/errors';
 import { createLogger } from '../core/log';
 import { Terminal, type TerminalNotice } from '../runtime/main';
 import { FRANCK_STILLS, OTHER_VIDEOS, testFile } from '../test/fixtures/photos';
@@ -110,6 +111,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  console.error(`demo failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+  // A known failure (a program or file missing) is one line that says what to do; a bug keeps its stack.
+  console.error(`demo failed: ${e instanceof TerminalError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
   process.exit(1);
 });

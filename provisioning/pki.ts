@@ -30,8 +30,9 @@ export class BadPassphraseError extends TerminalError {
 const PASS_ENV = 'DOORWAY_PROVISION_KEY_PASS';
 
 function openssl(args: string[], opts: { passphrase?: string; input?: string | Buffer } = {}): Buffer {
+  const path = programPath('openssl'); // missing: a ProgramMissingError that names the package
   try {
-    return execFileSync(programPath('openssl'), args, {
+    return execFileSync(path, args, {
       input: opts.input,
       env: { ...process.env, ...(opts.passphrase !== undefined ? { [PASS_ENV]: opts.passphrase } : {}) },
       stdio: ['pipe', 'pipe', 'pipe'],
