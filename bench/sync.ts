@@ -24,7 +24,8 @@ import { ROSTER_STORE_SCHEMAS, RosterStoreSink } from '../runtime/sync/roster-st
 import { Hub } from '../provisioning/hub/hub';
 import { EventIngest } from '../provisioning/hub/ingest';
 import { HubRosterStore, ROSTER_STORE_FORMAT } from '../provisioning/hub/roster';
-import { MosquittoBroker, sleep, waitFor } from '../test/harness/mosquitto';
+import { MosquittoBroker } from '../test/harness/mosquitto';
+import { sleep, waitFor } from '../test/harness/wait';
 import { TestPki } from '../test/harness/pki';
 import { entryEvent, makeTerminal, mqttTransport, person, startHub, type TestTerminal } from '../test/harness/sync-site';
 

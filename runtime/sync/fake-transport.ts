@@ -35,6 +35,11 @@ export class FakeTransport implements SyncTransport {
     return this.isConnected;
   }
 
+  /** Whether a client has started this transport (and not stopped it): `connect()` now reaches it. */
+  get started(): boolean {
+    return this.handlers !== null;
+  }
+
   subscribe(topics: string[]): Promise<void> {
     this.subscriptions.push(...topics);
     return Promise.resolve();

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { programPath } from '../../core/programs';
 import { freeLoopbackPort as freePort } from '../../provisioning/ports';
 import type { TestPki } from './pki';
+import { waitFor } from './wait';
 
 /**
  * A real mosquitto broker for tests, on a random loopback port, configured as a site would be:
@@ -95,12 +96,10 @@ export class MosquittoBroker {
     p.on('exit', () => {
       if (this.proc === p) this.proc = null;
     });
-    const deadline = Date.now() + 10_000;
-    while (!(await canConnect(this.port))) {
+    await waitFor(async () => {
       if (this.proc !== p) throw new Error(`mosquitto exited: ${stderr}`);
-      if (Date.now() > deadline) throw new Error('mosquitto did not start listening');
-      await sleep(20);
-    }
+      return canConnect(this.port);
+    }, 10_000, 'mosquitto to listen');
   }
 
   /** Stop gracefully (SIGTERM: the broker saves its sessions and queues). */
@@ -111,19 +110,6 @@ export class MosquittoBroker {
     p.kill('SIGTERM');
     await exited;
     this.proc = null;
-  }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/** Poll `cond` every 20 ms until it holds or `timeoutMs` passes (then throw with `what`). */
-export async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
   }
 }
 

@@ -15,6 +15,7 @@ import { loadPublicKey, verifyEnvelope } from '../../runtime/protocol/signing';
 import { RosterBatchSchema, encodeEmbedding, type TemplateIn } from '../../runtime/roster/batch';
 import { FakeTransport } from '../../runtime/sync/fake-transport';
 import { addPerson, addTerminal, Community, HubService, initCommunity, queueCommand, revokePerson, revokeTerminal, type AlertRecord, type Enroller } from '../../provisioning';
+import { waitFor } from '../harness/wait';
 
 const PASS = 'service-test-pass';
 let root: string;
@@ -39,12 +40,10 @@ afterAll(() => c.close());
 
 async function startHub(clock: FakeClock, onAlert?: (a: AlertRecord) => void, webhookUrl: string | null = null): Promise<{ svc: HubService; fake: FakeTransport }> {
   const fake = new FakeTransport();
-  let done = false;
-  const p = HubService.start({ community: c, passphrase: PASS, transport: fake, clock, log: silentLogger(), webhookUrl, pollMs: 60_000, ...(onAlert ? { onAlert } : {}) }).finally(() => (done = true));
-  while (!done) {
-    fake.connect();
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  const p = HubService.start({ community: c, passphrase: PASS, transport: fake, clock, log: silentLogger(), webhookUrl, pollMs: 60_000, ...(onAlert ? { onAlert } : {}) });
+  // The service unlocks its keys first, then starts the transport and waits for the connection.
+  await waitFor(() => fake.started, 10_000, 'the hub service to start its transport', 5);
+  fake.connect();
   return { svc: await p, fake };
 }
 

@@ -39,6 +39,7 @@ import {
   type TerminalBundle,
 } from '../../provisioning';
 import { FRANCK_STILLS, FRANCK_VIDEO, testFile } from '../fixtures/photos';
+import { waitFor } from '../harness/wait';
 
 type Decision = Extract<LoopEvent, { type: 'decision' }>;
 const PASS = 'test-passphrase-1';
@@ -60,17 +61,6 @@ class GatedSource implements FrameSource {
     return this.inner.on(event, listener);
   }
 }
-
-async function until<T>(f: () => T | undefined | null | false, ms: number, what: string): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v !== undefined && v !== null && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 
 /** An MQTT client holding a bundle's credentials (as a thief with that terminal's SD card would). */
 function bundleClient(bundle: TerminalBundle, url: string, clientId: string): Promise<mqtt.MqttClient> {
@@ -162,14 +152,14 @@ describe('a community provisioned with the provision API', () => {
     const passage = async (what: string): Promise<Decision> => {
       const before = decisions.length;
       camera.open = true;
-      const d = await until(() => decisions[before], 20_000, what);
+      const d = await waitFor(() => decisions[before], 20_000, what);
       camera.open = false;
       await new Promise((r) => setTimeout(r, (config.evidence.trackGapMs ?? 700) + 500)); // he walks away
       return d;
     };
-    const rosterAt = (v: number): Promise<string> => until(() => notices.find((m) => m.endsWith(`applied: version ${v}`)), 15_000, `roster version ${v}`);
+    const rosterAt = (v: number): Promise<string> => waitFor(() => notices.find((m) => m.endsWith(`applied: version ${v}`)), 15_000, `roster version ${v}`);
     try {
-      await until(() => notices.includes('hub connected'), 15_000, 'the terminal to connect');
+      await waitFor(() => notices.includes('hub connected'), 15_000, 'the terminal to connect');
 
       // A resident is added by staff: registration and approval in one step.
       const franck = await addPerson(community, enroller, {
@@ -186,7 +176,7 @@ describe('a community provisioned with the provision API', () => {
       expect(granted.decision).toMatchObject({ kind: 'grant', personId: 'p-franck' });
       expect(gpio.out('lock').writes.some((w) => w.active)).toBe(true);
       // The entry record reaches the hub, which stores it and acknowledges it.
-      await until(() => readEvents(community, 0).events.some((e) => e.terminalId === 't1' && e.event.type === 'entry.granted'), 10_000, 'the entry at the hub');
+      await waitFor(() => readEvents(community, 0).events.some((e) => e.terminalId === 't1' && e.event.type === 'entry.granted'), 10_000, 'the entry at the hub');
 
       // Revoked: templates and photos leave the hub's store; the terminal denies him.
       const revoked = revokePerson(community, 'p-franck', { actor: 'manager-li' });
@@ -200,21 +190,21 @@ describe('a community provisioned with the provision API', () => {
       await addAlert(community, enroller, { tag: 'missing-person', photos: [testFile(FRANCK_STILLS[2]!)], subjectId: 'alert-franck', note: 'last seen at gate 3', actor: 'security' });
       await rosterAt(3);
       await passage('a decision on the alert subject');
-      const post = await until(() => posted.find((p) => p['tag'] === 'missing-person'), 10_000, 'the webhook POST');
+      const post = await waitFor(() => posted.find((p) => p['tag'] === 'missing-person'), 10_000, 'the webhook POST');
       expect(post).toMatchObject({ kind: 'alert.sighting', personId: 'alert-franck', doorId: 'door-1', terminalId: 't1' });
       expect(typeof post['score']).toBe('number');
       const stored = community.db.alerts('missing-person');
       expect(stored).toHaveLength(1);
-      await until(() => community.db.alerts('missing-person')[0]?.webhook === 'delivered', 5000, 'the webhook outcome');
+      await waitFor(() => community.db.alerts('missing-person')[0]?.webhook === 'delivered', 5000, 'the webhook outcome');
       const cleared = clearAlert(community, 'missing-person', { actor: 'security' });
       expect(cleared.revoked).toEqual(['alert-franck']);
       await rosterAt(4);
 
       // Fleet status from the heartbeats, and a signed unlock command.
-      const row = await until(() => fleetStatus(community).find((r) => r.terminalId === 't1' && r.online && r.rosterLag === 0), 10_000, 't1 online and up to date');
+      const row = await waitFor(() => fleetStatus(community).find((r) => r.terminalId === 't1' && r.online && r.rosterLag === 0), 10_000, 't1 online and up to date');
       expect(row).toMatchObject({ doorId: 'door-1', status: 'active', softwareVersion: expect.any(String) as unknown, modelVersion: pipeline.modelId });
       queueCommand(community, 'door-1', { type: 'unlock', durationMs: 2000 }, { actor: 'guard-wang' });
-      await until(() => remoteUnlocks.length > 0, 10_000, 'the remote unlock');
+      await waitFor(() => remoteUnlocks.length > 0, 10_000, 'the remote unlock');
 
       // Every step is in the audit log with who did it.
       const audit = community.db.auditLog().map((a) => `${a.actor} ${a.action} ${a.subject}`);
@@ -242,7 +232,7 @@ describe('a community provisioned with the provision API', () => {
       // Something is sent to t1 meanwhile (the hub sends it whether t1 is online or not).
       const before = community.db.queuedCommands().length;
       const [id] = queueCommand(community, 't1', { type: 'resync' });
-      await until(() => community.db.command(id ?? -1)?.status === 'sent', 5000, 'the command to be sent');
+      await waitFor(() => community.db.command(id ?? -1)?.status === 'sent', 5000, 'the command to be sent');
       expect(before).toBe(0);
       // Publishing as t1 is refused too: the hub stores nothing from this connection.
       const eventsBefore = readEvents(community, 0).events.length;

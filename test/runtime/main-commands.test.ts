@@ -13,7 +13,7 @@ import type { LoopEvent } from '../../runtime/loop/door-loop';
 import { EXIT_RESTART_FOR_CONFIG, Terminal, type TerminalNotice } from '../../runtime/main';
 import type { PersonUpsert } from '../../runtime/roster/batch';
 import { passagesClip } from '../harness/clips';
-import { waitFor } from '../harness/mosquitto';
+import { waitFor } from '../harness/wait';
 import { Site } from '../harness/site';
 import { franckUpsert, makeSiteDir, spawnDoorwayRun, terminalConfig, writeRoster, type SiteDir } from '../harness/terminal-site';
 

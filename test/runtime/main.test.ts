@@ -12,6 +12,7 @@ import { Terminal, type TerminalNotice } from '../../runtime/main';
 import type { PersonUpsert } from '../../runtime/roster/batch';
 import { keyedPassagesClip } from '../harness/clips';
 import { franckUpsert, makeSiteDir, spawnDoorwayRun, terminalConfig, writeRoster } from '../harness/terminal-site';
+import { waitFor } from '../harness/wait';
 
 type Decision = Extract<LoopEvent, { type: 'decision' }>;
 
@@ -46,20 +47,10 @@ async function withTerminal(
   }
 }
 
-async function until<T>(f: () => T | undefined, ms: number): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe('terminal on a real video', () => {
   it('unlocks for an enrolled resident at his door and records the entry', async () => {
     await withTerminal({ upserts: [franck] }, async (t, gpio, decisions) => {
-      const d = await until(() => decisions()[0], 15_000);
+      const d = await waitFor(() => decisions()[0], 15_000, 'the first decision');
       expect(d.decision).toMatchObject({ kind: 'grant', personId: 'p-franck' });
       expect(d.lock).toBe('unlocked');
       // fail-secure strike: relay active = unlocked
@@ -77,7 +68,7 @@ describe('terminal on a real video', () => {
     // wall the default policy waits its 2 s budget, as long as he is in view in this clip); the default
     // policy may refuse a passage (its measured false refusal rate is in the README), but not every one
     await withTerminal({ upserts: [franck], video: await keyedPassagesClip('plaster'), liveness: 'balanced' }, async (_t, gpio, decisions) => {
-      const d = await until(() => decisions().find((x) => x.decision.kind === 'grant'), 40_000);
+      const d = await waitFor(() => decisions().find((x) => x.decision.kind === 'grant'), 40_000, 'a grant');
       expect(d.decision).toMatchObject({ kind: 'grant', personId: 'p-franck' });
       expect(d.liveness.verdict).toBe('live');
       expect(gpio.out('lock').writes.some((w) => w.active)).toBe(true);
@@ -86,7 +77,7 @@ describe('terminal on a real video', () => {
 
   it('keeps the door shut for the same resident at a door he is not authorised for', async () => {
     await withTerminal({ upserts: [franck], doorId: 'door-2' }, async (_t, gpio, decisions) => {
-      const d = await until(() => decisions()[0], 15_000);
+      const d = await waitFor(() => decisions()[0], 15_000, 'the first decision');
       expect(d.decision).toMatchObject({ kind: 'deny', reason: 'not-authorised-here' });
       expect(gpio.out('lock').writes.every((w) => !w.active)).toBe(true);
     });
@@ -95,7 +86,7 @@ describe('terminal on a real video', () => {
   it('denies a face that is not enrolled as unknown', async () => {
     const other: PersonUpsert = { ...franck, personId: 'p-other', templates: franck.templates.map((x) => ({ ...x, embedding: Buffer.from(new Float32Array(512).map((_, i) => (i === 7 ? 1 : 0)).buffer).toString('base64') })) };
     await withTerminal({ upserts: [other] }, async (_t, gpio, decisions) => {
-      const d = await until(() => decisions()[0], 15_000);
+      const d = await waitFor(() => decisions()[0], 15_000, 'the first decision');
       expect(d.decision).toMatchObject({ kind: 'deny', reason: 'unknown' });
       expect(gpio.out('lock').writes.every((w) => !w.active)).toBe(true);
     });
@@ -107,10 +98,10 @@ describe('terminal on a real video', () => {
       const health = (await (await fetch(`http://127.0.0.1:${t.healthPort}/healthz`)).json()) as Record<string, unknown>;
       expect(health).toMatchObject({ ok: false, modelsLoaded: false, lockOk: true });
       gpio.set('exit', 'pressed');
-      await until(() => (t.lock.getState().state === 'unlocked' ? true : undefined), 2000);
+      await waitFor(() => t.lock.getState().state === 'unlocked', 2000, 'the exit button to unlock');
       gpio.set('exit', false);
       gpio.set('fire', 'alarm');
-      await until(() => (t.lock.getState().state === 'fire-release' ? true : undefined), 2000);
+      await waitFor(() => t.lock.getState().state === 'fire-release', 2000, 'the fire release');
       expect(gpio.out('lock').writes.at(-1)?.active).toBe(true); // strike released
     });
   }, 40_000);

@@ -5,7 +5,7 @@
 import { FacePipeline } from '../../models/pipeline';
 import type { PersonUpsert } from '../../runtime/roster/batch';
 import { passagesClip } from '../harness/clips';
-import { waitFor } from '../harness/mosquitto';
+import { waitFor } from '../harness/wait';
 import { Site } from '../harness/site';
 import { franckUpsert } from '../harness/terminal-site';
 

@@ -11,7 +11,8 @@ import { generateSigningKeyPair, signBody } from '../../../runtime/protocol/sign
 import { HubRosterStore } from '../../../provisioning/hub/roster';
 import { topicsFor } from '../../../runtime/protocol/topics';
 import { MemoryRosterSink } from '../../../runtime/sync/roster-sink';
-import { MosquittoBroker, sleep, waitFor } from '../../harness/mosquitto';
+import { MosquittoBroker } from '../../harness/mosquitto';
+import { sleep, waitFor } from '../../harness/wait';
 import { TestPki } from '../../harness/pki';
 import { entryEvent, makeTerminal, person, startHub, type TestHub, type TestTerminal } from '../../harness/sync-site';
 

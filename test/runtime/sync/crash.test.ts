@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { generateSigningKeyPair } from '../../../runtime/protocol/signing';
-import { MosquittoBroker, waitFor } from '../../harness/mosquitto';
+import { MosquittoBroker } from '../../harness/mosquitto';
+import { waitFor } from '../../harness/wait';
 import { TestPki } from '../../harness/pki';
 import { startHub, type TestHub } from '../../harness/sync-site';
 
