@@ -90,6 +90,7 @@ describe('provision terminal add / revoke', () => {
     revokeTerminal(c, 'gate-4', { passphrase: PASS, actor: 'it' }); // idempotent
     expect(revokedSerials(c.paths.ca)).toEqual([serial]);
     expect(aclText(c)).not.toContain('user gate-4');
+    expect(aclText(c)).toContain('user gate-3\ntopic read hub/gate-3/#'); // the others stay
     expect(c.db.terminal('gate-4')?.status).toBe('revoked');
     expect(c.db.auditLog().filter((a) => a.action === 'terminal.revoke').map((a) => `${a.actor} ${a.subject}`)).toEqual(['it gate-4']);
   });

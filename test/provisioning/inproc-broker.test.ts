@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { addTerminal, initCommunity, revokeTerminal, type Community } from '../../provisioning';
 import { mayPublish, maySubscribe } from '../../provisioning/inproc-broker';
+import { unlockedPem } from '../../provisioning/pki';
 import { freeLoopbackPort } from '../../provisioning/ports';
+import { waitFor } from '../harness/wait';
 
 const PASS = 'test-passphrase';
 
@@ -52,12 +54,14 @@ describe('in-process broker', () => {
     community.close();
   });
 
+  /** A client with a terminal bundle's credentials, or (bundle `hub`) the community's hub identity. */
   function connect(bundle: string, id: string): Promise<MqttClient> {
+    const hub = bundle === 'hub';
     const c = mqtt.connect(`mqtts://127.0.0.1:${port}`, {
       clientId: id,
-      ca: readFileSync(join(dir, bundle, 'ca.crt')),
-      cert: readFileSync(join(dir, bundle, 'device.crt')),
-      key: readFileSync(join(dir, bundle, 'device.key')),
+      ca: readFileSync(hub ? community.paths.ca.cert : join(dir, bundle, 'ca.crt')),
+      cert: readFileSync(hub ? community.paths.hubTlsCert : join(dir, bundle, 'device.crt')),
+      key: hub ? unlockedPem(community.paths.hubTlsKey, PASS) : readFileSync(join(dir, bundle, 'device.key')),
       reconnectPeriod: 0,
       connectTimeout: 5000,
     });
@@ -78,23 +82,34 @@ describe('in-process broker', () => {
     await expect(t2.subscribeAsync('door/t1/#', { qos: 1 })).rejects.toThrow(/Subscribe error/);
     await expect(t2.subscribeAsync('hub/t1/#', { qos: 1 })).rejects.toThrow(/Subscribe error/);
     await t2.subscribeAsync('hub/t2/#', { qos: 1 }); // its own topics are fine
-    const hub = await connect('b1', 't1-probe'); // same identity as t1 (CN from its certificate)
+    const probe = await connect('b1', 't1-probe'); // same identity as t1 (CN from its certificate)
     const own: string[] = [];
-    hub.on('message', (topic) => own.push(topic));
-    await hub.subscribeAsync('hub/roster/all', { qos: 1 });
+    probe.on('message', (topic, payload) => own.push(`${topic} ${payload.toString()}`));
+    await probe.subscribeAsync('hub/roster/all', { qos: 1 });
     await t1.publishAsync('door/t1/events', 'x', { qos: 1 });
-    // forged publishes, on another terminal's topic and on the hub's roster topic every terminal reads:
-    // refused, delivered to nobody (t2 could read door/t1/# only if its refused subscription had taken)
-    t1.publish('door/t2/events', 'forged', { qos: 1 });
+    // Forged publishes, on another terminal's topic and on the hub's roster topic every terminal reads:
+    // refused (MQTT 3.1.1 has no refusal code: the broker drops the connection), delivered to nobody
+    // (t2 could read door/t1/# only if its refused subscription had taken).
     const forger = await connect('b1', 't1-forger');
+    const dropped = [t1, forger].map((c) => new Promise<void>((r) => c.once('close', () => r())));
+    t1.publish('door/t2/events', 'forged', { qos: 1 });
     forger.publish('hub/roster/all', 'forged roster', { qos: 1 });
-    await new Promise((r) => setTimeout(r, 300));
-    expect(got).toEqual([]);
-    expect(own).toEqual([]);
+    await Promise.all(dropped);
+    // The positive control: the hub, after the forgeries were refused, publishes on the same topics
+    // these subscribers may read; what they receive is exactly that.
+    const hub = await connect('hub', 'hub');
+    await hub.publishAsync('hub/roster/all', 'from the hub', { qos: 1 });
+    await hub.publishAsync('hub/t2/commands', 'for t2', { qos: 1 });
+    await waitFor(() => own.length > 0 && got.length > 0, 5000, "the hub's messages");
+    expect(own).toEqual(['hub/roster/all from the hub']);
+    expect(got).toEqual(['hub/t2/commands']);
   });
 
   it('refuses a revoked terminal at connect', async () => {
     revokeTerminal(community, 't2', { passphrase: PASS });
-    await expect(connect('b2', 't2-again')).rejects.toThrow();
+    // The broker checks the terminal list at CONNECT: a revoked terminal's CONNACK says not authorised.
+    await expect(connect('b2', 't2-again')).rejects.toThrow(/Connection refused: Not authorized/);
+    // Only t2's certificate is on the CRL: t1's still gets in.
+    expect((await connect('b1', 't1-again')).connected).toBe(true);
   });
 });

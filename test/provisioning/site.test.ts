@@ -39,7 +39,7 @@ import {
   type TerminalBundle,
 } from '../../provisioning';
 import { FRANCK_STILLS, FRANCK_VIDEO, testFile } from '../fixtures/photos';
-import { waitFor } from '../harness/wait';
+import { sleep, waitFor } from '../harness/wait';
 
 type Decision = Extract<LoopEvent, { type: 'decision' }>;
 const PASS = 'test-passphrase-1';
@@ -154,7 +154,9 @@ describe('a community provisioned with the provision API', () => {
       camera.open = true;
       const d = await waitFor(() => decisions[before], 20_000, what);
       camera.open = false;
-      await new Promise((r) => setTimeout(r, (config.evidence.trackGapMs ?? 700) + 500)); // he walks away
+      // He walks away: time itself must pass, as the tracker ends his track only after trackGapMs
+      // without a face (no event marks it), so that his next passage is a new decision.
+      await sleep((config.evidence.trackGapMs ?? 700) + 500);
       return d;
     };
     const rosterAt = (v: number): Promise<string> => waitFor(() => notices.find((m) => m.endsWith(`applied: version ${v}`)), 15_000, `roster version ${v}`);
@@ -189,7 +191,8 @@ describe('a community provisioned with the provision API', () => {
       // An alert tag reaches every door; a sighting becomes an alert at the hub and a webhook POST.
       await addAlert(community, enroller, { tag: 'missing-person', photos: [testFile(FRANCK_STILLS[2]!)], subjectId: 'alert-franck', note: 'last seen at gate 3', actor: 'security' });
       await rosterAt(3);
-      await passage('a decision on the alert subject');
+      const sighted = await passage('a decision on the alert subject');
+      expect(sighted.decision.alerts).toEqual([{ tag: 'missing-person', personId: 'alert-franck' }]);
       const post = await waitFor(() => posted.find((p) => p['tag'] === 'missing-person'), 10_000, 'the webhook POST');
       expect(post).toMatchObject({ kind: 'alert.sighting', personId: 'alert-franck', doorId: 'door-1', terminalId: 't1' });
       expect(typeof post['score']).toBe('number');
@@ -229,17 +232,27 @@ describe('a community provisioned with the provision API', () => {
       thief.on('message', (topic) => got.push(topic));
       // mosquitto grants the subscription on MQTT 3.1.1 but the ACL stops every message it would carry.
       await thief.subscribeAsync(['hub/t1/#', 'hub/+/commands'], { qos: 1 });
-      // Something is sent to t1 meanwhile (the hub sends it whether t1 is online or not).
-      const before = community.db.queuedCommands().length;
-      const [id] = queueCommand(community, 't1', { type: 'resync' });
-      await waitFor(() => community.db.command(id ?? -1)?.status === 'sent', 5000, 'the command to be sent');
-      expect(before).toBe(0);
-      // Publishing as t1 is refused too: the hub stores nothing from this connection.
-      const eventsBefore = readEvents(community, 0).events.length;
-      await thief.publishAsync('door/t1/events', JSON.stringify({ v: 1, events: [{ id: '01JAAAAAAAAAAAAAAAAAAAAAAA', at: Date.now(), type: 'alarm.tamper', input: 'tamper' }] }), { qos: 1 });
-      await new Promise((r) => setTimeout(r, 500));
-      expect(got).toEqual([]);
-      expect(readEvents(community, 0).events.length).toBe(eventsBefore);
+      // Something is sent to t1 meanwhile (the hub sends it whether t1 is online or not)...
+      expect(community.db.queuedCommands()).toEqual([]);
+      const [forT1] = queueCommand(community, 't1', { type: 'resync' });
+      await waitFor(() => community.db.command(forT1 ?? -1)?.status === 'sent', 5000, 'the command for t1 to be sent');
+      // ...then, the same way, something for t2 that these credentials may read: the positive control.
+      // The broker delivers a subscriber's messages in order, so once t2's command is in, t1's would be.
+      const [forT2] = queueCommand(community, 't2', { type: 'resync' });
+      await waitFor(() => got.includes('hub/t2/commands'), 10_000, "t2's own command to reach the thief");
+      expect(community.db.command(forT2 ?? -1)?.status).toBe('sent');
+      expect(got).toEqual(['hub/t2/commands']);
+
+      // Publishing as t1 is refused too: the hub stores nothing of it, though it stores the event the
+      // same connection publishes next on t2's own topic.
+      const t1Before = readEvents(community, 0).events.filter((e) => e.terminalId === 't1').length;
+      const event = (id: string): string => JSON.stringify({ v: 1, events: [{ id, at: Date.now(), type: 'alarm.tamper', input: 'tamper' }] });
+      await thief.publishAsync('door/t1/events', event('01JAAAAAAAAAAAAAAAAAAAAAAA'), { qos: 1 });
+      await thief.publishAsync('door/t2/events', event('01JBBBBBBBBBBBBBBBBBBBBBBB'), { qos: 1 });
+      await waitFor(() => readEvents(community, 0).events.some((e) => e.terminalId === 't2' && e.event.id === '01JBBBBBBBBBBBBBBBBBBBBBBB'), 10_000, "the event on t2's own topic at the hub");
+      const stored = readEvents(community, 0).events;
+      expect(stored.filter((e) => e.terminalId === 't1')).toHaveLength(t1Before);
+      expect(stored.some((e) => e.event.id === '01JAAAAAAAAAAAAAAAAAAAAAAA')).toBe(false);
     } finally {
       await thief.endAsync();
     }
@@ -250,8 +263,13 @@ describe('a community provisioned with the provision API', () => {
     expect(before.connected).toBe(true);
     await before.endAsync();
     revokeTerminal(community, 't2', { passphrase: PASS, actor: 'it-staff' });
-    await new Promise((r) => setTimeout(r, 300)); // mosquitto handles SIGHUP between network loops
-    const refused = await bundleClient(t2, community.config.brokerUrl, 't2').then(() => null, (e: Error) => e);
+    // mosquitto handles the SIGHUP between network loops: until then t2 may still get in, so try again.
+    const refused = await waitFor(
+      () => bundleClient(t2, community.config.brokerUrl, 't2').then(async (c) => (await c.endAsync(), null), (e: Error) => e),
+      5000,
+      't2 to be refused',
+      100,
+    );
     expect(String(refused)).toMatch(/certificate revoked/); // the broker's CRL, re-read on SIGHUP
     expect(fleetStatus(community).find((r) => r.terminalId === 't2')).toMatchObject({ status: 'revoked', online: false });
     // t1 still connects: only t2's certificate is on the CRL.
