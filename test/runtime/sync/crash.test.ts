@@ -81,4 +81,4 @@ test('a terminal killed mid-upload and restarted delivers every event to the hub
   expect(hub.ingest.ids('door-k')).toEqual([...ids].sort());
   second.kill('SIGTERM');
   await new Promise((r) => second.once('exit', r));
-});
+}, 90_000); // its own waits add up to 80 s on a loaded machine: let them, not jest's default, say what is late
