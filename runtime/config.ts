@@ -15,6 +15,7 @@ import { AdaptationPolicySchema } from './roster/adaptation';
 import { LivenessPolicySchema } from './loop/liveness-fusion';
 import { TerminalError } from '../core/errors';
 import { TimeZoneSchema } from '../core/time-zone';
+import { IdSchema } from './protocol/ids';
 
 export class ConfigError extends TerminalError {
   readonly code = 'config';
@@ -28,7 +29,8 @@ export class ConfigError extends TerminalError {
   }
 }
 
-const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, ".", "_" or "-", at most 64');
+/** Terminal, door and building ids: the one identifier rule shared with the hub (protocol/ids.ts). */
+const id = IdSchema;
 
 
 export const ConfigSchema = z.strictObject({

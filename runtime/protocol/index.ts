@@ -1,3 +1,4 @@
+export * from './ids';
 export * from './schemas';
 export * from './topics';
 export * from './signing';

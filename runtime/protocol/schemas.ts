@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { IdSchema } from './ids';
 
 /**
  * Every MQTT payload between terminal and hub, as zod schemas. Each payload carries `v` (the schema
@@ -9,8 +10,8 @@ import { z } from 'zod';
 export const SCHEMA_VERSION = 1 as const;
 const v = z.literal(SCHEMA_VERSION);
 
-/** Terminal ids appear inside topics: no '/', '+', '#', no upper case, bounded length. */
-export const TerminalIdSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'terminal id');
+/** Terminal ids appear inside topics, certificate names and ACL lines: the one identifier rule (./ids). */
+export const TerminalIdSchema = IdSchema;
 export type TerminalId = z.infer<typeof TerminalIdSchema>;
 
 /** Event ids are ULIDs (time-ordered, 26 Crockford base32 characters). */
@@ -20,7 +21,7 @@ const epochMs = z.number().int().nonnegative();
 const unit = z.number().min(0).max(1);
 const ms = z.number().nonnegative().max(3_600_000);
 /** Pseudonymous person id (a roster key, never a name). */
-const personId = z.string().min(1).max(64);
+const personId = IdSchema;
 
 const eventBase = { id: EventIdSchema, at: epochMs };
 
@@ -99,9 +100,9 @@ export const RosterIntegritySchema = z.strictObject({
 export const AlertSightingSchema = z.strictObject({
   ...eventBase,
   type: z.literal('alert.sighting'),
-  tag: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/),
+  tag: IdSchema,
   personId,
-  doorId: z.string().min(1).max(64),
+  doorId: IdSchema,
   score: unit,
 });
 

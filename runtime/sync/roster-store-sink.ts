@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PersonUpsertSchema, RosterBatchSchema, type PersonUpsert, type RosterBatchInput } from '../roster/batch';
+import { PersonUpsertSchema, RevokedPersonIdSchema, RosterBatchSchema, type PersonUpsert, type RosterBatchInput } from '../roster/batch';
 import type { RosterStore } from '../roster/store';
 import type { RosterSink, RosterSnapshot } from './roster-sink';
 
@@ -9,7 +9,7 @@ import type { RosterSink, RosterSnapshot } from './roster-sink';
  */
 export const RosterSnapshotItemSchema = z.union([
   PersonUpsertSchema,
-  z.strictObject({ revokedPersonId: PersonUpsertSchema.shape.personId }),
+  z.strictObject({ revokedPersonId: RevokedPersonIdSchema }),
 ]);
 export type RosterSnapshotItem = z.infer<typeof RosterSnapshotItemSchema>;
 

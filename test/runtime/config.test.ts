@@ -1,8 +1,11 @@
+import fc from 'fast-check';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, parseConfig } from '../../runtime/config';
 import { DEFAULT_MATCH_THRESHOLD } from '../../models/thresholds';
+import { isId } from '../../runtime/protocol/ids';
+import { nastyId } from '../fixtures/ids';
 
 const minimal = {
   terminalId: 'gate-3-t1',
@@ -68,5 +71,23 @@ describe('terminal config', () => {
     writeFileSync(join(dir, 'bad.json'), '{ "terminalId": ');
     expect(() => loadConfig(join(dir, 'bad.json'))).toThrow(/bad\.json is invalid:\n {2}- is not valid JSON/);
     expect(() => loadConfig(join(dir, 'missing.json'))).toThrow(/missing\.json is invalid:\n {2}- cannot be read/);
+  });
+});
+
+describe('identifiers in the config file', () => {
+  it('takes terminal, door and building ids by the one identifier rule shared with the hub', () => {
+    fc.assert(
+      fc.property(nastyId, fc.constantFrom('terminalId', 'doorId', 'buildingId'), (id, field) => {
+        const raw = field === 'terminalId' ? { ...minimal, terminalId: id } : { ...minimal, door: { ...minimal.door, [field]: id } };
+        const ok = isId(id);
+        if (ok) expect(parseConfig(raw, 'terminal.json', '/etc/doorway')).toBeTruthy();
+        else {
+          const p = problems(raw);
+          expect(p.length).toBeGreaterThan(0);
+          for (const x of p) expect(x).toMatch(field === 'terminalId' ? /^terminalId: 1 to 64 ASCII letters/ : new RegExp(`^door\\.${field}: 1 to 64 ASCII letters`));
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });
