@@ -7,7 +7,7 @@
  *   hub/                    tls.key + tls.crt (CN hub), signing.key (Ed25519, encrypted), signing.pub
  *   broker/                 server.key/.crt, mosquitto.conf, acl (generated), data/
  *   terminals/<id>.crt      every issued terminal certificate (to revoke it later)
- *   photos/<personId>/      enrolment photos (deleted when the person is revoked)
+ *   photos/<key>/           enrolment photos, one folder per person named by a random key (photos.ts)
  *   hub.db, events.db       the hub database and the event store
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
@@ -16,8 +16,10 @@ import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { TimeZoneSchema } from '../core/time-zone';
-import { TerminalError } from '../core/errors';
+import { InvalidInputError, TerminalError } from '../core/errors';
+import { parseId } from '../runtime/protocol/ids';
 import { HubDb } from './db';
+import { finishPhotoMoves } from './photos';
 import { caPaths, createCa, encryptKey, issueCert, loadKey, newKey, writePrivate, type CaPaths } from './pki';
 
 export class CommunityError extends TerminalError {
@@ -91,9 +93,20 @@ export interface InitOptions {
   now?: number;
 }
 
-/** Identity recorded in the audit log: --as, PROVISION_ACTOR, or the OS user. */
-export function defaultActor(): string {
-  return process.env['PROVISION_ACTOR'] ?? userInfo().username;
+/**
+ * Identity recorded in the audit log: `given` (--as), PROVISION_ACTOR, or the OS user; an operator id
+ * follows the one identifier rule (runtime/protocol/ids.ts) like every other id.
+ */
+export function actorOf(given?: string): string {
+  let name = given ?? process.env['PROVISION_ACTOR'];
+  if (name === undefined) {
+    try {
+      name = userInfo().username;
+    } catch {
+      throw new InvalidInputError('operator', ['no user name for the audit log: give --as NAME or set PROVISION_ACTOR']);
+    }
+  }
+  return parseId('operator', name);
 }
 
 /** Create a community; refuses a folder that already holds one. */
@@ -107,6 +120,7 @@ export function initCommunity(opts: InitOptions): Community {
   const host = /^mqtts:\/\/([^:/]+):/.exec(brokerUrl)?.[1] ?? '127.0.0.1';
   const hostName = /^\d+\.\d+\.\d+\.\d+$/.test(host) ? `IP:${host}` : `DNS:${host}`;
   const now = opts.now ?? Date.now();
+  const actor = actorOf(opts.actor);
   const config = CommunityConfigSchema.parse({
     v: 1,
     name: opts.name ?? 'doorway community',
@@ -132,7 +146,7 @@ export function initCommunity(opts: InitOptions): Community {
   writeFileSync(paths.brokerCert, issueCert(ca, brokerKey, { cn: 'broker', usage: 'server', altNames: config.brokerAltNames, days: 3650 }, opts.passphrase).cert);
   writeFileSync(paths.config, `${JSON.stringify(config, null, 2)}\n`);
   const c = new Community(paths, config);
-  c.db.audit(opts.actor ?? defaultActor(), 'community.init', config.name, { brokerUrl }, now);
+  c.db.audit(actor, 'community.init', config.name, { brokerUrl }, now);
   return c;
 }
 
@@ -153,7 +167,12 @@ export class Community {
   }
 
   get db(): HubDb {
-    this.hubDb ??= new HubDb(this.paths.hubDb);
+    if (!this.hubDb) {
+      const db = new HubDb(this.paths.hubDb);
+      // Photos of a database from before opaque photo keys move into photos/<key>/ (done once).
+      finishPhotoMoves(db, this.paths.dir, this.paths.photosDir);
+      this.hubDb = db;
+    }
     return this.hubDb;
   }
 

@@ -6,7 +6,8 @@ import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { TerminalError } from '../core/errors';
 import type { Command, SyncEvent } from '../runtime/protocol/schemas';
-import { defaultActor, type Community } from './community';
+import { parseId } from '../runtime/protocol/ids';
+import { actorOf, type Community } from './community';
 
 export class FleetError extends TerminalError {
   readonly code = 'fleet';
@@ -53,11 +54,12 @@ export function fleetStatus(c: Community, now = Date.now()): FleetRow[] {
 }
 
 /** Queue a signed command for the running hub; `target` is a terminal id or a door id. Returns command ids. */
-export function queueCommand(c: Community, target: string, command: Command, o: { actor?: string; now?: number } = {}): number[] {
+export function queueCommand(c: Community, targetId: string, command: Command, o: { actor?: string; now?: number } = {}): number[] {
+  const target = parseId('door or terminal', targetId);
   const terminals = c.db.terminals().filter((t) => t.status === 'active' && (t.id === target || t.doorId === target));
   if (terminals.length === 0) throw new FleetError(`no active terminal or door ${target}`);
   const now = o.now ?? Date.now();
-  const actor = o.actor ?? defaultActor();
+  const actor = actorOf(o.actor);
   return c.db.tx(() =>
     terminals.map((t) => {
       const id = c.db.queueCommand(t.id, command, actor, now);

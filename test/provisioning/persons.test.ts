@@ -24,7 +24,7 @@ import {
   type Enroller,
 } from '../../provisioning';
 import { rosterItemOf } from '../../provisioning/db';
-import { zonedMidnight } from '../../provisioning/persons';
+import { storedPhotoPaths, zonedMidnight } from '../../provisioning/persons';
 import { FRANCK_STILLS, testFile } from '../fixtures/photos';
 
 let root: string;
@@ -100,11 +100,12 @@ describe('registration and approval', () => {
 
   it('deletes the templates and photos from the hub store when a person is revoked', async () => {
     const p = await addPerson(c, fakeEnroller, { id: 'p-rev', photos: [photo, photo], doors: ['d1'] });
-    expect(p.photos).toHaveLength(2);
-    expect(p.photos.every((f) => existsSync(f))).toBe(true);
+    const stored = storedPhotoPaths(c, p);
+    expect(stored).toHaveLength(2);
+    expect(stored.every((f) => existsSync(f))).toBe(true);
     const r = revokePerson(c, 'p-rev', { reason: 'moved out' });
     expect(r).toMatchObject({ status: 'revoked', templates: [], photos: [] });
-    expect(p.photos.some((f) => existsSync(f))).toBe(false);
+    expect(stored.some((f) => existsSync(f))).toBe(false);
     expect(rosterItemOf(r)).toEqual({ revokedPersonId: 'p-rev' });
   });
 });
