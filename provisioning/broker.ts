@@ -13,7 +13,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
-import { TerminalError } from '../core/errors';
+import { z } from 'zod';
+import { InvalidInputError, TerminalError } from '../core/errors';
 import { programPath } from '../core/programs';
 import type { Community } from './community';
 
@@ -52,8 +53,24 @@ export function aclText(c: Community): string {
   return lines.join('\n');
 }
 
+/**
+ * The listen address and user become lines of mosquitto.conf: a host name or IP address and a POSIX
+ * user name only (no space, no line break that would add a directive of its own).
+ */
+const ListenHostSchema = z.string().regex(/^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|[0-9A-Fa-f:.]{2,45})$/, 'a host name or an IP address');
+const SystemUserSchema = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/, 'a user name of this system');
+
+function checkBrokerOptions(opts: BrokerConfigOptions): void {
+  const problems = [
+    ...(opts.listenHost !== undefined && !ListenHostSchema.safeParse(opts.listenHost).success ? ['listen: a host name or an IP address'] : []),
+    ...(opts.user !== undefined && !SystemUserSchema.safeParse(opts.user).success ? ['user: a user name of this system'] : []),
+  ];
+  if (problems.length > 0) throw new InvalidInputError('broker options', problems);
+}
+
 /** Write broker/mosquitto.conf and broker/acl for the current terminal list. */
 export function writeBrokerConfig(c: Community, opts: BrokerConfigOptions = {}): BrokerFiles {
+  checkBrokerOptions(opts);
   const dir = c.paths.brokerDir;
   mkdirSync(join(dir, 'data'), { recursive: true, mode: 0o700 });
   const port = brokerPort(c);

@@ -13,10 +13,11 @@ import { InvalidInputError } from '../core/errors';
 import { createLogger } from '../core/log';
 import { addAlert, clearAlert, listAlerts } from './alerts';
 import { BrokerProcess, writeBrokerConfig } from './broker';
-import { Community, initCommunity } from './community';
+import { Community, initCommunity, WebhookUrlSchema } from './community';
 import type { PersonRecord } from './db';
 import { awaitCommands, eventsTailStart, fleetStatus, queueCommand, readEvents, type StoredEvent } from './fleet';
-import { addPerson, approvePerson, importPersons, pipelineEnroller, registerPerson, revokePerson, updatePerson, type Enroller } from './persons';
+import { addPerson, approvePerson, getPerson, importPersons, lazyPipelineEnroller, registerPerson, revokePerson, updatePerson, type Enroller } from './persons';
+import { isId, parseId, printable } from '../runtime/protocol/ids';
 import { HubService } from './service';
 import { addTerminal, revokeTerminal } from './terminals';
 
@@ -92,13 +93,23 @@ export async function readPassphrase(prompt = 'community passphrase: '): Promise
 
 const list = (v: string[] | undefined): string[] | undefined => (v === undefined ? undefined : v.flatMap((x) => x.split(',')).map((s) => s.trim()).filter(Boolean));
 
+/** The face pipeline, loaded only when a photo is actually enrolled (bad input is refused before). */
 async function withEnroller<T>(f: (e: Enroller) => Promise<T>): Promise<T> {
-  const p = await FacePipeline.load();
+  const e = lazyPipelineEnroller(() => FacePipeline.load());
   try {
-    return await f(pipelineEnroller(p));
+    return await f(e);
   } finally {
-    await p.close();
+    await e.close();
   }
+}
+
+/** An id from a file as it may be shown on one line: as is when it is an id, quoted and escaped otherwise. */
+const shown = (id: string): string => (id === '' ? '(no id)' : isId(id) ? id : printable(id));
+
+/** Positional arguments beyond `max` are refused, not ignored. */
+function positionals(what: string, given: string[], max: number): string[] {
+  if (given.length > max) throw new InvalidInputError(`${what} arguments`, [`unexpected ${printable(given[max] ?? '')}${max === 0 ? ': this command takes only options' : ''}`]);
+  return given;
 }
 
 async function withCommunity<T>(dir: string | undefined, f: (c: Community) => T | Promise<T>): Promise<T> {
@@ -131,6 +142,7 @@ const initCommand: Command = async (args, io) => {
     'time-zone': { type: 'string' },
     webhook: { type: 'string' },
   }, z.strictObject({ ...commonSchema, name: z.string().optional(), 'broker-url': z.string().optional(), 'broker-host': z.array(z.string()).optional(), 'time-zone': z.string().optional(), webhook: z.string().optional() }));
+  positionals('init', o.positionals, 0);
   const dir = communityDir(o.dir);
   const passphrase = await readPassphrase('new community passphrase: ');
   const c = initCommunity({
@@ -152,6 +164,8 @@ const terminalCommand: Command = async (args, io) => {
   const [sub, ...rest] = args;
   const o = parseCli(`terminal ${sub ?? ''}`, rest, { ...common, id: { type: 'string' }, door: { type: 'string' }, building: { type: 'string' }, out: { type: 'string' }, camera: { type: 'string' }, json: { type: 'boolean' }, yes: { type: 'boolean' }, wait: { type: 'string' } },
     z.strictObject({ ...commonSchema, id: z.string().optional(), door: z.string().optional(), building: z.string().optional(), out: z.string().optional(), camera: z.string().optional(), json: z.boolean().optional(), yes: z.boolean().optional(), wait: z.coerce.number().min(0).max(60).optional() }));
+  const tmax = ({ add: 0, revoke: 1, wipe: 1, resync: 1, list: 0 } as Record<string, number>)[sub ?? ''];
+  if (tmax !== undefined) positionals(`terminal ${sub ?? ''}`, o.positionals, tmax);
   return withCommunity(o.dir, async (c) => {
     switch (sub ?? '') {
       case 'add': {
@@ -174,6 +188,7 @@ const terminalCommand: Command = async (args, io) => {
         // One terminal by its exact id (not a door id: a wipe must not reach more terminals than named).
         const id = o.positionals[0] ?? o.id;
         if (!id) throw new InvalidInputError(`terminal ${sub}`, ['give the terminal id']);
+        parseId('terminal', id);
         if (!c.db.terminals().some((t) => t.id === id && t.status === 'active')) throw new InvalidInputError(`terminal ${sub}`, [`no active terminal ${id}`]);
         if (sub === 'wipe' && !o.yes) {
           throw new InvalidInputError('terminal wipe', [`this erases every face template and person on ${id}, and its door recognises nobody until "provision terminal resync ${id}": add --yes to confirm`]);
@@ -201,6 +216,7 @@ const brokerCommand: Command = async (args, io) => {
   const [sub, ...rest] = args;
   const o = parseCli(`broker ${sub ?? ''}`, rest, { ...common, listen: { type: 'string' }, user: { type: 'string' } },
     z.strictObject({ ...commonSchema, listen: z.string().optional(), user: z.string().optional() }));
+  positionals(`broker ${sub ?? ''}`, o.positionals, 0);
   const opts = { ...(o.listen ? { listenHost: o.listen } : {}), ...(o.user ? { user: o.user } : {}) };
   return withCommunity(o.dir, async (c) => {
     if (sub === 'config') {
@@ -246,6 +262,8 @@ const personCommand: Command = async (args, io) => {
     ...commonSchema, ...accessSchema, id: z.string().optional(), photo: z.array(z.string()).optional(), label: z.string().optional(), reason: z.string().optional(),
     status: z.enum(['pending', 'active', 'revoked']).optional(), json: z.boolean().optional(),
   }));
+  const pmax = ({ register: 1, add: 1, approve: 1, update: 1, revoke: 1, list: 0, show: 1, import: 1 } as Record<string, number>)[sub ?? ''];
+  if (pmax !== undefined) positionals(`person ${sub ?? ''}`, o.positionals, pmax);
   const actor = o.as ? { actor: o.as } : {};
   const access = {
     ...(list(o.doors) ? { doors: list(o.doors) } : {}),
@@ -295,8 +313,7 @@ const personCommand: Command = async (args, io) => {
         return 0;
       }
       case 'show': {
-        const p = c.db.person(idArg());
-        if (!p) throw new InvalidInputError('person show', [`no person ${idArg()}`]);
+        const p = getPerson(c, idArg());
         const view = { ...p, templates: p.templates.map((t) => ({ templateId: t.templateId, modelId: t.modelId })), photos: p.photos.length };
         io.out(o.json ? JSON.stringify(view, null, 2) : `${personLine(p)}\ncreated ${time(p.createdAt)} updated ${time(p.updatedAt)}${p.note ? `\nnote: ${p.note}` : ''}`);
         return 0;
@@ -314,13 +331,13 @@ const personCommand: Command = async (args, io) => {
               const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`;
               if (tty) process.stderr.write(`\r${bar}${done === total ? '\n' : ''}`);
               else if (done === total || done % 50 === 0) io.err(bar);
-              if (!r.ok && !o.json) io.err(`${tty ? '\r' : ''}line ${r.line} ${r.id || '(no id)'}: ${r.error ?? 'failed'}`);
+              if (!r.ok && !o.json) io.err(`${tty ? '\r' : ''}line ${r.line} ${shown(r.id)}: ${r.error ?? 'failed'}`);
             },
           }));
         const failed = results.filter((r) => !r.ok);
         if (o.json) io.out(JSON.stringify(results, null, 2));
         else {
-          for (const r of results) io.out(`line ${r.line}\t${r.id || '(no id)'}\t${r.ok ? 'added' : `FAILED: ${r.error ?? ''}`}`);
+          for (const r of results) io.out(`line ${r.line}\t${shown(r.id)}\t${r.ok ? 'added' : `FAILED: ${r.error ?? ''}`}`);
           io.out(`${results.length - failed.length} added, ${failed.length} failed`);
         }
         return failed.length > 0 ? 1 : 0;
@@ -335,6 +352,8 @@ const alertCommand: Command = async (args, io) => {
   const [sub, ...rest] = args;
   const o = parseCli(`alert ${sub ?? ''}`, rest, { ...common, tag: { type: 'string' }, photo: { type: 'string', multiple: true }, person: { type: 'string' }, note: { type: 'string' }, json: { type: 'boolean' } },
     z.strictObject({ ...commonSchema, tag: z.string().optional(), photo: z.array(z.string()).optional(), person: z.string().optional(), note: z.string().optional(), json: z.boolean().optional() }));
+  const amax = ({ add: 0, clear: 1, list: 0 } as Record<string, number>)[sub ?? ''];
+  if (amax !== undefined) positionals(`alert ${sub ?? ''}`, o.positionals, amax);
   const actor = o.as ? { actor: o.as } : {};
   return withCommunity(o.dir, async (c) => {
     switch (sub ?? '') {
@@ -372,6 +391,7 @@ const fleetCommand: Command = async (args, io) => {
   const [sub, ...rest] = args;
   const o = parseCli(`fleet ${sub ?? ''}`, rest, { ...common, json: { type: 'boolean' } }, z.strictObject({ ...commonSchema, json: z.boolean().optional() }));
   if (sub !== 'status') throw new InvalidInputError('fleet', ['expected status']);
+  positionals('fleet status', o.positionals, 0);
   return withCommunity(o.dir, (c) => {
     const rows = fleetStatus(c);
     if (o.json) {
@@ -391,6 +411,7 @@ const doorCommand: Command = async (args, io) => {
   const [sub, ...rest] = args;
   const o = parseCli(`door ${sub ?? ''}`, rest, { ...common, seconds: { type: 'string' } }, z.strictObject({ ...commonSchema, seconds: z.coerce.number().int().min(1).max(60).optional() }));
   if (sub !== 'unlock' || !o.positionals[0]) throw new InvalidInputError('door', ['expected unlock DOOR_OR_TERMINAL_ID']);
+  positionals('door unlock', o.positionals, 1);
   const target = o.positionals[0];
   return withCommunity(o.dir, async (c) => {
     const ids = queueCommand(c, target, { type: 'unlock', durationMs: (o.seconds ?? 5) * 1000 }, o.as ? { actor: o.as } : {});
@@ -405,6 +426,7 @@ const configCommand: Command = async (args, io) => {
   const [sub, ...rest] = args;
   const o = parseCli(`config ${sub ?? ''}`, rest, { ...common, terminal: { type: 'string' } }, z.strictObject({ ...commonSchema, terminal: z.string().optional() }));
   if (sub !== 'push') throw new InvalidInputError('config', ['expected push']);
+  positionals('config push', o.positionals, 0);
   return withCommunity(o.dir, async (c) => {
     const targets = o.terminal ? [o.terminal] : c.db.terminals().filter((t) => t.status === 'active').map((t) => t.id);
     const ids = targets.flatMap((t) => queueCommand(c, t, { type: 'reload-config' }, o.as ? { actor: o.as } : {}));
@@ -450,6 +472,7 @@ const eventsCommand: Command = async (args, io) => {
   const o = parseCli(`events ${sub ?? ''}`, rest, { ...common, n: { type: 'string', short: 'n' }, follow: { type: 'boolean', short: 'f' }, json: { type: 'boolean' } },
     z.strictObject({ ...commonSchema, n: z.coerce.number().int().min(0).optional(), follow: z.boolean().optional(), json: z.boolean().optional() }));
   if (sub !== 'tail') throw new InvalidInputError('events', ['expected tail']);
+  positionals('events tail', o.positionals, 0);
   return withCommunity(o.dir, async (c) => {
     let last = eventsTailStart(c, o.n ?? 20);
     let stop = false;
@@ -470,6 +493,7 @@ const eventsCommand: Command = async (args, io) => {
 const auditCommand: Command = async (args, io) => {
   const o = parseCli('audit', args, { ...common, n: { type: 'string', short: 'n' }, json: { type: 'boolean' } },
     z.strictObject({ ...commonSchema, n: z.coerce.number().int().min(1).optional(), json: z.boolean().optional() }));
+  positionals('audit', o.positionals, 0);
   return withCommunity(o.dir, (c) => {
     for (const a of c.db.auditLog(o.n ?? 100)) io.out(o.json ? JSON.stringify(a) : `${time(a.at)}\t${a.actor}\t${a.action}\t${a.subject}\t${JSON.stringify(a.detail)}`);
     return 0;
@@ -478,7 +502,8 @@ const auditCommand: Command = async (args, io) => {
 
 const hubCommand: Command = async (args, io) => {
   const o = parseCli('hub', args, { ...common, webhook: { type: 'string' }, 'poll-ms': { type: 'string' } },
-    z.strictObject({ ...commonSchema, webhook: z.url().optional(), 'poll-ms': z.coerce.number().int().min(20).max(60_000).optional() }));
+    z.strictObject({ ...commonSchema, webhook: WebhookUrlSchema.optional(), 'poll-ms': z.coerce.number().int().min(20).max(60_000).optional() }));
+  positionals('hub', o.positionals, 0);
   const c = Community.open(communityDir(o.dir));
   const passphrase = await readPassphrase();
   c.checkPassphrase(passphrase);

@@ -18,6 +18,7 @@ import { z } from 'zod';
 import { TimeZoneSchema } from '../core/time-zone';
 import { InvalidInputError, TerminalError } from '../core/errors';
 import { parseId } from '../runtime/protocol/ids';
+import { jsonErrorPlace } from '../runtime/config';
 import { HubDb } from './db';
 import { finishPhotoMoves } from './photos';
 import { caPaths, createCa, encryptKey, issueCert, loadKey, newKey, writePrivate, type CaPaths } from './pki';
@@ -26,17 +27,20 @@ export class CommunityError extends TerminalError {
   readonly code = 'community';
 }
 
+/** Where the hub POSTs alerts: an http(s) URL. */
+export const WebhookUrlSchema = z.url({ protocol: /^https?$/, message: 'an http:// or https:// URL' });
+
 export const CommunityConfigSchema = z.strictObject({
   v: z.literal(1),
   name: z.string().min(1).max(100),
   /** What terminals and the hub connect to, e.g. mqtts://hub.example:8883. */
-  brokerUrl: z.string().regex(/^mqtts:\/\/[^/]+:\d+$/, 'mqtts://HOST:PORT'),
-  /** subjectAltName entries of the broker certificate. */
-  brokerAltNames: z.array(z.string().regex(/^(IP|DNS):[^,\s]+$/)).min(1),
+  brokerUrl: z.string().regex(/^mqtts:\/\/[A-Za-z0-9.-]+:\d{1,5}$/, 'mqtts://HOST:PORT'),
+  /** subjectAltName entries of the broker certificate (they reach openssl's config: no spaces, commas or line breaks). */
+  brokerAltNames: z.array(z.string().regex(/^(IP:[0-9A-Fa-f.:]+|DNS:[A-Za-z0-9*.-]+)$/, 'IP:ADDRESS or DNS:NAME')).min(1),
   timeZone: TimeZoneSchema,
   heartbeatMs: z.number().int().min(1000).default(30_000),
   /** Alerts are POSTed here as JSON (null: stored only). */
-  webhookUrl: z.url().nullable().default(null),
+  webhookUrl: WebhookUrlSchema.nullable().default(null),
   createdAt: z.number().int(),
 });
 export type CommunityConfig = z.infer<typeof CommunityConfigSchema>;
@@ -120,8 +124,9 @@ export function initCommunity(opts: InitOptions): Community {
   const host = /^mqtts:\/\/([^:/]+):/.exec(brokerUrl)?.[1] ?? '127.0.0.1';
   const hostName = /^\d+\.\d+\.\d+\.\d+$/.test(host) ? `IP:${host}` : `DNS:${host}`;
   const now = opts.now ?? Date.now();
+  // Everything is checked before the first file is written: bad input leaves no folder behind.
   const actor = actorOf(opts.actor);
-  const config = CommunityConfigSchema.parse({
+  const parsed = CommunityConfigSchema.safeParse({
     v: 1,
     name: opts.name ?? 'doorway community',
     brokerUrl,
@@ -131,6 +136,8 @@ export function initCommunity(opts: InitOptions): Community {
     webhookUrl: opts.webhookUrl ?? null,
     createdAt: now,
   });
+  if (!parsed.success) throw new InvalidInputError('community settings', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  const config = parsed.data;
   mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
   for (const d of [join(paths.dir, 'hub'), paths.brokerDir, paths.terminalsDir, paths.photosDir]) mkdirSync(d, { recursive: true, mode: 0o700 });
   const ca = createCa(paths.ca.dir, `${config.name} CA`, opts.passphrase);
@@ -161,8 +168,20 @@ export class Community {
   static open(dir: string): Community {
     const paths = communityPaths(dir);
     if (!existsSync(paths.config)) throw new CommunityError(`no community in ${paths.dir} (run provision init --dir ${dir})`);
-    const r = CommunityConfigSchema.safeParse(JSON.parse(readFileSync(paths.config, 'utf8')));
-    if (!r.success) throw new CommunityError(`${paths.config} is invalid: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    let raw: unknown;
+    try {
+      const text = readFileSync(paths.config, 'utf8');
+      try {
+        raw = JSON.parse(text);
+      } catch (e) {
+        throw new CommunityError(`${paths.config} is not valid JSON${jsonErrorPlace(text, e)}`);
+      }
+    } catch (e) {
+      if (e instanceof CommunityError) throw e;
+      throw new CommunityError(`${paths.config} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    const r = CommunityConfigSchema.safeParse(raw);
+    if (!r.success) throw new CommunityError(`${paths.config} is invalid: ${r.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`).join('; ')}`);
     return new Community(paths, r.data);
   }
 

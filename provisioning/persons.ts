@@ -113,9 +113,10 @@ function offsetMinutes(text: string): number {
 export function zonedMidnight(date: string, tz: string, plusDays = 0): string {
   const m = /^(\d{4})-(\d\d)-(\d\d)$/.exec(date);
   if (!m) throw new PersonAdminError(`"${date}" is not a date (YYYY-MM-DD)`);
+  // The date itself must exist (2026-02-30 and 2026-13-01 are refused, for --until too), then the day is added.
+  if (new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))).toISOString().slice(0, 10) !== date) throw new PersonAdminError(`"${date}" is not a valid date`);
   const utc = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]) + plusDays);
   const check = new Date(utc);
-  if (plusDays === 0 && check.toISOString().slice(0, 10) !== date) throw new PersonAdminError(`"${date}" is not a valid date`);
   let off = offsetText(tz, utc);
   off = offsetText(tz, utc - offsetMinutes(off) * 60_000);
   return `${check.toISOString().slice(0, 10)}T00:00:00${off}`;

@@ -25,12 +25,35 @@ export class ConfigError extends TerminalError {
     /** Where in the file each problem is (`decision.match`; `(file)` when it cannot be read or parsed): safe to log and report, never a value. */
     readonly paths: readonly string[] = problems.map(() => '(file)'),
   ) {
-    super(`config ${file} is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    // One line: the CLI prints it as is. Problems never quote the file's text (an RTSP URL can hold a password).
+    super(`config ${file} is invalid: ${problems.join('; ')}`);
   }
 }
 
 /** Terminal, door and building ids: the one identifier rule shared with the hub (protocol/ids.ts). */
 const id = IdSchema;
+
+/** A zod issue as a problem line that names where, never what: values are not repeated, and an unknown key is named only when it looks like a key. */
+function problemOf(issue: z.core.$ZodIssue, where: string): string {
+  if (issue.code === 'unrecognized_keys') {
+    const names = issue.keys.map((k) => (/^[A-Za-z0-9_.-]{1,64}$/.test(k) ? `"${k}"` : '(a key that is not a name)'));
+    return `${where}: Unrecognized key${names.length > 1 ? 's' : ''}: ${names.join(', ')}`;
+  }
+  return `${where}: ${issue.message.replace(/[^\x20-\x7e]/g, ' ')}`;
+}
+
+/** "at line L, column C" from a JSON.parse error, without its message (V8 quotes the text around the error). */
+export function jsonErrorPlace(text: string, e: unknown): string {
+  const message = e instanceof Error ? e.message : '';
+  if (/end of JSON input/.test(message)) return ': it ends too early';
+  const m = /at position (\d+)/.exec(message);
+  if (!m) return '';
+  const pos = Math.min(Number(m[1]), text.length);
+  const before = text.slice(0, pos);
+  const line = before.split('\n').length;
+  const column = pos - before.lastIndexOf('\n');
+  return ` at line ${line}, column ${column}`;
+}
 
 
 export const ConfigSchema = z.strictObject({
@@ -113,7 +136,7 @@ export function parseConfig(raw: unknown, file = '(config)', baseDir = process.c
   const r = ConfigSchema.safeParse(raw);
   if (!r.success) {
     const where = r.error.issues.map((i) => (i.path.length ? i.path.join('.') : '(top level)'));
-    throw new ConfigError(file, r.error.issues.map((i, n) => `${where[n] ?? ''}: ${i.message}`), where);
+    throw new ConfigError(file, r.error.issues.map((i, n) => problemOf(i, where[n] ?? '')), where);
   }
   const c = r.data;
   const abs = (p: string): string => resolve(baseDir, p);
@@ -138,13 +161,13 @@ export function loadConfig(file: string): Config {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new ConfigError(file, [`cannot be read: ${(e as Error).message}`]);
+    throw new ConfigError(file, [`cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`]);
   }
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new ConfigError(file, [`is not valid JSON: ${(e as Error).message}`]);
+    throw new ConfigError(file, [`is not valid JSON${jsonErrorPlace(text, e)}`]);
   }
   return parseConfig(raw, file, dirname(resolve(file)));
 }

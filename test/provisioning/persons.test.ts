@@ -69,6 +69,9 @@ describe('access options', () => {
     expect(() => authorisationOf({ doors: ['d1'], from: '2026-12-31', until: '2026-01-01' }, 'UTC')).toThrow(/not after/);
     expect(() => authorisationOf({}, 'UTC')).toThrow(/door or building/);
     expect(() => authorisationOf({ doors: ['d1'], from: '2026-02-30' }, 'UTC')).toThrow(/not a valid date/);
+    // an end date is checked as a date too, before its day is added
+    expect(() => authorisationOf({ doors: ['d1'], until: '2026-13-01' }, 'UTC')).toThrow(/"2026-13-01" is not a valid date/);
+    expect(() => authorisationOf({ doors: ['d1'], until: '2026-02-30' }, 'UTC')).toThrow(/"2026-02-30" is not a valid date/);
   });
 });
 

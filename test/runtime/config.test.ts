@@ -69,8 +69,8 @@ describe('terminal config', () => {
   it('names the file when it is not JSON or cannot be read', () => {
     const dir = mkdtempSync(join(tmpdir(), 'doorway-config-'));
     writeFileSync(join(dir, 'bad.json'), '{ "terminalId": ');
-    expect(() => loadConfig(join(dir, 'bad.json'))).toThrow(/bad\.json is invalid:\n {2}- is not valid JSON/);
-    expect(() => loadConfig(join(dir, 'missing.json'))).toThrow(/missing\.json is invalid:\n {2}- cannot be read/);
+    expect(() => loadConfig(join(dir, 'bad.json'))).toThrow(/^config \S*bad\.json is invalid: is not valid JSON: it ends too early$/);
+    expect(() => loadConfig(join(dir, 'missing.json'))).toThrow(/^config \S*missing\.json is invalid: cannot be read \(ENOENT\)$/);
   });
 });
 
@@ -89,5 +89,31 @@ describe('identifiers in the config file', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('a config error never repeats the file', () => {
+  const secret = 'rtsp://admin:hunter2@10.0.0.5/stream';
+  const dir = mkdtempSync(join(tmpdir(), 'doorway-config-secret-'));
+  const file = join(dir, 'terminal.json');
+  const cases: Array<[string, string]> = [
+    ['a password where JSON expects a value', `{"terminalId": "t1", "camera": ${secret}}`],
+    ['a password cut short', `{"camera": {"kind": "rtsp", "url": "${secret}"`],
+    ['a password as the whole file', secret],
+    ['a password as an unknown key', JSON.stringify({ ...minimal, [secret]: 1 })],
+    ['a password in a field of the wrong type', JSON.stringify({ ...minimal, terminalId: secret, camera: { kind: secret, url: secret } })],
+  ];
+  it.each(cases)('%s: one line, the file named, no part of its text', (_what, text) => {
+    writeFileSync(file, text);
+    let message = '';
+    try {
+      loadConfig(file);
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(new RegExp(`^config ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is invalid: `));
+    expect(message).not.toMatch(/hunter2|admin|rtsp:|10\.0\.0\.5/);
+    expect(message).not.toMatch(/\n/);
   });
 });
