@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addPerson, addTerminal, initCommunity, registerPerson, type Enroller } from '../../provisioning';
 import { encodeEmbedding, type TemplateIn } from '../../runtime/roster/batch';
-import { FRANCK_STILLS, testFile } from '../fixtures/photos';
+import { FRANCK_STILLS, GROUP_PHOTOS, testFile } from '../fixtures/photos';
 import { oneErrorLine, runBin } from '../harness/bins';
 import { treeHash } from '../harness/tree';
 
@@ -59,6 +59,7 @@ const cases: Case[] = [
   ['person add with a missing photo', 1, ['person', 'add', '--id', 'p-2', '--photo', join(root, 'missing.jpg'), '--doors', 'door-1'], /^provision person: photo ".*missing\.jpg" cannot be read \(ENOENT\)$/],
   ['person add with no photo', 1, ['person', 'add', '--id', 'p-2', '--doors', 'door-1'], /give at least one --photo$/],
   ['person add with a file that is not an image', 1, ['person', 'add', '--id', 'p-2', '--photo', join(root, 'not-an-image.jpg'), '--doors', 'door-1'], /not-an-image\.jpg could not be decoded as an image/],
+  ['person add with a group photo', 1, ['person', 'add', '--id', 'p-2', '--photo', testFile(GROUP_PHOTOS.find((g) => g.file === 'sample3.jpg')!), '--doors', 'door-1'], /^provision person: .*sample3\.jpg: 3 faces: one person per photo$/],
   ['person add with no door or building', 1, ['person', 'add', '--id', 'p-2', '--photo', testFile(FRANCK_STILLS[0]!)], /give at least one door or building$/],
   ['person approve with a date that does not exist', 1, ['person', 'approve', 'p-pending', '--doors', 'door-1', '--from', '2026-02-30'], /"2026-02-30" is not a valid date$/],
   ['person approve with a month 13', 1, ['person', 'approve', 'p-pending', '--doors', 'door-1', '--until', '2026-13-01'], /"2026-13-01" is not a valid date$/],

@@ -25,7 +25,7 @@ import {
 } from '../../provisioning';
 import { rosterItemOf } from '../../provisioning/db';
 import { storedPhotoPaths, zonedMidnight } from '../../provisioning/persons';
-import { FRANCK_STILLS, testFile } from '../fixtures/photos';
+import { FRANCK_STILLS, GROUP_PHOTOS, testFile } from '../fixtures/photos';
 
 let root: string;
 let c: Community;
@@ -150,6 +150,23 @@ describe('enrolment through the face pipeline', () => {
       expect(err).toBeInstanceOf(EnrolmentPhotoError);
       expect((err as EnrolmentPhotoError).reasons.length).toBeGreaterThan(0);
       expect(c.db.person('p-tiny')).toBeNull();
+    } finally {
+      await pipeline.close();
+    }
+  }, 60_000);
+
+  it('refuses a group photo and a person whose photos show two people, and writes nothing', async () => {
+    const pipeline = await FacePipeline.load();
+    try {
+      const e = pipelineEnroller(pipeline);
+      const photos = readdirSync(c.paths.photosDir).sort();
+      const group = addPerson(c, e, { id: 'p-group', photos: [testFile(GROUP_PHOTOS.find((g) => g.file === 'sample3.jpg')!)], doors: ['d1'] });
+      await expect(group).rejects.toThrow(/sample3\.jpg: 3 faces: one person per photo$/);
+      const two = addPerson(c, e, { id: 'p-two', photos: [testFile(FRANCK_STILLS[0]!), testFile(GROUP_PHOTOS.find((g) => g.file === 'faces.jpg')!)], doors: ['d1'] });
+      await expect(two).rejects.toBeInstanceOf(EnrolmentPhotoError); // faces.jpg has three faces
+      expect(c.db.person('p-group')).toBeNull();
+      expect(c.db.person('p-two')).toBeNull();
+      expect(readdirSync(c.paths.photosDir).sort()).toEqual(photos);
     } finally {
       await pipeline.close();
     }
