@@ -9,7 +9,8 @@
  * for a real site where each terminal is its own device.
  * Usage: npm run bench:sync [-- --json] [--persons N] [--terminals N] [--deltas N] [--events N]
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { removeInside } from '../core/fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -202,7 +203,7 @@ async function main(): Promise<void> {
     else process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   } finally {
     await broker.stop();
-    rmSync(dir, { recursive: true, force: true });
+    removeInside(tmpdir(), dir);
   }
 }
 

@@ -9,7 +9,8 @@
  *      (no GPIO here), everything else real;
  *   5. each decision printed as it happens; Ctrl-C stops everything cleanly.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { removeInside } from '../core/fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeGpio } from '../drivers/gpio/fake';
@@ -98,7 +99,7 @@ async function main(): Promise<void> {
     await hub.stop();
     await broker.stop();
     community.close();
-    rmSync(dir, { recursive: true, force: true });
+    removeInside(tmpdir(), dir);
     console.log('stopped cleanly');
   };
   process.once('SIGINT', () => void stop().then(() => process.exit(0)));

@@ -17,7 +17,8 @@
  * still photos with sharp, no camera), tini, and the HEALTHCHECK against `doorway run`'s /healthz.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { removeInside } from '../../core/fs';
 import { dirname, join } from 'node:path';
 import { ARM64_NODE, CACHE, CROSS_LIBS, ROOT, run, say, sha256, SYSROOT } from './config';
 import { elfMachine, EM_AARCH64, prepare } from './prepare';
@@ -66,8 +67,8 @@ function buildApp(stageDir: string): void {
   const ort = join(APP, 'node_modules', 'onnxruntime-node', 'bin');
   if (existsSync(ort)) {
     for (const napi of readdirSync(ort)) {
-      for (const os of readdirSync(join(ort, napi))) if (os !== 'linux') rmSync(join(ort, napi, os), { recursive: true, force: true });
-      rmSync(join(ort, napi, 'linux', 'x64'), { recursive: true, force: true });
+      for (const os of readdirSync(join(ort, napi))) if (os !== 'linux') removeInside(ort, join(ort, napi, os));
+      removeInside(ort, join(ort, napi, 'linux', 'x64'));
     }
   }
   say(`app built: ${n} production packages`);
@@ -102,7 +103,7 @@ const PHOTOS = ['franck_01829.jpg', 'franck_04117.jpg', 'faces.jpg'];
 function smoke(): void {
   const testData = process.env['DOORWAY_TESTDATA_DIR'] ?? join(ROOT, '.cache', 'testdata');
   for (const p of PHOTOS) cpSync(join(testData, p), join(ROOTFS, 'srv', 'smoke', p));
-  rmSync(DATA, { recursive: true, force: true });
+  removeInside(CACHE, DATA);
   mkdirSync(DATA, { mode: 0o700 });
   chownSync(DATA, UID, UID);
 
@@ -151,7 +152,7 @@ function smoke(): void {
 function main(): void {
   const t0 = Date.now();
   const nm = prepare();
-  rmSync(ROOTFS, { recursive: true, force: true });
+  removeInside(CACHE, ROOTFS);
   mkdirSync(dirname(ROOTFS), { recursive: true });
   buildBase();
   buildApp(nm);
