@@ -32,7 +32,8 @@ export const WebhookUrlSchema = z.url({ protocol: /^https?$/, message: 'an http:
 
 export const CommunityConfigSchema = z.strictObject({
   v: z.literal(1),
-  name: z.string().min(1).max(100),
+  /** Also the CA's common name (openssl -subj /CN=...): no "/", "\\" or control characters. */
+  name: z.string().min(1).max(100).regex(/^[^\p{Cc}/\\]+$/u, 'a name without "/", "\\" or control characters'),
   /** What terminals and the hub connect to, e.g. mqtts://hub.example:8883. */
   brokerUrl: z.string().regex(/^mqtts:\/\/[A-Za-z0-9.-]+:\d{1,5}$/, 'mqtts://HOST:PORT'),
   /** subjectAltName entries of the broker certificate (they reach openssl's config: no spaces, commas or line breaks). */

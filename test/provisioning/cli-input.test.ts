@@ -49,6 +49,7 @@ const cases: Case[] = [
   ['init with a webhook that is not http', 2, init('--webhook', 'file:///etc/passwd'), /webhookUrl: an http:\/\/ or https:\/\/ URL$/],
   ['init with a broker host that would add a line to openssl config', 2, init('--broker-host', 'DNS:a\nb'), /brokerAltNames\.0: IP:ADDRESS or DNS:NAME$/],
   ['init with a broker URL holding a line break', 2, init('--broker-url', 'mqtts://a\nb:8883'), /brokerUrl: mqtts:\/\/HOST:PORT; /],
+  ['init with a name that would add a field to the CA certificate', 2, init('--name', 'x/CN=hub'), /name: a name without "\/", "\\" or control characters$/],
   ['init with an operator name that is not an id', 2, init('--as', 'a b'), /^provision init: operator id "a b" is invalid: /],
   ['init with an extra argument', 2, [...init(), 'extra'], /^provision init: init arguments is invalid: unexpected "extra": this command takes only options$/],
   ['init with an unknown flag', 2, init('--colour', 'blue'), /^provision init: init arguments is invalid: Unknown option '--colour'/],
