@@ -198,8 +198,8 @@ async function enrol(c: Community, enroller: Enroller, o: RegisterOptions, statu
   const templates = await enroller.templates(o.photos, id);
   const now = o.now ?? Date.now();
   const photoKey = newPhotoKey(); // a new folder for a new enrolment, never named after the id
-  const stored = savePhotos(c.paths.photosDir, photoKey, o.photos, now);
   try {
+    const stored = savePhotos(c.paths.photosDir, photoKey, o.photos, now);
     return c.db.tx(() => {
       const rec = c.db.savePerson(
         { personId: id, kind: o.kind ?? 'resident', status, label: o.label ?? null, note: o.note ?? null, templates, authorisations: access, tags, photoKey, photos: stored },

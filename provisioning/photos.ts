@@ -40,15 +40,22 @@ function extensionOf(file: string): string {
   return /^\.[a-z0-9]{1,5}$/.test(ext) ? ext : '.jpg';
 }
 
-/** Copy photos into the person's folder; returns their names. */
+/** Copy photos into the person's folder; returns their names. All or none: a failed copy removes the ones made. */
 export function savePhotos(photosDir: string, key: string, sources: readonly string[], rev: number): string[] {
   const dir = folder(photosDir, key);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  return sources.map((src, i) => {
-    const name = PhotoNameSchema.parse(`${rev}-${i + 1}${extensionOf(src)}`);
-    copyFileSync(src, join(dir, name));
-    return name;
-  });
+  const names: string[] = [];
+  try {
+    for (const [i, src] of sources.entries()) {
+      const name = PhotoNameSchema.parse(`${rev}-${i + 1}${extensionOf(src)}`);
+      copyFileSync(src, join(dir, name));
+      names.push(name);
+    }
+  } catch (e) {
+    removePhotos(photosDir, key, names);
+    throw e;
+  }
+  return names;
 }
 
 /** Delete some of a person's photos (names given) or their whole folder (no names). */

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { addAlert, addPerson, approvePerson, clearAlert, Community, initCommunity, registerPerson, revokePerson, updatePerson, type Enroller } from '../../provisioning';
 import { queueCommand } from '../../provisioning/fleet';
 import { storedPhotoPaths } from '../../provisioning/persons';
+import { newPhotoKey, removePhotos, savePhotos } from '../../provisioning/photos';
 import { addTerminal, revokeTerminal } from '../../provisioning/terminals';
 import { encodeEmbedding, type TemplateIn } from '../../runtime/roster/batch';
 import { InvalidIdError, isId } from '../../runtime/protocol/ids';
@@ -76,6 +77,15 @@ describe('photo folders', () => {
     // re-enrolled after a revocation: a new folder
     const again = await addPerson(c, enroller, { id: 'p-a', photos: [photo], doors: ['door-1'] });
     expect(again.photoKey).not.toBe(a.photoKey);
+  });
+
+  it('are saved all or none: a copy that fails removes the copies made before it', () => {
+    const key = newPhotoKey();
+    expect(() => savePhotos(c.paths.photosDir, key, [photo, join(root, 'vanished.jpg')], 7)).toThrow(/ENOENT/);
+    expect(readdirSync(join(c.paths.photosDir, key))).toEqual([]);
+    removePhotos(c.paths.photosDir, key);
+    expect(existsSync(join(c.paths.photosDir, key))).toBe(false);
+    expect(() => removePhotos(c.paths.photosDir, '..')).toThrow(); // a key is 32 hex digits, nothing else
   });
 
   it('keeps new photos and deletes the old ones on update, in the same folder', async () => {
