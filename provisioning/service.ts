@@ -18,6 +18,7 @@ import { chmodSync, readFileSync } from 'node:fs';
 import { SystemClock, type Clock, type TimerHandle } from '../core/clock';
 import { createLogger, type Logger } from '../core/log';
 import { decodePlain, DEFAULT_MAX_PAYLOAD_BYTES } from '../runtime/protocol/codec';
+import { ROSTER_MESSAGE_TARGET_BYTES, signedItemBytes } from '../runtime/protocol/limits';
 import { EventsMessageSchema, StatusMessageSchema, type AlertSightingSchema, type TerminalWipedSchema } from '../runtime/protocol/schemas';
 import type { z } from 'zod';
 import { parseTopic, TOPICS } from '../runtime/protocol/topics';
@@ -40,15 +41,13 @@ export interface HubServiceOptions {
   commandTtlMs?: number;
   /** Overrides community.json's webhookUrl. */
   webhookUrl?: string | null;
-  /** Persons per roster delta at most (default 200; a delta is also cut at about 1 MiB). */
+  /** Persons per roster delta at most (default 200; a delta is also cut at ROSTER_MESSAGE_TARGET_BYTES). */
   maxPersonsPerDelta?: number;
   /** Replaces the MQTT connection (tests). */
   transport?: SyncTransport;
   onAlert?: (a: AlertRecord) => void;
 }
 
-/** Target size of one delta's persons (JSON); the payload limit is 4 MiB. */
-const MAX_DELTA_BYTES = 1024 * 1024;
 
 const ROSTER_ITEM_FORMAT = {
   idOf: (it: RosterItem): string => ('revokedPersonId' in it ? it.revokedPersonId : it.personId),
@@ -263,8 +262,8 @@ export class HubService {
     const dirty = [];
     let bytes = 0;
     for (const p of candidates) {
-      bytes += JSON.stringify(rosterItemOf(p) ?? {}).length;
-      if (dirty.length > 0 && bytes > MAX_DELTA_BYTES) break;
+      bytes += signedItemBytes(rosterItemOf(p) ?? {});
+      if (dirty.length > 0 && bytes > ROSTER_MESSAGE_TARGET_BYTES) break;
       dirty.push(p);
     }
     const items = dirty.map(rosterItemOf).filter((x): x is RosterItem => x !== null);

@@ -1,8 +1,18 @@
 import { randomUUID, type KeyObject } from 'node:crypto';
+import { TerminalError } from '../../core/errors';
+import { MAX_PAYLOAD_BYTES, ROSTER_MESSAGE_TARGET_BYTES, signedItemBytes } from '../../runtime/protocol/limits';
 import { SCHEMA_VERSION, type RosterDelta, type RosterSnapshotChunk } from '../../runtime/protocol/schemas';
 import { signBody } from '../../runtime/protocol/signing';
 import type { PersonUpsert } from '../../runtime/roster/batch';
 import type { SimpleRosterItem } from '../../runtime/sync/roster-sink';
+
+/**
+ * A signed roster message would exceed the protocol's payload limit (one person too large to send):
+ * nothing was changed, nothing is published; the broker would disconnect the hub for it.
+ */
+export class RosterMessageTooLargeError extends TerminalError {
+  readonly code = 'roster-message-too-large';
+}
 
 export interface RosterChange<Item> {
   upsert: Item[];
@@ -12,7 +22,10 @@ export interface RosterChange<Item> {
 export interface HubRosterOptions<Item> {
   /** The hub's Ed25519 private key; terminals pin its public half. */
   signingKey: KeyObject;
-  /** Target size of one snapshot chunk's items (JSON bytes); chunks stay well under the payload limit. */
+  /**
+   * Target size of one snapshot chunk's items, as bytes of signed envelope (runtime/protocol/limits.ts);
+   * default ROSTER_MESSAGE_TARGET_BYTES. A chunk never exceeds the protocol's payload limit.
+   */
   maxChunkBytes?: number;
   /** Deltas kept for replay; a terminal further behind gets a snapshot. */
   keepDeltas?: number;
@@ -53,7 +66,7 @@ export class HubRosterStore<Item = SimpleRosterItem> {
   private readonly keepDeltas: number;
 
   constructor(private readonly opts: HubRosterOptions<Item>) {
-    this.maxChunkBytes = opts.maxChunkBytes ?? 1024 * 1024;
+    this.maxChunkBytes = opts.maxChunkBytes ?? ROSTER_MESSAGE_TARGET_BYTES;
     this.keepDeltas = opts.keepDeltas ?? 10_000;
     if (opts.initial) {
       this.v = opts.initial.version;
@@ -72,15 +85,18 @@ export class HubRosterStore<Item = SimpleRosterItem> {
     return this.items.size;
   }
 
-  /** Apply a change to the master roster; returns the new version and its signed delta text. */
+  /**
+   * Apply a change to the master roster; returns the new version and its signed delta text. Throws
+   * RosterMessageTooLargeError (and changes nothing) when the delta would exceed the payload limit.
+   */
   change(change: RosterChange<Item>): { version: number; payload: string } {
     const version = this.v + 1;
+    const batch = this.opts.toBatch ? this.opts.toBatch(version, change) : { version, upsert: change.upsert, remove: change.remove };
+    const body: RosterDelta = { v: SCHEMA_VERSION, kind: 'roster.delta', version, batch };
+    const payload = checkedSize(signBody(body, this.opts.signingKey), `roster delta ${version}`);
     for (const id of change.remove) this.items.delete(id);
     for (const it of change.upsert) this.items.set(this.opts.idOf(it), it);
     this.v = version;
-    const batch = this.opts.toBatch ? this.opts.toBatch(version, change) : { version, upsert: change.upsert, remove: change.remove };
-    const body: RosterDelta = { v: SCHEMA_VERSION, kind: 'roster.delta', version, batch };
-    const payload = signBody(body, this.opts.signingKey);
     this.deltas.set(version, payload);
     this.deltas.delete(version - this.keepDeltas);
     return { version, payload };
@@ -106,7 +122,7 @@ export class HubRosterStore<Item = SimpleRosterItem> {
     let cur: Item[] = [];
     let bytes = 0;
     for (const it of this.items.values()) {
-      const len = JSON.stringify(it).length + 1;
+      const len = signedItemBytes(it);
       if (cur.length > 0 && bytes + len > this.maxChunkBytes) {
         groups.push(cur);
         cur = [];
@@ -126,7 +142,7 @@ export class HubRosterStore<Item = SimpleRosterItem> {
         count: groups.length,
         items,
       };
-      return signBody(body, this.opts.signingKey);
+      return checkedSize(signBody(body, this.opts.signingKey), `snapshot chunk ${index}`);
     });
     const snap = { snapshotId, version: this.v, chunks };
     this.snapshotCache = [snap, ...this.snapshotCache].slice(0, 2);
@@ -145,4 +161,10 @@ export class HubRosterStore<Item = SimpleRosterItem> {
     }
     return out;
   }
+}
+
+function checkedSize(payload: string, what: string): string {
+  const bytes = Buffer.byteLength(payload, 'utf8');
+  if (bytes > MAX_PAYLOAD_BYTES) throw new RosterMessageTooLargeError(`${what} is ${bytes} bytes, over the ${MAX_PAYLOAD_BYTES}-byte limit`);
+  return payload;
 }

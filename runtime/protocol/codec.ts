@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { z } from 'zod';
 import { TerminalError } from '../../core/errors';
+import { MAX_PAYLOAD_BYTES } from './limits';
 import { SignedEnvelopeSchema } from './schemas';
 import { verifyEnvelope } from './signing';
 
@@ -35,8 +36,8 @@ export class ProtocolRejectError extends TerminalError {
   }
 }
 
-/** Default limit on one payload: generous for a 500-person snapshot chunk, far below 10 MB. */
-export const DEFAULT_MAX_PAYLOAD_BYTES = 4 * 1024 * 1024;
+/** Default limit on one payload: the protocol's (runtime/protocol/limits.ts), which the brokers enforce too. */
+export const DEFAULT_MAX_PAYLOAD_BYTES = MAX_PAYLOAD_BYTES;
 
 function firstIssues(err: z.ZodError): string {
   return err.issues

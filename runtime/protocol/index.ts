@@ -3,3 +3,4 @@ export * from './schemas';
 export * from './topics';
 export * from './signing';
 export * from './codec';
+export * from './limits';

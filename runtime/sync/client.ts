@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import type { Clock, TimerHandle } from '../../core/clock';
 import type { Logger } from '../../core/log';
 import { checkWith, decodePlain, decodeSigned, DEFAULT_MAX_PAYLOAD_BYTES, ProtocolRejectError, type RejectReason } from '../protocol/codec';
+import { EVENTS_MESSAGE_TARGET_BYTES } from '../protocol/limits';
 import {
   AcksMessageSchema,
   CommandBodySchema,
@@ -116,6 +117,16 @@ interface InFlight {
 }
 
 const MAX_BUFFERED_DELTAS = 1000;
+
+/** The first rows whose stored JSON adds up to at most `maxBytes` (at least one row). */
+function withinBytes<R extends { body: string }>(rows: R[], maxBytes: number): R[] {
+  let bytes = 0;
+  for (let i = 0; i < rows.length; i++) {
+    bytes += Buffer.byteLength((rows[i] as R).body, 'utf8') + 1;
+    if (i > 0 && bytes > maxBytes) return rows.slice(0, i);
+  }
+  return rows;
+}
 /** How long stop() waits for the broker to acknowledge the `offline` status. */
 const STOP_GRACE_MS = 1000;
 
@@ -349,7 +360,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
 
   private drain(): void {
     while (this.isConnected && this.inflight.size < this.windowBatches) {
-      const rows = this.outbox.after(this.cursor, this.batchEvents);
+      const rows = withinBytes(this.outbox.after(this.cursor, this.batchEvents), EVENTS_MESSAGE_TARGET_BYTES);
       const last = rows[rows.length - 1];
       if (!last) return;
       this.cursor = last.seq;
