@@ -162,6 +162,8 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   private snapshotWanted = false;
   private lastChunkAt = -Infinity;
   private lastAppliedSnapshotId = '';
+  /** After a reconnect with the session kept: when to ask for a sync (the broker's queue may have dropped deltas). */
+  private syncDueAt: number | null = null;
 
   constructor(private readonly deps: SyncClientDeps) {
     super();
@@ -301,6 +303,9 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
         } else if (this.rosterHeld()) {
           // Wiped by the hub: ask for nothing until it orders a resync.
         } else if (!sessionPresent || this.deps.roster.sink.version() === 0 || this.snapshotWanted) this.requestSync(true);
+        // With the session kept the broker delivers what it queued, but its queue is bounded and may
+        // have dropped the newest deltas: once the queued ones are in, ask the hub whether more exist.
+        else this.syncDueAt = this.deps.clock.monotonic() + this.timing.resyncRetryMs;
         this.scheduleDrain();
       })
       .catch((err: unknown) => this.log.error({ err: String(err) }, 'subscribe failed'));
@@ -309,6 +314,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   private onDisconnect(): void {
     if (!this.isConnected) return;
     this.isConnected = false;
+    this.syncDueAt = null;
     this.resetDrain();
     this.log.warn('disconnected');
     this.emit('disconnected');
@@ -335,6 +341,10 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       for (const id of b.ids) this.idToBatch.delete(id);
       const rows = this.outbox.pending([...b.ids]);
       if (rows.length > 0) this.sendBatch(rows, b.attempts + 1);
+    }
+    if (this.syncDueAt !== null && now >= this.syncDueAt) {
+      this.syncDueAt = null;
+      if (!this.staging.current() && !this.rosterHeld()) this.requestSync(false);
     }
     // A snapshot that stopped arriving while connected: ask for the missing chunks.
     if (this.staging.current() && now - this.lastChunkAt >= this.timing.resyncRetryMs) this.requestSnapshot(false);

@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { programPath } from '../../core/programs';
+import { mosquittoIdentityAndLimits } from '../../provisioning/broker';
 import { freeLoopbackPort as freePort } from '../../provisioning/ports';
 import type { TestPki } from './pki';
 import { waitFor } from './wait';
@@ -14,20 +15,26 @@ import { waitFor } from './wait';
  *   allow_anonymous false
  *   persistence true                  sessions and queued QoS 1 messages survive a broker restart
  *   user root                         (tests run as root and must read their own keys)
- *   max_queued_messages 200000        an offline terminal's queue must hold a whole snapshot
+ *   identity and limits               as generated for a site (provisioning/broker.ts): the certificate
+ *                                     CN is the MQTT user and the client id; packet size limit and
+ *                                     bounded per-client queues (BROKER_LIMITS)
  *   set_tcp_nodelay true              no Nagle delay on small QoS 1 publishes and acks
  *   listener <port> 127.0.0.1
  *   cafile / certfile / keyfile       the test CA and a broker certificate for 127.0.0.1
  *   require_certificate true          mutual TLS: no client without a certificate from the CA
- *   use_identity_as_username true     the certificate CN is the MQTT user (terminal id or `hub`)
  *   acl_file                          see ACL below
  *
- * ACL: the hub has full access; every other identity (%u = its CN) may only read hub/<itself>/#
+ * ACL: the hub has full access; `hub-tool` (tests that forge hub messages while the hub runs: the hub's
+ * own identity would take over the hub's session) may write hub/#; every other identity (%u = its CN)
+ * may only read hub/<itself>/#
  * and hub/roster/all and only write door/<itself>/#. A terminal publishing on another terminal's
  * topics gets "not authorised" (MQTT 5 reason code) or is silently dropped (MQTT 3.1.1).
  */
 export const ACL = `user hub
 topic readwrite #
+
+user hub-tool
+topic write hub/#
 
 pattern read hub/%u/#
 pattern read hub/roster/all
@@ -60,8 +67,6 @@ export class MosquittoBroker {
         'persistence true',
         `persistence_location ${join(dir, 'data')}/`,
         'user root',
-        'max_queued_messages 200000',
-        'max_inflight_messages 100',
         'set_tcp_nodelay true',
         `log_dest file ${join(dir, 'mosquitto.log')}`,
         `listener ${port} 127.0.0.1`,
@@ -69,7 +74,7 @@ export class MosquittoBroker {
         `certfile ${pki.server.certPath}`,
         `keyfile ${pki.server.keyPath}`,
         'require_certificate true',
-        'use_identity_as_username true',
+        ...mosquittoIdentityAndLimits(),
         `acl_file ${aclPath}`,
         '',
       ].join('\n'),
