@@ -13,6 +13,8 @@ export type RejectReason =
   | 'signature'
   | 'unknown-topic'
   | 'stale-version'
+  /** Roster data from an older epoch than the one held, or from before epochs once one is held. */
+  | 'stale-epoch'
   | 'wrong-terminal'
   | 'expired'
   | 'replayed-nonce'

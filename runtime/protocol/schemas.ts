@@ -183,9 +183,32 @@ export const AcksMessageSchema = z.strictObject({
 });
 export type AcksMessage = z.infer<typeof AcksMessageSchema>;
 
+/**
+ * A roster epoch: one line of roster history, with its own identity. The hub starts a new epoch every
+ * time it starts (a hub restored from a backup starts one too, so it never signs a second, different
+ * version N in an epoch whose version N a terminal may already hold). `startedAt` (the hub's clock,
+ * signed with it) orders epochs: a later start is a newer epoch. `continues` says which history the
+ * epoch carries on and up to which version: a terminal holding that epoch (null: a roster from before
+ * epochs) at that version or below can go on with deltas; any other needs a snapshot. The acceptance
+ * rule is in runtime/roster/acceptance.ts and runtime/sync/README.md.
+ */
+export const EpochIdSchema = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'epoch id');
+export const RosterEpochSchema = z.strictObject({
+  id: EpochIdSchema,
+  startedAt: epochMs,
+  continues: z.strictObject({ epoch: EpochIdSchema.nullable(), version: z.number().int().nonnegative() }).nullable(),
+});
+export type RosterEpoch = z.infer<typeof RosterEpochSchema>;
+
+/** The epoch a terminal holds, as it reports it (sync requests, heartbeats). */
+export const HeldEpochSchema = z.strictObject({ id: EpochIdSchema, startedAt: epochMs });
+export type HeldEpoch = z.infer<typeof HeldEpochSchema>;
+
 export const HealthSchema = z.strictObject({
   uptimeS: z.number().nonnegative(),
   rosterVersion: z.number().int().nonnegative(),
+  /** Absent while the terminal holds no epoch (and from terminals of builds before epochs). */
+  rosterEpoch: HeldEpochSchema.optional(),
   outboxDepth: z.number().int().nonnegative(),
   outboxDropped: z.number().int().nonnegative(),
   rejectedMessages: z.number().int().nonnegative(),
@@ -205,12 +228,13 @@ export type StatusMessage = z.infer<typeof StatusMessageSchema>;
 
 /**
  * door/<id>/requests: the terminal asks the hub for roster data.
- * `sync`: "I hold version N": the hub replays the deltas after N, or sends a snapshot if it cannot.
+ * `sync`: "I hold version N (of epoch E)": the hub replays the deltas after N when (E, N) lies on its
+ * own history, or sends a snapshot. `epoch` is left out while the terminal holds none.
  * `snapshot`: send a full snapshot; with `resume`, only the listed chunks of that snapshot if the hub
  * still has it (an interrupted snapshot resumes instead of restarting).
  */
 export const RequestMessageSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ v, kind: z.literal('sync'), version: z.number().int().nonnegative() }),
+  z.strictObject({ v, kind: z.literal('sync'), version: z.number().int().nonnegative(), epoch: HeldEpochSchema.optional() }),
   z.strictObject({
     v,
     kind: z.literal('snapshot'),
@@ -236,10 +260,14 @@ export const SignedEnvelopeSchema = z.strictObject({
 });
 export type SignedEnvelope = z.infer<typeof SignedEnvelopeSchema>;
 
-/** Body of a roster delta: `batch` is opaque here and validated by the roster store's own schema. */
+/**
+ * Body of a roster delta: `batch` is opaque here and validated by the roster store's own schema.
+ * `epoch` is absent only in deltas signed by a hub from before epochs.
+ */
 export const RosterDeltaSchema = z.strictObject({
   v,
   kind: z.literal('roster.delta'),
+  epoch: RosterEpochSchema.optional(),
   version: z.number().int().positive(),
   batch: z.unknown(),
 });
@@ -248,6 +276,7 @@ export const RosterDeltaSchema = z.strictObject({
 export const RosterSnapshotChunkSchema = z.strictObject({
   v,
   kind: z.literal('roster.snapshot'),
+  epoch: RosterEpochSchema.optional(),
   snapshotId: z.string().regex(/^[A-Za-z0-9-]{1,64}$/),
   version: z.number().int().nonnegative(),
   index: z.number().int().nonnegative(),
