@@ -9,7 +9,7 @@ import { chmodSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { z } from 'zod';
 import { AuthorisationSchema, RevokedPersonIdSchema, TagSchema, TemplateSchema, type PersonUpsert } from '../runtime/roster/batch';
-import { CommandSchema, HealthSchema, type Command, type Health } from '../runtime/protocol/schemas';
+import { CommandSchema, HealthSchema, RosterEpochSchema, type Command, type Health, type RosterEpoch } from '../runtime/protocol/schemas';
 import { isId } from '../runtime/protocol/ids';
 import { TerminalError } from '../core/errors';
 import { newPhotoKey, PhotoKeySchema, PhotoNameSchema, type PhotoMove } from './photos';
@@ -90,6 +90,18 @@ CREATE TABLE IF NOT EXISTS audit (
 );
 `;
 
+const ROSTER_EPOCHS_TABLE = `
+CREATE TABLE IF NOT EXISTS roster_epochs (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  started_at INTEGER NOT NULL,
+  continues_epoch TEXT,
+  continues_version INTEGER,
+  reason TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+`;
+
 type Json = Record<string, unknown>;
 
 /**
@@ -159,6 +171,8 @@ export const HUB_MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
   // 1: the tables as they were before versions (IF NOT EXISTS: such a database becomes version 1 as it is).
   (db) => db.exec(SCHEMA_V1),
   migrateToPhotoKeys,
+  // 3: roster epochs (one per hub start; see runtime/sync/README.md)
+  (db) => db.exec(`${ROSTER_EPOCHS_TABLE}`),
 ];
 
 export const HUB_SCHEMA_VERSION = HUB_MIGRATIONS.length;
@@ -429,6 +443,25 @@ export class HubDb {
   rosterLog(sinceVersion: number): Array<[number, string]> {
     return (this.db.prepare('SELECT version, payload FROM roster_log WHERE version > ? ORDER BY version').all(sinceVersion) as Row[])
       .map((r) => [r['version'] as number, r['payload'] as string]);
+  }
+
+  /**
+   * The roster's epochs, oldest first (runtime/protocol/schemas.ts RosterEpochSchema): one per hub
+   * start, and one for each started while running. None in a database from before epochs.
+   */
+  rosterEpochs(): RosterEpoch[] {
+    return (this.db.prepare('SELECT * FROM roster_epochs ORDER BY seq').all() as Row[]).map((r) =>
+      RosterEpochSchema.parse({
+        id: r['id'],
+        startedAt: r['started_at'],
+        continues: r['continues_version'] === null ? null : { epoch: r['continues_epoch'] ?? null, version: r['continues_version'] },
+      }));
+  }
+
+  /** Record an epoch the hub signs in from now on (`reason`: start, upgrade, terminal-newer). */
+  recordEpoch(e: RosterEpoch, reason: string, now: number): void {
+    this.db.prepare('INSERT INTO roster_epochs (id, started_at, continues_epoch, continues_version, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(e.id, e.startedAt, e.continues?.epoch ?? null, e.continues?.version ?? null, reason, now);
   }
 
   /** Record a published roster version and mark the persons in it as published at the revs read. */

@@ -192,7 +192,16 @@ export class HubService {
     const signingKey = c.signingKey(this.opts.passphrase);
     const version = this.db.rosterVersion();
     const items = this.db.persons().filter((p) => p.publishedRev > 0).map(rosterItemOf).filter((x): x is RosterItem => x !== null);
-    this.roster = new HubRosterStore<RosterItem>({ signingKey, ...ROSTER_ITEM_FORMAT, initial: { version, items, deltas: this.db.rosterLog(Math.max(0, version - 10_000)) } });
+    // Every start begins a new roster epoch continuing the recorded history (runtime/sync/README.md):
+    // a hub.db restored from a backup never signs again a version that terminals may hold already.
+    const epochs = this.db.rosterEpochs();
+    this.roster = new HubRosterStore<RosterItem>({
+      signingKey,
+      ...ROSTER_ITEM_FORMAT,
+      now: () => this.clock.now(),
+      initial: { version, items, deltas: this.db.rosterLog(Math.max(0, version - 10_000)), epochs },
+    });
+    this.db.recordEpoch(this.roster.epoch(), epochs.length === 0 && version > 0 ? 'upgrade' : 'start', this.clock.now());
     const transport = this.opts.transport ?? new MqttTransport({
       url: c.config.brokerUrl,
       clientId: 'hub',
@@ -220,6 +229,13 @@ export class HubService {
       clock: this.clock,
       log: this.log,
       commandTtlMs: this.opts.commandTtlMs ?? 30_000,
+      onEpochStarted: ({ epoch, version: at, reason }) => {
+        const now = this.clock.now();
+        this.db.tx(() => {
+          this.db.recordEpoch(epoch, reason, now);
+          this.db.audit('hub', 'roster.epoch', epoch.id, { reason, version: at, startedAt: epoch.startedAt }, now);
+        });
+      },
     });
     await this.hub.start();
     this.log.info({ version, persons: items.length }, 'hub running');

@@ -65,9 +65,12 @@ export const RosterBatchSchema = z.strictObject({
   revocations: z.array(RevokedPersonIdSchema).default([]),
 });
 
-/** A full roster: replaces everything; `revoked` keeps tombstones so a revoked face is told apart. */
+/**
+ * A full roster: replaces everything; `revoked` keeps tombstones so a revoked face is told apart.
+ * Version 0 is the empty roster of a hub that has published nothing yet in a new epoch.
+ */
 export const RosterSnapshotSchema = z.strictObject({
-  version: z.number().int().positive(),
+  version: z.number().int().nonnegative(),
   persons: z.array(PersonUpsertSchema),
   revoked: z.array(RevokedPersonIdSchema).default([]),
 });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { ulid } from 'ulid';
 import { FakeClock } from '../../core/clock';
 import { silentLogger } from '../../core/log';
-import { CommandBodySchema, RosterDeltaSchema, SignedEnvelopeSchema } from '../../runtime/protocol/schemas';
+import { CommandBodySchema, RosterDeltaSchema, SignedEnvelopeSchema, type RosterEpoch } from '../../runtime/protocol/schemas';
 import { loadPublicKey, verifyEnvelope } from '../../runtime/protocol/signing';
 import { RosterBatchSchema, encodeEmbedding, type TemplateIn } from '../../runtime/roster/batch';
 import { FakeTransport } from '../../runtime/sync/fake-transport';
@@ -47,12 +47,12 @@ async function startHub(clock: FakeClock, onAlert?: (a: AlertRecord) => void, we
   return { svc: await p, fake };
 }
 
-function deltas(fake: FakeTransport, topic = 'hub/roster/all'): Array<{ version: number; batch: unknown; raw: string }> {
+function deltas(fake: FakeTransport, topic = 'hub/roster/all'): Array<{ version: number; batch: unknown; raw: string; epoch: RosterEpoch | undefined }> {
   return fake.published.filter((m) => m.topic === topic).map((m) => {
     const env = SignedEnvelopeSchema.parse(JSON.parse(m.payload));
     expect(verifyEnvelope(env, loadPublicKey(c.signingPublicKeyPem()))).toBe(true);
     const body = RosterDeltaSchema.parse(JSON.parse(env.body));
-    return { version: body.version, batch: body.batch, raw: m.payload };
+    return { version: body.version, batch: body.batch, raw: m.payload, epoch: body.epoch };
   });
 }
 
@@ -74,12 +74,15 @@ describe('hub service', () => {
 
     const second = await startHub(clock);
     expect(second.svc.version()).toBe(2);
-    // A terminal at version 1 gets exactly the recorded delta 2 again.
-    second.fake.deliver('door/t1/requests', JSON.stringify({ v: 1, kind: 'sync', version: 1 }));
+    // A terminal at version 1 (of the first run's epoch) gets exactly the recorded delta 2 again.
+    const firstEpoch = got[0]?.epoch;
+    second.fake.deliver('door/t1/requests', JSON.stringify({ v: 1, kind: 'sync', version: 1, epoch: { id: firstEpoch?.id, startedAt: firstEpoch?.startedAt } }));
     expect(deltas(second.fake, 'hub/t1/roster').map((d) => d.raw)).toEqual([got[1]?.raw]);
     await addPerson(c, enroller, { id: 'p-3', photos: [photo], doors: ['door-1'] });
     await second.svc.tick();
     expect(deltas(second.fake).map((d) => d.version)).toEqual([3]);
+    // ...in a new epoch, started by this run, that continues the first run's history at version 2.
+    expect(deltas(second.fake)[0]?.epoch?.continues).toEqual({ epoch: firstEpoch?.id, version: 2 });
     await second.svc.stop();
   });
 

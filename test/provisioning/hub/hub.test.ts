@@ -50,7 +50,8 @@ test('a bad events message is counted and not acknowledged', async () => {
 test('a sync request is answered with the missing deltas, or with a snapshot when starting from nothing', async () => {
   const { transport, roster } = await site();
   for (let i = 1; i <= 3; i++) roster.change({ upsert: [person(i)], remove: [] });
-  transport.deliver(T.requests, JSON.stringify({ v: 1, kind: 'sync', version: 1 }));
+  const { id, startedAt } = roster.epoch();
+  transport.deliver(T.requests, JSON.stringify({ v: 1, kind: 'sync', version: 1, epoch: { id, startedAt } }));
   await new Promise((r) => setImmediate(r));
   const open = (p: unknown): ReturnType<typeof RosterBodySchema.parse> =>
     decodeSigned(Buffer.from(JSON.stringify(p)), RosterBodySchema, keys.publicKey, 1e7);

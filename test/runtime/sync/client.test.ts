@@ -11,6 +11,7 @@ import { openSyncDb, type SyncDb } from '../../../runtime/sync/db';
 import { FakeTransport } from '../../../runtime/sync/fake-transport';
 import { ephemeralStagingKey } from '../../../runtime/sync/snapshot-staging';
 import { MemoryRosterSink, SimpleRosterBatchSchema, SimpleRosterItemSchema } from '../../../runtime/sync/roster-sink';
+import { heldOf } from '../../../runtime/roster/acceptance';
 import { HubRosterStore } from '../../../provisioning/hub/roster';
 import { entryEvent, person, signedCommand } from '../../harness/sync-site';
 
@@ -130,7 +131,7 @@ describe('roster deltas', () => {
     s.transport.deliver(T.rosterAll, d3);
     await flush();
     expect(s.sink.version()).toBe(1);
-    expect(requests(s)).toEqual([{ v: 1, kind: 'sync', version: 1 }]);
+    expect(requests(s)).toEqual([{ v: 1, kind: 'sync', version: 1, epoch: heldOf(s.hub.epoch()) }]);
     s.transport.deliver(T.roster, d2);
     expect(s.sink.history).toEqual(['delta:1', 'delta:2', 'delta:3']);
     expect(s.client.rejectedTotal()).toBe(0);
@@ -145,7 +146,7 @@ describe('roster deltas', () => {
     s.transport.deliver(T.rosterAll, extra);
     const v2 = signBody({ v: 2, kind: 'roster.delta', version: 2, batch: { version: 2, upsert: [], remove: [] } }, hubKeys.privateKey);
     s.transport.deliver(T.rosterAll, v2);
-    const badBatch = signBody({ v: 1, kind: 'roster.delta', version: 2, batch: { version: 2, upsert: [{ id: 'x' }], remove: [] } }, hubKeys.privateKey);
+    const badBatch = signBody({ v: 1, kind: 'roster.delta', epoch: s.hub.epoch(), version: 2, batch: { version: 2, upsert: [{ id: 'x' }], remove: [] } }, hubKeys.privateKey);
     s.transport.deliver(T.rosterAll, badBatch);
     s.transport.deliver(T.rosterAll, Buffer.alloc(10 * 1024 * 1024, 0x20));
     expect(s.client.rejected()).toEqual({ 'bad-json': 1, schema: 3, 'too-large': 1 });
@@ -163,7 +164,7 @@ describe('roster deltas', () => {
     await online(s, false);
     expect(s.transport.on(T.requests)).toEqual([
       { v: 1, kind: 'sync', version: 0 },
-      { v: 1, kind: 'sync', version: 1 },
+      { v: 1, kind: 'sync', version: 1, epoch: heldOf(s.hub.epoch()) },
     ]);
   });
 
