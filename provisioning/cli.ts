@@ -4,6 +4,8 @@
  * PROVISION_PASSPHRASE when set, otherwise a prompt on the terminal. Results go to stdout (--json
  * where it helps scripts), errors to stderr with a non-zero exit status.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
@@ -15,11 +17,12 @@ import { addAlert, clearAlert, listAlerts } from './alerts';
 import { BrokerProcess, writeBrokerConfig } from './broker';
 import { Community, initCommunity, WebhookUrlSchema } from './community';
 import type { PersonRecord } from './db';
-import { awaitCommands, eventsTailStart, fleetStatus, queueCommand, readEvents, type StoredEvent } from './fleet';
+import { dueCertificates, renewBrokerCertificate, renewHubCertificate, renewTerminalCertificate } from './certificates';
+import { awaitCommands, eventsTailStart, fleetStatus, infrastructureCertificates, queueCommand, readEvents, type StoredEvent } from './fleet';
 import { addPerson, approvePerson, getPerson, importPersons, lazyPipelineEnroller, registerPerson, revokePerson, updatePerson, type Enroller } from './persons';
 import { isId, parseId, printable } from '../runtime/protocol/ids';
 import { HubService } from './service';
-import { addTerminal, revokeTerminal } from './terminals';
+import { addTerminal, BUNDLE_FILES, revokeTerminal } from './terminals';
 
 const USAGE = `usage: provision <command> [options]   (every command: --dir DIR or PROVISION_DIR, --as NAME for the audit log)
 
@@ -27,7 +30,9 @@ community
   init [--name N] [--broker-url mqtts://HOST:PORT] [--broker-host IP:x|DNS:y]... [--time-zone TZ] [--webhook URL]
   broker config [--listen HOST] [--user U]      write mosquitto.conf + ACL + CRL paths for the terminal list
   broker run [--listen HOST]                    run mosquitto on that configuration
-  hub [--webhook URL] [--poll-ms MS]            run the hub service (publish, ingest, alerts, commands)
+  broker renew                                  renew the broker's server certificate (397 days) and reload the broker
+  hub [--webhook URL] [--poll-ms MS]            run the hub service (publish, ingest, alerts, commands, renewals)
+  hub renew                                     renew the hub's certificate (90 days; the running hub does it itself)
   audit [--json] [-n N]                         who did what, when
 terminals
   terminal add --id ID --door DOOR [--building B] --out DIR [--camera RTSP_URL]
@@ -35,6 +40,8 @@ terminals
   terminal wipe ID --yes [--wait S]              erase every face template and person on that terminal (stolen,
                                                 decommissioned); its door recognises nobody until a resync
   terminal resync ID [--wait S]                  the terminal fetches a full roster snapshot (also ends a wipe)
+  terminal renew (ID... | --due) [--out DIR]     renew certificates (90 days; the running hub renews them 30 days before
+                                                expiry and sends them to the terminals); --out: also write device.crt
   terminal list [--json]
 residents
   person register --id ID --photo A.jpg [--photo B.jpg] [--label L]        a tenant's registration (pending)
@@ -162,9 +169,9 @@ const initCommand: Command = async (args, io) => {
 
 const terminalCommand: Command = async (args, io) => {
   const [sub, ...rest] = args;
-  const o = parseCli(`terminal ${sub ?? ''}`, rest, { ...common, id: { type: 'string' }, door: { type: 'string' }, building: { type: 'string' }, out: { type: 'string' }, camera: { type: 'string' }, json: { type: 'boolean' }, yes: { type: 'boolean' }, wait: { type: 'string' } },
-    z.strictObject({ ...commonSchema, id: z.string().optional(), door: z.string().optional(), building: z.string().optional(), out: z.string().optional(), camera: z.string().optional(), json: z.boolean().optional(), yes: z.boolean().optional(), wait: z.coerce.number().min(0).max(60).optional() }));
-  const tmax = ({ add: 0, revoke: 1, wipe: 1, resync: 1, list: 0 } as Record<string, number>)[sub ?? ''];
+  const o = parseCli(`terminal ${sub ?? ''}`, rest, { ...common, id: { type: 'string' }, door: { type: 'string' }, building: { type: 'string' }, out: { type: 'string' }, camera: { type: 'string' }, json: { type: 'boolean' }, yes: { type: 'boolean' }, wait: { type: 'string' }, due: { type: 'boolean' } },
+    z.strictObject({ ...commonSchema, id: z.string().optional(), door: z.string().optional(), building: z.string().optional(), out: z.string().optional(), camera: z.string().optional(), json: z.boolean().optional(), yes: z.boolean().optional(), wait: z.coerce.number().min(0).max(60).optional(), due: z.boolean().optional() }));
+  const tmax = ({ add: 0, revoke: 1, wipe: 1, resync: 1, list: 0, renew: o.due ? 0 : Number.POSITIVE_INFINITY } as Record<string, number>)[sub ?? ''];
   if (tmax !== undefined) positionals(`terminal ${sub ?? ''}`, o.positionals, tmax);
   return withCommunity(o.dir, async (c) => {
     switch (sub ?? '') {
@@ -200,6 +207,21 @@ const terminalCommand: Command = async (args, io) => {
         for (const x of r) io.out(`${x.terminalId}: ${sub} ${said[x.status] ?? x.status}`);
         return r.every((x) => x.status === 'sent' || (waitS === 0 && x.status === 'queued')) ? 0 : 1;
       }
+      case 'renew': {
+        const passphrase = await readPassphrase();
+        const ids = o.due ? dueCertificates(c, Date.now()).terminals : o.positionals.map((x) => parseId('terminal', x));
+        if (ids.length === 0 && !o.due) throw new InvalidInputError('terminal renew', ['give terminal ids or --due']);
+        for (const id of ids) {
+          const r = renewTerminalCertificate(c, id, { passphrase, ...(o.as ? { actor: o.as } : {}) });
+          if (o.out) {
+            mkdirSync(join(o.out, id), { recursive: true, mode: 0o700 });
+            writeFileSync(join(o.out, id, BUNDLE_FILES.cert), r.cert);
+          }
+          io.out(`${id}: certificate renewed until ${time(r.notAfter)}; the hub sends it to the terminal${o.out ? ` (also in ${join(o.out, id, BUNDLE_FILES.cert)})` : ''}`);
+        }
+        if (ids.length === 0) io.out('no terminal certificate is due for renewal');
+        return 0;
+      }
       case 'list': {
         const ts = c.db.terminals();
         if (o.json) io.out(JSON.stringify(ts, null, 2));
@@ -207,7 +229,7 @@ const terminalCommand: Command = async (args, io) => {
         return 0;
       }
       default:
-        throw new InvalidInputError('terminal', ['expected add, revoke, wipe, resync or list']);
+        throw new InvalidInputError('terminal', ['expected add, revoke, wipe, resync, renew or list']);
     }
   });
 };
@@ -224,6 +246,11 @@ const brokerCommand: Command = async (args, io) => {
       io.out(`mosquitto configuration written: ${f.conf} (ACL ${f.acl}); run: mosquitto -c ${f.conf}`);
       return 0;
     }
+    if (sub === 'renew') {
+      const r = renewBrokerCertificate(c, { passphrase: await readPassphrase(), ...(o.as ? { actor: o.as } : {}) });
+      io.out(`broker certificate renewed until ${time(r.notAfter)}${r.broker === 'reloaded' ? ', broker reloaded' : ' (no running broker found: restart it)'}`);
+      return 0;
+    }
     if (sub === 'run') {
       const b = new BrokerProcess(c, opts);
       await b.start();
@@ -234,7 +261,7 @@ const brokerCommand: Command = async (args, io) => {
       await b.exited();
       return 0;
     }
-    throw new InvalidInputError('broker', ['expected config or run']);
+    throw new InvalidInputError('broker', ['expected config, run or renew']);
   });
 };
 
@@ -398,11 +425,13 @@ const fleetCommand: Command = async (args, io) => {
       io.out(JSON.stringify(rows, null, 2));
       return 0;
     }
-    io.out(['terminal', 'door', 'state', 'last heartbeat', 'roster lag', 'outbox', 'fps', 'software', 'model'].join('\t'));
+    io.out(['terminal', 'door', 'state', 'last heartbeat', 'roster lag', 'outbox', 'fps', 'software', 'model', 'certificate'].join('\t'));
     for (const r of rows) {
       const state = r.status === 'revoked' ? 'revoked' : r.online ? 'online' : 'offline';
-      io.out([r.terminalId, r.doorId, state, time(r.lastHeartbeat), r.rosterLag ?? '-', r.outboxDepth ?? '-', r.cameraFps ?? '-', r.softwareVersion ?? '-', r.modelVersion ?? '-'].join('\t'));
+      const cert = r.certificateExpiresAt === null ? '-' : `${time(r.certificateExpiresAt).slice(0, 10)}${r.certificate && r.certificate !== 'ok' ? ` (${r.certificate})` : ''}`;
+      io.out([r.terminalId, r.doorId, state, time(r.lastHeartbeat), r.rosterLag ?? '-', r.outboxDepth ?? '-', r.cameraFps ?? '-', r.softwareVersion ?? '-', r.modelVersion ?? '-', cert].join('\t'));
     }
+    for (const x of infrastructureCertificates(c)) if (x.state !== 'ok') io.out(`warning: the ${x.name} certificate ${x.state === 'expired' ? 'expired' : 'expires'} ${time(x.expiresAt)}: provision ${x.name} renew`);
     return 0;
   });
 };
@@ -503,6 +532,14 @@ const auditCommand: Command = async (args, io) => {
 const hubCommand: Command = async (args, io) => {
   const o = parseCli('hub', args, { ...common, webhook: { type: 'string' }, 'poll-ms': { type: 'string' } },
     z.strictObject({ ...commonSchema, webhook: WebhookUrlSchema.optional(), 'poll-ms': z.coerce.number().int().min(20).max(60_000).optional() }));
+  if (o.positionals[0] === 'renew') {
+    positionals('hub renew', o.positionals, 1);
+    return withCommunity(o.dir, async (c) => {
+      const r = renewHubCertificate(c, { passphrase: await readPassphrase(), ...(o.as ? { actor: o.as } : {}) });
+      io.out(`hub certificate renewed until ${time(r.notAfter)}; a running hub uses it from its next connection (restart it to use it now)`);
+      return 0;
+    });
+  }
   positionals('hub', o.positionals, 0);
   const c = Community.open(communityDir(o.dir));
   const passphrase = await readPassphrase();

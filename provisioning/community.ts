@@ -21,7 +21,7 @@ import { parseId } from '../runtime/protocol/ids';
 import { jsonErrorPlace } from '../runtime/config';
 import { HubDb } from './db';
 import { finishPhotoMoves } from './photos';
-import { caPaths, createCa, encryptKey, issueCert, loadKey, newKey, writePrivate, type CaPaths } from './pki';
+import { caPaths, CERT_POLICY, createCa, encryptKey, issueCert, loadKey, newKey, writePrivate, type CaPaths } from './pki';
 
 export class CommunityError extends TerminalError {
   readonly code = 'community';
@@ -144,14 +144,14 @@ export function initCommunity(opts: InitOptions): Community {
   const ca = createCa(paths.ca.dir, `${config.name} CA`, opts.passphrase);
   // Hub: a TLS client identity (CN hub) and the Ed25519 roster-signing key the terminals pin.
   const hubKey = newKey('ec');
-  writePrivate(paths.hubTlsCert, issueCert(ca, hubKey, { cn: 'hub', usage: 'client' }, opts.passphrase).cert);
+  writePrivate(paths.hubTlsCert, issueCert(ca, hubKey, { cn: 'hub', usage: 'client', days: CERT_POLICY.hubDays }, opts.passphrase).cert);
   writePrivate(paths.hubTlsKey, encryptKey(hubKey, opts.passphrase));
   writePrivate(paths.signingKey, newKey('ed25519', opts.passphrase));
   writeFileSync(paths.signingPub, createPublicKey(loadKey(paths.signingKey, opts.passphrase)).export({ type: 'spki', format: 'pem' }));
   // Broker: a server certificate for the names terminals connect to (mosquitto reads its key unencrypted).
   const brokerKey = newKey('ec');
   writePrivate(paths.brokerKey, brokerKey);
-  writeFileSync(paths.brokerCert, issueCert(ca, brokerKey, { cn: 'broker', usage: 'server', altNames: config.brokerAltNames, days: 3650 }, opts.passphrase).cert);
+  writeFileSync(paths.brokerCert, issueCert(ca, brokerKey, { cn: 'broker', usage: 'server', altNames: config.brokerAltNames, days: CERT_POLICY.brokerDays }, opts.passphrase).cert);
   writeFileSync(paths.config, `${JSON.stringify(config, null, 2)}\n`);
   const c = new Community(paths, config);
   c.db.audit(actor, 'community.init', config.name, { brokerUrl }, now);

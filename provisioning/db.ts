@@ -369,6 +369,11 @@ export class HubDb {
     return (this.db.prepare('SELECT * FROM terminals ORDER BY id').all() as Row[]).map(terminalFromRow);
   }
 
+  /** The serial of the terminal's current certificate (after a renewal). */
+  setTerminalSerial(id: string, serial: string): void {
+    this.db.prepare('UPDATE terminals SET serial = ? WHERE id = ?').run(serial, id);
+  }
+
   revokeTerminal(id: string, at: number): void {
     this.db.prepare("UPDATE terminals SET status = 'revoked', revoked_at = ? WHERE id = ?").run(at, id);
   }

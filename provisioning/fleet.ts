@@ -3,10 +3,11 @@
  * outbox, camera, versions), signed commands queued for the hub to send, and the event store.
  */
 import Database from 'better-sqlite3';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { TerminalError } from '../core/errors';
 import type { Command, SyncEvent } from '../runtime/protocol/schemas';
 import { parseId } from '../runtime/protocol/ids';
+import { certificateInfo, certificateState, terminalCertFile, type CertificateState } from './certificates';
 import { actorOf, type Community } from './community';
 
 export class FleetError extends TerminalError {
@@ -27,6 +28,19 @@ export interface FleetRow {
   cameraFps: number | null;
   softwareVersion: string | null;
   modelVersion: string | null;
+  /**
+   * When the certificate the terminal connects with expires: as its heartbeat reports it, or else the
+   * one last issued to it (terminals/<id>.crt).
+   */
+  certificateExpiresAt: number | null;
+  /** ok, renewal-pending (a renewed one is not in use yet), expiring (within 21 days), expired. */
+  certificate: CertificateState | null;
+}
+
+export interface InfrastructureCertificate {
+  name: 'hub' | 'broker';
+  expiresAt: number;
+  state: CertificateState;
 }
 
 /** A terminal is online when its last status says so and a heartbeat came within 2.5 heartbeat periods. */
@@ -49,7 +63,24 @@ export function fleetStatus(c: Community, now = Date.now()): FleetRow[] {
       cameraFps: h?.cameraFps ?? null,
       softwareVersion: h?.softwareVersion ?? null,
       modelVersion: h?.modelVersion ?? null,
+      ...certificateOf(c, t.id, t.status, h?.certificateExpiresAt ?? null, now),
     };
+  });
+}
+
+function certificateOf(c: Community, id: string, status: string, reported: number | null, now: number): Pick<FleetRow, 'certificateExpiresAt' | 'certificate'> {
+  const file = terminalCertFile(c, id);
+  const issued = existsSync(file) ? certificateInfo(readFileSync(file)).notAfter : null;
+  const inUse = reported ?? issued;
+  if (inUse === null || status !== 'active') return { certificateExpiresAt: inUse, certificate: null };
+  return { certificateExpiresAt: inUse, certificate: certificateState(inUse, issued, now) };
+}
+
+/** The hub's and the broker's certificates at `now`. */
+export function infrastructureCertificates(c: Community, now = Date.now()): InfrastructureCertificate[] {
+  return ([['hub', c.paths.hubTlsCert], ['broker', c.paths.brokerCert]] as const).map(([name, file]) => {
+    const expiresAt = certificateInfo(readFileSync(file)).notAfter;
+    return { name, expiresAt, state: certificateState(expiresAt, null, now) };
   });
 }
 

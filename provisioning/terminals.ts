@@ -10,9 +10,10 @@ import { ConfigSchema } from '../runtime/config';
 import { TerminalError } from '../core/errors';
 import { parseId } from '../runtime/protocol/ids';
 import { refreshBroker } from './broker';
+import { terminalCertFiles } from './certificates';
 import { actorOf, type Community } from './community';
 import type { TerminalRecord } from './db';
-import { issueCert, newKey, revokeCert, writePrivate } from './pki';
+import { CERT_POLICY, issueCert, newKey, revokeCert, writePrivate } from './pki';
 
 export class TerminalAdminError extends TerminalError {
   readonly code = 'terminal-admin';
@@ -87,7 +88,7 @@ export function addTerminal(c: Community, o: AddTerminalOptions): TerminalBundle
   if (!checked.success) throw new TerminalAdminError(`terminal config: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
 
   const key = newKey('ec');
-  const { cert, serial } = issueCert(c.paths.ca, key, { cn: id, usage: 'client' }, o.passphrase);
+  const { cert, serial } = issueCert(c.paths.ca, key, { cn: id, usage: 'client', days: CERT_POLICY.terminalDays }, o.passphrase);
   mkdirSync(out, { recursive: true, mode: 0o700 });
   writeFileSync(join(out, BUNDLE_FILES.config), `${JSON.stringify(config, null, 2)}\n`);
   copyFileSync(c.paths.ca.cert, join(out, BUNDLE_FILES.ca));
@@ -108,13 +109,18 @@ export function addTerminal(c: Community, o: AddTerminalOptions): TerminalBundle
   return { dir: out, configFile: join(out, BUNDLE_FILES.config), terminal };
 }
 
-/** CRL + ACL + database; a running broker is asked to reload. Idempotent. */
+/**
+ * CRL (every certificate issued to it and kept: the current one and those renewed away, still valid
+ * until they expire) + ACL + database; a running broker is asked to reload. Idempotent.
+ */
 export function revokeTerminal(c: Community, terminalId: string, o: { passphrase: string; actor?: string; now?: number }): { broker: 'reloaded' | 'not-running' } {
   const id = parseId('terminal', terminalId);
   const actor = actorOf(o.actor);
   const t = c.db.terminal(id);
   if (!t) throw new TerminalAdminError(`no terminal ${id}`);
-  revokeCert(c.paths.ca, join(c.paths.terminalsDir, `${id}.crt`), o.passphrase);
+  const files = terminalCertFiles(c, id);
+  if (files.length === 0) revokeCert(c.paths.ca, join(c.paths.terminalsDir, `${id}.crt`), o.passphrase); // says which file is missing
+  for (const f of files) revokeCert(c.paths.ca, f, o.passphrase);
   const now = o.now ?? Date.now();
   if (t.status !== 'revoked') {
     c.db.tx(() => {

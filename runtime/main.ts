@@ -31,6 +31,7 @@ import { openSyncDb, type SyncDb } from './sync/db';
 import { Outbox } from './sync/outbox';
 import { ROSTER_STORE_SCHEMAS, RosterStoreSink } from './sync/roster-store-sink';
 import { stagingKeyFromSecretFile } from './sync/snapshot-staging';
+import { CertificateInstaller } from './sync/certificate';
 import { MqttTransport } from './sync/transport';
 import { LivenessFusion } from './loop/liveness-fusion';
 import { SystemdNotifier } from './systemd';
@@ -198,6 +199,8 @@ export class Terminal {
         stagingKey: stagingKeyFromSecretFile(this.syncDb, config.paths.secretFile),
         hubPublicKey: createPublicKey(readFileSync(hub.hubPublicKeyFile)),
         roster: { sink: new RosterStoreSink(this.store), ...ROSTER_STORE_SCHEMAS },
+        // Renewed certificates from the hub replace the bundle's certFile (runtime/sync/certificate.ts).
+        certificates: new CertificateInstaller({ terminalId: config.terminalId, files: { certFile: hub.certFile, keyFile: hub.keyFile, caFile: hub.caFile }, clock, log }),
         health: () => ({ cameraFps: this.camera ? this.fps : null, lastDecisionLatencyMs: this.loop?.lastDecisionLatencyMs ?? null }),
         versions: { software: SOFTWARE_VERSION, model: this.pipeline?.modelId ?? 'unavailable' },
         timing: { heartbeatMs: hub.heartbeatMs },

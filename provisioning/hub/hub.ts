@@ -7,6 +7,7 @@ import {
   SCHEMA_VERSION,
   StatusMessageSchema,
   type AcksMessage,
+  type CertificateBody,
   type Command,
   type CommandBody,
   type HeldEpoch,
@@ -112,6 +113,15 @@ export class Hub<Item> {
     return body;
   }
 
+  /**
+   * Publish a terminal's renewed certificate (signed, retained: a terminal offline now gets it when it
+   * connects again; it installs it once, see runtime/sync/certificate.ts).
+   */
+  async publishCertificate(terminalId: string, certificatePem: string): Promise<void> {
+    const body: CertificateBody = { v: SCHEMA_VERSION, kind: 'certificate', terminalId, certificate: certificatePem, issuedAt: this.deps.clock.now() };
+    await this.deps.transport.publish(topicsFor(terminalId).certificate, signBody(body, this.deps.signingKey), { retain: true });
+  }
+
   /** Send the whole roster to one terminal as signed chunks. */
   async sendSnapshot(terminalId: string): Promise<void> {
     const snap = this.deps.roster.snapshot();
@@ -185,6 +195,7 @@ export class Hub<Item> {
         case 'roster':
         case 'rosterAll':
         case 'commands':
+        case 'certificate':
           return; // the hub's own publications
       }
     } catch (err) {

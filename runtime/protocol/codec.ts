@@ -24,7 +24,9 @@ export type RejectReason =
   /** Roster data for a terminal wiped by the hub, before the hub ordered a resync. */
   | 'roster-held'
   /** A snapshot chunk staged on disk no longer authenticated (altered file, rotated device secret). */
-  | 'staged-chunk-unreadable';
+  | 'staged-chunk-unreadable'
+  /** A renewed certificate that is not for this terminal, its CA or its key, not valid now, or older. */
+  | 'certificate-refused';
 
 /** An incoming MQTT payload was refused. `reason` is stable; the message never quotes the payload. */
 export class ProtocolRejectError extends TerminalError {

@@ -209,6 +209,8 @@ export const HealthSchema = z.strictObject({
   rosterVersion: z.number().int().nonnegative(),
   /** Absent while the terminal holds no epoch (and from terminals of builds before epochs). */
   rosterEpoch: HeldEpochSchema.optional(),
+  /** When the TLS certificate the terminal connects with expires (absent when it cannot tell). */
+  certificateExpiresAt: epochMs.optional(),
   outboxDepth: z.number().int().nonnegative(),
   outboxDropped: z.number().int().nonnegative(),
   rejectedMessages: z.number().int().nonnegative(),
@@ -296,6 +298,21 @@ export const CommandSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('wipe') }),
 ]);
 export type Command = z.infer<typeof CommandSchema>;
+
+/**
+ * hub/<id>/certificate (retained, signed): the terminal's renewed TLS certificate (PEM), for the key it
+ * already holds. Retained so that a terminal that was offline gets it when it comes back; the terminal
+ * installs it only if it is for itself, from the pinned CA, for its own key, valid now and not older
+ * than the one in use (runtime/sync/certificate.ts).
+ */
+export const CertificateBodySchema = z.strictObject({
+  v,
+  kind: z.literal('certificate'),
+  terminalId: TerminalIdSchema,
+  certificate: z.string().min(100).max(8192).regex(/^-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE-----\r?\n?$/, 'one PEM certificate'),
+  issuedAt: epochMs,
+});
+export type CertificateBody = z.infer<typeof CertificateBodySchema>;
 
 /** Body of a signed command: bound to one terminal, single use (nonce), short-lived (expiry). */
 export const CommandBodySchema = z.strictObject({

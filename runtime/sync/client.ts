@@ -7,6 +7,7 @@ import { decodePlain, decodeSigned, DEFAULT_MAX_PAYLOAD_BYTES, ProtocolRejectErr
 import { EVENTS_MESSAGE_TARGET_BYTES } from '../protocol/limits';
 import {
   AcksMessageSchema,
+  CertificateBodySchema,
   CommandBodySchema,
   RosterBodySchema,
   SCHEMA_VERSION,
@@ -17,6 +18,7 @@ import {
   type SyncEvent,
 } from '../protocol/schemas';
 import { parseTopic, terminalSubscriptions, topicsFor, type TopicKind } from '../protocol/topics';
+import type { CertificateInstaller } from './certificate';
 import type { SyncDb } from './db';
 import { NonceStore } from './nonces';
 import { Outbox, type EnqueueResult } from './outbox';
@@ -73,6 +75,11 @@ export interface SyncClientDeps {
     /** The roster store's schema of one snapshot item. */
     itemSchema: z.ZodType;
   };
+  /**
+   * The terminal's certificate files: renewed certificates the hub publishes are checked and installed
+   * through it (runtime/sync/certificate.ts); without it they are ignored.
+   */
+  certificates?: CertificateInstaller;
   /** Live figures for the heartbeat, from the frame loop and decision path. */
   health: () => { cameraFps: number | null; lastDecisionLatencyMs: number | null };
   versions: { software: string; model: string };
@@ -104,12 +111,19 @@ interface SyncClientEvents {
   command: [Command];
   /** A batch of events was acknowledged by the hub and deleted from the outbox. */
   acked: [number];
+  /** A renewed TLS certificate was installed (used from the next connection). */
+  certificate: [{ expiresAt: number | null }];
 }
 
 interface InFlight {
   ids: Set<string>;
   attempts: number;
   deadline: number;
+}
+
+function certificateExpiry(c: CertificateInstaller | undefined): { certificateExpiresAt?: number } {
+  const at = c?.expiresAt() ?? null;
+  return at === null ? {} : { certificateExpiresAt: at };
 }
 
 /** The first rows whose stored JSON adds up to at most `maxBytes` (at least one row). */
@@ -239,6 +253,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       rosterVersion: pos.version,
       // Left out while none is held, so a hub from before epochs still reads the heartbeat.
       ...(pos.epoch ? { rosterEpoch: pos.epoch } : {}),
+      ...certificateExpiry(this.deps.certificates),
       outboxDepth: this.outbox.depth(),
       outboxDropped: this.outbox.dropped(),
       rejectedMessages: this.rejectedTotal(),
@@ -402,6 +417,9 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
         case 'commands':
           this.onCommand(msg);
           return;
+        case 'certificate':
+          this.onCertificate(msg);
+          return;
         case 'status':
         case 'events':
         case 'requests':
@@ -423,6 +441,19 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
 
   private onRoster(msg: IncomingMessage): void {
     this.roster.onBody(decodeSigned(msg.payload, RosterBodySchema, this.deps.hubPublicKey, this.maxPayload));
+  }
+
+  private onCertificate(msg: IncomingMessage): void {
+    if (msg.payload.length === 0) return; // a cleared retained message
+    const c = decodeSigned(msg.payload, CertificateBodySchema, this.deps.hubPublicKey, this.maxPayload);
+    if (c.terminalId !== this.deps.terminalId) throw new ProtocolRejectError('wrong-terminal', 'certificate for another terminal');
+    const installer = this.deps.certificates;
+    if (!installer) return;
+    const pem = installer.install(c.certificate);
+    if (pem === null) return; // the one in use, delivered again
+    this.deps.transport.setCertificate?.(pem);
+    this.emit('certificate', { expiresAt: installer.expiresAt() });
+    this.publishStatus();
   }
 
   private onCommand(msg: IncomingMessage): void {

@@ -110,10 +110,11 @@ describe('hub service', () => {
     try {
       revokeTerminal(c, 't2', { passphrase: PASS });
       await svc.tick();
+      const mark = fake.published.length;
       const ev = { v: 1, events: [{ id: ulid(), at: 1, type: 'alarm.tamper', input: 'tamper' }] };
       fake.deliver('door/t2/events', JSON.stringify(ev));
       fake.deliver('door/t2/requests', JSON.stringify({ v: 1, kind: 'sync', version: 0 }));
-      expect(fake.published.filter((m) => m.topic.startsWith('hub/t2/'))).toEqual([]);
+      expect(fake.published.slice(mark).filter((m) => m.topic.startsWith('hub/t2/'))).toEqual([]);
       fake.deliver('door/t1/events', JSON.stringify(ev));
       expect(fake.on('hub/t1/acks')).toEqual([{ v: 1, ids: [ev.events[0]?.id] }]);
       expect(svc.dropped()).toBe(2);

@@ -8,7 +8,7 @@ test('every topic of a terminal parses back to its kind and terminal id', () => 
 });
 
 test('a terminal subscribes only to its own hub topics and the shared roster topic', () => {
-  expect(terminalSubscriptions('gate-7').sort()).toEqual(['hub/gate-7/acks', 'hub/gate-7/commands', 'hub/gate-7/roster', 'hub/roster/all']);
+  expect(terminalSubscriptions('gate-7').sort()).toEqual(['hub/gate-7/acks', 'hub/gate-7/certificate', 'hub/gate-7/commands', 'hub/gate-7/roster', 'hub/roster/all']);
 });
 
 test('terminal ids that could escape their topic level are refused', () => {

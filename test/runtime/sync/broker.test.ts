@@ -124,7 +124,8 @@ test('a terminal that was away while more deltas were published than the broker 
   await waitFor(() => sink.version() === v, 15_000, 'the last delta');
   // The broker delivered what it had queued (up to its bound); the rest came from a sync request.
   expect(deltas).toEqual(Array.from({ length: v - from }, (_, i) => from + 1 + i));
-  expect(again.client.rejectedTotal()).toBe(0);
+  // A sync asked while the queue was still being delivered may bring some deltas twice: refused as stale.
+  expect(Object.keys(again.client.rejected()).filter((r) => r !== 'stale-version')).toEqual([]);
 }, 30_000);
 
 test('a terminal cannot publish on another terminal\'s topics nor read its hub topics', async () => {
