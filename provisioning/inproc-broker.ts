@@ -9,8 +9,9 @@
  *   hub/<id>/# and hub/roster/all and write door/<id>/#; a revoked or unknown terminal is refused;
  * - the same bounds (BROKER_LIMITS): a packet over the size limit closes its connection before it is
  *   read, each client's unacknowledged messages are bounded (provisioning/inproc-limits.ts);
- * - revocations reach it without a signal: every `refreshMs` it reloads the CRL when the file changed
- *   and the terminal list, and closes the connection of any terminal no longer active.
+ * - revocations reach it without a signal: every `refreshMs` it reloads the CRL (and its own
+ *   certificate, after a renewal) when the files changed, and the terminal list, and closes the
+ *   connection of any terminal no longer active.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
@@ -154,7 +155,7 @@ export class InProcessBroker {
       const stamp = this.crlStampNow();
       if (stamp !== this.crlStamp) {
         server.setSecureContext(this.tlsOptions());
-        this.log.info('CRL reloaded');
+        this.log.info('CRL and certificate reloaded');
       }
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'CRL reload failed; the previous one stays');
@@ -185,9 +186,12 @@ export class InProcessBroker {
     this.active = new Set(this.community.db.terminals().filter((t) => t.status === 'active').map((t) => t.id));
   }
 
+  /** Changes when the CRL or the broker's certificate (renewed: provision broker renew) is rewritten. */
   private crlStampNow(): string {
-    const st = statSync(this.community.paths.ca.crl);
-    return `${st.mtimeMs}:${st.size}:${st.ino}`;
+    return [this.community.paths.ca.crl, this.community.paths.brokerCert].map((f) => {
+      const st = statSync(f);
+      return `${st.mtimeMs}:${st.size}:${st.ino}`;
+    }).join('|');
   }
 
   private tlsOptions(): { ca: Buffer; cert: Buffer; key: Buffer; crl: Buffer; requestCert: true; rejectUnauthorized: true } {

@@ -105,6 +105,21 @@ describe('provision', () => {
     ]));
   });
 
+  it('renews a terminal, the hub and the broker certificate, writes the terminal one with --out, and audits it', async () => {
+    const serial = async (): Promise<string> => (JSON.parse((await cli('terminal', 'list', '--dir', dir, '--json')).out) as Array<{ serial: string }>)[0]?.serial ?? '';
+    const before = await serial();
+    expect((await cli('terminal', 'renew', '--dir', dir)).code).toBe(2);
+    expect((await cli('terminal', 'renew', '--dir', dir, '--due')).out).toBe('no terminal certificate is due for renewal');
+    const r = await cli('terminal', 'renew', 'gate-1', '--dir', dir, '--out', join(root, 'renewed'), '--as', 'it-wang');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^gate-1: certificate renewed until \d{4}-\d\d-\d\dT.*the hub sends it to the terminal \(also in .*renewed\/gate-1\/device\.crt\)$/);
+    expect(await serial()).not.toBe(before);
+    expect((await cli('hub', 'renew', '--dir', dir)).out).toMatch(/^hub certificate renewed until /);
+    expect((await cli('broker', 'renew', '--dir', dir)).out).toMatch(/^broker certificate renewed until .*no running broker found/);
+    expect((await cli('fleet', 'status', '--dir', dir)).out.split('\n')[0]).toMatch(/\tcertificate$/);
+    expect((await cli('audit', '--dir', dir)).out).toMatch(/it-wang\tterminal\.renew\tgate-1/);
+  }, 30_000);
+
   it('says what is wrong with the arguments, with exit status 2', async () => {
     expect((await cli('nonsense')).code).toBe(2);
     const noDir = await cli('person', 'list');
