@@ -24,6 +24,12 @@ export interface FleetRow {
   rosterVersion: number | null;
   /** Hub roster version minus the terminal's (null: never heard from). */
   rosterLag: number | null;
+  /**
+   * The roster epoch the terminal holds: the hub's `current` one, an `earlier` one of its history (it
+   * moves on with the next delta), `unknown` to this hub (a history it does not have, e.g. after a
+   * restore: the hub sends it a snapshot), or null (none reported).
+   */
+  rosterEpoch: 'current' | 'earlier' | 'unknown' | null;
   outboxDepth: number | null;
   cameraFps: number | null;
   softwareVersion: string | null;
@@ -46,6 +52,7 @@ export interface InfrastructureCertificate {
 /** A terminal is online when its last status says so and a heartbeat came within 2.5 heartbeat periods. */
 export function fleetStatus(c: Community, now = Date.now()): FleetRow[] {
   const hubVersion = c.db.rosterVersion();
+  const epochs = c.db.rosterEpochs().map((e) => e.id);
   const status = new Map(c.db.statuses().map((s) => [s.terminalId, s]));
   return c.db.terminals().map((t) => {
     const s = status.get(t.id);
@@ -59,6 +66,7 @@ export function fleetStatus(c: Community, now = Date.now()): FleetRow[] {
       lastHeartbeat: s?.receivedAt ?? null,
       rosterVersion: h?.rosterVersion ?? null,
       rosterLag: h ? hubVersion - h.rosterVersion : null,
+      rosterEpoch: !h?.rosterEpoch ? null : h.rosterEpoch.id === epochs[epochs.length - 1] ? 'current' : epochs.includes(h.rosterEpoch.id) ? 'earlier' : 'unknown',
       outboxDepth: h?.outboxDepth ?? null,
       cameraFps: h?.cameraFps ?? null,
       softwareVersion: h?.softwareVersion ?? null,

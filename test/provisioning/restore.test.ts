@@ -15,7 +15,7 @@ import { SyncClient } from '../../runtime/sync/client';
 import { openSyncDb } from '../../runtime/sync/db';
 import { ROSTER_STORE_SCHEMAS, RosterStoreSink } from '../../runtime/sync/roster-store-sink';
 import { MqttTransport } from '../../runtime/sync/transport';
-import { addPerson, addTerminal, BrokerProcess, Community, HubService, initCommunity, revokePerson, type Enroller, type TerminalBundle } from '../../provisioning';
+import { addPerson, addTerminal, BrokerProcess, Community, fleetStatus, HubService, initCommunity, revokePerson, type Enroller, type TerminalBundle } from '../../provisioning';
 import { freeLoopbackPort } from '../../provisioning/ports';
 import { waitFor } from '../harness/mosquitto';
 
@@ -57,7 +57,7 @@ function terminal(): { client: SyncClient; store: RosterStore; stop: () => Promi
     roster: { sink: new RosterStoreSink(store), ...ROSTER_STORE_SCHEMAS },
     health: () => ({ cameraFps: null, lastDecisionLatencyMs: null }),
     versions: { software: 'test', model: 'test-model' },
-    timing: { heartbeatMs: 60_000, tickMs: 100, resyncRetryMs: 500 },
+    timing: { heartbeatMs: 500, tickMs: 100, resyncRetryMs: 500 },
   });
   client.start();
   return { client, store, stop: async () => { await client.stop(); db.close(); store.close(); } };
@@ -99,6 +99,7 @@ test('revocations made on a hub restored from an older backup reach the terminal
     expect(status(t.store, 'p-3')).toBe('unknown'); // never in the restored truth
     expect(t.store.rosterPosition().epoch?.id).not.toBe(before.epoch?.id);
     expect(t.store.rosterPosition().version).toBe(hub.version());
+    await waitFor(() => fleetStatus(c).find((r) => r.terminalId === 't1')?.rosterEpoch === 'current', 5000, 'fleet status showing the current epoch');
   } finally {
     await t.stop();
     await hub.stop();
