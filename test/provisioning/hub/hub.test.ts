@@ -5,7 +5,7 @@ import { CommandBodySchema, RosterBodySchema } from '../../../runtime/protocol/s
 import { generateSigningKeyPair } from '../../../runtime/protocol/signing';
 import { topicsFor } from '../../../runtime/protocol/topics';
 import { FakeTransport } from '../../../runtime/sync/fake-transport';
-import { Hub } from '../../../provisioning/hub/hub';
+import { Hub, type HubDeps } from '../../../provisioning/hub/hub';
 import { EventIngest } from '../../../provisioning/hub/ingest';
 import { HubRosterStore } from '../../../provisioning/hub/roster';
 import { entryEvent, person } from '../../harness/sync-site';
@@ -13,12 +13,12 @@ import { entryEvent, person } from '../../harness/sync-site';
 const keys = generateSigningKeyPair();
 const T = topicsFor('door-1');
 
-async function site(): Promise<{ hub: Hub<ReturnType<typeof person>>; transport: FakeTransport; roster: HubRosterStore; ingest: EventIngest; clock: FakeClock }> {
+async function site(over: Partial<HubDeps<ReturnType<typeof person>>> = {}): Promise<{ hub: Hub<ReturnType<typeof person>>; transport: FakeTransport; roster: HubRosterStore; ingest: EventIngest; clock: FakeClock }> {
   const transport = new FakeTransport();
   const roster = new HubRosterStore({ signingKey: keys.privateKey, idOf: (p) => p.id, maxChunkBytes: 3000 });
   const ingest = new EventIngest(':memory:');
   const clock = new FakeClock();
-  const hub = new Hub({ transport, roster, ingest, signingKey: keys.privateKey, clock, log: silentLogger() });
+  const hub = new Hub({ transport, roster, ingest, signingKey: keys.privateKey, clock, log: silentLogger(), ...over });
   const started = hub.start();
   transport.connect(false);
   await started;
@@ -79,4 +79,41 @@ test('a command is signed, bound to its terminal, single-use and short-lived, an
   expect(parsed).toMatchObject({ terminalId: 'door-1', issuedAt: clock.now(), expiresAt: clock.now() + 30_000 });
   const again = await hub.sendCommand('door-1', { type: 'unlock', durationMs: 3000 });
   expect(again.nonce).not.toBe(body.nonce);
+});
+
+describe('roster epochs', () => {
+  const open = (p: unknown): ReturnType<typeof RosterBodySchema.parse> => decodeSigned(Buffer.from(JSON.stringify(p)), RosterBodySchema, keys.publicKey, 1e7);
+  const health = (rosterVersion: number, rosterEpoch?: { id: string; startedAt: number }): object => ({
+    uptimeS: 1, rosterVersion, ...(rosterEpoch ? { rosterEpoch } : {}), outboxDepth: 0, outboxDropped: 0, rejectedMessages: 0, cameraFps: null, lastDecisionLatencyMs: null, softwareVersion: 's', modelVersion: 'm',
+  });
+  const status = (clock: FakeClock, h: object): string => JSON.stringify({ v: 1, state: 'online', at: clock.now(), health: h });
+
+  test('a heartbeat showing a roster off the hub\'s history gets a snapshot once per period; one on it gets nothing', async () => {
+    const { transport, roster, clock } = await site();
+    for (let i = 1; i <= 3; i++) roster.change({ upsert: [person(i)], remove: [] });
+    const { id, startedAt } = roster.epoch();
+    transport.deliver(T.status, status(clock, health(3, { id, startedAt })), true);
+    expect(transport.on(T.roster)).toEqual([]);
+    // Version 7 of this epoch was never signed here (a hub restored from a backup, had it not started a new epoch).
+    transport.deliver(T.status, status(clock, health(7, { id, startedAt })), true);
+    transport.deliver(T.status, status(clock, health(7, { id, startedAt })), true);
+    expect(new Set(transport.on(T.roster).map((p) => open(p).kind))).toEqual(new Set(['roster.snapshot']));
+    const sent = transport.on(T.roster).length;
+    clock.advance(10 * 60_000);
+    transport.deliver(T.status, status(clock, health(7, { id, startedAt })), true);
+    expect(transport.on(T.roster).length).toBe(2 * sent);
+  });
+
+  test('a terminal in an unknown epoch started after the hub\'s makes the hub start a later one, whose snapshot it will take', async () => {
+    const started: string[] = [];
+    const { transport, roster } = await site({ onEpochStarted: (e) => started.push(e.epoch.id) });
+    roster.change({ upsert: [person(1)], remove: [] });
+    const theirs = { id: 'an-epoch-of-a-lost-history', startedAt: roster.epoch().startedAt + 60_000 };
+    transport.deliver(T.requests, JSON.stringify({ v: 1, kind: 'sync', version: 9, epoch: theirs }));
+    const bodies = transport.on(T.roster).map((p) => open(p));
+    expect(bodies.length).toBeGreaterThan(0);
+    expect(bodies.every((b) => b.kind === 'roster.snapshot' && b.epoch?.id === roster.epoch().id && (b.epoch.startedAt ?? 0) > theirs.startedAt)).toBe(true);
+    expect(started).toEqual([roster.epoch().id]);
+    expect(roster.epoch().continues).toEqual({ epoch: roster.epochs()[0]?.id, version: 1 });
+  });
 });
