@@ -48,8 +48,9 @@ export interface BrokerFiles {
  * one client beyond those in flight): 1000 messages or 32 MiB, whichever comes first: hours of roster
  * deltas (a few KB each) for a terminal that is offline, or 32 snapshot chunks for one being sent a
  * snapshot. In flight: 20 messages or 8 MiB. A client's queue at its bound drops further messages;
- * the protocol recovers: a terminal asks for a sync after every reconnect, missing snapshot chunks are
- * asked for again, unacknowledged events are sent again. So the broker holds at most about 40 MiB for
+ * the protocol recovers: snapshots go out in windows of 16 chunks (SNAPSHOT_WINDOW_CHUNKS) that fit,
+ * a terminal asks for a sync after every reconnect, missing snapshot chunks are asked for again,
+ * unacknowledged events are sent again. So the broker holds at most about 40 MiB for
  * any one client, however long it stays away or however slowly it reads.
  */
 export const BROKER_LIMITS = {

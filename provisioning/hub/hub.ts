@@ -2,6 +2,7 @@ import { randomBytes, type KeyObject } from 'node:crypto';
 import type { Clock } from '../../core/clock';
 import type { Logger } from '../../core/log';
 import { decodePlain, DEFAULT_MAX_PAYLOAD_BYTES, ProtocolRejectError } from '../../runtime/protocol/codec';
+import { SNAPSHOT_WINDOW_CHUNKS } from '../../runtime/protocol/limits';
 import {
   RequestMessageSchema,
   SCHEMA_VERSION,
@@ -122,10 +123,13 @@ export class Hub<Item> {
     await this.deps.transport.publish(topicsFor(terminalId).certificate, signBody(body, this.deps.signingKey), { retain: true });
   }
 
-  /** Send the whole roster to one terminal as signed chunks. */
+  /**
+   * Start sending the roster to one terminal as signed chunks: the first window of them
+   * (SNAPSHOT_WINDOW_CHUNKS); the terminal asks for the rest, window by window.
+   */
   async sendSnapshot(terminalId: string): Promise<void> {
     const snap = this.deps.roster.snapshot();
-    await this.publishAll(topicsFor(terminalId).roster, snap.chunks);
+    await this.publishAll(topicsFor(terminalId).roster, snap.chunks.slice(0, SNAPSHOT_WINDOW_CHUNKS));
   }
 
   /**
@@ -179,8 +183,9 @@ export class Hub<Item> {
               this.sendSnapshotFor(id, held);
             }
           } else {
-            const resumed = req.resume ? this.deps.roster.snapshotChunks(req.resume.snapshotId, req.resume.missing) : null;
-            this.fire(topicsFor(id).roster, ...(resumed ?? this.deps.roster.snapshot().chunks));
+            // One window per request: the first chunks the terminal misses, or the first of a new snapshot.
+            const resumed = req.resume ? this.deps.roster.snapshotChunks(req.resume.snapshotId, req.resume.missing.slice(0, SNAPSHOT_WINDOW_CHUNKS)) : null;
+            this.fire(topicsFor(id).roster, ...(resumed ?? this.deps.roster.snapshot().chunks.slice(0, SNAPSHOT_WINDOW_CHUNKS)));
           }
           return;
         }
@@ -217,7 +222,7 @@ export class Hub<Item> {
       this.lastEpochStartAt = now;
       this.startEpoch('terminal-newer', held.startedAt + 1);
     }
-    this.fire(topicsFor(id).roster, ...roster.snapshot().chunks);
+    this.fire(topicsFor(id).roster, ...roster.snapshot().chunks.slice(0, SNAPSHOT_WINDOW_CHUNKS));
   }
 
   /**

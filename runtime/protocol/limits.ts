@@ -29,6 +29,14 @@ export const MAX_PAYLOAD_BYTES = 2 * 1024 * 1024;
 export const MAX_PACKET_BYTES = MAX_PAYLOAD_BYTES + 1024;
 
 /**
+ * Snapshot chunks the hub sends for one request: the first ones of a snapshot, or the first of the
+ * chunks a terminal says it misses; the terminal asks for the next ones as soon as these are in. At
+ * about 1 MiB each, a window (16 MiB) fits in the broker's per-client queue (BROKER_LIMITS in
+ * provisioning/broker.ts), which would otherwise drop most of a large snapshot sent at once.
+ */
+export const SNAPSHOT_WINDOW_CHUNKS = 16;
+
+/**
  * Bytes one item adds to a signed message: the item's JSON is part of the signed body, which the
  * envelope carries as a JSON string (so every quote and backslash is escaped once more), in UTF-8.
  */

@@ -13,8 +13,9 @@ export interface SyncDbOptions {
 /**
  * Schema version of the sync file (`PRAGMA user_version`). 1: snapshot chunks are staged sealed
  * (AES-256-GCM, see snapshot-staging.ts) in `staged_chunks`; the plain-JSON `snapshot_chunks` table of
- * older builds is dropped with whatever it held (its snapshot is simply requested again). 2: a staged
- * chunk keeps its snapshot's roster epoch (`epoch`, JSON; NULL for a snapshot from before epochs).
+ * older builds is dropped with whatever it held (its snapshot is simply requested again). 2: the roster
+ * epoch of the staged snapshot is kept in `staged_epochs` (none for a snapshot from before epochs); in a
+ * table of its own, since reading a column stored after each chunk's megabyte would read the megabyte.
  */
 export const SYNC_DB_VERSION = 2;
 
@@ -45,21 +46,14 @@ export function openSyncDb(path: string, opts: SyncDbOptions = {}): SyncDb {
       idx INTEGER NOT NULL,
       count INTEGER NOT NULL,
       sealed BLOB NOT NULL,
-      epoch TEXT,
       PRIMARY KEY (snapshot_id, idx)
     );
+    CREATE TABLE IF NOT EXISTS staged_epochs (snapshot_id TEXT PRIMARY KEY, epoch TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS staging_key (id INTEGER PRIMARY KEY CHECK (id = 1), salt BLOB NOT NULL);
   `);
   dropPlainStaging(db);
-  addStagingEpoch(db);
-  return db;
-}
-
-/** Version 2: staged chunks of version-1 files get an `epoch` column (NULL: staged before epochs). */
-function addStagingEpoch(db: SyncDb): void {
-  const cols = db.prepare("SELECT name FROM pragma_table_info('staged_chunks')").all() as { name: string }[];
-  if (!cols.some((c) => c.name === 'epoch')) db.exec('ALTER TABLE staged_chunks ADD COLUMN epoch TEXT');
   if ((db.pragma('user_version', { simple: true }) as number) < SYNC_DB_VERSION) db.pragma(`user_version = ${SYNC_DB_VERSION}`);
+  return db;
 }
 
 /**

@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import type { Clock } from '../../core/clock';
 import type { Logger } from '../../core/log';
 import { checkWith, ProtocolRejectError } from '../protocol/codec';
+import { SNAPSHOT_WINDOW_CHUNKS } from '../protocol/limits';
 import { SCHEMA_VERSION, type RequestMessage, type RosterBody, type RosterDelta, type RosterEpoch, type RosterSnapshotChunk } from '../protocol/schemas';
 import { judgeDelta, judgeSnapshot } from '../roster/acceptance';
 import type { RosterSink } from './roster-sink';
@@ -47,6 +48,13 @@ export class RosterSync {
   private lastAppliedSnapshotId = '';
   /** After a reconnect with the session kept: when to ask for a sync (the broker's queue may have dropped deltas). */
   private syncDueAt: number | null = null;
+  /**
+   * The window of snapshot chunks asked for and not in yet (null: not known yet; the first chunk of a
+   * new snapshot tells); when it is empty the next window is asked for at once. `eager` turns off when
+   * chunks outside the window come (a hub from before windows, or chunks the broker kept for us across
+   * a restart) until the next request: meanwhile the missing chunks are asked for when they stop coming.
+   */
+  private window: { pending: Set<number> | null; eager: boolean } = { pending: null, eager: true };
 
   constructor(private readonly deps: RosterSyncDeps) {}
 
@@ -161,8 +169,15 @@ export class RosterSync {
     const items = c.items.map((it, i) => checkWith(this.deps.itemSchema, it, `snapshot item ${i}`));
     this.lastChunkAt = this.deps.clock.monotonic();
     const staging = this.deps.staging;
+    const before = staging.current();
+    const same = before?.snapshotId === c.snapshotId;
+    // The first chunk of a snapshot (a new one, or another than the one staged): its count tells the window.
+    if (!same) this.window = { pending: null, eager: true };
     const staged = staging.put(c.snapshotId, c.version, c.index, c.count, JSON.stringify(items), c.epoch);
-    if (staged.received < staged.count) return;
+    if (staged.received < staged.count) {
+      this.nextWindow(c.index, c.count, !same, staged.received > (same && before ? before.received : 0));
+      return;
+    }
     let texts: string[];
     try {
       texts = staging.chunks(staged.snapshotId);
@@ -190,6 +205,16 @@ export class RosterSync {
     this.applyBuffered();
   }
 
+  /** A chunk of a snapshot still incomplete arrived: when its window is complete, ask for the next one. */
+  private nextWindow(index: number, count: number, first: boolean, isNew: boolean): void {
+    const w = this.window;
+    // The first chunk of a snapshot not staged yet: the hub sends its first window.
+    if (w.pending === null && first) w.pending = new Set(Array.from({ length: Math.min(SNAPSHOT_WINDOW_CHUNKS, count) }, (_, i) => i));
+    if (w.pending === null || (!w.pending.has(index) && isNew)) w.eager = false;
+    w.pending?.delete(index);
+    if (w.eager && w.pending?.size === 0) this.requestSnapshot(true);
+  }
+
   // --- requests to the hub ---------------------------------------------------------------------
 
   /** Rate limit: the same request is not repeated within resyncRetryMs unless forced. */
@@ -215,11 +240,10 @@ export class RosterSync {
     if (!this.canRequest('snapshot', force)) return;
     const staging = this.deps.staging;
     const staged = staging.current();
-    const req: RequestMessage = {
-      v: SCHEMA_VERSION,
-      kind: 'snapshot',
-      resume: staged && !this.snapshotWanted ? { snapshotId: staged.snapshotId, missing: staging.missing() } : null,
-    };
+    const resume = staged && !this.snapshotWanted ? { snapshotId: staged.snapshotId, missing: staging.missing() } : null;
+    const req: RequestMessage = { v: SCHEMA_VERSION, kind: 'snapshot', resume };
+    // The hub sends the first window of what is asked for.
+    this.window = { pending: resume ? new Set(resume.missing.slice(0, SNAPSHOT_WINDOW_CHUNKS)) : null, eager: true };
     if (staged) this.lastChunkAt = this.deps.clock.monotonic();
     this.deps.request(req);
   }

@@ -89,14 +89,21 @@ export class SnapshotStaging {
     this.sealer = new Sealer(key);
     this.stmts = {
       current: db.prepare(
-        'SELECT snapshot_id AS snapshotId, version, MAX(epoch) AS epoch, count, COUNT(*) AS received FROM staged_chunks GROUP BY snapshot_id LIMIT 1',
+        `SELECT c.snapshot_id AS snapshotId, c.version, c.count, c.received, e.epoch
+         FROM (SELECT snapshot_id, version, count, COUNT(*) AS received FROM staged_chunks GROUP BY snapshot_id LIMIT 1) c
+         LEFT JOIN staged_epochs e USING (snapshot_id)`,
       ),
       clearOthers: db.prepare('DELETE FROM staged_chunks WHERE snapshot_id <> ?'),
+      clearOtherEpochs: db.prepare('DELETE FROM staged_epochs WHERE snapshot_id <> ?'),
       clear: db.prepare('DELETE FROM staged_chunks'),
-      insert: db.prepare('INSERT OR IGNORE INTO staged_chunks (snapshot_id, version, idx, count, sealed, epoch) VALUES (?, ?, ?, ?, ?, ?)'),
+      clearEpochs: db.prepare('DELETE FROM staged_epochs'),
+      insert: db.prepare('INSERT OR IGNORE INTO staged_chunks (snapshot_id, version, idx, count, sealed) VALUES (?, ?, ?, ?, ?)'),
+      insertEpoch: db.prepare('INSERT OR REPLACE INTO staged_epochs (snapshot_id, epoch) VALUES (?, ?)'),
       indices: db.prepare('SELECT idx FROM staged_chunks WHERE snapshot_id = ? ORDER BY idx'),
-      rows: db.prepare('SELECT snapshot_id AS snapshotId, version, idx, count, sealed, epoch FROM staged_chunks WHERE snapshot_id = ? ORDER BY idx'),
-      all: db.prepare('SELECT snapshot_id AS snapshotId, version, idx, count, sealed, epoch FROM staged_chunks'),
+      rows: db.prepare(
+        'SELECT c.snapshot_id AS snapshotId, c.version, c.idx, c.count, c.sealed, e.epoch FROM staged_chunks c LEFT JOIN staged_epochs e USING (snapshot_id) WHERE c.snapshot_id = ? ORDER BY c.idx',
+      ),
+      all: db.prepare('SELECT c.snapshot_id AS snapshotId, c.version, c.idx, c.count, c.sealed, e.epoch FROM staged_chunks c LEFT JOIN staged_epochs e USING (snapshot_id)'),
       remove: db.prepare('DELETE FROM staged_chunks WHERE snapshot_id = ? AND idx = ?'),
     };
   }
@@ -116,8 +123,13 @@ export class SnapshotStaging {
     const sealed = this.sealer.seal(Buffer.from(itemsJson, 'utf8'), stagedChunkAad(snapshotId, version, index, count, epochJson));
     const tx = this.db.transaction(() => {
       const cur = this.stmts.current.get() as StagedRow | undefined;
-      if (cur && (cur.snapshotId !== snapshotId || cur.version !== version || cur.count !== count || cur.epoch !== epochJson)) this.stmts.clearOthers.run(snapshotId);
-      this.stmts.insert.run(snapshotId, version, index, count, sealed, epochJson);
+      if (cur && (cur.snapshotId !== snapshotId || cur.version !== version || cur.count !== count || cur.epoch !== epochJson)) {
+        this.stmts.clearOthers.run(snapshotId);
+        this.stmts.clearOtherEpochs.run(snapshotId);
+      }
+      if (!cur && epochJson !== null) this.stmts.clearEpochs.run();
+      if (epochJson !== null) this.stmts.insertEpoch.run(snapshotId, epochJson);
+      this.stmts.insert.run(snapshotId, version, index, count, sealed);
     });
     tx();
     const cur = this.current();
@@ -170,6 +182,7 @@ export class SnapshotStaging {
 
   clear(): void {
     this.stmts.clear.run();
+    this.stmts.clearEpochs.run();
   }
 
   private open(r: ChunkRow): string | null {

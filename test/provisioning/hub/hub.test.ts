@@ -2,6 +2,7 @@ import { FakeClock } from '../../../core/clock';
 import { silentLogger } from '../../../core/log';
 import { decodeSigned } from '../../../runtime/protocol/codec';
 import { CommandBodySchema, RosterBodySchema } from '../../../runtime/protocol/schemas';
+import { SNAPSHOT_WINDOW_CHUNKS } from '../../../runtime/protocol/limits';
 import { generateSigningKeyPair } from '../../../runtime/protocol/signing';
 import { topicsFor } from '../../../runtime/protocol/topics';
 import { FakeTransport } from '../../../runtime/sync/fake-transport';
@@ -79,6 +80,19 @@ test('a command is signed, bound to its terminal, single-use and short-lived, an
   expect(parsed).toMatchObject({ terminalId: 'door-1', issuedAt: clock.now(), expiresAt: clock.now() + 30_000 });
   const again = await hub.sendCommand('door-1', { type: 'unlock', durationMs: 3000 });
   expect(again.nonce).not.toBe(body.nonce);
+});
+
+test('a snapshot request is answered with one window of chunks: the first ones, or the first the terminal misses', async () => {
+  const { transport, roster } = await site();
+  roster.change({ upsert: Array.from({ length: 80 }, (_, i) => person(i)), remove: [] });
+  const snap = roster.snapshot();
+  expect(snap.chunks.length).toBeGreaterThan(2 * SNAPSHOT_WINDOW_CHUNKS);
+  transport.deliver(T.requests, JSON.stringify({ v: 1, kind: 'snapshot', resume: null }));
+  expect(transport.on(T.roster)).toEqual(snap.chunks.slice(0, SNAPSHOT_WINDOW_CHUNKS).map((c) => JSON.parse(c) as unknown));
+  transport.published.length = 0;
+  const missing = snap.chunks.map((_, i) => i).filter((i) => i % 2 === 1);
+  transport.deliver(T.requests, JSON.stringify({ v: 1, kind: 'snapshot', resume: { snapshotId: snap.snapshotId, missing } }));
+  expect(transport.on(T.roster)).toEqual(missing.slice(0, SNAPSHOT_WINDOW_CHUNKS).map((i) => JSON.parse(snap.chunks[i] ?? '') as unknown));
 });
 
 describe('roster epochs', () => {

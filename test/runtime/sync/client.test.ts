@@ -5,6 +5,7 @@ import { FakeClock } from '../../../core/clock';
 import { silentLogger, type Logger } from '../../../core/log';
 import { type Command, type CommandBody, type RosterSnapshotChunk } from '../../../runtime/protocol/schemas';
 import { generateSigningKeyPair, signBody } from '../../../runtime/protocol/signing';
+import { SNAPSHOT_WINDOW_CHUNKS } from '../../../runtime/protocol/limits';
 import { topicsFor } from '../../../runtime/protocol/topics';
 import { SyncClient, type Rejected } from '../../../runtime/sync/client';
 import { openSyncDb, type SyncDb } from '../../../runtime/sync/db';
@@ -207,6 +208,21 @@ describe('roster snapshots', () => {
     s.transport.deliver(T.roster, payloads[order[order.length - 1]!]!);
     expect(s.sink.history).toEqual(['snapshot:1']);
     expect(s.sink.persons.size).toBe(40);
+  });
+
+  test('as soon as a window of chunks is in, the next missing ones are asked for, without waiting for silence', async () => {
+    const s = site();
+    await online(s);
+    const { payloads, bodies } = chunks(s, 240);
+    expect(payloads.length).toBeGreaterThan(2 * SNAPSHOT_WINDOW_CHUNKS);
+    // The hub answers a request with its first window.
+    for (const p of payloads.slice(0, SNAPSHOT_WINDOW_CHUNKS - 1)) s.transport.deliver(T.roster, p);
+    expect(requests(s)).toEqual([]);
+    s.transport.deliver(T.roster, payloads[SNAPSHOT_WINDOW_CHUNKS - 1]!);
+    const missing = payloads.map((_, i) => i).slice(SNAPSHOT_WINDOW_CHUNKS);
+    expect(requests(s)).toEqual([{ v: 1, kind: 'snapshot', resume: { snapshotId: bodies[0]?.snapshotId, missing } }]);
+    for (const p of payloads.slice(SNAPSHOT_WINDOW_CHUNKS)) s.transport.deliver(T.roster, p);
+    expect(s.sink.history).toEqual(['snapshot:1']);
   });
 
   test('an interrupted snapshot resumes after a restart by asking only for the missing chunks', async () => {
