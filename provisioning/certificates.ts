@@ -4,7 +4,8 @@
  * key moves:
  *
  * - terminal: the new certificate replaces terminals/<id>.crt (the previous ones are kept as
- *   terminals/<id>-<serial>.crt until they expire, so that a revocation puts them all on the CRL);
+ *   terminals/renewed/<id>/<serial>.crt, so that a revocation puts them all on the CRL; a folder of
+ *   their own, because ids may hold '-' and capitals and `<id>-<serial>` could name another terminal);
  *   the running hub publishes it to the terminal (hub/<id>/certificate, signed, retained), which
  *   installs it (runtime/sync/certificate.ts); `provision terminal renew --out DIR` also writes it for
  *   a terminal that must be re-bundled by hand;
@@ -14,7 +15,7 @@
  * The running hub renews whatever is due every hour (HubService); `provision ... renew` does it by hand.
  */
 import { X509Certificate } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TerminalError } from '../core/errors';
 import { reloadBrokers } from './broker-reload';
@@ -48,13 +49,17 @@ export function terminalCertFile(c: Community, id: string): string {
   return join(c.paths.terminalsDir, `${id}.crt`);
 }
 
+/** Where the certificates `id` was renewed away from are kept (one folder per terminal). */
+function renewedDir(c: Community, id: string): string {
+  return join(c.paths.terminalsDir, 'renewed', id);
+}
+
 /** Every certificate file ever issued to `id` that is still kept: the current one and the renewed-away ones. */
 export function terminalCertFiles(c: Community, id: string): string[] {
-  const dir = c.paths.terminalsDir;
-  if (!existsSync(dir)) return [];
-  // Serials are upper-case hex; terminal ids are lower-case, so `<other id>.crt` never matches.
-  const pattern = new RegExp(`^${id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(-[0-9A-F]+)?\\.crt$`);
-  return readdirSync(dir).filter((f) => pattern.test(f)).map((f) => join(dir, f));
+  const current = terminalCertFile(c, id);
+  const old = renewedDir(c, id);
+  const renewed = existsSync(old) ? readdirSync(old).filter((f) => /^[0-9A-F]+\.crt$/.test(f)).map((f) => join(old, f)) : [];
+  return [...(existsSync(current) ? [current] : []), ...renewed];
 }
 
 export interface RenewOptions {
@@ -82,7 +87,8 @@ export function renewTerminalCertificate(c: Community, id: string, o: RenewOptio
   const current = readFileSync(file, 'utf8');
   const { cert, serial } = renewCert(c.paths.ca, current, { cn: id, usage: 'client', days: daysFrom(o.now, CERT_POLICY.terminalDays) }, o.passphrase);
   const old = certificateInfo(current);
-  renameSync(file, join(c.paths.terminalsDir, `${id}-${old.serial}.crt`));
+  mkdirSync(renewedDir(c, id), { recursive: true, mode: 0o700 });
+  renameSync(file, join(renewedDir(c, id), `${old.serial}.crt`));
   writeFileSync(file, cert);
   const info = certificateInfo(cert);
   const now = o.now ?? Date.now();

@@ -80,7 +80,7 @@ test('the running hub renews what is due at its first check and publishes each t
     expect(sent.serialNumber.toUpperCase()).not.toBe(before.t1.serial);
     // 90 days from the hub's (fake) now.
     expect(Math.abs(Date.parse(sent.validTo) - (clock.now() + CERT_POLICY.terminalDays * DAY))).toBeLessThan(DAY);
-    expect(sent.publicKey.export({ type: 'spki', format: 'der' })).toEqual(new X509Certificate(readFileSync(join(c.paths.terminalsDir, `t1-${before.t1.serial}.crt`))).publicKey.export({ type: 'spki', format: 'der' }));
+    expect(sent.publicKey.export({ type: 'spki', format: 'der' })).toEqual(new X509Certificate(readFileSync(join(c.paths.terminalsDir, 'renewed', 't1', `${before.t1.serial}.crt`))).publicKey.export({ type: 'spki', format: 'der' }));
     expect(certificateInfo(readFileSync(c.paths.hubTlsCert)).serial).not.toBe(before.hub.serial);
     expect(fake.certificates).toEqual([readFileSync(c.paths.hubTlsCert, 'utf8')]);
     expect(c.db.auditLog().filter((a) => a.action === 'terminal.renew').map((a) => a.subject).sort()).toEqual(['t1', 't2', 't3']);
@@ -100,4 +100,18 @@ test('revoking a renewed terminal puts every certificate it was issued on the CR
   const crl = revokedSerials(c.paths.ca);
   expect(crl).toEqual(expect.arrayContaining([before, after]));
   expect(crl.some((s) => s === c.db.terminal('t3')?.serial)).toBe(false);
+});
+
+test("revoking a terminal leaves alone another terminal whose id starts with its id and a hex-looking suffix", () => {
+  // Ids may hold '-' and upper-case letters: 'gate-BEEF' must not be taken for a certificate 'gate' was
+  // renewed away from.
+  const root = mkdtempSync(join(tmpdir(), 'provision-certs-ids-'));
+  for (const id of ['gate', 'gate-BEEF']) addTerminal(c, { id, doorId: `door-${id}`, out: join(root, id), passphrase: PASS });
+  const old = certificateInfo(readFileSync(terminalCertFile(c, 'gate'))).serial;
+  renewTerminalCertificate(c, 'gate', { passphrase: PASS });
+  revokeTerminal(c, 'gate', { passphrase: PASS });
+  const crl = revokedSerials(c.paths.ca);
+  expect(crl).toEqual(expect.arrayContaining([old, c.db.terminal('gate')?.serial]));
+  expect(crl).not.toContain(c.db.terminal('gate-BEEF')?.serial);
+  expect(c.db.terminal('gate-BEEF')?.status).toBe('active');
 });
