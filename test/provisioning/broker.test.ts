@@ -3,6 +3,7 @@
  * test directly (not through `provision broker run`): identities bound to certificates, packet and
  * queue bounds, and CRL/ACL reloads that reach it however it was started.
  */
+import { programPath } from '../../core/programs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -14,7 +15,7 @@ import { BROKER_LIMITS } from '../../provisioning/broker';
 import { reloadBrokers } from '../../provisioning/broker-reload';
 import { freeLoopbackPort } from '../../provisioning/ports';
 import { unlockedPem } from '../../provisioning/pki';
-import { sleep, waitFor } from '../harness/mosquitto';
+import { sleep, waitFor } from '../harness/wait';
 
 const PASS = 'broker-test-pass';
 let root: string;
@@ -27,7 +28,7 @@ const clients: MqttClient[] = [];
 
 /** mosquitto on `conf`, run from `cwd` with that (possibly relative) path, as an installer might. */
 async function startMosquitto(conf: string, cwd: string, listenPort: number): Promise<ChildProcess> {
-  const p = spawn('mosquitto', ['-c', conf], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  const p = spawn(programPath('mosquitto'), ['-c', conf], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
   procs.push(p);
   let err = '';
   p.stderr?.on('data', (d: Buffer) => (err += d.toString()));

@@ -21,7 +21,7 @@ import { addTerminal, BrokerProcess, fleetStatus, HubService, initCommunity, ref
 import { certificateInfo, renewHubCertificate, renewTerminalCertificate } from '../../provisioning/certificates';
 import { revokeCert, unlockedPem } from '../../provisioning/pki';
 import { freeLoopbackPort } from '../../provisioning/ports';
-import { sleep, waitFor } from '../harness/mosquitto';
+import { sleep, waitFor } from '../harness/wait';
 
 const PASS = 'renewal-test-pass';
 let root: string;

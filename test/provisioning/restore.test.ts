@@ -17,7 +17,7 @@ import { ROSTER_STORE_SCHEMAS, RosterStoreSink } from '../../runtime/sync/roster
 import { MqttTransport } from '../../runtime/sync/transport';
 import { addPerson, addTerminal, BrokerProcess, Community, fleetStatus, HubService, initCommunity, revokePerson, type Enroller, type TerminalBundle } from '../../provisioning';
 import { freeLoopbackPort } from '../../provisioning/ports';
-import { waitFor } from '../harness/mosquitto';
+import { waitFor } from '../harness/wait';
 
 const PASS = 'restore-test-pass';
 const enroller: Enroller = {

@@ -19,6 +19,7 @@ import { FakeTransport } from '../../../runtime/sync/fake-transport';
 import { MemoryRosterSink, SimpleRosterBatchSchema, SimpleRosterItemSchema } from '../../../runtime/sync/roster-sink';
 import { HubRosterStore, RosterMessageTooLargeError, ROSTER_STORE_FORMAT } from '../../../provisioning/hub/roster';
 import { addTerminal, HubService, initCommunity } from '../../../provisioning';
+import { newPhotoKey } from '../../../provisioning/photos';
 
 const keys = generateSigningKeyPair();
 const bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
@@ -73,7 +74,7 @@ test("the hub service's delta of the largest batch (200 persons) is cut at the 1
   c.db.tx(() => {
     for (let i = 0; i < 250; i++) {
       const p = largePerson(i);
-      c.db.savePerson({ personId: p.personId, kind: 'resident', status: 'active', label: p.label ?? null, note: null, templates: p.templates, authorisations: p.authorisations, tags: p.tags, photos: [] }, now);
+      c.db.savePerson({ personId: p.personId, kind: 'resident', status: 'active', label: p.label ?? null, note: null, templates: p.templates, authorisations: p.authorisations, tags: p.tags, photoKey: newPhotoKey(), photos: [] }, now);
     }
   });
   const fake = new FakeTransport();

@@ -18,7 +18,8 @@ import { ROSTER_STORE_SCHEMAS, RosterStoreSink } from '../../../runtime/sync/ros
 import { Hub } from '../../../provisioning/hub/hub';
 import { EventIngest } from '../../../provisioning/hub/ingest';
 import { HubRosterStore, ROSTER_STORE_FORMAT } from '../../../provisioning/hub/roster';
-import { MosquittoBroker, sleep, waitFor } from '../../harness/mosquitto';
+import { MosquittoBroker } from '../../harness/mosquitto';
+import { sleep, waitFor } from '../../harness/wait';
 import { TestPki } from '../../harness/pki';
 import { makeTerminal, mqttTransport, signedCommand, type TestTerminal } from '../../harness/sync-site';
 
