@@ -183,7 +183,11 @@ describe('in-process broker', () => {
     await t1.publishAsync('door/t1/events', 'still here', { qos: 1 });
     await waitFor(() => got.length > 0, 3000, "t1's event");
     expect(got).toEqual(['door/t1/events still here']);
-    await expect(connect('t2', 't2-again')).rejects.toThrow(/Not authorized|certificate revoked/);
-    await Promise.all([t1.endAsync(), hub.endAsync()]);
+    // Refused at connect: the broker closes the connection without accepting it (no CONNACK) ...
+    await expect(connect('t2', 't2-again')).rejects.toThrow(/Not authorized|certificate revoked|connection closed/);
+    // ... while it still accepts a terminal that was not revoked (so the refusal is not the broker gone).
+    const t1Again = await connect('t1', 't1-again');
+    expect(t1Again.connected).toBe(true);
+    await Promise.all([t1.endAsync(), t1Again.endAsync(), hub.endAsync()]);
   });
 });
