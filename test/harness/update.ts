@@ -1,0 +1,101 @@
+/**
+ * Update tests: a community with its update key, built runtime folders to bundle, a stand-in terminal
+ * program shipped inside those bundles, and a byte-for-byte snapshot of an install root.
+ *
+ * The stand-in (bin/doorway.js of a test bundle) is what runs after a restart: a real process started
+ * from ROOT/current, serving /healthz on DOORWAY_TEST_HEALTH_PORT with the checks a real terminal
+ * reports. Its behaviour comes from behaviour.json in its own slot, so a bundle decides how the
+ * "terminal" it installs behaves (healthy, crash after N ms, camera never fresh); the door activity
+ * comes from the JSON file DOORWAY_TEST_DOOR_FILE names, which a test rewrites to make the door busy.
+ */
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MANIFEST_PATH } from '../../models/manifest';
+import { Community, initCommunity } from '../../provisioning/community';
+
+export const PASSPHRASE = 'update test passphrase';
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `doorway-${prefix}-`));
+}
+
+/** A new community (CA, roster key) in a temporary folder; its update key is made on first use. */
+export function makeCommunity(name = 'update test community'): Community {
+  return initCommunity({ dir: join(tempDir('community'), 'c'), passphrase: PASSPHRASE, name });
+}
+
+export type Behaviour =
+  | { mode: 'healthy' }
+  | { mode: 'crash-after'; ms: number }
+  | { mode: 'camera-dead' }
+  | { mode: 'never-listens' };
+
+/** The stand-in terminal: a plain Node program, no dependency, as a runtime's bin/doorway.js. */
+export const STAND_IN = `#!/usr/bin/env node
+'use strict';
+const http = require('node:http');
+const fs = require('node:fs');
+const path = require('node:path');
+const root = path.join(__dirname, '..');
+const version = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version;
+const behaviour = JSON.parse(fs.readFileSync(path.join(root, 'behaviour.json'), 'utf8'));
+const port = Number(process.env.DOORWAY_TEST_HEALTH_PORT);
+const doorFile = process.env.DOORWAY_TEST_DOOR_FILE;
+const door = () => {
+  try { return JSON.parse(fs.readFileSync(doorFile, 'utf8')); } catch { return { lock: 'locked', doorOpen: false, passage: false }; }
+};
+if (behaviour.mode === 'crash-after') setTimeout(() => { console.error('stand-in ' + version + ': crashing'); process.exit(3); }, behaviour.ms);
+if (behaviour.mode === 'never-listens') { setInterval(() => {}, 1000); return; }
+const server = http.createServer((req, res) => {
+  if (req.url !== '/healthz') { res.writeHead(404).end(); return; }
+  const camera = behaviour.mode !== 'camera-dead';
+  const checks = { loopRunning: true, cameraFresh: camera, modelsLoaded: true, rosterLoaded: true, lockOk: true, hubConnected: true };
+  const ok = Object.values(checks).every(Boolean);
+  res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ ok, ...checks, door: door(), reenrolment: 0, version }));
+});
+server.listen(port, '127.0.0.1', () => console.error('stand-in ' + version + ' listening on ' + port));
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
+`;
+
+export interface TreeOptions {
+  version: string;
+  behaviour?: Behaviour;
+  /** Extra files (path -> content). */
+  files?: Record<string, string | Buffer>;
+}
+
+/** A built runtime folder as `provision update build --from` expects it. */
+export function runtimeTree(dir: string, o: TreeOptions): string {
+  mkdirSync(join(dir, 'bin'), { recursive: true });
+  mkdirSync(join(dir, 'dist', 'models'), { recursive: true });
+  mkdirSync(join(dir, 'node_modules', 'left-pad'), { recursive: true });
+  writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ name: 'doorway', version: o.version, private: true }, null, 2)}\n`);
+  writeFileSync(join(dir, 'bin', 'doorway.js'), STAND_IN, { mode: 0o755 });
+  writeFileSync(join(dir, 'behaviour.json'), JSON.stringify(o.behaviour ?? { mode: 'healthy' }));
+  copyFileSync(MANIFEST_PATH, join(dir, 'dist', 'models', 'manifest.json'));
+  writeFileSync(join(dir, 'dist', 'runtime.js'), `// runtime ${o.version}\n${'x'.repeat(20_000)}\n`);
+  writeFileSync(join(dir, 'node_modules', 'left-pad', 'index.js'), 'module.exports = (s) => s;\n');
+  for (const [p, content] of Object.entries(o.files ?? {})) {
+    mkdirSync(join(dir, p, '..'), { recursive: true });
+    writeFileSync(join(dir, p), content);
+  }
+  return dir;
+}
+
+/** Every path under `root` with its kind and content digest (symlinks by target): equal means unchanged. */
+export function snapshot(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (rel: string): void => {
+    const full = rel ? join(root, rel) : root;
+    const st = lstatSync(full);
+    if (st.isSymbolicLink()) out[rel] = `link ${readlinkSync(full)}`;
+    else if (st.isDirectory()) {
+      out[rel || '.'] = `dir ${(st.mode & 0o777).toString(8)}`;
+      for (const n of readdirSync(full).sort()) walk(rel ? `${rel}/${n}` : n);
+    } else out[rel] = `file ${(st.mode & 0o777).toString(8)} ${createHash('sha256').update(readFileSync(full)).digest('hex')}`;
+  };
+  if (existsSync(root)) walk('');
+  return out;
+}
