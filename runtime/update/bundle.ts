@@ -8,7 +8,7 @@
  * Every refusal is an UpdateRefusedError with a reason from the protocol's UpdateReasonSchema.
  */
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
-import { chmodSync, createReadStream, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, closeSync, createReadStream, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { Parser, Unpack, type ReadEntry } from 'tar';
@@ -247,6 +247,7 @@ class Tap extends Transform {
  * and in that order. `onManifest` authenticates before the first payload byte is read.
  */
 async function scan(file: string, onManifest: OnManifest): Promise<void> {
+  if (cutShort(file)) throw new UpdateRefusedError('truncated', 'the bundle file is truncated (an interrupted download?)');
   await new Promise<void>((resolve, reject) => {
     let settled = false;
     let claimed: string | null = null;
@@ -341,6 +342,26 @@ async function scan(file: string, onManifest: OnManifest): Promise<void> {
     });
     input.pipe(parser);
   });
+}
+
+/**
+ * A bundle (it starts with the manifest entry's header) whose size is not whole 512-byte tar blocks or
+ * that lacks tar's end-of-archive blocks (1024 zero bytes) was cut short: a download that stopped.
+ */
+function cutShort(file: string): boolean {
+  const size = statSync(file).size;
+  const fd = openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(MANIFEST_NAME.length + 1);
+    readSync(fd, head, 0, head.length, 0);
+    if (head.toString('latin1') !== `${MANIFEST_NAME}\0`) return false; // not ours at all: malformed, said by the parser
+    if (size % 512 !== 0 || size < 2048) return true;
+    const tail = Buffer.alloc(1024);
+    readSync(fd, tail, 0, 1024, size - 1024);
+    return !tail.every((x) => x === 0);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function readSmall(entry: ReadEntry, max: number, done: (text: string) => void, fail: (e: unknown) => void): void {

@@ -99,3 +99,36 @@ export function snapshot(root: string): Record<string, string> {
   if (existsSync(root)) walk('');
   return out;
 }
+
+/**
+ * Rewrites a bundle's outer entries (manifest.json, update-key.json, payload.tar.gz) through `mutate`,
+ * keeping their order: for bundles that were tampered with after signing.
+ */
+export async function rewriteBundle(src: string, dest: string, mutate: (entries: Map<string, Buffer>) => void): Promise<string> {
+  const { list, create } = await import('tar');
+  const entries = new Map<string, Buffer>();
+  const order: string[] = [];
+  await list({
+    file: src,
+    onReadEntry: (e) => {
+      const parts: Buffer[] = [];
+      order.push(e.path);
+      e.on('data', (d: Buffer) => parts.push(d));
+      e.on('end', () => entries.set(e.path, Buffer.concat(parts)));
+    },
+  });
+  mutate(entries);
+  const work = tempDir('rewrite');
+  const names = order.filter((n) => entries.has(n)).concat([...entries.keys()].filter((n) => !order.includes(n)));
+  for (const n of names) writeFileSync(join(work, n), entries.get(n) ?? Buffer.alloc(0));
+  await create({ file: dest, cwd: work, portable: true }, names);
+  return dest;
+}
+
+/** A signed envelope's body changed without signing it again. */
+export function editSignedBody(envelopeJson: Buffer, edit: (body: Record<string, unknown>) => void): Buffer {
+  const env = JSON.parse(envelopeJson.toString()) as { v: number; body: string; sig: string };
+  const body = JSON.parse(env.body) as Record<string, unknown>;
+  edit(body);
+  return Buffer.from(JSON.stringify({ ...env, body: JSON.stringify(body) }));
+}
