@@ -26,11 +26,16 @@ export function makeCommunity(name = 'update test community'): Community {
   return initCommunity({ dir: join(tempDir('community'), 'c'), passphrase: PASSPHRASE, name });
 }
 
-export type Behaviour =
+export type Behaviour = (
   | { mode: 'healthy' }
   | { mode: 'crash-after'; ms: number }
   | { mode: 'camera-dead' }
-  | { mode: 'never-listens' };
+  | { mode: 'camera-dies-after'; ms: number }
+  | { mode: 'never-listens' }
+) & {
+  /** Persons whose templates are of another model than this runtime's (default 0). */
+  reenrolment?: number;
+};
 
 /** The stand-in terminal: a plain Node program, no dependency, as a runtime's bin/doorway.js. */
 export const STAND_IN = `#!/usr/bin/env node
@@ -42,6 +47,7 @@ const root = path.join(__dirname, '..');
 const version = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version;
 const behaviour = JSON.parse(fs.readFileSync(path.join(root, 'behaviour.json'), 'utf8'));
 const port = Number(process.env.DOORWAY_TEST_HEALTH_PORT);
+const started = Date.now();
 const doorFile = process.env.DOORWAY_TEST_DOOR_FILE;
 const door = () => {
   try { return JSON.parse(fs.readFileSync(doorFile, 'utf8')); } catch { return { lock: 'locked', doorOpen: false, passage: false }; }
@@ -50,10 +56,10 @@ if (behaviour.mode === 'crash-after') setTimeout(() => { console.error('stand-in
 if (behaviour.mode === 'never-listens') { setInterval(() => {}, 1000); return; }
 const server = http.createServer((req, res) => {
   if (req.url !== '/healthz') { res.writeHead(404).end(); return; }
-  const camera = behaviour.mode !== 'camera-dead';
+  const camera = behaviour.mode !== 'camera-dead' && !(behaviour.mode === 'camera-dies-after' && Date.now() - started >= behaviour.ms);
   const checks = { loopRunning: true, cameraFresh: camera, modelsLoaded: true, rosterLoaded: true, lockOk: true, hubConnected: true };
   const ok = Object.values(checks).every(Boolean);
-  res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ ok, ...checks, door: door(), reenrolment: 0, version }));
+  res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ ok, ...checks, door: door(), reenrolment: behaviour.reenrolment || 0, version }));
 });
 server.listen(port, '127.0.0.1', () => console.error('stand-in ' + version + ' listening on ' + port));
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
@@ -64,6 +70,13 @@ export interface TreeOptions {
   behaviour?: Behaviour;
   /** Extra files (path -> content). */
   files?: Record<string, string | Buffer>;
+}
+
+/** The model manifest with another embedding model id (a runtime that needs templates of its own). */
+export function modelManifestWithEmbed(id: string): string {
+  const m = JSON.parse(readFileSync(MANIFEST_PATH, 'utf8')) as { models: { role: string; id: string }[] };
+  for (const e of m.models) if (e.role === 'embed') e.id = id;
+  return `${JSON.stringify(m, null, 2)}\n`;
 }
 
 /** A built runtime folder as `provision update build --from` expects it. */
