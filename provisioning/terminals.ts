@@ -4,7 +4,7 @@
  * marks it revoked so the hub ignores it and sends it nothing.
  */
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigSchema } from '../runtime/config';
 import { TerminalError } from '../core/errors';
@@ -13,6 +13,7 @@ import { refreshBroker } from './broker';
 import { defaultActor, type Community } from './community';
 import type { TerminalRecord } from './db';
 import { issueCert, newKey, revokeCert, writePrivate } from './pki';
+import { ensureUpdateKey } from './update/keys';
 
 export class TerminalAdminError extends TerminalError {
   readonly code = 'terminal-admin';
@@ -47,6 +48,8 @@ export const BUNDLE_FILES = {
   cert: 'device.crt',
   key: 'device.key',
   hubKey: 'hub-signing.pub',
+  /** The community's update key (bundles are signed with it; never the roster key). */
+  updateKey: 'update-signing.pub',
   secret: 'device.secret',
 } as const;
 
@@ -58,6 +61,7 @@ export function addTerminal(c: Community, o: AddTerminalOptions): TerminalBundle
   const out = resolve(o.out);
   if (existsSync(out) && readdirSync(out).length > 0) throw new TerminalAdminError(`${out} is not empty`);
   c.checkPassphrase(o.passphrase);
+  const updateKey = readFileSync(ensureUpdateKey(c, o.passphrase).paths.pub, 'utf8');
   const now = o.now ?? Date.now();
   const buildingId = o.buildingId ?? 'default';
   const config = {
@@ -79,6 +83,7 @@ export function addTerminal(c: Community, o: AddTerminalOptions): TerminalBundle
       heartbeatMs: c.config.heartbeatMs,
     },
     paths: { dataDir: 'data', secretFile: BUNDLE_FILES.secret },
+    update: { publicKeyFile: BUNDLE_FILES.updateKey },
   };
   const checked = ConfigSchema.safeParse(config); // the terminal's own schema: a bundle it would refuse is never written
   if (!checked.success) throw new TerminalAdminError(`terminal config: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
@@ -91,6 +96,7 @@ export function addTerminal(c: Community, o: AddTerminalOptions): TerminalBundle
   writeFileSync(join(out, BUNDLE_FILES.cert), cert);
   writePrivate(join(out, BUNDLE_FILES.key), key);
   writeFileSync(join(out, BUNDLE_FILES.hubKey), c.signingPublicKeyPem());
+  writeFileSync(join(out, BUNDLE_FILES.updateKey), updateKey);
   writePrivate(join(out, BUNDLE_FILES.secret), randomBytes(32));
   mkdirSync(c.paths.terminalsDir, { recursive: true, mode: 0o700 });
   writeFileSync(join(c.paths.terminalsDir, `${o.id}.crt`), cert);

@@ -103,6 +103,7 @@ export class UpdateAgent {
 
   /** What a bundle must fit on this terminal. */
   target(): InstallTarget {
+    if (this.d.slots.current() === null) return { arch: this.d.arch, installed: this.d.baseVersion };
     const s = this.currentState();
     return { arch: this.d.arch, installed: s.slots[s.committed]?.version ?? this.d.baseVersion };
   }
