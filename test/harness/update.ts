@@ -12,10 +12,17 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SystemClock } from '../../core/clock';
 import { MANIFEST_PATH } from '../../models/manifest';
 import { Community, initCommunity } from '../../provisioning/community';
+import { ProcessServiceManager } from '../../runtime/update/service';
 
 export const PASSPHRASE = 'update test passphrase';
+
+/** Real-time durations in update tests, stretched under the emulated ARM64 run (scripts/arm64/README.md). */
+export function scaled(ms: number): number {
+  return ms * Number(process.env['DOORWAY_ARM64_TIMEOUT_SCALE'] ?? '1');
+}
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `doorway-${prefix}-`));
@@ -32,6 +39,8 @@ export type Behaviour = (
   | { mode: 'camera-dead' }
   | { mode: 'camera-dies-after'; ms: number }
   | { mode: 'never-listens' }
+  /** Crashes after `ms` on a terminal whose environment has DOORWAY_TEST_QUIRK (one board revision). */
+  | { mode: 'crash-on-quirk'; ms: number }
 ) & {
   /** Persons whose templates are of another model than this runtime's (default 0). */
   reenrolment?: number;
@@ -53,13 +62,14 @@ const door = () => {
   try { return JSON.parse(fs.readFileSync(doorFile, 'utf8')); } catch { return { lock: 'locked', doorOpen: false, passage: false }; }
 };
 if (behaviour.mode === 'crash-after') setTimeout(() => { console.error('stand-in ' + version + ': crashing'); process.exit(3); }, behaviour.ms);
+if (behaviour.mode === 'crash-on-quirk' && process.env.DOORWAY_TEST_QUIRK) setTimeout(() => { console.error('stand-in ' + version + ': crashing on this board'); process.exit(3); }, behaviour.ms);
 if (behaviour.mode === 'never-listens') { setInterval(() => {}, 1000); return; }
 const server = http.createServer((req, res) => {
   if (req.url !== '/healthz') { res.writeHead(404).end(); return; }
   const camera = behaviour.mode !== 'camera-dead' && !(behaviour.mode === 'camera-dies-after' && Date.now() - started >= behaviour.ms);
   const checks = { loopRunning: true, cameraFresh: camera, modelsLoaded: true, rosterLoaded: true, lockOk: true, hubConnected: true };
   const ok = Object.values(checks).every(Boolean);
-  res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ ok, ...checks, door: door(), reenrolment: behaviour.reenrolment || 0, version }));
+  res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ ok, ...checks, door: door(), reenrolment: behaviour.reenrolment || 0, version, arch: process.arch }));
 });
 server.listen(port, '127.0.0.1', () => console.error('stand-in ' + version + ' listening on ' + port));
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
@@ -144,4 +154,32 @@ export function editSignedBody(envelopeJson: Buffer, edit: (body: Record<string,
   const body = JSON.parse(env.body) as Record<string, unknown>;
   edit(body);
   return Buffer.from(JSON.stringify({ ...env, body: JSON.stringify(body) }));
+}
+
+/** A stand-in terminal supervised like a systemd unit: `node ROOT/current/bin/doorway.js`, restarted on exit. */
+export function standInService(root: string, o: { port: number; doorFile: string; quirk?: boolean }): ProcessServiceManager {
+  const env: NodeJS.ProcessEnv = { ...process.env, DOORWAY_TEST_HEALTH_PORT: String(o.port), DOORWAY_TEST_DOOR_FILE: o.doorFile };
+  if (o.quirk) env['DOORWAY_TEST_QUIRK'] = '1';
+  else delete env['DOORWAY_TEST_QUIRK'];
+  return new ProcessServiceManager(() => ({ file: process.execPath, args: [join(root, 'current', 'bin', 'doorway.js')], env }), new SystemClock(), { restartMs: 200, stopTimeoutMs: scaled(3000) });
+}
+
+/** Writes the door activity a stand-in reports. */
+export function setDoor(file: string, door: { lock: string; doorOpen: boolean; passage: boolean }): void {
+  writeFileSync(file, JSON.stringify(door));
+}
+
+export const IDLE_DOOR = { lock: 'locked', doorOpen: false, passage: false };
+
+/** Polls the stand-in's /healthz until it answers (its version and CPU), or fails after `ms`. */
+export async function standInAnswer(port: number, ms: number): Promise<{ version: string; arch: string; ok: boolean }> {
+  for (let waited = 0; ; waited += 100) {
+    try {
+      const r = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { version: string; arch: string; ok: boolean };
+      return r;
+    } catch {
+      if (waited > ms) throw new Error(`no stand-in answered on port ${port} within ${ms} ms`);
+      await new Promise((res) => setTimeout(res, 100));
+    }
+  }
 }

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { bundleRequestHandler, startBundleServer } from '../../../provisioning/update/server';
 import { download, DownloadError } from '../../../runtime/update/download';
 import { TestPki } from '../../harness/pki';
-import { tempDir } from '../../harness/update';
+import { scaled, tempDir } from '../../harness/update';
 
 let pki: TestPki;
 let other: TestPki;
@@ -72,7 +72,7 @@ const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 describe('bundle download (mutual TLS, resumable)', () => {
   it('downloads a whole bundle and says it started from the beginning', async () => {
     const dest = join(tempDir('dl'), 'b.bundle');
-    const r = await download({ url: `https://127.0.0.1:${port}/updates/doorway-0.2.0.bundle`, dest, ...client('t1'), idleTimeoutMs: 5000 });
+    const r = await download({ url: `https://127.0.0.1:${port}/updates/doorway-0.2.0.bundle`, dest, ...client('t1'), idleTimeoutMs: scaled(5000) });
     expect(r).toEqual({ file: dest, size: bundleBytes.length, resumedFrom: 0 });
     expect(sha(readFileSync(dest))).toBe(sha(bundleBytes));
     expect(served).toEqual([{ cn: 't1', name: 'doorway-0.2.0.bundle', range: null, status: 200 }]);
@@ -83,7 +83,7 @@ describe('bundle download (mutual TLS, resumable)', () => {
     const url = `https://127.0.0.1:${port}/updates/doorway-0.2.0.bundle`;
     cutter.cuts = 2;
     cutter.afterBytes = 1024 * 1024;
-    const first = await download({ url, dest, ...client('t1'), idleTimeoutMs: 5000 }).catch((e: unknown) => e);
+    const first = await download({ url, dest, ...client('t1'), idleTimeoutMs: scaled(5000) }).catch((e: unknown) => e);
     expect(first).toBeInstanceOf(DownloadError);
     expect((first as DownloadError).retryable).toBe(true);
     const kept1 = statSync(`${dest}.part`).size;
@@ -91,12 +91,12 @@ describe('bundle download (mutual TLS, resumable)', () => {
     expect(kept1).toBeLessThan(bundleBytes.length);
     expect(existsSync(dest)).toBe(false);
 
-    const second = await download({ url, dest, ...client('t1'), idleTimeoutMs: 5000 }).catch((e: unknown) => e);
+    const second = await download({ url, dest, ...client('t1'), idleTimeoutMs: scaled(5000) }).catch((e: unknown) => e);
     expect(second).toBeInstanceOf(DownloadError);
     const kept2 = statSync(`${dest}.part`).size;
     expect(kept2).toBeGreaterThan(kept1);
 
-    const done = await download({ url, dest, ...client('t1'), idleTimeoutMs: 5000 });
+    const done = await download({ url, dest, ...client('t1'), idleTimeoutMs: scaled(5000) });
     expect(done.resumedFrom).toBe(kept2);
     expect(sha(readFileSync(dest))).toBe(sha(bundleBytes));
     expect(existsSync(`${dest}.part`)).toBe(false);
@@ -116,20 +116,20 @@ describe('bundle download (mutual TLS, resumable)', () => {
     const url = `https://127.0.0.1:${port}/updates/${name}`;
     cutter.cuts = 1;
     cutter.afterBytes = 512 * 1024;
-    await expect(download({ url, dest, ...client('t2'), idleTimeoutMs: 5000 })).rejects.toThrow(DownloadError);
+    await expect(download({ url, dest, ...client('t2'), idleTimeoutMs: scaled(5000) })).rejects.toThrow(DownloadError);
     writeFileSync(join(dir, name), v2);
-    const r = await download({ url, dest, ...client('t2'), idleTimeoutMs: 5000 });
+    const r = await download({ url, dest, ...client('t2'), idleTimeoutMs: scaled(5000) });
     expect(r.resumedFrom).toBe(0); // If-Range: the old ETag no longer matches, so the whole new file came
     expect(sha(readFileSync(dest))).toBe(sha(v2));
   });
 
   it('gives nothing to a certificate of another CA, to no certificate, or to an unauthorised terminal', async () => {
     const url = `https://127.0.0.1:${port}/updates/doorway-0.2.0.bundle`;
-    const foreign = await download({ url, dest: join(tempDir('dl'), 'x'), ...client('t1', other), idleTimeoutMs: 5000 }).catch((e: unknown) => e);
+    const foreign = await download({ url, dest: join(tempDir('dl'), 'x'), ...client('t1', other), idleTimeoutMs: scaled(5000) }).catch((e: unknown) => e);
     expect(foreign).toBeInstanceOf(DownloadError);
-    const none = await download({ url, dest: join(tempDir('dl'), 'x'), ca: pki.ca, cert: '', key: '', idleTimeoutMs: 5000 }).catch((e: unknown) => e);
+    const none = await download({ url, dest: join(tempDir('dl'), 'x'), ca: pki.ca, cert: '', key: '', idleTimeoutMs: scaled(5000) }).catch((e: unknown) => e);
     expect(none).toBeInstanceOf(DownloadError);
-    const hub = await download({ url, dest: join(tempDir('dl'), 'x'), ...client('hub'), idleTimeoutMs: 5000 }).catch((e: unknown) => e);
+    const hub = await download({ url, dest: join(tempDir('dl'), 'x'), ...client('hub'), idleTimeoutMs: scaled(5000) }).catch((e: unknown) => e);
     expect(hub).toBeInstanceOf(DownloadError);
     expect((hub as DownloadError).message).toMatch(/HTTP 403/);
     expect((hub as DownloadError).retryable).toBe(false);
@@ -137,7 +137,7 @@ describe('bundle download (mutual TLS, resumable)', () => {
   });
 
   it('answers 404 for a name outside the pattern (no path leaves the bundle folder)', async () => {
-    const r = await download({ url: `https://127.0.0.1:${port}/updates/..%2F..%2Fetc%2Fpasswd`, dest: join(tempDir('dl'), 'x'), ...client('t1'), idleTimeoutMs: 5000 }).catch((e: unknown) => e);
+    const r = await download({ url: `https://127.0.0.1:${port}/updates/..%2F..%2Fetc%2Fpasswd`, dest: join(tempDir('dl'), 'x'), ...client('t1'), idleTimeoutMs: scaled(5000) }).catch((e: unknown) => e);
     expect((r as DownloadError).message).toMatch(/HTTP 404/);
   });
 
@@ -145,7 +145,7 @@ describe('bundle download (mutual TLS, resumable)', () => {
     const s = await startBundleServer({ dir, authorize: () => true, ca: pki.ca, cert: pki.server.cert, key: pki.server.key, host: '127.0.0.1', port: 0 });
     try {
       const dest = join(tempDir('dl'), 'b.bundle');
-      await download({ url: `https://127.0.0.1:${s.port}/updates/doorway-0.2.0.bundle`, dest, ...client('t3'), idleTimeoutMs: 5000 });
+      await download({ url: `https://127.0.0.1:${s.port}/updates/doorway-0.2.0.bundle`, dest, ...client('t3'), idleTimeoutMs: scaled(5000) });
       expect(sha(readFileSync(dest))).toBe(sha(bundleBytes));
     } finally {
       await s.close();

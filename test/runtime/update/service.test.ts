@@ -7,7 +7,7 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SystemClock } from '../../../core/clock';
 import { ProcessServiceManager, ServiceManagerError, SystemdServiceManager } from '../../../runtime/update/service';
-import { tempDir } from '../../harness/update';
+import { scaled, tempDir } from '../../harness/update';
 
 function fakeSystemctl(show: string, exitCode = 0): { path: string; calls: () => string[] } {
   const dir = tempDir('systemctl');
@@ -52,12 +52,12 @@ describe('ProcessServiceManager', () => {
     const script = join(dir, 'svc.js');
     // lives 300 ms the first time, then for good
     writeFileSync(script, `const fs=require('fs');const f=${JSON.stringify(join(dir, 'runs'))};const n=fs.existsSync(f)?Number(fs.readFileSync(f,'utf8')):0;fs.writeFileSync(f,String(n+1));setTimeout(()=>{},1e9);if(n===0)setTimeout(()=>process.exit(1),300);`);
-    const m = new ProcessServiceManager(() => ({ file: process.execPath, args: [script] }), new SystemClock(), { restartMs: 100, stopTimeoutMs: 2000 });
+    const m = new ProcessServiceManager(() => ({ file: process.execPath, args: [script] }), new SystemClock(), { restartMs: 100, stopTimeoutMs: scaled(2000) });
     m.start();
     try {
       const first = await m.status();
       expect(first).toMatchObject({ active: true, restarts: 0 });
-      await until(async () => (await m.status()).restarts === 1 && (await m.status()).active, 5000);
+      await until(async () => (await m.status()).restarts === 1 && (await m.status()).active, scaled(5000));
       const second = await m.status();
       expect(second.pid).not.toBe(first.pid);
       await m.restart();
