@@ -12,7 +12,7 @@
  * finished by `resume()` (run at boot): the health gate runs again on what `current` points at.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ulid } from 'ulid';
 import type { Clock } from '../../core/clock';
@@ -26,7 +26,7 @@ import type { Arch, UpdateManifest } from './manifest';
 import { doorBusy, failingChecks, type TerminalProbe } from './probe';
 import type { ServiceManager } from './service';
 import { Slots, type SlotName } from './slots';
-import { UpdateReports, UpdateStateStore, writeFileAtomic, type UpdateState } from './state';
+import { ensureDir, UpdateReports, UpdateStateStore, writeFileAtomic, type UpdateState } from './state';
 
 /** Another agent run holds the lock on this terminal's update state. */
 export class UpdateInProgressError extends TerminalError {
@@ -158,7 +158,7 @@ export class UpdateAgent {
     const m = verified.manifest;
     if (verified.endorsedKey) {
       // Learnt through the roster key this terminal already pins; from now on only this key is accepted.
-      mkdirSync(this.d.stateDir, { recursive: true, mode: 0o755 });
+      ensureDir(this.d.stateDir);
       writeFileAtomic(this.pinnedKeyFile, verified.endorsedKey.export({ type: 'spki', format: 'pem' }).toString());
       this.log.info('update key pinned from the roster key\'s endorsement');
     }
@@ -294,7 +294,7 @@ export class UpdateAgent {
   private async fetch(url: string): Promise<string> {
     if (!this.d.tls) throw new DownloadError('no TLS identity configured for downloads', 0, false);
     const dir = join(this.d.stateDir, 'downloads');
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    ensureDir(dir, 0o700);
     const dest = join(dir, basename(new URL(url).pathname) || 'bundle');
     const { attempts, retryMs, idleTimeoutMs } = this.d.timing.download;
     for (let i = 1; ; i++) {
@@ -312,7 +312,7 @@ export class UpdateAgent {
 
   /** One agent at a time per terminal: an exclusive lock file holding the pid (a dead holder's is taken over). */
   private async locked<T>(f: () => Promise<T>): Promise<T> {
-    mkdirSync(this.d.stateDir, { recursive: true, mode: 0o755 });
+    ensureDir(this.d.stateDir);
     const lock = join(this.d.stateDir, 'agent.lock');
     let fd: number;
     try {

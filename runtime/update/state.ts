@@ -11,8 +11,8 @@
  * file, never a torn one. They hold no secret and are readable by the terminal's user (0644).
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { chownSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { TerminalError } from '../../core/errors';
 import { UpdateOutcomeSchema, UpdateReasonSchema, type SyncEvent } from '../protocol/schemas';
@@ -53,6 +53,22 @@ export const UpdateStateSchema = z.strictObject({
 });
 export type UpdateState = z.infer<typeof UpdateStateSchema>;
 export type UpdateOutcomeEvent = z.infer<typeof UpdateOutcomeSchema>;
+
+/**
+ * Makes `dir` (and missing parents). The agent runs as root and the terminal as its own user: a folder
+ * the agent makes gets the owner of the folder above it (the terminal's data folder), so the terminal
+ * can delete the reports it has moved into its outbox.
+ */
+export function ensureDir(dir: string, mode = 0o755): void {
+  if (existsSync(dir)) return;
+  const parent = dirname(dir);
+  if (parent !== dir) ensureDir(parent, mode);
+  mkdirSync(dir, { mode });
+  if (process.getuid?.() === 0) {
+    const st = statSync(parent);
+    chownSync(dir, st.uid, st.gid);
+  }
+}
 
 /** Writes `data` to `path` durably: temporary file, fsync, rename, fsync of the folder. */
 export function writeFileAtomic(path: string, data: string | Buffer, mode = 0o644): void {
@@ -104,7 +120,7 @@ export class UpdateStateStore {
   }
 
   write(s: UpdateState): void {
-    mkdirSync(this.dir, { recursive: true, mode: 0o755 });
+    ensureDir(this.dir);
     writeFileAtomic(this.file, `${JSON.stringify(UpdateStateSchema.parse(s), null, 2)}\n`);
   }
 }
@@ -114,7 +130,7 @@ export class UpdateReports {
   constructor(readonly dir: string) {}
 
   write(e: UpdateOutcomeEvent): void {
-    mkdirSync(this.dir, { recursive: true, mode: 0o755 });
+    ensureDir(this.dir);
     writeFileAtomic(join(this.dir, `${e.id}.json`), JSON.stringify(UpdateOutcomeSchema.parse(e)));
   }
 

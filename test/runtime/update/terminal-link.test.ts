@@ -2,12 +2,12 @@
  * The terminal's side of updates: the agent's reports reach the outbox (once each, never lost when the
  * outbox refuses), and the heartbeat says which version and slot run.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ulid } from 'ulid';
 import type { SyncEvent } from '../../../runtime/protocol/schemas';
 import { Slots } from '../../../runtime/update/slots';
-import { UpdateReports, UpdateStateStore, type UpdateOutcomeEvent } from '../../../runtime/update/state';
+import { ensureDir, UpdateReports, UpdateStateStore, type UpdateOutcomeEvent } from '../../../runtime/update/state';
 import { UpdateLink } from '../../../runtime/update/terminal-link';
 import { runtimeTree, tempDir } from '../../harness/update';
 
@@ -53,5 +53,14 @@ describe('UpdateLink', () => {
     mkdirSync(stateDir, { recursive: true });
     store.write({ v: 1, slots: { a: { version: '0.1.0', embedModel: null, installedAt: 0 }, b: null }, committed: 'a', trial: null, last: { outcome: 'rolled-back', version: '0.2.0', reason: 'crashed', detail: null, at: 5 } });
     expect(link.heartbeat()).toEqual({ version: '0.1.0', slot: 'a', state: 'rolled-back' });
+  });
+
+  const asRoot = process.getuid?.() === 0 ? it : it.skip;
+  asRoot('gives the folders the agent (root) makes the owner of the data folder, so the terminal can delete its reports', () => {
+    const data = join(tempDir('data'), 'doorway');
+    mkdirSync(data);
+    chownSync(data, 65534, 65534);
+    ensureDir(join(data, 'update', 'reports'));
+    expect([statSync(join(data, 'update')).uid, statSync(join(data, 'update', 'reports')).uid]).toEqual([65534, 65534]);
   });
 });
