@@ -295,7 +295,8 @@ export class UpdateAgent {
     if (!this.d.tls) throw new DownloadError('no TLS identity configured for downloads', 0, false);
     const dir = join(this.d.stateDir, 'downloads');
     ensureDir(dir, 0o700);
-    const dest = join(dir, basename(new URL(url).pathname) || 'bundle');
+    const name = basename(new URL(url).pathname);
+    const dest = join(dir, /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(name) ? name : 'bundle');
     const { attempts, retryMs, idleTimeoutMs } = this.d.timing.download;
     for (let i = 1; ; i++) {
       try {

@@ -171,6 +171,8 @@ export async function unpackBundle(file: string, manifest: UpdateManifest, dir: 
       cwd: dir,
       strict: true,
       preservePaths: false,
+      // Owned by whoever installs (root on a terminal), whatever the archive says.
+      preserveOwner: false,
       chmod: false,
       // Only regular files the manifest lists; no links, devices or anything else.
       filter: (path, entry) => (entry as ReadEntry).type === 'File' && wanted.has(path),
