@@ -104,6 +104,17 @@ describe('provision update build', () => {
     expect(c.db.auditLog(10).some((a) => a.action === 'update.build' && a.subject === '0.4.0')).toBe(true);
   });
 
+  it('shows the update key\'s public half with provision update key', async () => {
+    const lines: string[] = [];
+    process.env['PROVISION_PASSPHRASE'] = PASSPHRASE;
+    try {
+      expect(await run(['update', 'key', '--dir', c.paths.dir, '--json'], { out: (l) => lines.push(l), err: () => undefined })).toBe(0);
+    } finally {
+      delete process.env['PROVISION_PASSPHRASE'];
+    }
+    expect(JSON.parse(lines[0] as string)).toEqual({ publicKeyFile: updateKeyPaths(c).pub, created: false });
+  });
+
   it('refuses a bad passphrase before writing anything', async () => {
     const from = runtimeTree(tempDir('tree'), { version: '0.2.0' });
     const out = join(tempDir('out'), 'x.bundle');
