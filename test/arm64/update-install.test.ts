@@ -19,7 +19,8 @@ import { ArchSchema, type Arch } from '../../runtime/update/manifest';
 import { HttpTerminalProbe } from '../../runtime/update/probe';
 import type { ProcessServiceManager } from '../../runtime/update/service';
 import { Slots } from '../../runtime/update/slots';
-import { IDLE_DOOR, makeCommunity, PASSPHRASE, runtimeTree, scaled, setDoor, snapshot, standInAnswer, standInService, tempDir, type Behaviour } from '../harness/update';
+import { makeCommunity, PASSPHRASE } from '../harness/update-community';
+import { IDLE_DOOR, runtimeTree, scaled, setDoor, snapshot, standInAnswer, standInService, tempDir, type Behaviour } from '../harness/update';
 
 const arch: Arch = ArchSchema.parse(process.arch);
 const otherArch: Arch = arch === 'arm64' ? 'x64' : 'arm64';
@@ -36,7 +37,7 @@ beforeAll(async () => {
   await bundle('good', { mode: 'healthy' }, arch);
   await bundle('crashes', { mode: 'crash-after', ms: 500 }, arch);
   await bundle('other-cpu', { mode: 'healthy' }, otherArch);
-}, scaled(60_000));
+}, 60_000);
 
 afterAll(async () => {
   for (const s of services) await s.stop();
@@ -80,19 +81,19 @@ describe(`update install on ${process.arch}`, () => {
     const r = await t.agent.install(bundles['other-cpu'] as string);
     expect(r).toMatchObject({ outcome: 'refused', reason: 'wrong-architecture', running: '0.1.0' });
     expect(snapshot(t.root)).toEqual(before);
-  }, scaled(30_000));
+  }, 30_000);
 
   it('installs, restarts into the new slot and commits; the new process runs on this CPU', async () => {
     const t = await terminal();
     const r = await t.agent.install(bundles['good'] as string);
     expect(r).toMatchObject({ outcome: 'committed', version: '0.2.0', slot: 'b' });
     expect(await standInAnswer(t.port, scaled(5000))).toMatchObject({ version: '0.2.0', arch: process.arch, ok: true });
-  }, scaled(60_000));
+  }, 60_000);
 
   it('rolls back by itself a version that crashes in its health window', async () => {
     const t = await terminal();
     const r = await t.agent.install(bundles['crashes'] as string);
     expect(r).toMatchObject({ outcome: 'rolled-back', reason: 'crashed', running: '0.1.0', slot: 'a' });
     expect(await standInAnswer(t.port, scaled(10_000))).toMatchObject({ version: '0.1.0', arch: process.arch });
-  }, scaled(60_000));
+  }, 60_000);
 });

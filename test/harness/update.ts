@@ -1,6 +1,8 @@
 /**
- * Update tests: a community with its update key, built runtime folders to bundle, a stand-in terminal
- * program shipped inside those bundles, and a byte-for-byte snapshot of an install root.
+ * Update tests: built runtime folders to bundle, a stand-in terminal program shipped inside those
+ * bundles, and a byte-for-byte snapshot of an install root. The community that signs bundles is in
+ * update-community.ts (kept apart: it opens the hub database, a native addon, and the ARM64 run's
+ * native selection follows imports).
  *
  * The stand-in (bin/doorway.js of a test bundle) is what runs after a restart: a real process started
  * from ROOT/current, serving /healthz on DOORWAY_TEST_HEALTH_PORT with the checks a real terminal
@@ -14,10 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SystemClock } from '../../core/clock';
 import { MANIFEST_PATH } from '../../models/manifest';
-import { Community, initCommunity } from '../../provisioning/community';
 import { ProcessServiceManager } from '../../runtime/update/service';
-
-export const PASSPHRASE = 'update test passphrase';
 
 /** Real-time durations in update tests, stretched under the emulated ARM64 run (scripts/arm64/README.md). */
 export function scaled(ms: number): number {
@@ -26,11 +25,6 @@ export function scaled(ms: number): number {
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `doorway-${prefix}-`));
-}
-
-/** A new community (CA, roster key) in a temporary folder; its update key is made on first use. */
-export function makeCommunity(name = 'update test community'): Community {
-  return initCommunity({ dir: join(tempDir('community'), 'c'), passphrase: PASSPHRASE, name });
 }
 
 export type Behaviour = (

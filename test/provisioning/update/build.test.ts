@@ -11,7 +11,8 @@ import { buildBundle, BundleBuildError } from '../../../provisioning/update/buil
 import { communityCaSha256, updateKeyPaths } from '../../../provisioning/update/keys';
 import type { Community } from '../../../provisioning/community';
 import { verifyBundle } from '../../../runtime/update/bundle';
-import { makeCommunity, PASSPHRASE, runtimeTree, tempDir } from '../../harness/update';
+import { makeCommunity, PASSPHRASE } from '../../harness/update-community';
+import { runtimeTree, tempDir } from '../../harness/update';
 
 let c: Community;
 

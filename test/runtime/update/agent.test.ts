@@ -16,7 +16,8 @@ import { UpdateAgent, UpdateInProgressError, type AgentTiming, type UpdateResult
 import type { DoorActivity, TerminalHealth, TerminalProbe } from '../../../runtime/update/probe';
 import { FakeServiceManager } from '../../../runtime/update/service';
 import { Slots } from '../../../runtime/update/slots';
-import { editSignedBody, makeCommunity, modelManifestWithEmbed, PASSPHRASE, rewriteBundle, runtimeTree, snapshot, tempDir, type Behaviour } from '../../harness/update';
+import { makeCommunity, PASSPHRASE } from '../../harness/update-community';
+import { editSignedBody, modelManifestWithEmbed, rewriteBundle, runtimeTree, snapshot, tempDir, type Behaviour } from '../../harness/update';
 
 const TIMING: AgentTiming = {
   gate: { startTimeoutMs: 10_000, windowMs: 30_000, pollMs: 500, failAfterProbes: 3 },

@@ -12,7 +12,8 @@ import { communityCaSha256, updateKeyPaths, updateSigningKey } from '../../../pr
 import { signBody } from '../../../runtime/protocol/signing';
 import { certificateSha256, unpackBundle, UpdateRefusedError, verifyBundle, type InstallTarget, type UpdateTrust } from '../../../runtime/update/bundle';
 import type { UpdateManifest } from '../../../runtime/update/manifest';
-import { editSignedBody, makeCommunity, PASSPHRASE, rewriteBundle, runtimeTree, snapshot, tempDir } from '../../harness/update';
+import { makeCommunity, PASSPHRASE } from '../../harness/update-community';
+import { editSignedBody, rewriteBundle, runtimeTree, snapshot, tempDir } from '../../harness/update';
 
 let a: Community;
 let b: Community;

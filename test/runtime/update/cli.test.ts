@@ -11,7 +11,8 @@ import { buildBundle } from '../../../provisioning/update/build';
 import { updateKeyPaths } from '../../../provisioning/update/keys';
 import { runningVersion, updateCommand } from '../../../runtime/update/cli';
 import { Slots } from '../../../runtime/update/slots';
-import { makeCommunity, PASSPHRASE, runtimeTree, tempDir } from '../../harness/update';
+import { makeCommunity, PASSPHRASE } from '../../harness/update-community';
+import { runtimeTree, tempDir } from '../../harness/update';
 
 let c: Community;
 let configFile: string;

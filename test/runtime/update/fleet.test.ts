@@ -29,7 +29,8 @@ import type { UpdateAgent, UpdateResult } from '../../../runtime/update/agent';
 import { agentFromConfig } from '../../../runtime/update/cli';
 import type { ProcessServiceManager } from '../../../runtime/update/service';
 import { Slots } from '../../../runtime/update/slots';
-import { IDLE_DOOR, makeCommunity, PASSPHRASE, runtimeTree, scaled, setDoor, snapshot, standInAnswer, standInService, tempDir } from '../../harness/update';
+import { makeCommunity, PASSPHRASE } from '../../harness/update-community';
+import { IDLE_DOOR, runtimeTree, scaled, setDoor, snapshot, standInAnswer, standInService, tempDir } from '../../harness/update';
 
 interface Site {
   id: string;
@@ -113,7 +114,7 @@ beforeAll(async () => {
     sites.set(id, { id, root, port, doorFile, service, agent, stateDir: join(config.paths.dataDir, 'update') });
   }
   for (const s of sites.values()) await standInAnswer(s.port, scaled(10_000));
-}, scaled(120_000));
+}, 120_000);
 
 afterAll(async () => {
   for (const s of sites.values()) await s.service.stop();
@@ -181,5 +182,5 @@ describe('a rollout over four terminals with their own agents', () => {
       const files = readdirSync(dir);
       expect(files.map((f) => UpdateOutcomeSchema.parse(JSON.parse(readFileSync(join(dir, f), 'utf8'))).outcome)).toEqual([outcome]);
     }
-  }, scaled(120_000));
+  }, 120_000);
 });
