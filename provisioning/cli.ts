@@ -23,6 +23,8 @@ import { addPerson, approvePerson, getPerson, importPersons, lazyPipelineEnrolle
 import { isId, parseId, printable } from '../runtime/protocol/ids';
 import { HubService } from './service';
 import { addTerminal, BUNDLE_FILES, revokeTerminal } from './terminals';
+import { buildBundle } from './update/build';
+import { ensureUpdateKey } from './update/keys';
 
 const USAGE = `usage: provision <command> [options]   (every command: --dir DIR or PROVISION_DIR, --as NAME for the audit log)
 
@@ -60,7 +62,11 @@ fleet
   fleet status [--json]
   door unlock ID [--seconds S]                  ID: a door or terminal id; signed, expiring command
   config push [--terminal ID]                   ask terminals to reload their configuration
-  events tail [-n N] [--follow] [--json]`;
+  events tail [-n N] [--follow] [--json]
+updates (provisioning/update/README.md)
+  update build --from DIR --version V --replaces V1,V2 --out FILE [--arch arm64|x64] [--json]
+                                                a signed bundle of a built runtime folder (update key made on first use)
+  update key [--json]                           the update key's public half (made on first use) for terminal configs`;
 
 type Command = (args: string[], io: CliIo) => Promise<number>;
 
@@ -493,6 +499,8 @@ function eventLine(e: StoredEvent): string {
       return `${base}\t${ev.outcome}\t${ev.persons} persons, ${ev.templates} templates`;
     case 'config.reload':
       return `${base}\t${ev.outcome}${ev.sections.length ? `\tsections=${ev.sections.join(',')}` : ''}${ev.problems.length ? `\tproblems=${ev.problems.join(',')}` : ''}`;
+    case 'update.outcome':
+      return `${base}\t${ev.outcome}\t${ev.version ?? '-'}\trunning=${ev.running ?? '-'}${ev.reason ? `\t${ev.reason}` : ''}${ev.detail ? `\t${ev.detail}` : ''}`;
   }
 }
 
@@ -561,6 +569,32 @@ const hubCommand: Command = async (args, io) => {
   return 0;
 };
 
+const updateCommand: Command = async (args, io) => {
+  const [sub, ...rest] = args;
+  const o = parseCli(`update ${sub ?? ''}`, rest, { ...common, from: { type: 'string' }, version: { type: 'string' }, replaces: { type: 'string', multiple: true }, out: { type: 'string' }, arch: { type: 'string' }, json: { type: 'boolean' } },
+    z.strictObject({ ...commonSchema, from: z.string().min(1).optional(), version: z.string().optional(), replaces: z.array(z.string()).optional(), out: z.string().min(1).optional(), arch: z.enum(['arm64', 'x64']).optional(), json: z.boolean().optional() }));
+  return withCommunity(o.dir, async (c) => {
+    switch (sub ?? '') {
+      case 'build': {
+        if (!o.from || !o.version || !o.out || !o.replaces) throw new InvalidInputError('update build', ['--from, --version, --replaces and --out are required']);
+        const passphrase = await readPassphrase();
+        const b = await buildBundle(c, { from: o.from, version: o.version, replaces: list(o.replaces) ?? [], out: o.out, passphrase, ...(o.arch ? { arch: o.arch } : {}), ...(o.as ? { actor: o.as } : {}) });
+        const summary = { file: b.file, version: b.manifest.version, arch: b.manifest.arch, replaces: b.manifest.replaces, files: b.manifest.files.length, embedModel: b.manifest.models.embed, size: b.size, sha256: b.sha256 };
+        io.out(o.json ? JSON.stringify(summary, null, 2) : `bundle ${b.manifest.version} (${b.manifest.arch}, replaces ${b.manifest.replaces.join(', ')}) written to ${b.file}: ${summary.files} files, ${b.size} bytes, sha256 ${b.sha256}`);
+        return 0;
+      }
+      case 'key': {
+        const passphrase = await readPassphrase();
+        const { created, paths } = ensureUpdateKey(c, passphrase);
+        io.out(o.json ? JSON.stringify({ publicKeyFile: paths.pub, created }) : `${created ? 'created' : 'update key'}: ${paths.pub} (copy it into terminal bundles as update-signing.pub)`);
+        return 0;
+      }
+      default:
+        throw new InvalidInputError('update', ['expected build or key (rollout waits for the hub HTTP service)']);
+    }
+  });
+};
+
 const commands: Record<string, Command> = {
   init: initCommand,
   terminal: terminalCommand,
@@ -573,6 +607,7 @@ const commands: Record<string, Command> = {
   events: eventsCommand,
   audit: auditCommand,
   hub: hubCommand,
+  update: updateCommand,
 };
 
 export const { run, main } = commandLine('provision', USAGE, commands);

@@ -4,7 +4,7 @@
  * marks it revoked so the hub ignores it and sends it nothing.
  */
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigSchema } from '../runtime/config';
 import { TerminalError } from '../core/errors';
@@ -14,6 +14,7 @@ import { terminalCertFiles } from './certificates';
 import { actorOf, type Community } from './community';
 import type { TerminalRecord } from './db';
 import { CERT_POLICY, issueCert, newKey, revokeCert, writePrivate } from './pki';
+import { ensureUpdateKey } from './update/keys';
 
 export class TerminalAdminError extends TerminalError {
   readonly code = 'terminal-admin';
@@ -48,6 +49,8 @@ export const BUNDLE_FILES = {
   cert: 'device.crt',
   key: 'device.key',
   hubKey: 'hub-signing.pub',
+  /** The community's update key (bundles are signed with it; never the roster key). */
+  updateKey: 'update-signing.pub',
   secret: 'device.secret',
 } as const;
 
@@ -63,6 +66,7 @@ export function addTerminal(c: Community, o: AddTerminalOptions): TerminalBundle
   const out = resolve(o.out);
   if (existsSync(out) && (!statSync(out).isDirectory() || readdirSync(out).length > 0)) throw new TerminalAdminError(`${out} is not empty or is not a folder`);
   c.checkPassphrase(o.passphrase);
+  const updateKey = readFileSync(ensureUpdateKey(c, o.passphrase).paths.pub, 'utf8');
   const now = o.now ?? Date.now();
   const config = {
     terminalId: id,
@@ -83,6 +87,7 @@ export function addTerminal(c: Community, o: AddTerminalOptions): TerminalBundle
       heartbeatMs: c.config.heartbeatMs,
     },
     paths: { dataDir: 'data', secretFile: BUNDLE_FILES.secret },
+    update: { publicKeyFile: BUNDLE_FILES.updateKey },
   };
   const checked = ConfigSchema.safeParse(config); // the terminal's own schema: a bundle it would refuse is never written
   if (!checked.success) throw new TerminalAdminError(`terminal config: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
@@ -95,6 +100,7 @@ export function addTerminal(c: Community, o: AddTerminalOptions): TerminalBundle
   writeFileSync(join(out, BUNDLE_FILES.cert), cert);
   writePrivate(join(out, BUNDLE_FILES.key), key);
   writeFileSync(join(out, BUNDLE_FILES.hubKey), c.signingPublicKeyPem());
+  writeFileSync(join(out, BUNDLE_FILES.updateKey), updateKey);
   writePrivate(join(out, BUNDLE_FILES.secret), randomBytes(32));
   mkdirSync(c.paths.terminalsDir, { recursive: true, mode: 0o700 });
   writeFileSync(join(c.paths.terminalsDir, `${id}.crt`), cert);

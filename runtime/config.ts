@@ -4,7 +4,7 @@
  * schema of its own section (drivers, pipeline); this file composes them.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { fileSourceConfigSchema, rtspSourceConfigSchema } from '../drivers/camera';
 import { gpioConfigSchema } from '../drivers/gpio';
@@ -128,6 +128,48 @@ export const ConfigSchema = z.strictObject({
     })
     .prefault({}),
   logging: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
+  /** Software updates (runtime/update/README.md): read by `doorway update` and, for reports, by the terminal. */
+  update: z
+    .strictObject({
+      /** Holds slots/a, slots/b and the `current` link that systemd starts. */
+      root: z.string().min(1).default('/opt/doorway'),
+      /** The update agent's state, reports and downloads; default DATA_DIR/update. */
+      stateDir: z.string().min(1).optional(),
+      /** The community's update key (update-signing.pub, pinned at provisioning). Absent on terminals
+       * provisioned before update keys: the key is then learnt once from a bundle endorsed by the hub key. */
+      publicKeyFile: z.string().min(1).optional(),
+      /** The unit the agent restarts. */
+      service: z.string().regex(/^[A-Za-z0-9@._-]+\.service$/, 'a systemd service unit name').default('doorway.service'),
+      /** How often the terminal moves the agent's reports into its outbox. */
+      reportPollMs: z.number().int().min(500).max(3_600_000).default(10_000),
+      health: z
+        .strictObject({
+          /** From the restart until every health check passes. */
+          startTimeoutMs: z.number().int().min(1000).default(120_000),
+          /** After that, no crash and no lasting failure for this long, or the update is rolled back. */
+          windowMs: z.number().int().min(0).default(300_000),
+          pollMs: z.number().int().min(50).default(2000),
+          /** Probes failing in a row within the window that roll the update back. */
+          failAfterProbes: z.number().int().min(1).max(100).default(3),
+        })
+        .prefault({}),
+      door: z
+        .strictObject({
+          pollMs: z.number().int().min(50).default(1000),
+          /** The agent waits this long for a door that is neither released, open nor in a passage. */
+          idleTimeoutMs: z.number().int().min(0).default(900_000),
+        })
+        .prefault({}),
+      download: z
+        .strictObject({
+          attempts: z.number().int().min(1).max(100).default(5),
+          /** Wait before attempt n+1: n times this. */
+          retryMs: z.number().int().min(0).default(10_000),
+          idleTimeoutMs: z.number().int().min(1000).default(30_000),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 
@@ -153,7 +195,15 @@ export function parseConfig(raw: unknown, file = '(config)', baseDir = process.c
     else c.camera.input.pattern = abs(c.camera.input.pattern);
   }
   if (c.pipeline.modelDir) c.pipeline.modelDir = abs(c.pipeline.modelDir);
+  c.update.root = abs(c.update.root);
+  if (c.update.stateDir) c.update.stateDir = abs(c.update.stateDir);
+  if (c.update.publicKeyFile) c.update.publicKeyFile = abs(c.update.publicKeyFile);
   return c;
+}
+
+/** Where the update agent keeps its state (config `update.stateDir`, default DATA_DIR/update). */
+export function updateStateDir(c: Config): string {
+  return c.update.stateDir ?? join(c.paths.dataDir, 'update');
 }
 
 export function loadConfig(file: string): Config {

@@ -7,12 +7,23 @@ import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export interface HealthChecks {
+  /** The frame loop is alive (it finished a step within health.stallExitMs). */
+  loopRunning: boolean;
   cameraFresh: boolean;
   modelsLoaded: boolean;
   rosterLoaded: boolean;
   lockOk: boolean;
   /** null when no hub is configured. */
   hubConnected: boolean | null;
+}
+
+/**
+ * Not checks, but what the update agent (runtime/update) asks before it restarts the terminal: is the
+ * door released, open or in a passage, and how many persons have only templates of another model.
+ */
+export interface HealthReport extends HealthChecks {
+  door: { lock: string; doorOpen: boolean; passage: boolean };
+  reenrolment: number;
 }
 
 export class TerminalMetrics {
@@ -38,7 +49,7 @@ export class HealthServer {
 
   constructor(
     private readonly opts: { host: string; port: number },
-    private readonly checks: () => HealthChecks,
+    private readonly checks: () => HealthChecks | HealthReport,
     private readonly metrics: TerminalMetrics,
     private readonly refresh: () => void = () => {},
   ) {}
@@ -51,7 +62,7 @@ export class HealthServer {
       }
       if (req.url === '/healthz') {
         const c = this.checks();
-        const ok = c.cameraFresh && c.modelsLoaded && c.rosterLoaded && c.lockOk && c.hubConnected !== false;
+        const ok = c.loopRunning && c.cameraFresh && c.modelsLoaded && c.rosterLoaded && c.lockOk && c.hubConnected !== false;
         res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ ok, ...c }));
         return;
       }

@@ -15,11 +15,11 @@ import { OnoffGpio } from '../drivers/gpio/onoff';
 import { installLockExitGuards, LockController, type LockEvent } from '../drivers/lock';
 import { FacePipeline } from '../models/pipeline';
 import { SystemClock, type Clock } from '../core/clock';
-import { ConfigError, loadConfig, type Config } from './config';
+import { ConfigError, loadConfig, updateStateDir, type Config } from './config';
 import { planReload, type ConfigSection } from './config-reload';
 import type { PersonFacts } from './decision/policy';
 import { TerminalError } from '../core/errors';
-import { HealthServer, TerminalMetrics } from './health';
+import { HealthServer, TerminalMetrics, type HealthReport } from './health';
 import { createLogger, type Logger } from '../core/log';
 import { DoorLoop, type LoopConfig, type LoopEvent } from './loop/door-loop';
 import type { Command, SyncEvent } from './protocol/schemas';
@@ -35,6 +35,7 @@ import { CertificateInstaller } from './sync/certificate';
 import { MqttTransport } from './sync/transport';
 import { LivenessFusion } from './loop/liveness-fusion';
 import { SystemdNotifier } from './systemd';
+import { UpdateLink } from './update/terminal-link';
 
 export const SOFTWARE_VERSION = '0.1.0';
 
@@ -91,6 +92,8 @@ export class Terminal {
   private health: HealthServer | null = null;
   private watchdog: { cancel(): void } | null = null;
   private fpsTimer: { cancel(): void } | null = null;
+  private updateTimer: { cancel(): void } | null = null;
+  private updates: UpdateLink | null = null;
   private removeGuards: (() => void) | null = null;
   private systemd: SystemdNotifier | null = null;
   private lastLinkUp: number;
@@ -201,7 +204,7 @@ export class Terminal {
         roster: { sink: new RosterStoreSink(this.store), ...ROSTER_STORE_SCHEMAS },
         // Renewed certificates from the hub replace the bundle's certFile (runtime/sync/certificate.ts).
         certificates: new CertificateInstaller({ terminalId: config.terminalId, files: { certFile: hub.certFile, keyFile: hub.keyFile, caFile: hub.caFile }, clock, log }),
-        health: () => ({ cameraFps: this.camera ? this.fps : null, lastDecisionLatencyMs: this.loop?.lastDecisionLatencyMs ?? null }),
+        health: () => ({ cameraFps: this.camera ? this.fps : null, lastDecisionLatencyMs: this.loop?.lastDecisionLatencyMs ?? null, ...this.updateHeartbeat() }),
         versions: { software: SOFTWARE_VERSION, model: this.pipeline?.modelId ?? 'unavailable' },
         timing: { heartbeatMs: hub.heartbeatMs },
       });
@@ -217,6 +220,10 @@ export class Terminal {
     } else {
       this.outbox = new Outbox(this.syncDb, { capacity: 100_000, log });
     }
+    // The update agent (a process of its own) leaves its reports as files; they go to the outbox.
+    this.updates = new UpdateLink(updateStateDir(config), config.update.root);
+    this.drainUpdateReports();
+    this.updateTimer = clock.setInterval(() => this.drainUpdateReports(), config.update.reportPollMs);
 
     // 5. Camera and the frame loop.
     // The sources find their decoder themselves (core/programs.ts) and report a missing one as a camera error.
@@ -430,15 +437,33 @@ export class Terminal {
     return report({ outcome: 'applied', sections: plan.live, problems: [] });
   }
 
-  checks(): { cameraFresh: boolean; modelsLoaded: boolean; rosterLoaded: boolean; lockOk: boolean; hubConnected: boolean | null } {
+  checks(): HealthReport {
     const frame = this.camera?.latest();
+    const lock = this.lock.getState();
     return {
+      loopRunning: !!this.loop && this.clock.monotonic() - this.loop.lastProgress < this.config.health.stallExitMs,
       cameraFresh: !!frame && this.clock.now() - frame.capturedAt <= this.config.health.frameFreshMs,
       modelsLoaded: this.pipeline !== null,
       rosterLoaded: this.store !== null && this.matcher !== null,
       lockOk: this.lock.getState().state !== 'stopped',
       hubConnected: this.sync ? this.sync.connected() : null,
+      door: { lock: lock.state, doorOpen: lock.doorOpen, passage: this.loop?.passageInProgress ?? false },
+      reenrolment: this.matcher?.needsReenrolment().length ?? 0,
     };
+  }
+
+  private drainUpdateReports(): void {
+    try {
+      const r = this.updates?.drain((e) => (this.sync ? this.sync.record(e) : this.outbox?.enqueue(e)));
+      if (r?.invalid) this.log.warn({ invalid: r.invalid }, 'unreadable update reports discarded');
+    } catch (e) {
+      this.log.error({ err: (e as Error).message }, 'update reports could not be read');
+    }
+  }
+
+  private updateHeartbeat(): { update?: NonNullable<ReturnType<UpdateLink['heartbeat']>> } {
+    const u = this.updates?.heartbeat();
+    return u ? { update: u } : {};
   }
 
   private refreshGauges(): void {
@@ -518,6 +543,7 @@ export class Terminal {
     this.stopping = true;
     this.watchdog?.cancel();
     this.fpsTimer?.cancel();
+    this.updateTimer?.cancel();
     this.systemd?.stop();
     this.loop?.stop();
     await this.camera?.stop();

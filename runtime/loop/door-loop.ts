@@ -197,6 +197,12 @@ export class DoorLoop {
     this.running = false;
   }
 
+  /** A face in view is still being decided (a passage is in progress). */
+  get passageInProgress(): boolean {
+    for (const s of this.states.values()) if (!s.decided) return true;
+    return false;
+  }
+
   /**
    * True when frames keep arriving (the newest is at most `frameFreshMs` old) but no step has finished
    * for longer than `stallExitMs`: a pipeline run that never returns. The terminal then exits so that its

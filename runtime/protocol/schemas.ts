@@ -133,6 +133,49 @@ export const ConfigReloadSchema = z.strictObject({
   problems: z.array(z.string().min(1).max(200)).max(20),
 });
 
+/**
+ * Why an update was refused or rolled back (runtime/update). Refusals leave the slots and `current`
+ * untouched; `crashed`, `unhealthy`, `did-not-start` and `interrupted` end a trial with a rollback.
+ */
+export const UpdateReasonSchema = z.enum([
+  'malformed',
+  'truncated',
+  'bad-signature',
+  'untrusted-key',
+  'other-community',
+  'wrong-architecture',
+  'downgrade',
+  'already-installed',
+  'not-replaceable',
+  'file-mismatch',
+  'download-failed',
+  'door-busy',
+  'install-failed',
+  'did-not-start',
+  'unhealthy',
+  'crashed',
+  'interrupted',
+]);
+export type UpdateReason = z.infer<typeof UpdateReasonSchema>;
+
+const softwareVersion = z.string().regex(/^\d{1,6}\.\d{1,6}\.\d{1,6}$/);
+
+/**
+ * The terminal's update agent finished with a bundle: `committed` (the new version passed its health
+ * check and stays), `rolled-back` (it failed it; the previous slot runs again), `refused` (nothing was
+ * changed). `version` is the bundle's (null when unreadable), `running` the version running afterwards.
+ */
+export const UpdateOutcomeSchema = z.strictObject({
+  ...eventBase,
+  type: z.literal('update.outcome'),
+  outcome: z.enum(['committed', 'rolled-back', 'refused']),
+  version: softwareVersion.nullable(),
+  running: softwareVersion.nullable(),
+  reason: UpdateReasonSchema.nullable(),
+  /** What failed, for people (failing health checks, a file name); never a key or a path outside the slots. */
+  detail: z.string().max(200).nullable(),
+});
+
 export const SyncEventSchema = z.discriminatedUnion('type', [
   AlertSightingSchema,
   EntryGrantedSchema,
@@ -146,6 +189,7 @@ export const SyncEventSchema = z.discriminatedUnion('type', [
   RosterIntegritySchema,
   TerminalWipedSchema,
   ConfigReloadSchema,
+  UpdateOutcomeSchema,
 ]);
 export type SyncEvent = z.infer<typeof SyncEventSchema>;
 export type SyncEventType = SyncEvent['type'];
@@ -218,6 +262,14 @@ export const HealthSchema = z.strictObject({
   lastDecisionLatencyMs: z.number().nonnegative().nullable(),
   softwareVersion: z.string().min(1).max(64),
   modelVersion: z.string().min(1).max(128),
+  /** Installed bundle (runtime/update): its version, the slot `current` points at, the agent's state. */
+  update: z
+    .strictObject({
+      version: softwareVersion.nullable(),
+      slot: z.enum(['a', 'b']).nullable(),
+      state: z.enum(['idle', 'trial', 'committed', 'rolled-back', 'refused']),
+    })
+    .optional(),
 });
 export type Health = z.infer<typeof HealthSchema>;
 

@@ -81,7 +81,7 @@ export interface SyncClientDeps {
    */
   certificates?: CertificateInstaller;
   /** Live figures for the heartbeat, from the frame loop and decision path. */
-  health: () => { cameraFps: number | null; lastDecisionLatencyMs: number | null };
+  health: () => { cameraFps: number | null; lastDecisionLatencyMs: number | null; update?: Health['update'] };
   versions: { software: string; model: string };
   timing?: Partial<SyncTiming>;
   /** Outbox capacity (events); default 100,000. */
@@ -261,6 +261,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       lastDecisionLatencyMs: live.lastDecisionLatencyMs,
       softwareVersion: this.deps.versions.software,
       modelVersion: this.deps.versions.model,
+      ...(live.update ? { update: live.update } : {}),
     };
   }
 

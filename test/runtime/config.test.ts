@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig, parseConfig } from '../../runtime/config';
+import { ConfigError, loadConfig, parseConfig, updateStateDir } from '../../runtime/config';
 import { DEFAULT_MATCH_THRESHOLD } from '../../models/thresholds';
 import { isId } from '../../runtime/protocol/ids';
 import { nastyId } from '../fixtures/ids';
@@ -37,6 +37,15 @@ describe('terminal config', () => {
     expect(c.gpio.driver).toBe('onoff');
     expect(c.lock.unlockPulseMs).toBe(5000);
     expect(c.pipeline.intraOpThreads).toBe(1);
+  });
+
+  it('reads the update section: slots under /opt/doorway, state under the data folder, keys relative to the file', () => {
+    const c = parseConfig(minimal, 'terminal.json', '/etc/doorway');
+    expect(c.update).toMatchObject({ root: '/opt/doorway', service: 'doorway.service', health: { startTimeoutMs: 120_000, windowMs: 300_000, failAfterProbes: 3 } });
+    expect(updateStateDir(c)).toBe('/etc/doorway/data/update');
+    const d = parseConfig({ ...minimal, update: { root: 'app', publicKeyFile: 'update-signing.pub', stateDir: '/var/lib/doorway/update' } }, 'terminal.json', '/etc/doorway');
+    expect([d.update.root, d.update.publicKeyFile, updateStateDir(d)]).toEqual(['/etc/doorway/app', '/etc/doorway/update-signing.pub', '/var/lib/doorway/update']);
+    expect(problems({ ...minimal, update: { service: 'doorway; reboot' } })).toEqual([expect.stringMatching(/^update\.service: /)]);
   });
 
   it('lists every problem at once, each with its path in the file', () => {

@@ -10,6 +10,8 @@ import { SystemClock } from '../../core/clock';
 import type { LoopEvent } from '../../runtime/loop/door-loop';
 import { Terminal, type TerminalNotice } from '../../runtime/main';
 import type { PersonUpsert } from '../../runtime/roster/batch';
+import { ulid } from 'ulid';
+import { UpdateReports, type UpdateOutcomeEvent } from '../../runtime/update/state';
 import { keyedPassagesClip } from '../harness/clips';
 import { franckUpsert, makeSiteDir, spawnDoorwayRun, terminalConfig, writeRoster } from '../harness/terminal-site';
 import { waitFor } from '../harness/wait';
@@ -23,11 +25,12 @@ beforeAll(async () => {
 }, 60_000);
 
 async function withTerminal(
-  setup: { upserts: PersonUpsert[]; doorId?: string; modelDir?: string; video?: string; liveness?: 'balanced' },
+  setup: { upserts: PersonUpsert[]; doorId?: string; modelDir?: string; video?: string; liveness?: 'balanced'; updateReports?: UpdateOutcomeEvent[] },
   body: (t: Terminal, gpio: FakeGpio, decisions: () => Decision[]) => Promise<void>,
 ): Promise<void> {
   const site = makeSiteDir();
   writeRoster(site, setup.upserts);
+  for (const r of setup.updateReports ?? []) new UpdateReports(join(site.dataDir, 'update', 'reports')).write(r);
   const clock = new SystemClock();
   const gpio = new FakeGpio(clock);
   const seen: Decision[] = [];
@@ -56,7 +59,9 @@ describe('terminal on a real video', () => {
       // fail-secure strike: relay active = unlocked
       expect(gpio.out('lock').writes.some((w) => w.active)).toBe(true);
       const health = (await (await fetch(`http://127.0.0.1:${t.healthPort}/healthz`)).json()) as Record<string, unknown>;
-      expect(health).toMatchObject({ ok: true, cameraFresh: true, modelsLoaded: true, rosterLoaded: true, lockOk: true, hubConnected: null });
+      expect(health).toMatchObject({ ok: true, loopRunning: true, cameraFresh: true, modelsLoaded: true, rosterLoaded: true, lockOk: true, hubConnected: null, reenrolment: 0 });
+      // what the update agent asks before a restart
+      expect(health['door']).toEqual({ lock: expect.stringMatching(/^(locked|unlocked)$/) as unknown, doorOpen: false, passage: expect.any(Boolean) as unknown });
       const metrics = await (await fetch(`http://127.0.0.1:${t.healthPort}/metrics`)).text();
       expect(metrics).toMatch(/doorway_decisions_total\{outcome="grant",reason="authorised"\} 1/);
       expect(metrics).toMatch(/doorway_outbox_depth 1/); // no hub configured: the entry waits in the outbox
@@ -94,9 +99,12 @@ describe('terminal on a real video', () => {
 
   it('keeps the exit button and fire release working when the face models cannot load', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'no-models-'));
-    await withTerminal({ upserts: [], modelDir: empty }, async (t, gpio) => {
+    const rolledBack: UpdateOutcomeEvent = { id: ulid(), at: 1, type: 'update.outcome', outcome: 'rolled-back', version: '0.2.0', running: '0.1.0', reason: 'crashed', detail: 'crashed' };
+    await withTerminal({ upserts: [], modelDir: empty, updateReports: [rolledBack] }, async (t, gpio) => {
       const health = (await (await fetch(`http://127.0.0.1:${t.healthPort}/healthz`)).json()) as Record<string, unknown>;
-      expect(health).toMatchObject({ ok: false, modelsLoaded: false, lockOk: true });
+      expect(health).toMatchObject({ ok: false, loopRunning: false, modelsLoaded: false, lockOk: true });
+      // the update agent's report went into the outbox at start
+      expect(await (await fetch(`http://127.0.0.1:${t.healthPort}/metrics`)).text()).toMatch(/doorway_outbox_depth 1/);
       gpio.set('exit', 'pressed');
       await waitFor(() => t.lock.getState().state === 'unlocked', 2000, 'the exit button to unlock');
       gpio.set('exit', false);

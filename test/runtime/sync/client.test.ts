@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { FakeClock } from '../../../core/clock';
 import { silentLogger, type Logger } from '../../../core/log';
-import { type Command, type CommandBody, type RosterSnapshotChunk } from '../../../runtime/protocol/schemas';
+import { StatusMessageSchema, type Command, type CommandBody, type Health, type RosterSnapshotChunk } from '../../../runtime/protocol/schemas';
 import { generateSigningKeyPair, signBody } from '../../../runtime/protocol/signing';
 import { SNAPSHOT_WINDOW_CHUNKS } from '../../../runtime/protocol/limits';
 import { topicsFor } from '../../../runtime/protocol/topics';
@@ -34,7 +34,7 @@ interface Site {
   mark: number;
 }
 
-function site(opts: { db?: SyncDb; sink?: MemoryRosterSink; log?: Logger; clock?: FakeClock; stagingKey?: KeyObject } = {}): Site {
+function site(opts: { db?: SyncDb; sink?: MemoryRosterSink; log?: Logger; clock?: FakeClock; stagingKey?: KeyObject; update?: Health['update'] } = {}): Site {
   const clock = opts.clock ?? new FakeClock();
   const transport = new FakeTransport();
   const sink = opts.sink ?? new MemoryRosterSink();
@@ -48,7 +48,7 @@ function site(opts: { db?: SyncDb; sink?: MemoryRosterSink; log?: Logger; clock?
     ...(opts.stagingKey ? { stagingKey: opts.stagingKey } : {}),
     hubPublicKey: hubKeys.publicKey,
     roster: { sink, batchSchema: SimpleRosterBatchSchema, itemSchema: SimpleRosterItemSchema },
-    health: () => ({ cameraFps: 24.5, lastDecisionLatencyMs: 180 }),
+    health: () => ({ cameraFps: 24.5, lastDecisionLatencyMs: 180, ...(opts.update ? { update: opts.update } : {}) }),
     versions: { software: '1.2.3', model: 'mobilefacenet-test' },
     timing: { heartbeatMs: 10_000, ackTimeoutMs: 1_000, maxBackoffMs: 8_000, tickMs: 100, resyncRetryMs: 2_000 },
   });
@@ -440,6 +440,16 @@ describe('status and heartbeat', () => {
       state: 'online',
       health: { rosterVersion: 0, outboxDepth: 0, cameraFps: 24.5, lastDecisionLatencyMs: 180, softwareVersion: '1.2.3', modelVersion: 'mobilefacenet-test' },
     });
+  });
+
+  test('the heartbeat carries the installed bundle version, the slot and the update state when the terminal has them', async () => {
+    const s = site({ update: { version: '0.2.0', slot: 'b', state: 'committed' } });
+    await online(s);
+    const st = StatusMessageSchema.parse(JSON.parse(s.transport.published.filter((p) => p.topic === T.status)[0]!.payload));
+    expect(st).toMatchObject({ state: 'online', health: { update: { version: '0.2.0', slot: 'b', state: 'committed' } } });
+    const plain = site();
+    await online(plain);
+    expect((JSON.parse(plain.transport.published.filter((p) => p.topic === T.status)[0]!.payload) as { health: object }).health).not.toHaveProperty('update');
   });
 
   test('a heartbeat with uptime and outbox depth is published every heartbeat period', async () => {
