@@ -29,6 +29,17 @@ export default tseslint.config(
   floor(['core/**/*.ts'], ['runtime', 'models', 'drivers', 'provisioning']),
   floor(['models/**/*.ts', 'drivers/**/*.ts'], ['runtime', 'provisioning']),
   floor(['runtime/**/*.ts'], ['provisioning']),
+  // One recursive delete: removeInside (core/fs.ts) keeps it strictly inside its folder (issue 14).
+  {
+    files: ['**/*.ts'],
+    ignores: ['core/fs.ts', 'test/**'],
+    rules: {
+      'no-restricted-syntax': ['error', ...['callee.name', 'callee.property.name'].map((callee) => ({
+        selector: `CallExpression[${callee}=/^(rm|rmSync|rmdir|rmdirSync)$/] Property[key.name='recursive']`,
+        message: 'a recursive delete goes through removeInside (core/fs.ts), which keeps it strictly inside its folder',
+      }))],
+    },
+  },
   {
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/unbound-method': 'off' },

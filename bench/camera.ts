@@ -12,6 +12,7 @@ import { silentLogger } from '../core/log';
 import { RtspSource, rtspSourceConfigSchema } from '../drivers/camera';
 import { rtspFfmpegArgs, rtspGstArgs } from '../drivers/camera/rtsp';
 import { RtspTestServer, stampAgeMs } from '../test/harness/rtsp';
+import { waitFor } from '../test/harness/wait';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -75,10 +76,7 @@ async function measure(decoder: 'ffmpeg' | 'gstreamer'): Promise<Measured> {
   src.on('error', (e) => process.stderr.write(`camera error: ${e.message}\n`));
   try {
     src.start();
-    while (firstFrameMs === null) {
-      if (Date.now() - t0 > 30_000) throw new Error(`no frame from the RTSP server within 30 s (${decoder})`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    const firstFrame = await waitFor(() => firstFrameMs, 30_000, `a frame from the RTSP server (${decoder})`);
     await new Promise((r) => setTimeout(r, WARMUP_MS));
     const pid = src.pid ?? -1;
     const ff0 = cpuTicks(pid);
@@ -104,7 +102,7 @@ async function measure(decoder: 'ffmpeg' | 'gstreamer'): Promise<Measured> {
       decode_cpu_cores: ff0 !== null && ff1 !== null ? Number(((ff1 - ff0) / TICK / elapsed).toFixed(3)) : null,
       reader_cpu_cores: Number(((node1.user + node1.system) / 1e6 / elapsed).toFixed(3)),
       server_cpu_cores: srv0 !== null && srv1 !== null ? Number(((srv1 - srv0) / TICK / elapsed).toFixed(3)) : null,
-      first_frame_ms: firstFrameMs,
+      first_frame_ms: firstFrame,
       args: (decoder === 'ffmpeg' ? rtspFfmpegArgs(config) : rtspGstArgs(config)).join(' ').replace(server.url, '<url>'),
     };
   } finally {

@@ -8,6 +8,7 @@
  * hand-held screen; static = still photos on a stand or injected. Calibration (fitting the fusion weights and the
  * thresholds) uses only the calibration split; the figures reported are on the test split.
  */
+import { eyeAspectRatio } from '../models/eye';
 import { FacePipeline, type FaceResult } from '../models/pipeline';
 import { FEATURE_NAMES, type FeatureName, type LivenessFeatures, TrackEvidence } from '../models/liveness/evidence';
 import { solveLinear } from '../models/liveness/homography';
@@ -32,7 +33,7 @@ function faceResult(o: ObservedFace): FaceResult {
     score: 1,
     landmarks68: Float32Array.from(o.lm),
     landmarks5: [],
-    quality: { ok: o.qualityOk, reasons: [], interEyePx: 0, facePx: 0, sharpness: 0, brightness: 0, clippedFraction: 0, pose: o.pose, eyes: o.eyes },
+    quality: { ok: o.qualityOk, reasons: [], interEyePx: 0, facePx: 0, sharpness: 0, brightness: 0, clippedFraction: 0, pose: o.pose, eyes: o.eyes && { ...o.eyes, aspect: (eyeAspectRatio(o.lm, 'left') + eyeAspectRatio(o.lm, 'right')) / 2 } },
     liveness: o.passive ? { live: o.passive[0], probs: o.passive } : null,
     embedding: null,
     model: '',

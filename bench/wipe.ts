@@ -8,6 +8,7 @@
  * Usage: npm run bench:wipe [-- --persons N] [--runs N] [--json]
  */
 import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { removeInside } from '../core/fs';
 import { randomBytes } from 'node:crypto';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -108,7 +109,7 @@ async function main(): Promise<void> {
       console.log(`  longest 1 ms tick gap median ${out.longestTickGapMsMedian} ms  [cross-check]`);
     }
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    removeInside(tmpdir(), dir);
   }
 }
 

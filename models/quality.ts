@@ -1,6 +1,10 @@
 /**
  * Quality gates per face. Each gate has its own threshold and a named reason when it fails, so an
  * enrolment desk can tell a resident "turn to the camera" rather than "bad photo".
+ *
+ * `eyes-closed` is not judged on one frame: fr_eye reads open eyes behind glasses and narrow eyes as
+ * closed, and no single-frame measure here tells them from a blink (models/eye.ts). The door loop adds it
+ * over a face track with BlinkGate (`withEyesClosed`).
  */
 import { z } from 'zod';
 import type { Box } from './nms';
@@ -24,8 +28,13 @@ export const QualityThresholdsSchema = z.strictObject({
   maxBrightness: z.number().min(0).max(255).default(215),
   /** Largest fraction of face pixels that may be clipped (<= 5 or >= 250). */
   maxClippedFraction: z.number().min(0).max(1).default(0.25),
-  /** Eyes are closed when both eyes' open probability is below this. */
+  /** fr_eye reads an eye closed when its open probability is below this (used over a track only). */
   minEyeOpen: z.number().min(0).max(1).default(0.5),
+  /**
+   * A tracked frame is eyes-closed when fr_eye reads both eyes closed and the landmarks' eye aspect ratio
+   * is at least this fraction below the track's open-eye baseline (models/eye.ts, BlinkGate).
+   */
+  blinkAspectDrop: z.number().min(0).max(1).default(0.2),
 });
 export type QualityThresholds = z.infer<typeof QualityThresholdsSchema>;
 export const DEFAULT_QUALITY: QualityThresholds = QualityThresholdsSchema.parse({});
@@ -110,8 +119,11 @@ export function judge(m: QualityMeasures, pose: HeadPose | null, eyes: EyeState 
   if (m.brightness < t.minBrightness) reasons.push('too-dark');
   if (m.brightness > t.maxBrightness) reasons.push('too-bright');
   if (m.clippedFraction > t.maxClippedFraction) reasons.push('clipped-exposure');
-  // Both eyes: the eye model misreads one small or dim eye as closed on low-resolution cameras, and a
-  // real blink or closed eyes close both.
-  if (eyes && eyes.leftOpen < t.minEyeOpen && eyes.rightOpen < t.minEyeOpen) reasons.push('eyes-closed');
   return { ok: reasons.length === 0, reasons, ...m, pose, eyes };
+}
+
+/** The verdict with `eyes-closed` added when a track's BlinkGate found this frame's eyes closed. */
+export function withEyesClosed(v: QualityVerdict, closed: boolean): QualityVerdict {
+  if (!closed || v.reasons.includes('eyes-closed')) return v;
+  return { ...v, ok: false, reasons: [...v.reasons, 'eyes-closed'] };
 }

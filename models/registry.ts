@@ -5,7 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { removeInside } from '../core/fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
@@ -90,7 +91,7 @@ export function ensureFiles(dir: string, files: readonly RegistryFile[], log: (l
         log(`  ${f.file} ok`);
       }
     } finally {
-      rmSync(work, { recursive: true, force: true });
+      removeInside(tmpdir(), work);
     }
   }
 }

@@ -5,8 +5,8 @@
  * subject from photos (who is not authorised at any door); `alert clear` removes the tag everywhere.
  */
 import { TerminalError } from '../core/errors';
-import { TagSchema } from '../runtime/roster/batch';
-import { defaultActor, type Community } from './community';
+import { parseId } from '../runtime/protocol/ids';
+import { actorOf, type Community } from './community';
 import type { AlertRecord, PersonRecord } from './db';
 import { registerPerson, revokePerson, type Enroller } from './persons';
 
@@ -27,42 +27,40 @@ export interface AddAlertOptions {
   now?: number;
 }
 
-function checkTag(tag: string): void {
-  if (!TagSchema.safeParse(tag).success) throw new AlertAdminError(`tag "${tag}": lower-case letters, digits and "-", like missing-person`);
-}
-
 export async function addAlert(c: Community, enroller: Enroller | null, o: AddAlertOptions): Promise<PersonRecord> {
-  checkTag(o.tag);
+  const tag = parseId('tag', o.tag);
   const now = o.now ?? Date.now();
-  const actor = o.actor ?? defaultActor();
-  if (o.personId) {
-    const p = c.db.person(o.personId);
-    if (!p || p.status === 'revoked') throw new AlertAdminError(`no enrolled person ${o.personId}`);
+  const actor = actorOf(o.actor);
+  if (o.personId !== undefined) {
+    const personId = parseId('person', o.personId);
+    const p = c.db.person(personId);
+    if (!p || p.status === 'revoked') throw new AlertAdminError(`no enrolled person ${personId}`);
     return c.db.tx(() => {
-      const r = c.db.savePerson({ ...p, tags: [...new Set([...p.tags, o.tag])], note: o.note ?? p.note }, now);
-      c.db.audit(actor, 'alert.add', o.personId ?? '', { tag: o.tag, note: o.note ?? null }, now);
+      const r = c.db.savePerson({ ...p, tags: [...new Set([...p.tags, tag])], note: o.note ?? p.note }, now);
+      c.db.audit(actor, 'alert.add', personId, { tag, note: o.note ?? null }, now);
       return r;
     });
   }
   if (!o.photos || o.photos.length === 0) throw new AlertAdminError('give --person ID or at least one --photo');
   if (!enroller) throw new AlertAdminError('photos need the face pipeline');
-  const id = o.subjectId ?? `alert-${o.tag}-${now.toString(36)}`;
+  // A tag may be 64 characters long: the default subject id keeps 40 of them to stay an id.
+  const id = parseId('person', o.subjectId ?? `alert-${tag.slice(0, 40)}-${now.toString(36)}`);
   // An alert subject is identified at every door but authorised at none.
-  await registerPerson(c, enroller, { id, photos: o.photos, kind: 'alert', tags: [o.tag], ...(o.note ? { note: o.note } : {}), actor, now });
+  await registerPerson(c, enroller, { id, photos: o.photos, kind: 'alert', tags: [tag], ...(o.note ? { note: o.note } : {}), actor, now });
   return c.db.tx(() => {
     const p = c.db.person(id);
     if (!p) throw new AlertAdminError(`alert subject ${id} was not stored`);
     const r = c.db.savePerson({ ...p, status: 'active' }, now);
-    c.db.audit(actor, 'alert.add', id, { tag: o.tag, note: o.note ?? null }, now);
+    c.db.audit(actor, 'alert.add', id, { tag, note: o.note ?? null }, now);
     return r;
   });
 }
 
 /** Remove a tag: untag residents, revoke alert subjects (deleting their photos and templates). */
-export function clearAlert(c: Community, tag: string, o: { actor?: string; now?: number } = {}): { untagged: string[]; revoked: string[] } {
-  checkTag(tag);
+export function clearAlert(c: Community, tagArg: string, o: { actor?: string; now?: number } = {}): { untagged: string[]; revoked: string[] } {
+  const tag = parseId('tag', tagArg);
   const now = o.now ?? Date.now();
-  const actor = o.actor ?? defaultActor();
+  const actor = actorOf(o.actor);
   const untagged: string[] = [];
   const revoked: string[] = [];
   for (const p of c.db.persons({ tag })) {
@@ -79,7 +77,8 @@ export function clearAlert(c: Community, tag: string, o: { actor?: string; now?:
   return { untagged, revoked };
 }
 
-export function listAlerts(c: Community, tag?: string): { active: PersonRecord[]; sightings: AlertRecord[] } {
+export function listAlerts(c: Community, tagArg?: string): { active: PersonRecord[]; sightings: AlertRecord[] } {
+  const tag = tagArg === undefined ? undefined : parseId('tag', tagArg);
   const active = c.db.persons({ status: 'active' }).filter((p) => p.tags.length > 0 && (!tag || p.tags.includes(tag)));
   return { active, sightings: c.db.alerts(tag) };
 }

@@ -1,19 +1,25 @@
 /**
  * The mosquitto broker of a community: its configuration generated from the terminal list (mutual TLS,
- * the certificate CN as user name, the CA's CRL, an ACL confining each active terminal to its own
- * topics), and a small process runner for `provision broker run` and tests.
+ * the certificate CN as user name and as client id, the CA's CRL, an ACL confining each active
+ * terminal to its own topics, a packet size limit and bounded per-client queues), and a small process
+ * runner for `provision broker run` and tests.
  *
- * Revoking a terminal rewrites the CRL and the ACL; a running broker started by `provision broker run`
- * (its pid is in broker/broker.pid) is sent SIGHUP, which makes mosquitto re-read both (the CRL is
- * read again for every new TLS context, the ACL on reload). A revoked terminal's next TLS handshake
- * is refused, and its existing connection can no longer read or write anything (not in the ACL).
+ * Revoking a terminal rewrites the CRL and the ACL and asks every running broker on this
+ * configuration to reload (provisioning/broker-reload.ts: found by its pid file or in /proc, however
+ * it was started, plus an optional reload hook); mosquitto re-reads both on SIGHUP. A revoked
+ * terminal's next TLS handshake is refused, and its existing connection can no longer read or write
+ * anything (not in the ACL).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
-import { TerminalError } from '../core/errors';
+import { z } from 'zod';
+import { InvalidInputError, TerminalError } from '../core/errors';
+import { programPath } from '../core/programs';
+import { MAX_PACKET_BYTES } from '../runtime/protocol/limits';
+import { reloadBrokers } from './broker-reload';
 import type { Community } from './community';
 
 export class BrokerError extends TerminalError {
@@ -30,8 +36,51 @@ export interface BrokerConfigOptions {
 export interface BrokerFiles {
   conf: string;
   acl: string;
+  /** Written by mosquitto itself (`pid_file`), whoever starts it on this configuration. */
   pidFile: string;
   port: number;
+}
+
+/**
+ * Per-client bounds, the same in both brokers (mosquitto here, the in-process broker in
+ * provisioning/inproc-broker.ts). Packets: the protocol's limit (runtime/protocol/limits.ts: the
+ * largest legitimate message is a 1 MiB snapshot chunk or delta). Queues (QoS 1 messages waiting for
+ * one client beyond those in flight): 1000 messages or 32 MiB, whichever comes first: hours of roster
+ * deltas (a few KB each) for a terminal that is offline, or 32 snapshot chunks for one being sent a
+ * snapshot. In flight: 20 messages or 8 MiB. A client's queue at its bound drops further messages;
+ * the protocol recovers: snapshots go out in windows of 16 chunks (SNAPSHOT_WINDOW_CHUNKS) that fit,
+ * a terminal asks for a sync after every reconnect, missing snapshot chunks are asked for again,
+ * unacknowledged events are sent again. So the broker holds at most about 40 MiB for
+ * any one client, however long it stays away or however slowly it reads.
+ */
+export const BROKER_LIMITS = {
+  maxPacketBytes: MAX_PACKET_BYTES,
+  maxQueuedMessages: 1000,
+  maxQueuedBytes: 32 * 1024 * 1024,
+  maxInflightMessages: 20,
+  maxInflightBytes: 8 * 1024 * 1024,
+} as const;
+
+/**
+ * The mosquitto options that bind a connection to its certificate and bound what one client can cost,
+ * shared by the generated configuration and the test harness's broker:
+ * - `use_identity_as_username`: the certificate CN is the user the ACL knows;
+ * - `use_username_as_clientid`: ...and the client id, whatever the client asked for, so a terminal
+ *   cannot take over the hub's session (or another terminal's) by connecting with its client id;
+ * - the packet size limit (a larger packet disconnects its sender before it is read) and the queues.
+ * The identity options belong to the TLS listener: these lines go after its `listener` line.
+ */
+export function mosquittoIdentityAndLimits(): string[] {
+  const l = BROKER_LIMITS;
+  return [
+    'use_identity_as_username true',
+    'use_username_as_clientid true',
+    `max_packet_size ${l.maxPacketBytes}`,
+    `max_queued_messages ${l.maxQueuedMessages}`,
+    `max_queued_bytes ${l.maxQueuedBytes}`,
+    `max_inflight_messages ${l.maxInflightMessages}`,
+    `max_inflight_bytes ${l.maxInflightBytes}`,
+  ];
 }
 
 export function brokerPort(c: Community): number {
@@ -51,24 +100,40 @@ export function aclText(c: Community): string {
   return lines.join('\n');
 }
 
+/**
+ * The listen address and user become lines of mosquitto.conf: a host name or IP address and a POSIX
+ * user name only (no space, no line break that would add a directive of its own).
+ */
+const ListenHostSchema = z.string().regex(/^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|[0-9A-Fa-f:.]{2,45})$/, 'a host name or an IP address');
+const SystemUserSchema = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/, 'a user name of this system');
+
+function checkBrokerOptions(opts: BrokerConfigOptions): void {
+  const problems = [
+    ...(opts.listenHost !== undefined && !ListenHostSchema.safeParse(opts.listenHost).success ? ['listen: a host name or an IP address'] : []),
+    ...(opts.user !== undefined && !SystemUserSchema.safeParse(opts.user).success ? ['user: a user name of this system'] : []),
+  ];
+  if (problems.length > 0) throw new InvalidInputError('broker options', problems);
+}
+
 /** Write broker/mosquitto.conf and broker/acl for the current terminal list. */
 export function writeBrokerConfig(c: Community, opts: BrokerConfigOptions = {}): BrokerFiles {
+  checkBrokerOptions(opts);
   const dir = c.paths.brokerDir;
   mkdirSync(join(dir, 'data'), { recursive: true, mode: 0o700 });
   const port = brokerPort(c);
-  const files: BrokerFiles = { conf: join(dir, 'mosquitto.conf'), acl: join(dir, 'acl'), pidFile: join(dir, 'broker.pid'), port };
+  const files: BrokerFiles = { conf: join(dir, 'mosquitto.conf'), acl: join(dir, 'acl'), pidFile: join(dir, 'mosquitto.pid'), port };
   writeFileSync(files.acl, aclText(c));
   writeFileSync(
     files.conf,
     [
-      '# Generated by provision: mutual TLS, identity from the certificate CN, CRL, per-terminal ACL.',
+      '# Generated by provision: mutual TLS, identity (user and client id) from the certificate CN, CRL,',
+      '# per-terminal ACL, bounded packets and queues. Send SIGHUP after the CRL or ACL changes.',
       'per_listener_settings false',
       'allow_anonymous false',
       'persistence true',
       `persistence_location ${join(dir, 'data')}/`,
+      `pid_file ${files.pidFile}`,
       `user ${opts.user ?? userInfo().username}`,
-      'max_queued_messages 200000',
-      'max_inflight_messages 100',
       'set_tcp_nodelay true',
       `log_dest file ${join(dir, 'mosquitto.log')}`,
       opts.listenHost ? `listener ${port} ${opts.listenHost}` : `listener ${port}`,
@@ -77,7 +142,7 @@ export function writeBrokerConfig(c: Community, opts: BrokerConfigOptions = {}):
       `keyfile ${c.paths.brokerKey}`,
       `crlfile ${c.paths.ca.crl}`,
       'require_certificate true',
-      'use_identity_as_username true',
+      ...mosquittoIdentityAndLimits(),
       `acl_file ${files.acl}`,
       '',
     ].join('\n'),
@@ -85,19 +150,14 @@ export function writeBrokerConfig(c: Community, opts: BrokerConfigOptions = {}):
   return files;
 }
 
-/** Rewrite the ACL (if the broker config exists) and ask a running broker to reload. */
+/**
+ * Rewrite the ACL (if the broker config exists) and ask every running broker on this configuration to
+ * re-read it and the CRL, however it was started (see provisioning/broker-reload.ts).
+ */
 export function refreshBroker(c: Community): 'reloaded' | 'not-running' {
   const acl = join(c.paths.brokerDir, 'acl');
   if (existsSync(acl)) writeFileSync(acl, aclText(c));
-  const pidFile = join(c.paths.brokerDir, 'broker.pid');
-  if (!existsSync(pidFile)) return 'not-running';
-  const pid = Number(readFileSync(pidFile, 'utf8').trim());
-  try {
-    process.kill(pid, 'SIGHUP');
-    return 'reloaded';
-  } catch {
-    return 'not-running';
-  }
+  return reloadBrokers(c).reached.length > 0 ? 'reloaded' : 'not-running';
 }
 
 /** mosquitto running on the generated configuration (for `provision broker run`, the demo and tests). */
@@ -117,16 +177,12 @@ export class BrokerProcess {
   async start(timeoutMs = 10_000): Promise<void> {
     if (this.proc) return;
     const files = this.files;
-    const p = spawn('mosquitto', ['-c', files.conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn(programPath('mosquitto'), ['-c', files.conf], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.proc = p;
     p.stderr?.on('data', (d: Buffer) => (this.stderr += d.toString()));
     p.on('exit', () => {
-      if (this.proc === p) {
-        this.proc = null;
-        rmSync(files.pidFile, { force: true });
-      }
+      if (this.proc === p) this.proc = null;
     });
-    writeFileSync(files.pidFile, `${p.pid ?? ''}\n`);
     const host = this.opts.listenHost && this.opts.listenHost !== '0.0.0.0' ? this.opts.listenHost : '127.0.0.1';
     const deadline = Date.now() + timeoutMs;
     while (!(await canConnect(host, files.port))) {

@@ -4,6 +4,8 @@
  * PROVISION_PASSPHRASE when set, otherwise a prompt on the terminal. Results go to stdout (--json
  * where it helps scripts), errors to stderr with a non-zero exit status.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
@@ -13,12 +15,16 @@ import { InvalidInputError } from '../core/errors';
 import { createLogger } from '../core/log';
 import { addAlert, clearAlert, listAlerts } from './alerts';
 import { BrokerProcess, writeBrokerConfig } from './broker';
-import { Community, initCommunity } from './community';
+import { Community, initCommunity, WebhookUrlSchema } from './community';
 import type { PersonRecord } from './db';
-import { awaitCommands, eventsTailStart, fleetStatus, queueCommand, readEvents, type StoredEvent } from './fleet';
-import { addPerson, approvePerson, importPersons, pipelineEnroller, registerPerson, revokePerson, updatePerson, type Enroller } from './persons';
+import { dueCertificates, renewBrokerCertificate, renewHubCertificate, renewTerminalCertificate } from './certificates';
+import { awaitCommands, eventsTailStart, fleetStatus, infrastructureCertificates, queueCommand, readEvents, type StoredEvent } from './fleet';
+import { addPerson, approvePerson, getPerson, importPersons, lazyPipelineEnroller, registerPerson, revokePerson, updatePerson, type Enroller } from './persons';
+import { isId, parseId, printable } from '../runtime/protocol/ids';
 import { HubService } from './service';
-import { addTerminal, revokeTerminal } from './terminals';
+import { addTerminal, BUNDLE_FILES, revokeTerminal } from './terminals';
+import { buildBundle } from './update/build';
+import { ensureUpdateKey } from './update/keys';
 
 const USAGE = `usage: provision <command> [options]   (every command: --dir DIR or PROVISION_DIR, --as NAME for the audit log)
 
@@ -26,7 +32,9 @@ community
   init [--name N] [--broker-url mqtts://HOST:PORT] [--broker-host IP:x|DNS:y]... [--time-zone TZ] [--webhook URL]
   broker config [--listen HOST] [--user U]      write mosquitto.conf + ACL + CRL paths for the terminal list
   broker run [--listen HOST]                    run mosquitto on that configuration
-  hub [--webhook URL] [--poll-ms MS]            run the hub service (publish, ingest, alerts, commands)
+  broker renew                                  renew the broker's server certificate (397 days) and reload the broker
+  hub [--webhook URL] [--poll-ms MS]            run the hub service (publish, ingest, alerts, commands, renewals)
+  hub renew                                     renew the hub's certificate (90 days; the running hub does it itself)
   audit [--json] [-n N]                         who did what, when
 terminals
   terminal add --id ID --door DOOR [--building B] --out DIR [--camera RTSP_URL]
@@ -34,6 +42,8 @@ terminals
   terminal wipe ID --yes [--wait S]              erase every face template and person on that terminal (stolen,
                                                 decommissioned); its door recognises nobody until a resync
   terminal resync ID [--wait S]                  the terminal fetches a full roster snapshot (also ends a wipe)
+  terminal renew (ID... | --due) [--out DIR]     renew certificates (90 days; the running hub renews them 30 days before
+                                                expiry and sends them to the terminals); --out: also write device.crt
   terminal list [--json]
 residents
   person register --id ID --photo A.jpg [--photo B.jpg] [--label L]        a tenant's registration (pending)
@@ -52,7 +62,11 @@ fleet
   fleet status [--json]
   door unlock ID [--seconds S]                  ID: a door or terminal id; signed, expiring command
   config push [--terminal ID]                   ask terminals to reload their configuration
-  events tail [-n N] [--follow] [--json]`;
+  events tail [-n N] [--follow] [--json]
+updates (provisioning/update/README.md)
+  update build --from DIR --version V --replaces V1,V2 --out FILE [--arch arm64|x64] [--json]
+                                                a signed bundle of a built runtime folder (update key made on first use)
+  update key [--json]                           the update key's public half (made on first use) for terminal configs`;
 
 type Command = (args: string[], io: CliIo) => Promise<number>;
 
@@ -92,13 +106,23 @@ export async function readPassphrase(prompt = 'community passphrase: '): Promise
 
 const list = (v: string[] | undefined): string[] | undefined => (v === undefined ? undefined : v.flatMap((x) => x.split(',')).map((s) => s.trim()).filter(Boolean));
 
+/** The face pipeline, loaded only when a photo is actually enrolled (bad input is refused before). */
 async function withEnroller<T>(f: (e: Enroller) => Promise<T>): Promise<T> {
-  const p = await FacePipeline.load();
+  const e = lazyPipelineEnroller(() => FacePipeline.load());
   try {
-    return await f(pipelineEnroller(p));
+    return await f(e);
   } finally {
-    await p.close();
+    await e.close();
   }
+}
+
+/** An id from a file as it may be shown on one line: as is when it is an id, quoted and escaped otherwise. */
+const shown = (id: string): string => (id === '' ? '(no id)' : isId(id) ? id : printable(id));
+
+/** Positional arguments beyond `max` are refused, not ignored. */
+function positionals(what: string, given: string[], max: number): string[] {
+  if (given.length > max) throw new InvalidInputError(`${what} arguments`, [`unexpected ${printable(given[max] ?? '')}${max === 0 ? ': this command takes only options' : ''}`]);
+  return given;
 }
 
 async function withCommunity<T>(dir: string | undefined, f: (c: Community) => T | Promise<T>): Promise<T> {
@@ -131,6 +155,7 @@ const initCommand: Command = async (args, io) => {
     'time-zone': { type: 'string' },
     webhook: { type: 'string' },
   }, z.strictObject({ ...commonSchema, name: z.string().optional(), 'broker-url': z.string().optional(), 'broker-host': z.array(z.string()).optional(), 'time-zone': z.string().optional(), webhook: z.string().optional() }));
+  positionals('init', o.positionals, 0);
   const dir = communityDir(o.dir);
   const passphrase = await readPassphrase('new community passphrase: ');
   const c = initCommunity({
@@ -150,8 +175,10 @@ const initCommand: Command = async (args, io) => {
 
 const terminalCommand: Command = async (args, io) => {
   const [sub, ...rest] = args;
-  const o = parseCli(`terminal ${sub ?? ''}`, rest, { ...common, id: { type: 'string' }, door: { type: 'string' }, building: { type: 'string' }, out: { type: 'string' }, camera: { type: 'string' }, json: { type: 'boolean' }, yes: { type: 'boolean' }, wait: { type: 'string' } },
-    z.strictObject({ ...commonSchema, id: z.string().optional(), door: z.string().optional(), building: z.string().optional(), out: z.string().optional(), camera: z.string().optional(), json: z.boolean().optional(), yes: z.boolean().optional(), wait: z.coerce.number().min(0).max(60).optional() }));
+  const o = parseCli(`terminal ${sub ?? ''}`, rest, { ...common, id: { type: 'string' }, door: { type: 'string' }, building: { type: 'string' }, out: { type: 'string' }, camera: { type: 'string' }, json: { type: 'boolean' }, yes: { type: 'boolean' }, wait: { type: 'string' }, due: { type: 'boolean' } },
+    z.strictObject({ ...commonSchema, id: z.string().optional(), door: z.string().optional(), building: z.string().optional(), out: z.string().optional(), camera: z.string().optional(), json: z.boolean().optional(), yes: z.boolean().optional(), wait: z.coerce.number().min(0).max(60).optional(), due: z.boolean().optional() }));
+  const tmax = ({ add: 0, revoke: 1, wipe: 1, resync: 1, list: 0, renew: o.due ? 0 : Number.POSITIVE_INFINITY } as Record<string, number>)[sub ?? ''];
+  if (tmax !== undefined) positionals(`terminal ${sub ?? ''}`, o.positionals, tmax);
   return withCommunity(o.dir, async (c) => {
     switch (sub ?? '') {
       case 'add': {
@@ -174,6 +201,7 @@ const terminalCommand: Command = async (args, io) => {
         // One terminal by its exact id (not a door id: a wipe must not reach more terminals than named).
         const id = o.positionals[0] ?? o.id;
         if (!id) throw new InvalidInputError(`terminal ${sub}`, ['give the terminal id']);
+        parseId('terminal', id);
         if (!c.db.terminals().some((t) => t.id === id && t.status === 'active')) throw new InvalidInputError(`terminal ${sub}`, [`no active terminal ${id}`]);
         if (sub === 'wipe' && !o.yes) {
           throw new InvalidInputError('terminal wipe', [`this erases every face template and person on ${id}, and its door recognises nobody until "provision terminal resync ${id}": add --yes to confirm`]);
@@ -185,6 +213,21 @@ const terminalCommand: Command = async (args, io) => {
         for (const x of r) io.out(`${x.terminalId}: ${sub} ${said[x.status] ?? x.status}`);
         return r.every((x) => x.status === 'sent' || (waitS === 0 && x.status === 'queued')) ? 0 : 1;
       }
+      case 'renew': {
+        const passphrase = await readPassphrase();
+        const ids = o.due ? dueCertificates(c, Date.now()).terminals : o.positionals.map((x) => parseId('terminal', x));
+        if (ids.length === 0 && !o.due) throw new InvalidInputError('terminal renew', ['give terminal ids or --due']);
+        for (const id of ids) {
+          const r = renewTerminalCertificate(c, id, { passphrase, ...(o.as ? { actor: o.as } : {}) });
+          if (o.out) {
+            mkdirSync(join(o.out, id), { recursive: true, mode: 0o700 });
+            writeFileSync(join(o.out, id, BUNDLE_FILES.cert), r.cert);
+          }
+          io.out(`${id}: certificate renewed until ${time(r.notAfter)}; the hub sends it to the terminal${o.out ? ` (also in ${join(o.out, id, BUNDLE_FILES.cert)})` : ''}`);
+        }
+        if (ids.length === 0) io.out('no terminal certificate is due for renewal');
+        return 0;
+      }
       case 'list': {
         const ts = c.db.terminals();
         if (o.json) io.out(JSON.stringify(ts, null, 2));
@@ -192,7 +235,7 @@ const terminalCommand: Command = async (args, io) => {
         return 0;
       }
       default:
-        throw new InvalidInputError('terminal', ['expected add, revoke, wipe, resync or list']);
+        throw new InvalidInputError('terminal', ['expected add, revoke, wipe, resync, renew or list']);
     }
   });
 };
@@ -201,11 +244,17 @@ const brokerCommand: Command = async (args, io) => {
   const [sub, ...rest] = args;
   const o = parseCli(`broker ${sub ?? ''}`, rest, { ...common, listen: { type: 'string' }, user: { type: 'string' } },
     z.strictObject({ ...commonSchema, listen: z.string().optional(), user: z.string().optional() }));
+  positionals(`broker ${sub ?? ''}`, o.positionals, 0);
   const opts = { ...(o.listen ? { listenHost: o.listen } : {}), ...(o.user ? { user: o.user } : {}) };
   return withCommunity(o.dir, async (c) => {
     if (sub === 'config') {
       const f = writeBrokerConfig(c, opts);
       io.out(`mosquitto configuration written: ${f.conf} (ACL ${f.acl}); run: mosquitto -c ${f.conf}`);
+      return 0;
+    }
+    if (sub === 'renew') {
+      const r = renewBrokerCertificate(c, { passphrase: await readPassphrase(), ...(o.as ? { actor: o.as } : {}) });
+      io.out(`broker certificate renewed until ${time(r.notAfter)}${r.broker === 'reloaded' ? ', broker reloaded' : ' (no running broker found: restart it)'}`);
       return 0;
     }
     if (sub === 'run') {
@@ -218,7 +267,7 @@ const brokerCommand: Command = async (args, io) => {
       await b.exited();
       return 0;
     }
-    throw new InvalidInputError('broker', ['expected config or run']);
+    throw new InvalidInputError('broker', ['expected config, run or renew']);
   });
 };
 
@@ -246,6 +295,8 @@ const personCommand: Command = async (args, io) => {
     ...commonSchema, ...accessSchema, id: z.string().optional(), photo: z.array(z.string()).optional(), label: z.string().optional(), reason: z.string().optional(),
     status: z.enum(['pending', 'active', 'revoked']).optional(), json: z.boolean().optional(),
   }));
+  const pmax = ({ register: 1, add: 1, approve: 1, update: 1, revoke: 1, list: 0, show: 1, import: 1 } as Record<string, number>)[sub ?? ''];
+  if (pmax !== undefined) positionals(`person ${sub ?? ''}`, o.positionals, pmax);
   const actor = o.as ? { actor: o.as } : {};
   const access = {
     ...(list(o.doors) ? { doors: list(o.doors) } : {}),
@@ -295,8 +346,7 @@ const personCommand: Command = async (args, io) => {
         return 0;
       }
       case 'show': {
-        const p = c.db.person(idArg());
-        if (!p) throw new InvalidInputError('person show', [`no person ${idArg()}`]);
+        const p = getPerson(c, idArg());
         const view = { ...p, templates: p.templates.map((t) => ({ templateId: t.templateId, modelId: t.modelId })), photos: p.photos.length };
         io.out(o.json ? JSON.stringify(view, null, 2) : `${personLine(p)}\ncreated ${time(p.createdAt)} updated ${time(p.updatedAt)}${p.note ? `\nnote: ${p.note}` : ''}`);
         return 0;
@@ -314,13 +364,13 @@ const personCommand: Command = async (args, io) => {
               const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`;
               if (tty) process.stderr.write(`\r${bar}${done === total ? '\n' : ''}`);
               else if (done === total || done % 50 === 0) io.err(bar);
-              if (!r.ok && !o.json) io.err(`${tty ? '\r' : ''}line ${r.line} ${r.id || '(no id)'}: ${r.error ?? 'failed'}`);
+              if (!r.ok && !o.json) io.err(`${tty ? '\r' : ''}line ${r.line} ${shown(r.id)}: ${r.error ?? 'failed'}`);
             },
           }));
         const failed = results.filter((r) => !r.ok);
         if (o.json) io.out(JSON.stringify(results, null, 2));
         else {
-          for (const r of results) io.out(`line ${r.line}\t${r.id || '(no id)'}\t${r.ok ? 'added' : `FAILED: ${r.error ?? ''}`}`);
+          for (const r of results) io.out(`line ${r.line}\t${shown(r.id)}\t${r.ok ? 'added' : `FAILED: ${r.error ?? ''}`}`);
           io.out(`${results.length - failed.length} added, ${failed.length} failed`);
         }
         return failed.length > 0 ? 1 : 0;
@@ -335,6 +385,8 @@ const alertCommand: Command = async (args, io) => {
   const [sub, ...rest] = args;
   const o = parseCli(`alert ${sub ?? ''}`, rest, { ...common, tag: { type: 'string' }, photo: { type: 'string', multiple: true }, person: { type: 'string' }, note: { type: 'string' }, json: { type: 'boolean' } },
     z.strictObject({ ...commonSchema, tag: z.string().optional(), photo: z.array(z.string()).optional(), person: z.string().optional(), note: z.string().optional(), json: z.boolean().optional() }));
+  const amax = ({ add: 0, clear: 1, list: 0 } as Record<string, number>)[sub ?? ''];
+  if (amax !== undefined) positionals(`alert ${sub ?? ''}`, o.positionals, amax);
   const actor = o.as ? { actor: o.as } : {};
   return withCommunity(o.dir, async (c) => {
     switch (sub ?? '') {
@@ -372,17 +424,20 @@ const fleetCommand: Command = async (args, io) => {
   const [sub, ...rest] = args;
   const o = parseCli(`fleet ${sub ?? ''}`, rest, { ...common, json: { type: 'boolean' } }, z.strictObject({ ...commonSchema, json: z.boolean().optional() }));
   if (sub !== 'status') throw new InvalidInputError('fleet', ['expected status']);
+  positionals('fleet status', o.positionals, 0);
   return withCommunity(o.dir, (c) => {
     const rows = fleetStatus(c);
     if (o.json) {
       io.out(JSON.stringify(rows, null, 2));
       return 0;
     }
-    io.out(['terminal', 'door', 'state', 'last heartbeat', 'roster lag', 'outbox', 'fps', 'software', 'model', 'faults'].join('\t'));
+    io.out(['terminal', 'door', 'state', 'last heartbeat', 'roster lag', 'outbox', 'fps', 'software', 'model', 'faults', 'certificate'].join('\t'));
     for (const r of rows) {
       const state = r.status === 'revoked' ? 'revoked' : r.online ? 'online' : 'offline';
-      io.out([r.terminalId, r.doorId, state, time(r.lastHeartbeat), r.rosterLag ?? '-', r.outboxDepth ?? '-', r.cameraFps ?? '-', r.softwareVersion ?? '-', r.modelVersion ?? '-', r.faults?.length ? r.faults.join(',') : '-'].join('\t'));
+      const cert = r.certificateExpiresAt === null ? '-' : `${time(r.certificateExpiresAt).slice(0, 10)}${r.certificate && r.certificate !== 'ok' ? ` (${r.certificate})` : ''}`;
+      io.out([r.terminalId, r.doorId, state, time(r.lastHeartbeat), r.rosterLag ?? '-', r.outboxDepth ?? '-', r.cameraFps ?? '-', r.softwareVersion ?? '-', r.modelVersion ?? '-', r.faults?.length ? r.faults.join(',') : '-', cert].join('\t'));
     }
+    for (const x of infrastructureCertificates(c)) if (x.state !== 'ok') io.out(`warning: the ${x.name} certificate ${x.state === 'expired' ? 'expired' : 'expires'} ${time(x.expiresAt)}: provision ${x.name} renew`);
     return 0;
   });
 };
@@ -391,6 +446,7 @@ const doorCommand: Command = async (args, io) => {
   const [sub, ...rest] = args;
   const o = parseCli(`door ${sub ?? ''}`, rest, { ...common, seconds: { type: 'string' } }, z.strictObject({ ...commonSchema, seconds: z.coerce.number().int().min(1).max(60).optional() }));
   if (sub !== 'unlock' || !o.positionals[0]) throw new InvalidInputError('door', ['expected unlock DOOR_OR_TERMINAL_ID']);
+  positionals('door unlock', o.positionals, 1);
   const target = o.positionals[0];
   return withCommunity(o.dir, async (c) => {
     const ids = queueCommand(c, target, { type: 'unlock', durationMs: (o.seconds ?? 5) * 1000 }, o.as ? { actor: o.as } : {});
@@ -405,6 +461,7 @@ const configCommand: Command = async (args, io) => {
   const [sub, ...rest] = args;
   const o = parseCli(`config ${sub ?? ''}`, rest, { ...common, terminal: { type: 'string' } }, z.strictObject({ ...commonSchema, terminal: z.string().optional() }));
   if (sub !== 'push') throw new InvalidInputError('config', ['expected push']);
+  positionals('config push', o.positionals, 0);
   return withCommunity(o.dir, async (c) => {
     const targets = o.terminal ? [o.terminal] : c.db.terminals().filter((t) => t.status === 'active').map((t) => t.id);
     const ids = targets.flatMap((t) => queueCommand(c, t, { type: 'reload-config' }, o.as ? { actor: o.as } : {}));
@@ -450,6 +507,8 @@ function eventLine(e: StoredEvent): string {
       return `${base}\t${ev.state}\tintended=${ev.intended}`;
     case 'terminal.fault':
       return `${base}\t${ev.code}\t${ev.state}`;
+    case 'update.outcome':
+      return `${base}\t${ev.outcome}\t${ev.version ?? '-'}\trunning=${ev.running ?? '-'}${ev.reason ? `\t${ev.reason}` : ''}${ev.detail ? `\t${ev.detail}` : ''}`;
   }
 }
 
@@ -458,6 +517,7 @@ const eventsCommand: Command = async (args, io) => {
   const o = parseCli(`events ${sub ?? ''}`, rest, { ...common, n: { type: 'string', short: 'n' }, follow: { type: 'boolean', short: 'f' }, json: { type: 'boolean' } },
     z.strictObject({ ...commonSchema, n: z.coerce.number().int().min(0).optional(), follow: z.boolean().optional(), json: z.boolean().optional() }));
   if (sub !== 'tail') throw new InvalidInputError('events', ['expected tail']);
+  positionals('events tail', o.positionals, 0);
   return withCommunity(o.dir, async (c) => {
     let last = eventsTailStart(c, o.n ?? 20);
     let stop = false;
@@ -478,6 +538,7 @@ const eventsCommand: Command = async (args, io) => {
 const auditCommand: Command = async (args, io) => {
   const o = parseCli('audit', args, { ...common, n: { type: 'string', short: 'n' }, json: { type: 'boolean' } },
     z.strictObject({ ...commonSchema, n: z.coerce.number().int().min(1).optional(), json: z.boolean().optional() }));
+  positionals('audit', o.positionals, 0);
   return withCommunity(o.dir, (c) => {
     for (const a of c.db.auditLog(o.n ?? 100)) io.out(o.json ? JSON.stringify(a) : `${time(a.at)}\t${a.actor}\t${a.action}\t${a.subject}\t${JSON.stringify(a.detail)}`);
     return 0;
@@ -486,7 +547,16 @@ const auditCommand: Command = async (args, io) => {
 
 const hubCommand: Command = async (args, io) => {
   const o = parseCli('hub', args, { ...common, webhook: { type: 'string' }, 'poll-ms': { type: 'string' } },
-    z.strictObject({ ...commonSchema, webhook: z.url().optional(), 'poll-ms': z.coerce.number().int().min(20).max(60_000).optional() }));
+    z.strictObject({ ...commonSchema, webhook: WebhookUrlSchema.optional(), 'poll-ms': z.coerce.number().int().min(20).max(60_000).optional() }));
+  if (o.positionals[0] === 'renew') {
+    positionals('hub renew', o.positionals, 1);
+    return withCommunity(o.dir, async (c) => {
+      const r = renewHubCertificate(c, { passphrase: await readPassphrase(), ...(o.as ? { actor: o.as } : {}) });
+      io.out(`hub certificate renewed until ${time(r.notAfter)}; a running hub uses it from its next connection (restart it to use it now)`);
+      return 0;
+    });
+  }
+  positionals('hub', o.positionals, 0);
   const c = Community.open(communityDir(o.dir));
   const passphrase = await readPassphrase();
   c.checkPassphrase(passphrase);
@@ -507,6 +577,32 @@ const hubCommand: Command = async (args, io) => {
   return 0;
 };
 
+const updateCommand: Command = async (args, io) => {
+  const [sub, ...rest] = args;
+  const o = parseCli(`update ${sub ?? ''}`, rest, { ...common, from: { type: 'string' }, version: { type: 'string' }, replaces: { type: 'string', multiple: true }, out: { type: 'string' }, arch: { type: 'string' }, json: { type: 'boolean' } },
+    z.strictObject({ ...commonSchema, from: z.string().min(1).optional(), version: z.string().optional(), replaces: z.array(z.string()).optional(), out: z.string().min(1).optional(), arch: z.enum(['arm64', 'x64']).optional(), json: z.boolean().optional() }));
+  return withCommunity(o.dir, async (c) => {
+    switch (sub ?? '') {
+      case 'build': {
+        if (!o.from || !o.version || !o.out || !o.replaces) throw new InvalidInputError('update build', ['--from, --version, --replaces and --out are required']);
+        const passphrase = await readPassphrase();
+        const b = await buildBundle(c, { from: o.from, version: o.version, replaces: list(o.replaces) ?? [], out: o.out, passphrase, ...(o.arch ? { arch: o.arch } : {}), ...(o.as ? { actor: o.as } : {}) });
+        const summary = { file: b.file, version: b.manifest.version, arch: b.manifest.arch, replaces: b.manifest.replaces, files: b.manifest.files.length, embedModel: b.manifest.models.embed, size: b.size, sha256: b.sha256 };
+        io.out(o.json ? JSON.stringify(summary, null, 2) : `bundle ${b.manifest.version} (${b.manifest.arch}, replaces ${b.manifest.replaces.join(', ')}) written to ${b.file}: ${summary.files} files, ${b.size} bytes, sha256 ${b.sha256}`);
+        return 0;
+      }
+      case 'key': {
+        const passphrase = await readPassphrase();
+        const { created, paths } = ensureUpdateKey(c, passphrase);
+        io.out(o.json ? JSON.stringify({ publicKeyFile: paths.pub, created }) : `${created ? 'created' : 'update key'}: ${paths.pub} (copy it into terminal bundles as update-signing.pub)`);
+        return 0;
+      }
+      default:
+        throw new InvalidInputError('update', ['expected build or key (rollout waits for the hub HTTP service)']);
+    }
+  });
+};
+
 const commands: Record<string, Command> = {
   init: initCommand,
   terminal: terminalCommand,
@@ -519,6 +615,7 @@ const commands: Record<string, Command> = {
   events: eventsCommand,
   audit: auditCommand,
   hub: hubCommand,
+  update: updateCommand,
 };
 
 export const { run, main } = commandLine('provision', USAGE, commands);

@@ -7,7 +7,7 @@
  *   hub/                    tls.key + tls.crt (CN hub), signing.key (Ed25519, encrypted), signing.pub
  *   broker/                 server.key/.crt, mosquitto.conf, acl (generated), data/
  *   terminals/<id>.crt      every issued terminal certificate (to revoke it later)
- *   photos/<personId>/      enrolment photos (deleted when the person is revoked)
+ *   photos/<key>/           enrolment photos, one folder per person named by a random key (photos.ts)
  *   hub.db, events.db       the hub database and the event store
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
@@ -16,25 +16,32 @@ import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { TimeZoneSchema } from '../core/time-zone';
-import { TerminalError } from '../core/errors';
+import { InvalidInputError, TerminalError } from '../core/errors';
+import { parseId } from '../runtime/protocol/ids';
+import { jsonErrorPlace } from '../runtime/config';
 import { HubDb } from './db';
-import { caPaths, createCa, encryptKey, issueCert, loadKey, newKey, writePrivate, type CaPaths } from './pki';
+import { finishPhotoMoves } from './photos';
+import { caPaths, CERT_POLICY, createCa, encryptKey, issueCert, loadKey, newKey, writePrivate, type CaPaths } from './pki';
 
 export class CommunityError extends TerminalError {
   readonly code = 'community';
 }
 
+/** Where the hub POSTs alerts: an http(s) URL. */
+export const WebhookUrlSchema = z.url({ protocol: /^https?$/, message: 'an http:// or https:// URL' });
+
 export const CommunityConfigSchema = z.strictObject({
   v: z.literal(1),
-  name: z.string().min(1).max(100),
+  /** Also the CA's common name (openssl -subj /CN=...): no "/", "\\" or control characters. */
+  name: z.string().min(1).max(100).regex(/^[^\p{Cc}/\\]+$/u, 'a name without "/", "\\" or control characters'),
   /** What terminals and the hub connect to, e.g. mqtts://hub.example:8883. */
-  brokerUrl: z.string().regex(/^mqtts:\/\/[^/]+:\d+$/, 'mqtts://HOST:PORT'),
-  /** subjectAltName entries of the broker certificate. */
-  brokerAltNames: z.array(z.string().regex(/^(IP|DNS):[^,\s]+$/)).min(1),
+  brokerUrl: z.string().regex(/^mqtts:\/\/[A-Za-z0-9.-]+:\d{1,5}$/, 'mqtts://HOST:PORT'),
+  /** subjectAltName entries of the broker certificate (they reach openssl's config: no spaces, commas or line breaks). */
+  brokerAltNames: z.array(z.string().regex(/^(IP:[0-9A-Fa-f.:]+|DNS:[A-Za-z0-9*.-]+)$/, 'IP:ADDRESS or DNS:NAME')).min(1),
   timeZone: TimeZoneSchema,
   heartbeatMs: z.number().int().min(1000).default(30_000),
   /** Alerts are POSTed here as JSON (null: stored only). */
-  webhookUrl: z.url().nullable().default(null),
+  webhookUrl: WebhookUrlSchema.nullable().default(null),
   createdAt: z.number().int(),
 });
 export type CommunityConfig = z.infer<typeof CommunityConfigSchema>;
@@ -91,9 +98,20 @@ export interface InitOptions {
   now?: number;
 }
 
-/** Identity recorded in the audit log: --as, PROVISION_ACTOR, or the OS user. */
-export function defaultActor(): string {
-  return process.env['PROVISION_ACTOR'] ?? userInfo().username;
+/**
+ * Identity recorded in the audit log: `given` (--as), PROVISION_ACTOR, or the OS user; an operator id
+ * follows the one identifier rule (runtime/protocol/ids.ts) like every other id.
+ */
+export function actorOf(given?: string): string {
+  let name = given ?? process.env['PROVISION_ACTOR'];
+  if (name === undefined) {
+    try {
+      name = userInfo().username;
+    } catch {
+      throw new InvalidInputError('operator', ['no user name for the audit log: give --as NAME or set PROVISION_ACTOR']);
+    }
+  }
+  return parseId('operator', name);
 }
 
 /** Create a community; refuses a folder that already holds one. */
@@ -107,7 +125,9 @@ export function initCommunity(opts: InitOptions): Community {
   const host = /^mqtts:\/\/([^:/]+):/.exec(brokerUrl)?.[1] ?? '127.0.0.1';
   const hostName = /^\d+\.\d+\.\d+\.\d+$/.test(host) ? `IP:${host}` : `DNS:${host}`;
   const now = opts.now ?? Date.now();
-  const config = CommunityConfigSchema.parse({
+  // Everything is checked before the first file is written: bad input leaves no folder behind.
+  const actor = actorOf(opts.actor);
+  const parsed = CommunityConfigSchema.safeParse({
     v: 1,
     name: opts.name ?? 'doorway community',
     brokerUrl,
@@ -117,22 +137,24 @@ export function initCommunity(opts: InitOptions): Community {
     webhookUrl: opts.webhookUrl ?? null,
     createdAt: now,
   });
+  if (!parsed.success) throw new InvalidInputError('community settings', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  const config = parsed.data;
   mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
   for (const d of [join(paths.dir, 'hub'), paths.brokerDir, paths.terminalsDir, paths.photosDir]) mkdirSync(d, { recursive: true, mode: 0o700 });
   const ca = createCa(paths.ca.dir, `${config.name} CA`, opts.passphrase);
   // Hub: a TLS client identity (CN hub) and the Ed25519 roster-signing key the terminals pin.
   const hubKey = newKey('ec');
-  writePrivate(paths.hubTlsCert, issueCert(ca, hubKey, { cn: 'hub', usage: 'client' }, opts.passphrase).cert);
+  writePrivate(paths.hubTlsCert, issueCert(ca, hubKey, { cn: 'hub', usage: 'client', days: CERT_POLICY.hubDays }, opts.passphrase).cert);
   writePrivate(paths.hubTlsKey, encryptKey(hubKey, opts.passphrase));
   writePrivate(paths.signingKey, newKey('ed25519', opts.passphrase));
   writeFileSync(paths.signingPub, createPublicKey(loadKey(paths.signingKey, opts.passphrase)).export({ type: 'spki', format: 'pem' }));
   // Broker: a server certificate for the names terminals connect to (mosquitto reads its key unencrypted).
   const brokerKey = newKey('ec');
   writePrivate(paths.brokerKey, brokerKey);
-  writeFileSync(paths.brokerCert, issueCert(ca, brokerKey, { cn: 'broker', usage: 'server', altNames: config.brokerAltNames, days: 3650 }, opts.passphrase).cert);
+  writeFileSync(paths.brokerCert, issueCert(ca, brokerKey, { cn: 'broker', usage: 'server', altNames: config.brokerAltNames, days: CERT_POLICY.brokerDays }, opts.passphrase).cert);
   writeFileSync(paths.config, `${JSON.stringify(config, null, 2)}\n`);
   const c = new Community(paths, config);
-  c.db.audit(opts.actor ?? defaultActor(), 'community.init', config.name, { brokerUrl }, now);
+  c.db.audit(actor, 'community.init', config.name, { brokerUrl }, now);
   return c;
 }
 
@@ -147,13 +169,30 @@ export class Community {
   static open(dir: string): Community {
     const paths = communityPaths(dir);
     if (!existsSync(paths.config)) throw new CommunityError(`no community in ${paths.dir} (run provision init --dir ${dir})`);
-    const r = CommunityConfigSchema.safeParse(JSON.parse(readFileSync(paths.config, 'utf8')));
-    if (!r.success) throw new CommunityError(`${paths.config} is invalid: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    let raw: unknown;
+    try {
+      const text = readFileSync(paths.config, 'utf8');
+      try {
+        raw = JSON.parse(text);
+      } catch (e) {
+        throw new CommunityError(`${paths.config} is not valid JSON${jsonErrorPlace(text, e)}`);
+      }
+    } catch (e) {
+      if (e instanceof CommunityError) throw e;
+      throw new CommunityError(`${paths.config} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    const r = CommunityConfigSchema.safeParse(raw);
+    if (!r.success) throw new CommunityError(`${paths.config} is invalid: ${r.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`).join('; ')}`);
     return new Community(paths, r.data);
   }
 
   get db(): HubDb {
-    this.hubDb ??= new HubDb(this.paths.hubDb);
+    if (!this.hubDb) {
+      const db = new HubDb(this.paths.hubDb);
+      // Photos of a database from before opaque photo keys move into photos/<key>/ (done once).
+      finishPhotoMoves(db, this.paths.dir, this.paths.photosDir);
+      this.hubDb = db;
+    }
     return this.hubDb;
   }
 

@@ -6,16 +6,22 @@
  */
 import Database from 'better-sqlite3';
 import { chmodSync } from 'node:fs';
+import { basename, extname } from 'node:path';
 import { z } from 'zod';
-import { AuthorisationSchema, PersonUpsertSchema, TagSchema, TemplateSchema, type PersonUpsert } from '../runtime/roster/batch';
-import { CommandSchema, HealthSchema, type Command, type Health } from '../runtime/protocol/schemas';
+import { AuthorisationSchema, RevokedPersonIdSchema, TagSchema, TemplateSchema, type PersonUpsert } from '../runtime/roster/batch';
+import { CommandSchema, HealthSchema, RosterEpochSchema, type Command, type Health, type RosterEpoch } from '../runtime/protocol/schemas';
+import { isId } from '../runtime/protocol/ids';
 import { TerminalError } from '../core/errors';
+import { newPhotoKey, PhotoKeySchema, PhotoNameSchema, type PhotoMove } from './photos';
 
 export class HubDbError extends TerminalError {
   readonly code = 'hub-db';
 }
 
-const SCHEMA = `
+/** Written by the hub database's migrations as the actor of what they changed. */
+export const MIGRATION_ACTOR = 'hub-db-migration';
+
+const SCHEMA_V1 = `
 CREATE TABLE IF NOT EXISTS terminals (
   id TEXT PRIMARY KEY,
   door_id TEXT NOT NULL,
@@ -84,11 +90,132 @@ CREATE TABLE IF NOT EXISTS audit (
 );
 `;
 
+const ROSTER_EPOCHS_TABLE = `
+CREATE TABLE IF NOT EXISTS roster_epochs (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  started_at INTEGER NOT NULL,
+  continues_epoch TEXT,
+  continues_version INTEGER,
+  reason TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+`;
+
+type Json = Record<string, unknown>;
+
+/**
+ * 2: photo folders named by an opaque key stored with the person (photos/<key>/), not by the person
+ * id; `photos` keeps file names instead of absolute paths. The files are moved after the commit by
+ * finishPhotoMoves (photos.ts) from the `photo_moves` rows written here. A person whose id breaks the
+ * identifier rule (runtime/protocol/ids.ts: "..", ".", ids with ":" or "@"...) can no longer be
+ * named safely: they are revoked (the hub publishes the tombstone, the terminals delete them), their
+ * photos deleted, and that is audited. Door and building ids that break the rule are dropped from
+ * authorisations: no terminal can carry such a door id any more.
+ */
+function migrateToPhotoKeys(db: Database.Database): void {
+  db.exec(`ALTER TABLE persons ADD COLUMN photo_key TEXT NOT NULL DEFAULT '';
+    CREATE TABLE photo_moves (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      person_id TEXT NOT NULL,
+      source TEXT NOT NULL,
+      photo_key TEXT,
+      name TEXT
+    );`);
+  const now = Date.now();
+  const move = db.prepare('INSERT INTO photo_moves (person_id, source, photo_key, name) VALUES (?, ?, ?, ?)');
+  const audit = db.prepare('INSERT INTO audit (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)');
+  const update = db.prepare(`UPDATE persons SET photo_key = @key, photos = @photos, status = @status, templates = @templates,
+    authorisations = @authorisations, tags = @tags, rev = @rev, updated_at = @updatedAt WHERE person_id = @personId`);
+  for (const r of db.prepare('SELECT * FROM persons').all() as Json[]) {
+    const personId = r['person_id'] as string;
+    const legacy = JSON.parse(r['photos'] as string) as string[];
+    const key = newPhotoKey();
+    let rev = r['rev'] as number;
+    let updatedAt = r['updated_at'] as number;
+    const next = { status: r['status'] as string, templates: r['templates'] as string, authorisations: r['authorisations'] as string, tags: r['tags'] as string };
+    let names: string[] = [];
+    if (!isId(personId) && next.status !== 'revoked') {
+      for (const p of legacy) move.run(personId, p, null, null);
+      const templates = (JSON.parse(next.templates) as unknown[]).length;
+      Object.assign(next, { status: 'revoked', templates: '[]', authorisations: '[]', tags: '[]' });
+      rev += 1;
+      updatedAt = now;
+      audit.run(now, MIGRATION_ACTOR, 'person.revoke', personId, JSON.stringify({ reason: 'the id breaks the identifier rule', deletedPhotos: legacy.length, deletedTemplates: templates }));
+    } else {
+      names = legacy.map((p, i) => {
+        const b = basename(p);
+        const ext = extname(b).toLowerCase();
+        return PhotoNameSchema.safeParse(b).success ? b : `0-${i + 1}${/^\.[a-z0-9]{1,5}$/.test(ext) ? ext : '.jpg'}`;
+      });
+      names = names.map((n, i) => (names.indexOf(n) === i ? n : `0-${i + 1}.jpg`));
+      legacy.forEach((p, i) => move.run(personId, p, key, names[i] ?? null));
+      const auths = JSON.parse(next.authorisations) as Array<{ doorIds?: string[]; buildingIds?: string[] }>;
+      const kept = auths.map((a) => ({ ...a, doorIds: (a.doorIds ?? []).filter(isId), buildingIds: (a.buildingIds ?? []).filter(isId) }));
+      if (JSON.stringify(kept) !== JSON.stringify(auths.map((a) => ({ ...a, doorIds: a.doorIds ?? [], buildingIds: a.buildingIds ?? [] })))) {
+        next.authorisations = JSON.stringify(kept);
+        rev += 1;
+        updatedAt = now;
+        audit.run(now, MIGRATION_ACTOR, 'person.update', personId, JSON.stringify({ reason: 'door or building ids that break the identifier rule dropped', access: kept }));
+      }
+    }
+    update.run({ ...next, key, photos: JSON.stringify(names), rev, updatedAt, personId });
+  }
+}
+
+/**
+ * Schema history of hub.db. Never edit a released step: append one. Step i (1-based) upgrades a
+ * database at version i-1 to version i, in one transaction with the version bump.
+ */
+export const HUB_MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
+  // 1: the tables as they were before versions (IF NOT EXISTS: such a database becomes version 1 as it is).
+  (db) => db.exec(SCHEMA_V1),
+  migrateToPhotoKeys,
+  // 3: roster epochs (one per hub start; see runtime/sync/README.md)
+  (db) => db.exec(`${ROSTER_EPOCHS_TABLE}`),
+];
+
+export const HUB_SCHEMA_VERSION = HUB_MIGRATIONS.length;
+
+/** The version recorded in the file, read without writing anything (0: none recorded). */
+function recordedVersion(db: Database.Database): number {
+  const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").get();
+  return table ? ((db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined)?.version ?? 0) : 0;
+}
+
+function hubSchemaVersion(db: Database.Database): number {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
+  return (db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined)?.version ?? 0;
+}
+
+function refuseNewer(db: Database.Database): void {
+  const found = recordedVersion(db);
+  if (found > HUB_SCHEMA_VERSION) throw new HubDbError(`hub database schema version ${found} is newer than this release understands (${HUB_SCHEMA_VERSION}); upgrade provision`);
+}
+
+/** Brings hub.db to the latest version; refuses one written by a newer release (left untouched). */
+export function migrateHubDb(db: Database.Database): number {
+  refuseNewer(db);
+  const found = db.transaction(() => hubSchemaVersion(db)).immediate();
+  for (let v = found + 1; v <= HUB_SCHEMA_VERSION; v++) {
+    const step = HUB_MIGRATIONS[v - 1];
+    if (step === undefined) break;
+    db.transaction(() => {
+      if (hubSchemaVersion(db) >= v) return; // another process (hub, provision) got there first
+      step(db);
+      db.prepare('DELETE FROM schema_version').run();
+      db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(v);
+    }).immediate();
+  }
+  return hubSchemaVersion(db);
+}
+
 export type PersonStatus = 'pending' | 'active' | 'revoked';
 export type PersonKind = 'resident' | 'alert';
 
 export const PersonRecordSchema = z.strictObject({
-  personId: PersonUpsertSchema.shape.personId,
+  /** The identifier rule (runtime/protocol/ids.ts); a row with an older id can only be a tombstone (see migration 2). */
+  personId: RevokedPersonIdSchema,
   kind: z.enum(['resident', 'alert']),
   status: z.enum(['pending', 'active', 'revoked']),
   label: z.string().max(200).nullable(),
@@ -96,13 +223,15 @@ export const PersonRecordSchema = z.strictObject({
   templates: z.array(TemplateSchema),
   authorisations: z.array(AuthorisationSchema),
   tags: z.array(TagSchema),
-  /** Stored enrolment photos (paths inside the community folder); deleted on revocation. */
-  photos: z.array(z.string()),
+  /** The person's photo folder: photos/<photoKey>/ (photos.ts). Never derived from the id. */
+  photoKey: PhotoKeySchema,
+  /** File names of the stored enrolment photos in that folder; deleted on revocation. */
+  photos: z.array(PhotoNameSchema),
   rev: z.number().int(),
   publishedRev: z.number().int(),
   createdAt: z.number().int(),
   updatedAt: z.number().int(),
-});
+}).refine((p) => p.status === 'revoked' || isId(p.personId), { path: ['personId'], message: 'only a revoked person may keep an id from before the identifier rule' });
 export type PersonRecord = z.infer<typeof PersonRecordSchema>;
 
 export interface TerminalRecord {
@@ -166,6 +295,7 @@ function personFromRow(r: Row): PersonRecord {
     templates: JSON.parse(r['templates'] as string) as unknown,
     authorisations: JSON.parse(r['authorisations'] as string) as unknown,
     tags: JSON.parse(r['tags'] as string) as unknown,
+    photoKey: r['photo_key'],
     photos: JSON.parse(r['photos'] as string) as unknown,
     rev: r['rev'],
     publishedRev: r['published_rev'],
@@ -200,11 +330,19 @@ export class HubDb {
 
   constructor(readonly path: string) {
     this.db = new Database(path);
-    chmodSync(path, 0o600); // templates are biometric data
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.exec(SCHEMA);
+    try {
+      chmodSync(path, 0o600); // templates are biometric data
+      this.db.pragma('busy_timeout = 5000');
+      refuseNewer(this.db); // before anything writes to the file
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+      migrateHubDb(this.db);
+    } catch (e) {
+      this.db.close();
+      if (e instanceof TerminalError) throw e;
+      // "file is not a database", a read-only folder...: one line, the file named, nothing changed.
+      throw new HubDbError(`${path} cannot be opened as the hub database (${(e as { code?: string }).code ?? (e as Error).name})`, { cause: e });
+    }
   }
 
   close(): void {
@@ -231,6 +369,11 @@ export class HubDb {
     return (this.db.prepare('SELECT * FROM terminals ORDER BY id').all() as Row[]).map(terminalFromRow);
   }
 
+  /** The serial of the terminal's current certificate (after a renewal). */
+  setTerminalSerial(id: string, serial: string): void {
+    this.db.prepare('UPDATE terminals SET serial = ? WHERE id = ?').run(serial, id);
+  }
+
   revokeTerminal(id: string, at: number): void {
     this.db.prepare("UPDATE terminals SET status = 'revoked', revoked_at = ? WHERE id = ?").run(at, id);
   }
@@ -253,10 +396,10 @@ export class HubDb {
     const prev = this.person(p.personId);
     const rev = (prev?.rev ?? 0) + 1;
     const rec: PersonRecord = PersonRecordSchema.parse({ ...p, rev, publishedRev: prev?.publishedRev ?? 0, createdAt: prev?.createdAt ?? now, updatedAt: now });
-    this.db.prepare(`INSERT INTO persons (person_id, kind, status, label, note, templates, authorisations, tags, photos, rev, published_rev, created_at, updated_at)
-      VALUES (@personId, @kind, @status, @label, @note, @templates, @authorisations, @tags, @photos, @rev, @publishedRev, @createdAt, @updatedAt)
+    this.db.prepare(`INSERT INTO persons (person_id, kind, status, label, note, templates, authorisations, tags, photo_key, photos, rev, published_rev, created_at, updated_at)
+      VALUES (@personId, @kind, @status, @label, @note, @templates, @authorisations, @tags, @photoKey, @photos, @rev, @publishedRev, @createdAt, @updatedAt)
       ON CONFLICT (person_id) DO UPDATE SET kind = excluded.kind, status = excluded.status, label = excluded.label, note = excluded.note,
-        templates = excluded.templates, authorisations = excluded.authorisations, tags = excluded.tags, photos = excluded.photos,
+        templates = excluded.templates, authorisations = excluded.authorisations, tags = excluded.tags, photo_key = excluded.photo_key, photos = excluded.photos,
         rev = excluded.rev, updated_at = excluded.updated_at`).run({
       ...rec,
       templates: JSON.stringify(rec.templates),
@@ -272,6 +415,30 @@ export class HubDb {
     return (this.db.prepare('SELECT * FROM persons WHERE rev > published_rev ORDER BY updated_at, person_id LIMIT ?').all(limit) as Row[]).map(personFromRow);
   }
 
+  // Photo moves left by migration 2 (carried out by finishPhotoMoves in photos.ts)
+
+  photoMoves(): PhotoMove[] {
+    return (this.db.prepare('SELECT * FROM photo_moves ORDER BY id').all() as Row[]).map((r) => ({
+      id: r['id'] as number,
+      personId: r['person_id'] as string,
+      source: r['source'] as string,
+      key: (r['photo_key'] as string | null) ?? null,
+      name: (r['name'] as string | null) ?? null,
+    }));
+  }
+
+  photoMoveDone(id: number): void {
+    this.db.prepare('DELETE FROM photo_moves WHERE id = ?').run(id);
+  }
+
+  /** A legacy photo that could not be moved (missing, not a file, outside the folder) leaves the person's list. */
+  forgetPhoto(personId: string, name: string): void {
+    const r = this.db.prepare('SELECT photos FROM persons WHERE person_id = ?').get(personId) as { photos: string } | undefined;
+    if (!r) return;
+    const names = (JSON.parse(r.photos) as string[]).filter((n) => n !== name);
+    this.db.prepare('UPDATE persons SET photos = ? WHERE person_id = ?').run(JSON.stringify(names), personId);
+  }
+
   // Roster versions
 
   rosterVersion(): number {
@@ -281,6 +448,25 @@ export class HubDb {
   rosterLog(sinceVersion: number): Array<[number, string]> {
     return (this.db.prepare('SELECT version, payload FROM roster_log WHERE version > ? ORDER BY version').all(sinceVersion) as Row[])
       .map((r) => [r['version'] as number, r['payload'] as string]);
+  }
+
+  /**
+   * The roster's epochs, oldest first (runtime/protocol/schemas.ts RosterEpochSchema): one per hub
+   * start, and one for each started while running. None in a database from before epochs.
+   */
+  rosterEpochs(): RosterEpoch[] {
+    return (this.db.prepare('SELECT * FROM roster_epochs ORDER BY seq').all() as Row[]).map((r) =>
+      RosterEpochSchema.parse({
+        id: r['id'],
+        startedAt: r['started_at'],
+        continues: r['continues_version'] === null ? null : { epoch: r['continues_epoch'] ?? null, version: r['continues_version'] },
+      }));
+  }
+
+  /** Record an epoch the hub signs in from now on (`reason`: start, upgrade, terminal-newer). */
+  recordEpoch(e: RosterEpoch, reason: string, now: number): void {
+    this.db.prepare('INSERT INTO roster_epochs (id, started_at, continues_epoch, continues_version, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(e.id, e.startedAt, e.continues?.epoch ?? null, e.continues?.version ?? null, reason, now);
   }
 
   /** Record a published roster version and mark the persons in it as published at the revs read. */

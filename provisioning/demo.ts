@@ -9,13 +9,15 @@
  *      (no GPIO here), everything else real;
  *   5. each decision printed as it happens; Ctrl-C stops everything cleanly.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { removeInside } from '../core/fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeGpio } from '../drivers/gpio/fake';
 import { FacePipeline } from '../models/pipeline';
 import { SystemClock } from '../core/clock';
 import { loadConfig } from '../runtime/config';
+import { TerminalError } from '../core/errors';
 import { createLogger } from '../core/log';
 import { startTerminal, type Terminal, type TerminalNotice } from '../runtime/main';
 import { FRANCK_STILLS, OTHER_VIDEOS, testFile } from '../test/fixtures/photos';
@@ -97,7 +99,7 @@ async function main(): Promise<void> {
     await hub.stop();
     await broker.stop();
     community.close();
-    rmSync(dir, { recursive: true, force: true });
+    removeInside(tmpdir(), dir);
     console.log('stopped cleanly');
   };
   process.once('SIGINT', () => void stop().then(() => process.exit(0)));
@@ -110,6 +112,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  console.error(`demo failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+  // A known failure (a program or file missing) is one line that says what to do; a bug keeps its stack.
+  console.error(`demo failed: ${e instanceof TerminalError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
   process.exit(1);
 });

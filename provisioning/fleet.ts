@@ -3,10 +3,12 @@
  * outbox, camera, versions), signed commands queued for the hub to send, and the event store.
  */
 import Database from 'better-sqlite3';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { TerminalError } from '../core/errors';
-import { OperatorIdSchema, type Command, type SyncEvent } from '../runtime/protocol/schemas';
-import { defaultActor, type Community } from './community';
+import type { Command, SyncEvent } from '../runtime/protocol/schemas';
+import { parseId } from '../runtime/protocol/ids';
+import { certificateInfo, certificateState, terminalCertFile, type CertificateState } from './certificates';
+import { actorOf, type Community } from './community';
 
 export class FleetError extends TerminalError {
   readonly code = 'fleet';
@@ -22,17 +24,37 @@ export interface FleetRow {
   rosterVersion: number | null;
   /** Hub roster version minus the terminal's (null: never heard from). */
   rosterLag: number | null;
+  /**
+   * The roster epoch the terminal holds: the hub's `current` one, an `earlier` one of its history (it
+   * moves on with the next delta), `unknown` to this hub (a history it does not have, e.g. after a
+   * restore: the hub sends it a snapshot), or null (none reported).
+   */
+  rosterEpoch: 'current' | 'earlier' | 'unknown' | null;
   outboxDepth: number | null;
   cameraFps: number | null;
   softwareVersion: string | null;
   modelVersion: string | null;
   /** Faults the terminal said it runs with in its last heartbeat (relay-fault, roster-corrupt, ...). */
   faults: string[] | null;
+  /**
+   * When the certificate the terminal connects with expires: as its heartbeat reports it, or else the
+   * one last issued to it (terminals/<id>.crt).
+   */
+  certificateExpiresAt: number | null;
+  /** ok, renewal-pending (a renewed one is not in use yet), expiring (within 21 days), expired. */
+  certificate: CertificateState | null;
+}
+
+export interface InfrastructureCertificate {
+  name: 'hub' | 'broker';
+  expiresAt: number;
+  state: CertificateState;
 }
 
 /** A terminal is online when its last status says so and a heartbeat came within 2.5 heartbeat periods. */
 export function fleetStatus(c: Community, now = Date.now()): FleetRow[] {
   const hubVersion = c.db.rosterVersion();
+  const epochs = c.db.rosterEpochs().map((e) => e.id);
   const status = new Map(c.db.statuses().map((s) => [s.terminalId, s]));
   return c.db.terminals().map((t) => {
     const s = status.get(t.id);
@@ -46,12 +68,30 @@ export function fleetStatus(c: Community, now = Date.now()): FleetRow[] {
       lastHeartbeat: s?.receivedAt ?? null,
       rosterVersion: h?.rosterVersion ?? null,
       rosterLag: h ? hubVersion - h.rosterVersion : null,
+      rosterEpoch: !h?.rosterEpoch ? null : h.rosterEpoch.id === epochs[epochs.length - 1] ? 'current' : epochs.includes(h.rosterEpoch.id) ? 'earlier' : 'unknown',
       outboxDepth: h?.outboxDepth ?? null,
       cameraFps: h?.cameraFps ?? null,
       softwareVersion: h?.softwareVersion ?? null,
       modelVersion: h?.modelVersion ?? null,
       faults: h?.faults ?? null,
+      ...certificateOf(c, t.id, t.status, h?.certificateExpiresAt ?? null, now),
     };
+  });
+}
+
+function certificateOf(c: Community, id: string, status: string, reported: number | null, now: number): Pick<FleetRow, 'certificateExpiresAt' | 'certificate'> {
+  const file = terminalCertFile(c, id);
+  const issued = existsSync(file) ? certificateInfo(readFileSync(file)).notAfter : null;
+  const inUse = reported ?? issued;
+  if (inUse === null || status !== 'active') return { certificateExpiresAt: inUse, certificate: null };
+  return { certificateExpiresAt: inUse, certificate: certificateState(inUse, issued, now) };
+}
+
+/** The hub's and the broker's certificates at `now`. */
+export function infrastructureCertificates(c: Community, now = Date.now()): InfrastructureCertificate[] {
+  return ([['hub', c.paths.hubTlsCert], ['broker', c.paths.brokerCert]] as const).map(([name, file]) => {
+    const expiresAt = certificateInfo(readFileSync(file)).notAfter;
+    return { name, expiresAt, state: certificateState(expiresAt, null, now) };
   });
 }
 
@@ -60,18 +100,16 @@ export type CommandRequest = Exclude<Command, { type: 'unlock' }> | Omit<Extract
 
 /**
  * Queue a signed command for the running hub; `target` is a terminal id or a door id. Returns command
- * ids. An unlock carries the actor as `requestedBy`: the terminal records it with the release.
+ * ids. An unlock carries the actor (actorOf: an operator id under the one identifier rule) as
+ * `requestedBy`: the terminal records it with the release.
  */
-export function queueCommand(c: Community, target: string, request: CommandRequest, o: { actor?: string; now?: number } = {}): number[] {
+export function queueCommand(c: Community, targetId: string, request: CommandRequest, o: { actor?: string; now?: number } = {}): number[] {
+  const target = parseId('door or terminal', targetId);
   const terminals = c.db.terminals().filter((t) => t.status === 'active' && (t.id === target || t.doorId === target));
   if (terminals.length === 0) throw new FleetError(`no active terminal or door ${target}`);
   const now = o.now ?? Date.now();
-  const actor = o.actor ?? defaultActor();
-  let command: Command;
-  if (request.type === 'unlock') {
-    if (!OperatorIdSchema.safeParse(actor).success) throw new FleetError('the operator name cannot be carried in an unlock command (letters, digits and ._@- only, at most 64)');
-    command = { ...request, requestedBy: actor };
-  } else command = request;
+  const actor = actorOf(o.actor);
+  const command: Command = request.type === 'unlock' ? { ...request, requestedBy: actor } : request;
   return c.db.tx(() =>
     terminals.map((t) => {
       const id = c.db.queueCommand(t.id, command, actor, now);

@@ -9,14 +9,16 @@
  * photo is refused with its reasons. The photos are kept in the community folder for re-enrolment
  * after a model upgrade, and deleted with the templates when the person is revoked.
  */
-import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import type { FacePipeline } from '../models/pipeline';
 import { TerminalError } from '../core/errors';
-import { AuthorisationSchema, PersonUpsertSchema, TagSchema, type AuthorisationIn, type TemplateIn, type WeeklyWindowIn } from '../runtime/roster/batch';
+import { AuthorisationSchema, type AuthorisationIn, type TemplateIn, type WeeklyWindowIn } from '../runtime/roster/batch';
+import { parseId, printable } from '../runtime/protocol/ids';
 import { templatesFromPhotos } from '../runtime/tools/enrol';
-import { defaultActor, type Community } from './community';
+import { actorOf, type Community } from './community';
 import type { PersonKind, PersonRecord, PersonStatus } from './db';
+import { newPhotoKey, photoPaths, removePhotos, savePhotos } from './photos';
 
 export class PersonAdminError extends TerminalError {
   readonly code = 'person-admin';
@@ -29,6 +31,23 @@ export interface Enroller {
 
 export function pipelineEnroller(pipeline: FacePipeline): Enroller {
   return { templates: (photos, idPrefix) => templatesFromPhotos(pipeline, photos, idPrefix) };
+}
+
+/**
+ * An Enroller that loads the face pipeline on its first use, so input refused before enrolment (a bad
+ * id, a missing photo, a bad date) never waits for the models. `close()` releases it if it was loaded.
+ */
+export function lazyPipelineEnroller(load: () => Promise<FacePipeline>): Enroller & { close(): Promise<void> } {
+  let pipeline: Promise<FacePipeline> | null = null;
+  return {
+    async templates(photos, idPrefix) {
+      pipeline ??= load();
+      return templatesFromPhotos(await pipeline, photos, idPrefix);
+    },
+    async close() {
+      if (pipeline) await (await pipeline).close();
+    },
+  };
 }
 
 export interface AccessSpec {
@@ -94,9 +113,10 @@ function offsetMinutes(text: string): number {
 export function zonedMidnight(date: string, tz: string, plusDays = 0): string {
   const m = /^(\d{4})-(\d\d)-(\d\d)$/.exec(date);
   if (!m) throw new PersonAdminError(`"${date}" is not a date (YYYY-MM-DD)`);
+  // The date itself must exist (2026-02-30 and 2026-13-01 are refused, for --until too), then the day is added.
+  if (new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))).toISOString().slice(0, 10) !== date) throw new PersonAdminError(`"${date}" is not a valid date`);
   const utc = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]) + plusDays);
   const check = new Date(utc);
-  if (plusDays === 0 && check.toISOString().slice(0, 10) !== date) throw new PersonAdminError(`"${date}" is not a valid date`);
   let off = offsetText(tz, utc);
   off = offsetText(tz, utc - offsetMinutes(off) * 60_000);
   return `${check.toISOString().slice(0, 10)}T00:00:00${off}`;
@@ -111,8 +131,8 @@ function bound(value: string, tz: string, kind: 'from' | 'until'): string {
 
 /** The authorisation for an access spec, validated by the terminal's own schema. */
 export function authorisationOf(spec: AccessSpec, tz: string): AuthorisationIn {
-  const doors = spec.doors ?? [];
-  const buildings = spec.buildings ?? [];
+  const doors = (spec.doors ?? []).map((d) => parseId('door', d));
+  const buildings = (spec.buildings ?? []).map((b) => parseId('building', b));
   if (doors.length === 0 && buildings.length === 0) throw new PersonAdminError('give at least one door or building');
   const a = {
     doorIds: doors,
@@ -127,25 +147,33 @@ export function authorisationOf(spec: AccessSpec, tz: string): AuthorisationIn {
   return r.data;
 }
 
-function checkId(id: string): void {
-  const r = PersonUpsertSchema.shape.personId.safeParse(id);
-  if (!r.success) throw new PersonAdminError(`person id "${id}": ${r.error.issues[0]?.message ?? 'invalid'}`);
+/** Every photo must be a readable file before any enrolment work starts. */
+function checkPhotos(photos: readonly string[]): void {
+  if (photos.length === 0) throw new PersonAdminError('give at least one --photo');
+  if (photos.length > 64) throw new PersonAdminError('at most 64 photos per person');
+  for (const p of photos) {
+    let ok = false;
+    let why = 'not a file';
+    try {
+      ok = statSync(p).isFile();
+    } catch (e) {
+      why = (e as NodeJS.ErrnoException).code ?? 'cannot be read';
+    }
+    if (!ok) throw new PersonAdminError(`photo ${printable(p, 200)} cannot be read (${why})`);
+  }
 }
 
-// ------------------------------------------------------------------------------------------- photo store
-
-function storePhotos(c: Community, personId: string, photos: readonly string[], rev: string): string[] {
-  const dir = join(c.paths.photosDir, personId);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  return photos.map((p, i) => {
-    const dest = join(dir, `${rev}-${i + 1}${extname(p).toLowerCase() || '.jpg'}`);
-    copyFileSync(p, dest);
-    return dest;
-  });
+/** Absolute paths of a person's stored enrolment photos (for re-enrolment and tests). */
+export function storedPhotoPaths(c: Community, p: PersonRecord): string[] {
+  return photoPaths(c.paths.photosDir, p.photoKey, p.photos);
 }
 
-function deletePhotos(paths: readonly string[]): void {
-  for (const p of paths) rmSync(p, { force: true });
+/** A person by id (the id checked first), or PersonAdminError. */
+export function getPerson(c: Community, id: string): PersonRecord {
+  const personId = parseId('person', id);
+  const p = c.db.person(personId);
+  if (!p) throw new PersonAdminError(`no person ${personId}`);
+  return p;
 }
 
 // ---------------------------------------------------------------------------------------------- commands
@@ -160,25 +188,28 @@ export interface RegisterOptions extends Actor {
 }
 
 async function enrol(c: Community, enroller: Enroller, o: RegisterOptions, status: PersonStatus, access: AuthorisationIn[], action: string): Promise<PersonRecord> {
-  checkId(o.id);
-  if (o.photos.length === 0) throw new PersonAdminError('give at least one --photo');
-  for (const t of o.tags ?? []) if (!TagSchema.safeParse(t).success) throw new PersonAdminError(`tag "${t}": lower-case letters, digits and "-"`);
-  const existing = c.db.person(o.id);
-  if (existing && existing.status !== 'revoked') throw new PersonAdminError(`person ${o.id} already exists (${existing.status}); use person update`);
-  const templates = await enroller.templates(o.photos, o.id);
+  // Every check before any work: a refusal writes nothing.
+  const id = parseId('person', o.id);
+  const tags = (o.tags ?? []).map((t) => parseId('tag', t));
+  const actor = actorOf(o.actor);
+  checkPhotos(o.photos);
+  const existing = c.db.person(id);
+  if (existing && existing.status !== 'revoked') throw new PersonAdminError(`person ${id} already exists (${existing.status}); use person update`);
+  const templates = await enroller.templates(o.photos, id);
   const now = o.now ?? Date.now();
-  const stored = storePhotos(c, o.id, o.photos, String(now));
+  const photoKey = newPhotoKey(); // a new folder for a new enrolment, never named after the id
   try {
+    const stored = savePhotos(c.paths.photosDir, photoKey, o.photos, now);
     return c.db.tx(() => {
       const rec = c.db.savePerson(
-        { personId: o.id, kind: o.kind ?? 'resident', status, label: o.label ?? null, note: o.note ?? null, templates, authorisations: access, tags: o.tags ?? [], photos: stored },
+        { personId: id, kind: o.kind ?? 'resident', status, label: o.label ?? null, note: o.note ?? null, templates, authorisations: access, tags, photoKey, photos: stored },
         now,
       );
-      c.db.audit(o.actor ?? defaultActor(), action, o.id, { status, photos: o.photos.length, templates: templates.length, access, tags: o.tags ?? [] }, now);
+      c.db.audit(actor, action, id, { status, photos: o.photos.length, templates: templates.length, access, tags }, now);
       return rec;
     });
   } catch (e) {
-    deletePhotos(stored);
+    removePhotos(c.paths.photosDir, photoKey);
     throw e;
   }
 }
@@ -194,15 +225,16 @@ export function addPerson(c: Community, enroller: Enroller, o: RegisterOptions &
 }
 
 /** A building manager approves a pending registration for doors/buildings and dates. */
-export function approvePerson(c: Community, id: string, o: AccessSpec & Actor): PersonRecord {
-  const p = c.db.person(id);
-  if (!p) throw new PersonAdminError(`no person ${id}`);
+export function approvePerson(c: Community, personId: string, o: AccessSpec & Actor): PersonRecord {
+  const p = getPerson(c, personId);
+  const id = p.personId;
+  const actor = actorOf(o.actor);
   if (p.status !== 'pending') throw new PersonAdminError(`person ${id} is ${p.status}, not pending`);
   const access = authorisationOf(o, c.config.timeZone);
   const now = o.now ?? Date.now();
   return c.db.tx(() => {
     const rec = c.db.savePerson({ ...p, status: 'active', authorisations: [access] }, now);
-    c.db.audit(o.actor ?? defaultActor(), 'person.approve', id, { access }, now);
+    c.db.audit(actor, 'person.approve', id, { access }, now);
     return rec;
   });
 }
@@ -214,10 +246,13 @@ export interface UpdateOptions extends AccessSpec, Actor {
 }
 
 /** Change access (replaces the authorisation when any access option is given), photos, label or tags. */
-export async function updatePerson(c: Community, enroller: Enroller | null, id: string, o: UpdateOptions): Promise<PersonRecord> {
-  const p = c.db.person(id);
-  if (!p) throw new PersonAdminError(`no person ${id}`);
+export async function updatePerson(c: Community, enroller: Enroller | null, personId: string, o: UpdateOptions): Promise<PersonRecord> {
+  const p = getPerson(c, personId);
+  const id = p.personId;
+  const actor = actorOf(o.actor);
+  const tags = o.tags?.map((t) => parseId('tag', t));
   if (p.status === 'revoked') throw new PersonAdminError(`person ${id} is revoked; add them again`);
+  if (o.photos && o.photos.length > 0) checkPhotos(o.photos);
   const accessGiven = o.doors !== undefined || o.buildings !== undefined || o.from !== undefined || o.until !== undefined || o.hours !== undefined;
   let authorisations = p.authorisations;
   if (accessGiven) {
@@ -236,36 +271,40 @@ export async function updatePerson(c: Community, enroller: Enroller | null, id: 
   if (o.photos && o.photos.length > 0) {
     if (!enroller) throw new PersonAdminError('new photos need the face pipeline');
     templates = await enroller.templates(o.photos, `${id}-${now}`);
-    photos = storePhotos(c, id, o.photos, String(now));
+    // New names never reuse an old one (the old files are deleted after the commit).
+    let rev = now;
+    while (o.photos.some((_, i) => p.photos.some((n) => n.startsWith(`${rev}-${i + 1}.`)))) rev += 1;
+    photos = savePhotos(c.paths.photosDir, p.photoKey, o.photos, rev);
   }
   let rec: PersonRecord;
   try {
     rec = c.db.tx(() => {
-      const r = c.db.savePerson({ ...p, authorisations, templates, photos, label: o.label ?? p.label, tags: o.tags ?? p.tags }, now);
-      c.db.audit(o.actor ?? defaultActor(), 'person.update', id, { access: accessGiven ? authorisations : 'unchanged', photos: o.photos?.length ?? 0, tags: r.tags }, now);
+      const r = c.db.savePerson({ ...p, authorisations, templates, photos, label: o.label ?? p.label, tags: tags ?? p.tags }, now);
+      c.db.audit(actor, 'person.update', id, { access: accessGiven ? authorisations : 'unchanged', photos: o.photos?.length ?? 0, tags: r.tags }, now);
       return r;
     });
   } catch (e) {
-    if (photos !== p.photos) deletePhotos(photos);
+    if (photos !== p.photos) removePhotos(c.paths.photosDir, p.photoKey, photos);
     throw e;
   }
-  if (photos !== p.photos) deletePhotos(p.photos);
+  if (photos !== p.photos) removePhotos(c.paths.photosDir, p.photoKey, p.photos);
   return rec;
 }
 
 /** Revoke: the terminals get a tombstone; templates and photos are deleted from the hub's store. */
-export function revokePerson(c: Community, id: string, o: Actor & { reason?: string } = {}): PersonRecord {
-  const p = c.db.person(id);
-  if (!p) throw new PersonAdminError(`no person ${id}`);
+export function revokePerson(c: Community, personId: string, o: Actor & { reason?: string } = {}): PersonRecord {
+  const p = getPerson(c, personId);
+  const id = p.personId;
+  const actor = actorOf(o.actor);
   if (p.status === 'revoked') return p;
   const now = o.now ?? Date.now();
   const rec = c.db.tx(() => {
     const r = c.db.savePerson({ ...p, status: 'revoked', templates: [], photos: [], authorisations: [], tags: [] }, now);
-    c.db.audit(o.actor ?? defaultActor(), 'person.revoke', id, { reason: o.reason ?? null, deletedPhotos: p.photos.length, deletedTemplates: p.templates.length }, now);
+    c.db.audit(actor, 'person.revoke', id, { reason: o.reason ?? null, deletedPhotos: p.photos.length, deletedTemplates: p.templates.length }, now);
     return r;
   });
-  deletePhotos(p.photos);
-  rmSync(join(c.paths.photosDir, id), { recursive: true, force: true });
+  // The person's own folder, by its key: never a path made from the id.
+  removePhotos(c.paths.photosDir, p.photoKey);
   return rec;
 }
 
@@ -324,11 +363,18 @@ export async function importPersons(
   file: string,
   o: Actor & { onRow?: (r: ImportRowResult, done: number, total: number) => void } = {},
 ): Promise<ImportRowResult[]> {
-  const rows = parseCsv(readFileSync(file, 'utf8'));
+  const actor = actorOf(o.actor);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new PersonAdminError(`${printable(file, 200)} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  const rows = parseCsv(text);
   const header = rows.shift()?.map((h) => h.trim().toLowerCase()) ?? [];
   const unknown = header.filter((h) => !(CSV_COLUMNS as readonly string[]).includes(h));
   if (unknown.length > 0 || !header.includes('id') || !header.includes('photos')) {
-    throw new PersonAdminError(`${file}: header must name columns from ${CSV_COLUMNS.join(',')} including id and photos${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}`);
+    throw new PersonAdminError(`${printable(file, 200)}: header must name columns from ${CSV_COLUMNS.join(',')} including id and photos${unknown.length ? ` (unknown: ${unknown.map((u) => printable(u)).join(', ')})` : ''}`);
   }
   const base = dirname(resolve(file));
   const results: ImportRowResult[] = [];
@@ -347,7 +393,7 @@ export async function importPersons(
         ...(get('until') ? { until: get('until') } : {}),
         hours: list('hours'),
         ...(get('label') ? { label: get('label') } : {}),
-        ...(o.actor ? { actor: o.actor } : {}),
+        actor,
       });
       r.ok = true;
     } catch (e) {

@@ -9,10 +9,11 @@
  * The passphrase reaches openssl through an environment variable, never on the command line.
  */
 import { execFileSync } from 'node:child_process';
-import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
+import { createPrivateKey, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TerminalError } from '../core/errors';
+import { programPath } from '../core/programs';
 
 export class PkiError extends TerminalError {
   readonly code = 'pki';
@@ -29,8 +30,9 @@ export class BadPassphraseError extends TerminalError {
 const PASS_ENV = 'DOORWAY_PROVISION_KEY_PASS';
 
 function openssl(args: string[], opts: { passphrase?: string; input?: string | Buffer } = {}): Buffer {
+  const path = programPath('openssl'); // missing: a ProgramMissingError that names the package
   try {
-    return execFileSync('openssl', args, {
+    return execFileSync(path, args, {
       input: opts.input,
       env: { ...process.env, ...(opts.passphrase !== undefined ? { [PASS_ENV]: opts.passphrase } : {}) },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -92,7 +94,7 @@ export function createCa(dir: string, name: string, passphrase: string): CaPaths
   const p = caPaths(dir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   writePrivate(p.key, newKey('ec', passphrase));
-  openssl(['req', '-x509', '-new', '-key', p.key, '-passin', `env:${PASS_ENV}`, '-subj', `/CN=${name}`, '-days', '3650',
+  openssl(['req', '-x509', '-new', '-key', p.key, '-passin', `env:${PASS_ENV}`, '-subj', `/CN=${name}`, '-days', String(CERT_POLICY.caDays),
     '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-out', p.cert], { passphrase });
   writeFileSync(join(dir, 'index.txt'), '');
   writeFileSync(join(dir, 'index.txt.attr'), 'unique_subject = no\n');
@@ -111,6 +113,32 @@ export function createCa(dir: string, name: string, passphrase: string): CaPaths
   return p;
 }
 
+/**
+ * Certificate lifetimes, in days, and when they are renewed (provisioning/certificates.ts):
+ *
+ * - terminal: 90 days. Its key lives in a box at a door, where it can be stolen; revocation (the CRL)
+ *   is the answer when the theft is noticed, and a certificate nobody revoked still dies within three
+ *   months. It is renewed online from 30 days before expiry (the hub checks every hour and publishes
+ *   the new certificate; the terminal installs it), so a terminal may be offline for about a month
+ *   without losing its identity; a longer absence needs a new bundle on site.
+ * - hub: 90 days, renewed by the running hub itself from 30 days before expiry (it holds the CA
+ *   passphrase); its key never leaves the community folder, but the hub can talk to every door.
+ * - broker (server certificate): 397 days, the most browsers accept for a server; renewed with
+ *   `provision broker renew` (mosquitto reloads it on SIGHUP).
+ * - CA: 10 years; it never leaves the community folder and its key is encrypted.
+ *
+ * Fleet status warns when a certificate in use expires within `warnBeforeDays`: a renewal that has not
+ * reached it for nine days.
+ */
+export const CERT_POLICY = {
+  terminalDays: 90,
+  hubDays: 90,
+  brokerDays: 397,
+  caDays: 3650,
+  renewBeforeDays: 30,
+  warnBeforeDays: 21,
+} as const;
+
 export interface IssueOptions {
   cn: string;
   usage: 'client' | 'server';
@@ -119,29 +147,60 @@ export interface IssueOptions {
   days?: number;
 }
 
-/** Sign a certificate for `keyPem` with the CA; returns the certificate PEM and its serial (hex). */
-export function issueCert(ca: CaPaths, keyPem: string, opts: IssueOptions, passphrase: string): { cert: string; serial: string } {
+function extensions(opts: IssueOptions): string {
+  return `${[
+    'basicConstraints=critical,CA:FALSE',
+    'keyUsage=critical,digitalSignature,keyAgreement',
+    `extendedKeyUsage=${opts.usage === 'client' ? 'clientAuth' : 'serverAuth'}`,
+    ...(opts.altNames && opts.altNames.length > 0 ? [`subjectAltName=${opts.altNames.join(',')}`] : []),
+  ].join('\n')}\n`;
+}
+
+function withTemp<T>(ca: CaPaths, f: (tmp: string) => T): T {
   const tmp = join(ca.dir, `.issue-${randomBytes(6).toString('hex')}`);
   mkdirSync(tmp, { mode: 0o700 });
   try {
-    const keyFile = join(tmp, 'k.pem');
-    writePrivate(keyFile, keyPem);
-    const csr = openssl(['req', '-new', '-key', keyFile, '-subj', `/CN=${opts.cn}`]);
-    const ext = [
-      'basicConstraints=critical,CA:FALSE',
-      'keyUsage=critical,digitalSignature,keyAgreement',
-      `extendedKeyUsage=${opts.usage === 'client' ? 'clientAuth' : 'serverAuth'}`,
-      ...(opts.altNames && opts.altNames.length > 0 ? [`subjectAltName=${opts.altNames.join(',')}`] : []),
-    ];
-    const extFile = join(tmp, 'ext');
-    writeFileSync(extFile, `${ext.join('\n')}\n`);
-    const serial = randomBytes(16).toString('hex').replace(/^./, '4'); // positive, 128 bits
-    const cert = openssl(['x509', '-req', '-CA', ca.cert, '-CAkey', ca.key, '-passin', `env:${PASS_ENV}`, '-set_serial', `0x${serial}`,
-      '-days', String(opts.days ?? 825), '-extfile', extFile, '-sha256'], { passphrase, input: csr }).toString();
-    return { cert, serial: serial.toUpperCase() };
+    return f(tmp);
   } finally {
     execFileSync('rm', ['-rf', tmp]);
   }
+}
+
+/** A random positive 128-bit serial, as hex. */
+function newSerial(): string {
+  return randomBytes(16).toString('hex').replace(/^./, '4');
+}
+
+/** Sign a certificate for `keyPem` with the CA; returns the certificate PEM and its serial (hex). */
+export function issueCert(ca: CaPaths, keyPem: string, opts: IssueOptions, passphrase: string): { cert: string; serial: string } {
+  return withTemp(ca, (tmp) => {
+    const keyFile = join(tmp, 'k.pem');
+    writePrivate(keyFile, keyPem);
+    const csr = openssl(['req', '-new', '-key', keyFile, '-subj', `/CN=${opts.cn}`]);
+    const extFile = join(tmp, 'ext');
+    writeFileSync(extFile, extensions(opts));
+    const serial = newSerial();
+    const cert = openssl(['x509', '-req', '-CA', ca.cert, '-CAkey', ca.key, '-passin', `env:${PASS_ENV}`, '-set_serial', `0x${serial}`,
+      '-days', String(opts.days ?? CERT_POLICY.terminalDays), '-extfile', extFile, '-sha256'], { passphrase, input: csr }).toString();
+    return { cert, serial: serial.toUpperCase() };
+  });
+}
+
+/**
+ * Sign a new certificate for the public key of `currentCertPem` (a renewal: the private key stays where
+ * it is, on the terminal or in the hub's folder, and is not needed here).
+ */
+export function renewCert(ca: CaPaths, currentCertPem: string, opts: IssueOptions, passphrase: string): { cert: string; serial: string } {
+  return withTemp(ca, (tmp) => {
+    const pubFile = join(tmp, 'pub.pem');
+    writeFileSync(pubFile, new X509Certificate(currentCertPem).publicKey.export({ type: 'spki', format: 'pem' }));
+    const extFile = join(tmp, 'ext');
+    writeFileSync(extFile, extensions(opts));
+    const serial = newSerial();
+    const cert = openssl(['x509', '-new', '-subj', `/CN=${opts.cn}`, '-force_pubkey', pubFile, '-CA', ca.cert, '-CAkey', ca.key, '-passin', `env:${PASS_ENV}`,
+      '-set_serial', `0x${serial}`, '-days', String(opts.days ?? CERT_POLICY.terminalDays), '-extfile', extFile, '-sha256'], { passphrase }).toString();
+    return { cert, serial: serial.toUpperCase() };
+  });
 }
 
 /** Mark a certificate revoked in the CA database and write a new CRL. */

@@ -13,12 +13,16 @@
  * - keeps each terminal's last status and heartbeat in the database (for `provision fleet status`);
  * - sends queued signed commands (door unlock, config reload, wipe, resync) if they are still fresh,
  *   and audits each one sent with its nonce (the command id a terminal's release or refusal names);
+ * - renews the certificates that are due (terminals, itself, the broker; provisioning/certificates.ts)
+ *   every hour, and publishes each terminal's current certificate (signed, retained) for it to install;
  * - ignores revoked and unknown terminals entirely: nothing from them is processed, nothing is sent.
  */
-import { chmodSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync } from 'node:fs';
+import { TerminalError } from '../core/errors';
 import { SystemClock, type Clock, type TimerHandle } from '../core/clock';
 import { createLogger, type Logger } from '../core/log';
 import { decodePlain, DEFAULT_MAX_PAYLOAD_BYTES } from '../runtime/protocol/codec';
+import { ROSTER_MESSAGE_TARGET_BYTES, signedItemBytes } from '../runtime/protocol/limits';
 import { EventsMessageSchema, StatusMessageSchema, type AlertSightingSchema, type TerminalWipedSchema } from '../runtime/protocol/schemas';
 import type { z } from 'zod';
 import { parseTopic, TOPICS } from '../runtime/protocol/topics';
@@ -27,6 +31,7 @@ import { Hub } from './hub/hub';
 import { EventIngest, type IngestResult } from './hub/ingest';
 import { HubRosterStore, type RosterChange } from './hub/roster';
 import type { Community } from './community';
+import { dueCertificates, renewBrokerCertificate, renewHubCertificate, renewTerminalCertificate, terminalCertFile } from './certificates';
 import { rosterItemOf, type AlertRecord, type HubDb, type RosterItem } from './db';
 import { unlockedPem } from './pki';
 
@@ -41,15 +46,18 @@ export interface HubServiceOptions {
   commandTtlMs?: number;
   /** Overrides community.json's webhookUrl. */
   webhookUrl?: string | null;
-  /** Persons per roster delta at most (default 200; a delta is also cut at about 1 MiB). */
+  /** Persons per roster delta at most (default 200; a delta is also cut at ROSTER_MESSAGE_TARGET_BYTES). */
   maxPersonsPerDelta?: number;
   /** Replaces the MQTT connection (tests). */
   transport?: SyncTransport;
+  /** How often certificates are checked for renewal (default 1 h; 0: never, renew by hand). */
+  renewCheckMs?: number;
   onAlert?: (a: AlertRecord) => void;
 }
 
-/** Target size of one delta's persons (JSON); the payload limit is 4 MiB. */
-const MAX_DELTA_BYTES = 1024 * 1024;
+
+/** Terminal certificates renewed per check at most (each is an openssl run of about 50 ms). */
+const RENEWALS_PER_CHECK = 20;
 
 const ROSTER_ITEM_FORMAT = {
   idOf: (it: RosterItem): string => ('revokedPersonId' in it ? it.revokedPersonId : it.personId),
@@ -88,7 +96,7 @@ class FleetGuardTransport implements SyncTransport {
         ...handlers,
         onMessage: (m: IncomingMessage) => {
           const t = parseTopic(m.topic);
-          if (t?.terminalId && t.kind !== 'acks' && t.kind !== 'roster' && t.kind !== 'commands') {
+          if (t?.terminalId && t.kind !== 'acks' && t.kind !== 'roster' && t.kind !== 'commands' && t.kind !== 'certificate') {
             if (!this.active.has(t.terminalId)) {
               this.dropped += 1;
               return;
@@ -163,6 +171,12 @@ export class HubService {
   private hub: Hub<RosterItem> | null = null;
   private roster: HubRosterStore<RosterItem> | null = null;
   private guard: FleetGuardTransport | null = null;
+  private transport: SyncTransport | null = null;
+  /** Serial of each terminal's certificate last published to it. */
+  private readonly publishedCerts = new Map<string, string>();
+  private lastRenewCheck = -Infinity;
+  /** The certificate the hub's connection presents. */
+  private hubCert: string | null = null;
   private ingest: AlertingIngest | null = null;
   private timer: TimerHandle | null = null;
   private busy = false;
@@ -194,12 +208,22 @@ export class HubService {
     const signingKey = c.signingKey(this.opts.passphrase);
     const version = this.db.rosterVersion();
     const items = this.db.persons().filter((p) => p.publishedRev > 0).map(rosterItemOf).filter((x): x is RosterItem => x !== null);
-    this.roster = new HubRosterStore<RosterItem>({ signingKey, ...ROSTER_ITEM_FORMAT, initial: { version, items, deltas: this.db.rosterLog(Math.max(0, version - 10_000)) } });
+    // Every start begins a new roster epoch continuing the recorded history (runtime/sync/README.md):
+    // a hub.db restored from a backup never signs again a version that terminals may hold already.
+    const epochs = this.db.rosterEpochs();
+    this.roster = new HubRosterStore<RosterItem>({
+      signingKey,
+      ...ROSTER_ITEM_FORMAT,
+      now: () => this.clock.now(),
+      initial: { version, items, deltas: this.db.rosterLog(Math.max(0, version - 10_000)), epochs },
+    });
+    this.db.recordEpoch(this.roster.epoch(), epochs.length === 0 && version > 0 ? 'upgrade' : 'start', this.clock.now());
+    this.hubCert = readFileSync(c.paths.hubTlsCert, 'utf8');
     const transport = this.opts.transport ?? new MqttTransport({
       url: c.config.brokerUrl,
       clientId: 'hub',
       ca: readFileSync(c.paths.ca.cert),
-      cert: readFileSync(c.paths.hubTlsCert),
+      cert: this.hubCert,
       key: unlockedPem(c.paths.hubTlsKey, this.opts.passphrase),
       reconnectMinMs: 500,
       reconnectMaxMs: 10_000,
@@ -207,6 +231,7 @@ export class HubService {
       keepaliveS: 30,
       log: this.log,
     });
+    this.transport = transport;
     this.guard = new FleetGuardTransport(transport, this.db, this.clock, this.log);
     this.ingest = new AlertingIngest(
       c.paths.eventsDb,
@@ -222,6 +247,13 @@ export class HubService {
       clock: this.clock,
       log: this.log,
       commandTtlMs: this.opts.commandTtlMs ?? 30_000,
+      onEpochStarted: ({ epoch, version: at, reason }) => {
+        const now = this.clock.now();
+        this.db.tx(() => {
+          this.db.recordEpoch(epoch, reason, now);
+          this.db.audit('hub', 'roster.epoch', epoch.id, { reason, version: at, startedAt: epoch.startedAt }, now);
+        });
+      },
     });
     await this.hub.start();
     this.log.info({ version, persons: items.length }, 'hub running');
@@ -249,6 +281,9 @@ export class HubService {
       this.guard?.refresh();
       while (await this.publishDirty()) { /* until no person is left to publish */ }
       await this.sendCommands();
+      this.renewDue();
+      this.reloadOwnCertificate();
+      await this.publishCertificates();
     } finally {
       this.busy = false;
     }
@@ -264,8 +299,8 @@ export class HubService {
     const dirty = [];
     let bytes = 0;
     for (const p of candidates) {
-      bytes += JSON.stringify(rosterItemOf(p) ?? {}).length;
-      if (dirty.length > 0 && bytes > MAX_DELTA_BYTES) break;
+      bytes += signedItemBytes(rosterItemOf(p) ?? {});
+      if (dirty.length > 0 && bytes > ROSTER_MESSAGE_TARGET_BYTES) break;
       dirty.push(p);
     }
     const items = dirty.map(rosterItemOf).filter((x): x is RosterItem => x !== null);
@@ -293,6 +328,68 @@ export class HubService {
       this.log.warn({ err: String(err), version }, 'roster publish failed; terminals will resync');
     });
     return true;
+  }
+
+  /** Renews what is due, at most once per renewCheckMs (the first tick checks at once). */
+  private renewDue(): void {
+    const every = this.opts.renewCheckMs ?? 60 * 60_000;
+    const mono = this.clock.monotonic();
+    if (every <= 0 || mono - this.lastRenewCheck < every) return;
+    this.lastRenewCheck = mono;
+    const c = this.opts.community;
+    const now = this.clock.now();
+    const o = { passphrase: this.opts.passphrase, now, actor: 'hub' };
+    try {
+      const due = dueCertificates(c, now);
+      // openssl runs on this thread: a fleet provisioned in one day is renewed over a few hours.
+      for (const id of due.terminals.slice(0, RENEWALS_PER_CHECK)) {
+        const r = renewTerminalCertificate(c, id, o);
+        this.log.info({ terminal: id, notAfter: new Date(r.notAfter).toISOString() }, 'terminal certificate renewed');
+      }
+      if (due.hub) {
+        const r = renewHubCertificate(c, o);
+        this.log.info({ notAfter: new Date(r.notAfter).toISOString() }, 'hub certificate renewed; used from the next connection');
+      }
+      if (due.broker) {
+        const r = renewBrokerCertificate(c, o);
+        this.log.info({ notAfter: new Date(r.notAfter).toISOString(), broker: r.broker }, 'broker certificate renewed');
+      }
+    } catch (err) {
+      this.log.error({ err: err instanceof TerminalError ? err.message : String(err) }, 'certificate renewal failed; retried at the next check');
+    }
+  }
+
+  /**
+   * hub/tls.crt replaced (by this hub's renewal or by `provision hub renew` in another process): the
+   * next connection presents it.
+   */
+  private reloadOwnCertificate(): void {
+    const pem = readFileSync(this.opts.community.paths.hubTlsCert, 'utf8');
+    if (this.hubCert !== null && pem !== this.hubCert) {
+      this.transport?.setCertificate?.(pem);
+      this.log.info('hub certificate file changed; used from the next connection');
+    }
+    this.hubCert = pem;
+  }
+
+  /**
+   * Publishes each active terminal's current certificate when it changed since it was last published
+   * (all of them after a hub start: retained, so the same message replaces itself).
+   */
+  private async publishCertificates(): Promise<void> {
+    const hub = this.hub;
+    if (!hub) return;
+    for (const t of this.db.terminals()) {
+      if (t.status !== 'active' || this.publishedCerts.get(t.id) === t.serial) continue;
+      const file = terminalCertFile(this.opts.community, t.id);
+      if (!existsSync(file)) continue;
+      try {
+        await hub.publishCertificate(t.id, readFileSync(file, 'utf8'));
+        this.publishedCerts.set(t.id, t.serial);
+      } catch (err) {
+        this.log.warn({ terminal: t.id, err: String(err) }, 'certificate not published yet');
+      }
+    }
   }
 
   private async sendCommands(): Promise<void> {

@@ -4,15 +4,17 @@
  * marks it revoked so the hub ignores it and sends it nothing.
  */
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigSchema } from '../runtime/config';
 import { TerminalError } from '../core/errors';
-import { TerminalIdSchema } from '../runtime/protocol/schemas';
+import { parseId } from '../runtime/protocol/ids';
 import { refreshBroker } from './broker';
-import { defaultActor, type Community } from './community';
+import { terminalCertFiles } from './certificates';
+import { actorOf, type Community } from './community';
 import type { TerminalRecord } from './db';
-import { issueCert, newKey, revokeCert, writePrivate } from './pki';
+import { CERT_POLICY, issueCert, newKey, revokeCert, writePrivate } from './pki';
+import { ensureUpdateKey } from './update/keys';
 
 export class TerminalAdminError extends TerminalError {
   readonly code = 'terminal-admin';
@@ -47,22 +49,28 @@ export const BUNDLE_FILES = {
   cert: 'device.crt',
   key: 'device.key',
   hubKey: 'hub-signing.pub',
+  /** The community's update key (bundles are signed with it; never the roster key). */
+  updateKey: 'update-signing.pub',
   secret: 'device.secret',
 } as const;
 
 export function addTerminal(c: Community, o: AddTerminalOptions): TerminalBundle {
-  const id = TerminalIdSchema.safeParse(o.id);
-  if (!id.success) throw new TerminalAdminError(`terminal id "${o.id}": lower-case letters, digits and "-", at most 63`);
-  if (RESERVED_IDS.has(o.id)) throw new TerminalAdminError(`terminal id "${o.id}" is reserved`);
-  if (c.db.terminal(o.id)) throw new TerminalAdminError(`terminal ${o.id} already exists`);
+  const id = parseId('terminal', o.id);
+  const doorId = parseId('door', o.doorId);
+  const buildingId = o.buildingId === undefined ? 'default' : parseId('building', o.buildingId);
+  const actor = actorOf(o.actor);
+  if (RESERVED_IDS.has(id.toLowerCase())) throw new TerminalAdminError(`terminal id "${id}" is reserved`);
+  // Ids are compared exactly, but terminals/<id>.crt may sit on a file system that ignores case.
+  const clash = c.db.terminals().find((t) => t.id.toLowerCase() === id.toLowerCase());
+  if (clash) throw new TerminalAdminError(clash.id === id ? `terminal ${id} already exists` : `terminal id "${id}" differs from terminal ${clash.id} only by case`);
   const out = resolve(o.out);
-  if (existsSync(out) && readdirSync(out).length > 0) throw new TerminalAdminError(`${out} is not empty`);
+  if (existsSync(out) && (!statSync(out).isDirectory() || readdirSync(out).length > 0)) throw new TerminalAdminError(`${out} is not empty or is not a folder`);
   c.checkPassphrase(o.passphrase);
+  const updateKey = readFileSync(ensureUpdateKey(c, o.passphrase).paths.pub, 'utf8');
   const now = o.now ?? Date.now();
-  const buildingId = o.buildingId ?? 'default';
   const config = {
-    terminalId: o.id,
-    door: { doorId: o.doorId, buildingId, timeZone: c.config.timeZone },
+    terminalId: id,
+    door: { doorId, buildingId, timeZone: c.config.timeZone },
     camera: { kind: 'rtsp', url: o.cameraUrl ?? 'rtsp://192.168.1.64:554/stream1' },
     gpio: {
       driver: 'onoff',
@@ -79,42 +87,51 @@ export function addTerminal(c: Community, o: AddTerminalOptions): TerminalBundle
       heartbeatMs: c.config.heartbeatMs,
     },
     paths: { dataDir: 'data', secretFile: BUNDLE_FILES.secret },
+    update: { publicKeyFile: BUNDLE_FILES.updateKey },
   };
   const checked = ConfigSchema.safeParse(config); // the terminal's own schema: a bundle it would refuse is never written
   if (!checked.success) throw new TerminalAdminError(`terminal config: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
 
   const key = newKey('ec');
-  const { cert, serial } = issueCert(c.paths.ca, key, { cn: o.id, usage: 'client' }, o.passphrase);
+  const { cert, serial } = issueCert(c.paths.ca, key, { cn: id, usage: 'client', days: CERT_POLICY.terminalDays }, o.passphrase);
   mkdirSync(out, { recursive: true, mode: 0o700 });
   writeFileSync(join(out, BUNDLE_FILES.config), `${JSON.stringify(config, null, 2)}\n`);
   copyFileSync(c.paths.ca.cert, join(out, BUNDLE_FILES.ca));
   writeFileSync(join(out, BUNDLE_FILES.cert), cert);
   writePrivate(join(out, BUNDLE_FILES.key), key);
   writeFileSync(join(out, BUNDLE_FILES.hubKey), c.signingPublicKeyPem());
+  writeFileSync(join(out, BUNDLE_FILES.updateKey), updateKey);
   writePrivate(join(out, BUNDLE_FILES.secret), randomBytes(32));
   mkdirSync(c.paths.terminalsDir, { recursive: true, mode: 0o700 });
-  writeFileSync(join(c.paths.terminalsDir, `${o.id}.crt`), cert);
+  writeFileSync(join(c.paths.terminalsDir, `${id}.crt`), cert);
 
   c.db.tx(() => {
-    c.db.addTerminal({ id: o.id, doorId: o.doorId, buildingId, serial, createdAt: now });
-    c.db.audit(o.actor ?? defaultActor(), 'terminal.add', o.id, { doorId: o.doorId, buildingId, serial }, now);
+    c.db.addTerminal({ id, doorId, buildingId, serial, createdAt: now });
+    c.db.audit(actor, 'terminal.add', id, { doorId, buildingId, serial }, now);
   });
   refreshBroker(c);
-  const terminal = c.db.terminal(o.id);
-  if (!terminal) throw new TerminalAdminError(`terminal ${o.id} was not recorded`);
+  const terminal = c.db.terminal(id);
+  if (!terminal) throw new TerminalAdminError(`terminal ${id} was not recorded`);
   return { dir: out, configFile: join(out, BUNDLE_FILES.config), terminal };
 }
 
-/** CRL + ACL + database; a running broker is asked to reload. Idempotent. */
-export function revokeTerminal(c: Community, id: string, o: { passphrase: string; actor?: string; now?: number }): { broker: 'reloaded' | 'not-running' } {
+/**
+ * CRL (every certificate issued to it and kept: the current one and those renewed away, still valid
+ * until they expire) + ACL + database; a running broker is asked to reload. Idempotent.
+ */
+export function revokeTerminal(c: Community, terminalId: string, o: { passphrase: string; actor?: string; now?: number }): { broker: 'reloaded' | 'not-running' } {
+  const id = parseId('terminal', terminalId);
+  const actor = actorOf(o.actor);
   const t = c.db.terminal(id);
   if (!t) throw new TerminalAdminError(`no terminal ${id}`);
-  revokeCert(c.paths.ca, join(c.paths.terminalsDir, `${id}.crt`), o.passphrase);
+  const files = terminalCertFiles(c, id);
+  if (files.length === 0) revokeCert(c.paths.ca, join(c.paths.terminalsDir, `${id}.crt`), o.passphrase); // says which file is missing
+  for (const f of files) revokeCert(c.paths.ca, f, o.passphrase);
   const now = o.now ?? Date.now();
   if (t.status !== 'revoked') {
     c.db.tx(() => {
       c.db.revokeTerminal(id, now);
-      c.db.audit(o.actor ?? defaultActor(), 'terminal.revoke', id, { serial: t.serial }, now);
+      c.db.audit(actor, 'terminal.revoke', id, { serial: t.serial }, now);
     });
   }
   return { broker: refreshBroker(c) };

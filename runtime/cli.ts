@@ -6,6 +6,7 @@ import { commandLine } from './command-line';
 import { compareCommand, facesCommand } from './tools/faces';
 import { livenessCommand } from './tools/liveness';
 import { runCommand } from './tools/run';
+import { updateCommand } from './update/cli';
 
 const USAGE = `usage: doorway <command> [options]
 
@@ -14,6 +15,10 @@ commands:
   faces [--json] FILE...     detect and describe every face in each image
   compare [--json] A B       cosine similarity of the largest face in two images
   liveness [--json] FILE...  live person or presentation attack, per video file or image-sequence directory
+  update verify --config FILE BUNDLE         check a bundle as this terminal would: {"valid","reason","version"}
+  update install --config FILE (BUNDLE | --url URL)   install into the inactive slot, restart, health check, commit or roll back
+  update resume --config FILE                finish an update a power cut interrupted (run at boot)
+  update status --config FILE                slots, versions and the last update
   help                       this text`;
 
 export const { run, main } = commandLine('doorway', USAGE, {
@@ -21,4 +26,5 @@ export const { run, main } = commandLine('doorway', USAGE, {
   compare: compareCommand,
   liveness: livenessCommand,
   run: runCommand,
+  update: updateCommand(),
 });

@@ -35,14 +35,14 @@ export function commandLine(
     }
     const command = commands[name];
     if (!command) {
-      io.err(`${program}: unknown command ${name}\n${usage}`);
+      io.err(`${program}: unknown command ${oneLine(name.slice(0, 40))} (${program} help lists the commands)`);
       return 2;
     }
     try {
       return await command(rest, io);
     } catch (e) {
       if (e instanceof TerminalError) {
-        io.err(`${program} ${name}: ${e.message}`);
+        io.err(`${program} ${name}: ${oneLine(e.message)}`);
         return e instanceof InvalidInputError ? 2 : 1;
       }
       throw e;
@@ -60,6 +60,19 @@ export function commandLine(
     );
   };
   return { run, main };
+}
+
+/** Line and paragraph separators and the bidirectional marks and overrides that could reorder a line. */
+const UNSAFE = new Set([0x2028, 0x2029, 0x200e, 0x200f, 0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069]);
+
+/** A message as one line: line breaks become "; ", other control characters are escaped. */
+export function oneLine(message: string): string {
+  return [...message.replace(/\s*[\r\n]+\s*/g, '; ')]
+    .map((ch) => {
+      const c = ch.codePointAt(0) ?? 0;
+      return c < 0x20 || c === 0x7f || UNSAFE.has(c) ? `\\u${c.toString(16).padStart(4, '0')}` : ch;
+    })
+    .join('');
 }
 
 /** parseArgs + zod: returns typed values or throws InvalidInputError listing every problem. */

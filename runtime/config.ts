@@ -4,16 +4,18 @@
  * schema of its own section (drivers, pipeline); this file composes them.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { fileSourceConfigSchema, rtspSourceConfigSchema } from '../drivers/camera';
 import { gpioConfigSchema } from '../drivers/gpio';
 import { lockConfigSchema } from '../drivers/lock';
 import { PipelineOptionsSchema } from '../models/pipeline';
 import { DEFAULT_MATCH_THRESHOLD } from '../models/thresholds';
+import { AdaptationPolicySchema } from './roster/adaptation';
 import { LivenessPolicySchema } from './loop/liveness-fusion';
 import { TerminalError } from '../core/errors';
 import { TimeZoneSchema } from '../core/time-zone';
+import { IdSchema } from './protocol/ids';
 
 export class ConfigError extends TerminalError {
   readonly code = 'config';
@@ -23,11 +25,35 @@ export class ConfigError extends TerminalError {
     /** Where in the file each problem is (`decision.match`; `(file)` when it cannot be read or parsed): safe to log and report, never a value. */
     readonly paths: readonly string[] = problems.map(() => '(file)'),
   ) {
-    super(`config ${file} is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    // One line: the CLI prints it as is. Problems never quote the file's text (an RTSP URL can hold a password).
+    super(`config ${file} is invalid: ${problems.join('; ')}`);
   }
 }
 
-const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, ".", "_" or "-", at most 64');
+/** Terminal, door and building ids: the one identifier rule shared with the hub (protocol/ids.ts). */
+const id = IdSchema;
+
+/** A zod issue as a problem line that names where, never what: values are not repeated, and an unknown key is named only when it looks like a key. */
+function problemOf(issue: z.core.$ZodIssue, where: string): string {
+  if (issue.code === 'unrecognized_keys') {
+    const names = issue.keys.map((k) => (/^[A-Za-z0-9_.-]{1,64}$/.test(k) ? `"${k}"` : '(a key that is not a name)'));
+    return `${where}: Unrecognized key${names.length > 1 ? 's' : ''}: ${names.join(', ')}`;
+  }
+  return `${where}: ${issue.message.replace(/[^\x20-\x7e]/g, ' ')}`;
+}
+
+/** "at line L, column C" from a JSON.parse error, without its message (V8 quotes the text around the error). */
+export function jsonErrorPlace(text: string, e: unknown): string {
+  const message = e instanceof Error ? e.message : '';
+  if (/end of JSON input/.test(message)) return ': it ends too early';
+  const m = /at position (\d+)/.exec(message);
+  if (!m) return '';
+  const pos = Math.min(Number(m[1]), text.length);
+  const before = text.slice(0, pos);
+  const line = before.split('\n').length;
+  const column = pos - before.lastIndexOf('\n');
+  return ` at line ${line}, column ${column}`;
+}
 
 
 export const ConfigSchema = z.strictObject({
@@ -73,6 +99,8 @@ export const ConfigSchema = z.strictObject({
     })
     .refine((e) => e.minFrames <= e.maxFrames, 'minFrames must not exceed maxFrames')
     .prefault({}),
+  /** Template adaptation from confident door captures (runtime/roster/adaptation.ts), held in memory. */
+  adaptation: AdaptationPolicySchema.prefault({}),
   hub: z
     .strictObject({
       url: z.string().regex(/^(mqtts?|tls|ssl|tcp):\/\//, 'an mqtt:// or mqtts:// URL'),
@@ -142,6 +170,48 @@ export const ConfigSchema = z.strictObject({
     })
     .prefault({}),
   logging: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
+  /** Software updates (runtime/update/README.md): read by `doorway update` and, for reports, by the terminal. */
+  update: z
+    .strictObject({
+      /** Holds slots/a, slots/b and the `current` link that systemd starts. */
+      root: z.string().min(1).default('/opt/doorway'),
+      /** The update agent's state, reports and downloads; default DATA_DIR/update. */
+      stateDir: z.string().min(1).optional(),
+      /** The community's update key (update-signing.pub, pinned at provisioning). Absent on terminals
+       * provisioned before update keys: the key is then learnt once from a bundle endorsed by the hub key. */
+      publicKeyFile: z.string().min(1).optional(),
+      /** The unit the agent restarts. */
+      service: z.string().regex(/^[A-Za-z0-9@._-]+\.service$/, 'a systemd service unit name').default('doorway.service'),
+      /** How often the terminal moves the agent's reports into its outbox. */
+      reportPollMs: z.number().int().min(500).max(3_600_000).default(10_000),
+      health: z
+        .strictObject({
+          /** From the restart until every health check passes. */
+          startTimeoutMs: z.number().int().min(1000).default(120_000),
+          /** After that, no crash and no lasting failure for this long, or the update is rolled back. */
+          windowMs: z.number().int().min(0).default(300_000),
+          pollMs: z.number().int().min(50).default(2000),
+          /** Probes failing in a row within the window that roll the update back. */
+          failAfterProbes: z.number().int().min(1).max(100).default(3),
+        })
+        .prefault({}),
+      door: z
+        .strictObject({
+          pollMs: z.number().int().min(50).default(1000),
+          /** The agent waits this long for a door that is neither released, open nor in a passage. */
+          idleTimeoutMs: z.number().int().min(0).default(900_000),
+        })
+        .prefault({}),
+      download: z
+        .strictObject({
+          attempts: z.number().int().min(1).max(100).default(5),
+          /** Wait before attempt n+1: n times this. */
+          retryMs: z.number().int().min(0).default(10_000),
+          idleTimeoutMs: z.number().int().min(1000).default(30_000),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 
@@ -150,7 +220,7 @@ export function parseConfig(raw: unknown, file = '(config)', baseDir = process.c
   const r = ConfigSchema.safeParse(raw);
   if (!r.success) {
     const where = r.error.issues.map((i) => (i.path.length ? i.path.join('.') : '(top level)'));
-    throw new ConfigError(file, r.error.issues.map((i, n) => `${where[n] ?? ''}: ${i.message}`), where);
+    throw new ConfigError(file, r.error.issues.map((i, n) => problemOf(i, where[n] ?? '')), where);
   }
   const c = r.data;
   const abs = (p: string): string => resolve(baseDir, p);
@@ -167,7 +237,15 @@ export function parseConfig(raw: unknown, file = '(config)', baseDir = process.c
     else c.camera.input.pattern = abs(c.camera.input.pattern);
   }
   if (c.pipeline.modelDir) c.pipeline.modelDir = abs(c.pipeline.modelDir);
+  c.update.root = abs(c.update.root);
+  if (c.update.stateDir) c.update.stateDir = abs(c.update.stateDir);
+  if (c.update.publicKeyFile) c.update.publicKeyFile = abs(c.update.publicKeyFile);
   return c;
+}
+
+/** Where the update agent keeps its state (config `update.stateDir`, default DATA_DIR/update). */
+export function updateStateDir(c: Config): string {
+  return c.update.stateDir ?? join(c.paths.dataDir, 'update');
 }
 
 export function loadConfig(file: string): Config {
@@ -175,13 +253,13 @@ export function loadConfig(file: string): Config {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new ConfigError(file, [`cannot be read: ${(e as Error).message}`]);
+    throw new ConfigError(file, [`cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`]);
   }
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new ConfigError(file, [`is not valid JSON: ${(e as Error).message}`]);
+    throw new ConfigError(file, [`is not valid JSON${jsonErrorPlace(text, e)}`]);
   }
   return parseConfig(raw, file, dirname(resolve(file)));
 }

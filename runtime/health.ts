@@ -4,14 +4,16 @@
  *
  * `/healthz` says what is wrong in machine-readable words: `faults` (the terminal's degraded-mode
  * fault codes, runtime/terminal/degraded.ts), and `problems`, every reason it is not ok: the faults
- * and `camera-stale`, `models-not-loaded`, `roster-not-loaded`, `lock-not-running`, `hub-disconnected`.
- * `mode` is `degraded` while any fault is raised.
+ * and `loop-not-running`, `camera-stale`, `models-not-loaded`, `roster-not-loaded`, `lock-not-running`,
+ * `hub-disconnected`. `mode` is `degraded` while any fault is raised.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export interface HealthChecks {
+  /** The frame loop is alive (it finished a step within health.stallExitMs). */
+  loopRunning: boolean;
   cameraFresh: boolean;
   modelsLoaded: boolean;
   rosterLoaded: boolean;
@@ -23,14 +25,24 @@ export interface HealthChecks {
 }
 
 /** The /healthz body: every reason for `ok: false` in `problems`. */
-export function healthReport(c: HealthChecks): HealthChecks & { ok: boolean; mode: 'normal' | 'degraded'; problems: string[] } {
+export function healthReport<C extends HealthChecks>(c: C): C & { ok: boolean; mode: 'normal' | 'degraded'; problems: string[] } {
   const problems = [...c.faults];
+  if (!c.loopRunning) problems.push('loop-not-running');
   if (!c.cameraFresh) problems.push('camera-stale');
   if (!c.modelsLoaded) problems.push('models-not-loaded');
   if (!c.rosterLoaded) problems.push('roster-not-loaded');
   if (!c.lockOk) problems.push('lock-not-running');
   if (c.hubConnected === false) problems.push('hub-disconnected');
   return { ok: problems.length === 0, mode: c.faults.length > 0 ? 'degraded' : 'normal', problems, ...c };
+}
+
+/**
+ * Not checks, but what the update agent (runtime/update) asks before it restarts the terminal: is the
+ * door released, open or in a passage, and how many persons have only templates of another model.
+ */
+export interface HealthReport extends HealthChecks {
+  door: { lock: string; doorOpen: boolean; passage: boolean };
+  reenrolment: number;
 }
 
 export class TerminalMetrics {
@@ -56,7 +68,7 @@ export class HealthServer {
 
   constructor(
     private readonly opts: { host: string; port: number },
-    private readonly checks: () => HealthChecks,
+    private readonly checks: () => HealthChecks | HealthReport,
     private readonly metrics: TerminalMetrics,
     private readonly refresh: () => void = () => {},
   ) {}

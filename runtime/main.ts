@@ -1,15 +1,15 @@
 /**
  * The composition root: the only place that builds real parts (GPIO driver, lock controller, camera,
- * the sync file, the encrypted roster, the face models, the MQTT connection) and hands them to a
- * Terminal (runtime/terminal/), which arms the door before it opens anything that can fail. Parts
- * that can fail to open are handed over as openers, so that a corrupt file, a bad key or a missing
+ * the sync file, the encrypted roster, the face models, template adaptation, the MQTT connection and
+ * its certificate installer, the update agent's report folder) and hands them to a Terminal
+ * (runtime/terminal/), which arms the door before it opens anything that can fail. Parts that can
+ * fail to open are handed over as openers, so that a corrupt file, a bad key or a missing
  * certificate becomes degraded mode there instead of a crash here.
  */
 import { readFileSync, mkdirSync } from 'node:fs';
 import { createPublicKey } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { FileSource, RtspSource, type FrameSource } from '../drivers/camera';
-import { locateFfmpeg } from '../drivers/camera/locate';
 import { openDoorLines, type GpioFactory } from '../drivers/gpio';
 import { FakeGpio } from '../drivers/gpio/fake';
 import { OnoffGpio } from '../drivers/gpio/onoff';
@@ -17,15 +17,18 @@ import { installLockExitGuards, LockController } from '../drivers/lock';
 import { FacePipeline } from '../models/pipeline';
 import { SystemClock, type Clock } from '../core/clock';
 import { createLogger, type Logger } from '../core/log';
-import { loadConfig, type Config } from './config';
+import { loadConfig, updateStateDir, type Config } from './config';
 import { LivenessFusion } from './loop/liveness-fusion';
+import { LocalAdaptation } from './roster/local-adaptation';
 import { Matcher } from './roster/matcher';
 import { RosterStore } from './roster/store';
+import { CertificateInstaller } from './sync/certificate';
 import { DEFAULT_TIMING } from './sync/client';
 import { ROSTER_STORE_SCHEMAS, RosterStoreSink } from './sync/roster-store-sink';
 import { stagingKeyFromSecretFile } from './sync/snapshot-staging';
 import { MqttTransport } from './sync/transport';
 import { SystemdNotifier } from './systemd';
+import { UpdateLink } from './update/terminal-link';
 import { openEventStore } from './terminal/event-store';
 import type { TerminalParts } from './terminal/parts';
 import { Terminal, type TerminalNotice } from './terminal/terminal';
@@ -55,6 +58,7 @@ export interface TerminalOptions {
 export function realParts(config: Config, clock: Clock, log: Logger): TerminalParts {
   const dataDir = config.paths.dataDir;
   let store: RosterStore | null = null;
+  let matcher: Matcher | null = null;
   return {
     openEventStore: () => {
       mkdirSync(dataDir, { recursive: true });
@@ -68,7 +72,12 @@ export function realParts(config: Config, clock: Clock, log: Logger): TerminalPa
     loadFaces: () => FacePipeline.load(config.pipeline),
     matcherFor: (_roster, modelId) => {
       if (!store) throw new Error('roster not open');
-      return Matcher.fromStore(store, { modelId, logger: log });
+      matcher = Matcher.fromStore(store, { modelId, logger: log });
+      return matcher;
+    },
+    adaptationFor: () => {
+      if (!store || !matcher) throw new Error('roster or matcher not open');
+      return new LocalAdaptation(store, matcher, log, config.adaptation);
     },
     hubLink: (events) => {
       const hub = config.hub;
@@ -96,11 +105,15 @@ export function realParts(config: Config, clock: Clock, log: Logger): TerminalPa
         }),
         hubPublicKey: createPublicKey(readFileSync(hub.hubPublicKeyFile)),
         ...(stagingKey ? { stagingKey } : {}),
+        // Renewed certificates from the hub replace the bundle's certFile (runtime/sync/certificate.ts).
+        certificates: new CertificateInstaller({ terminalId: config.terminalId, files: { certFile: hub.certFile, keyFile: hub.keyFile, caFile: hub.caFile }, clock, log }),
         rosterSink: store ? new RosterStoreSink(store) : null,
         ...ROSTER_STORE_SCHEMAS,
       };
     },
     livenessFor: (policy) => new LivenessFusion(policy, clock, 'bgr'),
+    // The update agent (a process of its own) leaves its reports as files and keeps its state beside them.
+    updateLink: () => new UpdateLink(updateStateDir(config), config.update.root),
   };
 }
 
@@ -115,11 +128,8 @@ export async function startTerminal(opts: TerminalOptions): Promise<Terminal> {
   const gpio = opts.gpio ?? (config.gpio.driver === 'onoff' ? new OnoffGpio(clock, log) : new FakeGpio(clock));
   const lines = openDoorLines(gpio, config.gpio, LockController.relayActiveWhen(config.lock.lockType, true));
   const lock = new LockController({ relay: lines.relay, inputs: lines.inputs, clock, config: config.lock, logger: log });
-  const camera =
-    opts.camera ??
-    (config.camera.kind === 'rtsp'
-      ? new RtspSource({ ...config.camera, ffmpegPath: locateFfmpeg(config.camera.ffmpegPath) }, { clock, logger: log })
-      : new FileSource({ ...config.camera, ffmpegPath: locateFfmpeg(config.camera.ffmpegPath) }, { clock, logger: log }));
+  // The sources find their decoder themselves (core/programs.ts) and report a missing one as a camera error.
+  const camera = opts.camera ?? (config.camera.kind === 'rtsp' ? new RtspSource(config.camera, { clock, logger: log }) : new FileSource(config.camera, { clock, logger: log }));
   const t = new Terminal({
     config,
     clock,

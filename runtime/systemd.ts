@@ -7,6 +7,23 @@
 import { execFile } from 'node:child_process';
 import type { Clock, TimerHandle } from '../core/clock';
 import type { Logger } from '../core/log';
+import { programPath } from '../core/programs';
+
+/** Sends through `systemd-notify` (found by core/programs.ts); a missing tool is logged once, not thrown. */
+function systemdNotify(log: Logger): (args: string[]) => void {
+  let warned = false;
+  return (args) => {
+    let path: string;
+    try {
+      path = programPath('systemd-notify');
+    } catch (e) {
+      if (!warned) log.warn({ err: (e as Error).message }, 'cannot notify systemd');
+      warned = true;
+      return;
+    }
+    execFile(path, args, () => {});
+  };
+}
 
 export class SystemdNotifier {
   private timer: TimerHandle | null = null;
@@ -15,7 +32,7 @@ export class SystemdNotifier {
     private readonly env: NodeJS.ProcessEnv,
     private readonly clock: Clock,
     private readonly log: Logger,
-    private readonly send: (args: string[]) => void = (args) => execFile('systemd-notify', args, () => {}),
+    private readonly send: (args: string[]) => void = systemdNotify(log),
   ) {}
 
   get enabled(): boolean {

@@ -1,9 +1,11 @@
 /**
  * The same camera chain for every clip, genuine or attack, so that no cue can tell them apart by how
  * they were made: sensor noise (genuine only; the attack renderers add their own), then an H.264
- * round trip through the system ffmpeg (libx264, CRF 26, like a terminal's RTSP camera stream).
+ * round trip through ffmpeg (libx264, CRF 26, like a terminal's RTSP camera stream; core/programs.ts
+ * says which ffmpeg).
  */
 import { spawn } from 'node:child_process';
+import { programPath } from '../../core/programs';
 import type { RawFrame } from '../../models/image';
 import { mulberry32 } from './synth';
 
@@ -23,17 +25,20 @@ export async function h264RoundTrip(frames: readonly RawFrame[], fps: number, cr
   const f0 = frames[0];
   if (!f0) return [];
   const { width, height } = f0;
-  const cmd =
-    `ffmpeg -v error -f rawvideo -pix_fmt rgb24 -s ${width}x${height} -r ${fps} -i - -c:v libx264 -preset veryfast -crf ${crf} -pix_fmt yuv420p -f h264 - ` +
-    `| ffmpeg -v error -f h264 -i - -f rawvideo -pix_fmt rgb24 -`;
-  const proc = spawn('sh', ['-c', cmd], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const ffmpeg = programPath('ffmpeg');
+  // encoder | decoder, piped here rather than through a shell
+  const enc = spawn(ffmpeg, ['-v', 'error', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`, '-r', String(fps), '-i', '-', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', String(crf), '-pix_fmt', 'yuv420p', '-f', 'h264', '-'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const dec = spawn(ffmpeg, ['-v', 'error', '-f', 'h264', '-i', '-', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  enc.stdout.pipe(dec.stdin);
   const chunks: Buffer[] = [];
-  proc.stdout.on('data', (d: Buffer) => chunks.push(d));
-  const done = new Promise<void>((res, rej) => proc.on('close', (code) => (code === 0 ? res() : rej(new Error(`ffmpeg round trip exited ${code}`)))));
+  dec.stdout.on('data', (d: Buffer) => chunks.push(d));
+  const exited = (p: typeof enc, what: string): Promise<void> =>
+    new Promise<void>((res, rej) => p.on('close', (code) => (code === 0 ? res() : rej(new Error(`ffmpeg ${what} exited ${code}`)))));
+  const done = Promise.all([exited(enc, 'encoder'), exited(dec, 'decoder')]);
   for (const f of frames) {
-    if (!proc.stdin.write(f.data)) await new Promise((r) => proc.stdin.once('drain', r));
+    if (!enc.stdin.write(f.data)) await new Promise((r) => enc.stdin.once('drain', r));
   }
-  proc.stdin.end();
+  enc.stdin.end();
   await done;
   const all = Buffer.concat(chunks);
   const size = width * height * 3;

@@ -4,6 +4,7 @@
  *   node bin/doorway.js liveness .cache/liveness/demo/*.mp4
  */
 import { spawn } from 'node:child_process';
+import { programPath } from '../../core/programs';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { decodeImage } from '../../models/decode';
@@ -15,7 +16,7 @@ import { cacheDir, SPEC } from './dataset';
 import { printAttack, replayAttack, staticAttack } from './synth';
 
 async function encode(frames: Iterable<RawFrame>, file: string): Promise<void> {
-  const proc = spawn('ffmpeg', ['-v', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${SPEC.width}x${SPEC.height}`, '-r', String(SPEC.fps), '-i', '-', '-c:v', 'libx264', '-crf', '23', '-pix_fmt', 'yuv420p', file], { stdio: ['pipe', 'inherit', 'inherit'] });
+  const proc = spawn(programPath('ffmpeg'), ['-v', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${SPEC.width}x${SPEC.height}`, '-r', String(SPEC.fps), '-i', '-', '-c:v', 'libx264', '-crf', '23', '-pix_fmt', 'yuv420p', file], { stdio: ['pipe', 'inherit', 'inherit'] });
   const done = new Promise<void>((res, rej) => proc.on('close', (c) => (c === 0 ? res() : rej(new Error(`ffmpeg exited ${c}`)))));
   for (const f of frames) if (!proc.stdin.write(f.data)) await new Promise((r) => proc.stdin.once('drain', r));
   proc.stdin.end();

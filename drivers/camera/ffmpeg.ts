@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import type { Clock } from '../../core/clock';
 import { TerminalError } from '../../core/errors';
+import { locateProgram, ProgramMissingError, type LocatedProgram, type ProgramName } from '../../core/programs';
 
 /** Any failure of a camera source. `detail` is ffmpeg's last error line (no credentials: URLs are masked). */
 export abstract class CameraError extends TerminalError {
@@ -29,7 +30,7 @@ export class CameraNotFoundError extends CameraError {
 export class CameraCodecError extends CameraError {
   readonly code = 'camera-codec';
 }
-/** No ffmpeg executable at the configured path. */
+/** No decoder executable (ffmpeg, or gst-launch-1.0 for the gstreamer decoder): the message names its package. */
 export class FfmpegMissingError extends CameraError {
   readonly code = 'camera-ffmpeg-missing';
 }
@@ -65,6 +66,37 @@ export function classifyFfmpegExit(stderrLines: readonly string[], code: number 
     return new CameraCodecError('cannot decode the camera stream', detail);
   }
   return new CameraStreamError('camera stream ended', detail);
+}
+
+/**
+ * Option names that differ between ffmpeg releases. `ffmpeg4` is the npm registry's static build
+ * (@ffmpeg-installer, ffmpeg 4.1 of 2018): it has no `-fps_mode` (it has `-vsync`), and its RTSP
+ * `-timeout` means "listen for a connection" (the socket timeout is `-stimeout`). `current` is
+ * Debian's ffmpeg (5.1 in bookworm) and newer, where `-vsync` is deprecated and `-stimeout` gone.
+ */
+export type FfmpegDialect = 'ffmpeg4' | 'current';
+
+/** The dialect of a located ffmpeg: the registry build is the old one; a system or configured one is taken as current. */
+export function ffmpegDialect(p: Pick<LocatedProgram, 'source' | 'path'>): FfmpegDialect {
+  return p.source === 'registry' || p.path.includes('/@ffmpeg-installer/') ? 'ffmpeg4' : 'current';
+}
+
+/** `-fps_mode passthrough` in the dialect: every decoded frame out once, none duplicated or dropped. */
+export function passthroughArgs(dialect: FfmpegDialect): string[] {
+  return dialect === 'ffmpeg4' ? ['-vsync', 'passthrough'] : ['-fps_mode', 'passthrough'];
+}
+
+/**
+ * The decoder to run for a camera (`configured` from its config; the default name means "the system's,
+ * else the registry build"), or a FfmpegMissingError whose message names the package to install.
+ */
+export function locateDecoder(program: Extract<ProgramName, 'ffmpeg' | 'gst-launch-1.0'>, configured: string, env?: NodeJS.ProcessEnv): LocatedProgram | FfmpegMissingError {
+  try {
+    return locateProgram(program, { configured, ...(env ? { env } : {}) });
+  } catch (e) {
+    if (e instanceof ProgramMissingError) return new FfmpegMissingError(e.message, null, { cause: e });
+    throw e;
+  }
 }
 
 let setprivPath: string | null | undefined;

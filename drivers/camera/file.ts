@@ -1,7 +1,17 @@
 import { z } from 'zod';
 import type { Clock } from '../../core/clock';
 import type { Logger } from '../../core/log';
-import { Emitter, FfmpegFrameProcess, FfmpegMissingError, classifyFfmpegExit, type CameraError } from './ffmpeg';
+import {
+  Emitter,
+  FfmpegFrameProcess,
+  FfmpegMissingError,
+  classifyFfmpegExit,
+  ffmpegDialect,
+  locateDecoder,
+  passthroughArgs,
+  type CameraError,
+  type FfmpegDialect,
+} from './ffmpeg';
 import type { Frame, FrameSource, FrameSourceEvents } from './index';
 
 export const fileSourceConfigSchema = z.strictObject({
@@ -17,11 +27,12 @@ export const fileSourceConfigSchema = z.strictObject({
   /** Start again at the end, for ever. */
   loop: z.boolean().default(false),
   killTimeoutMs: z.number().int().min(10).default(2_000),
+  /** `ffmpeg`: the system's, else the npm registry's static build (core/programs.ts); or a path. */
   ffmpegPath: z.string().min(1).default('ffmpeg'),
 });
 export type FileSourceConfig = z.infer<typeof fileSourceConfigSchema>;
 
-export function fileFfmpegArgs(c: FileSourceConfig): string[] {
+export function fileFfmpegArgs(c: FileSourceConfig, dialect: FfmpegDialect = 'current'): string[] {
   const input =
     c.input.kind === 'video'
       ? ['-i', c.input.path]
@@ -34,7 +45,7 @@ export function fileFfmpegArgs(c: FileSourceConfig): string[] {
     '-an', '-sn', '-dn',
     '-vf', `scale=${c.width}:${c.height}`,
     // Keep the file's frames one to one (no duplication or dropping to a constant rate).
-    '-fps_mode', 'passthrough',
+    ...passthroughArgs(dialect),
     '-flush_packets', '1',
     '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1',
   ];
@@ -56,7 +67,8 @@ export class FileSource implements FrameSource {
 
   constructor(
     private readonly config: FileSourceConfig,
-    private readonly deps: { clock: Clock; logger: Logger },
+    /** `env`: whose PATH ffmpeg is looked up in (default this process's). */
+    private readonly deps: { clock: Clock; logger: Logger; env?: NodeJS.ProcessEnv },
   ) {
     this.log = deps.logger.child({ module: 'camera', source: 'file' });
     this.events = new Emitter((err) => this.log.error({ err: String(err) }, 'frame source listener failed'));
@@ -76,9 +88,18 @@ export class FileSource implements FrameSource {
 
   start(): void {
     if (this.proc || this.stopped) return;
+    const ffmpeg = locateDecoder('ffmpeg', this.config.ffmpegPath, this.deps.env);
+    if (ffmpeg instanceof FfmpegMissingError) {
+      // Asynchronously, as every other failure of the child: listeners added right after start() hear it.
+      queueMicrotask(() => {
+        if (!this.stopped) this.emitError(ffmpeg);
+      });
+      return;
+    }
+    this.log.debug({ ffmpeg: ffmpeg.path, from: ffmpeg.source }, 'decoder located');
     const proc = new FfmpegFrameProcess({
-      ffmpegPath: this.config.ffmpegPath,
-      args: fileFfmpegArgs(this.config),
+      ffmpegPath: ffmpeg.path,
+      args: fileFfmpegArgs(this.config, ffmpegDialect(ffmpeg)),
       width: this.config.width,
       height: this.config.height,
       clock: this.deps.clock,
@@ -91,7 +112,7 @@ export class FileSource implements FrameSource {
       onExit: (info) => {
         if (this.stopped) return;
         if (info.spawnError && (info.spawnError as NodeJS.ErrnoException).code === 'ENOENT') {
-          this.emitError(new FfmpegMissingError(`ffmpeg not found at "${this.config.ffmpegPath}" (install the ffmpeg package)`));
+          this.emitError(new FfmpegMissingError(`ffmpeg vanished from ${ffmpeg.path}: install it with \`apt-get install -y ffmpeg\``));
         } else if (info.code === 0 && this.seq > 0) {
           this.events.emit('end', { frames: this.seq });
         } else {

@@ -4,7 +4,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { z } from 'zod';
 import type { Clock } from '../../core/clock';
 import type { Logger } from '../../core/log';
-import { maskUrl } from './ffmpeg';
+import { FfmpegMissingError, locateDecoder, maskUrl } from './ffmpeg';
 
 export const previewConfigSchema = z.strictObject({
   enabled: z.boolean().default(false),
@@ -18,6 +18,7 @@ export const previewConfigSchema = z.strictObject({
   fps: z.union([z.literal(24), z.literal(25), z.literal(30), z.literal(50), z.literal(60)]).default(25),
   bitrateKbps: z.number().int().min(100).max(20_000).default(1_000),
   killTimeoutMs: z.number().int().min(10).default(2_000),
+  /** `ffmpeg`: the system's, else the npm registry's static build (core/programs.ts); or a path. */
   ffmpegPath: z.string().min(1).default('ffmpeg'),
 });
 export type PreviewConfig = z.infer<typeof previewConfigSchema>;
@@ -64,8 +65,11 @@ export class PreviewRelay {
     return s && s.exitCode === null && s.signalCode === null ? (s.pid ?? null) : null;
   }
 
+  /** Rejects with FfmpegMissingError (naming the package) when there is no ffmpeg. */
   async start(): Promise<{ host: string; port: number }> {
     if (this.wss) return this.address();
+    const ffmpeg = locateDecoder('ffmpeg', this.config.ffmpegPath);
+    if (ffmpeg instanceof FfmpegMissingError) throw ffmpeg;
     const wss = new WebSocketServer({ host: this.config.host, port: this.config.port });
     await new Promise<void>((resolve, reject) => {
       wss.once('listening', resolve);
@@ -79,7 +83,7 @@ export class PreviewRelay {
     });
     const muxer = new Mpeg1Muxer({
       url: this.cameraUrl,
-      ffmpegPath: this.config.ffmpegPath,
+      ffmpegPath: ffmpeg.path,
       ffmpegOptions: {
         '-an': '',
         '-s': `${this.config.width}x${this.config.height}`,

@@ -7,8 +7,11 @@ import {
   FfmpegFrameProcess,
   FfmpegMissingError,
   classifyFfmpegExit,
+  ffmpegDialect,
+  locateDecoder,
   maskUrl,
   type CameraError,
+  type FfmpegDialect,
 } from './ffmpeg';
 import type { Frame, FrameSource, FrameSourceEvents } from './index';
 
@@ -44,19 +47,22 @@ export const rtspSourceConfigSchema = z.strictObject({
    * ~0.2 s instead of ~2 s. Both write the same raw RGB24 frames to a pipe.
    */
   decoder: z.enum(['ffmpeg', 'gstreamer']).default('ffmpeg'),
+  /** `ffmpeg`: the system's, else the npm registry's static build (core/programs.ts); or a path. */
   ffmpegPath: z.string().min(1).default('ffmpeg'),
+  /** `gst-launch-1.0`: the system's (Debian gstreamer1.0-tools); or a path. */
   gstLaunchPath: z.string().min(1).default('gst-launch-1.0'),
 });
 export type RtspSourceConfig = z.infer<typeof rtspSourceConfigSchema>;
 
 /** The ffmpeg arguments for an RTSP source (exported so the benchmark and docs show the real ones). */
-export function rtspFfmpegArgs(c: RtspSourceConfig): string[] {
+export function rtspFfmpegArgs(c: RtspSourceConfig, dialect: FfmpegDialect = 'current'): string[] {
   const filters = [...(c.fps !== null ? [`fps=${c.fps}`] : []), `scale=${c.width}:${c.height}`];
   return [
     '-nostdin', '-hide_banner', '-loglevel', 'error',
     '-rtsp_transport', c.transport,
     // Socket I/O timeout (microseconds): a silent camera makes ffmpeg exit instead of hanging.
-    '-timeout', String(c.stallTimeoutMs * 1000),
+    // (ffmpeg 4's `-timeout` would make it listen for a camera instead: its name was `-stimeout`.)
+    dialect === 'ffmpeg4' ? '-stimeout' : '-timeout', String(c.stallTimeoutMs * 1000),
     '-fflags', 'nobuffer', '-flags', 'low_delay',
     '-threads', String(c.decodeThreads),
     '-i', c.url,
@@ -106,7 +112,8 @@ export class RtspSource implements FrameSource {
 
   constructor(
     private readonly config: RtspSourceConfig,
-    private readonly deps: { clock: Clock; logger: Logger },
+    /** `env`: whose PATH the decoder is looked up in (default this process's). */
+    private readonly deps: { clock: Clock; logger: Logger; env?: NodeJS.ProcessEnv },
   ) {
     this.log = deps.logger.child({ module: 'camera', source: 'rtsp' });
     this.events = new Emitter((err) => this.log.error({ err: String(err) }, 'frame source listener failed'));
@@ -153,9 +160,20 @@ export class RtspSource implements FrameSource {
     this.stalled = false;
     this.framesSinceSpawn = 0;
     const gst = this.config.decoder === 'gstreamer';
+    // Looked up at every (re)start: a decoder installed while the camera waits is picked up.
+    const decoder = gst
+      ? locateDecoder('gst-launch-1.0', this.config.gstLaunchPath, this.deps.env)
+      : locateDecoder('ffmpeg', this.config.ffmpegPath, this.deps.env);
+    if (decoder instanceof FfmpegMissingError) {
+      this.proc = null;
+      queueMicrotask(() => {
+        if (this.state === 'running') this.fail(decoder);
+      });
+      return;
+    }
     const proc: FfmpegFrameProcess = new FfmpegFrameProcess({
-      ffmpegPath: gst ? this.config.gstLaunchPath : this.config.ffmpegPath,
-      args: gst ? rtspGstArgs(this.config) : rtspFfmpegArgs(this.config),
+      ffmpegPath: decoder.path,
+      args: gst ? rtspGstArgs(this.config) : rtspFfmpegArgs(this.config, ffmpegDialect(decoder)),
       width: this.config.width,
       height: this.config.height,
       clock: this.deps.clock,
@@ -165,9 +183,7 @@ export class RtspSource implements FrameSource {
         this.proc = null;
         let error: CameraError;
         if (info.spawnError && (info.spawnError as NodeJS.ErrnoException).code === 'ENOENT') {
-          error = gst
-            ? new FfmpegMissingError(`gst-launch-1.0 not found at "${this.config.gstLaunchPath}" (install gstreamer1.0-tools)`)
-            : new FfmpegMissingError(`ffmpeg not found at "${this.config.ffmpegPath}" (install the ffmpeg package)`);
+          error = new FfmpegMissingError(`${decoder.path} vanished: install it with \`apt-get install -y ${gst ? 'gstreamer1.0-tools' : 'ffmpeg'}\``);
         } else if (this.stalled) {
           error = new CameraStallError(`no frame for ${this.framesSinceSpawn > 0 ? this.config.stallTimeoutMs : this.config.startTimeoutMs} ms`);
         } else {

@@ -56,7 +56,7 @@ export interface FrameEvidence {
   landmarks68: ArrayLike<number>;
   /** Probability of the passive model's "live" class, or null when it was not run. */
   passiveLive: number | null;
-  eyes: EyeState | null;
+  eyes: Pick<EyeState, 'leftOpen' | 'rightOpen'> | null;
   pose: HeadPose | null;
   cues: PixelCues | null;
   /** Face and beside-the-face translations since the previous frame (RingFlow), or null when not measured. */
@@ -191,7 +191,7 @@ export class TrackEvidence {
     const fr = this.frames;
     const passive = fr.filter((f) => f.passiveLive !== null).map((f) => logit(f.passiveLive as number));
     const mouth = fr.map((f) => mouthGap(f.landmarks68));
-    const eyes = fr.filter((f) => f.eyes).map((f) => Math.min((f.eyes as EyeState).leftOpen, (f.eyes as EyeState).rightOpen));
+    const eyes = fr.flatMap((f) => (f.eyes ? [Math.min(f.eyes.leftOpen, f.eyes.rightOpen)] : []));
     const yaw = fr.filter((f) => f.pose).map((f) => (f.pose as HeadPose).yaw);
     const pitch = fr.filter((f) => f.pose).map((f) => (f.pose as HeadPose).pitch);
     const cues = fr.filter((f) => f.cues).map((f) => f.cues as PixelCues);

@@ -1,13 +1,13 @@
 /**
- * Frames of a video file (decoded by the system ffmpeg into rgb24) or of an image sequence, for the
- * liveness evaluation and the `doorway liveness` command. Timestamps come from the frame rate.
+ * Frames of a video file (decoded by ffmpeg into rgb24: the system's, else the npm registry's static
+ * build, see core/programs.ts) or of an image sequence, for the liveness evaluation, the benchmarks and
+ * the `doorway liveness` command. Timestamps come from the frame rate.
  */
-import { spawn, execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { z } from 'zod';
+import { spawn } from 'node:child_process';
 import { decodeImage } from '../decode';
 import type { RawFrame } from '../image';
 import { TerminalError } from '../../core/errors';
+import { programPath } from '../../core/programs';
 
 export class VideoDecodeError extends TerminalError {
   readonly code = 'video-decode';
@@ -19,23 +19,40 @@ export interface TimedFrame {
   frame: RawFrame;
 }
 
-const ProbeSchema = z.object({
-  streams: z.array(z.object({ width: z.number().int().positive(), height: z.number().int().positive(), r_frame_rate: z.string() })).min(1),
-});
+/**
+ * Size and frame rate of the first video stream, from the stream line `ffmpeg -i FILE` prints, e.g.
+ * `Stream #0:0(und): Video: h264 (High) (avc1 / 0x31637661), yuv420p, 640x480 [SAR 1:1 DAR 4:3],
+ * 1003 kb/s, 25 fps, 25 tbr, 12800 tbn` (the same in ffmpeg 4.1 and 5.1). ffprobe is not used: the
+ * registry package that stands in for a missing system ffmpeg has no ffprobe. The rate is `tbr` (what
+ * ffprobe calls r_frame_rate), else `fps`, else 25. Null when there is no video stream line.
+ */
+export function parseStreamInfo(ffmpegStderr: string): { width: number; height: number; fps: number } | null {
+  const line = ffmpegStderr.split('\n').find((l) => /Stream #\d+:\d+.*: Video: /.test(l));
+  if (!line) return null;
+  const size = /, (\d{1,5})x(\d{1,5})(?=[ ,]|$)/.exec(line);
+  if (!size) return null;
+  const rate = (unit: string): number | null => {
+    const m = new RegExp(`, (\\d+(?:\\.\\d+)?)(k?) ${unit}(?=[ ,]|$)`).exec(line);
+    return m ? Number(m[1]) * (m[2] ? 1000 : 1) : null;
+  };
+  const fps = rate('tbr') ?? rate('fps') ?? 25;
+  return { width: Number(size[1]), height: Number(size[2]), fps: Number.isFinite(fps) && fps > 0 ? fps : 25 };
+}
 
 export async function probeVideo(file: string): Promise<{ width: number; height: number; fps: number }> {
-  let out: string;
-  try {
-    out = (await promisify(execFile)('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,r_frame_rate', '-of', 'json', file])).stdout;
-  } catch (e) {
-    throw new VideoDecodeError(`${file}: ffprobe failed: ${(e as Error).message.split('\n')[0] ?? ''}`, { cause: e });
-  }
-  const r = ProbeSchema.safeParse(JSON.parse(out));
-  if (!r.success) throw new VideoDecodeError(`${file}: no video stream`);
-  const s = r.data.streams[0] as z.infer<typeof ProbeSchema>['streams'][number];
-  const [n, d] = s.r_frame_rate.split('/').map(Number) as [number, number | undefined];
-  const fps = d ? n / d : n;
-  return { width: s.width, height: s.height, fps: Number.isFinite(fps) && fps > 0 ? fps : 25 };
+  // Without an output file ffmpeg prints the input's streams and exits with status 1: that is expected.
+  const stderr = await new Promise<string>((resolve, reject) => {
+    const proc = spawn(programPath('ffmpeg'), ['-hide_banner', '-nostdin', '-i', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    proc.on('error', reject);
+    proc.on('close', () => resolve(err));
+  }).catch((e: unknown) => {
+    throw new VideoDecodeError(`${file}: ffmpeg could not start: ${(e as Error).message}`, { cause: e });
+  });
+  const info = parseStreamInfo(stderr);
+  if (!info) throw new VideoDecodeError(`${file}: no video stream${/No such file/.test(stderr) ? ' (no such file)' : ''}`);
+  return info;
 }
 
 /**
@@ -59,7 +76,7 @@ export async function* videoFrames(
   if (opts.size) filters.push(`scale=${width}:${height}:force_original_aspect_ratio=increase`, `crop=${width}:${height}`);
   if (filters.length) args.push('-vf', filters.join(','));
   args.push('-f', 'rawvideo', '-pix_fmt', 'rgb24', '-');
-  const proc = spawn('ffmpeg', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(programPath('ffmpeg'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number>((res) => proc.on('close', (code) => res(code ?? 1)));

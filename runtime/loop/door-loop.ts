@@ -7,8 +7,11 @@
 import type { Clock } from '../../core/clock';
 import type { Logger } from '../../core/log';
 import { TerminalError } from '../../core/errors';
+import { BlinkGate, DEFAULT_BLINK_GATE, type BlinkGateOptions } from '../../models/eye';
 import type { FaceResult, ProcessOptions } from '../../models/pipeline';
+import { withEyesClosed } from '../../models/quality';
 import type { RawFrame } from '../../models/image';
+import type { Passage } from '../roster/adaptation';
 import { candidatePersonIds, decide, type Decision, type Door, type FrameMatch, type PersonFacts, type Thresholds } from '../decision/policy';
 import { FaceTracker, type Track } from './tracker';
 
@@ -68,6 +71,12 @@ export interface LoopConfig {
    * no weight (README, Liveness), so it would cost about 4 ms a frame for nothing.
    */
   passiveLiveness?: boolean;
+  /**
+   * Eyes-closed frames of a track (a blink) are not usable: fr_eye reads both eyes closed and the
+   * landmarks' eye aspect ratio fell below the same face's open-eye baseline (models/eye.ts). Default
+   * DEFAULT_BLINK_GATE; the terminal passes its pipeline.quality settings.
+   */
+  blink?: BlinkGateOptions;
 }
 
 export type LoopEvent =
@@ -95,6 +104,11 @@ export interface DoorLoopDeps {
   livenessFor: () => LivenessJudge;
   lock: DoorActuator;
   emit: (e: LoopEvent) => void;
+  /**
+   * Each decided passage with its usable frames' embeddings, after the lock was driven (template
+   * adaptation, runtime/roster/local-adaptation.ts). An error here is logged and changes nothing.
+   */
+  passages?: (p: Passage) => void;
   config: LoopConfig;
 }
 
@@ -102,7 +116,10 @@ interface TrackState {
   track: Track;
   firstCapturedAt: number;
   frames: FrameMatch[];
+  /** Embeddings of the usable frames (quality passed), for template adaptation. */
+  usable: Float32Array[];
   liveness: LivenessJudge;
+  eyes: BlinkGate;
   lastLiveness: LivenessOutcome;
   decided: boolean;
 }
@@ -180,6 +197,12 @@ export class DoorLoop {
     this.running = false;
   }
 
+  /** A face in view is still being decided (a passage is in progress). */
+  get passageInProgress(): boolean {
+    for (const s of this.states.values()) if (!s.decided) return true;
+    return false;
+  }
+
   /**
    * True when frames keep arriving (the newest is at most `frameFreshMs` old) but no step has finished
    * for longer than `stallExitMs`: a pipeline run that never returns. The terminal then exits so that its
@@ -209,7 +232,9 @@ export class DoorLoop {
           track,
           firstCapturedAt: frame.capturedAt,
           frames: [],
+          usable: [],
           liveness: this.deps.livenessFor(),
+          eyes: new BlinkGate(c.blink ?? DEFAULT_BLINK_GATE),
           lastLiveness: { verdict: 'pending', score: 0, reasons: [] },
           decided: false,
         };
@@ -220,7 +245,9 @@ export class DoorLoop {
       const hits = this.deps.identifier.search(face.embedding, c.searchK);
       const best = new Map<string, number>();
       for (const h of hits) best.set(h.personId, Math.max(best.get(h.personId) ?? -1, h.score));
-      st.frames.push({ quality: face.quality.ok ? 1 : 0, matches: [...best].map(([personId, score]) => ({ personId, score })) });
+      const quality = withEyesClosed(face.quality, st.eyes.observe(face.quality.eyes));
+      if (quality.ok && this.deps.passages) st.usable.push(face.embedding);
+      st.frames.push({ quality: quality.ok ? 1 : 0, matches: [...best].map(([personId, score]) => ({ personId, score })) });
       this.consider(st, frame.capturedAt);
     });
   }
@@ -259,6 +286,13 @@ export class DoorLoop {
     const latencyMs = Math.max(0, at - st.firstCapturedAt);
     this.lastDecisionLatencyMs = latencyMs;
     this.deps.emit({ type: 'decision', at, trackId: st.track.id, decision, latencyMs, frames: st.frames.length, liveness: st.lastLiveness, lock });
+    if (this.deps.passages) {
+      try {
+        this.deps.passages({ at, credential: 'face', decision, liveness: st.lastLiveness.verdict, frames: st.usable });
+      } catch (e) {
+        this.log.error({ code: e instanceof TerminalError ? e.code : 'internal', err: e instanceof Error ? e.message : String(e) }, 'passage hook failed; the decision stands');
+      }
+    }
   }
 
   /** A track that ended undecided with enough frames gets its final decision from what was gathered. */

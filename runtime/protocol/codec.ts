@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { z } from 'zod';
 import { TerminalError } from '../../core/errors';
+import { MAX_PAYLOAD_BYTES } from './limits';
 import { SignedEnvelopeSchema } from './schemas';
 import { verifyEnvelope } from './signing';
 
@@ -12,6 +13,8 @@ export type RejectReason =
   | 'signature'
   | 'unknown-topic'
   | 'stale-version'
+  /** Roster data from an older epoch than the one held, or from before epochs once one is held. */
+  | 'stale-epoch'
   | 'wrong-terminal'
   | 'expired'
   | 'replayed-nonce'
@@ -21,7 +24,9 @@ export type RejectReason =
   /** Roster data for a terminal wiped by the hub, before the hub ordered a resync. */
   | 'roster-held'
   /** A snapshot chunk staged on disk no longer authenticated (altered file, rotated device secret). */
-  | 'staged-chunk-unreadable';
+  | 'staged-chunk-unreadable'
+  /** A renewed certificate that is not for this terminal, its CA or its key, not valid now, or older. */
+  | 'certificate-refused';
 
 /** An incoming MQTT payload was refused. `reason` is stable; the message never quotes the payload. */
 export class ProtocolRejectError extends TerminalError {
@@ -35,8 +40,8 @@ export class ProtocolRejectError extends TerminalError {
   }
 }
 
-/** Default limit on one payload: generous for a 500-person snapshot chunk, far below 10 MB. */
-export const DEFAULT_MAX_PAYLOAD_BYTES = 4 * 1024 * 1024;
+/** Default limit on one payload: the protocol's (runtime/protocol/limits.ts), which the brokers enforce too. */
+export const DEFAULT_MAX_PAYLOAD_BYTES = MAX_PAYLOAD_BYTES;
 
 function firstIssues(err: z.ZodError): string {
   return err.issues

@@ -1,4 +1,6 @@
+export * from './ids';
 export * from './schemas';
 export * from './topics';
 export * from './signing';
 export * from './codec';
+export * from './limits';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { IdSchema } from './ids';
 
 /**
  * Every MQTT payload between terminal and hub, as zod schemas. Each payload carries `v` (the schema
@@ -9,8 +10,8 @@ import { z } from 'zod';
 export const SCHEMA_VERSION = 1 as const;
 const v = z.literal(SCHEMA_VERSION);
 
-/** Terminal ids appear inside topics: no '/', '+', '#', no upper case, bounded length. */
-export const TerminalIdSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'terminal id');
+/** Terminal ids appear inside topics, certificate names and ACL lines: the one identifier rule (./ids). */
+export const TerminalIdSchema = IdSchema;
 export type TerminalId = z.infer<typeof TerminalIdSchema>;
 
 /** Event ids are ULIDs (time-ordered, 26 Crockford base32 characters). */
@@ -20,13 +21,13 @@ const epochMs = z.number().int().nonnegative();
 const unit = z.number().min(0).max(1);
 const ms = z.number().nonnegative().max(3_600_000);
 /** Pseudonymous person id (a roster key, never a name). */
-const personId = z.string().min(1).max(64);
+const personId = IdSchema;
 
 /**
- * Who asked the hub for a command (an operator account name, as in the hub's audit log): letters,
- * digits and `._@-`, at most 64 characters.
+ * Who asked the hub for a command: the operator as the hub's audit log names them (provisioning's
+ * actorOf), an identifier under the one rule (ids.ts) like every other id that reaches a log or an event.
  */
-export const OperatorIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/, 'operator id');
+export const OperatorIdSchema = IdSchema;
 
 /** The id of a signed hub command on the terminal: its single-use nonce (the hub audits it as sent). */
 export const CommandIdSchema = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'command id');
@@ -108,9 +109,9 @@ export const RosterIntegritySchema = z.strictObject({
 export const AlertSightingSchema = z.strictObject({
   ...eventBase,
   type: z.literal('alert.sighting'),
-  tag: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/),
+  tag: IdSchema,
   personId,
-  doorId: z.string().min(1).max(64),
+  doorId: IdSchema,
   score: unit,
 });
 
@@ -211,6 +212,49 @@ export const TerminalFaultSchema = z.strictObject({
   state: z.enum(['raised', 'cleared']),
 });
 
+/**
+ * Why an update was refused or rolled back (runtime/update). Refusals leave the slots and `current`
+ * untouched; `crashed`, `unhealthy`, `did-not-start` and `interrupted` end a trial with a rollback.
+ */
+export const UpdateReasonSchema = z.enum([
+  'malformed',
+  'truncated',
+  'bad-signature',
+  'untrusted-key',
+  'other-community',
+  'wrong-architecture',
+  'downgrade',
+  'already-installed',
+  'not-replaceable',
+  'file-mismatch',
+  'download-failed',
+  'door-busy',
+  'install-failed',
+  'did-not-start',
+  'unhealthy',
+  'crashed',
+  'interrupted',
+]);
+export type UpdateReason = z.infer<typeof UpdateReasonSchema>;
+
+const softwareVersion = z.string().regex(/^\d{1,6}\.\d{1,6}\.\d{1,6}$/);
+
+/**
+ * The terminal's update agent finished with a bundle: `committed` (the new version passed its health
+ * check and stays), `rolled-back` (it failed it; the previous slot runs again), `refused` (nothing was
+ * changed). `version` is the bundle's (null when unreadable), `running` the version running afterwards.
+ */
+export const UpdateOutcomeSchema = z.strictObject({
+  ...eventBase,
+  type: z.literal('update.outcome'),
+  outcome: z.enum(['committed', 'rolled-back', 'refused']),
+  version: softwareVersion.nullable(),
+  running: softwareVersion.nullable(),
+  reason: UpdateReasonSchema.nullable(),
+  /** What failed, for people (failing health checks, a file name); never a key or a path outside the slots. */
+  detail: z.string().max(200).nullable(),
+});
+
 export const SyncEventSchema = z.discriminatedUnion('type', [
   AlertSightingSchema,
   EntryGrantedSchema,
@@ -228,6 +272,7 @@ export const SyncEventSchema = z.discriminatedUnion('type', [
   UnlockRefusedSchema,
   AlarmRelayFaultSchema,
   TerminalFaultSchema,
+  UpdateOutcomeSchema,
 ]);
 export type SyncEvent = z.infer<typeof SyncEventSchema>;
 export type SyncEventType = SyncEvent['type'];
@@ -269,9 +314,34 @@ export const AcksMessageSchema = z.strictObject({
 });
 export type AcksMessage = z.infer<typeof AcksMessageSchema>;
 
+/**
+ * A roster epoch: one line of roster history, with its own identity. The hub starts a new epoch every
+ * time it starts (a hub restored from a backup starts one too, so it never signs a second, different
+ * version N in an epoch whose version N a terminal may already hold). `startedAt` (the hub's clock,
+ * signed with it) orders epochs: a later start is a newer epoch. `continues` says which history the
+ * epoch carries on and up to which version: a terminal holding that epoch (null: a roster from before
+ * epochs) at that version or below can go on with deltas; any other needs a snapshot. The acceptance
+ * rule is in runtime/roster/acceptance.ts and runtime/sync/README.md.
+ */
+export const EpochIdSchema = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'epoch id');
+export const RosterEpochSchema = z.strictObject({
+  id: EpochIdSchema,
+  startedAt: epochMs,
+  continues: z.strictObject({ epoch: EpochIdSchema.nullable(), version: z.number().int().nonnegative() }).nullable(),
+});
+export type RosterEpoch = z.infer<typeof RosterEpochSchema>;
+
+/** The epoch a terminal holds, as it reports it (sync requests, heartbeats). */
+export const HeldEpochSchema = z.strictObject({ id: EpochIdSchema, startedAt: epochMs });
+export type HeldEpoch = z.infer<typeof HeldEpochSchema>;
+
 export const HealthSchema = z.strictObject({
   uptimeS: z.number().nonnegative(),
   rosterVersion: z.number().int().nonnegative(),
+  /** Absent while the terminal holds no epoch (and from terminals of builds before epochs). */
+  rosterEpoch: HeldEpochSchema.optional(),
+  /** When the TLS certificate the terminal connects with expires (absent when it cannot tell). */
+  certificateExpiresAt: epochMs.optional(),
   outboxDepth: z.number().int().nonnegative(),
   outboxDropped: z.number().int().nonnegative(),
   rejectedMessages: z.number().int().nonnegative(),
@@ -281,6 +351,14 @@ export const HealthSchema = z.strictObject({
   modelVersion: z.string().min(1).max(128),
   /** Faults the terminal runs with now (empty: none); a heartbeat without the field has none. */
   faults: z.array(TerminalFaultCodeSchema).max(32).default([]),
+  /** Installed bundle (runtime/update): its version, the slot `current` points at, the agent's state. */
+  update: z
+    .strictObject({
+      version: softwareVersion.nullable(),
+      slot: z.enum(['a', 'b']).nullable(),
+      state: z.enum(['idle', 'trial', 'committed', 'rolled-back', 'refused']),
+    })
+    .optional(),
 });
 export type Health = z.infer<typeof HealthSchema>;
 
@@ -293,12 +371,13 @@ export type StatusMessage = z.infer<typeof StatusMessageSchema>;
 
 /**
  * door/<id>/requests: the terminal asks the hub for roster data.
- * `sync`: "I hold version N": the hub replays the deltas after N, or sends a snapshot if it cannot.
+ * `sync`: "I hold version N (of epoch E)": the hub replays the deltas after N when (E, N) lies on its
+ * own history, or sends a snapshot. `epoch` is left out while the terminal holds none.
  * `snapshot`: send a full snapshot; with `resume`, only the listed chunks of that snapshot if the hub
  * still has it (an interrupted snapshot resumes instead of restarting).
  */
 export const RequestMessageSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ v, kind: z.literal('sync'), version: z.number().int().nonnegative() }),
+  z.strictObject({ v, kind: z.literal('sync'), version: z.number().int().nonnegative(), epoch: HeldEpochSchema.optional() }),
   z.strictObject({
     v,
     kind: z.literal('snapshot'),
@@ -324,10 +403,14 @@ export const SignedEnvelopeSchema = z.strictObject({
 });
 export type SignedEnvelope = z.infer<typeof SignedEnvelopeSchema>;
 
-/** Body of a roster delta: `batch` is opaque here and validated by the roster store's own schema. */
+/**
+ * Body of a roster delta: `batch` is opaque here and validated by the roster store's own schema.
+ * `epoch` is absent only in deltas signed by a hub from before epochs.
+ */
 export const RosterDeltaSchema = z.strictObject({
   v,
   kind: z.literal('roster.delta'),
+  epoch: RosterEpochSchema.optional(),
   version: z.number().int().positive(),
   batch: z.unknown(),
 });
@@ -336,6 +419,7 @@ export const RosterDeltaSchema = z.strictObject({
 export const RosterSnapshotChunkSchema = z.strictObject({
   v,
   kind: z.literal('roster.snapshot'),
+  epoch: RosterEpochSchema.optional(),
   snapshotId: z.string().regex(/^[A-Za-z0-9-]{1,64}$/),
   version: z.number().int().nonnegative(),
   index: z.number().int().nonnegative(),
@@ -357,12 +441,28 @@ export const CommandSchema = z.discriminatedUnion('type', [
 ]);
 export type Command = z.infer<typeof CommandSchema>;
 
+/**
+ * hub/<id>/certificate (retained, signed): the terminal's renewed TLS certificate (PEM), for the key it
+ * already holds. Retained so that a terminal that was offline gets it when it comes back; the terminal
+ * installs it only if it is for itself, from the pinned CA, for its own key, valid now and not older
+ * than the one in use (runtime/sync/certificate.ts).
+ */
+export const CertificateBodySchema = z.strictObject({
+  v,
+  kind: z.literal('certificate'),
+  terminalId: TerminalIdSchema,
+  certificate: z.string().min(100).max(8192).regex(/^-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE-----\r?\n?$/, 'one PEM certificate'),
+  issuedAt: epochMs,
+});
+export type CertificateBody = z.infer<typeof CertificateBodySchema>;
+
 /** Body of a signed command: bound to one terminal, single use (nonce), short-lived (expiry). */
 export const CommandBodySchema = z.strictObject({
   v,
   kind: z.literal('command'),
   terminalId: TerminalIdSchema,
-  nonce: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/),
+  /** Also the command's id in the terminal's events and the hub's audit (`command.sent`). */
+  nonce: CommandIdSchema,
   issuedAt: epochMs,
   expiresAt: epochMs,
   command: CommandSchema,

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import {
   AcksMessageSchema,
+  CertificateBodySchema,
   CommandBodySchema,
   EventsMessageSchema,
   RequestMessageSchema,
@@ -32,6 +33,7 @@ export const TOPICS = {
   roster: { filter: 'hub/+/roster', from: 'hub', retained: false, signed: true, schema: RosterBodySchema },
   rosterAll: { filter: 'hub/roster/all', from: 'hub', retained: false, signed: true, schema: RosterBodySchema },
   commands: { filter: 'hub/+/commands', from: 'hub', retained: false, signed: true, schema: CommandBodySchema },
+  certificate: { filter: 'hub/+/certificate', from: 'hub', retained: true, signed: true, schema: CertificateBodySchema },
 } as const satisfies Record<string, TopicDef<z.ZodType>>;
 
 export type TopicKind = keyof typeof TOPICS;
@@ -48,13 +50,14 @@ export function topicsFor(terminalId: string): Record<TopicKind, string> {
     roster: `hub/${id}/roster`,
     rosterAll: 'hub/roster/all',
     commands: `hub/${id}/commands`,
+    certificate: `hub/${id}/certificate`,
   };
 }
 
 /** What a terminal subscribes to (its own hub/<id>/# topics and the shared roster topic). */
 export function terminalSubscriptions(terminalId: string): string[] {
   const t = topicsFor(terminalId);
-  return [t.acks, t.roster, t.rosterAll, t.commands];
+  return [t.acks, t.roster, t.rosterAll, t.commands, t.certificate];
 }
 
 /** Classify a concrete topic name; `null` for anything not in the table. */
@@ -67,7 +70,7 @@ export function parseTopic(topic: string): { kind: TopicKind; terminalId: string
   if (root === 'door' && (leaf === 'status' || leaf === 'events' || leaf === 'requests')) {
     return { kind: leaf, terminalId: id };
   }
-  if (root === 'hub' && (leaf === 'acks' || leaf === 'roster' || leaf === 'commands')) {
+  if (root === 'hub' && (leaf === 'acks' || leaf === 'roster' || leaf === 'commands' || leaf === 'certificate')) {
     return { kind: leaf, terminalId: id };
   }
   return null;

@@ -1,11 +1,20 @@
 import { z } from 'zod';
+import { IdSchema } from '../protocol/ids';
 
 /**
  * Roster changes as the hub sends them (inside a signed MQTT envelope, see runtime/protocol). Plain
  * JSON: embeddings are base64 of little-endian float32 values, instants are ISO 8601 with offset.
  */
 
-const Id = z.string().min(1).max(128).regex(/^[A-Za-z0-9._:@-]+$/, 'letters, digits and . _ : @ - only');
+/** Template ids are keys inside the roster only (never a path or topic); they embed the person id. */
+const TemplateId = z.string().min(1).max(128).regex(/^[A-Za-z0-9._:@-]+$/, 'letters, digits and . _ : @ - only');
+
+/**
+ * A person id as hubs wrote them before the identifier rule (runtime/protocol/ids.ts): accepted only
+ * where a person is revoked, so a terminal can still delete a person it may hold from then. A
+ * revocation deletes; it never names a file, topic or certificate.
+ */
+export const RevokedPersonIdSchema = z.string().min(1).max(128).regex(/^[A-Za-z0-9._:@-]+$/, 'letters, digits and . _ : @ - only');
 const HHMM = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'HH:MM, 00:00 to 24:00');
 
 /**
@@ -24,24 +33,25 @@ export const WeeklyWindowSchema = z.strictObject({
  * validFrom (inclusive) to validUntil (exclusive), within any window (no windows = at any time).
  */
 export const AuthorisationSchema = z.strictObject({
-  doorIds: z.array(Id).max(1000).default([]),
-  buildingIds: z.array(Id).max(1000).default([]),
+  doorIds: z.array(IdSchema).max(1000).default([]),
+  buildingIds: z.array(IdSchema).max(1000).default([]),
   validFrom: z.iso.datetime({ offset: true }).optional(),
   validUntil: z.iso.datetime({ offset: true }).optional(),
   windows: z.array(WeeklyWindowSchema).max(50).optional(),
 });
 
 export const TemplateSchema = z.strictObject({
-  templateId: Id,
+  templateId: TemplateId,
   modelId: z.string().min(1).max(128),
   embedding: z.base64().max(64 * 1024),
 });
 
-export const TagSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'lowercase alert category like missing-person');
+/** An alert category such as missing-person: the one identifier rule. */
+export const TagSchema = IdSchema;
 
 /** A person as a whole: an upsert replaces every template, authorisation and tag of the person. */
 export const PersonUpsertSchema = z.strictObject({
-  personId: Id,
+  personId: IdSchema,
   label: z.string().max(200).optional(),
   templates: z.array(TemplateSchema).max(64),
   authorisations: z.array(AuthorisationSchema).max(100).default([]),
@@ -52,14 +62,17 @@ export const PersonUpsertSchema = z.strictObject({
 export const RosterBatchSchema = z.strictObject({
   version: z.number().int().positive(),
   upserts: z.array(PersonUpsertSchema).default([]),
-  revocations: z.array(Id).default([]),
+  revocations: z.array(RevokedPersonIdSchema).default([]),
 });
 
-/** A full roster: replaces everything; `revoked` keeps tombstones so a revoked face is told apart. */
+/**
+ * A full roster: replaces everything; `revoked` keeps tombstones so a revoked face is told apart.
+ * Version 0 is the empty roster of a hub that has published nothing yet in a new epoch.
+ */
 export const RosterSnapshotSchema = z.strictObject({
-  version: z.number().int().positive(),
+  version: z.number().int().nonnegative(),
   persons: z.array(PersonUpsertSchema),
-  revoked: z.array(Id).default([]),
+  revoked: z.array(RevokedPersonIdSchema).default([]),
 });
 
 export type WeeklyWindowIn = z.infer<typeof WeeklyWindowSchema>;

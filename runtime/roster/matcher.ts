@@ -40,8 +40,13 @@ export interface TemplateEntry {
   templateId: string;
   modelId: string;
   embedding: Float32Array;
-  /** Row id in the exact source (needed when the matcher was given one). */
+  /** Row id in the exact source (needed when the matcher was given one, unless `local`). */
   rowId?: number;
+  /**
+   * Held in memory only, not in the exact source (an adapted template, runtime/roster/adaptation.ts):
+   * the matcher keeps its float32 vector for the exact rescoring.
+   */
+  local?: boolean;
 }
 
 const QUERY_LEVELS = 4095; // query quantised to 13 bits: int32 sums cannot overflow (512*4095*127)
@@ -142,7 +147,7 @@ export class Matcher {
       this.log?.warn({ templateId: t.templateId, dim: t.embedding.length }, 'template of the wrong dimension skipped');
       return false;
     }
-    if (this.exactSource && t.rowId === undefined) throw new MatcherInputError('a template needs its rowId when an exact source is used');
+    if (this.exactSource && t.rowId === undefined && !t.local) throw new MatcherInputError('a template needs its rowId when an exact source is used');
     const old = this.slotOfTemplate.get(t.templateId);
     if (old !== undefined) this.removeSlot(old);
     const e = t.embedding;
@@ -183,11 +188,19 @@ export class Matcher {
     this.rowIds[i] = t.rowId ?? -1;
     this.personOf[i] = t.personId;
     this.templateOf[i] = t.templateId;
-    this.exactOf[i] = this.exactSource ? undefined : Float32Array.from(t.embedding);
+    this.exactOf[i] = this.exactSource && !t.local ? undefined : Float32Array.from(t.embedding);
     let set = this.slotsOf.get(t.personId);
     if (!set) this.slotsOf.set(t.personId, (set = new Set()));
     set.add(i);
     this.slotOfTemplate.set(t.templateId, i);
+    return true;
+  }
+
+  /** Removes one template by id; false when it is not indexed. */
+  removeTemplate(templateId: string): boolean {
+    const slot = this.slotOfTemplate.get(templateId);
+    if (slot === undefined) return false;
+    this.removeSlot(slot);
     return true;
   }
 

@@ -46,6 +46,9 @@ export const MIGRATIONS: readonly string[] = [
      at INTEGER NOT NULL,
      PRIMARY KEY (table_name, row_id)
    ) STRICT;`,
+  // 3: roster epochs (runtime/roster/acceptance.ts). A store from before them holds no epoch (the key
+  // stays absent); its high-water mark starts at its version.
+  `INSERT OR IGNORE INTO roster_meta (key, value) SELECT 'high_water', value FROM roster_meta WHERE key = 'roster_version';`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

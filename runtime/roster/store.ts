@@ -16,8 +16,11 @@ import {
   type RosterBatchInput,
   type RosterSnapshotInput,
 } from './batch';
+import type { RosterEpoch } from '../protocol/schemas';
+import { judgeDelta, judgeSnapshot, positionAfter, type RosterPosition, type StaleReason } from './acceptance';
 import { Sealer, SealError, deriveKeyFromSecretFile } from './crypto';
 import { migrate } from './migrations';
+import { RosterPositionTable } from './position';
 import { scrubInWorker } from './scrub';
 
 /** The device secret does not open this roster (another terminal's secret, or a wrong file). */
@@ -37,6 +40,14 @@ export class RosterVersionError extends TerminalError {
   ) {
     super(`roster change for version ${received} does not follow current version ${current}`);
   }
+}
+
+/**
+ * A change from an older epoch than the one the roster holds (or from before epochs once it holds
+ * one): a replay or a hub from an abandoned history. Nothing was applied.
+ */
+export class RosterEpochError extends TerminalError {
+  readonly code = 'roster-epoch';
 }
 
 /** A row failed authentication (tampered, swapped or copied): quarantined, reported, never used. */
@@ -168,6 +179,10 @@ function toAuthorisation(a: AuthorisationIn): SealedPerson['authorisations'][num
   return out;
 }
 
+function refusal(reason: StaleReason, detail: string, current: number, received: number): TerminalError {
+  return reason === 'stale-epoch' ? new RosterEpochError(detail) : new RosterVersionError(current, received);
+}
+
 function parseOrThrow<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
   const r = schema.safeParse(input);
   if (!r.success) throw new InvalidInputError(what, r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
@@ -187,6 +202,7 @@ export class RosterStore {
   /** A wipe has begun and not finished: every read answers as for an empty roster. */
   private wiping = false;
   private resumed: { persons: number; templates: number } | null = null;
+  private readonly position: RosterPositionTable;
   private readonly stmt: {
     personById: Database.Statement<[string], PersonRow>;
     templateByRow: Database.Statement<[number], TemplateRow>;
@@ -201,6 +217,7 @@ export class RosterStore {
     this.log = opts.logger.child({ module: 'roster' });
     this.clock = opts.clock ?? new SystemClock();
     this.sealer = sealer;
+    this.position = new RosterPositionTable(db);
     this.stmt = {
       personById: db.prepare('SELECT id, person_id, status, row_version, sealed FROM person WHERE person_id = ?'),
       templateByRow: db.prepare(
@@ -262,8 +279,12 @@ export class RosterStore {
 
   /** The roster version last committed (0 for an empty roster). */
   version(): number {
-    const row = this.db.prepare("SELECT value FROM roster_meta WHERE key = 'roster_version'").get() as { value: string };
-    return Number(row.value);
+    return this.position.version();
+  }
+
+  /** The epoch, version and high-water mark last committed (runtime/roster/acceptance.ts). */
+  rosterPosition(): RosterPosition {
+    return this.position.get();
   }
 
   /** Subscribe to committed changes; returns the unsubscribe function. */
@@ -273,17 +294,23 @@ export class RosterStore {
   }
 
   /**
-   * Applies one delta onto version `batch.version - 1`, all or nothing. Throws InvalidInputError for
-   * a malformed batch and RosterVersionError for a gap or replay; in both cases nothing changes.
+   * Applies one delta onto version `batch.version - 1`, all or nothing, if the acceptance rule takes
+   * it (`epoch`: the signed delta's; absent for a delta from before epochs). Throws InvalidInputError
+   * for a malformed batch, RosterVersionError for a gap or replay, RosterEpochError for an older
+   * epoch; in each case nothing changes.
    */
-  applyBatch(input: RosterBatchInput): RosterChange {
+  applyBatch(input: RosterBatchInput, epoch?: RosterEpoch): RosterChange {
     if (this.wiping) throw new WipeInProgressError();
     const batch = parseOrThrow(RosterBatchSchema, input, 'roster batch');
     const decoded = this.decodeUpserts(batch.upserts);
     const total = batch.upserts.length + batch.revocations.length;
     const change = this.db.transaction((): RosterChange => {
-      const current = this.version();
-      if (batch.version !== current + 1) throw new RosterVersionError(current, batch.version);
+      const pos = this.position.get();
+      const verdict = judgeDelta(pos, { epoch, version: batch.version });
+      if (verdict.kind !== 'apply') {
+        if (verdict.kind === 'refuse' && verdict.reason === 'stale-epoch') throw new RosterEpochError(verdict.detail);
+        throw new RosterVersionError(pos.version, batch.version);
+      }
       const ids = this.nextIds();
       let done = 0;
       for (const p of batch.upserts) {
@@ -294,7 +321,7 @@ export class RosterStore {
         this.writeTombstone(personId, batch.version, ids);
         this.opts.onApplyProgress?.(++done, total);
       }
-      this.setVersion(batch.version);
+      this.position.set(positionAfter(pos, verdict.epoch, batch.version));
       return {
         version: batch.version,
         replacedAll: false,
@@ -307,15 +334,21 @@ export class RosterStore {
     return change;
   }
 
-  /** Replaces the whole roster with a snapshot whose version is newer than the current one. */
-  replaceAll(input: RosterSnapshotInput): RosterChange {
+  /**
+   * Replaces the whole roster with a snapshot the acceptance rule takes (`epoch`: the signed
+   * snapshot's): of the held epoch, newer than the current version and not below the high-water mark;
+   * or of a newer epoch, whatever its version; with `resync` (the hub's resync command) also the
+   * version already held. Otherwise RosterVersionError or RosterEpochError, and nothing changes.
+   */
+  replaceAll(input: RosterSnapshotInput, epoch?: RosterEpoch, opts: { resync?: boolean } = {}): RosterChange {
     if (this.wiping) throw new WipeInProgressError();
     const snap = parseOrThrow(RosterSnapshotSchema, input, 'roster snapshot');
     const decoded = this.decodeUpserts(snap.persons);
     const total = snap.persons.length + snap.revoked.length;
     const change = this.db.transaction((): RosterChange => {
-      const current = this.version();
-      if (snap.version <= current) throw new RosterVersionError(current, snap.version);
+      const pos = this.position.get();
+      const verdict = judgeSnapshot(pos, { epoch, version: snap.version }, opts.resync ?? false);
+      if (verdict.kind === 'refuse') throw refusal(verdict.reason, verdict.detail, pos.version, snap.version);
       this.db.exec('DELETE FROM template; DELETE FROM person; DELETE FROM quarantine;');
       const ids = this.nextIds();
       let done = 0;
@@ -327,7 +360,7 @@ export class RosterStore {
         this.writeTombstone(personId, snap.version, ids);
         this.opts.onApplyProgress?.(++done, total);
       }
-      this.setVersion(snap.version);
+      this.position.set(positionAfter(pos, verdict.epoch, snap.version));
       return { version: snap.version, replacedAll: true, upserted: snap.persons.map((p) => p.personId), revoked: [...snap.revoked] };
     }).immediate();
     this.log.info({ version: change.version, persons: change.upserted.length }, 'roster replaced');
@@ -336,9 +369,10 @@ export class RosterStore {
   }
 
   /**
-   * Erases every person, template and quarantine mark and resets the version to 0 (the next snapshot
-   * is accepted whatever its version), then scrubs the file so that no deleted row stays readable in
-   * it. The roster is then held empty (`wipedAt()`) until `releaseWipeHold()`: the hub's `resync`.
+   * Erases every person, template and quarantine mark and resets the version to 0, keeping the epoch
+   * and the high-water mark (the next snapshot of this epoch must be at least as new as what was
+   * erased, so a replayed older one is refused; one of a newer epoch is taken whatever its version),
+   * then scrubs the file so that no deleted row stays readable in it. The roster is then held empty (`wipedAt()`) until `releaseWipeHold()`: the hub's `resync`.
    *
    * It fails closed at once, before this returns its promise: the hold and an unfinished-wipe mark are
    * committed, every read (`getPerson`, templates, `readEmbedding`) answers as for an empty roster and
@@ -390,7 +424,7 @@ export class RosterStore {
     const counts = this.db.transaction(() => {
       const persons = (this.db.prepare('SELECT COUNT(*) AS n FROM person').get() as { n: number }).n;
       const templates = (this.db.prepare('SELECT COUNT(*) AS n FROM template').get() as { n: number }).n;
-      this.setVersion(0);
+      this.position.resetVersion();
       const meta = this.db.prepare('INSERT INTO roster_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
       meta.run('wiped_at', String(this.clock.now()));
       // The counts go with the mark, so that a wipe finished after a restart is reported with them.
@@ -432,8 +466,10 @@ export class RosterStore {
     const pending = this.db.prepare("SELECT value FROM roster_meta WHERE key = 'wipe_pending'").get() as { value: string } | undefined;
     if (pending === undefined) return;
     this.wiping = true;
-    this.db.transaction(() => this.db.exec('DELETE FROM template; DELETE FROM person; DELETE FROM quarantine;')).immediate();
-    this.setVersion(0);
+    this.db.transaction(() => {
+      this.db.exec('DELETE FROM template; DELETE FROM person; DELETE FROM quarantine;');
+      this.position.resetVersion();
+    }).immediate();
     this.scrub();
     this.endWipe();
     let counts = { persons: 0, templates: 0 };
@@ -658,10 +694,6 @@ export class RosterStore {
     const p = this.db.prepare('SELECT COALESCE(MAX(id), 0) AS m FROM person').get() as { m: number };
     const t = this.db.prepare('SELECT COALESCE(MAX(id), 0) AS m FROM template').get() as { m: number };
     return { person: p.m + 1, template: t.m + 1 };
-  }
-
-  private setVersion(v: number): void {
-    this.db.prepare("UPDATE roster_meta SET value = ? WHERE key = 'roster_version'").run(String(v));
   }
 
   /** Inserts or rewrites the person row under `version`; returns its row id. */

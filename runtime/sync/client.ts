@@ -3,26 +3,28 @@ import type { KeyObject } from 'node:crypto';
 import type { z } from 'zod';
 import type { Clock, TimerHandle } from '../../core/clock';
 import type { Logger } from '../../core/log';
-import { checkWith, decodePlain, decodeSigned, DEFAULT_MAX_PAYLOAD_BYTES, ProtocolRejectError, type RejectReason } from '../protocol/codec';
+import { decodePlain, decodeSigned, DEFAULT_MAX_PAYLOAD_BYTES, ProtocolRejectError, type RejectReason } from '../protocol/codec';
+import { EVENTS_MESSAGE_TARGET_BYTES } from '../protocol/limits';
 import {
   AcksMessageSchema,
+  CertificateBodySchema,
   CommandBodySchema,
   RosterBodySchema,
   SCHEMA_VERSION,
   type Command,
   type Health,
   type RequestMessage,
-  type RosterDelta,
-  type RosterSnapshotChunk,
   type StatusMessage,
   type SyncEvent,
 } from '../protocol/schemas';
 import { parseTopic, terminalSubscriptions, topicsFor, type TopicKind } from '../protocol/topics';
+import type { CertificateInstaller } from './certificate';
 import type { SyncDb } from './db';
 import { NonceStore } from './nonces';
 import { Outbox, type EnqueueResult } from './outbox';
 import type { RosterSink } from './roster-sink';
-import { ephemeralStagingKey, SnapshotStaging, StagedChunkError } from './snapshot-staging';
+import { RosterSync, type RosterApplied } from './roster-sync';
+import { ephemeralStagingKey, SnapshotStaging } from './snapshot-staging';
 import type { IncomingMessage, SyncTransport } from './transport';
 
 export interface SyncTiming {
@@ -73,8 +75,16 @@ export interface SyncClientDeps {
     /** The roster store's schema of one snapshot item. */
     itemSchema: z.ZodType;
   };
-  /** Live figures for the heartbeat, from the frame loop and decision path, and the terminal's faults. */
-  health: () => { cameraFps: number | null; lastDecisionLatencyMs: number | null; faults?: Health['faults'] };
+  /**
+   * The terminal's certificate files: renewed certificates the hub publishes are checked and installed
+   * through it (runtime/sync/certificate.ts); without it they are ignored.
+   */
+  certificates?: CertificateInstaller;
+  /**
+   * Live figures for the heartbeat, from the frame loop and decision path, the terminal's faults and
+   * the installed update bundle.
+   */
+  health: () => { cameraFps: number | null; lastDecisionLatencyMs: number | null; faults?: Health['faults']; update?: Health['update'] };
   versions: { software: string; model: string };
   timing?: Partial<SyncTiming>;
   /**
@@ -96,10 +106,7 @@ export interface SyncClientDeps {
   windowBatches?: number;
 }
 
-export interface RosterApplied {
-  kind: 'delta' | 'snapshot';
-  version: number;
-}
+export type { RosterApplied } from './roster-sync';
 
 export interface Rejected {
   reason: RejectReason;
@@ -117,6 +124,8 @@ interface SyncClientEvents {
   command: [Command, CommandMeta];
   /** A batch of events was acknowledged by the hub and deleted from the outbox. */
   acked: [number];
+  /** A renewed TLS certificate was installed (used from the next connection). */
+  certificate: [{ expiresAt: number | null }];
 }
 
 /** Which signed command this was: its nonce is its id (the hub audits the nonce of every command it sends). */
@@ -131,7 +140,20 @@ interface InFlight {
   deadline: number;
 }
 
-const MAX_BUFFERED_DELTAS = 1000;
+function certificateExpiry(c: CertificateInstaller | undefined): { certificateExpiresAt?: number } {
+  const at = c?.expiresAt() ?? null;
+  return at === null ? {} : { certificateExpiresAt: at };
+}
+
+/** The first rows whose stored JSON adds up to at most `maxBytes` (at least one row). */
+function withinBytes<R extends { body: string }>(rows: R[], maxBytes: number): R[] {
+  let bytes = 0;
+  for (let i = 0; i < rows.length; i++) {
+    bytes += Buffer.byteLength((rows[i] as R).body, 'utf8') + 1;
+    if (i > 0 && bytes > maxBytes) return rows.slice(0, i);
+  }
+  return rows;
+}
 /** How long stop() waits for the broker to acknowledge the `offline` status. */
 const STOP_GRACE_MS = 1000;
 
@@ -144,6 +166,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   readonly outbox: Outbox;
   private readonly nonces: NonceStore;
   private readonly staging: SnapshotStaging;
+  private readonly roster: RosterSync;
   private readonly timing: SyncTiming;
   private readonly topics: Record<TopicKind, string>;
   private readonly maxPayload: number;
@@ -160,13 +183,6 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   private idToBatch = new Map<string, number>();
   private nextBatchNo = 1;
   private drainScheduled = false;
-  // Roster state.
-  private buffered = new Map<number, unknown>();
-  private lastSyncRequest = -Infinity;
-  private lastRequestKey = '';
-  private snapshotWanted = false;
-  private lastChunkAt = -Infinity;
-  private lastAppliedSnapshotId = '';
   private unsubscribeOutbox: (() => void) | null = null;
 
   constructor(private readonly deps: SyncClientDeps) {
@@ -180,6 +196,17 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     this.outbox = deps.outbox ?? new Outbox(deps.db, { capacity: deps.outboxCapacity ?? 100_000, log: this.log });
     this.nonces = new NonceStore(deps.db);
     this.staging = new SnapshotStaging(deps.db, deps.stagingKey ?? ephemeralStagingKey());
+    this.roster = new RosterSync({
+      ...deps.roster,
+      staging: this.staging,
+      clock: deps.clock,
+      log: this.log,
+      resyncRetryMs: this.timing.resyncRetryMs,
+      request: (req: RequestMessage) => this.publish(this.topics.requests, JSON.stringify(req), false),
+      connected: () => this.isConnected,
+      onApplied: (a) => this.emit('roster-applied', a),
+      onSnapshotReceived: (x) => this.emit('snapshot-received', x),
+    });
   }
 
   start(): void {
@@ -244,9 +271,13 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
 
   health(): Health {
     const live = this.deps.health();
+    const pos = this.deps.roster.sink.position();
     return {
       uptimeS: Math.round((this.deps.clock.monotonic() - this.startedAt) / 1000),
-      rosterVersion: this.deps.roster.sink.version(),
+      rosterVersion: pos.version,
+      // Left out while none is held, so a hub from before epochs still reads the heartbeat.
+      ...(pos.epoch ? { rosterEpoch: pos.epoch } : {}),
+      ...certificateExpiry(this.deps.certificates),
       outboxDepth: this.outbox.depth(),
       outboxDropped: this.outbox.dropped(),
       rejectedMessages: this.rejectedTotal(),
@@ -255,6 +286,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       softwareVersion: this.deps.versions.software,
       modelVersion: this.deps.versions.model,
       faults: live.faults ?? [],
+      ...(live.update ? { update: live.update } : {}),
     };
   }
 
@@ -271,13 +303,8 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
    * rebuilt (VACUUM). The outbox is kept.
    */
   rosterWiped(): void {
-    this.buffered.clear();
-    this.snapshotWanted = false;
-    this.lastAppliedSnapshotId = '';
-    this.lastRequestKey = '';
-    this.lastChunkAt = -Infinity;
+    this.roster.wiped();
     const db = this.deps.db;
-    this.staging.clear();
     db.pragma('wal_checkpoint(TRUNCATE)');
     db.exec('VACUUM');
     db.pragma('wal_checkpoint(TRUNCATE)');
@@ -289,12 +316,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
    * snapshot asked for at the command was refused while the roster was held).
    */
   requestSnapshotAgain(): void {
-    this.snapshotWanted = true;
-    this.requestSnapshot(true);
-  }
-
-  private rosterHeld(): boolean {
-    return this.deps.roster.sink.held?.() ?? false;
+    this.roster.resync();
   }
 
   // --- connection ------------------------------------------------------------------------------
@@ -308,15 +330,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       .subscribe(terminalSubscriptions(this.deps.terminalId))
       .then(() => {
         this.publishStatus();
-        const staged = this.staging.current();
-        if (staged) {
-          // With the session kept, the broker is still delivering the queued chunks: ask for the
-          // missing ones only if they stop coming (tick). Without it, ask for them now.
-          if (sessionPresent) this.lastChunkAt = this.deps.clock.monotonic();
-          else this.requestSnapshot(true);
-        } else if (this.rosterHeld()) {
-          // Wiped by the hub: ask for nothing until it orders a resync.
-        } else if (!sessionPresent || this.deps.roster.sink.version() === 0 || this.snapshotWanted) this.requestSync(true);
+        this.roster.onConnect(sessionPresent);
         this.scheduleDrain();
       })
       .catch((err: unknown) => this.log.error({ err: String(err) }, 'subscribe failed'));
@@ -325,6 +339,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   private onDisconnect(): void {
     if (!this.isConnected) return;
     this.isConnected = false;
+    this.roster.onDisconnect();
     this.resetDrain();
     this.log.warn('disconnected');
     this.emit('disconnected');
@@ -352,8 +367,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       const rows = this.outbox.pending([...b.ids]);
       if (rows.length > 0) this.sendBatch(rows, b.attempts + 1);
     }
-    // A snapshot that stopped arriving while connected: ask for the missing chunks.
-    if (this.staging.current() && now - this.lastChunkAt >= this.timing.resyncRetryMs) this.requestSnapshot(false);
+    this.roster.tick();
     this.scheduleDrain();
   }
 
@@ -376,7 +390,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
 
   private drain(): void {
     while (this.isConnected && this.inflight.size < this.windowBatches) {
-      const rows = this.outbox.after(this.cursor, this.batchEvents);
+      const rows = withinBytes(this.outbox.after(this.cursor, this.batchEvents), EVENTS_MESSAGE_TARGET_BYTES);
       const last = rows[rows.length - 1];
       if (!last) return;
       this.cursor = last.seq;
@@ -434,6 +448,9 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
         case 'commands':
           this.onCommand(msg);
           return;
+        case 'certificate':
+          this.onCertificate(msg);
+          return;
         case 'status':
         case 'events':
         case 'requests':
@@ -454,86 +471,20 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   }
 
   private onRoster(msg: IncomingMessage): void {
-    const body = decodeSigned(msg.payload, RosterBodySchema, this.deps.hubPublicKey, this.maxPayload);
-    if (body.kind === 'roster.delta') this.onDelta(body);
-    else this.onChunk(body);
+    this.roster.onBody(decodeSigned(msg.payload, RosterBodySchema, this.deps.hubPublicKey, this.maxPayload));
   }
 
-  private onDelta(d: RosterDelta): void {
-    if (this.rosterHeld()) throw new ProtocolRejectError('roster-held', 'roster wiped; waiting for a resync command');
-    const sink = this.deps.roster.sink;
-    const cur = sink.version();
-    if (d.version <= cur) throw new ProtocolRejectError('stale-version', `delta ${d.version} <= current ${cur}`);
-    const batch = checkWith(this.deps.roster.batchSchema, d.batch, 'roster batch');
-    if (d.version > cur + 1 || this.staging.current()) {
-      // A gap (or a snapshot in progress): hold it and ask the hub for what is missing.
-      if (this.buffered.size < MAX_BUFFERED_DELTAS) this.buffered.set(d.version, batch);
-      if (!this.staging.current()) this.requestSync(false);
-      return;
-    }
-    this.applyDelta(d.version, batch);
-    this.applyBuffered();
-  }
-
-  private applyDelta(version: number, batch: unknown): void {
-    this.deps.roster.sink.applyBatch(batch);
-    if (this.deps.roster.sink.version() !== version) {
-      throw new ProtocolRejectError('store-refused', `store reports version ${this.deps.roster.sink.version()} after delta ${version}`);
-    }
-    this.log.info({ version }, 'roster delta applied');
-    this.emit('roster-applied', { kind: 'delta', version });
-  }
-
-  private applyBuffered(): void {
-    const sink = this.deps.roster.sink;
-    for (const v of [...this.buffered.keys()]) if (v <= sink.version()) this.buffered.delete(v);
-    for (;;) {
-      const next = sink.version() + 1;
-      const batch = this.buffered.get(next);
-      if (batch === undefined) return;
-      this.buffered.delete(next);
-      this.applyDelta(next, batch);
-    }
-  }
-
-  private onChunk(c: RosterSnapshotChunk): void {
-    if (this.rosterHeld()) throw new ProtocolRejectError('roster-held', 'roster wiped; waiting for a resync command');
-    // A late duplicate of the snapshot just applied (queued by the broker and also resent on request).
-    if (c.snapshotId === this.lastAppliedSnapshotId) return;
-    const cur = this.deps.roster.sink.version();
-    if (c.version < cur || (c.version === cur && !this.snapshotWanted)) {
-      throw new ProtocolRejectError('stale-version', `snapshot ${c.version} not newer than ${cur}`);
-    }
-    if (c.index >= c.count) throw new ProtocolRejectError('schema', 'chunk index out of range');
-    const items = c.items.map((it, i) => checkWith(this.deps.roster.itemSchema, it, `snapshot item ${i}`));
-    this.lastChunkAt = this.deps.clock.monotonic();
-    const staged = this.staging.put(c.snapshotId, c.version, c.index, c.count, JSON.stringify(items));
-    if (staged.received < staged.count) return;
-    let texts: string[];
-    try {
-      texts = this.staging.chunks(staged.snapshotId);
-    } catch (e) {
-      if (!(e instanceof StagedChunkError)) throw e;
-      // The unreadable chunks are gone from staging; the live roster is untouched. Ask for them again
-      // (only those, when the rest of the snapshot is still staged).
-      this.requestSnapshot(true);
-      throw new ProtocolRejectError('staged-chunk-unreadable', e.message);
-    }
-    this.emit('snapshot-received', { version: staged.version, chunks: staged.count });
-    const all: unknown[] = [];
-    for (const text of texts) {
-      for (const it of JSON.parse(text) as unknown[]) all.push(it);
-    }
-    try {
-      this.deps.roster.sink.replaceAll({ version: staged.version, items: all });
-    } finally {
-      this.staging.clear();
-    }
-    this.snapshotWanted = false;
-    this.lastAppliedSnapshotId = staged.snapshotId;
-    this.log.info({ version: staged.version, persons: all.length }, 'roster snapshot applied');
-    this.emit('roster-applied', { kind: 'snapshot', version: staged.version });
-    this.applyBuffered();
+  private onCertificate(msg: IncomingMessage): void {
+    if (msg.payload.length === 0) return; // a cleared retained message
+    const c = decodeSigned(msg.payload, CertificateBodySchema, this.deps.hubPublicKey, this.maxPayload);
+    if (c.terminalId !== this.deps.terminalId) throw new ProtocolRejectError('wrong-terminal', 'certificate for another terminal');
+    const installer = this.deps.certificates;
+    if (!installer) return;
+    const pem = installer.install(c.certificate);
+    if (pem === null) return; // the one in use, delivered again
+    this.deps.transport.setCertificate?.(pem);
+    this.emit('certificate', { expiresAt: installer.expiresAt() });
+    this.publishStatus();
   }
 
   private onCommand(msg: IncomingMessage): void {
@@ -552,41 +503,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     }
     if (!this.nonces.claim(c.nonce, c.expiresAt, now)) throw new ProtocolRejectError('replayed-nonce', 'nonce already used');
     this.log.info({ command: c.command.type }, 'command accepted');
-    if (c.command.type === 'resync') {
-      this.snapshotWanted = true;
-      this.requestSnapshot(true);
-    }
+    if (c.command.type === 'resync') this.roster.resync();
     this.emit('command', c.command, { commandId: c.nonce, issuedAt: c.issuedAt });
-  }
-
-  // --- requests to the hub ---------------------------------------------------------------------
-
-  /** Rate limit: the same request is not repeated within resyncRetryMs unless forced. */
-  private canRequest(key: string, force: boolean): boolean {
-    const now = this.deps.clock.monotonic();
-    if (!this.isConnected) return false;
-    if (!force && key === this.lastRequestKey && now - this.lastSyncRequest < this.timing.resyncRetryMs) return false;
-    this.lastSyncRequest = now;
-    this.lastRequestKey = key;
-    return true;
-  }
-
-  private requestSync(force: boolean): void {
-    const version = this.deps.roster.sink.version();
-    if (!this.canRequest(`sync:${version}`, force)) return;
-    const req: RequestMessage = { v: SCHEMA_VERSION, kind: 'sync', version };
-    this.publish(this.topics.requests, JSON.stringify(req), false);
-  }
-
-  private requestSnapshot(force: boolean): void {
-    if (!this.canRequest('snapshot', force)) return;
-    const staged = this.staging.current();
-    const req: RequestMessage = {
-      v: SCHEMA_VERSION,
-      kind: 'snapshot',
-      resume: staged && !this.snapshotWanted ? { snapshotId: staged.snapshotId, missing: this.staging.missing() } : null,
-    };
-    if (staged) this.lastChunkAt = this.deps.clock.monotonic();
-    this.publish(this.topics.requests, JSON.stringify(req), false);
   }
 }

@@ -13,9 +13,11 @@ export interface SyncDbOptions {
 /**
  * Schema version of the sync file (`PRAGMA user_version`). 1: snapshot chunks are staged sealed
  * (AES-256-GCM, see snapshot-staging.ts) in `staged_chunks`; the plain-JSON `snapshot_chunks` table of
- * older builds is dropped with whatever it held (its snapshot is simply requested again).
+ * older builds is dropped with whatever it held (its snapshot is simply requested again). 2: the roster
+ * epoch of the staged snapshot is kept in `staged_epochs` (none for a snapshot from before epochs); in a
+ * table of its own, since reading a column stored after each chunk's megabyte would read the megabyte.
  */
-export const SYNC_DB_VERSION = 1;
+export const SYNC_DB_VERSION = 2;
 
 /**
  * The terminal's sync state, in its own SQLite file (WAL): the event outbox, seen command nonces and
@@ -56,9 +58,11 @@ function prepare(db: SyncDb, opts: SyncDbOptions): void {
       sealed BLOB NOT NULL,
       PRIMARY KEY (snapshot_id, idx)
     );
+    CREATE TABLE IF NOT EXISTS staged_epochs (snapshot_id TEXT PRIMARY KEY, epoch TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS staging_key (id INTEGER PRIMARY KEY CHECK (id = 1), salt BLOB NOT NULL);
   `);
   dropPlainStaging(db);
+  if ((db.pragma('user_version', { simple: true }) as number) < SYNC_DB_VERSION) db.pragma(`user_version = ${SYNC_DB_VERSION}`);
 }
 
 /**

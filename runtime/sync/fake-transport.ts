@@ -14,6 +14,8 @@ export class FakeTransport implements SyncTransport {
   readonly published: Published[] = [];
   readonly subscriptions: string[] = [];
   will: Will | null = null;
+  /** Certificates handed over by setCertificate, oldest first. */
+  readonly certificates: string[] = [];
   /** When false, publishes stay pending until `flush()` (to test in-flight windows). */
   autoAck = true;
   private handlers: TransportHandlers | null = null;
@@ -35,6 +37,11 @@ export class FakeTransport implements SyncTransport {
     return this.isConnected;
   }
 
+  /** Whether a client has started this transport (and not stopped it): `connect()` now reaches it. */
+  get started(): boolean {
+    return this.handlers !== null;
+  }
+
   subscribe(topics: string[]): Promise<void> {
     this.subscriptions.push(...topics);
     return Promise.resolve();
@@ -45,6 +52,10 @@ export class FakeTransport implements SyncTransport {
     this.published.push({ topic, payload, retain: opts.retain });
     if (this.autoAck) return Promise.resolve();
     return new Promise((resolve) => this.pendingAcks.push(resolve));
+  }
+
+  setCertificate(cert: string): void {
+    this.certificates.push(cert);
   }
 
   flush(): void {

@@ -1,6 +1,8 @@
 import { z } from 'zod';
-import { PersonUpsertSchema, RosterBatchSchema, type PersonUpsert, type RosterBatchInput } from '../roster/batch';
+import { PersonUpsertSchema, RevokedPersonIdSchema, RosterBatchSchema, type PersonUpsert, type RosterBatchInput } from '../roster/batch';
 import type { RosterStore } from '../roster/store';
+import type { RosterEpoch } from '../protocol/schemas';
+import type { RosterPosition } from '../roster/acceptance';
 import type { RosterSink, RosterSnapshot } from './roster-sink';
 
 /**
@@ -9,7 +11,7 @@ import type { RosterSink, RosterSnapshot } from './roster-sink';
  */
 export const RosterSnapshotItemSchema = z.union([
   PersonUpsertSchema,
-  z.strictObject({ revokedPersonId: PersonUpsertSchema.shape.personId }),
+  z.strictObject({ revokedPersonId: RevokedPersonIdSchema }),
 ]);
 export type RosterSnapshotItem = z.infer<typeof RosterSnapshotItemSchema>;
 
@@ -18,7 +20,8 @@ export const ROSTER_STORE_SCHEMAS = { batchSchema: RosterBatchSchema, itemSchema
 
 /**
  * Adapts the encrypted RosterStore (runtime/roster) to the sync's RosterSink: deltas go to its atomic
- * applyBatch (which itself refuses anything but version+1), a complete snapshot to replaceAll.
+ * applyBatch, a complete snapshot to replaceAll, each with its epoch (the store itself enforces the
+ * acceptance rule in the same transaction).
  */
 export class RosterStoreSink implements RosterSink {
   constructor(private readonly store: RosterStore) {}
@@ -27,12 +30,16 @@ export class RosterStoreSink implements RosterSink {
     return this.store.version();
   }
 
+  position(): RosterPosition {
+    return this.store.rosterPosition();
+  }
+
   held(): boolean {
     return this.store.wipedAt() !== null;
   }
 
-  applyBatch(batch: unknown): void {
-    this.store.applyBatch(batch as RosterBatchInput);
+  applyBatch(batch: unknown, epoch?: RosterEpoch): void {
+    this.store.applyBatch(batch as RosterBatchInput, epoch);
   }
 
   replaceAll(snapshot: RosterSnapshot): void {
@@ -43,6 +50,6 @@ export class RosterStoreSink implements RosterSink {
       if ('revokedPersonId' in item) revoked.push(item.revokedPersonId);
       else persons.push(item);
     }
-    this.store.replaceAll({ version: snapshot.version, persons, revoked });
+    this.store.replaceAll({ version: snapshot.version, persons, revoked }, snapshot.epoch, { resync: snapshot.resync ?? false });
   }
 }

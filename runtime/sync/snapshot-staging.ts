@@ -1,5 +1,6 @@
 import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { TerminalError } from '../../core/errors';
+import { RosterEpochSchema, type RosterEpoch } from '../protocol/schemas';
 import { deriveKeyFromSecretFile, Sealer, SealError } from '../roster/crypto';
 import type { SyncDb } from './db';
 
@@ -21,6 +22,16 @@ export class StagedChunkError extends TerminalError {
 export interface StagedSnapshot {
   snapshotId: string;
   version: number;
+  /** The snapshot's roster epoch (absent from a hub before epochs). */
+  epoch?: RosterEpoch | undefined;
+  count: number;
+  received: number;
+}
+
+interface StagedRow {
+  snapshotId: string;
+  version: number;
+  epoch: string | null;
   count: number;
   received: number;
 }
@@ -49,11 +60,14 @@ export function ephemeralStagingKey(): KeyObject {
 }
 
 /**
- * Associated data of one staged chunk: its snapshot, roster version, index and chunk count. A sealed
- * chunk copied to another index or into another snapshot's rows does not authenticate.
+ * Associated data of one staged chunk: its snapshot, roster version, index and chunk count, and its
+ * epoch when it has one (chunks of a snapshot from before epochs keep the shorter form they were
+ * sealed with). A sealed chunk copied to another index or into another snapshot's rows, or whose
+ * epoch was altered in the file, does not authenticate.
  */
-export function stagedChunkAad(snapshotId: string, version: number, index: number, count: number): string {
-  return `sync-staging|${JSON.stringify(snapshotId)}|${version}|${index}|${count}`;
+export function stagedChunkAad(snapshotId: string, version: number, index: number, count: number, epochJson: string | null = null): string {
+  const base = `sync-staging|${JSON.stringify(snapshotId)}|${version}|${index}|${count}`;
+  return epochJson === null ? base : `${base}|${epochJson}`;
 }
 
 /**
@@ -75,28 +89,46 @@ export class SnapshotStaging {
     this.sealer = new Sealer(key);
     this.stmts = {
       current: db.prepare(
-        'SELECT snapshot_id AS snapshotId, version, count, COUNT(*) AS received FROM staged_chunks GROUP BY snapshot_id LIMIT 1',
+        `SELECT c.snapshot_id AS snapshotId, c.version, c.count, c.received, e.epoch
+         FROM (SELECT snapshot_id, version, count, COUNT(*) AS received FROM staged_chunks GROUP BY snapshot_id LIMIT 1) c
+         LEFT JOIN staged_epochs e USING (snapshot_id)`,
       ),
       clearOthers: db.prepare('DELETE FROM staged_chunks WHERE snapshot_id <> ?'),
+      clearOtherEpochs: db.prepare('DELETE FROM staged_epochs WHERE snapshot_id <> ?'),
       clear: db.prepare('DELETE FROM staged_chunks'),
+      clearEpochs: db.prepare('DELETE FROM staged_epochs'),
       insert: db.prepare('INSERT OR IGNORE INTO staged_chunks (snapshot_id, version, idx, count, sealed) VALUES (?, ?, ?, ?, ?)'),
+      insertEpoch: db.prepare('INSERT OR REPLACE INTO staged_epochs (snapshot_id, epoch) VALUES (?, ?)'),
       indices: db.prepare('SELECT idx FROM staged_chunks WHERE snapshot_id = ? ORDER BY idx'),
-      rows: db.prepare('SELECT snapshot_id AS snapshotId, version, idx, count, sealed FROM staged_chunks WHERE snapshot_id = ? ORDER BY idx'),
-      all: db.prepare('SELECT snapshot_id AS snapshotId, version, idx, count, sealed FROM staged_chunks'),
+      rows: db.prepare(
+        'SELECT c.snapshot_id AS snapshotId, c.version, c.idx, c.count, c.sealed, e.epoch FROM staged_chunks c LEFT JOIN staged_epochs e USING (snapshot_id) WHERE c.snapshot_id = ? ORDER BY c.idx',
+      ),
+      all: db.prepare('SELECT c.snapshot_id AS snapshotId, c.version, c.idx, c.count, c.sealed, e.epoch FROM staged_chunks c LEFT JOIN staged_epochs e USING (snapshot_id)'),
       remove: db.prepare('DELETE FROM staged_chunks WHERE snapshot_id = ? AND idx = ?'),
     };
   }
 
   current(): StagedSnapshot | null {
-    return (this.stmts.current.get() as StagedSnapshot | undefined) ?? null;
+    const row = this.stmts.current.get() as StagedRow | undefined;
+    if (!row) return null;
+    const { epoch, ...rest } = row;
+    // The epoch is authenticated with each chunk when the chunks are opened (its AAD).
+    const parsed = epoch === null ? undefined : RosterEpochSchema.safeParse(JSON.parse(epoch)).data;
+    return { ...rest, epoch: parsed };
   }
 
   /** Seal and store one chunk (idempotent); returns the staged state after it. */
-  put(snapshotId: string, version: number, index: number, count: number, itemsJson: string): StagedSnapshot {
-    const sealed = this.sealer.seal(Buffer.from(itemsJson, 'utf8'), stagedChunkAad(snapshotId, version, index, count));
+  put(snapshotId: string, version: number, index: number, count: number, itemsJson: string, epoch?: RosterEpoch): StagedSnapshot {
+    const epochJson = epoch === undefined ? null : JSON.stringify(epoch);
+    const sealed = this.sealer.seal(Buffer.from(itemsJson, 'utf8'), stagedChunkAad(snapshotId, version, index, count, epochJson));
     const tx = this.db.transaction(() => {
-      const cur = this.current();
-      if (cur && (cur.snapshotId !== snapshotId || cur.version !== version || cur.count !== count)) this.stmts.clearOthers.run(snapshotId);
+      const cur = this.stmts.current.get() as StagedRow | undefined;
+      if (cur && (cur.snapshotId !== snapshotId || cur.version !== version || cur.count !== count || cur.epoch !== epochJson)) {
+        this.stmts.clearOthers.run(snapshotId);
+        this.stmts.clearOtherEpochs.run(snapshotId);
+      }
+      if (!cur && epochJson !== null) this.stmts.clearEpochs.run();
+      if (epochJson !== null) this.stmts.insertEpoch.run(snapshotId, epochJson);
       this.stmts.insert.run(snapshotId, version, index, count, sealed);
     });
     tx();
@@ -150,12 +182,13 @@ export class SnapshotStaging {
 
   clear(): void {
     this.stmts.clear.run();
+    this.stmts.clearEpochs.run();
   }
 
   private open(r: ChunkRow): string | null {
     if (!Buffer.isBuffer(r.sealed)) return null; // a value of another type written into the file
     try {
-      return this.sealer.open(r.sealed, stagedChunkAad(r.snapshotId, r.version, r.idx, r.count)).toString('utf8');
+      return this.sealer.open(r.sealed, stagedChunkAad(r.snapshotId, r.version, r.idx, r.count, r.epoch)).toString('utf8');
     } catch (e) {
       if (e instanceof SealError) return null;
       throw e;
@@ -169,4 +202,5 @@ interface ChunkRow {
   idx: number;
   count: number;
   sealed: Buffer;
+  epoch: string | null;
 }

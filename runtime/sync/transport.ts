@@ -28,6 +28,8 @@ export interface SyncTransport {
   subscribe(topics: string[]): Promise<void>;
   /** QoS 1 publish; resolves when the broker acknowledged it. */
   publish(topic: string, payload: string, opts: { retain: boolean }): Promise<void>;
+  /** A renewed certificate (same key) to present from the next connection on. */
+  setCertificate?(cert: string): void;
 }
 
 export interface MqttTransportOptions {
@@ -131,6 +133,16 @@ export class MqttTransport implements SyncTransport {
 
   connected(): boolean {
     return this.client?.connected ?? false;
+  }
+
+  /**
+   * The connection that is up stays as it is (the broker checked the old certificate at its handshake);
+   * the next one, after any disconnect, presents `cert`. mqtt.js builds every reconnection from its
+   * client's options, so they are updated in place.
+   */
+  setCertificate(cert: string): void {
+    (this.opts as { cert: string | Buffer }).cert = cert;
+    if (this.client) this.client.options.cert = cert;
   }
 
   async subscribe(topics: string[]): Promise<void> {

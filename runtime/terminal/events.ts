@@ -6,6 +6,7 @@
  */
 import { monotonicFactory } from 'ulid';
 import type { Clock } from '../../core/clock';
+import { TerminalError } from '../../core/errors';
 import type { Logger } from '../../core/log';
 import type { LockConfig, LockEvent } from '../../drivers/lock';
 import type { LoopEvent } from '../loop/door-loop';
@@ -16,6 +17,11 @@ import { Outbox, OutboxEventError } from '../sync/outbox';
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 /** An event without its id and time (the recorder gives both). */
 export type EventBody = DistributiveOmit<SyncEvent, 'id' | 'at'>;
+
+/** The outbox is not open or cannot be written now (an event made elsewhere stays with its maker). */
+export class EventStoreUnavailableError extends TerminalError {
+  readonly code = 'event-store-unavailable';
+}
 
 /** What the jobs of a terminal need to record an event. */
 export interface Recorder {
@@ -81,6 +87,17 @@ export class EventRecorder implements Recorder {
       }
     }
     this.hold(event);
+  }
+
+  /**
+   * Stores an event made elsewhere with its own id and time (the update agent's reports) in the
+   * outbox, or throws: it is never held in memory, so its maker keeps it until it is durable.
+   */
+  recordMade(event: SyncEvent): void {
+    const outbox = this.outboxRef;
+    if (outbox && this.buffer.length > 0) this.flush();
+    if (!outbox || this.buffer.length > 0) throw new EventStoreUnavailableError('the outbox cannot take events now');
+    outbox.enqueue(event);
   }
 
   /** Events waiting for the hub: in the outbox and in memory. */

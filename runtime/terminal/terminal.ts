@@ -9,9 +9,11 @@
  * and (with a hub link) remote unlock keep working. /healthz and the heartbeat say which faults.
  *
  * The jobs of a running terminal are one file each beside this one: event recording (events.ts, the
- * outbox's one owner), degraded mode, hub commands, wipe, config reload, watchdog, camera monitor and
- * feedback (buzzer, LED). The parts come in as interfaces (parts.ts), so a test can run all of this on
- * a fake clock with fake parts; runtime/main.ts hands it the real ones.
+ * outbox's one owner), degraded mode, hub commands, wipe, config reload, watchdog, camera monitor,
+ * feedback (buzzer, LED) and the update agent's reports (updates.ts). The parts come in as interfaces
+ * (parts.ts), so a test can run all of this on a fake clock with fake parts; runtime/main.ts hands it
+ * the real ones. Template adaptation (a part) sits between the frame loop and the matcher: the loop
+ * searches through it and hands it each decided passage.
  */
 import type { Clock } from '../../core/clock';
 import type { Logger } from '../../core/log';
@@ -20,9 +22,11 @@ import type { GpioOutput } from '../../drivers/gpio';
 import type { LockController, LockEvent } from '../../drivers/lock';
 import type { Config } from '../config';
 import type { PersonFacts } from '../decision/policy';
-import { HealthServer, TerminalMetrics, type HealthChecks } from '../health';
+import { HealthServer, TerminalMetrics, type HealthReport } from '../health';
 import { DoorLoop, type LoopConfig, type LoopEvent } from '../loop/door-loop';
 import type { Command, TerminalFaultCode } from '../protocol/schemas';
+import type { RosterPosition } from '../roster/acceptance';
+import type { Passage } from '../roster/adaptation';
 import { SyncClient, type CommandMeta } from '../sync/client';
 import { RosterSinkError, type RosterSink } from '../sync/roster-sink';
 import type { SystemdNotifier } from '../systemd';
@@ -32,8 +36,9 @@ import { DegradedMode, errorTag, rosterFaultOf } from './degraded';
 import type { EventStore } from './event-store';
 import { EventRecorder, lockEventRecords, loopEventRecords } from './events';
 import { Feedback } from './feedback';
-import type { FaceAnalyser, TerminalMatcher, TerminalParts, TerminalRoster } from './parts';
+import type { FaceAnalyser, TerminalAdaptation, TerminalMatcher, TerminalParts, TerminalRoster } from './parts';
 import { ConfigReload, type ReloadResult } from './reload';
+import { UpdateReports } from './updates';
 import { Watchdog, EXIT_LOOP_STALLED } from './watchdog';
 import { RosterWipe } from './wipe';
 
@@ -69,6 +74,9 @@ class UnavailableRosterSink implements RosterSink {
   version(): number {
     return 0;
   }
+  position(): RosterPosition {
+    return { epoch: null, version: 0, highWater: 0 };
+  }
   held(): boolean {
     return true;
   }
@@ -99,6 +107,8 @@ export class Terminal {
   private roster: TerminalRoster | null = null;
   private faces: FaceAnalyser | null = null;
   private matcher: TerminalMatcher | null = null;
+  private adaptation: TerminalAdaptation | null = null;
+  private updates: UpdateReports | null = null;
   private sync: SyncClient | null = null;
   private loop: DoorLoop | null = null;
   /** The frame loop reads this object at every step: door, thresholds and evidence are swapped in it. */
@@ -234,6 +244,16 @@ export class Terminal {
       } catch (e) {
         this.degraded.raise('roster-unavailable', e);
       }
+      if (this.matcher) {
+        // Template adaptation follows the roster once the matcher does; without it, enrolled templates only.
+        try {
+          this.adaptation = parts.adaptationFor(this.roster, this.matcher);
+          this.adaptation.start();
+        } catch (e) {
+          this.adaptation = null;
+          this.log.error({ ...errorTag(e) }, 'template adaptation unavailable; matching with enrolled templates only');
+        }
+      }
       this.wiper.start();
       const quarantined = this.roster.quarantined().length;
       if (quarantined > 0) this.recorder.record({ type: 'roster.integrity', rejectedRows: quarantined, code: 'roster-integrity' }, this.clock.now());
@@ -242,17 +262,29 @@ export class Terminal {
     // 4. The hub link (optional: the door decides without it).
     if (config.hub && this.events) this.startSync(this.events);
 
+    // The update agent's reports go to the outbox (a report stays a file until the outbox takes it).
+    let updateLink = null;
+    try {
+      updateLink = parts.updateLink();
+    } catch (e) {
+      this.log.error({ ...errorTag(e) }, 'update reports cannot be read');
+    }
+    this.updates = new UpdateReports({ clock: this.clock, log: this.log, link: updateLink, store: (e) => this.recorder.recordMade(e), pollMs: config.update.reportPollMs });
+    this.updates.start();
+
     // 5. Camera and the frame loop.
     this.cameraMonitor.start();
-    const { faces, matcher, roster } = this;
+    const { faces, matcher, roster, adaptation } = this;
     if (faces && matcher && roster && !this.degraded.facesOff()) {
+      const identifier = adaptation ?? matcher;
       this.loopConfig = loopConfigOf(config);
       this.loop = new DoorLoop({
         clock: this.clock,
         logger: this.log,
         frames: { latest: () => this.deps.camera.latest() },
         pipeline: faces,
-        identifier: { search: (e, k) => (this.faceOff ? [] : matcher.search(e, k)) },
+        identifier: { search: (e, k) => (this.faceOff ? [] : identifier.search(e, k)) },
+        ...(adaptation ? { passages: (p: Passage) => adaptation.learn(p) } : {}),
         persons: { facts: (id) => (this.faceOff ? null : personFacts(roster, id)) },
         // Read at each new face track, so a reloaded liveness policy applies from the next passage.
         livenessFor: () => parts.livenessFor(this.current.liveness),
@@ -293,8 +325,15 @@ export class Terminal {
       ...(link.stagingKey ? { stagingKey: link.stagingKey } : {}),
       ...(events.commandsIssuedAfter !== null ? { commandsIssuedAfter: events.commandsIssuedAfter } : {}),
       hubPublicKey: link.hubPublicKey,
+      // Renewed certificates from the hub replace the bundle's certFile (runtime/sync/certificate.ts).
+      ...(link.certificates ? { certificates: link.certificates } : {}),
       roster: { sink: link.rosterSink ?? new UnavailableRosterSink(), batchSchema: link.batchSchema, itemSchema: link.itemSchema },
-      health: () => ({ cameraFps: this.cameraMonitor.fps, lastDecisionLatencyMs: this.loop?.lastDecisionLatencyMs ?? null, faults: this.degraded.codes() }),
+      health: () => ({
+        cameraFps: this.cameraMonitor.fps,
+        lastDecisionLatencyMs: this.loop?.lastDecisionLatencyMs ?? null,
+        faults: this.degraded.codes(),
+        ...(this.updates?.heartbeat() ?? {}),
+      }),
       versions: { software: this.deps.softwareVersion, model: this.faces?.modelId ?? 'unavailable' },
       timing: { heartbeatMs: config.hub?.heartbeatMs ?? 30_000 },
     });
@@ -336,16 +375,20 @@ export class Terminal {
     return this.degraded.codes();
   }
 
-  checks(): HealthChecks {
+  checks(): HealthReport {
     const frame = this.deps.camera.latest();
-    const lockState = this.lock.getState().state;
+    const lock = this.lock.getState();
+    const lockState = lock.state;
     return {
+      loopRunning: !!this.loop && this.clock.monotonic() - this.loop.lastProgress < this.current.health.stallExitMs,
       cameraFresh: !!frame && this.clock.now() - frame.capturedAt <= this.current.health.frameFreshMs,
       modelsLoaded: this.faces !== null,
       rosterLoaded: this.roster !== null && this.matcher !== null,
       lockOk: lockState !== 'stopped' && lockState !== 'relay-fault',
       hubConnected: this.current.hub ? (this.sync?.connected() ?? false) : null,
       faults: this.degraded.codes(),
+      door: { lock: lockState, doorOpen: lock.doorOpen, passage: this.loop?.passageInProgress ?? false },
+      reenrolment: this.matcher?.needsReenrolment().length ?? 0,
     };
   }
 
@@ -387,6 +430,7 @@ export class Terminal {
     this.stopping = true;
     this.watchdog.stop();
     this.cameraMonitor.stop();
+    this.updates?.stop();
     this.loop?.stop();
     await this.deps.camera.stop();
     this.lock.stop();
@@ -403,6 +447,7 @@ export class Terminal {
     // A wipe still erasing finishes first (it yields to the loop); closing under it would leave the
     // rest to the next start.
     await this.wiper.idle();
+    this.adaptation?.stop();
     this.matcher?.close();
     this.roster?.close();
     this.events?.db.close();
@@ -419,6 +464,7 @@ export function loopConfigOf(config: Config, tracker: LoopConfig['tracker'] = { 
     budgetMs: config.evidence.budgetMs,
     tracker,
     searchK: 4,
+    blink: { minEyeOpen: config.pipeline.quality.minEyeOpen, aspectDrop: config.pipeline.quality.blinkAspectDrop },
   };
 }
 

@@ -29,7 +29,7 @@ export function faceJson(f: FaceResult): Record<string, unknown> {
       brightness: round(q.brightness, 1),
       clippedFraction: round(q.clippedFraction),
       pose: q.pose && { yaw: round(q.pose.yaw, 1), pitch: round(q.pose.pitch, 1), roll: round(q.pose.roll, 1) },
-      eyesOpen: q.eyes && { left: round(q.eyes.leftOpen, 3), right: round(q.eyes.rightOpen, 3) },
+      eyesOpen: q.eyes && { left: round(q.eyes.leftOpen, 3), right: round(q.eyes.rightOpen, 3), aspect: round(q.eyes.aspect, 3) },
     },
     liveness: f.liveness ? round(f.liveness.live) : null,
     embedding: f.embedding ? Array.from(f.embedding, (v) => round(v, 6)) : null,

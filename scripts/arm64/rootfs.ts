@@ -6,8 +6,10 @@
  *                 JSON assets copied beside it, models verified against the manifest's sha256, the
  *                 production part (no devDependencies) of the arm64 node_modules (scripts/arm64/prepare.ts).
  * runtime stage -> a root filesystem: ARM64 glibc/libstdc++ (Debian's cross packages), the ARM64 Node in
- *                 /usr/local/bin, the app in /opt/doorway, models in /opt/doorway/models, user doorway
- *                 (10001), data volume /var/lib/doorway, config folder /etc/doorway.
+ *                 /usr/local/bin, the app in slot a of the update layout (/opt/doorway/slots/a, with
+ *                 /opt/doorway/current -> slots/a; runtime/update/README.md), models in its models/,
+ *                 user doorway (10001), data volume /var/lib/doorway, config folder /etc/doorway.
+ *                 The slot folder is what `provision update build --from` packs into a bundle.
  * smoke test   -> in a private mount namespace: the root filesystem mounted read-only, /tmp a tmpfs, the
  *                 data volume a writable bind mount, /proc and a minimal /dev; chroot into it as the
  *                 doorway user with an empty environment plus the image's ENV; binfmt_misc runs the
@@ -17,14 +19,15 @@
  * still photos with sharp, no camera), tini, and the HEALTHCHECK against `doorway run`'s /healthz.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { removeInside } from '../../core/fs';
 import { dirname, join } from 'node:path';
 import { ARM64_NODE, CACHE, CROSS_LIBS, ROOT, run, say, sha256, SYSROOT } from './config';
 import { elfMachine, EM_AARCH64, prepare } from './prepare';
 
 const ROOTFS = join(CACHE, 'rootfs', sha256(ROOT).slice(0, 12));
 const DATA = `${ROOTFS}.data`;
-const APP = join(ROOTFS, 'opt', 'doorway');
+const APP = join(ROOTFS, 'opt', 'doorway', 'slots', 'a');
 const UID = 10001;
 
 interface LockEntry {
@@ -66,8 +69,8 @@ function buildApp(stageDir: string): void {
   const ort = join(APP, 'node_modules', 'onnxruntime-node', 'bin');
   if (existsSync(ort)) {
     for (const napi of readdirSync(ort)) {
-      for (const os of readdirSync(join(ort, napi))) if (os !== 'linux') rmSync(join(ort, napi, os), { recursive: true, force: true });
-      rmSync(join(ort, napi, 'linux', 'x64'), { recursive: true, force: true });
+      for (const os of readdirSync(join(ort, napi))) if (os !== 'linux') removeInside(ort, join(ort, napi, os));
+      removeInside(ort, join(ort, napi, 'linux', 'x64'));
     }
   }
   say(`app built: ${n} production packages`);
@@ -102,12 +105,12 @@ const PHOTOS = ['franck_01829.jpg', 'franck_04117.jpg', 'faces.jpg'];
 function smoke(): void {
   const testData = process.env['DOORWAY_TESTDATA_DIR'] ?? join(ROOT, '.cache', 'testdata');
   for (const p of PHOTOS) cpSync(join(testData, p), join(ROOTFS, 'srv', 'smoke', p));
-  rmSync(DATA, { recursive: true, force: true });
+  removeInside(CACHE, DATA);
   mkdirSync(DATA, { mode: 0o700 });
   chownSync(DATA, UID, UID);
 
   const inside = (args: string[]): string => {
-    const env = ['NODE_ENV=production', 'DOORWAY_MODEL_DIR=/opt/doorway/models', 'HOME=/var/lib/doorway', 'PATH=/usr/local/bin:/usr/bin:/bin'];
+    const env = ['NODE_ENV=production', 'DOORWAY_MODEL_DIR=/opt/doorway/current/models', 'HOME=/var/lib/doorway', 'PATH=/usr/local/bin:/usr/bin:/bin'];
     const script = [
       'set -e',
       'mount --make-rprivate /',
@@ -118,7 +121,7 @@ function smoke(): void {
       `mount -t tmpfs -o mode=1777 tmpfs "$R/tmp"`,
       `mount --bind "$DATA" "$R/var/lib/doorway"`,
       `for d in null zero random urandom; do mount --bind /dev/$d "$R/dev/$d"; done`,
-      `exec env -i ${env.join(' ')} /usr/sbin/chroot --userspec=${UID}:${UID} "$R" /usr/local/bin/node /opt/doorway/bin/doorway.js "$@"`,
+      `exec env -i ${env.join(' ')} /usr/sbin/chroot --userspec=${UID}:${UID} "$R" /usr/local/bin/node /opt/doorway/current/bin/doorway.js "$@"`,
     ].join('\n');
     const r = spawnSync('unshare', ['-m', 'sh', '-c', script, 'smoke', ...args], {
       encoding: 'utf8',
@@ -151,10 +154,11 @@ function smoke(): void {
 function main(): void {
   const t0 = Date.now();
   const nm = prepare();
-  rmSync(ROOTFS, { recursive: true, force: true });
+  removeInside(CACHE, ROOTFS);
   mkdirSync(dirname(ROOTFS), { recursive: true });
   buildBase();
   buildApp(nm);
+  symlinkSync('slots/a', join(ROOTFS, 'opt', 'doorway', 'current'));
   const tBuilt = Date.now();
   const du = run('du', ['-sh', ROOTFS]).split('\t')[0];
   say(`root filesystem ${ROOTFS}: ${du}`);

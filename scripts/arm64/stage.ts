@@ -2,7 +2,8 @@
  * The stage: a copy of this checkout whose node_modules is the arm64 one, where the emulated jest (and
  * any emulated command, scripts/arm64/exec.ts) runs, so that every `require` resolves to arm64 parts.
  */
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { removeInside } from '../../core/fs';
 import { join } from 'node:path';
 import { ROOT, run, STAGE } from './config';
 
@@ -14,7 +15,7 @@ function sourceFiles(): string[] {
 
 export function stage(nodeModules: string): void {
   mkdirSync(STAGE, { recursive: true });
-  for (const name of readdirSync(STAGE)) rmSync(join(STAGE, name), { recursive: true, force: true });
+  for (const name of readdirSync(STAGE)) removeInside(STAGE, join(STAGE, name));
   for (const f of sourceFiles()) cpSync(join(ROOT, f), join(STAGE, f), { recursive: true, verbatimSymlinks: true });
   symlinkSync(join(nodeModules, 'node_modules'), join(STAGE, 'node_modules'));
   // the project's jest config, anchored to the stage (its ignore patterns, e.g. '/.cache/', must not match

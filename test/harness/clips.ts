@@ -1,12 +1,12 @@
 /**
- * Test clips made with ffmpeg from the registry media, cached in .cache/clips (never committed).
+ * Test clips made with ffmpeg (core/programs.ts: the system's, else the npm registry's build) from the registry media, cached in .cache/clips (never committed).
  * `passagesClip`: 1 s of an empty scene, then 2 s (or `faceFrames`) of franck talking: looped, a new person
  * "arrives" every loop at a known frame (the 26th of each loop).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { locateFfmpeg } from '../../drivers/camera/locate';
+import { programPath } from '../../core/programs';
 import { videoFrames } from '../../models/liveness/video';
 import { backdrop, type BackdropKind, keyBlue } from '../fixtures/backdrop';
 import { FRANCK_STILLS, FRANCK_VIDEO, testFile } from '../fixtures/photos';
@@ -23,7 +23,7 @@ export function passagesClip(videoOffsetS = 0, faceFrames = FACE_FRAMES): string
   const out = join(dir, `passages-franck-${videoOffsetS}s${faceFrames === FACE_FRAMES ? '' : `-${faceFrames}f`}.mp4`);
   if (existsSync(out)) return out;
   const tmp = `${out}.${process.pid}.part.mp4`; // per process: jest workers may make the same clip at once
-  const r = spawnSync(locateFfmpeg(), [
+  const r = spawnSync(programPath('ffmpeg'), [
     '-v', 'error', '-y',
     '-loop', '1', '-framerate', String(CLIP_FPS), '-t', String(EMPTY_FRAMES / CLIP_FPS), '-i', testFile(FRANCK_STILLS[0]!),
     '-ss', String(videoOffsetS), '-t', String(faceFrames / CLIP_FPS), '-i', testFile(FRANCK_VIDEO),
@@ -49,7 +49,7 @@ export function videoPassagesClip(video: string, videoOffsetS = 0, faceSeconds =
   if (existsSync(out)) return out;
   const tmp = `${out}.${process.pid}.part.mp4`; // per process: jest workers may make the same clip at once
   const frames = EMPTY_FRAMES + Math.round(faceSeconds * CLIP_FPS);
-  const r = spawnSync(locateFfmpeg(), [
+  const r = spawnSync(programPath('ffmpeg'), [
     '-v', 'error', '-y',
     '-f', 'lavfi', '-i', `color=c=0x9a8f80:s=640x480:r=${CLIP_FPS}:d=${EMPTY_FRAMES / CLIP_FPS}`,
     '-ss', String(videoOffsetS), '-t', String(faceSeconds), '-i', video,
@@ -77,7 +77,7 @@ export async function keyedPassagesClip(kind: Exclude<BackdropKind, 'blue'>, off
   const wall = new Uint8Array(W * H * 3);
   for (let i = 0; i < wall.length; i++) wall[i] = Math.max(0, Math.min(255, Math.round(bg[i] as number)));
   const tmp = `${out}.${process.pid}.part.mp4`; // per process: jest workers may make the same clip at once
-  const proc = spawn('ffmpeg', ['-v', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${W}x${H}`, '-r', String(fps), '-i', '-', '-c:v', 'libx264', '-preset', 'veryfast', '-g', String(fps), '-pix_fmt', 'yuv420p', tmp], { stdio: ['pipe', 'inherit', 'inherit'] });
+  const proc = spawn(programPath('ffmpeg'), ['-v', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${W}x${H}`, '-r', String(fps), '-i', '-', '-c:v', 'libx264', '-preset', 'veryfast', '-g', String(fps), '-pix_fmt', 'yuv420p', tmp], { stdio: ['pipe', 'inherit', 'inherit'] });
   const done = new Promise<void>((res, rej) => proc.on('close', (c) => (c === 0 ? res() : rej(new Error(`ffmpeg exited ${c}`)))));
   const write = async (d: Uint8Array): Promise<void> => {
     if (!proc.stdin.write(d)) await new Promise((r) => proc.stdin.once('drain', r));

@@ -12,11 +12,12 @@ import { openDoorLines } from '../../drivers/gpio';
 import { FakeGpio } from '../../drivers/gpio/fake';
 import { LockController } from '../../drivers/lock';
 import type { FaceResult } from '../../models/pipeline';
-import type { Config } from '../../runtime/config';
+import { updateStateDir, type Config } from '../../runtime/config';
 import type { Command, CommandBody, SyncEvent } from '../../runtime/protocol/schemas';
 import { generateSigningKeyPair } from '../../runtime/protocol/signing';
 import { topicsFor } from '../../runtime/protocol/topics';
 import type { PersonUpsert } from '../../runtime/roster/batch';
+import { LocalAdaptation } from '../../runtime/roster/local-adaptation';
 import { Matcher } from '../../runtime/roster/matcher';
 import { RosterStore } from '../../runtime/roster/store';
 import { FakeTransport } from '../../runtime/sync/fake-transport';
@@ -25,6 +26,7 @@ import { SystemdNotifier } from '../../runtime/systemd';
 import { openEventStore } from '../../runtime/terminal/event-store';
 import type { TerminalParts } from '../../runtime/terminal/parts';
 import { Terminal, type TerminalNotice } from '../../runtime/terminal/terminal';
+import { UpdateLink } from '../../runtime/update/terminal-link';
 import { MODEL } from '../runtime/roster/fixtures';
 import { signedCommand } from './sync-site';
 import { makeSiteDir, terminalConfig, writeRoster, type SiteDir } from './terminal-site';
@@ -101,6 +103,7 @@ export async function startFakeTerminal(opts: FakeTerminalOptions = {}): Promise
   const keys = generateSigningKeyPair();
   const facing: { embedding: Float32Array | null } = { embedding: null };
   let store: RosterStore | null = null;
+  let matcher: Matcher | null = null;
   const parts: TerminalParts = {
     openEventStore: () => openEventStore(join(site.dataDir, 'sync.db'), { clock, log, skewMs: 60_000, synchronous: 'normal' }),
     openRoster: () => (store = RosterStore.open({ path: join(site.dataDir, 'roster.db'), secretFile: site.secretFile, logger: log, clock })),
@@ -110,9 +113,11 @@ export async function startFakeTerminal(opts: FakeTerminalOptions = {}): Promise
         process: () => Promise.resolve(facing.embedding ? [seenFace(facing.embedding)] : []),
         close: () => Promise.resolve(),
       }),
-    matcherFor: (_r, modelId) => Matcher.fromStore(store as RosterStore, { modelId, logger: log }),
+    matcherFor: (_r, modelId) => (matcher = Matcher.fromStore(store as RosterStore, { modelId, logger: log })),
+    adaptationFor: () => new LocalAdaptation(store as RosterStore, matcher as Matcher, log, config.adaptation),
     hubLink: () => ({ transport, hubPublicKey: keys.publicKey, rosterSink: store ? new RosterStoreSink(store) : null, ...ROSTER_STORE_SCHEMAS }),
     livenessFor: () => ({ observe: () => ({ verdict: 'live', score: 0.9, reasons: [] }) }),
+    updateLink: () => new UpdateLink(updateStateDir(config), config.update.root),
     ...opts.parts,
   };
   const notices: TerminalNotice[] = [];

@@ -2,8 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { programPath } from '../../core/programs';
+import { mosquittoIdentityAndLimits } from '../../provisioning/broker';
 import { freeLoopbackPort as freePort } from '../../provisioning/ports';
 import type { TestPki } from './pki';
+import { waitFor } from './wait';
 
 /**
  * A real mosquitto broker for tests, on a random loopback port, configured as a site would be:
@@ -12,20 +15,26 @@ import type { TestPki } from './pki';
  *   allow_anonymous false
  *   persistence true                  sessions and queued QoS 1 messages survive a broker restart
  *   user root                         (tests run as root and must read their own keys)
- *   max_queued_messages 200000        an offline terminal's queue must hold a whole snapshot
+ *   identity and limits               as generated for a site (provisioning/broker.ts): the certificate
+ *                                     CN is the MQTT user and the client id; packet size limit and
+ *                                     bounded per-client queues (BROKER_LIMITS)
  *   set_tcp_nodelay true              no Nagle delay on small QoS 1 publishes and acks
  *   listener <port> 127.0.0.1
  *   cafile / certfile / keyfile       the test CA and a broker certificate for 127.0.0.1
  *   require_certificate true          mutual TLS: no client without a certificate from the CA
- *   use_identity_as_username true     the certificate CN is the MQTT user (terminal id or `hub`)
  *   acl_file                          see ACL below
  *
- * ACL: the hub has full access; every other identity (%u = its CN) may only read hub/<itself>/#
+ * ACL: the hub has full access; `hub-tool` (tests that forge hub messages while the hub runs: the hub's
+ * own identity would take over the hub's session) may write hub/#; every other identity (%u = its CN)
+ * may only read hub/<itself>/#
  * and hub/roster/all and only write door/<itself>/#. A terminal publishing on another terminal's
  * topics gets "not authorised" (MQTT 5 reason code) or is silently dropped (MQTT 3.1.1).
  */
 export const ACL = `user hub
 topic readwrite #
+
+user hub-tool
+topic write hub/#
 
 pattern read hub/%u/#
 pattern read hub/roster/all
@@ -58,8 +67,6 @@ export class MosquittoBroker {
         'persistence true',
         `persistence_location ${join(dir, 'data')}/`,
         'user root',
-        'max_queued_messages 200000',
-        'max_inflight_messages 100',
         'set_tcp_nodelay true',
         `log_dest file ${join(dir, 'mosquitto.log')}`,
         `listener ${port} 127.0.0.1`,
@@ -67,7 +74,7 @@ export class MosquittoBroker {
         `certfile ${pki.server.certPath}`,
         `keyfile ${pki.server.keyPath}`,
         'require_certificate true',
-        'use_identity_as_username true',
+        ...mosquittoIdentityAndLimits(),
         `acl_file ${aclPath}`,
         '',
       ].join('\n'),
@@ -84,22 +91,20 @@ export class MosquittoBroker {
   /** Start (again) on the same port with the same persistence. */
   async restart(): Promise<void> {
     if (this.proc) return;
-    const p = spawn('mosquitto', ['-c', this.confPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn(programPath('mosquitto'), ['-c', this.confPath], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.proc = p;
     let stderr = '';
     p.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     p.on('error', (err) => {
-      stderr += `${err.message} (is Debian's mosquitto installed? apt-get install mosquitto)`;
+      stderr += err.message;
     });
     p.on('exit', () => {
       if (this.proc === p) this.proc = null;
     });
-    const deadline = Date.now() + 10_000;
-    while (!(await canConnect(this.port))) {
+    await waitFor(async () => {
       if (this.proc !== p) throw new Error(`mosquitto exited: ${stderr}`);
-      if (Date.now() > deadline) throw new Error('mosquitto did not start listening');
-      await sleep(20);
-    }
+      return canConnect(this.port);
+    }, 10_000, 'mosquitto to listen');
   }
 
   /** Stop gracefully (SIGTERM: the broker saves its sessions and queues). */
@@ -110,19 +115,6 @@ export class MosquittoBroker {
     p.kill('SIGTERM');
     await exited;
     this.proc = null;
-  }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/** Poll `cond` every 20 ms until it holds or `timeoutMs` passes (then throw with `what`). */
-export async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
   }
 }
 

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { programPath } from '../../core/programs';
 
 /**
  * A throw-away certificate authority for tests, made with the openssl CLI: one CA, a broker
@@ -60,7 +61,7 @@ export class TestPki {
 }
 
 function openssl(args: string[]): void {
-  execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  execFileSync(programPath('openssl'), args, { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
 export function writeText(path: string, text: string): void {

@@ -1,13 +1,13 @@
 // Test and benchmark helper: a real RTSP server (Debian GStreamer RTSP server via rtsp-server.py,
-// run with the system /usr/bin/python3) on loopback, plus generated test media. Reusable by any test
-// (drivers, end-to-end, site tests).
+// run with the system python3, core/programs.ts) on loopback, plus generated test media. Reusable by
+// any test (drivers, end-to-end, site tests).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import { PROGRAMS, ProgramMissingError, programPath } from '../../core/programs';
 import { freeLoopbackPort as freePort } from '../../provisioning/ports';
 import * as path from 'node:path';
 
 const SCRIPT = path.join(__dirname, 'rtsp-server.py');
-const PYTHON = process.env['DOORWAY_SYSTEM_PYTHON'] ?? '/usr/bin/python3';
 const REPO = path.resolve(__dirname, '../..');
 
 export interface RtspServerOptions {
@@ -25,12 +25,21 @@ export interface RtspServerOptions {
 }
 
 
-/** True when the GStreamer RTSP server can run here (apt packages present). */
 export { freePort };
 
-export function rtspServerAvailable(): boolean {
-  const r = spawnSync(PYTHON, ['-c', "import gi; gi.require_version('GstRtspServer','1.0'); from gi.repository import GstRtspServer"]);
-  return r.status === 0;
+let python: string | null = null;
+/**
+ * The system python3 with GStreamer's RTSP server bindings, or a ProgramMissingError naming the Debian
+ * packages (`npm test` installs them first: scripts/system-packages.js). Checked once per process.
+ */
+export function rtspServerPython(): string {
+  if (python) return python;
+  const p = programPath('system-python3');
+  const r = spawnSync(p, ['-c', "import gi; gi.require_version('GstRtspServer','1.0'); from gi.repository import GstRtspServer"], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    throw new ProgramMissingError('system-python3', PROGRAMS['system-python3'].packages, `${p} cannot import GstRtspServer`);
+  }
+  return (python = p);
 }
 
 export class RtspTestServer {
@@ -70,7 +79,7 @@ export class RtspTestServer {
       ...(o.file ? ['--file', o.file] : []),
       ...(o.user ? ['--user', o.user, '--password', o.password ?? ''] : []),
     ];
-    const child = spawn(PYTHON, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(rtspServerPython(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => {
@@ -135,7 +144,7 @@ export function makeTestVideo(opts: { seconds?: number; width?: number; height?:
   const file = path.join(dir, `testsrc-${width}x${height}-${fps}fps-${seconds}s.mp4`);
   if (!fs.existsSync(file)) {
     const tmp = `${file}.${process.pid}.tmp.mp4`;
-    const r = spawnSync('ffmpeg', [
+    const r = spawnSync(programPath('ffmpeg'), [
       '-nostdin', '-hide_banner', '-loglevel', 'error', '-y',
       '-f', 'lavfi', '-i', `testsrc=size=${width}x${height}:rate=${fps}:duration=${seconds}`,
       '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-g', String(fps), tmp,
@@ -152,7 +161,7 @@ export function makeTestImages(count = 5, width = 64, height = 48): string {
   const pattern = path.join(dir, '%03d.png');
   if (!fs.existsSync(path.join(dir, `${String(count).padStart(3, '0')}.png`))) {
     fs.mkdirSync(dir, { recursive: true });
-    const r = spawnSync('ffmpeg', [
+    const r = spawnSync(programPath('ffmpeg'), [
       '-nostdin', '-hide_banner', '-loglevel', 'error', '-y',
       '-f', 'lavfi', '-i', `testsrc=size=${width}x${height}:rate=25`, '-frames:v', String(count),
       '-start_number', '1', pattern,

@@ -78,7 +78,10 @@ describe('provision', () => {
     const r = await cli('person', 'add', '--dir', dir, '--id', 'p-43', '--photo', tiny, '--doors', 'gate-1');
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/tiny\.jpg: \S/);
-    expect((await cli('person', 'list', '--dir', dir)).out).not.toMatch(/p-43/);
+    // The list that does not show p-43 does show the resident registered before it.
+    const list = (await cli('person', 'list', '--dir', dir)).out;
+    expect(list).toMatch(/^p-42\t/m);
+    expect(list).not.toMatch(/p-43/);
   }, 60_000);
 
   it('wipes a terminal only when confirmed with --yes, queues the command for the hub and audits who ordered it', async () => {
@@ -86,7 +89,9 @@ describe('provision', () => {
     expect(unconfirmed.code).toBe(2);
     expect(unconfirmed.err).toMatch(/erases every face template and person on gate-1.*--yes/);
     expect((await cli('terminal', 'wipe', 'no-such-terminal', '--dir', dir, '--yes')).code).toBe(2);
-    expect((await cli('audit', '--dir', dir)).out).not.toMatch(/command\.wipe/);
+    const before = (await cli('audit', '--dir', dir)).out;
+    expect(before).toMatch(/person\.approve\tp-42/); // the audit log is read...
+    expect(before).not.toMatch(/command\.wipe/); // ...and has no wipe in it yet
 
     const wipe = await cli('terminal', 'wipe', 'gate-1', '--dir', dir, '--yes', '--wait', '0', '--as', 'security-li');
     expect(wipe.code).toBe(0);
@@ -99,6 +104,21 @@ describe('provision', () => {
       expect.objectContaining({ actor: 'ops-zhang', action: 'command.resync', subject: 'gate-1' }),
     ]));
   });
+
+  it('renews a terminal, the hub and the broker certificate, writes the terminal one with --out, and audits it', async () => {
+    const serial = async (): Promise<string> => (JSON.parse((await cli('terminal', 'list', '--dir', dir, '--json')).out) as Array<{ serial: string }>)[0]?.serial ?? '';
+    const before = await serial();
+    expect((await cli('terminal', 'renew', '--dir', dir)).code).toBe(2);
+    expect((await cli('terminal', 'renew', '--dir', dir, '--due')).out).toBe('no terminal certificate is due for renewal');
+    const r = await cli('terminal', 'renew', 'gate-1', '--dir', dir, '--out', join(root, 'renewed'), '--as', 'it-wang');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^gate-1: certificate renewed until \d{4}-\d\d-\d\dT.*the hub sends it to the terminal \(also in .*renewed\/gate-1\/device\.crt\)$/);
+    expect(await serial()).not.toBe(before);
+    expect((await cli('hub', 'renew', '--dir', dir)).out).toMatch(/^hub certificate renewed until /);
+    expect((await cli('broker', 'renew', '--dir', dir)).out).toMatch(/^broker certificate renewed until .*no running broker found/);
+    expect((await cli('fleet', 'status', '--dir', dir)).out.split('\n')[0]).toMatch(/\tcertificate$/);
+    expect((await cli('audit', '--dir', dir)).out).toMatch(/it-wang\tterminal\.renew\tgate-1/);
+  }, 30_000);
 
   it('says what is wrong with the arguments, with exit status 2', async () => {
     expect((await cli('nonsense')).code).toBe(2);

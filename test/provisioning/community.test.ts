@@ -2,6 +2,7 @@
  * A community folder and its terminals without a broker: keys, certificates, bundles, CRL and ACL.
  */
 import { execFileSync } from 'node:child_process';
+import { programPath } from '../../core/programs';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +22,7 @@ beforeAll(() => {
 afterAll(() => c.close());
 
 function subject(certFile: string): string {
-  return execFileSync('openssl', ['x509', '-in', certFile, '-noout', '-subject']).toString().trim();
+  return execFileSync(programPath('openssl'), ['x509', '-in', certFile, '-noout', '-subject']).toString().trim();
 }
 
 describe('provision init', () => {
@@ -41,9 +42,9 @@ describe('provision init', () => {
   });
 
   it('issues a broker certificate for the broker host, signed by the community CA', () => {
-    const text = execFileSync('openssl', ['x509', '-in', c.paths.brokerCert, '-noout', '-ext', 'subjectAltName']).toString();
+    const text = execFileSync(programPath('openssl'), ['x509', '-in', c.paths.brokerCert, '-noout', '-ext', 'subjectAltName']).toString();
     expect(text).toMatch(/IP Address:10\.0\.0\.5/);
-    expect(execFileSync('openssl', ['verify', '-CAfile', c.paths.ca.cert, c.paths.brokerCert]).toString()).toMatch(/OK/);
+    expect(execFileSync(programPath('openssl'), ['verify', '-CAfile', c.paths.ca.cert, c.paths.brokerCert]).toString()).toMatch(/OK/);
   });
 });
 
@@ -56,7 +57,7 @@ describe('provision terminal add / revoke', () => {
     expect(config.door).toMatchObject({ doorId: 'gate-3', buildingId: 'b-7', timeZone: 'Asia/Shanghai' });
     expect(config.hub?.url).toBe('mqtts://10.0.0.5:8883');
     expect(subject(config.hub?.certFile ?? '')).toBe('subject=CN = gate-3');
-    expect(execFileSync('openssl', ['verify', '-CAfile', config.hub?.caFile ?? '', config.hub?.certFile ?? '']).toString()).toMatch(/OK/);
+    expect(execFileSync(programPath('openssl'), ['verify', '-CAfile', config.hub?.caFile ?? '', config.hub?.certFile ?? '']).toString()).toMatch(/OK/);
     expect(readFileSync(config.hub?.hubPublicKeyFile ?? '', 'utf8')).toBe(readFileSync(c.paths.signingPub, 'utf8'));
     expect(statSync(config.paths.secretFile).mode & 0o777).toBe(0o600);
     expect(statSync(config.hub?.keyFile ?? '').mode & 0o777).toBe(0o600);
@@ -89,6 +90,7 @@ describe('provision terminal add / revoke', () => {
     revokeTerminal(c, 'gate-4', { passphrase: PASS, actor: 'it' }); // idempotent
     expect(revokedSerials(c.paths.ca)).toEqual([serial]);
     expect(aclText(c)).not.toContain('user gate-4');
+    expect(aclText(c)).toContain('user gate-3\ntopic read hub/gate-3/#'); // the others stay
     expect(c.db.terminal('gate-4')?.status).toBe('revoked');
     expect(c.db.auditLog().filter((a) => a.action === 'terminal.revoke').map((a) => `${a.actor} ${a.subject}`)).toEqual(['it gate-4']);
   });

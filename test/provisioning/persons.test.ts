@@ -24,8 +24,8 @@ import {
   type Enroller,
 } from '../../provisioning';
 import { rosterItemOf } from '../../provisioning/db';
-import { zonedMidnight } from '../../provisioning/persons';
-import { FRANCK_STILLS, testFile } from '../fixtures/photos';
+import { storedPhotoPaths, zonedMidnight } from '../../provisioning/persons';
+import { FRANCK_STILLS, GROUP_PHOTOS, testFile } from '../fixtures/photos';
 
 let root: string;
 let c: Community;
@@ -69,6 +69,9 @@ describe('access options', () => {
     expect(() => authorisationOf({ doors: ['d1'], from: '2026-12-31', until: '2026-01-01' }, 'UTC')).toThrow(/not after/);
     expect(() => authorisationOf({}, 'UTC')).toThrow(/door or building/);
     expect(() => authorisationOf({ doors: ['d1'], from: '2026-02-30' }, 'UTC')).toThrow(/not a valid date/);
+    // an end date is checked as a date too, before its day is added
+    expect(() => authorisationOf({ doors: ['d1'], until: '2026-13-01' }, 'UTC')).toThrow(/"2026-13-01" is not a valid date/);
+    expect(() => authorisationOf({ doors: ['d1'], until: '2026-02-30' }, 'UTC')).toThrow(/"2026-02-30" is not a valid date/);
   });
 });
 
@@ -100,11 +103,12 @@ describe('registration and approval', () => {
 
   it('deletes the templates and photos from the hub store when a person is revoked', async () => {
     const p = await addPerson(c, fakeEnroller, { id: 'p-rev', photos: [photo, photo], doors: ['d1'] });
-    expect(p.photos).toHaveLength(2);
-    expect(p.photos.every((f) => existsSync(f))).toBe(true);
+    const stored = storedPhotoPaths(c, p);
+    expect(stored).toHaveLength(2);
+    expect(stored.every((f) => existsSync(f))).toBe(true);
     const r = revokePerson(c, 'p-rev', { reason: 'moved out' });
     expect(r).toMatchObject({ status: 'revoked', templates: [], photos: [] });
-    expect(p.photos.some((f) => existsSync(f))).toBe(false);
+    expect(stored.some((f) => existsSync(f))).toBe(false);
     expect(rosterItemOf(r)).toEqual({ revokedPersonId: 'p-rev' });
   });
 });
@@ -146,6 +150,23 @@ describe('enrolment through the face pipeline', () => {
       expect(err).toBeInstanceOf(EnrolmentPhotoError);
       expect((err as EnrolmentPhotoError).reasons.length).toBeGreaterThan(0);
       expect(c.db.person('p-tiny')).toBeNull();
+    } finally {
+      await pipeline.close();
+    }
+  }, 60_000);
+
+  it('refuses a group photo and a person whose photos show two people, and writes nothing', async () => {
+    const pipeline = await FacePipeline.load();
+    try {
+      const e = pipelineEnroller(pipeline);
+      const photos = readdirSync(c.paths.photosDir).sort();
+      const group = addPerson(c, e, { id: 'p-group', photos: [testFile(GROUP_PHOTOS.find((g) => g.file === 'sample3.jpg')!)], doors: ['d1'] });
+      await expect(group).rejects.toThrow(/sample3\.jpg: 3 faces: one person per photo$/);
+      const two = addPerson(c, e, { id: 'p-two', photos: [testFile(FRANCK_STILLS[0]!), testFile(GROUP_PHOTOS.find((g) => g.file === 'faces.jpg')!)], doors: ['d1'] });
+      await expect(two).rejects.toBeInstanceOf(EnrolmentPhotoError); // faces.jpg has three faces
+      expect(c.db.person('p-group')).toBeNull();
+      expect(c.db.person('p-two')).toBeNull();
+      expect(readdirSync(c.paths.photosDir).sort()).toEqual(photos);
     } finally {
       await pipeline.close();
     }

@@ -10,11 +10,12 @@ import { join } from 'node:path';
 import { ulid } from 'ulid';
 import { FakeClock } from '../../core/clock';
 import { silentLogger } from '../../core/log';
-import { CommandBodySchema, RosterDeltaSchema, SignedEnvelopeSchema } from '../../runtime/protocol/schemas';
+import { CommandBodySchema, RosterDeltaSchema, SignedEnvelopeSchema, type RosterEpoch } from '../../runtime/protocol/schemas';
 import { loadPublicKey, verifyEnvelope } from '../../runtime/protocol/signing';
 import { RosterBatchSchema, encodeEmbedding, type TemplateIn } from '../../runtime/roster/batch';
 import { FakeTransport } from '../../runtime/sync/fake-transport';
 import { addPerson, addTerminal, Community, HubService, initCommunity, queueCommand, revokePerson, revokeTerminal, type AlertRecord, type Enroller } from '../../provisioning';
+import { waitFor } from '../harness/wait';
 
 const PASS = 'service-test-pass';
 let root: string;
@@ -39,21 +40,19 @@ afterAll(() => c.close());
 
 async function startHub(clock: FakeClock, onAlert?: (a: AlertRecord) => void, webhookUrl: string | null = null): Promise<{ svc: HubService; fake: FakeTransport }> {
   const fake = new FakeTransport();
-  let done = false;
-  const p = HubService.start({ community: c, passphrase: PASS, transport: fake, clock, log: silentLogger(), webhookUrl, pollMs: 60_000, ...(onAlert ? { onAlert } : {}) }).finally(() => (done = true));
-  while (!done) {
-    fake.connect();
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  const p = HubService.start({ community: c, passphrase: PASS, transport: fake, clock, log: silentLogger(), webhookUrl, pollMs: 60_000, ...(onAlert ? { onAlert } : {}) });
+  // The service unlocks its keys first, then starts the transport and waits for the connection.
+  await waitFor(() => fake.started, 10_000, 'the hub service to start its transport', 5);
+  fake.connect();
   return { svc: await p, fake };
 }
 
-function deltas(fake: FakeTransport, topic = 'hub/roster/all'): Array<{ version: number; batch: unknown; raw: string }> {
+function deltas(fake: FakeTransport, topic = 'hub/roster/all'): Array<{ version: number; batch: unknown; raw: string; epoch: RosterEpoch | undefined }> {
   return fake.published.filter((m) => m.topic === topic).map((m) => {
     const env = SignedEnvelopeSchema.parse(JSON.parse(m.payload));
     expect(verifyEnvelope(env, loadPublicKey(c.signingPublicKeyPem()))).toBe(true);
     const body = RosterDeltaSchema.parse(JSON.parse(env.body));
-    return { version: body.version, batch: body.batch, raw: m.payload };
+    return { version: body.version, batch: body.batch, raw: m.payload, epoch: body.epoch };
   });
 }
 
@@ -75,12 +74,15 @@ describe('hub service', () => {
 
     const second = await startHub(clock);
     expect(second.svc.version()).toBe(2);
-    // A terminal at version 1 gets exactly the recorded delta 2 again.
-    second.fake.deliver('door/t1/requests', JSON.stringify({ v: 1, kind: 'sync', version: 1 }));
+    // A terminal at version 1 (of the first run's epoch) gets exactly the recorded delta 2 again.
+    const firstEpoch = got[0]?.epoch;
+    second.fake.deliver('door/t1/requests', JSON.stringify({ v: 1, kind: 'sync', version: 1, epoch: { id: firstEpoch?.id, startedAt: firstEpoch?.startedAt } }));
     expect(deltas(second.fake, 'hub/t1/roster').map((d) => d.raw)).toEqual([got[1]?.raw]);
     await addPerson(c, enroller, { id: 'p-3', photos: [photo], doors: ['door-1'] });
     await second.svc.tick();
     expect(deltas(second.fake).map((d) => d.version)).toEqual([3]);
+    // ...in a new epoch, started by this run, that continues the first run's history at version 2.
+    expect(deltas(second.fake)[0]?.epoch?.continues).toEqual({ epoch: firstEpoch?.id, version: 2 });
     await second.svc.stop();
   });
 
@@ -108,10 +110,11 @@ describe('hub service', () => {
     try {
       revokeTerminal(c, 't2', { passphrase: PASS });
       await svc.tick();
+      const mark = fake.published.length;
       const ev = { v: 1, events: [{ id: ulid(), at: 1, type: 'alarm.tamper', input: 'tamper' }] };
       fake.deliver('door/t2/events', JSON.stringify(ev));
       fake.deliver('door/t2/requests', JSON.stringify({ v: 1, kind: 'sync', version: 0 }));
-      expect(fake.published.filter((m) => m.topic.startsWith('hub/t2/'))).toEqual([]);
+      expect(fake.published.slice(mark).filter((m) => m.topic.startsWith('hub/t2/'))).toEqual([]);
       fake.deliver('door/t1/events', JSON.stringify(ev));
       expect(fake.on('hub/t1/acks')).toEqual([{ v: 1, ids: [ev.events[0]?.id] }]);
       expect(svc.dropped()).toBe(2);

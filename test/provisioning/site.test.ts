@@ -39,6 +39,7 @@ import {
   type TerminalBundle,
 } from '../../provisioning';
 import { FRANCK_STILLS, FRANCK_VIDEO, testFile } from '../fixtures/photos';
+import { sleep, waitFor } from '../harness/wait';
 
 type Decision = Extract<LoopEvent, { type: 'decision' }>;
 const PASS = 'test-passphrase-1';
@@ -60,17 +61,6 @@ class GatedSource implements FrameSource {
     return this.inner.on(event, listener);
   }
 }
-
-async function until<T>(f: () => T | undefined | null | false, ms: number, what: string): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v !== undefined && v !== null && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 
 /** An MQTT client holding a bundle's credentials (as a thief with that terminal's SD card would). */
 function bundleClient(bundle: TerminalBundle, url: string, clientId: string): Promise<mqtt.MqttClient> {
@@ -163,14 +153,16 @@ describe('a community provisioned with the provision API', () => {
     const passage = async (what: string): Promise<Decision> => {
       const before = decisions.length;
       camera.open = true;
-      const d = await until(() => decisions[before], 20_000, what);
+      const d = await waitFor(() => decisions[before], 20_000, what);
       camera.open = false;
-      await new Promise((r) => setTimeout(r, (config.evidence.trackGapMs ?? 700) + 500)); // he walks away
+      // He walks away: time itself must pass, as the tracker ends his track only after trackGapMs
+      // without a face (no event marks it), so that his next passage is a new decision.
+      await sleep((config.evidence.trackGapMs ?? 700) + 500);
       return d;
     };
-    const rosterAt = (v: number): Promise<string> => until(() => notices.find((m) => m.endsWith(`applied: version ${v}`)), 15_000, `roster version ${v}`);
+    const rosterAt = (v: number): Promise<string> => waitFor(() => notices.find((m) => m.endsWith(`applied: version ${v}`)), 15_000, `roster version ${v}`);
     try {
-      await until(() => notices.includes('hub connected'), 15_000, 'the terminal to connect');
+      await waitFor(() => notices.includes('hub connected'), 15_000, 'the terminal to connect');
 
       // A resident is added by staff: registration and approval in one step.
       const franck = await addPerson(community, enroller, {
@@ -187,7 +179,7 @@ describe('a community provisioned with the provision API', () => {
       expect(granted.decision).toMatchObject({ kind: 'grant', personId: 'p-franck' });
       expect(gpio.out('lock').writes.some((w) => w.active)).toBe(true);
       // The entry record reaches the hub, which stores it and acknowledges it.
-      await until(() => readEvents(community, 0).events.some((e) => e.terminalId === 't1' && e.event.type === 'entry.granted'), 10_000, 'the entry at the hub');
+      await waitFor(() => readEvents(community, 0).events.some((e) => e.terminalId === 't1' && e.event.type === 'entry.granted'), 10_000, 'the entry at the hub');
 
       // Revoked: templates and photos leave the hub's store; the terminal denies him.
       const revoked = revokePerson(community, 'p-franck', { actor: 'manager-li' });
@@ -200,24 +192,25 @@ describe('a community provisioned with the provision API', () => {
       // An alert tag reaches every door; a sighting becomes an alert at the hub and a webhook POST.
       await addAlert(community, enroller, { tag: 'missing-person', photos: [testFile(FRANCK_STILLS[2]!)], subjectId: 'alert-franck', note: 'last seen at gate 3', actor: 'security' });
       await rosterAt(3);
-      await passage('a decision on the alert subject');
-      const post = await until(() => posted.find((p) => p['tag'] === 'missing-person'), 10_000, 'the webhook POST');
+      const sighted = await passage('a decision on the alert subject');
+      expect(sighted.decision.alerts).toEqual([{ tag: 'missing-person', personId: 'alert-franck' }]);
+      const post = await waitFor(() => posted.find((p) => p['tag'] === 'missing-person'), 10_000, 'the webhook POST');
       expect(post).toMatchObject({ kind: 'alert.sighting', personId: 'alert-franck', doorId: 'door-1', terminalId: 't1' });
       expect(typeof post['score']).toBe('number');
       const stored = community.db.alerts('missing-person');
       expect(stored).toHaveLength(1);
-      await until(() => community.db.alerts('missing-person')[0]?.webhook === 'delivered', 5000, 'the webhook outcome');
+      await waitFor(() => community.db.alerts('missing-person')[0]?.webhook === 'delivered', 5000, 'the webhook outcome');
       const cleared = clearAlert(community, 'missing-person', { actor: 'security' });
       expect(cleared.revoked).toEqual(['alert-franck']);
       await rosterAt(4);
 
       // Fleet status from the heartbeats, and a signed unlock command.
-      const row = await until(() => fleetStatus(community).find((r) => r.terminalId === 't1' && r.online && r.rosterLag === 0), 10_000, 't1 online and up to date');
+      const row = await waitFor(() => fleetStatus(community).find((r) => r.terminalId === 't1' && r.online && r.rosterLag === 0), 10_000, 't1 online and up to date');
       expect(row).toMatchObject({ doorId: 'door-1', status: 'active', softwareVersion: expect.any(String) as unknown, modelVersion: pipeline.modelId });
       queueCommand(community, 'door-1', { type: 'unlock', durationMs: 2000 }, { actor: 'guard-wang' });
-      await until(() => remoteUnlocks.length > 0, 10_000, 'the remote unlock');
+      await waitFor(() => remoteUnlocks.length > 0, 10_000, 'the remote unlock');
       // The release reaches the hub with the command's id and who asked; the hub audited that id as it sent it.
-      const release = await until(
+      const release = await waitFor(
         () => readEvents(community, 0).events.find((e) => e.terminalId === 't1' && e.event.type === 'door.released' && e.event.source === 'remote'),
         10_000,
         'the remote release at the hub',
@@ -226,14 +219,14 @@ describe('a community provisioned with the provision API', () => {
       expect(release.event).toMatchObject({ requestedBy: 'guard-wang', commandId: sent?.detail['commandId'], durationMs: 2000 });
 
       // A relay that no longer relocks: a relay-fault alarm at the hub, and the fault in fleet status.
-      await until(() => gpio.out('lock').read() === relayLocked || undefined, 5000, 'the relock after the remote unlock');
+      await waitFor(() => gpio.out('lock').read() === relayLocked || undefined, 5000, 'the relock after the remote unlock');
       gpio.out('lock').failWrites(Infinity);
       gpio.set('exit', 'pressed'); // its release fails, and so does driving the relay back to locked
-      await until(() => readEvents(community, 0).events.some((e) => e.terminalId === 't1' && e.event.type === 'alarm.relay-fault'), 10_000, 'the relay fault at the hub');
-      await until(() => fleetStatus(community).find((r) => r.terminalId === 't1')?.faults?.includes('relay-fault'), 10_000, 'the relay fault in fleet status');
+      await waitFor(() => readEvents(community, 0).events.some((e) => e.terminalId === 't1' && e.event.type === 'alarm.relay-fault'), 10_000, 'the relay fault at the hub');
+      await waitFor(() => fleetStatus(community).find((r) => r.terminalId === 't1')?.faults?.includes('relay-fault'), 10_000, 'the relay fault in fleet status');
       gpio.set('exit', false);
       gpio.out('lock').failWrites(0);
-      await until(() => fleetStatus(community).find((r) => r.terminalId === 't1')?.faults?.length === 0, 10_000, 'the relay fault cleared in fleet status');
+      await waitFor(() => fleetStatus(community).find((r) => r.terminalId === 't1')?.faults?.length === 0, 10_000, 'the relay fault cleared in fleet status');
 
       // Every step is in the audit log with who did it.
       const audit = community.db.auditLog().map((a) => `${a.actor} ${a.action} ${a.subject}`);
@@ -258,17 +251,27 @@ describe('a community provisioned with the provision API', () => {
       thief.on('message', (topic) => got.push(topic));
       // mosquitto grants the subscription on MQTT 3.1.1 but the ACL stops every message it would carry.
       await thief.subscribeAsync(['hub/t1/#', 'hub/+/commands'], { qos: 1 });
-      // Something is sent to t1 meanwhile (the hub sends it whether t1 is online or not).
-      const before = community.db.queuedCommands().length;
-      const [id] = queueCommand(community, 't1', { type: 'resync' });
-      await until(() => community.db.command(id ?? -1)?.status === 'sent', 5000, 'the command to be sent');
-      expect(before).toBe(0);
-      // Publishing as t1 is refused too: the hub stores nothing from this connection.
-      const eventsBefore = readEvents(community, 0).events.length;
-      await thief.publishAsync('door/t1/events', JSON.stringify({ v: 1, events: [{ id: '01JAAAAAAAAAAAAAAAAAAAAAAA', at: Date.now(), type: 'alarm.tamper', input: 'tamper' }] }), { qos: 1 });
-      await new Promise((r) => setTimeout(r, 500));
-      expect(got).toEqual([]);
-      expect(readEvents(community, 0).events.length).toBe(eventsBefore);
+      // Something is sent to t1 meanwhile (the hub sends it whether t1 is online or not)...
+      expect(community.db.queuedCommands()).toEqual([]);
+      const [forT1] = queueCommand(community, 't1', { type: 'resync' });
+      await waitFor(() => community.db.command(forT1 ?? -1)?.status === 'sent', 5000, 'the command for t1 to be sent');
+      // ...then, the same way, something for t2 that these credentials may read: the positive control.
+      // The broker delivers a subscriber's messages in order, so once t2's command is in, t1's would be.
+      const [forT2] = queueCommand(community, 't2', { type: 'resync' });
+      await waitFor(() => got.includes('hub/t2/commands'), 10_000, "t2's own command to reach the thief");
+      expect(community.db.command(forT2 ?? -1)?.status).toBe('sent');
+      expect(got).toEqual(['hub/t2/commands']);
+
+      // Publishing as t1 is refused too: the hub stores nothing of it, though it stores the event the
+      // same connection publishes next on t2's own topic.
+      const t1Before = readEvents(community, 0).events.filter((e) => e.terminalId === 't1').length;
+      const event = (id: string): string => JSON.stringify({ v: 1, events: [{ id, at: Date.now(), type: 'alarm.tamper', input: 'tamper' }] });
+      await thief.publishAsync('door/t1/events', event('01JAAAAAAAAAAAAAAAAAAAAAAA'), { qos: 1 });
+      await thief.publishAsync('door/t2/events', event('01JBBBBBBBBBBBBBBBBBBBBBBB'), { qos: 1 });
+      await waitFor(() => readEvents(community, 0).events.some((e) => e.terminalId === 't2' && e.event.id === '01JBBBBBBBBBBBBBBBBBBBBBBB'), 10_000, "the event on t2's own topic at the hub");
+      const stored = readEvents(community, 0).events;
+      expect(stored.filter((e) => e.terminalId === 't1')).toHaveLength(t1Before);
+      expect(stored.some((e) => e.event.id === '01JAAAAAAAAAAAAAAAAAAAAAAA')).toBe(false);
     } finally {
       await thief.endAsync();
     }
@@ -279,8 +282,13 @@ describe('a community provisioned with the provision API', () => {
     expect(before.connected).toBe(true);
     await before.endAsync();
     revokeTerminal(community, 't2', { passphrase: PASS, actor: 'it-staff' });
-    await new Promise((r) => setTimeout(r, 300)); // mosquitto handles SIGHUP between network loops
-    const refused = await bundleClient(t2, community.config.brokerUrl, 't2').then(() => null, (e: Error) => e);
+    // mosquitto handles the SIGHUP between network loops: until then t2 may still get in, so try again.
+    const refused = await waitFor(
+      () => bundleClient(t2, community.config.brokerUrl, 't2').then(async (c) => (await c.endAsync(), null), (e: Error) => e),
+      5000,
+      't2 to be refused',
+      100,
+    );
     expect(String(refused)).toMatch(/certificate revoked/); // the broker's CRL, re-read on SIGHUP
     expect(fleetStatus(community).find((r) => r.terminalId === 't2')).toMatchObject({ status: 'revoked', online: false });
     // t1 still connects: only t2's certificate is on the CRL.

@@ -1,8 +1,11 @@
+import fc from 'fast-check';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig, parseConfig } from '../../runtime/config';
+import { ConfigError, loadConfig, parseConfig, updateStateDir } from '../../runtime/config';
 import { DEFAULT_MATCH_THRESHOLD } from '../../models/thresholds';
+import { isId } from '../../runtime/protocol/ids';
+import { nastyId } from '../fixtures/ids';
 
 const minimal = {
   terminalId: 'gate-3-t1',
@@ -49,6 +52,15 @@ describe('terminal config', () => {
     expect(problems({ ...minimal, remoteUnlock: { max: 0 } })).toEqual([expect.stringMatching(/^remoteUnlock\.max: /)]);
   });
 
+  it('reads the update section: slots under /opt/doorway, state under the data folder, keys relative to the file', () => {
+    const c = parseConfig(minimal, 'terminal.json', '/etc/doorway');
+    expect(c.update).toMatchObject({ root: '/opt/doorway', service: 'doorway.service', health: { startTimeoutMs: 120_000, windowMs: 300_000, failAfterProbes: 3 } });
+    expect(updateStateDir(c)).toBe('/etc/doorway/data/update');
+    const d = parseConfig({ ...minimal, update: { root: 'app', publicKeyFile: 'update-signing.pub', stateDir: '/var/lib/doorway/update' } }, 'terminal.json', '/etc/doorway');
+    expect([d.update.root, d.update.publicKeyFile, updateStateDir(d)]).toEqual(['/etc/doorway/app', '/etc/doorway/update-signing.pub', '/var/lib/doorway/update']);
+    expect(problems({ ...minimal, update: { service: 'doorway; reboot' } })).toEqual([expect.stringMatching(/^update\.service: /)]);
+  });
+
   it('lists every problem at once, each with its path in the file', () => {
     const p = problems({
       ...minimal,
@@ -79,7 +91,51 @@ describe('terminal config', () => {
   it('names the file when it is not JSON or cannot be read', () => {
     const dir = mkdtempSync(join(tmpdir(), 'doorway-config-'));
     writeFileSync(join(dir, 'bad.json'), '{ "terminalId": ');
-    expect(() => loadConfig(join(dir, 'bad.json'))).toThrow(/bad\.json is invalid:\n {2}- is not valid JSON/);
-    expect(() => loadConfig(join(dir, 'missing.json'))).toThrow(/missing\.json is invalid:\n {2}- cannot be read/);
+    expect(() => loadConfig(join(dir, 'bad.json'))).toThrow(/^config \S*bad\.json is invalid: is not valid JSON: it ends too early$/);
+    expect(() => loadConfig(join(dir, 'missing.json'))).toThrow(/^config \S*missing\.json is invalid: cannot be read \(ENOENT\)$/);
+  });
+});
+
+describe('identifiers in the config file', () => {
+  it('takes terminal, door and building ids by the one identifier rule shared with the hub', () => {
+    fc.assert(
+      fc.property(nastyId, fc.constantFrom('terminalId', 'doorId', 'buildingId'), (id, field) => {
+        const raw = field === 'terminalId' ? { ...minimal, terminalId: id } : { ...minimal, door: { ...minimal.door, [field]: id } };
+        const ok = isId(id);
+        if (ok) expect(parseConfig(raw, 'terminal.json', '/etc/doorway')).toBeTruthy();
+        else {
+          const p = problems(raw);
+          expect(p.length).toBeGreaterThan(0);
+          for (const x of p) expect(x).toMatch(field === 'terminalId' ? /^terminalId: 1 to 64 ASCII letters/ : new RegExp(`^door\\.${field}: 1 to 64 ASCII letters`));
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('a config error never repeats the file', () => {
+  const secret = 'rtsp://admin:hunter2@10.0.0.5/stream';
+  const dir = mkdtempSync(join(tmpdir(), 'doorway-config-secret-'));
+  const file = join(dir, 'terminal.json');
+  const cases: Array<[string, string]> = [
+    ['a password where JSON expects a value', `{"terminalId": "t1", "camera": ${secret}}`],
+    ['a password cut short', `{"camera": {"kind": "rtsp", "url": "${secret}"`],
+    ['a password as the whole file', secret],
+    ['a password as an unknown key', JSON.stringify({ ...minimal, [secret]: 1 })],
+    ['a password in a field of the wrong type', JSON.stringify({ ...minimal, terminalId: secret, camera: { kind: secret, url: secret } })],
+  ];
+  it.each(cases)('%s: one line, the file named, no part of its text', (_what, text) => {
+    writeFileSync(file, text);
+    let message = '';
+    try {
+      loadConfig(file);
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(new RegExp(`^config ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is invalid: `));
+    expect(message).not.toMatch(/hunter2|admin|rtsp:|10\.0\.0\.5/);
+    expect(message).not.toMatch(/\n/);
   });
 });

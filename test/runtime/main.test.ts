@@ -10,8 +10,11 @@ import { SystemClock } from '../../core/clock';
 import type { LoopEvent } from '../../runtime/loop/door-loop';
 import { startTerminal, type Terminal, type TerminalNotice } from '../../runtime/main';
 import type { PersonUpsert } from '../../runtime/roster/batch';
+import { ulid } from 'ulid';
+import { UpdateReports, type UpdateOutcomeEvent } from '../../runtime/update/state';
 import { keyedPassagesClip } from '../harness/clips';
 import { franckUpsert, makeSiteDir, spawnDoorwayRun, terminalConfig, writeRoster } from '../harness/terminal-site';
+import { waitFor } from '../harness/wait';
 
 type Decision = Extract<LoopEvent, { type: 'decision' }>;
 
@@ -22,11 +25,12 @@ beforeAll(async () => {
 }, 60_000);
 
 async function withTerminal(
-  setup: { upserts: PersonUpsert[]; doorId?: string; modelDir?: string; video?: string; liveness?: 'balanced' },
+  setup: { upserts: PersonUpsert[]; doorId?: string; modelDir?: string; video?: string; liveness?: 'balanced'; updateReports?: UpdateOutcomeEvent[] },
   body: (t: Terminal, gpio: FakeGpio, decisions: () => Decision[]) => Promise<void>,
 ): Promise<void> {
   const site = makeSiteDir();
   writeRoster(site, setup.upserts);
+  for (const r of setup.updateReports ?? []) new UpdateReports(join(site.dataDir, 'update', 'reports')).write(r);
   const clock = new SystemClock();
   const gpio = new FakeGpio(clock);
   const seen: Decision[] = [];
@@ -46,26 +50,18 @@ async function withTerminal(
   }
 }
 
-async function until<T>(f: () => T | undefined, ms: number): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe('terminal on a real video', () => {
   it('unlocks for an enrolled resident at his door and records the entry', async () => {
     await withTerminal({ upserts: [franck] }, async (t, gpio, decisions) => {
-      const d = await until(() => decisions()[0], 15_000);
+      const d = await waitFor(() => decisions()[0], 15_000, 'the first decision');
       expect(d.decision).toMatchObject({ kind: 'grant', personId: 'p-franck' });
       expect(d.lock).toBe('unlocked');
       // fail-secure strike: relay active = unlocked
       expect(gpio.out('lock').writes.some((w) => w.active)).toBe(true);
       const health = (await (await fetch(`http://127.0.0.1:${t.healthPort}/healthz`)).json()) as Record<string, unknown>;
-      expect(health).toMatchObject({ ok: true, cameraFresh: true, modelsLoaded: true, rosterLoaded: true, lockOk: true, hubConnected: null });
+      expect(health).toMatchObject({ ok: true, loopRunning: true, cameraFresh: true, modelsLoaded: true, rosterLoaded: true, lockOk: true, hubConnected: null, reenrolment: 0 });
+      // what the update agent asks before a restart
+      expect(health['door']).toEqual({ lock: expect.stringMatching(/^(locked|unlocked)$/) as unknown, doorOpen: false, passage: expect.any(Boolean) as unknown });
       const metrics = await (await fetch(`http://127.0.0.1:${t.healthPort}/metrics`)).text();
       expect(metrics).toMatch(/doorway_decisions_total\{outcome="grant",reason="authorised"\} 1/);
       // No hub configured: the entry record and the release of the door wait in the outbox.
@@ -78,7 +74,7 @@ describe('terminal on a real video', () => {
     // wall the default policy waits its 2 s budget, as long as he is in view in this clip); the default
     // policy may refuse a passage (its measured false refusal rate is in the README), but not every one
     await withTerminal({ upserts: [franck], video: await keyedPassagesClip('plaster'), liveness: 'balanced' }, async (_t, gpio, decisions) => {
-      const d = await until(() => decisions().find((x) => x.decision.kind === 'grant'), 40_000);
+      const d = await waitFor(() => decisions().find((x) => x.decision.kind === 'grant'), 40_000, 'a grant');
       expect(d.decision).toMatchObject({ kind: 'grant', personId: 'p-franck' });
       expect(d.liveness.verdict).toBe('live');
       expect(gpio.out('lock').writes.some((w) => w.active)).toBe(true);
@@ -87,7 +83,7 @@ describe('terminal on a real video', () => {
 
   it('keeps the door shut for the same resident at a door he is not authorised for', async () => {
     await withTerminal({ upserts: [franck], doorId: 'door-2' }, async (_t, gpio, decisions) => {
-      const d = await until(() => decisions()[0], 15_000);
+      const d = await waitFor(() => decisions()[0], 15_000, 'the first decision');
       expect(d.decision).toMatchObject({ kind: 'deny', reason: 'not-authorised-here' });
       expect(gpio.out('lock').writes.every((w) => !w.active)).toBe(true);
     });
@@ -96,7 +92,7 @@ describe('terminal on a real video', () => {
   it('denies a face that is not enrolled as unknown', async () => {
     const other: PersonUpsert = { ...franck, personId: 'p-other', templates: franck.templates.map((x) => ({ ...x, embedding: Buffer.from(new Float32Array(512).map((_, i) => (i === 7 ? 1 : 0)).buffer).toString('base64') })) };
     await withTerminal({ upserts: [other] }, async (_t, gpio, decisions) => {
-      const d = await until(() => decisions()[0], 15_000);
+      const d = await waitFor(() => decisions()[0], 15_000, 'the first decision');
       expect(d.decision).toMatchObject({ kind: 'deny', reason: 'unknown' });
       expect(gpio.out('lock').writes.every((w) => !w.active)).toBe(true);
     });
@@ -104,14 +100,17 @@ describe('terminal on a real video', () => {
 
   it('keeps the exit button and fire release working when the face models cannot load', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'no-models-'));
-    await withTerminal({ upserts: [], modelDir: empty }, async (t, gpio) => {
+    const rolledBack: UpdateOutcomeEvent = { id: ulid(), at: 1, type: 'update.outcome', outcome: 'rolled-back', version: '0.2.0', running: '0.1.0', reason: 'crashed', detail: 'crashed' };
+    await withTerminal({ upserts: [], modelDir: empty, updateReports: [rolledBack] }, async (t, gpio) => {
       const health = (await (await fetch(`http://127.0.0.1:${t.healthPort}/healthz`)).json()) as Record<string, unknown>;
-      expect(health).toMatchObject({ ok: false, modelsLoaded: false, lockOk: true });
+      expect(health).toMatchObject({ ok: false, loopRunning: false, modelsLoaded: false, lockOk: true });
+      // the update agent's report went into the outbox at start
+      expect(await (await fetch(`http://127.0.0.1:${t.healthPort}/metrics`)).text()).toMatch(/doorway_outbox_depth 1/);
       gpio.set('exit', 'pressed');
-      await until(() => (t.lock.getState().state === 'unlocked' ? true : undefined), 2000);
+      await waitFor(() => t.lock.getState().state === 'unlocked', 2000, 'the exit button to unlock');
       gpio.set('exit', false);
       gpio.set('fire', 'alarm');
-      await until(() => (t.lock.getState().state === 'fire-release' ? true : undefined), 2000);
+      await waitFor(() => t.lock.getState().state === 'fire-release', 2000, 'the fire release');
       expect(gpio.out('lock').writes.at(-1)?.active).toBe(true); // strike released
     });
   }, 40_000);

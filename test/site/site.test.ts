@@ -5,7 +5,7 @@
 import { FacePipeline } from '../../models/pipeline';
 import type { PersonUpsert } from '../../runtime/roster/batch';
 import { passagesClip } from '../harness/clips';
-import { waitFor } from '../harness/mosquitto';
+import { waitFor } from '../harness/wait';
 import { Site } from '../harness/site';
 import { franckUpsert } from '../harness/terminal-site';
 
@@ -57,7 +57,8 @@ describe('a site with a hub and two doors', () => {
     const after = site.t('t-a').decisions.length;
     await waitFor(() => site.t('t-a').decisions.length >= after + 2, 15_000, 'two passages after the revocation');
     const later = site.t('t-a').decisions.slice(after).map((d) => d.decision.kind);
-    expect(later).not.toContain('grant');
+    expect(later.length).toBeGreaterThanOrEqual(2);
+    expect(later).toEqual(later.map(() => 'deny'));
   }, 60_000);
 
   it('releases the door on the fire alarm whatever else happens, and the hub hears of it', async () => {
@@ -66,10 +67,13 @@ describe('a site with a hub and two doors', () => {
     await waitFor(() => a.terminal.lock.getState().state === 'fire-release', 2000, 'fire release');
     expect(a.gpio.out('lock').writes.at(-1)?.active).toBe(true); // fail-secure strike: active = released
     expect(a.terminal.lock.grant('remote')).toBe('held-by-fire');
-    await new Promise((r) => setTimeout(r, 3500)); // a passage (a denial) happens during the alarm
+    const before = a.decisions.length;
+    await waitFor(() => a.decisions.length > before, 20_000, 'a passage during the alarm'); // one every 3 s of clip
+    // Denied (he was revoked in the test before), or granted and held by the fire release: no pulse.
+    expect([null, 'held-by-fire']).toContain(a.decisions.at(-1)?.lock);
     expect(a.terminal.lock.getState().state).toBe('fire-release');
     await waitFor(() => site.hubEvents('t-a').some((e) => e.type === 'alarm.fire'), 10_000, 'the fire alarm at the hub');
     a.gpio.set('fire', 'clear');
     await waitFor(() => a.terminal.lock.getState().state === 'locked', 2000, 'relock after the alarm');
-  }, 30_000);
+  }, 45_000);
 });

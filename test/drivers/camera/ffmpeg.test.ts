@@ -23,6 +23,11 @@ describe('classifyFfmpegExit', () => {
   ] as const)('turns %j into the right typed error', (lines, type) => {
     const err = classifyFfmpegExit(lines, 1, null);
     expect(err).toBeInstanceOf(type);
+  });
+
+  it('keeps the credentials of a camera URL out of the error', () => {
+    const err = classifyFfmpegExit(['rtsp://u:p@cam/x: Server returned 401 Unauthorized (authorization failed)'], 1, null);
+    expect(err.message).toContain('rtsp://***@cam/x: Server returned 401');
     expect(err.message).not.toContain('u:p@');
   });
 

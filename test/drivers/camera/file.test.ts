@@ -9,6 +9,8 @@ import { makeTestImages, makeTestVideo } from '../../harness/rtsp';
 import { alive, once } from './wait';
 
 const deps = () => ({ clock: new SystemClock(), logger: silentLogger() });
+/** A PATH with no ffmpeg on it: the source must fall back to the npm registry's static build. */
+const NO_SYSTEM_FFMPEG = { PATH: fs.mkdtempSync(path.join(os.tmpdir(), 'doorway-empty-path-')) };
 
 describe('FileSource', () => {
   it('delivers every frame of a video exactly once, in order, at the configured size, then ends', async () => {
@@ -24,6 +26,46 @@ describe('FileSource', () => {
     expect(src.latest()?.seq).toBe(50);
     // testsrc changes every frame: consecutive frames differ.
     expect(frames[0]?.data.equals(frames[1]?.data ?? Buffer.alloc(0))).toBe(false);
+  });
+
+  it("decodes the same frames with the npm registry's ffmpeg when the system has none (the demo on a bare machine)", async () => {
+    const video = makeTestVideo({ seconds: 2, width: 320, height: 240, fps: 25 });
+    const config = fileSourceConfigSchema.parse({ input: { kind: 'video', path: video }, width: 64, height: 48 });
+    const decode = async (env?: NodeJS.ProcessEnv): Promise<{ frames: Frame[]; exe: string }> => {
+      const src = new FileSource(config, { ...deps(), ...(env ? { env } : {}) });
+      const frames: Frame[] = [];
+      let exe = '';
+      src.on('frame', (f) => {
+        // The program the child runs (setpriv execs it in place): which ffmpeg was taken.
+        if (frames.push(f) === 1) exe = fs.readlinkSync(`/proc/${src.pid ?? -1}/exe`);
+      });
+      const ended = once(src, 'end');
+      src.start();
+      expect(await ended).toEqual({ frames: 50 });
+      return { frames, exe };
+    };
+    const fromRegistry = await decode(NO_SYSTEM_FFMPEG);
+    const fromSystem = await decode();
+    expect(fromRegistry.exe).toMatch(/node_modules\/@ffmpeg-installer\/linux-(x64|arm64)\/ffmpeg$/);
+    expect(fromSystem.exe).toMatch(/^\/usr\/bin\/ffmpeg$/);
+    const registry = fromRegistry.frames;
+    const system = fromSystem.frames;
+    expect(registry.map((f) => f.seq)).toEqual(system.map((f) => f.seq));
+    // Two decoders, two scalers: the same pictures within a few levels per pixel on average.
+    const meanDiff = (a: Buffer, b: Buffer): number => {
+      let d = 0;
+      for (let i = 0; i < a.length; i++) d += Math.abs((a[i] as number) - (b[i] as number));
+      return d / a.length;
+    };
+    expect(meanDiff(registry[10]!.data, system[10]!.data)).toBeLessThan(8);
+    expect(meanDiff(registry[10]!.data, system[40]!.data)).toBeGreaterThan(meanDiff(registry[10]!.data, system[10]!.data));
+  });
+
+  it('asks the registry ffmpeg for -vsync and Debian\'s for -fps_mode (ffmpeg 4.1 has no -fps_mode)', () => {
+    const c = fileSourceConfigSchema.parse({ input: { kind: 'video', path: '/x.mp4' } });
+    expect(fileFfmpegArgs(c, 'current').join(' ')).toContain('-fps_mode passthrough');
+    expect(fileFfmpegArgs(c, 'ffmpeg4').join(' ')).toContain('-vsync passthrough');
+    expect(fileFfmpegArgs(c, 'ffmpeg4')).not.toContain('-fps_mode');
   });
 
   it('plays an image sequence', async () => {
@@ -78,13 +120,16 @@ describe('FileSource', () => {
     }
   });
 
-  it('reports a missing ffmpeg executable as FfmpegMissingError', async () => {
+  it('reports a missing ffmpeg executable as FfmpegMissingError naming the package', async () => {
     const src = new FileSource(
       fileSourceConfigSchema.parse({ input: { kind: 'video', path: '/x.mp4' }, ffmpegPath: '/nonexistent/ffmpeg' }),
       deps(),
     );
     const error = once(src, 'error');
     src.start();
-    expect((await error).code).toBe('camera-ffmpeg-missing');
+    const e = await error;
+    expect(e.code).toBe('camera-ffmpeg-missing');
+    expect(e.message).toMatch(/no executable file at \/nonexistent\/ffmpeg.*apt-get install -y ffmpeg/);
+    expect(src.pid).toBeNull();
   });
 });

@@ -2,10 +2,10 @@ import WebSocket from 'ws';
 import { SystemClock } from '../../../core/clock';
 import { silentLogger } from '../../../core/log';
 import { PreviewRelay, previewConfigSchema } from '../../../drivers/camera';
-import { RtspTestServer, rtspServerAvailable } from '../../harness/rtsp';
+import { RtspTestServer } from '../../harness/rtsp';
 import { alive } from './wait';
 
-(rtspServerAvailable() ? describe : describe.skip)('PreviewRelay', () => {
+describe('PreviewRelay', () => {
   it('is off by default and binds to loopback unless configured otherwise', () => {
     const c = previewConfigSchema.parse({});
     expect(c.enabled).toBe(false);

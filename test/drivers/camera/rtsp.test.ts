@@ -12,18 +12,20 @@ import {
   rtspSourceConfigSchema,
   type RtspSourceConfig,
 } from '../../../drivers/camera';
-import { RtspTestServer, freePort, rtspServerAvailable } from '../../harness/rtsp';
-import { alive, once, until } from './wait';
+import { RtspTestServer, freePort } from '../../harness/rtsp';
+import { waitFor } from '../../harness/wait';
+import { alive, once } from './wait';
 
 const ROOT = path.resolve(__dirname, '../../..');
 
-function source(config: Partial<RtspSourceConfig> & { url: string }, clock = new SystemClock()): RtspSource {
-  return new RtspSource(rtspSourceConfigSchema.parse(config), { clock, logger: silentLogger() });
+function source(config: Partial<RtspSourceConfig> & { url: string }, clock = new SystemClock(), env?: NodeJS.ProcessEnv): RtspSource {
+  return new RtspSource(rtspSourceConfigSchema.parse(config), { clock, logger: silentLogger(), ...(env ? { env } : {}) });
 }
 
-const describeRtsp = rtspServerAvailable() ? describe : describe.skip;
+/** A PATH with neither ffmpeg nor gst-launch-1.0 on it. */
+const EMPTY_PATH = { PATH: fs.mkdtempSync(path.join(os.tmpdir(), 'doorway-empty-path-')) };
 
-describeRtsp('RtspSource against a real RTSP server', () => {
+describe('RtspSource against a real RTSP server', () => {
   let server: RtspTestServer;
   const sources: RtspSource[] = [];
   const track = (s: RtspSource): RtspSource => (sources.push(s), s);
@@ -44,7 +46,7 @@ describeRtsp('RtspSource against a real RTSP server', () => {
     const first = await once(src, 'frame');
     expect(first).toMatchObject({ width: 320, height: 240, format: 'rgb24', seq: 1 });
     expect(first.data.length).toBe(320 * 240 * 3);
-    await until(() => (src.latest()?.seq ?? 0) >= 5, 10_000, 'five frames');
+    await waitFor(() => (src.latest()?.seq ?? 0) >= 5, 10_000, 'five frames');
     expect(src.latest()?.seq).toBe(src.stats().seq);
     const pid = src.pid;
     expect(pid).not.toBeNull();
@@ -62,6 +64,25 @@ describeRtsp('RtspSource against a real RTSP server', () => {
     const pid = src.pid;
     await src.stop();
     expect(alive(pid ?? -1)).toBe(false);
+  });
+
+  it("decodes the camera with the npm registry's ffmpeg when the system has none (its RTSP socket timeout option is -stimeout)", async () => {
+    const src = track(source({ url: server.url, width: 64, height: 48 }, new SystemClock(), EMPTY_PATH));
+    src.start();
+    const first = await once(src, 'frame');
+    expect(first).toMatchObject({ width: 64, height: 48, seq: 1 });
+    expect(fs.readlinkSync(`/proc/${src.pid ?? -1}/exe`)).toMatch(/node_modules\/@ffmpeg-installer\/linux-(x64|arm64)\/ffmpeg$/);
+    await waitFor(() => (src.latest()?.seq ?? 0) >= 5, 10_000, 'five frames');
+  });
+
+  it('reports a missing gst-launch-1.0 as FfmpegMissingError naming its package, and keeps retrying', async () => {
+    const src = track(source({ url: server.url, decoder: 'gstreamer', backoff: { initialMs: 50, maxMs: 50, factor: 1 } }, new SystemClock(), EMPTY_PATH));
+    const errors: string[] = [];
+    src.on('error', (e) => errors.push(`${e.code}: ${e.message}`));
+    src.start();
+    await waitFor(() => errors.length >= 2, 10_000, 'two attempts');
+    expect(errors[0]).toMatch(/^camera-ffmpeg-missing: gst-launch-1.0 is not installed .*apt-get install -y gstreamer1.0-tools/);
+    expect(src.stats().restarts).toBeGreaterThanOrEqual(1);
   });
 
   it('reports a wrong stream path as CameraNotFoundError through the gstreamer decoder too', async () => {
@@ -89,11 +110,11 @@ describeRtsp('RtspSource against a real RTSP server', () => {
     });
     expect(alive(pid)).toBe(true);
     child.kill('SIGKILL');
-    await until(() => !alive(pid), 10_000, 'ffmpeg gone after parent SIGKILL');
+    await waitFor(() => !alive(pid), 10_000, 'ffmpeg gone after parent SIGKILL');
   });
 });
 
-describeRtsp('RtspSource recovery', () => {
+describe('RtspSource recovery', () => {
   it.each(['ffmpeg', 'gstreamer'] as const)('recovers through the %s decoder after the RTSP server is killed and restarted on the same port', async (decoder) => {
     const server = await RtspTestServer.start({ source: 'pattern', width: 320, height: 240 });
     const src = source({ url: server.url, width: 320, height: 240, decoder, stallTimeoutMs: 1_500, backoff: { initialMs: 200, maxMs: 1_000, factor: 2 } });
@@ -112,7 +133,7 @@ describeRtsp('RtspSource recovery', () => {
       const recovered = await once(src, 'recovered', 30_000);
       expect(recovered.attempts).toBeGreaterThanOrEqual(1);
       const seq = src.latest()?.seq ?? 0;
-      await until(() => (src.latest()?.seq ?? 0) > seq + 3, 10_000, 'frames after recovery');
+      await waitFor(() => (src.latest()?.seq ?? 0) > seq + 3, 10_000, 'frames after recovery');
     } finally {
       await src.stop();
       await server.stop();
@@ -128,7 +149,7 @@ describeRtsp('RtspSource recovery', () => {
     src.on('restarting', (r) => delays.push(r.delayMs));
     try {
       src.start();
-      await until(() => delays.length >= 3, 15_000, 'three retries');
+      await waitFor(() => delays.length >= 3, 15_000, 'three retries');
       expect(errors[0]).toBeInstanceOf(CameraConnectionError);
       expect((errors[0] as Error).message).toMatch(/Connection refused/);
       expect(delays.slice(0, 3)).toEqual([50, 100, 200]);
@@ -174,7 +195,7 @@ describe('RtspSource watchdog and backoff (fake clock, a stand-in ffmpeg that ne
       expect(stalls).toEqual([]);
       clock.advance(1);
       expect(stalls).toEqual([1_000]);
-      await until(() => restarts.length === 1, 10_000, 'child killed');
+      await waitFor(() => restarts.length === 1, 10_000, 'child killed');
       expect(restarts).toEqual([300]);
       clock.advance(299);
       expect(src.pid).toBeNull();
@@ -183,7 +204,7 @@ describe('RtspSource watchdog and backoff (fake clock, a stand-in ffmpeg that ne
       expect(src.pid).not.toBe(firstPid);
       // The watchdog polls every stallTimeoutMs/5, so a stall is seen within [timeout, timeout * 1.2].
       clock.advance(1_200);
-      await until(() => restarts.length === 2, 10_000, 'second restart');
+      await waitFor(() => restarts.length === 2, 10_000, 'second restart');
       expect(restarts).toEqual([300, 600]);
     } finally {
       await src.stop();
@@ -204,14 +225,14 @@ describe('RtspSource watchdog and backoff (fake clock, a stand-in ffmpeg that ne
     src.on('recovered', (r) => (recovered = r));
     try {
       src.start();
-      await until(() => src.latest()?.seq === 2, 10_000, 'two frames');
+      await waitFor(() => src.latest()?.seq === 2, 10_000, 'two frames');
       clock.advance(999);
       expect(stalls).toEqual([]);
       clock.advance(201);
       expect(stalls).toHaveLength(1);
-      await until(() => src.stats().state === 'waiting', 10_000, 'child killed');
+      await waitFor(() => src.stats().state === 'waiting', 10_000, 'child killed');
       clock.advance(100);
-      await until(() => src.latest()?.seq === 4, 10_000, 'frames after restart');
+      await waitFor(() => src.latest()?.seq === 4, 10_000, 'frames after restart');
       expect(recovered).toEqual({ downMs: 1_300, attempts: 1 });
     } finally {
       await src.stop();

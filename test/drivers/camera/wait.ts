@@ -1,4 +1,5 @@
-// Small helpers for camera tests that run real ffmpeg: wait for an event or condition (no timing asserts).
+// Small helpers for camera tests that run real ffmpeg: wait for an event, tell whether a child is gone.
+// (Waiting for a condition: test/harness/wait.ts.)
 import * as fs from 'node:fs';
 import type { FrameSource, FrameSourceEvents } from '../../../drivers/camera';
 
@@ -19,14 +20,6 @@ export function once<K extends keyof FrameSourceEvents>(
     };
     const off = source.on(event, listener);
   });
-}
-
-export async function until(cond: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`${what} not reached within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 /** True while a process exists and is not a zombie. */

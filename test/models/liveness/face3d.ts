@@ -92,7 +92,7 @@ export function fakeFace(lm: Float32Array, o: { eyeOpen?: number; passiveLive?: 
     quality: {
       ok: true, reasons: [], interEyePx: 60, facePx: x2 - x1, sharpness: 100, brightness: 120, clippedFraction: 0,
       pose: { yaw: o.yaw ?? 0, pitch: 0, roll: 0 },
-      eyes: { leftOpen: eye, rightOpen: eye },
+      eyes: { leftOpen: eye, rightOpen: eye, aspect: 0.12 + 0.2 * eye },
     },
     liveness: { live, probs: [live, 1 - live, 0] },
     embedding: null,

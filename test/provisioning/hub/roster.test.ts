@@ -15,7 +15,7 @@ test('each change gets the next version and one signed delta carrying it', () =>
   const a = s.change({ upsert: [person(1)], remove: [] });
   const b = s.change({ upsert: [], remove: ['p-000001'] });
   expect([a.version, b.version, s.version()]).toEqual([1, 2, 2]);
-  expect(open(b.payload)).toEqual({ v: 1, kind: 'roster.delta', version: 2, batch: { version: 2, upsert: [], remove: ['p-000001'] } });
+  expect(open(b.payload)).toEqual({ v: 1, kind: 'roster.delta', epoch: s.epoch(), version: 2, batch: { version: 2, upsert: [], remove: ['p-000001'] } });
   expect(s.size()).toBe(0);
 });
 

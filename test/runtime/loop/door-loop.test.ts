@@ -3,7 +3,7 @@ import { silentLogger } from '../../../core/log';
 import type { FaceResult, ProcessOptions } from '../../../models/pipeline';
 import type { Box } from '../../../models/nms';
 import type { PersonFacts } from '../../../runtime/decision/policy';
-import { DoorLoop, type LivenessOutcome, type LoopConfig, type LoopEvent, type LoopFrame } from '../../../runtime/loop/door-loop';
+import { DoorLoop, type DoorLoopDeps, type LivenessOutcome, type LoopConfig, type LoopEvent, type LoopFrame } from '../../../runtime/loop/door-loop';
 
 const DOOR = { doorId: 'gate-1', buildingId: 'b-7', timeZone: 'Asia/Shanghai' };
 
@@ -52,8 +52,9 @@ class Harness {
   events: LoopEvent[] = [];
   loop: DoorLoop;
 
-  constructor(cfg: LoopConfig = config) {
+  constructor(cfg: LoopConfig = config, passages?: DoorLoopDeps['passages']) {
     this.loop = new DoorLoop({
+      ...(passages ? { passages } : {}),
       clock: this.clock,
       logger: silentLogger(),
       frames: { latest: () => this.frame },
@@ -113,6 +114,57 @@ describe('door loop', () => {
     for (let i = 0; i < 5; i++) await h.next();
     expect(h.grants).toBe(1);
     expect(h.decisions()).toHaveLength(1);
+  });
+
+  it('grants a resident whose open eyes fr_eye reads as closed in every frame (narrow eyes, glasses)', async () => {
+    const h = new Harness();
+    const f = face(BOX, 1);
+    h.faces = [{ ...f, quality: { ...f.quality, eyes: { leftOpen: 0.03, rightOpen: 0.08, aspect: 0.17 } } }];
+    h.scores.set(1, [{ personId: 'p-ana', score: 0.8 }]);
+    for (let i = 0; i < 3; i++) await h.next();
+    expect(h.decisions()[0]?.decision).toMatchObject({ kind: 'grant', personId: 'p-ana' });
+  });
+
+  it('does not count the frames of a blink: eyes read open, then closed with the lids down', async () => {
+    const h = new Harness();
+    const f = face(BOX, 1);
+    const withEyes = (leftOpen: number, aspect: number): FaceResult => ({ ...f, quality: { ...f.quality, eyes: { leftOpen, rightOpen: leftOpen, aspect } } });
+    h.scores.set(1, [{ personId: 'p-ana', score: 0.8 }]);
+    h.faces = [withEyes(0.99, 0.34)];
+    await h.next();
+    h.faces = [withEyes(0.01, 0.19)];
+    await h.next();
+    await h.next();
+    await h.next();
+    expect(h.grants).toBe(0); // one usable frame of the three needed
+    h.faces = [withEyes(0.99, 0.33)];
+    await h.next();
+    expect(h.grants).toBe(0);
+    await h.next();
+    expect(h.decisions()[0]?.decision).toMatchObject({ kind: 'grant', personId: 'p-ana' });
+  });
+
+  it('hands each decided passage to the passage hook once, with the embeddings of its usable frames only', async () => {
+    const passages: Array<{ kind: string; frames: number; liveness: string }> = [];
+    let throwing = false; // later on, a hook that throws: the decision stands
+    const h = new Harness(config, (p) => {
+      if (throwing) throw new Error('hook failed');
+      passages.push({ kind: p.decision.kind, frames: p.frames.length, liveness: p.liveness });
+    });
+    h.scores.set(1, [{ personId: 'p-ana', score: 0.8 }]);
+    h.faces = [face(BOX, 1, false)];
+    await h.next();
+    h.faces = [face(BOX, 1)];
+    for (let i = 0; i < 5; i++) await h.next();
+    expect(h.grants).toBe(1);
+    expect(passages).toEqual([{ kind: 'grant', frames: 3, liveness: 'live' }]);
+    throwing = true;
+    h.faces = [];
+    for (let i = 0; i < 20; i++) await h.next(); // the face leaves: the track ends
+    h.faces = [face(BOX, 1)];
+    for (let i = 0; i < 3; i++) await h.next();
+    expect(h.grants).toBe(2);
+    expect(h.events.filter((e) => e.type === 'error')).toEqual([]);
   });
 
   it('does not run the passive liveness model unless the config asks for it', async () => {

@@ -1,5 +1,10 @@
+import fc from 'fast-check';
 import { monotonicFactory } from 'ulid';
-import { CommandSchema, HealthSchema, isSecurityEvent, SECURITY_EVENT_TYPES, SyncEventSchema, type SyncEvent } from '../../../runtime/protocol/schemas';
+import { isId } from '../../../runtime/protocol/ids';
+import { CommandBodySchema, CommandSchema, HealthSchema, isSecurityEvent, SECURITY_EVENT_TYPES, SyncEventSchema, type SyncEvent } from '../../../runtime/protocol/schemas';
+import { parseTopic } from '../../../runtime/protocol/topics';
+import { RosterBatchSchema } from '../../../runtime/roster/batch';
+import { nastyId } from '../../fixtures/ids';
 
 const ulid = monotonicFactory();
 const at = Date.UTC(2026, 0, 1);
@@ -52,4 +57,37 @@ test('an event with an unknown field, a bad id or an unknown type is refused', (
   expect(SyncEventSchema.safeParse({ ...samples[2], extra: 1 }).success).toBe(false);
   expect(SyncEventSchema.safeParse({ ...samples[2], id: 'not-a-ulid' }).success).toBe(false);
   expect(SyncEventSchema.safeParse({ ...samples[2], type: 'alarm.other' }).success).toBe(false);
+});
+
+test('every terminal, door, person, tag and operator id in a payload follows the one identifier rule', () => {
+  const sighting = samples.find((s) => s.type === 'alert.sighting');
+  const granted = samples.find((s) => s.type === 'entry.granted');
+  const released = samples.find((s) => s.type === 'door.released');
+  const refused = samples.find((s) => s.type === 'unlock.refused');
+  const command = { v: 1, kind: 'command', terminalId: 'gate-1', nonce: 'n'.repeat(16), issuedAt: at, expiresAt: at + 30_000, command: { type: 'wipe' } };
+  const upsert = (id: string, door: string): unknown => ({ version: 2, upserts: [{ personId: id, templates: [], authorisations: [{ doorIds: [door], buildingIds: [] }] }] });
+  fc.assert(
+    fc.property(nastyId, (id) => {
+      const ok = isId(id);
+      expect(SyncEventSchema.safeParse({ ...sighting, doorId: id }).success).toBe(ok);
+      expect(SyncEventSchema.safeParse({ ...sighting, tag: id }).success).toBe(ok);
+      expect(SyncEventSchema.safeParse({ ...sighting, personId: id }).success).toBe(ok);
+      expect(SyncEventSchema.safeParse({ ...granted, personId: id }).success).toBe(ok);
+      expect(CommandBodySchema.safeParse({ ...command, terminalId: id }).success).toBe(ok);
+      // the operator who asked for a remote unlock, as the hub's audit log names them (actorOf)
+      expect(CommandBodySchema.safeParse({ ...command, command: { type: 'unlock', durationMs: 5000, requestedBy: id } }).success).toBe(ok);
+      expect(SyncEventSchema.safeParse({ ...released, requestedBy: id }).success).toBe(ok);
+      expect(SyncEventSchema.safeParse({ ...refused, requestedBy: id }).success).toBe(ok);
+      expect(RosterBatchSchema.safeParse(upsert(id, 'gate-1')).success).toBe(ok);
+      expect(RosterBatchSchema.safeParse(upsert('p-1', id)).success).toBe(ok);
+      expect(parseTopic(`door/${id}/events`) !== null).toBe(ok);
+    }),
+    { numRuns: 1000 },
+  );
+});
+
+test('a revocation may name a person id from before the identifier rule, so a terminal can still delete that person; nothing else may', () => {
+  expect(RosterBatchSchema.safeParse({ version: 2, revocations: ['p:legacy@x', '..'] }).success).toBe(true);
+  expect(RosterBatchSchema.safeParse({ version: 2, upserts: [{ personId: 'p:legacy@x', templates: [] }] }).success).toBe(false);
+  for (const bad of ['a/b', 'a\u0000', 'a b', '+', '#', 'x'.repeat(129)]) expect(RosterBatchSchema.safeParse({ version: 2, revocations: [bad] }).success).toBe(false);
 });

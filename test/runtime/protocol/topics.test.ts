@@ -8,11 +8,11 @@ test('every topic of a terminal parses back to its kind and terminal id', () => 
 });
 
 test('a terminal subscribes only to its own hub topics and the shared roster topic', () => {
-  expect(terminalSubscriptions('gate-7').sort()).toEqual(['hub/gate-7/acks', 'hub/gate-7/commands', 'hub/gate-7/roster', 'hub/roster/all']);
+  expect(terminalSubscriptions('gate-7').sort()).toEqual(['hub/gate-7/acks', 'hub/gate-7/certificate', 'hub/gate-7/commands', 'hub/gate-7/roster', 'hub/roster/all']);
 });
 
 test('terminal ids that could escape their topic level are refused', () => {
-  for (const bad of ['a/b', '+', '#', 'A1', '', 'x'.repeat(64)]) expect(() => topicsFor(bad)).toThrow();
+  for (const bad of ['a/b', '+', '#', 'a+', 'a#', '.', '..', '.a', 'a.', '', 'x'.repeat(65), 'a\u0000b']) expect(() => topicsFor(bad)).toThrow();
   expect(parseTopic('door/+/events')).toBeNull();
   expect(parseTopic('door/a/b/events')).toBeNull();
   expect(parseTopic('door/gate-7/other')).toBeNull();

@@ -127,6 +127,26 @@ describe('Matcher built from the roster store', () => {
     store.close();
   });
 
+  it('indexes a local (in-memory) template next to stored ones, rescores it exactly and removes it by id', () => {
+    const rand = rng(12);
+    const alice = unitVector(rand);
+    const store = RosterStore.open({ path: env.path, secretFile: env.secretFile, logger: silentLogger() });
+    store.applyBatch({ version: 1, upserts: [person('alice', [alice])] });
+    const m = Matcher.fromStore(store, { modelId: MODEL });
+    const learnt = near(alice, rand, 0.8);
+    expect(() => m.add({ personId: 'alice', templateId: 'adapted:alice:1', modelId: MODEL, embedding: learnt })).toThrow(MatcherInputError);
+    expect(m.add({ personId: 'alice', templateId: 'adapted:alice:1', modelId: MODEL, embedding: learnt, local: true })).toBe(true);
+    expect(m.size).toBe(2);
+    const [hit] = m.search(learnt, 1);
+    expect(hit).toMatchObject({ personId: 'alice', templateId: 'adapted:alice:1' });
+    expect(hit?.score).toBeCloseTo(1, 9);
+    expect(m.removeTemplate('adapted:alice:1')).toBe(true);
+    expect(m.removeTemplate('adapted:alice:1')).toBe(false);
+    expect(m.search(learnt, 1)[0]?.templateId).toBe('alice-t0');
+    m.close();
+    store.close();
+  });
+
   it('drops a template whose row was tampered with after loading and keeps matching the others', () => {
     const rand = rng(12);
     const a = unitVector(rand);

@@ -3,8 +3,9 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { FakeClock } from '../../../core/clock';
 import { silentLogger, type Logger } from '../../../core/log';
-import { type Command, type CommandBody, type Health, type RosterSnapshotChunk } from '../../../runtime/protocol/schemas';
+import { StatusMessageSchema, type Command, type CommandBody, type Health, type RosterSnapshotChunk } from '../../../runtime/protocol/schemas';
 import { generateSigningKeyPair, signBody } from '../../../runtime/protocol/signing';
+import { SNAPSHOT_WINDOW_CHUNKS } from '../../../runtime/protocol/limits';
 import { topicsFor } from '../../../runtime/protocol/topics';
 import { SyncClient, type CommandMeta, type Rejected } from '../../../runtime/sync/client';
 import { Outbox } from '../../../runtime/sync/outbox';
@@ -12,6 +13,7 @@ import { openSyncDb, type SyncDb } from '../../../runtime/sync/db';
 import { FakeTransport } from '../../../runtime/sync/fake-transport';
 import { ephemeralStagingKey } from '../../../runtime/sync/snapshot-staging';
 import { MemoryRosterSink, SimpleRosterBatchSchema, SimpleRosterItemSchema } from '../../../runtime/sync/roster-sink';
+import { heldOf } from '../../../runtime/roster/acceptance';
 import { HubRosterStore } from '../../../provisioning/hub/roster';
 import { entryEvent, person, signedCommand } from '../../harness/sync-site';
 
@@ -34,7 +36,7 @@ interface Site {
   mark: number;
 }
 
-function site(opts: { db?: SyncDb; sink?: MemoryRosterSink; log?: Logger; clock?: FakeClock; stagingKey?: KeyObject; outbox?: Outbox; commandsIssuedAfter?: number; faults?: Health['faults'] } = {}): Site {
+function site(opts: { db?: SyncDb; sink?: MemoryRosterSink; log?: Logger; clock?: FakeClock; stagingKey?: KeyObject; outbox?: Outbox; commandsIssuedAfter?: number; faults?: Health['faults']; update?: Health['update'] } = {}): Site {
   const clock = opts.clock ?? new FakeClock();
   const transport = new FakeTransport();
   const sink = opts.sink ?? new MemoryRosterSink();
@@ -50,7 +52,7 @@ function site(opts: { db?: SyncDb; sink?: MemoryRosterSink; log?: Logger; clock?
     ...(opts.commandsIssuedAfter !== undefined ? { commandsIssuedAfter: opts.commandsIssuedAfter } : {}),
     hubPublicKey: hubKeys.publicKey,
     roster: { sink, batchSchema: SimpleRosterBatchSchema, itemSchema: SimpleRosterItemSchema },
-    health: () => ({ cameraFps: 24.5, lastDecisionLatencyMs: 180, ...(opts.faults ? { faults: opts.faults } : {}) }),
+    health: () => ({ cameraFps: 24.5, lastDecisionLatencyMs: 180, ...(opts.faults ? { faults: opts.faults } : {}), ...(opts.update ? { update: opts.update } : {}) }),
     versions: { software: '1.2.3', model: 'mobilefacenet-test' },
     timing: { heartbeatMs: 10_000, ackTimeoutMs: 1_000, maxBackoffMs: 8_000, tickMs: 100, resyncRetryMs: 2_000 },
   });
@@ -138,7 +140,7 @@ describe('roster deltas', () => {
     s.transport.deliver(T.rosterAll, d3);
     await flush();
     expect(s.sink.version()).toBe(1);
-    expect(requests(s)).toEqual([{ v: 1, kind: 'sync', version: 1 }]);
+    expect(requests(s)).toEqual([{ v: 1, kind: 'sync', version: 1, epoch: heldOf(s.hub.epoch()) }]);
     s.transport.deliver(T.roster, d2);
     expect(s.sink.history).toEqual(['delta:1', 'delta:2', 'delta:3']);
     expect(s.client.rejectedTotal()).toBe(0);
@@ -153,7 +155,7 @@ describe('roster deltas', () => {
     s.transport.deliver(T.rosterAll, extra);
     const v2 = signBody({ v: 2, kind: 'roster.delta', version: 2, batch: { version: 2, upsert: [], remove: [] } }, hubKeys.privateKey);
     s.transport.deliver(T.rosterAll, v2);
-    const badBatch = signBody({ v: 1, kind: 'roster.delta', version: 2, batch: { version: 2, upsert: [{ id: 'x' }], remove: [] } }, hubKeys.privateKey);
+    const badBatch = signBody({ v: 1, kind: 'roster.delta', epoch: s.hub.epoch(), version: 2, batch: { version: 2, upsert: [{ id: 'x' }], remove: [] } }, hubKeys.privateKey);
     s.transport.deliver(T.rosterAll, badBatch);
     s.transport.deliver(T.rosterAll, Buffer.alloc(10 * 1024 * 1024, 0x20));
     expect(s.client.rejected()).toEqual({ 'bad-json': 1, schema: 3, 'too-large': 1 });
@@ -171,7 +173,7 @@ describe('roster deltas', () => {
     await online(s, false);
     expect(s.transport.on(T.requests)).toEqual([
       { v: 1, kind: 'sync', version: 0 },
-      { v: 1, kind: 'sync', version: 1 },
+      { v: 1, kind: 'sync', version: 1, epoch: heldOf(s.hub.epoch()) },
     ]);
   });
 
@@ -214,6 +216,21 @@ describe('roster snapshots', () => {
     s.transport.deliver(T.roster, payloads[order[order.length - 1]!]!);
     expect(s.sink.history).toEqual(['snapshot:1']);
     expect(s.sink.persons.size).toBe(40);
+  });
+
+  test('as soon as a window of chunks is in, the next missing ones are asked for, without waiting for silence', async () => {
+    const s = site();
+    await online(s);
+    const { payloads, bodies } = chunks(s, 240);
+    expect(payloads.length).toBeGreaterThan(2 * SNAPSHOT_WINDOW_CHUNKS);
+    // The hub answers a request with its first window.
+    for (const p of payloads.slice(0, SNAPSHOT_WINDOW_CHUNKS - 1)) s.transport.deliver(T.roster, p);
+    expect(requests(s)).toEqual([]);
+    s.transport.deliver(T.roster, payloads[SNAPSHOT_WINDOW_CHUNKS - 1]!);
+    const missing = payloads.map((_, i) => i).slice(SNAPSHOT_WINDOW_CHUNKS);
+    expect(requests(s)).toEqual([{ v: 1, kind: 'snapshot', resume: { snapshotId: bodies[0]?.snapshotId, missing } }]);
+    for (const p of payloads.slice(SNAPSHOT_WINDOW_CHUNKS)) s.transport.deliver(T.roster, p);
+    expect(s.sink.history).toEqual(['snapshot:1']);
   });
 
   test('an interrupted snapshot resumes after a restart by asking only for the missing chunks', async () => {
@@ -476,6 +493,16 @@ describe('status and heartbeat', () => {
       state: 'online',
       health: { rosterVersion: 0, outboxDepth: 0, cameraFps: 24.5, lastDecisionLatencyMs: 180, softwareVersion: '1.2.3', modelVersion: 'mobilefacenet-test' },
     });
+  });
+
+  test('the heartbeat carries the installed bundle version, the slot and the update state when the terminal has them', async () => {
+    const s = site({ update: { version: '0.2.0', slot: 'b', state: 'committed' } });
+    await online(s);
+    const st = StatusMessageSchema.parse(JSON.parse(s.transport.published.filter((p) => p.topic === T.status)[0]!.payload));
+    expect(st).toMatchObject({ state: 'online', health: { update: { version: '0.2.0', slot: 'b', state: 'committed' } } });
+    const plain = site();
+    await online(plain);
+    expect((JSON.parse(plain.transport.published.filter((p) => p.topic === T.status)[0]!.payload) as { health: object }).health).not.toHaveProperty('update');
   });
 
   test('a heartbeat with uptime and outbox depth is published every heartbeat period', async () => {

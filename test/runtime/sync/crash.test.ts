@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { generateSigningKeyPair } from '../../../runtime/protocol/signing';
-import { MosquittoBroker, waitFor } from '../../harness/mosquitto';
+import { MosquittoBroker } from '../../harness/mosquitto';
+import { waitFor } from '../../harness/wait';
 import { TestPki } from '../../harness/pki';
 import { startHub, type TestHub } from '../../harness/sync-site';
 
@@ -80,4 +81,4 @@ test('a terminal killed mid-upload and restarted delivers every event to the hub
   expect(hub.ingest.ids('door-k')).toEqual([...ids].sort());
   second.kill('SIGTERM');
   await new Promise((r) => second.once('exit', r));
-});
+}, 90_000); // its own waits add up to 80 s on a loaded machine: let them, not jest's default, say what is late

@@ -14,10 +14,10 @@ import { SyncClient, type Rejected } from '../../../runtime/sync/client';
 import { openSyncDb, type SyncDb } from '../../../runtime/sync/db';
 import { FakeTransport } from '../../../runtime/sync/fake-transport';
 import {
+  MemoryRosterSink,
   SimpleRosterBatchSchema,
   SimpleRosterItemSchema,
   type RosterSink,
-  type RosterSnapshot,
   type SimpleRosterItem,
 } from '../../../runtime/sync/roster-sink';
 import { HubRosterStore } from '../../../provisioning/hub/roster';
@@ -28,33 +28,13 @@ const T = topicsFor('door-1');
 const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 /** A roster that can be wiped and held, as RosterStoreSink over the real store is. */
-class WipeableSink implements RosterSink {
-  readonly persons = new Map<string, SimpleRosterItem>();
+class WipeableSink extends MemoryRosterSink implements RosterSink {
   hold = false;
-  private v = 0;
-  version(): number {
-    return this.v;
-  }
   held(): boolean {
     return this.hold;
   }
-  applyBatch(batch: unknown): void {
-    const b = SimpleRosterBatchSchema.parse(batch);
-    for (const id of b.remove) this.persons.delete(id);
-    for (const p of b.upsert) this.persons.set(p.id, p);
-    this.v = b.version;
-  }
-  replaceAll(s: RosterSnapshot): void {
-    this.persons.clear();
-    for (const it of s.items) {
-      const p = SimpleRosterItemSchema.parse(it);
-      this.persons.set(p.id, p);
-    }
-    this.v = s.version;
-  }
-  wipe(): void {
-    this.persons.clear();
-    this.v = 0;
+  override wipe(): void {
+    super.wipe();
     this.hold = true;
   }
 }

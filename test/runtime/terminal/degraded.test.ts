@@ -19,6 +19,7 @@ import { generateSigningKeyPair } from '../../../runtime/protocol/signing';
 import { person, rng, unitVector } from '../roster/fixtures';
 import { TestPki } from '../../harness/pki';
 import { makeSiteDir, spawnDoorwayRun, terminalConfig, writeRoster, type SiteDir } from '../../harness/terminal-site';
+import { waitFor } from '../../harness/wait';
 
 type Cause = 'roster-corrupt' | 'secret-insecure' | 'hub-credentials' | 'hub-url' | 'event-store-replaced';
 
@@ -69,14 +70,6 @@ function siteWith(cause: Cause | 'hub-unreachable'): { site: SiteDir; config: Co
   return { site, config };
 }
 
-async function until(f: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!f()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 async function healthz(port: number): Promise<{ ok: boolean; mode: string; faults: string[]; problems: string[]; [k: string]: unknown }> {
   return (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { ok: boolean; mode: string; faults: string[]; problems: string[] };
 }
@@ -124,12 +117,12 @@ describe('a terminal that meets a broken part at start (in-process, fake GPIO)',
     expect(h.faults).toEqual([cause]);
 
     gpio.set('exit', 'pressed');
-    await until(() => t?.lock.getState().state === 'unlocked', 2000, 'the exit release');
+    await waitFor(() => t?.lock.getState().state === 'unlocked', 2000, 'the exit release');
     expect(released()).toBe(true);
     gpio.set('exit', false);
-    await until(() => t?.lock.getState().state === 'locked', 3000, 'the relock');
+    await waitFor(() => t?.lock.getState().state === 'locked', 3000, 'the relock');
     gpio.set('fire', 'alarm');
-    await until(() => t?.lock.getState().state === 'fire-release', 2000, 'the fire release');
+    await waitFor(() => t?.lock.getState().state === 'fire-release', 2000, 'the fire release');
     expect(released()).toBe(true);
     await t.stop();
     t = null;

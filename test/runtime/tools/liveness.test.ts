@@ -4,9 +4,10 @@
  * windows of both genuine men of the liveness evaluation (franck.mp4 after 100 s, the other man's cap13).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { programPath } from '../../../core/programs';
 import { run } from '../../../runtime/cli';
 import { FRANCK_STILLS, FRANCK_VIDEO, OTHER_VIDEOS, testFile } from '../../fixtures/photos';
 
@@ -22,9 +23,9 @@ const dir = mkdtempSync(join(tmpdir(), 'doorway-liveness-'));
 describe('doorway liveness', () => {
   it('prints one JSON line per clip with the documented fields, and denies a repeated still photo', async () => {
     const clip = join(dir, 'live.mp4');
-    execFileSync('ffmpeg', ['-v', 'error', '-ss', '30', '-i', testFile(FRANCK_VIDEO), '-t', '1.6', '-c:v', 'libx264', '-crf', '23', '-an', clip]);
+    execFileSync(programPath('ffmpeg'), ['-v', 'error', '-ss', '30', '-i', testFile(FRANCK_VIDEO), '-t', '1.6', '-c:v', 'libx264', '-crf', '23', '-an', clip]);
     const still = join(dir, 'still');
-    execFileSync('mkdir', ['-p', still]);
+    mkdirSync(still, { recursive: true });
     for (let i = 0; i < 30; i++) symlinkSync(testFile(FRANCK_STILLS[3]!), join(still, `f${String(i).padStart(3, '0')}.jpg`));
     const r = await cli('liveness', '--json', '--policy', 'fast', clip, still);
     expect(r.err).toEqual([]);
@@ -43,7 +44,7 @@ describe('doorway liveness', () => {
     // cap13 (the other man's test recording) at 15 s; cut without re-encoding artefacts beyond crf 18
     const cut = (src: string, startS: number, name: string): string => {
       const out = join(dir, name);
-      execFileSync('ffmpeg', ['-v', 'error', '-ss', String(startS), '-i', src, '-t', '2.6', '-c:v', 'libx264', '-crf', '18', '-an', out]);
+      execFileSync(programPath('ffmpeg'), ['-v', 'error', '-ss', String(startS), '-i', src, '-t', '2.6', '-c:v', 'libx264', '-crf', '18', '-an', out]);
       return out;
     };
     const franck = cut(testFile(FRANCK_VIDEO), 160, 'franck-160.mp4');

@@ -1,0 +1,64 @@
+/**
+ * The one way this project deletes a file or a folder tree: `removeInside(root, target)`. It removes
+ * `target` only when it lies strictly inside `root`, checked twice: on the path as written (no "..",
+ * no absolute escape) and on the real path with every symbolic link resolved (a link inside `root`
+ * that points elsewhere is refused, not followed). `root` itself is never removed.
+ *
+ * Inside the tree, links are removed as links: what they point to is never touched.
+ * Callers own `root` (the community folder, a temporary folder they made); its ancestors are trusted.
+ */
+import { lstatSync, realpathSync, rmSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { TerminalError } from './errors';
+
+/** A delete that would have reached outside the folder it belongs to, or that folder itself. Nothing was deleted. */
+export class UnsafeDeleteError extends TerminalError {
+  readonly code = 'unsafe-delete';
+}
+
+function strictlyInside(root: string, p: string): boolean {
+  const rel = relative(root, p);
+  return rel !== '' && !isAbsolute(rel) && rel !== '..' && !rel.startsWith(`..${sep}`);
+}
+
+function exists(p: string): boolean {
+  try {
+    lstatSync(p);
+    return true;
+  } catch (e) {
+    // No such entry, a file where a folder was expected, a name too long: nothing there to delete.
+    if (['ENOENT', 'ENOTDIR', 'ENAMETOOLONG'].includes((e as NodeJS.ErrnoException).code ?? '')) return false;
+    throw e;
+  }
+}
+
+/**
+ * Delete `target` (a file, or a folder and everything in it) if and only if it is strictly inside
+ * `root`, both as written and once every link is resolved. Returns 'absent' when there was nothing
+ * to delete. Throws UnsafeDeleteError (and deletes nothing) otherwise.
+ */
+export function removeInside(root: string, target: string): 'removed' | 'absent' {
+  if (root.includes('\0') || target.includes('\0')) throw new UnsafeDeleteError('refusing to delete a path with a NUL character');
+  const r = resolve(root);
+  const t = resolve(r, target);
+  if (!strictlyInside(r, t)) throw new UnsafeDeleteError(`refusing to delete ${t === r ? 'the folder itself' : 'a path outside its folder'} (${r})`);
+  if (!exists(r) || !exists(t)) return 'absent';
+  const realRoot = realpathSync(r);
+  // Where the target really is: its folder with every link resolved, then its own name.
+  const located = join(realpathSync(dirname(t)), basename(t));
+  if (!strictlyInside(realRoot, located)) throw new UnsafeDeleteError(`refusing to delete a path that resolves outside its folder (${r})`);
+  if (lstatSync(located).isSymbolicLink()) {
+    // A link is removed as a link; one that points at the folder or outside it is refused all the same.
+    let pointsTo: string | null;
+    try {
+      pointsTo = realpathSync(located);
+    } catch {
+      pointsTo = null; // dangling: removing the link touches nothing else
+    }
+    if (pointsTo !== null && !strictlyInside(realRoot, pointsTo)) {
+      throw new UnsafeDeleteError(`refusing to delete a link that resolves ${pointsTo === realRoot ? 'to the folder itself' : 'outside its folder'} (${r})`);
+    }
+  }
+  rmSync(located, { recursive: true, force: true });
+  return 'removed';
+}

@@ -1,0 +1,176 @@
+/**
+ * Bad input to the real command lines (bin/provision.js, bin/doorway.js as child processes): one line
+ * on stderr, no stack, a non-zero exit status, and the folder byte for byte as it was.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { addPerson, addTerminal, initCommunity, registerPerson, type Enroller } from '../../provisioning';
+import { encodeEmbedding, type TemplateIn } from '../../runtime/roster/batch';
+import { FRANCK_STILLS, GROUP_PHOTOS, testFile } from '../fixtures/photos';
+import { oneErrorLine, runBin } from '../harness/bins';
+import { treeHash } from '../harness/tree';
+
+const PASS = 'cli-input-passphrase';
+const env = { PROVISION_PASSPHRASE: PASS, PROVISION_ACTOR: 'ops-test' };
+const root = mkdtempSync(join(tmpdir(), 'provision-cli-input-'));
+const dir = join(root, 'c');
+const bundle = join(root, 'bundle');
+
+const enroller: Enroller = {
+  templates: (photos): Promise<TemplateIn[]> => Promise.resolve(photos.map((_, i) => ({ templateId: `t-${i + 1}`, modelId: 'test-model', embedding: encodeEmbedding(new Float32Array(8).fill(0.5)) }))),
+};
+
+beforeAll(async () => {
+  const c = initCommunity({ dir, passphrase: PASS, timeZone: 'Asia/Shanghai' });
+  await addPerson(c, enroller, { id: 'p-1', photos: [testFile(FRANCK_STILLS[0]!)], doors: ['door-1'] });
+  await registerPerson(c, enroller, { id: 'p-pending', photos: [testFile(FRANCK_STILLS[1]!)] });
+  addTerminal(c, { id: 't-1', doorId: 'door-1', out: bundle, passphrase: PASS, cameraUrl: 'rtsp://admin:hunter2@10.0.0.5:554/stream1' });
+  c.close();
+  writeFileSync(join(root, 'not-an-image.jpg'), 'plain text');
+  writeFileSync(join(root, 'bad-header.csv'), 'id,photos,doors,shoe size\np-9,x.jpg,door-1,42\n');
+  writeFileSync(join(root, 'a-file'), 'x');
+  mkdirSync(join(root, 'full'));
+  writeFileSync(join(root, 'full', 'x'), 'x');
+}, 120_000);
+
+/** [what, exit status, argv (--dir added unless it is init), what the line says] */
+type Case = [string, number, string[], RegExp];
+
+const init = (...a: string[]): string[] => ['init', '--dir', join(root, 'new-community'), ...a];
+
+const cases: Case[] = [
+  // the issue's cases
+  ['init with a time zone that does not exist', 2, init('--time-zone', 'Mars/Olympus'), /^provision init: community settings is invalid: timeZone: an IANA time zone/],
+  ['init with a broker URL that is not mqtts', 2, init('--broker-url', 'http://x'), /^provision init: community settings is invalid: brokerUrl: mqtts:\/\/HOST:PORT$/],
+  ['init with a webhook that is not a URL', 2, init('--webhook', 'not-a-url'), /^provision init: community settings is invalid: webhookUrl: an http:\/\/ or https:\/\/ URL$/],
+  ['person import of a missing file', 1, ['person', 'import', join(root, 'missing.csv')], /^provision person: ".*missing\.csv" cannot be read \(ENOENT\)$/],
+  // more of the same
+  ['init with a webhook that is not http', 2, init('--webhook', 'file:///etc/passwd'), /webhookUrl: an http:\/\/ or https:\/\/ URL$/],
+  ['init with a broker host that would add a line to openssl config', 2, init('--broker-host', 'DNS:a\nb'), /brokerAltNames\.0: IP:ADDRESS or DNS:NAME$/],
+  ['init with a broker URL holding a line break', 2, init('--broker-url', 'mqtts://a\nb:8883'), /brokerUrl: mqtts:\/\/HOST:PORT; /],
+  ['init with a name that would add a field to the CA certificate', 2, init('--name', 'x/CN=hub'), /name: a name without "\/", "\\" or control characters$/],
+  ['init with an operator name that is not an id', 2, init('--as', 'a b'), /^provision init: operator id "a b" is invalid: /],
+  ['init with an extra argument', 2, [...init(), 'extra'], /^provision init: init arguments is invalid: unexpected "extra": this command takes only options$/],
+  ['init with an unknown flag', 2, init('--colour', 'blue'), /^provision init: init arguments is invalid: Unknown option '--colour'/],
+  ['an unknown command', 2, ['frobnicate'], /^provision: unknown command frobnicate \(provision help lists the commands\)$/],
+  ['an unknown subcommand', 2, ['person', 'frobnicate'], /^provision person: person is invalid: expected register, approve/],
+  ['person import of a file with an unknown column', 1, ['person', 'import', join(root, 'bad-header.csv')], /header must name columns .* \(unknown: "shoe size"\)$/],
+  ['person import of a folder', 1, ['person', 'import', root], /cannot be read \(EISDIR\)$/],
+  ['person add with a missing photo', 1, ['person', 'add', '--id', 'p-2', '--photo', join(root, 'missing.jpg'), '--doors', 'door-1'], /^provision person: photo ".*missing\.jpg" cannot be read \(ENOENT\)$/],
+  ['person add with no photo', 1, ['person', 'add', '--id', 'p-2', '--doors', 'door-1'], /give at least one --photo$/],
+  ['person add with a file that is not an image', 1, ['person', 'add', '--id', 'p-2', '--photo', join(root, 'not-an-image.jpg'), '--doors', 'door-1'], /not-an-image\.jpg could not be decoded as an image/],
+  ['person add with a group photo', 1, ['person', 'add', '--id', 'p-2', '--photo', testFile(GROUP_PHOTOS.find((g) => g.file === 'sample3.jpg')!), '--doors', 'door-1'], /^provision person: .*sample3\.jpg: 3 faces: one person per photo$/],
+  ['person add with no door or building', 1, ['person', 'add', '--id', 'p-2', '--photo', testFile(FRANCK_STILLS[0]!)], /give at least one door or building$/],
+  ['person approve with a date that does not exist', 1, ['person', 'approve', 'p-pending', '--doors', 'door-1', '--from', '2026-02-30'], /"2026-02-30" is not a valid date$/],
+  ['person approve with a month 13', 1, ['person', 'approve', 'p-pending', '--doors', 'door-1', '--until', '2026-13-01'], /"2026-13-01" is not a valid date$/],
+  ['person approve with words for a date', 1, ['person', 'approve', 'p-pending', '--doors', 'door-1', '--from', 'tomorrow'], /--from "tomorrow": a date \(YYYY-MM-DD\) or an ISO datetime with offset$/],
+  ['person approve ending before it starts', 1, ['person', 'approve', 'p-pending', '--doors', 'door-1', '--from', '2026-05-01', '--until', '2026-04-01'], /--until is not after --from$/],
+  ['person approve with hours past midnight', 1, ['person', 'approve', 'p-pending', '--doors', 'door-1', '--hours', 'mon 25:00-26:00'], /hours "mon 25:00-26:00": /],
+  ['person approve with a day that does not exist', 1, ['person', 'approve', 'p-pending', '--doors', 'door-1', '--hours', 'funday 08:00-20:00'], /"funday" is not a day/],
+  ['person approve with a door id that is a path', 2, ['person', 'approve', 'p-pending', '--doors', '../../etc'], /door id "\.\.\/\.\.\/etc" is invalid/],
+  ['person approve of nobody', 1, ['person', 'approve', 'p-nobody', '--doors', 'door-1'], /no person p-nobody$/],
+  ['person approve of an active person', 1, ['person', 'approve', 'p-1', '--doors', 'door-1'], /person p-1 is active, not pending$/],
+  ['person approve without an id', 2, ['person', 'approve', '--doors', 'door-1'], /give the person id$/],
+  ['person approve with two ids', 2, ['person', 'approve', 'p-pending', 'p-1', '--doors', 'door-1'], /unexpected "p-1"$/],
+  ['person approve with an unknown flag', 2, ['person', 'approve', 'p-pending', '--bogus'], /Unknown option '--bogus'/],
+  ['person approve with a flag missing its value', 2, ['person', 'approve', 'p-pending', '--doors'], /Option '--doors' argument is ambiguous\.; Did you forget to specify the option argument for '--doors'\?/],
+  ['person list with an unknown status', 2, ['person', 'list', '--status', 'asleep'], /status: Invalid option/],
+  ['person show of an id that is a path', 2, ['person', 'show', '../..'], /person id "\.\.\/\.\." is invalid/],
+  ['person update with a label and nothing to find', 1, ['person', 'update', 'p-nobody', '--label', 'x'], /no person p-nobody$/],
+  ['terminal add without --door and --out', 2, ['terminal', 'add', '--id', 't-2'], /--id, --door and --out are required$/],
+  ['terminal add with a camera that is not RTSP', 1, ['terminal', 'add', '--id', 't-2', '--door', 'door-2', '--out', join(root, 'b2'), '--camera', 'http://cam'], /camera\.url: /],
+  ['terminal add into a file', 1, ['terminal', 'add', '--id', 't-2', '--door', 'door-2', '--out', join(root, 'a-file')], /is not empty or is not a folder$/],
+  ['terminal add into a folder that is not empty', 1, ['terminal', 'add', '--id', 't-2', '--door', 'door-2', '--out', join(root, 'full')], /is not empty or is not a folder$/],
+  ['terminal add of an id taken but for case', 1, ['terminal', 'add', '--id', 'T-1', '--door', 'door-2', '--out', join(root, 'b3')], /differs from terminal t-1 only by case$/],
+  ['terminal wipe without --yes', 2, ['terminal', 'wipe', 't-1'], /add --yes to confirm$/],
+  ['terminal wipe of no terminal', 2, ['terminal', 'wipe', 't-9', '--yes'], /no active terminal t-9$/],
+  ['terminal wipe with a wait too long', 2, ['terminal', 'wipe', 't-1', '--yes', '--wait', '3600'], /wait: Too big/],
+  ['door unlock for no seconds', 2, ['door', 'unlock', 'door-1', '--seconds', 'abc'], /seconds: /],
+  ['door unlock of an id with a wildcard', 2, ['door', 'unlock', 'door/#'], /door or terminal id "door\/#" is invalid/],
+  ['door unlock of a door nobody has', 1, ['door', 'unlock', 'door-9'], /no active terminal or door door-9$/],
+  ['events tail with a negative count', 2, ['events', 'tail', '-n-1'], /n: Too small/],
+  ['audit with no rows wanted', 2, ['audit', '-n', '0'], /n: Too small/],
+  ['hub with a webhook that is not a URL', 2, ['hub', '--webhook', 'not-a-url'], /webhook: an http:\/\/ or https:\/\/ URL$/],
+  ['hub polling too fast', 2, ['hub', '--poll-ms', '5'], /poll-ms: Too small/],
+  ['broker config listening on a line break', 2, ['broker', 'config', '--listen', '0.0.0.0\ninclude_dir /etc'], /listen: a host name or an IP address$/],
+  ['broker config running as a user with a space', 2, ['broker', 'config', '--user', 'root x'], /user: a user name of this system$/],
+  ['alert add with a tag that is not an id', 2, ['alert', 'add', '--tag', 'Missing Person', '--person', 'p-1'], /tag id "Missing Person" is invalid/],
+  ['alert add with neither photo nor person', 1, ['alert', 'add', '--tag', 'missing-person'], /give --person ID or at least one --photo$/],
+  ['config push to an id that is a path', 2, ['config', 'push', '--terminal', '..'], /door or terminal id "\.\." is invalid/],
+  ['fleet with an extra argument', 2, ['fleet', 'status', 'now'], /unexpected "now"/],
+  ['a command with an operator that is not an id', 2, ['person', 'revoke', 'p-1', '--as', 'ops\nroot'], /operator id "ops\\nroot" is invalid/],
+];
+
+describe('provision with bad input', () => {
+  it.each(cases)('%s: one line, exit status %i, nothing written', async (_what, code, argv, line) => {
+    const args = argv[0] === 'init' || argv[0] === 'frobnicate' ? argv : [...argv, '--dir', dir];
+    const before = treeHash(root);
+    const r = await runBin('provision', args, env);
+    expect(oneErrorLine(r)).toMatch(line);
+    expect(r.code).toBe(code);
+    expect(treeHash(root)).toBe(before);
+  }, 120_000);
+
+  it('a broken community.json: one line naming the file, no SyntaxError stack, nothing written', async () => {
+    const file = join(dir, 'community.json');
+    const good = readFileSync(file);
+    try {
+      writeFileSync(file, '{"v":1,\n  "name": "x",\n');
+      const before = treeHash(root);
+      for (const args of [['person', 'list'], ['terminal', 'list'], ['fleet', 'status']]) {
+        const r = await runBin('provision', [...args, '--dir', dir], env);
+        expect(oneErrorLine(r)).toMatch(/community\.json is not valid JSON at line 3, column 1$/);
+        expect(r.code).toBe(1);
+      }
+      writeFileSync(file, '{"v":1, "name": secret-name}');
+      const r = await runBin('provision', ['person', 'list', '--dir', dir], env);
+      expect(oneErrorLine(r)).toMatch(/community\.json is not valid JSON$/); // V8's message would quote the text
+      expect(r.stderr).not.toMatch(/secret/);
+      writeFileSync(file, JSON.stringify({ ...JSON.parse(good.toString()) as object, timeZone: 'Mars/Olympus' }));
+      const tz = await runBin('provision', ['person', 'list', '--dir', dir], env);
+      expect(oneErrorLine(tz)).toMatch(/community\.json is invalid: timeZone: an IANA time zone/);
+      expect(treeHash(root)).not.toBe(before); // (the file itself was changed by this test, not by provision)
+    } finally {
+      writeFileSync(file, good);
+    }
+  }, 120_000);
+});
+
+describe('doorway run with a bad config file', () => {
+  it("the terminal.json written by provision terminal add, broken: one line, no part of the file's text (its camera password)", async () => {
+    const file = join(bundle, 'terminal.json');
+    const good = readFileSync(file, 'utf8');
+    expect(good).toMatch(/hunter2/);
+    const broken = [
+      good.slice(0, good.indexOf('hunter2') + 20), // cut in the middle of the camera URL
+      good.replace('"url": "rtsp', '"url": rtsp'), // the URL without its quotes
+      good.replace('"lockType"', '"rtsp://admin:hunter2@x": 1, "lockType"'), // the password as a key
+      good.replace('"terminalId": "t-1"', '"terminalId": "rtsp://admin:hunter2@10.0.0.5"'), // where an id belongs
+    ];
+    try {
+      for (const text of broken) {
+        writeFileSync(file, text);
+        const before = treeHash(root);
+        const r = await runBin('doorway', ['run', '--config', file]);
+        const line = oneErrorLine(r);
+        expect(line).toMatch(/^doorway run: config .*terminal\.json is invalid: /);
+        expect(line).not.toMatch(/hunter2|admin|10\.0\.0\.5/);
+        expect(r.code).not.toBe(0);
+        expect(treeHash(root)).toBe(before);
+      }
+    } finally {
+      writeFileSync(file, good);
+    }
+  }, 120_000);
+
+  it.each([
+    ['no --config', ['run'], /--config FILE is required/],
+    ['a missing file', ['run', '--config', '/nonexistent/terminal.json'], /cannot be read \(ENOENT\)$/],
+    ['an extra argument', ['run', '--config', 'x.json', 'extra'], /run takes no positional arguments/],
+  ])('%s: one line and a non-zero exit status', async (_what, args, line) => {
+    const r = await runBin('doorway', args);
+    expect(oneErrorLine(r)).toMatch(line);
+    expect(r.code).not.toBe(0);
+  }, 60_000);
+});
