@@ -2,8 +2,14 @@
  * The Terminal on a fake clock without models (test/harness/fake-terminal.ts): fake GPIO, camera,
  * face analyser and MQTT transport; real encrypted roster, matcher and sync file.
  */
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ulid } from 'ulid';
+import { updateStateDir } from '../../../runtime/config';
+import type { LoopEvent } from '../../../runtime/loop/door-loop';
 import { WrongKeyError } from '../../../runtime/roster/store';
 import { topicsFor } from '../../../runtime/protocol/topics';
+import { UpdateReports, UpdateStateStore, type UpdateOutcomeEvent } from '../../../runtime/update/state';
 import { person, rng, unitVector } from '../roster/fixtures';
 import { startFakeTerminal, type FakeTerminal } from '../../harness/fake-terminal';
 
@@ -11,6 +17,12 @@ const rand = rng(14);
 const ana = unitVector(rand);
 const stranger = unitVector(rand);
 const ANA = person('p-ana', [ana]);
+/** Ana as the door sees her some years after her enrolment: 0.85 against her enrolled template. */
+const anaNow = (() => {
+  const v = ana.map((x, i) => 0.85 * x + Math.sqrt(1 - 0.85 ** 2) * (stranger[i] as number));
+  const n = Math.hypot(...v);
+  return v.map((x) => x / n);
+})();
 
 let ft: FakeTerminal | null = null;
 afterEach(async () => {
@@ -75,6 +87,92 @@ describe('face decisions', () => {
     expect(f.stored().find((e) => e.type === 'entry.denied')).toMatchObject({ reason: 'unknown' });
     expect(f.stored().filter((e) => e.type === 'door.released')).toEqual([]);
     expect(f.gpio.out('lock').writes.some((w) => w.active)).toBe(false);
+  });
+});
+
+describe('template adaptation', () => {
+  const granted = (f: FakeTerminal): Extract<LoopEvent, { type: 'decision' }>[] =>
+    f.notices.flatMap((n) => (n.kind === 'loop' && n.event.type === 'decision' && n.event.decision.kind === 'grant' ? [n.event] : []));
+
+  it("learns from a granted passage: the resident's next passage matches the template the door learnt from her", async () => {
+    const f = await start({ roster: [ANA], hub: false });
+    await f.passage(anaNow);
+    await f.run(3000);
+    await f.passage(anaNow);
+    const scores = granted(f).map((d) => d.decision.match?.score ?? 0);
+    expect(scores).toHaveLength(2);
+    expect(scores[0]).toBeLessThan(0.9); // her enrolled template
+    expect(scores[1]).toBeCloseTo(1, 4); // the one learnt from her first passage
+  });
+
+  it('learns nothing with adaptation switched off', async () => {
+    const f = await start({ roster: [ANA], hub: false, config: (c) => (c.adaptation.enabled = false) });
+    await f.passage(anaNow);
+    await f.run(3000);
+    await f.passage(anaNow);
+    const scores = granted(f).map((d) => d.decision.match?.score ?? 0);
+    expect(scores).toHaveLength(2);
+    expect(scores[0]).toBeLessThan(0.9);
+    expect(scores[1]).toBe(scores[0]);
+  });
+});
+
+describe('the update agent', () => {
+  const reports = [1, 2].map((n): UpdateOutcomeEvent => ({ id: ulid(1000 + n), at: 1000 + n, type: 'update.outcome', outcome: 'committed', version: '0.2.0', running: '0.2.0', reason: null, detail: null }));
+  const report = (n: 1 | 2): UpdateOutcomeEvent => reports[n - 1] as UpdateOutcomeEvent;
+
+  it("moves the agent's reports into the outbox at start and every update.reportPollMs, and names the installed bundle in the heartbeat", async () => {
+    const f = await start({
+      roster: [ANA],
+      config: (c) => {
+        new UpdateReports(join(updateStateDir(c), 'reports')).write(report(1));
+        new UpdateStateStore(updateStateDir(c)).write({ v: 1, slots: { a: { version: '0.2.0', embedModel: null, installedAt: 0 }, b: null }, committed: 'a', trial: null, last: { outcome: 'committed', version: '0.2.0', reason: null, detail: null, at: 5 } });
+      },
+    });
+    const folder = new UpdateReports(join(updateStateDir(f.config), 'reports'));
+    expect(f.stored().filter((e) => e.type === 'update.outcome').map((e) => e.id)).toEqual([report(1).id]);
+    expect(folder.pending()).toEqual([]);
+    folder.write(report(2));
+    await f.run(f.config.update.reportPollMs - 10);
+    expect(f.stored().filter((e) => e.type === 'update.outcome')).toHaveLength(1);
+    await f.run(10);
+    expect(f.stored().filter((e) => e.type === 'update.outcome').map((e) => e.id)).toEqual([report(1).id, report(2).id]);
+    f.transport.connect(false);
+    await f.run(10);
+    const status = f.transport.on(topicsFor(f.config.terminalId).status).at(-1) as { health: { update?: unknown } };
+    expect(status.health.update).toEqual({ version: null, slot: null, state: 'committed' });
+  });
+
+  it('leaves a report where the agent put it while the outbox cannot take it', async () => {
+    let dir = '';
+    const unreadable = `${ulid(500)}.json`; // read before the report: it shows the folder was read
+    const f = await start({
+      roster: [ANA],
+      config: (c) => {
+        dir = join(updateStateDir(c), 'reports');
+        new UpdateReports(dir).write(report(1));
+        writeFileSync(join(dir, unreadable), '{');
+      },
+      parts: {
+        openEventStore: () => {
+          throw Object.assign(new Error('read-only file system'), { code: 'SQLITE_READONLY' });
+        },
+      },
+    });
+    await f.run(f.config.update.reportPollMs);
+    expect(existsSync(join(dir, unreadable))).toBe(false);
+    expect(existsSync(join(dir, `${report(1).id}.json`))).toBe(true);
+  });
+
+  it('tells the update agent on /healthz that the frame loop runs and whether the door is busy', async () => {
+    const f = await start({ roster: [ANA], hub: false });
+    f.camera.push();
+    await f.run(40);
+    expect(await f.healthz()).toMatchObject({ loopRunning: true, door: { lock: 'locked', doorOpen: false, passage: false }, reenrolment: 0 });
+    f.facing.embedding = stranger;
+    f.camera.push();
+    await f.run(40);
+    expect((await f.healthz())['door']).toEqual({ lock: 'locked', doorOpen: false, passage: true });
   });
 });
 
