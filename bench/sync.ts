@@ -23,7 +23,7 @@ import { SyncClient } from '../runtime/sync/client';
 import { openSyncDb } from '../runtime/sync/db';
 import { ROSTER_STORE_SCHEMAS, RosterStoreSink } from '../runtime/sync/roster-store-sink';
 import { Hub } from '../provisioning/hub/hub';
-import { EventIngest } from '../provisioning/hub/ingest';
+import { EventStore } from '../provisioning/hub/event-store';
 import { HubRosterStore, ROSTER_STORE_FORMAT } from '../provisioning/hub/roster';
 import { MosquittoBroker } from '../test/harness/mosquitto';
 import { sleep, waitFor } from '../test/harness/wait';
@@ -85,8 +85,8 @@ async function main(): Promise<void> {
     const mb = snap.chunks.reduce((n, c) => n + c.length, 0) / 1e6;
     say(`hub snapshot: ${snap.chunks.length} signed chunks, ${mb.toFixed(0)} MB, built and signed in ${buildS.toFixed(2)} s`);
 
-    const ingest = new EventIngest(join(dir, 'hub-events.db'));
-    const hub = new Hub({ transport: mqttTransport(broker, pki, 'hub'), roster: hubRoster, ingest, signingKey: keys.privateKey, clock: new SystemClock(), log });
+    const ingest = new EventStore(join(dir, 'hub-events.db'));
+    const hub = new Hub({ transport: mqttTransport(broker, pki, 'hub'), roster: hubRoster, events: ingest, signingKey: keys.privateKey, clock: new SystemClock(), log });
     await hub.start();
     mkdirSync(join(dir, 'roster'), { recursive: true });
     const secretFile = join(dir, 'roster', 'device.secret');

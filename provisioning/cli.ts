@@ -18,10 +18,12 @@ import { BrokerProcess, writeBrokerConfig } from './broker';
 import { Community, initCommunity, WebhookUrlSchema } from './community';
 import type { PersonRecord } from './db';
 import { dueCertificates, renewBrokerCertificate, renewHubCertificate, renewTerminalCertificate } from './certificates';
-import { awaitCommands, eventsTailStart, fleetStatus, infrastructureCertificates, queueCommand, readEvents, type StoredEvent } from './fleet';
+import { awaitCommands, eventsTailStart, fleetStatus, infrastructureCertificates, queueCommand, readEvents } from './fleet';
+import type { StoredEvent } from './hub/event-store';
 import { addPerson, approvePerson, getPerson, importPersons, lazyPipelineEnroller, registerPerson, revokePerson, updatePerson, type Enroller } from './persons';
 import { isId, parseId, printable } from '../runtime/protocol/ids';
-import { HubService } from './service';
+import { startCommunityHub } from './hub/main';
+import { SystemClock } from '../core/clock';
 import { addTerminal, BUNDLE_FILES, revokeTerminal } from './terminals';
 import { buildBundle } from './update/build';
 import { ensureUpdateKey } from './update/keys';
@@ -560,9 +562,10 @@ const hubCommand: Command = async (args, io) => {
   const c = Community.open(communityDir(o.dir));
   const passphrase = await readPassphrase();
   c.checkPassphrase(passphrase);
-  const svc = await HubService.start({
+  const svc = await startCommunityHub({
     community: c,
     passphrase,
+    clock: new SystemClock(),
     log: createLogger(),
     ...(o.webhook ? { webhookUrl: o.webhook } : {}),
     ...(o['poll-ms'] ? { pollMs: o['poll-ms'] } : {}),

@@ -13,6 +13,7 @@ import { CommandSchema, HealthSchema, RosterEpochSchema, type Command, type Heal
 import { isId } from '../runtime/protocol/ids';
 import { TerminalError } from '../core/errors';
 import { newPhotoKey, PhotoKeySchema, PhotoNameSchema, type PhotoMove } from './photos';
+import type { HubStore } from './store/hub-store';
 
 export class HubDbError extends TerminalError {
   readonly code = 'hub-db';
@@ -325,7 +326,8 @@ export function rosterItemOf(p: PersonRecord): RosterItem | null {
   return { personId: p.personId, ...(p.label !== null ? { label: p.label } : {}), templates: p.templates, authorisations: p.authorisations, tags: p.tags };
 }
 
-export class HubDb {
+/** The hub's storage in SQLite (hub.db): the implementation of HubStore (provisioning/store/hub-store.ts). */
+export class HubDb implements HubStore {
   readonly db: Database.Database;
 
   constructor(readonly path: string) {
@@ -413,6 +415,14 @@ export class HubDb {
   /** Persons changed since they were last published (oldest change first). */
   dirtyPersons(limit: number): PersonRecord[] {
     return (this.db.prepare('SELECT * FROM persons WHERE rev > published_rev ORDER BY updated_at, person_id LIMIT ?').all(limit) as Row[]).map(personFromRow);
+  }
+
+  /** Marks persons published at the revs read, without a roster version (pending registrations). */
+  markPublished(published: ReadonlyArray<{ personId: string; rev: number }>): void {
+    const mark = this.db.prepare('UPDATE persons SET published_rev = ? WHERE person_id = ? AND published_rev < ?');
+    this.tx(() => {
+      for (const p of published) mark.run(p.rev, p.personId, p.rev);
+    });
   }
 
   // Photo moves left by migration 2 (carried out by finishPhotoMoves in photos.ts)

@@ -22,7 +22,7 @@ import { createLogger } from '../core/log';
 import { startTerminal, type Terminal, type TerminalNotice } from '../runtime/main';
 import { FRANCK_STILLS, OTHER_VIDEOS, testFile } from '../test/fixtures/photos';
 import { keyedPassagesClip, videoPassagesClip } from '../test/harness/clips';
-import { addPerson, addTerminal, HubService, initCommunity, pipelineEnroller } from './index';
+import { addPerson, addTerminal, initCommunity, pipelineEnroller, startCommunityHub } from './index';
 import { InProcessBroker } from './inproc-broker';
 import { freeLoopbackPort } from './ports';
 
@@ -61,7 +61,7 @@ async function main(): Promise<void> {
   const community = initCommunity({ dir: join(dir, 'community'), passphrase: PASSPHRASE, name: 'Demo Village', brokerUrl: `mqtts://127.0.0.1:${port}`, timeZone: 'Asia/Shanghai' });
   const broker = new InProcessBroker(community, { port, log });
   await broker.start();
-  const hub = await HubService.start({ community, passphrase: PASSPHRASE, log });
+  const hub = await startCommunityHub({ community, passphrase: PASSPHRASE, clock: new SystemClock(), log });
   console.log(`hub and in-process broker on mqtts://127.0.0.1:${port} (mutual TLS)`);
 
   const pipeline = await FacePipeline.load();

@@ -1,14 +1,15 @@
 /**
  * The fleet as the hub database knows it: one row per terminal (status, heartbeat, roster lag,
- * outbox, camera, versions), signed commands queued for the hub to send, and the event store.
+ * outbox, camera, versions), signed commands queued for the hub to send, and the events the hub
+ * stored (read through its event store, provisioning/hub/event-store.ts).
  */
-import Database from 'better-sqlite3';
 import { existsSync, readFileSync } from 'node:fs';
 import { TerminalError } from '../core/errors';
-import type { Command, SyncEvent } from '../runtime/protocol/schemas';
+import type { Command } from '../runtime/protocol/schemas';
 import { parseId } from '../runtime/protocol/ids';
 import { certificateInfo, certificateState, terminalCertFile, type CertificateState } from './certificates';
 import { actorOf, type Community } from './community';
+import { EventStore, type StoredEvent } from './hub/event-store';
 
 export class FleetError extends TerminalError {
   readonly code = 'fleet';
@@ -129,39 +130,24 @@ export async function awaitCommands(c: Community, ids: number[], timeoutMs: numb
   }
 }
 
-export interface StoredEvent {
-  terminalId: string;
-  receivedAt: number;
-  event: SyncEvent;
-}
-
-/** Events stored by the hub after `afterRowid` (oldest first); returns them with the last rowid. */
-export function readEvents(c: Community, afterRowid: number, limit = 500): { events: StoredEvent[]; last: number } {
-  if (!existsSync(c.paths.eventsDb)) return { events: [], last: afterRowid };
-  const db = new Database(c.paths.eventsDb, { readonly: true, fileMustExist: true });
+/** Events stored by the hub after the position `after` (oldest first), read through its event store. */
+export function readEvents(c: Community, after: number, limit = 500): { events: StoredEvent[]; last: number } {
+  const store = EventStore.openReadOnly(c.paths.eventsDb);
+  if (!store) return { events: [], last: after };
   try {
-    const rows = db.prepare('SELECT rowid AS r, terminal_id, body, received_at FROM events WHERE rowid > ? ORDER BY rowid LIMIT ?').all(afterRowid, limit) as Array<{ r: number; terminal_id: string; body: string; received_at: number }>;
-    return {
-      events: rows.map((x) => ({ terminalId: x.terminal_id, receivedAt: x.received_at, event: JSON.parse(x.body) as SyncEvent })),
-      last: rows.at(-1)?.r ?? afterRowid,
-    };
-  } catch {
-    return { events: [], last: afterRowid };
+    return store.read(after, limit);
   } finally {
-    db.close();
+    store.close();
   }
 }
 
-/** Rowid from which the last `n` events start. */
+/** The position from which the last `n` events are read. */
 export function eventsTailStart(c: Community, n: number): number {
-  if (!existsSync(c.paths.eventsDb)) return 0;
-  const db = new Database(c.paths.eventsDb, { readonly: true, fileMustExist: true });
+  const store = EventStore.openReadOnly(c.paths.eventsDb);
+  if (!store) return 0;
   try {
-    const row = db.prepare('SELECT COALESCE(MAX(rowid), 0) AS m FROM events').get() as { m: number };
-    return Math.max(0, row.m - n);
-  } catch {
-    return 0;
+    return store.tailStart(n);
   } finally {
-    db.close();
+    store.close();
   }
 }

@@ -1,7 +1,7 @@
 /**
  * The management plane as a library (the `provision` CLI and demo scripts call these):
  * initCommunity / Community.open, addTerminal / revokeTerminal, addPerson / registerPerson /
- * approvePerson / updatePerson / revokePerson / importPersons, addAlert / clearAlert, HubService.start,
+ * approvePerson / updatePerson / revokePerson / importPersons, addAlert / clearAlert, startCommunityHub,
  * BrokerProcess / writeBrokerConfig, fleetStatus / queueCommand / readEvents.
  */
 export { initCommunity, Community, CommunityError, communityPaths, type InitOptions, type CommunityConfig, type CommunityPaths } from './community';
@@ -24,7 +24,7 @@ export {
   type ImportRowResult,
 } from './persons';
 export { addAlert, clearAlert, listAlerts, AlertAdminError, type AddAlertOptions } from './alerts';
-export { HubService, type HubServiceOptions } from './service';
+export { startCommunityHub, Hub, EventStore, type CommunityHub, type CommunityHubOptions, type StoredEvent } from './hub';
 export { BrokerProcess, writeBrokerConfig, aclText, refreshBroker, type BrokerConfigOptions } from './broker';
-export { fleetStatus, queueCommand, awaitCommands, readEvents, type FleetRow, type StoredEvent } from './fleet';
+export { fleetStatus, queueCommand, awaitCommands, readEvents, type FleetRow } from './fleet';
 export { HubDb, type PersonRecord, type TerminalRecord, type AlertRecord, type AuditRecord } from './db';

@@ -1,80 +1,123 @@
-import { randomBytes, type KeyObject } from 'node:crypto';
-import type { Clock } from '../../core/clock';
+/**
+ * The hub: one connection to the broker and the parts that do its jobs, each in its own file with the
+ * same constructor (context.ts). It subscribes to every terminal's events, requests and status, hands
+ * each message to the parts (one failing part never stops the others; a message any part refuses is
+ * counted), and ticks them every pollMs when it has a store to poll.
+ *
+ * Built two ways: by hand (a roster changed with publishChange, an event store: protocol tests, the
+ * sync bench, site tests), or by the composition root (main.ts) for a community, with its store
+ * (hub.db), fleet guard, alerts, webhook and certificate renewal.
+ */
+import type { KeyObject } from 'node:crypto';
+import type { Clock, TimerHandle } from '../../core/clock';
 import type { Logger } from '../../core/log';
-import { decodePlain, DEFAULT_MAX_PAYLOAD_BYTES, ProtocolRejectError } from '../../runtime/protocol/codec';
-import { SNAPSHOT_WINDOW_CHUNKS } from '../../runtime/protocol/limits';
-import {
-  RequestMessageSchema,
-  SCHEMA_VERSION,
-  StatusMessageSchema,
-  type AcksMessage,
-  type CertificateBody,
-  type Command,
-  type CommandBody,
-  type HeldEpoch,
-  type RosterEpoch,
-  type StatusMessage,
-} from '../../runtime/protocol/schemas';
-import { signBody } from '../../runtime/protocol/signing';
-import { parseTopic, TOPICS, topicsFor } from '../../runtime/protocol/topics';
+import { ProtocolRejectError } from '../../runtime/protocol/codec';
+import type { Command, CommandBody, RosterEpoch, StatusMessage } from '../../runtime/protocol/schemas';
+import { parseTopic, TOPICS } from '../../runtime/protocol/topics';
 import type { IncomingMessage, SyncTransport } from '../../runtime/sync/transport';
-import type { EventIngest } from './ingest';
+import type { Community } from '../community';
+import type { HubStore } from '../store/hub-store';
+import { AlertRaiser } from './alerts';
+import { CertificateRenewal } from './certificate-renewal';
+import { CommandSender } from './command-sender';
+import { HubBus, type EpochReason, type HubContext, type HubOptions, type HubPart, type HubSignals } from './context';
+import { Epochs } from './epochs';
+import { EventReceiver } from './event-receiver';
+import type { EventStore } from './event-store';
+import { FleetGuard } from './fleet-guard';
 import type { HubRosterStore, RosterChange } from './roster';
+import { RosterPublisher } from './roster-publisher';
+import { StatusRecorder } from './status';
+import { SyncResponder } from './sync-responder';
+import { Webhook } from './webhook';
+import { WipeReports } from './wipe-reports';
 
-export interface HubDeps<Item> {
+export interface HubDeps<Item> extends HubOptions {
   transport: SyncTransport;
   roster: HubRosterStore<Item>;
-  ingest: EventIngest;
+  /** The event store (events.db); closed by stop() when `ownsEvents`, otherwise by the caller. */
+  events: EventStore;
+  ownsEvents?: boolean;
   signingKey: KeyObject;
   clock: Clock;
   log: Logger;
-  /** Lifetime of a signed command (default 30 s). */
-  commandTtlMs?: number;
-  /** A terminal this many versions behind gets a snapshot instead of a replay of deltas. */
-  maxReplay?: number;
-  maxPayloadBytes?: number;
-  /**
-   * A terminal whose heartbeat shows a roster off this hub's history (it holds versions this hub never
-   * signed: the hub was restored from a backup) is sent a snapshot, at most once per this period
-   * (default 10 min).
-   */
-  offHistorySnapshotMs?: number;
-  /** Told of every epoch this hub starts while running, before it is announced (to persist it). */
-  onEpochStarted?: (e: { epoch: RosterEpoch; version: number; reason: EpochReason }) => void;
+  /** The community's stored state: persons to publish, queued commands, fleet, alerts, audit. */
+  store?: HubStore;
+  /** The community folder and passphrase, for certificate renewal. */
+  community?: { community: Community; passphrase: string };
+  /** Told of every epoch this hub starts while running, before it is announced. */
+  onEpochStarted?: (e: HubSignals['epoch']) => void;
 }
 
-/**
- * Why a running hub starts an epoch: a terminal holds an epoch this hub does not know and that is not
- * older than its own (a hub restored from a backup on a clock behind the one that started it).
- */
-export type EpochReason = 'terminal-newer';
+export type { EpochReason };
 
-/** At most one epoch started for a terminal's report per this period. */
-const EPOCH_COOLDOWN_MS = 10 * 60_000;
-
-/**
- * The minimal hub service: publishes signed roster deltas to every door, answers roster sync and
- * snapshot requests, stores terminal events idempotently and acknowledges them, signs commands, and
- * keeps each terminal's last status.
- */
 export class Hub<Item> {
+  private readonly ctx: HubContext<Item>;
+  private readonly guard: FleetGuard | null;
+  private readonly parts: HubPart[];
+  private readonly epochs: Epochs<Item>;
+  private readonly sync: SyncResponder<Item>;
+  private readonly status: StatusRecorder<Item>;
+  private readonly commands: CommandSender<Item>;
+  private readonly publisher: RosterPublisher<Item>;
+  private readonly certificates: CertificateRenewal<Item>;
+  private readonly webhook: Webhook | null;
   private readonly log: Logger;
-  private readonly status = new Map<string, StatusMessage>();
-  private readonly offHistorySentAt = new Map<string, number>();
-  private lastEpochStartAt = -Infinity;
+  private timer: TimerHandle | null = null;
+  private busy = false;
+  private stopped = false;
   private rejectedCount = 0;
+  private readonly ownsEvents: boolean;
 
-  constructor(private readonly deps: HubDeps<Item>) {
-    this.log = deps.log.child({ module: 'hub' });
+  constructor(deps: HubDeps<Item>) {
+    const { transport, roster, events, signingKey, clock, log, store, community, onEpochStarted, ownsEvents, ...options } = deps;
+    this.ownsEvents = ownsEvents ?? false;
+    this.log = log.child({ module: 'hub' });
+    this.guard = store ? new FleetGuard(transport, store) : null;
+    const guard = this.guard;
+    const bus = new HubBus(this.log);
+    if (onEpochStarted) bus.on('epoch', onEpochStarted);
+    this.ctx = {
+      transport: guard ?? transport,
+      roster,
+      events,
+      signingKey,
+      clock,
+      log: this.log,
+      bus,
+      options,
+      store: store ?? null,
+      community: community ?? null,
+      isActive: (id) => guard?.isActive(id) ?? true,
+    };
+    const url = options.webhookUrl ?? null;
+    this.webhook = url ? new Webhook(url, clock) : null;
+    this.epochs = new Epochs(this.ctx);
+    this.status = new StatusRecorder(this.ctx);
+    this.sync = new SyncResponder(this.ctx, this.epochs);
+    this.commands = new CommandSender(this.ctx);
+    this.publisher = new RosterPublisher(this.ctx, () => this.stop());
+    this.certificates = new CertificateRenewal(this.ctx);
+    // Order matters: status is recorded before the history check reads it; the roster goes out before commands.
+    this.parts = [
+      new EventReceiver(this.ctx),
+      this.status,
+      this.sync,
+      new AlertRaiser(this.ctx, this.webhook),
+      new WipeReports(this.ctx, this.webhook),
+      this.publisher,
+      this.commands,
+      this.certificates,
+    ];
   }
 
   async start(): Promise<void> {
     let ready: () => void = () => undefined;
     const connected = new Promise<void>((r) => (ready = r));
-    this.deps.transport.start(
+    this.ctx.transport.start(
       {
         onConnect: () => {
-          this.deps.transport
+          this.ctx.transport
             .subscribe([TOPICS.events.filter, TOPICS.requests.filter, TOPICS.status.filter])
             .then(ready)
             .catch((err: unknown) => this.log.error({ err: String(err) }, 'hub subscribe failed'));
@@ -85,166 +128,105 @@ export class Hub<Item> {
       null,
     );
     await connected;
+    for (const p of this.parts) await p.start?.();
+    if (!this.ctx.store) return;
+    await this.tick();
+    const every = this.ctx.options.pollMs ?? 250;
+    if (every > 0) {
+      this.timer = this.ctx.clock.setInterval(() => {
+        this.tick().catch((err: unknown) => this.log.error({ err: String(err) }, 'hub tick failed'));
+      }, every);
+    }
   }
 
   async stop(): Promise<void> {
-    await this.deps.transport.stop();
+    if (this.stopped) return;
+    this.stopped = true;
+    this.timer?.cancel();
+    for (const p of this.parts) await p.stop?.();
+    await this.webhook?.stop();
+    await this.ctx.transport.stop();
+    if (this.ownsEvents) this.ctx.events.close();
   }
 
-  /** Change the master roster and publish the signed delta to every door. */
-  async publishChange(change: RosterChange<Item>): Promise<number> {
-    const { version, payload } = this.deps.roster.change(change);
-    await this.deps.transport.publish(TOPICS.rosterAll.filter, payload, { retain: false });
-    return version;
+  /** The parts' periodic work now (publish stored changes, send queued commands, renewals); also every pollMs. */
+  async tick(): Promise<void> {
+    if (this.busy || this.stopped) return;
+    this.busy = true;
+    try {
+      this.guard?.refresh();
+      for (const p of this.parts) await p.tick?.();
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Current roster version. */
+  version(): number {
+    return this.ctx.roster.version();
+  }
+
+  /** Change the master roster by hand and publish the signed delta to every door. */
+  publishChange(change: RosterChange<Item>): Promise<number> {
+    return this.publisher.publishChange(change);
   }
 
   /** Sign and send one command to one terminal (never retained). */
-  async sendCommand(terminalId: string, command: Command): Promise<CommandBody> {
-    const now = this.deps.clock.now();
-    const body: CommandBody = {
-      v: SCHEMA_VERSION,
-      kind: 'command',
-      terminalId,
-      nonce: randomBytes(16).toString('base64url'),
-      issuedAt: now,
-      expiresAt: now + (this.deps.commandTtlMs ?? 30_000),
-      command,
-    };
-    await this.deps.transport.publish(topicsFor(terminalId).commands, signBody(body, this.deps.signingKey), { retain: false });
-    return body;
+  sendCommand(terminalId: string, command: Command): Promise<CommandBody> {
+    return this.commands.send(terminalId, command);
   }
 
-  /**
-   * Publish a terminal's renewed certificate (signed, retained: a terminal offline now gets it when it
-   * connects again; it installs it once, see runtime/sync/certificate.ts).
-   */
-  async publishCertificate(terminalId: string, certificatePem: string): Promise<void> {
-    const body: CertificateBody = { v: SCHEMA_VERSION, kind: 'certificate', terminalId, certificate: certificatePem, issuedAt: this.deps.clock.now() };
-    await this.deps.transport.publish(topicsFor(terminalId).certificate, signBody(body, this.deps.signingKey), { retain: true });
+  /** Publish a terminal's renewed certificate (signed, retained). */
+  publishCertificate(terminalId: string, certificatePem: string): Promise<void> {
+    return this.certificates.publish(terminalId, certificatePem);
   }
 
-  /**
-   * Start sending the roster to one terminal as signed chunks: the first window of them
-   * (SNAPSHOT_WINDOW_CHUNKS); the terminal asks for the rest, window by window.
-   */
-  async sendSnapshot(terminalId: string): Promise<void> {
-    const snap = this.deps.roster.snapshot();
-    await this.publishAll(topicsFor(terminalId).roster, snap.chunks.slice(0, SNAPSHOT_WINDOW_CHUNKS));
+  /** The first window of a fresh snapshot to one terminal. */
+  sendSnapshot(terminalId: string): Promise<void> {
+    return this.sync.sendSnapshot(terminalId);
   }
 
-  /**
-   * Starts a new epoch that continues the current history (see HubRosterStore.startEpoch) and persists
-   * it through `onEpochStarted`. Terminals on this hub's history go on with the next delta; the others
-   * take the next snapshot (of a newer epoch, whatever its version).
-   */
+  /** Starts a new epoch that continues the current history (see epochs.ts). */
   startEpoch(reason: EpochReason, notBefore = 0): RosterEpoch {
-    const roster = this.deps.roster;
-    const epoch = roster.startEpoch(notBefore);
-    this.deps.onEpochStarted?.({ epoch, version: roster.version(), reason });
-    this.log.warn({ reason, version: roster.version() }, 'roster epoch started');
-    return epoch;
+    return this.epochs.begin(reason, notBefore);
   }
 
   lastStatus(terminalId: string): StatusMessage | undefined {
-    return this.status.get(terminalId);
+    return this.status.lastStatus(terminalId);
   }
 
+  /** Messages refused by a part (bad payloads, unknown topics). */
   rejected(): number {
     return this.rejectedCount;
   }
 
-  private async publishAll(topic: string, payloads: string[]): Promise<void> {
-    await Promise.all(payloads.map((p) => this.deps.transport.publish(topic, p, { retain: false })));
+  /** Messages dropped because they came from or went to a revoked or unknown terminal. */
+  dropped(): number {
+    return this.guard?.dropped ?? 0;
   }
 
   private onMessage(msg: IncomingMessage): void {
     const t = parseTopic(msg.topic);
-    try {
-      if (!t || t.terminalId === null) throw new ProtocolRejectError('unknown-topic', 'not a terminal topic');
-      const id = t.terminalId;
-      const max = this.deps.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
-      switch (t.kind) {
-        case 'events': {
-          const r = this.deps.ingest.ingest(id, msg.payload, this.deps.clock.now());
-          for (let i = 0; i < r.ids.length; i += 1000) {
-            const ack: AcksMessage = { v: SCHEMA_VERSION, ids: r.ids.slice(i, i + 1000) };
-            this.fire(topicsFor(id).acks, JSON.stringify(ack));
-          }
-          return;
-        }
-        case 'requests': {
-          const req = decodePlain(msg.payload, RequestMessageSchema, max);
-          if (req.kind === 'sync') {
-            const held = req.epoch ?? null;
-            const deltas = this.deps.roster.answerSync(held, req.version);
-            if (deltas && deltas.length <= (this.deps.maxReplay ?? 1000)) {
-              for (const d of deltas) this.fire(topicsFor(id).roster, d);
-            } else {
-              this.sendSnapshotFor(id, held);
-            }
-          } else {
-            // One window per request: the first chunks the terminal misses, or the first of a new snapshot.
-            const resumed = req.resume ? this.deps.roster.snapshotChunks(req.resume.snapshotId, req.resume.missing.slice(0, SNAPSHOT_WINDOW_CHUNKS)) : null;
-            this.fire(topicsFor(id).roster, ...(resumed ?? this.deps.roster.snapshot().chunks.slice(0, SNAPSHOT_WINDOW_CHUNKS)));
-          }
-          return;
-        }
-        case 'status': {
-          if (msg.payload.length === 0) return; // a cleared retained status
-          const status = decodePlain(msg.payload, StatusMessageSchema, max);
-          this.status.set(id, status);
-          if (status.state === 'online') this.checkHistory(id, status.health.rosterEpoch ?? null, status.health.rosterVersion);
-          return;
-        }
-        case 'acks':
-        case 'roster':
-        case 'rosterAll':
-        case 'commands':
-        case 'certificate':
-          return; // the hub's own publications
+    if (t?.kind === 'acks' || t?.kind === 'roster' || t?.kind === 'rosterAll' || t?.kind === 'commands' || t?.kind === 'certificate') return; // the hub's own
+    if (!t || t.terminalId === null) {
+      this.reject('unknown', new ProtocolRejectError('unknown-topic', 'not a terminal topic'), msg.payload.length);
+      return;
+    }
+    const m = { terminalId: t.terminalId, kind: t.kind, payload: msg.payload };
+    let refused: unknown = null;
+    for (const p of this.parts) {
+      try {
+        p.onMessage?.(m);
+      } catch (err) {
+        refused ??= err;
       }
-    } catch (err) {
-      this.rejectedCount += 1;
-      const reason = err instanceof ProtocolRejectError ? err.reason : 'error';
-      this.log.warn({ topic: t?.kind ?? 'unknown', reason, bytes: msg.payload.length }, 'hub rejected message');
     }
+    if (refused !== null) this.reject(t.kind, refused, msg.payload.length);
   }
 
-  /**
-   * A snapshot for a terminal holding `held`. When that epoch is unknown here and not older than the
-   * current one (this hub restored from a backup, on a clock behind the one that started that epoch),
-   * the terminal would refuse this hub's snapshot as older: a newer epoch is started first.
-   */
-  private sendSnapshotFor(id: string, held: HeldEpoch | null): void {
-    const roster = this.deps.roster;
-    const now = this.deps.clock.monotonic();
-    if (held && !roster.knows(held.id) && held.startedAt >= roster.epoch().startedAt && now - this.lastEpochStartAt >= EPOCH_COOLDOWN_MS) {
-      this.lastEpochStartAt = now;
-      this.startEpoch('terminal-newer', held.startedAt + 1);
-    }
-    this.fire(topicsFor(id).roster, ...roster.snapshot().chunks.slice(0, SNAPSHOT_WINDOW_CHUNKS));
-  }
-
-  /**
-   * A heartbeat shows where a terminal's roster stands: off this hub's history (versions it never
-   * signed, or an epoch it does not know), the terminal is sent a snapshot without waiting for it to
-   * ask (it would only ask at this hub's next change). An empty or wiped roster (version 0) asks for
-   * what it needs itself.
-   */
-  private checkHistory(id: string, held: HeldEpoch | null, version: number): void {
-    if (version === 0 || this.deps.roster.onHistory(held, version)) return;
-    const now = this.deps.clock.monotonic();
-    if (now - (this.offHistorySentAt.get(id) ?? -Infinity) < (this.deps.offHistorySnapshotMs ?? 10 * 60_000)) return;
-    this.offHistorySentAt.set(id, now);
-    this.log.warn({ terminal: id, version }, 'terminal roster off this hub\'s history: sending a snapshot');
-    this.sendSnapshotFor(id, held);
-  }
-
-  private fire(topic: string, ...payloads: string[]): void {
-    for (const p of payloads) {
-      this.deps.transport.publish(topic, p, { retain: false }).catch((err: unknown) => {
-        this.log.warn({ err: String(err) }, 'hub publish failed');
-      });
-    }
+  private reject(kind: string, err: unknown, bytes: number): void {
+    this.rejectedCount += 1;
+    const reason = err instanceof ProtocolRejectError ? err.reason : 'error';
+    this.log.warn({ topic: kind, reason, bytes }, 'hub rejected message');
   }
 }

@@ -1,3 +1,5 @@
 export * from './roster';
-export * from './ingest';
+export * from './event-store';
+export * from './context';
 export * from './hub';
+export * from './main';

@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeGpio } from '../../drivers/gpio/fake';
-import { EventIngest } from '../../provisioning/hub/ingest';
+import { EventStore } from '../../provisioning/hub/event-store';
 import { Hub } from '../../provisioning/hub/hub';
 import { HubRosterStore, ROSTER_STORE_FORMAT } from '../../provisioning/hub/roster';
 import { SystemClock } from '../../core/clock';
@@ -16,6 +16,7 @@ import type { LoopEvent } from '../../runtime/loop/door-loop';
 import { startTerminal, type Terminal, type TerminalNotice } from '../../runtime/main';
 import { generateSigningKeyPair } from '../../runtime/protocol/signing';
 import type { PersonUpsert } from '../../runtime/roster/batch';
+import type { SyncEvent } from '../../runtime/protocol/schemas';
 import { MosquittoBroker } from './mosquitto';
 import { TestPki } from './pki';
 import { mqttTransport } from './sync-site';
@@ -41,7 +42,7 @@ export class Site {
     readonly broker: MosquittoBroker,
     readonly hub: Hub<PersonUpsert>,
     readonly roster: HubRosterStore<PersonUpsert>,
-    readonly ingest: EventIngest,
+    readonly ingest: EventStore,
   ) {}
 
   static async start(doors: { id: string; doorId: string }[], video: string): Promise<Site> {
@@ -52,8 +53,8 @@ export class Site {
     const hubKeyFile = join(dir, 'hub-signing.pub.pem');
     writeFileSync(hubKeyFile, keys.publicKey.export({ type: 'spki', format: 'pem' }));
     const roster = new HubRosterStore<PersonUpsert>({ signingKey: keys.privateKey, ...ROSTER_STORE_FORMAT });
-    const ingest = new EventIngest(join(dir, 'hub-events.db'));
-    const hub = new Hub<PersonUpsert>({ transport: mqttTransport(broker, pki, 'hub'), roster, ingest, signingKey: keys.privateKey, clock: new SystemClock(), log: silentLogger() });
+    const ingest = new EventStore(join(dir, 'hub-events.db'));
+    const hub = new Hub<PersonUpsert>({ transport: mqttTransport(broker, pki, 'hub'), roster, events: ingest, signingKey: keys.privateKey, clock: new SystemClock(), log: silentLogger() });
     await hub.start();
     const site = new Site(dir, pki, broker, hub, roster, ingest);
     for (const d of doors) {
@@ -88,9 +89,8 @@ export class Site {
   }
 
   /** Events the hub has stored from a terminal, parsed. */
-  hubEvents(terminalId: string): { type: string; reason?: string; personId?: string | null }[] {
-    const rows = this.ingest.db.prepare('SELECT body FROM events WHERE terminal_id = ? ORDER BY id').all(terminalId) as { body: string }[];
-    return rows.map((r) => JSON.parse(r.body) as { type: string; reason?: string; personId?: string | null });
+  hubEvents(terminalId: string): SyncEvent[] {
+    return this.ingest.ofTerminal(terminalId);
   }
 
   async stop(): Promise<void> {

@@ -17,7 +17,7 @@ import {
 } from '../../runtime/sync/roster-sink';
 import { MqttTransport } from '../../runtime/sync/transport';
 import { Hub } from '../../provisioning/hub/hub';
-import { EventIngest } from '../../provisioning/hub/ingest';
+import { EventStore } from '../../provisioning/hub/event-store';
 import { HubRosterStore } from '../../provisioning/hub/roster';
 import type { MosquittoBroker } from './mosquitto';
 import type { TestPki } from './pki';
@@ -43,7 +43,7 @@ export function mqttTransport(broker: MosquittoBroker, pki: TestPki, cn: string,
 export interface TestHub {
   hub: Hub<SimpleRosterItem>;
   roster: HubRosterStore<SimpleRosterItem>;
-  ingest: EventIngest;
+  ingest: EventStore;
   stop(): Promise<void>;
 }
 
@@ -55,11 +55,11 @@ export async function startHub(
   opts: { roster?: HubRosterStore<SimpleRosterItem>; clock?: Clock } = {},
 ): Promise<TestHub> {
   const roster = opts.roster ?? new HubRosterStore<SimpleRosterItem>({ signingKey: keys.privateKey, idOf: (p) => p.id });
-  const ingest = new EventIngest(join(dir, 'hub-events.db'));
+  const ingest = new EventStore(join(dir, 'hub-events.db'));
   const hub = new Hub({
     transport: mqttTransport(broker, pki, 'hub'),
     roster,
-    ingest,
+    events: ingest,
     signingKey: keys.privateKey,
     clock: opts.clock ?? new SystemClock(),
     log: silentLogger(),

@@ -12,7 +12,7 @@ import { silentLogger } from '../../core/log';
 import { CertificateBodySchema, SignedEnvelopeSchema } from '../../runtime/protocol/schemas';
 import { loadPublicKey, verifyEnvelope } from '../../runtime/protocol/signing';
 import { FakeTransport } from '../../runtime/sync/fake-transport';
-import { addTerminal, Community, fleetStatus, HubService, initCommunity, revokeTerminal } from '../../provisioning';
+import { addTerminal, Community, fleetStatus, startCommunityHub, initCommunity, revokeTerminal } from '../../provisioning';
 import { certificateInfo, dueCertificates, renewTerminalCertificate, terminalCertFile } from '../../provisioning/certificates';
 import { infrastructureCertificates } from '../../provisioning/fleet';
 import { CERT_POLICY, revokedSerials } from '../../provisioning/pki';
@@ -62,7 +62,7 @@ test('the running hub renews what is due at its first check and publishes each t
   const fake = new FakeTransport();
   const before = { t1: certificateInfo(readFileSync(terminalCertFile(c, 't1'))), hub: certificateInfo(readFileSync(c.paths.hubTlsCert)) };
   let started = false;
-  const p = HubService.start({ community: c, passphrase: PASS, transport: fake, clock, log: silentLogger(), pollMs: 60_000 }).finally(() => (started = true));
+  const p = startCommunityHub({ community: c, passphrase: PASS, transport: fake, clock, log: silentLogger(), pollMs: 60_000 }).finally(() => (started = true));
   while (!started) {
     fake.connect();
     await new Promise((r) => setTimeout(r, 5));

@@ -17,7 +17,7 @@ import { SyncClient } from '../../runtime/sync/client';
 import { openSyncDb } from '../../runtime/sync/db';
 import { MemoryRosterSink, SimpleRosterBatchSchema, SimpleRosterItemSchema } from '../../runtime/sync/roster-sink';
 import { MqttTransport } from '../../runtime/sync/transport';
-import { addTerminal, BrokerProcess, fleetStatus, HubService, initCommunity, refreshBroker, type Community, type TerminalBundle } from '../../provisioning';
+import { addTerminal, BrokerProcess, fleetStatus, startCommunityHub, initCommunity, refreshBroker, type Community, type TerminalBundle } from '../../provisioning';
 import { certificateInfo, renewHubCertificate, renewTerminalCertificate } from '../../provisioning/certificates';
 import { revokeCert, unlockedPem } from '../../provisioning/pki';
 import { freeLoopbackPort } from '../../provisioning/ports';
@@ -49,7 +49,7 @@ function connectWith(cert: string | Buffer, key: string | Buffer, clientId: stri
 test('a renewed terminal installs its new certificate from the hub and connects with it once the old one is revoked; so does a renewed hub', async () => {
   const f = (n: string): string => join(bundle.dir, n);
   const oldTerminalCert = readFileSync(f('device.crt'), 'utf8');
-  const hub = await HubService.start({ community: c, passphrase: PASS, pollMs: 50, log: silentLogger() });
+  const hub = await startCommunityHub({ clock: new SystemClock(), community: c, passphrase: PASS, pollMs: 50, log: silentLogger() });
   const db = openSyncDb(join(root, 't1-sync.db'), { synchronous: 'normal' });
   const certificates = new CertificateInstaller({ terminalId: 't1', files: { certFile: f('device.crt'), keyFile: f('device.key'), caFile: f('ca.crt') }, clock: new SystemClock(), log: silentLogger() });
   const client = new SyncClient({

@@ -15,7 +15,7 @@ import { SyncClient } from '../../runtime/sync/client';
 import { openSyncDb } from '../../runtime/sync/db';
 import { ROSTER_STORE_SCHEMAS, RosterStoreSink } from '../../runtime/sync/roster-store-sink';
 import { MqttTransport } from '../../runtime/sync/transport';
-import { addPerson, addTerminal, BrokerProcess, Community, fleetStatus, HubService, initCommunity, revokePerson, type Enroller, type TerminalBundle } from '../../provisioning';
+import { addPerson, addTerminal, BrokerProcess, Community, fleetStatus, startCommunityHub, initCommunity, revokePerson, type Enroller, type TerminalBundle } from '../../provisioning';
 import { freeLoopbackPort } from '../../provisioning/ports';
 import { waitFor } from '../harness/wait';
 
@@ -68,7 +68,7 @@ const status = (store: RosterStore, id: string): string => store.getPerson(id)?.
 test('revocations made on a hub restored from an older backup reach the terminal, which takes the restored roster', async () => {
   const photo = join(root, 'p.jpg');
   copyFileSync(__filename, photo);
-  let hub = await HubService.start({ community: c, passphrase: PASS, pollMs: 50, log: silentLogger() });
+  let hub = await startCommunityHub({ clock: new SystemClock(), community: c, passphrase: PASS, pollMs: 50, log: silentLogger() });
   const t = terminal();
   try {
     await addPerson(c, enroller, { id: 'p-1', photos: [photo], doors: ['door-1'] });
@@ -89,7 +89,7 @@ test('revocations made on a hub restored from an older backup reach the terminal
     for (const f of ['hub.db', 'hub.db-wal', 'hub.db-shm']) rmSync(join(c.paths.dir, f), { force: true });
     copyFileSync(backup, c.paths.hubDb);
     c = Community.open(c.paths.dir);
-    hub = await HubService.start({ community: c, passphrase: PASS, pollMs: 50, log: silentLogger() });
+    hub = await startCommunityHub({ clock: new SystemClock(), community: c, passphrase: PASS, pollMs: 50, log: silentLogger() });
     expect(hub.version()).toBeLessThan(before.version);
 
     // An operator revokes p-2 on the restored hub: the terminal takes the restored hub's roster.

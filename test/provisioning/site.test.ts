@@ -27,7 +27,7 @@ import {
   BrokerProcess,
   clearAlert,
   fleetStatus,
-  HubService,
+  startCommunityHub, type CommunityHub,
   initCommunity,
   pipelineEnroller,
   queueCommand,
@@ -71,7 +71,7 @@ function bundleClient(bundle: TerminalBundle, url: string, clientId: string): Pr
 let root: string;
 let community: Community;
 let broker: BrokerProcess;
-let hub: HubService;
+let hub: CommunityHub;
 let pipeline: FacePipeline;
 let enroller: Enroller;
 let t1: TerminalBundle;
@@ -105,7 +105,7 @@ beforeAll(async () => {
   t2 = addTerminal(community, { id: 't2', doorId: 'door-2', buildingId: 'b-1', out: join(root, 'bundle-t2'), passphrase: PASS, actor: 'installer' });
   broker = new BrokerProcess(community, { listenHost: '127.0.0.1' });
   await broker.start();
-  hub = await HubService.start({ community, passphrase: PASS, pollMs: 100, log: silentLogger() });
+  hub = await startCommunityHub({ clock: new SystemClock(), community, passphrase: PASS, pollMs: 100, log: silentLogger() });
   pipeline = await FacePipeline.load();
   enroller = pipelineEnroller(pipeline);
 }, 60_000);

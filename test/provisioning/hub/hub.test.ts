@@ -7,19 +7,19 @@ import { generateSigningKeyPair } from '../../../runtime/protocol/signing';
 import { topicsFor } from '../../../runtime/protocol/topics';
 import { FakeTransport } from '../../../runtime/sync/fake-transport';
 import { Hub, type HubDeps } from '../../../provisioning/hub/hub';
-import { EventIngest } from '../../../provisioning/hub/ingest';
+import { EventStore } from '../../../provisioning/hub/event-store';
 import { HubRosterStore } from '../../../provisioning/hub/roster';
 import { entryEvent, person } from '../../harness/sync-site';
 
 const keys = generateSigningKeyPair();
 const T = topicsFor('door-1');
 
-async function site(over: Partial<HubDeps<ReturnType<typeof person>>> = {}): Promise<{ hub: Hub<ReturnType<typeof person>>; transport: FakeTransport; roster: HubRosterStore; ingest: EventIngest; clock: FakeClock }> {
+async function site(over: Partial<HubDeps<ReturnType<typeof person>>> = {}): Promise<{ hub: Hub<ReturnType<typeof person>>; transport: FakeTransport; roster: HubRosterStore; ingest: EventStore; clock: FakeClock }> {
   const transport = new FakeTransport();
   const roster = new HubRosterStore({ signingKey: keys.privateKey, idOf: (p) => p.id, maxChunkBytes: 3000 });
-  const ingest = new EventIngest(':memory:');
+  const ingest = new EventStore(':memory:');
   const clock = new FakeClock();
-  const hub = new Hub({ transport, roster, ingest, signingKey: keys.privateKey, clock, log: silentLogger(), ...over });
+  const hub = new Hub({ transport, roster, events: ingest, signingKey: keys.privateKey, clock, log: silentLogger(), ...over });
   const started = hub.start();
   transport.connect(false);
   await started;

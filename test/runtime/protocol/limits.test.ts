@@ -18,7 +18,7 @@ import { openSyncDb } from '../../../runtime/sync/db';
 import { FakeTransport } from '../../../runtime/sync/fake-transport';
 import { MemoryRosterSink, SimpleRosterBatchSchema, SimpleRosterItemSchema } from '../../../runtime/sync/roster-sink';
 import { HubRosterStore, RosterMessageTooLargeError, ROSTER_STORE_FORMAT } from '../../../provisioning/hub/roster';
-import { addTerminal, HubService, initCommunity } from '../../../provisioning';
+import { addTerminal, startCommunityHub, initCommunity } from '../../../provisioning';
 import { newPhotoKey } from '../../../provisioning/photos';
 
 const keys = generateSigningKeyPair();
@@ -79,7 +79,7 @@ test("the hub service's delta of the largest batch (200 persons) is cut at the 1
   });
   const fake = new FakeTransport();
   let started = false;
-  const p = HubService.start({ community: c, passphrase: pass, transport: fake, clock: new FakeClock(now), log: silentLogger(), pollMs: 60_000 }).finally(() => (started = true));
+  const p = startCommunityHub({ community: c, passphrase: pass, transport: fake, clock: new FakeClock(now), log: silentLogger(), pollMs: 60_000 }).finally(() => (started = true));
   while (!started) {
     fake.connect();
     await new Promise((r) => setTimeout(r, 5));

@@ -16,7 +16,7 @@ import { encodeEmbedding, type PersonUpsert } from '../../../runtime/roster/batc
 import { RosterStore } from '../../../runtime/roster/store';
 import { ROSTER_STORE_SCHEMAS, RosterStoreSink } from '../../../runtime/sync/roster-store-sink';
 import { Hub } from '../../../provisioning/hub/hub';
-import { EventIngest } from '../../../provisioning/hub/ingest';
+import { EventStore } from '../../../provisioning/hub/event-store';
 import { HubRosterStore, ROSTER_STORE_FORMAT } from '../../../provisioning/hub/roster';
 import { MosquittoBroker } from '../../harness/mosquitto';
 import { sleep, waitFor } from '../../harness/wait';
@@ -59,8 +59,8 @@ function hubRoster(initial?: { from: HubRosterStore<PersonUpsert>; persons: Pers
 }
 
 async function startHub(roster: HubRosterStore<PersonUpsert>, name: string): Promise<{ hub: Hub<PersonUpsert>; stop: () => Promise<void> }> {
-  const ingest = new EventIngest(join(dir, `${name}-events.db`));
-  const hub = new Hub<PersonUpsert>({ transport: mqttTransport(broker, pki, 'hub'), roster, ingest, signingKey: keys.privateKey, clock: new SystemClock(), log: silentLogger() });
+  const ingest = new EventStore(join(dir, `${name}-events.db`));
+  const hub = new Hub<PersonUpsert>({ transport: mqttTransport(broker, pki, 'hub'), roster, events: ingest, signingKey: keys.privateKey, clock: new SystemClock(), log: silentLogger() });
   await hub.start();
   const h = { hub, stop: async () => { await hub.stop(); ingest.close(); } };
   running.push(h);

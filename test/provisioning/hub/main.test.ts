@@ -8,14 +8,14 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ulid } from 'ulid';
-import { FakeClock } from '../../core/clock';
-import { silentLogger } from '../../core/log';
-import { CommandBodySchema, RosterDeltaSchema, SignedEnvelopeSchema, type RosterEpoch } from '../../runtime/protocol/schemas';
-import { loadPublicKey, verifyEnvelope } from '../../runtime/protocol/signing';
-import { RosterBatchSchema, encodeEmbedding, type TemplateIn } from '../../runtime/roster/batch';
-import { FakeTransport } from '../../runtime/sync/fake-transport';
-import { addPerson, addTerminal, Community, HubService, initCommunity, queueCommand, revokePerson, revokeTerminal, type AlertRecord, type Enroller } from '../../provisioning';
-import { waitFor } from '../harness/wait';
+import { FakeClock } from '../../../core/clock';
+import { silentLogger } from '../../../core/log';
+import { CommandBodySchema, RosterDeltaSchema, SignedEnvelopeSchema, type RosterEpoch } from '../../../runtime/protocol/schemas';
+import { loadPublicKey, verifyEnvelope } from '../../../runtime/protocol/signing';
+import { RosterBatchSchema, encodeEmbedding, type TemplateIn } from '../../../runtime/roster/batch';
+import { FakeTransport } from '../../../runtime/sync/fake-transport';
+import { addPerson, addTerminal, Community, startCommunityHub, type CommunityHub, initCommunity, queueCommand, revokePerson, revokeTerminal, type AlertRecord, type Enroller } from '../../../provisioning';
+import { waitFor } from '../../harness/wait';
 
 const PASS = 'service-test-pass';
 let root: string;
@@ -38,9 +38,9 @@ beforeAll(() => {
 
 afterAll(() => c.close());
 
-async function startHub(clock: FakeClock, onAlert?: (a: AlertRecord) => void, webhookUrl: string | null = null): Promise<{ svc: HubService; fake: FakeTransport }> {
+async function startHub(clock: FakeClock, onAlert?: (a: AlertRecord) => void, webhookUrl: string | null = null): Promise<{ svc: CommunityHub; fake: FakeTransport }> {
   const fake = new FakeTransport();
-  const p = HubService.start({ community: c, passphrase: PASS, transport: fake, clock, log: silentLogger(), webhookUrl, pollMs: 60_000, ...(onAlert ? { onAlert } : {}) });
+  const p = startCommunityHub({ community: c, passphrase: PASS, transport: fake, clock, log: silentLogger(), webhookUrl, pollMs: 60_000, ...(onAlert ? { onAlert } : {}) });
   // The service unlocks its keys first, then starts the transport and waits for the connection.
   await waitFor(() => fake.started, 10_000, 'the hub service to start its transport', 5);
   fake.connect();

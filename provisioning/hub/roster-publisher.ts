@@ -1,0 +1,68 @@
+/**
+ * Publishes roster changes to every door (hub/roster/all, signed, not retained). With a store, every
+ * tick takes the persons changed since they were last published, signs them as the next version (an
+ * upsert, or a tombstone for a revoked person; at most maxPersonsPerDelta per delta and cut by size),
+ * records the version with the revisions it covered in one transaction, and only then publishes it.
+ * The hub is the single writer of roster versions.
+ */
+import { ROSTER_MESSAGE_TARGET_BYTES, signedItemBytes } from '../../runtime/protocol/limits';
+import { TOPICS } from '../../runtime/protocol/topics';
+import { rosterItemOf, type RosterItem } from '../db';
+import type { HubContext, HubPart } from './context';
+import type { RosterChange } from './roster';
+
+export class RosterPublisher<Item> implements HubPart {
+  constructor(
+    private readonly ctx: HubContext<Item>,
+    /** Told when a version could not be recorded: the hub must stop rather than publish it. */
+    private readonly onFatal: (err: unknown) => Promise<void>,
+  ) {}
+
+  /** Change the master roster by hand and publish the signed delta to every door (hubs without a store). */
+  async publishChange(change: RosterChange<Item>): Promise<number> {
+    const { version, payload } = this.ctx.roster.change(change);
+    await this.ctx.transport.publish(TOPICS.rosterAll.filter, payload, { retain: false });
+    return version;
+  }
+
+  async tick(): Promise<void> {
+    while (await this.publishStored()) { /* until no person is left to publish */ }
+  }
+
+  private async publishStored(): Promise<boolean> {
+    const store = this.ctx.store;
+    if (!store) return false;
+    const candidates = store.dirtyPersons(this.ctx.options.maxPersonsPerDelta ?? 200);
+    if (candidates.length === 0) return false;
+    // Cut by size too, so a delta stays well under the broker and terminal payload limits.
+    const dirty = [];
+    let bytes = 0;
+    for (const p of candidates) {
+      bytes += signedItemBytes(rosterItemOf(p) ?? {});
+      if (dirty.length > 0 && bytes > ROSTER_MESSAGE_TARGET_BYTES) break;
+      dirty.push(p);
+    }
+    const items = dirty.map(rosterItemOf).filter((x): x is RosterItem => x !== null);
+    const marks = dirty.map((p) => ({ personId: p.personId, rev: p.rev }));
+    if (items.length === 0) {
+      store.markPublished(marks); // only pending registrations: nothing for the terminals yet
+      return true;
+    }
+    // A hub with a store signs the store's items (RosterItem); the composition root makes Item that.
+    const { version, payload } = this.ctx.roster.change({ upsert: items as unknown as Item[], remove: [] });
+    try {
+      store.recordVersion(version, payload, marks, this.ctx.clock.now());
+    } catch (err) {
+      // The in-memory roster is now ahead of the database: stop rather than publish an unrecorded version.
+      this.ctx.log.fatal({ err: String(err), version }, 'roster version could not be recorded; hub stopping');
+      await this.onFatal(err);
+      throw err;
+    }
+    this.ctx.log.info({ version, persons: items.length }, 'roster version published');
+    // Terminals that miss it (offline, or a lost publish) catch up with a sync request.
+    await this.ctx.transport.publish(TOPICS.rosterAll.filter, payload, { retain: false }).catch((err: unknown) => {
+      this.ctx.log.warn({ err: String(err), version }, 'roster publish failed; terminals will resync');
+    });
+    return true;
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * Answers terminals' roster requests: a sync from a version gets the recorded deltas after it, or a
+ * snapshot when the terminal is too far behind or off this hub's history; a snapshot request gets one
+ * window of chunks (SNAPSHOT_WINDOW_CHUNKS), the first ones missing or the first of a new snapshot. A
+ * heartbeat showing a roster off this hub's history (a hub restored from a backup) is sent a snapshot
+ * without waiting for the terminal to ask.
+ */
+import { decodePlain, DEFAULT_MAX_PAYLOAD_BYTES } from '../../runtime/protocol/codec';
+import { SNAPSHOT_WINDOW_CHUNKS } from '../../runtime/protocol/limits';
+import { RequestMessageSchema, StatusMessageSchema, type HeldEpoch } from '../../runtime/protocol/schemas';
+import { topicsFor } from '../../runtime/protocol/topics';
+import type { HubContext, HubPart, TerminalMessage } from './context';
+import type { Epochs } from './epochs';
+
+/** At most one epoch started for a terminal's report per this period. */
+const EPOCH_COOLDOWN_MS = 10 * 60_000;
+
+export class SyncResponder<Item> implements HubPart {
+  private readonly offHistorySentAt = new Map<string, number>();
+  private lastEpochStartAt = -Infinity;
+
+  constructor(
+    private readonly ctx: HubContext<Item>,
+    private readonly epochs: Epochs<Item>,
+  ) {}
+
+  onMessage(m: TerminalMessage): void {
+    const max = this.ctx.options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+    if (m.kind === 'requests') {
+      const req = decodePlain(m.payload, RequestMessageSchema, max);
+      if (req.kind === 'sync') {
+        const held = req.epoch ?? null;
+        const deltas = this.ctx.roster.answerSync(held, req.version);
+        if (deltas && deltas.length <= (this.ctx.options.maxReplay ?? 1000)) this.fire(m.terminalId, deltas);
+        else this.sendSnapshotFor(m.terminalId, held);
+      } else {
+        const roster = this.ctx.roster;
+        const resumed = req.resume ? roster.snapshotChunks(req.resume.snapshotId, req.resume.missing.slice(0, SNAPSHOT_WINDOW_CHUNKS)) : null;
+        this.fire(m.terminalId, resumed ?? roster.snapshot().chunks.slice(0, SNAPSHOT_WINDOW_CHUNKS));
+      }
+    } else if (m.kind === 'status' && m.payload.length > 0) {
+      const status = decodePlain(m.payload, StatusMessageSchema, max);
+      if (status.state === 'online') this.checkHistory(m.terminalId, status.health.rosterEpoch ?? null, status.health.rosterVersion);
+    }
+  }
+
+  /** The first window of a fresh snapshot to one terminal; it asks for the rest window by window. */
+  async sendSnapshot(terminalId: string): Promise<void> {
+    const chunks = this.ctx.roster.snapshot().chunks.slice(0, SNAPSHOT_WINDOW_CHUNKS);
+    await Promise.all(chunks.map((p) => this.ctx.transport.publish(topicsFor(terminalId).roster, p, { retain: false })));
+  }
+
+  /**
+   * A snapshot for a terminal holding `held`. When that epoch is unknown here and not older than the
+   * current one (this hub restored from a backup, on a clock behind the one that started that epoch),
+   * the terminal would refuse this hub's snapshot as older: a newer epoch is started first.
+   */
+  private sendSnapshotFor(id: string, held: HeldEpoch | null): void {
+    const roster = this.ctx.roster;
+    const now = this.ctx.clock.monotonic();
+    if (held && !roster.knows(held.id) && held.startedAt >= roster.epoch().startedAt && now - this.lastEpochStartAt >= EPOCH_COOLDOWN_MS) {
+      this.lastEpochStartAt = now;
+      this.epochs.begin('terminal-newer', held.startedAt + 1);
+    }
+    this.fire(id, roster.snapshot().chunks.slice(0, SNAPSHOT_WINDOW_CHUNKS));
+  }
+
+  /** An empty or wiped roster (version 0) asks for what it needs itself. */
+  private checkHistory(id: string, held: HeldEpoch | null, version: number): void {
+    if (version === 0 || this.ctx.roster.onHistory(held, version)) return;
+    const now = this.ctx.clock.monotonic();
+    if (now - (this.offHistorySentAt.get(id) ?? -Infinity) < (this.ctx.options.offHistorySnapshotMs ?? 10 * 60_000)) return;
+    this.offHistorySentAt.set(id, now);
+    this.ctx.log.warn({ terminal: id, version }, 'terminal roster off this hub\'s history: sending a snapshot');
+    this.sendSnapshotFor(id, held);
+  }
+
+  private fire(terminalId: string, payloads: readonly string[]): void {
+    for (const p of payloads) {
+      this.ctx.transport.publish(topicsFor(terminalId).roster, p, { retain: false }).catch((err: unknown) => {
+        this.ctx.log.warn({ err: String(err) }, 'hub publish failed');
+      });
+    }
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * The hub's storage as the rest of provisioning sees it: persons, the roster log and its epochs,
+ * terminals, queued commands, terminal status, alerts and the audit log. `HubDb` (provisioning/db.ts,
+ * SQLite, versioned migrations) is the implementation today; another database (PostgreSQL for a
+ * district) is a new implementation of this interface, not a rewrite of its callers.
+ *
+ * Every method is synchronous (better-sqlite3 is); `tx` runs its function as one transaction, and
+ * calls made inside it join that transaction.
+ */
+import type { Command, Health, RosterEpoch } from '../../runtime/protocol/schemas';
+import type { PhotoMove } from '../photos';
+import type { AlertRecord, AuditRecord, CommandRecord, PersonKind, PersonRecord, PersonStatus, TerminalRecord, TerminalStatusRecord } from '../db';
+
+export interface PersonStore {
+  person(id: string): PersonRecord | null;
+  persons(filter?: { status?: PersonStatus; kind?: PersonKind; tag?: string }): PersonRecord[];
+  /** Insert or replace a person; bumps `rev` so the hub publishes the change. */
+  savePerson(p: Omit<PersonRecord, 'rev' | 'publishedRev' | 'createdAt' | 'updatedAt'>, now: number): PersonRecord;
+  /** Persons changed since they were last published (oldest change first). */
+  dirtyPersons(limit: number): PersonRecord[];
+  /** Marks persons published at the revs read, without a roster version (pending registrations). */
+  markPublished(published: ReadonlyArray<{ personId: string; rev: number }>): void;
+  photoMoves(): PhotoMove[];
+  photoMoveDone(id: number): void;
+  forgetPhoto(personId: string, name: string): void;
+}
+
+export interface RosterLogStore {
+  rosterVersion(): number;
+  rosterLog(sinceVersion: number): Array<[number, string]>;
+  rosterEpochs(): RosterEpoch[];
+  recordEpoch(e: RosterEpoch, reason: string, now: number): void;
+  /** Record a published roster version and mark the persons in it as published at the revs read. */
+  recordVersion(version: number, payload: string, published: ReadonlyArray<{ personId: string; rev: number }>, now: number): void;
+}
+
+export interface TerminalStore {
+  addTerminal(t: Omit<TerminalRecord, 'status' | 'revokedAt'>): void;
+  terminal(id: string): TerminalRecord | null;
+  terminals(): TerminalRecord[];
+  setTerminalSerial(id: string, serial: string): void;
+  revokeTerminal(id: string, at: number): void;
+  saveStatus(terminalId: string, state: 'online' | 'offline', health: Health | null, now: number): void;
+  statuses(): TerminalStatusRecord[];
+}
+
+export interface CommandStore {
+  queueCommand(terminalId: string, command: Command, by: string, now: number): number;
+  queuedCommands(): CommandRecord[];
+  command(id: number): CommandRecord | null;
+  finishCommand(id: number, status: CommandRecord['status'], now: number): void;
+}
+
+export interface AlertStore {
+  /** Store a sighting once (by event id); returns the alert, or null for a duplicate. */
+  addAlert(a: Omit<AlertRecord, 'id' | 'webhook'>): AlertRecord | null;
+  setAlertWebhook(id: number, outcome: string): void;
+  alerts(tag?: string): AlertRecord[];
+}
+
+export interface AuditStore {
+  audit(actor: string, action: string, subject: string, detail: Record<string, unknown>, now: number): void;
+  auditLog(limit?: number): AuditRecord[];
+}
+
+export interface HubStore extends PersonStore, RosterLogStore, TerminalStore, CommandStore, AlertStore, AuditStore {
+  /** Run `f` as one transaction (immediate: writers queue, never deadlock). */
+  tx<T>(f: () => T): T;
+  close(): void;
+}
