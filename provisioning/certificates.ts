@@ -12,14 +12,15 @@
  * - hub: hub/tls.crt is replaced; the running hub presents it from its next connection;
  * - broker: broker/server.crt is replaced and the brokers are asked to reload.
  *
- * The running hub renews whatever is due every hour (HubService); `provision ... renew` does it by hand.
+ * The running hub renews whatever is due every hour (provisioning/hub/certificate-renewal.ts);
+ * provisioning/admin/certificates.ts does it for an operator (`provision ... renew`).
  */
 import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TerminalError } from '../core/errors';
 import { reloadBrokers } from './broker-reload';
-import { actorOf, type Community } from './community';
+import type { Community } from './community';
 import { CERT_POLICY, renewCert, writePrivate } from './pki';
 
 export class CertificateAdminError extends TerminalError {
@@ -64,9 +65,10 @@ export function terminalCertFiles(c: Community, id: string): string[] {
 
 export interface RenewOptions {
   passphrase: string;
-  /** The hub's clock (default: the system clock). */
-  now?: number;
-  actor?: string;
+  /** Now on the caller's clock. */
+  now: number;
+  /** Who renews (audit log): an operator id, or `hub` for the running hub. */
+  actor: string;
 }
 
 /**
@@ -74,8 +76,9 @@ export interface RenewOptions {
  * lifetime is asked for so that it ends `lifetimeDays` after `now` on the caller's clock (the same
  * thing unless the caller's clock is not the system's, as in tests on a fake clock).
  */
-function daysFrom(now: number | undefined, lifetimeDays: number): number {
-  return now === undefined ? lifetimeDays : Math.max(1, Math.round(lifetimeDays + (now - Date.now()) / DAY_MS));
+function daysFrom(now: number, lifetimeDays: number): number {
+  // openssl's own clock is the system's: this is where the two are compared.
+  return Math.max(1, Math.round(lifetimeDays + (now - Date.now()) / DAY_MS));
 }
 
 /** Renews an active terminal's certificate; returns the new certificate and its details. */
@@ -91,10 +94,10 @@ export function renewTerminalCertificate(c: Community, id: string, o: RenewOptio
   renameSync(file, join(renewedDir(c, id), `${old.serial}.crt`));
   writeFileSync(file, cert);
   const info = certificateInfo(cert);
-  const now = o.now ?? Date.now();
+  const now = o.now;
   c.db.tx(() => {
     c.db.setTerminalSerial(id, serial);
-    c.db.audit(actorOf(o.actor), 'terminal.renew', id, { serial, previous: old.serial, notAfter: new Date(info.notAfter).toISOString() }, now);
+    c.db.audit(o.actor, 'terminal.renew', id, { serial, previous: old.serial, notAfter: new Date(info.notAfter).toISOString() }, now);
   });
   return { ...info, cert };
 }
@@ -105,7 +108,7 @@ export function renewHubCertificate(c: Community, o: RenewOptions): CertificateI
   const { cert } = renewCert(c.paths.ca, current, { cn: 'hub', usage: 'client', days: daysFrom(o.now, CERT_POLICY.hubDays) }, o.passphrase);
   writePrivate(c.paths.hubTlsCert, cert);
   const info = certificateInfo(cert);
-  c.db.audit(actorOf(o.actor), 'hub.renew', 'hub', { serial: info.serial, notAfter: new Date(info.notAfter).toISOString() }, o.now ?? Date.now());
+  c.db.audit(o.actor, 'hub.renew', 'hub', { serial: info.serial, notAfter: new Date(info.notAfter).toISOString() }, o.now);
   return { ...info, cert };
 }
 
@@ -115,7 +118,7 @@ export function renewBrokerCertificate(c: Community, o: RenewOptions): Certifica
   const { cert } = renewCert(c.paths.ca, current, { cn: 'broker', usage: 'server', altNames: c.config.brokerAltNames, days: daysFrom(o.now, CERT_POLICY.brokerDays) }, o.passphrase);
   writeFileSync(c.paths.brokerCert, cert);
   const info = certificateInfo(cert);
-  c.db.audit(actorOf(o.actor), 'broker.renew', 'broker', { serial: info.serial, notAfter: new Date(info.notAfter).toISOString() }, o.now ?? Date.now());
+  c.db.audit(o.actor, 'broker.renew', 'broker', { serial: info.serial, notAfter: new Date(info.notAfter).toISOString() }, o.now);
   return { ...info, cert, broker: reloadBrokers(c).reached.length > 0 ? 'reloaded' : 'not-running' };
 }
 

@@ -12,7 +12,6 @@
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { TimeZoneSchema } from '../core/time-zone';
@@ -94,24 +93,10 @@ export interface InitOptions {
   timeZone?: string;
   heartbeatMs?: number;
   webhookUrl?: string | null;
-  actor?: string;
-  now?: number;
-}
-
-/**
- * Identity recorded in the audit log: `given` (--as), PROVISION_ACTOR, or the OS user; an operator id
- * follows the one identifier rule (runtime/protocol/ids.ts) like every other id.
- */
-export function actorOf(given?: string): string {
-  let name = given ?? process.env['PROVISION_ACTOR'];
-  if (name === undefined) {
-    try {
-      name = userInfo().username;
-    } catch {
-      throw new InvalidInputError('operator', ['no user name for the audit log: give --as NAME or set PROVISION_ACTOR']);
-    }
-  }
-  return parseId('operator', name);
+  /** Who creates it (audit log): an operator id. */
+  actor: string;
+  /** Now on the caller's clock. */
+  now: number;
 }
 
 /** Create a community; refuses a folder that already holds one. */
@@ -124,9 +109,9 @@ export function initCommunity(opts: InitOptions): Community {
   const brokerUrl = opts.brokerUrl ?? 'mqtts://127.0.0.1:8883';
   const host = /^mqtts:\/\/([^:/]+):/.exec(brokerUrl)?.[1] ?? '127.0.0.1';
   const hostName = /^\d+\.\d+\.\d+\.\d+$/.test(host) ? `IP:${host}` : `DNS:${host}`;
-  const now = opts.now ?? Date.now();
+  const now = opts.now;
   // Everything is checked before the first file is written: bad input leaves no folder behind.
-  const actor = actorOf(opts.actor);
+  const actor = parseId('operator', opts.actor);
   const parsed = CommunityConfigSchema.safeParse({
     v: 1,
     name: opts.name ?? 'doorway community',

@@ -22,7 +22,7 @@ import { createLogger } from '../core/log';
 import { startTerminal, type Terminal, type TerminalNotice } from '../runtime/main';
 import { FRANCK_STILLS, OTHER_VIDEOS, testFile } from '../test/fixtures/photos';
 import { keyedPassagesClip, videoPassagesClip } from '../test/harness/clips';
-import { addPerson, addTerminal, initCommunity, pipelineEnroller, startCommunityHub } from './index';
+import { addPerson, addTerminal, initCommunity, pipelineEnroller, startCommunityHub, type AdminContext } from './index';
 import { InProcessBroker } from './inproc-broker';
 import { freeLoopbackPort } from './ports';
 
@@ -58,15 +58,17 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'doorway-demo-'));
   console.log(`doorway demo: community in ${dir}`);
   const port = await freeLoopbackPort();
-  const community = initCommunity({ dir: join(dir, 'community'), passphrase: PASSPHRASE, name: 'Demo Village', brokerUrl: `mqtts://127.0.0.1:${port}`, timeZone: 'Asia/Shanghai' });
+  const clock = new SystemClock();
+  const community = initCommunity({ dir: join(dir, 'community'), passphrase: PASSPHRASE, name: 'Demo Village', brokerUrl: `mqtts://127.0.0.1:${port}`, timeZone: 'Asia/Shanghai', actor: 'demo', now: clock.now() });
+  const admin: AdminContext = { clock, actor: 'demo', community, store: community.db, passphrase: PASSPHRASE };
   const broker = new InProcessBroker(community, { port, log });
   await broker.start();
-  const hub = await startCommunityHub({ community, passphrase: PASSPHRASE, clock: new SystemClock(), log });
+  const hub = await startCommunityHub({ community, passphrase: PASSPHRASE, clock, log });
   console.log(`hub and in-process broker on mqtts://127.0.0.1:${port} (mutual TLS)`);
 
   const pipeline = await FacePipeline.load();
   const photos = [0, 1, 10].map((i) => testFile(FRANCK_STILLS[i]!));
-  await addPerson(community, pipelineEnroller(pipeline), { id: 'resident-franck', photos, doors: ['gate-1'], actor: 'demo' });
+  await addPerson({ ...admin, enroller: pipelineEnroller(pipeline) }, { id: 'resident-franck', photos, doors: ['gate-1'] });
   await pipeline.close();
   console.log('enrolled resident-franck from 3 photos, allowed at gate-1');
 
@@ -78,13 +80,12 @@ async function main(): Promise<void> {
   ];
   const terminals: Terminal[] = [];
   for (const d of doors) {
-    const bundle = addTerminal(community, { id: `${d.id}-t1`, doorId: d.id, out: join(dir, `bundle-${d.id}`), passphrase: PASSPHRASE });
+    const bundle = addTerminal(admin, { id: `${d.id}-t1`, doorId: d.id, out: join(dir, `bundle-${d.id}`) });
     const config = loadConfig(bundle.configFile);
     config.camera = { kind: 'file', input: { kind: 'video', path: d.video }, width: 640, height: 480, realtime: true, loop: true, killTimeoutMs: 2000, ffmpegPath: 'ffmpeg' };
     config.gpio = { ...config.gpio, driver: 'fake' };
     config.health.port = 0;
     config.lock.unlockPulseMs = 1500;
-    const clock = new SystemClock();
     terminals.push(await startTerminal({ config, clock, gpio: new FakeGpio(clock), logger: log, onNotice: printer(d.id) }));
     console.log(`           ${d.id.padEnd(7)} camera: ${d.note}`);
   }

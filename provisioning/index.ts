@@ -1,30 +1,12 @@
 /**
- * The management plane as a library (the `provision` CLI and demo scripts call these):
- * initCommunity / Community.open, addTerminal / revokeTerminal, addPerson / registerPerson /
- * approvePerson / updatePerson / revokePerson / importPersons, addAlert / clearAlert, startCommunityHub,
- * BrokerProcess / writeBrokerConfig, fleetStatus / queueCommand / readEvents.
+ * The management plane as a library (the `provision` command line, the hub's API and demo scripts
+ * call these): initCommunity / Community.open, the admin operations `(ctx, input)` of
+ * provisioning/admin/ (persons, registrations, terminals, alerts, doors, fleet, certificates,
+ * updates, audit), startCommunityHub, BrokerProcess / writeBrokerConfig.
  */
 export { initCommunity, Community, CommunityError, communityPaths, type InitOptions, type CommunityConfig, type CommunityPaths } from './community';
-export { addTerminal, revokeTerminal, TerminalAdminError, BUNDLE_FILES, type AddTerminalOptions, type TerminalBundle } from './terminals';
-export {
-  addPerson,
-  registerPerson,
-  approvePerson,
-  updatePerson,
-  revokePerson,
-  importPersons,
-  pipelineEnroller,
-  authorisationOf,
-  parseHours,
-  PersonAdminError,
-  type Enroller,
-  type AccessSpec,
-  type RegisterOptions,
-  type UpdateOptions,
-  type ImportRowResult,
-} from './persons';
-export { addAlert, clearAlert, listAlerts, AlertAdminError, type AddAlertOptions } from './alerts';
+export * from './admin';
 export { startCommunityHub, Hub, EventStore, type CommunityHub, type CommunityHubOptions, type StoredEvent } from './hub';
 export { BrokerProcess, writeBrokerConfig, aclText, refreshBroker, type BrokerConfigOptions } from './broker';
-export { fleetStatus, queueCommand, awaitCommands, readEvents, type FleetRow } from './fleet';
 export { HubDb, type PersonRecord, type TerminalRecord, type AlertRecord, type AuditRecord } from './db';
+export type { HubStore } from './store/hub-store';

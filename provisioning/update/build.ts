@@ -28,7 +28,7 @@ import {
   type BundleFile,
   type UpdateManifest,
 } from '../../runtime/update/manifest';
-import { actorOf, type Community } from '../community';
+import type { Community } from '../community';
 import { communityCaSha256, updateKeyEndorsement, updateSigningKey } from './keys';
 
 export class BundleBuildError extends TerminalError {
@@ -47,8 +47,10 @@ export interface BuildOptions {
   passphrase: string;
   /** Carry the roster key's endorsement of the update key (for terminals that pin none); default true. */
   endorse?: boolean;
-  actor?: string;
-  now?: number;
+  /** Who builds it (audit log). */
+  actor: string;
+  /** Now on the caller's clock. */
+  now: number;
 }
 
 export interface BuiltBundle {
@@ -112,7 +114,7 @@ export async function buildBundle(c: Community, o: BuildOptions): Promise<BuiltB
       platform: 'linux',
       community: { name: c.config.name, caSha256: communityCaSha256(c) },
       models: { embed, manifestPath },
-      createdAt: o.now ?? Date.now(),
+      createdAt: o.now,
       payload: { name: PAYLOAD_NAME, size: lstatSync(payload).size, sha256: await sha256File(payload) },
       files,
     } satisfies UpdateManifest);
@@ -128,7 +130,7 @@ export async function buildBundle(c: Community, o: BuildOptions): Promise<BuiltB
     renameSync(part, out);
     const sha256 = await sha256File(out);
     const size = lstatSync(out).size;
-    c.db.audit(actorOf(o.actor), 'update.build', version.data, { arch, replaces, files: files.length, embed, sha256 }, o.now ?? Date.now());
+    c.db.audit(o.actor, 'update.build', version.data, { arch, replaces, files: files.length, embed, sha256 }, o.now);
     return { file: out, manifest, sha256, size };
   } finally {
     removeInside(dirname(out), work);

@@ -66,7 +66,7 @@ export function communityCaSha256(c: Community): string {
 }
 
 /** The roster key vouches for the update key (a SignedEnvelope's JSON text), for terminals that pin none. */
-export function updateKeyEndorsement(c: Community, passphrase: string, now = Date.now()): string {
+export function updateKeyEndorsement(c: Community, passphrase: string, now: number): string {
   const body: UpdateKeyEndorsement = {
     v: 1,
     kind: 'doorway.update-key',

@@ -29,7 +29,7 @@ const bundles: Record<string, string> = {};
 const services: ProcessServiceManager[] = [];
 
 async function bundle(name: string, behaviour: Behaviour, a: Arch): Promise<void> {
-  bundles[name] = (await buildBundle(c, { from: runtimeTree(tempDir('tree'), { version: '0.2.0', behaviour }), version: '0.2.0', replaces: ['0.1.0'], out: join(tempDir('out'), `${name}.bundle`), passphrase: PASSPHRASE, arch: a })).file;
+  bundles[name] = (await buildBundle(c, { from: runtimeTree(tempDir('tree'), { version: '0.2.0', behaviour }), version: '0.2.0', replaces: ['0.1.0'], out: join(tempDir('out'), `${name}.bundle`), passphrase: PASSPHRASE, arch: a, now: Date.now(), actor: 'test-operator' })).file;
 }
 
 beforeAll(async () => {

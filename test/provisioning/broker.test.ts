@@ -16,6 +16,7 @@ import { reloadBrokers } from '../../provisioning/broker-reload';
 import { freeLoopbackPort } from '../../provisioning/ports';
 import { unlockedPem } from '../../provisioning/pki';
 import { sleep, waitFor } from '../harness/wait';
+import { admin } from '../harness/admin';
 
 const PASS = 'broker-test-pass';
 let root: string;
@@ -84,8 +85,8 @@ beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'provision-broker-'));
   port = await freeLoopbackPort();
   url = `mqtts://127.0.0.1:${port}`;
-  c = initCommunity({ dir: join(root, 'c'), passphrase: PASS, brokerUrl: url });
-  for (const id of ['t1', 't2', 't3']) bundles[id] = addTerminal(c, { id, doorId: `door-${id}`, out: join(root, `bundle-${id}`), passphrase: PASS });
+  c = initCommunity({ dir: join(root, 'c'), passphrase: PASS, brokerUrl: url, now: Date.now(), actor: 'test-operator' });
+  for (const id of ['t1', 't2', 't3']) bundles[id] = addTerminal(admin(c, { passphrase: PASS }), { id, doorId: `door-${id}`, out: join(root, `bundle-${id}`) });
   const files = writeBrokerConfig(c, { listenHost: '127.0.0.1' });
   await startMosquitto(files.conf, root, port);
 }, 60_000);
@@ -207,7 +208,7 @@ describe('CRL and ACL reloads', () => {
     await hub.subscribeAsync('door/+/events', { qos: 1 });
     const t1 = await terminalClient('t1', 't1');
     const t2 = await terminalClient('t2', 't2');
-    expect(revokeTerminal(c, 't2', { passphrase: PASS }).broker).toBe('reloaded');
+    expect(revokeTerminal(admin(c, { passphrase: PASS }), { id: 't2' }).broker).toBe('reloaded');
     await sleep(300);
     t2.publish('door/t2/events', 'after revoke', { qos: 1 });
     await t1.publishAsync('door/t1/events', 'still here', { qos: 1 });

@@ -14,8 +14,9 @@ import { loadPublicKey, verifyEnvelope } from '../../runtime/protocol/signing';
 import { FakeTransport } from '../../runtime/sync/fake-transport';
 import { addTerminal, Community, fleetStatus, startCommunityHub, initCommunity, revokeTerminal } from '../../provisioning';
 import { certificateInfo, dueCertificates, renewTerminalCertificate, terminalCertFile } from '../../provisioning/certificates';
-import { infrastructureCertificates } from '../../provisioning/fleet';
+import { infrastructureCertificates } from '../../provisioning/admin';
 import { CERT_POLICY, revokedSerials } from '../../provisioning/pki';
+import { admin } from '../harness/admin';
 
 const DAY = 24 * 60 * 60_000;
 const PASS = 'certificates-test-pass';
@@ -24,8 +25,8 @@ let t0: number;
 
 beforeAll(() => {
   const root = mkdtempSync(join(tmpdir(), 'provision-certs-'));
-  c = initCommunity({ dir: join(root, 'c'), passphrase: PASS });
-  for (const id of ['t1', 't2', 't3']) addTerminal(c, { id, doorId: `door-${id}`, out: join(root, id), passphrase: PASS });
+  c = initCommunity({ dir: join(root, 'c'), passphrase: PASS, now: Date.now(), actor: 'test-operator' });
+  for (const id of ['t1', 't2', 't3']) addTerminal(admin(c, { passphrase: PASS }), { id, doorId: `door-${id}`, out: join(root, id) });
   t0 = certificateInfo(readFileSync(terminalCertFile(c, 't1'))).notBefore;
 }, 60_000);
 
@@ -52,9 +53,9 @@ test('fleet status warns of a certificate in use that is close to expiry or expi
   const c1 = certificateInfo(readFileSync(terminalCertFile(c, 't1')));
   const health = { uptimeS: 1, rosterVersion: 0, outboxDepth: 0, outboxDropped: 0, rejectedMessages: 0, cameraFps: null, lastDecisionLatencyMs: null, softwareVersion: 's', modelVersion: 'm', faults: [], certificateExpiresAt: c1.notAfter };
   c.db.saveStatus('t1', 'online', health, t0);
-  const at = (days: number): unknown => fleetStatus(c, t0 + days * DAY).find((r) => r.terminalId === 't1')?.certificate;
+  const at = (days: number): unknown => fleetStatus(admin(c, { now: t0 + days * DAY })).find((r) => r.terminalId === 't1')?.certificate;
   expect([at(10), at(70), at(91)]).toEqual(['ok', 'expiring', 'expired']);
-  expect(infrastructureCertificates(c, t0 + 75 * DAY).map((x) => [x.name, x.state])).toEqual([['hub', 'expiring'], ['broker', 'ok']]);
+  expect(infrastructureCertificates(admin(c, { now: t0 + 75 * DAY })).map((x) => [x.name, x.state])).toEqual([['hub', 'expiring'], ['broker', 'ok']]);
 });
 
 test('the running hub renews what is due at its first check and publishes each terminal its new certificate, retained and signed', async () => {
@@ -85,7 +86,7 @@ test('the running hub renews what is due at its first check and publishes each t
     expect(fake.certificates).toEqual([readFileSync(c.paths.hubTlsCert, 'utf8')]);
     expect(c.db.auditLog().filter((a) => a.action === 'terminal.renew').map((a) => a.subject).sort()).toEqual(['t1', 't2', 't3']);
     // The terminal still reports the old one: renewal pending.
-    expect(fleetStatus(c, clock.now()).find((r) => r.terminalId === 't1')?.certificate).toBe('renewal-pending');
+    expect(fleetStatus(admin(c, { now: clock.now() })).find((r) => r.terminalId === 't1')?.certificate).toBe('renewal-pending');
     // Nothing more is due; a second check renews nothing.
     expect(dueCertificates(c, clock.now())).toEqual({ terminals: [], hub: false, broker: false });
   } finally {
@@ -95,8 +96,8 @@ test('the running hub renews what is due at its first check and publishes each t
 
 test('revoking a renewed terminal puts every certificate it was issued on the CRL', () => {
   const before = certificateInfo(readFileSync(terminalCertFile(c, 't2'))).serial;
-  const after = renewTerminalCertificate(c, 't2', { passphrase: PASS }).serial;
-  revokeTerminal(c, 't2', { passphrase: PASS });
+  const after = renewTerminalCertificate(c, 't2', { passphrase: PASS, now: Date.now(), actor: 'test-operator' }).serial;
+  revokeTerminal(admin(c, { passphrase: PASS }), { id: 't2' });
   const crl = revokedSerials(c.paths.ca);
   expect(crl).toEqual(expect.arrayContaining([before, after]));
   expect(crl.some((s) => s === c.db.terminal('t3')?.serial)).toBe(false);
@@ -106,10 +107,10 @@ test("revoking a terminal leaves alone another terminal whose id starts with its
   // Ids may hold '-' and upper-case letters: 'gate-BEEF' must not be taken for a certificate 'gate' was
   // renewed away from.
   const root = mkdtempSync(join(tmpdir(), 'provision-certs-ids-'));
-  for (const id of ['gate', 'gate-BEEF']) addTerminal(c, { id, doorId: `door-${id}`, out: join(root, id), passphrase: PASS });
+  for (const id of ['gate', 'gate-BEEF']) addTerminal(admin(c, { passphrase: PASS }), { id, doorId: `door-${id}`, out: join(root, id) });
   const old = certificateInfo(readFileSync(terminalCertFile(c, 'gate'))).serial;
-  renewTerminalCertificate(c, 'gate', { passphrase: PASS });
-  revokeTerminal(c, 'gate', { passphrase: PASS });
+  renewTerminalCertificate(c, 'gate', { passphrase: PASS, now: Date.now(), actor: 'test-operator' });
+  revokeTerminal(admin(c, { passphrase: PASS }), { id: 'gate' });
   const crl = revokedSerials(c.paths.ca);
   expect(crl).toEqual(expect.arrayContaining([old, c.db.terminal('gate')?.serial]));
   expect(crl).not.toContain(c.db.terminal('gate-BEEF')?.serial);

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addPerson, Community, initCommunity, type Enroller } from '../../provisioning';
-import { storedPhotoPaths } from '../../provisioning/persons';
+import { storedPhotoPaths } from '../../provisioning/admin/persons';
 import { ensureUpdateKey } from '../../provisioning/update/keys';
 import { isId } from '../../runtime/protocol/ids';
 import { encodeEmbedding, type TemplateIn } from '../../runtime/roster/batch';
@@ -15,6 +15,7 @@ import { FRANCK_STILLS, testFile } from '../fixtures/photos';
 import { nastyId } from '../fixtures/ids';
 import { oneErrorLine, runBin } from '../harness/bins';
 import { treeEntries, treeHash } from '../harness/tree';
+import { admin } from '../harness/admin';
 
 const env = { PROVISION_PASSPHRASE: 'cli-ids-passphrase', PROVISION_ACTOR: 'ops-test' };
 let root: string;
@@ -42,8 +43,8 @@ function residentKept(): void {
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'provision-cli-ids-'));
   dir = join(root, 'c');
-  const c = initCommunity({ dir, passphrase: env.PROVISION_PASSPHRASE, timeZone: 'UTC' });
-  await addPerson(c, enroller, { id: 'p-keep', photos: [photo(), photo()], doors: ['door-1'] });
+  const c = initCommunity({ dir, passphrase: env.PROVISION_PASSPHRASE, timeZone: 'UTC', now: Date.now(), actor: 'test-operator' });
+  await addPerson(admin(c, { enroller }), { id: 'p-keep', photos: [photo(), photo()], doors: ['door-1'] });
   // The first terminal a community adds makes its update key (update/): make it here, so the
   // folder's top level is the same whichever id the property happens to accept first.
   ensureUpdateKey(c, env.PROVISION_PASSPHRASE);

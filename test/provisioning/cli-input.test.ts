@@ -10,6 +10,7 @@ import { encodeEmbedding, type TemplateIn } from '../../runtime/roster/batch';
 import { FRANCK_STILLS, GROUP_PHOTOS, testFile } from '../fixtures/photos';
 import { oneErrorLine, runBin } from '../harness/bins';
 import { treeHash } from '../harness/tree';
+import { admin } from '../harness/admin';
 
 const PASS = 'cli-input-passphrase';
 const env = { PROVISION_PASSPHRASE: PASS, PROVISION_ACTOR: 'ops-test' };
@@ -22,10 +23,10 @@ const enroller: Enroller = {
 };
 
 beforeAll(async () => {
-  const c = initCommunity({ dir, passphrase: PASS, timeZone: 'Asia/Shanghai' });
-  await addPerson(c, enroller, { id: 'p-1', photos: [testFile(FRANCK_STILLS[0]!)], doors: ['door-1'] });
-  await registerPerson(c, enroller, { id: 'p-pending', photos: [testFile(FRANCK_STILLS[1]!)] });
-  addTerminal(c, { id: 't-1', doorId: 'door-1', out: bundle, passphrase: PASS, cameraUrl: 'rtsp://admin:hunter2@10.0.0.5:554/stream1' });
+  const c = initCommunity({ dir, passphrase: PASS, timeZone: 'Asia/Shanghai', now: Date.now(), actor: 'test-operator' });
+  await addPerson(admin(c, { enroller }), { id: 'p-1', photos: [testFile(FRANCK_STILLS[0]!)], doors: ['door-1'] });
+  await registerPerson(admin(c, { enroller }), { id: 'p-pending', photos: [testFile(FRANCK_STILLS[1]!)] });
+  addTerminal(admin(c, { passphrase: PASS }), { id: 't-1', doorId: 'door-1', out: bundle, cameraUrl: 'rtsp://admin:hunter2@10.0.0.5:554/stream1' });
   c.close();
   writeFileSync(join(root, 'not-an-image.jpg'), 'plain text');
   writeFileSync(join(root, 'bad-header.csv'), 'id,photos,doors,shoe size\np-9,x.jpg,door-1,42\n');

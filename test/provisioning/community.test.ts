@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../../runtime/config';
 import { aclText, addTerminal, Community, initCommunity, revokeTerminal, writeBrokerConfig } from '../../provisioning';
 import { BadPassphraseError, revokedSerials } from '../../provisioning/pki';
+import { admin } from '../harness/admin';
 
 const PASS = 'community-test-pass';
 let root: string;
@@ -16,7 +17,7 @@ let c: Community;
 
 beforeAll(() => {
   root = mkdtempSync(join(tmpdir(), 'provision-community-'));
-  c = initCommunity({ dir: join(root, 'c'), passphrase: PASS, brokerUrl: 'mqtts://10.0.0.5:8883', timeZone: 'Asia/Shanghai', actor: 'it' });
+  c = initCommunity({ dir: join(root, 'c'), passphrase: PASS, brokerUrl: 'mqtts://10.0.0.5:8883', timeZone: 'Asia/Shanghai', actor: 'it', now: Date.now() });
 }, 30_000);
 
 afterAll(() => c.close());
@@ -38,7 +39,7 @@ describe('provision init', () => {
   });
 
   it('refuses to overwrite an existing community', () => {
-    expect(() => initCommunity({ dir: c.paths.dir, passphrase: PASS })).toThrow(/already holds a community/);
+    expect(() => initCommunity({ dir: c.paths.dir, passphrase: PASS, now: Date.now(), actor: 'test-operator' })).toThrow(/already holds a community/);
   });
 
   it('issues a broker certificate for the broker host, signed by the community CA', () => {
@@ -50,8 +51,8 @@ describe('provision init', () => {
 
 describe('provision terminal add / revoke', () => {
   it('writes a bundle the terminal accepts: its own certificate, the pinned hub key, a fresh device secret', () => {
-    const b = addTerminal(c, { id: 'gate-3', doorId: 'gate-3', buildingId: 'b-7', out: join(root, 'gate-3'), passphrase: PASS });
-    const b2 = addTerminal(c, { id: 'gate-4', doorId: 'gate-4', out: join(root, 'gate-4'), passphrase: PASS });
+    const b = addTerminal(admin(c, { passphrase: PASS }), { id: 'gate-3', doorId: 'gate-3', buildingId: 'b-7', out: join(root, 'gate-3') });
+    const b2 = addTerminal(admin(c, { passphrase: PASS }), { id: 'gate-4', doorId: 'gate-4', out: join(root, 'gate-4') });
     const config = loadConfig(b.configFile);
     expect(config.terminalId).toBe('gate-3');
     expect(config.door).toMatchObject({ doorId: 'gate-3', buildingId: 'b-7', timeZone: 'Asia/Shanghai' });
@@ -65,11 +66,11 @@ describe('provision terminal add / revoke', () => {
   });
 
   it('refuses a duplicate id, a reserved id, a non-empty folder and a wrong passphrase', () => {
-    expect(() => addTerminal(c, { id: 'gate-3', doorId: 'x', out: join(root, 'dup'), passphrase: PASS })).toThrow(/already exists/);
-    expect(() => addTerminal(c, { id: 'hub', doorId: 'x', out: join(root, 'hub'), passphrase: PASS })).toThrow(/reserved/);
-    expect(() => addTerminal(c, { id: 'Bad/Id', doorId: 'x', out: join(root, 'bad'), passphrase: PASS })).toThrow(/terminal id/);
-    expect(() => addTerminal(c, { id: 'gate-9', doorId: 'x', out: join(root, 'gate-3'), passphrase: PASS })).toThrow(/not empty/);
-    expect(() => addTerminal(c, { id: 'gate-9', doorId: 'x', out: join(root, 'gate-9'), passphrase: 'nope-nope-nope' })).toThrow(BadPassphraseError);
+    expect(() => addTerminal(admin(c, { passphrase: PASS }), { id: 'gate-3', doorId: 'x', out: join(root, 'dup') })).toThrow(/already exists/);
+    expect(() => addTerminal(admin(c, { passphrase: PASS }), { id: 'hub', doorId: 'x', out: join(root, 'hub') })).toThrow(/reserved/);
+    expect(() => addTerminal(admin(c, { passphrase: PASS }), { id: 'Bad/Id', doorId: 'x', out: join(root, 'bad') })).toThrow(/terminal id/);
+    expect(() => addTerminal(admin(c, { passphrase: PASS }), { id: 'gate-9', doorId: 'x', out: join(root, 'gate-3') })).toThrow(/not empty/);
+    expect(() => addTerminal(admin(c, { passphrase: 'nope-nope-nope' }), { id: 'gate-9', doorId: 'x', out: join(root, 'gate-9') })).toThrow(BadPassphraseError);
   });
 
   it('confines each active terminal to its own topics in the generated ACL', () => {
@@ -86,8 +87,8 @@ describe('provision terminal add / revoke', () => {
   it('revokes: the serial goes on the CRL, the terminal leaves the ACL and is listed as revoked', () => {
     const serial = c.db.terminal('gate-4')?.serial;
     expect(revokedSerials(c.paths.ca)).not.toContain(serial);
-    revokeTerminal(c, 'gate-4', { passphrase: PASS, actor: 'it' });
-    revokeTerminal(c, 'gate-4', { passphrase: PASS, actor: 'it' }); // idempotent
+    revokeTerminal(admin(c, { passphrase: PASS, actor: 'it' }), { id: 'gate-4' });
+    revokeTerminal(admin(c, { passphrase: PASS, actor: 'it' }), { id: 'gate-4' }); // idempotent
     expect(revokedSerials(c.paths.ca)).toEqual([serial]);
     expect(aclText(c)).not.toContain('user gate-4');
     expect(aclText(c)).toContain('user gate-3\ntopic read hub/gate-3/#'); // the others stay

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { Community, initCommunity } from '../../provisioning';
 import { HUB_MIGRATIONS, HUB_SCHEMA_VERSION, HubDb, MIGRATION_ACTOR, rosterItemOf } from '../../provisioning/db';
 import { finishPhotoMoves } from '../../provisioning/photos';
-import { storedPhotoPaths } from '../../provisioning/persons';
+import { storedPhotoPaths } from '../../provisioning/admin/persons';
 import { RosterBatchSchema } from '../../runtime/roster/batch';
 import { treeEntries } from '../harness/tree';
 
@@ -28,7 +28,7 @@ interface Legacy {
 
 /** A community whose hub.db has the old layout (no schema_version, no photo_key), at `dir`. */
 function legacyCommunity(dir: string): void {
-  initCommunity({ dir, passphrase: 'migration-pass', timeZone: 'UTC' }).close();
+  initCommunity({ dir, passphrase: 'migration-pass', timeZone: 'UTC', now: Date.now(), actor: 'test-operator' }).close();
   for (const f of ['hub.db', 'hub.db-wal', 'hub.db-shm']) rmSync(join(dir, f), { force: true });
   const db = new Database(join(dir, 'hub.db'));
   HUB_MIGRATIONS[0]!(db); // the tables exactly as before versions

@@ -8,14 +8,15 @@ import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addAlert, addPerson, approvePerson, clearAlert, Community, initCommunity, registerPerson, revokePerson, updatePerson, type Enroller } from '../../provisioning';
-import { queueCommand } from '../../provisioning/fleet';
-import { storedPhotoPaths } from '../../provisioning/persons';
+import { queueCommand } from '../../provisioning/admin';
+import { storedPhotoPaths } from '../../provisioning/admin/persons';
 import { newPhotoKey, removePhotos, savePhotos } from '../../provisioning/photos';
-import { addTerminal, revokeTerminal } from '../../provisioning/terminals';
+import { addTerminal, revokeTerminal } from '../../provisioning/admin/terminals';
 import { encodeEmbedding, type TemplateIn } from '../../runtime/roster/batch';
 import { InvalidIdError, isId } from '../../runtime/protocol/ids';
 import { nastyId } from '../fixtures/ids';
 import { treeEntries, treeHash } from '../harness/tree';
+import { admin } from '../harness/admin';
 
 const PASS = 'ids-test-passphrase';
 let root: string;
@@ -42,11 +43,11 @@ function contained(outBefore: string[]): void {
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'provision-ids-'));
-  c = initCommunity({ dir: join(root, 'c'), passphrase: PASS, timeZone: 'UTC' });
+  c = initCommunity({ dir: join(root, 'c'), passphrase: PASS, timeZone: 'UTC', now: Date.now(), actor: 'test-operator' });
   photo = join(root, 'face.jpg');
   writeFileSync(photo, 'jpeg bytes');
-  await addPerson(c, enroller, { id: 'p-keep', photos: [photo, photo], doors: ['door-1'] });
-  addTerminal(c, { id: 't-keep', doorId: 'door-1', out: join(root, 'bundle-keep'), passphrase: PASS });
+  await addPerson(admin(c, { enroller }), { id: 'p-keep', photos: [photo, photo], doors: ['door-1'] });
+  addTerminal(admin(c, { passphrase: PASS }), { id: 't-keep', doorId: 'door-1', out: join(root, 'bundle-keep') });
   topLevel = readdirSync(c.paths.dir).sort();
 }, 60_000);
 
@@ -55,8 +56,8 @@ afterAll(() => c.close());
 describe('the reproduction: ids "." and ".."', () => {
   it.each(['..', '.'])('refuses a person %p and writes nothing, and its revocation deletes nothing', async (id) => {
     const before = treeHash(c.paths.dir);
-    await expect(addPerson(c, enroller, { id, photos: [photo], doors: ['door-1'] })).rejects.toThrow(InvalidIdError);
-    expect(() => revokePerson(c, id)).toThrow(InvalidIdError);
+    await expect(addPerson(admin(c, { enroller }), { id, photos: [photo], doors: ['door-1'] })).rejects.toThrow(InvalidIdError);
+    expect(() => revokePerson(admin(c), { id })).toThrow(InvalidIdError);
     expect(treeHash(c.paths.dir)).toBe(before);
     expect(existsSync(c.paths.ca.key)).toBe(true);
     expect(storedPhotoPaths(c, c.db.person('p-keep')!).every((f) => existsSync(f))).toBe(true);
@@ -65,17 +66,17 @@ describe('the reproduction: ids "." and ".."', () => {
 
 describe('photo folders', () => {
   it('are named by a random key stored with the person, never by the id, and only that folder goes on revocation', async () => {
-    const a = await addPerson(c, enroller, { id: 'p-a', photos: [photo], doors: ['door-1'] });
-    const b = await addPerson(c, enroller, { id: 'p-b', photos: [photo], doors: ['door-1'] });
+    const a = await addPerson(admin(c, { enroller }), { id: 'p-a', photos: [photo], doors: ['door-1'] });
+    const b = await addPerson(admin(c, { enroller }), { id: 'p-b', photos: [photo], doors: ['door-1'] });
     expect(a.photoKey).toMatch(/^[0-9a-f]{32}$/);
     expect(a.photoKey).not.toBe(b.photoKey);
     expect(readdirSync(c.paths.photosDir)).not.toContain('p-a');
     expect(storedPhotoPaths(c, a)[0]).toBe(join(c.paths.photosDir, a.photoKey, a.photos[0]!));
-    revokePerson(c, 'p-a');
+    revokePerson(admin(c), { id: 'p-a' });
     expect(existsSync(join(c.paths.photosDir, a.photoKey))).toBe(false);
     expect(storedPhotoPaths(c, b).every((f) => existsSync(f))).toBe(true);
     // re-enrolled after a revocation: a new folder
-    const again = await addPerson(c, enroller, { id: 'p-a', photos: [photo], doors: ['door-1'] });
+    const again = await addPerson(admin(c, { enroller }), { id: 'p-a', photos: [photo], doors: ['door-1'] });
     expect(again.photoKey).not.toBe(a.photoKey);
   });
 
@@ -89,8 +90,8 @@ describe('photo folders', () => {
   });
 
   it('keeps new photos and deletes the old ones on update, in the same folder', async () => {
-    const p = await addPerson(c, enroller, { id: 'p-u', photos: [photo], doors: ['door-1'], now: 1000 });
-    const u = await updatePerson(c, enroller, 'p-u', { photos: [photo, photo], now: 1000 });
+    const p = await addPerson(admin(c, { enroller, now: 1000 }), { id: 'p-u', photos: [photo], doors: ['door-1'] });
+    const u = await updatePerson(admin(c, { enroller, now: 1000 }), { id: 'p-u', photos: [photo, photo] });
     expect(u.photoKey).toBe(p.photoKey);
     expect(u.photos).toHaveLength(2);
     expect(storedPhotoPaths(c, u).every((f) => existsSync(f))).toBe(true);
@@ -101,19 +102,19 @@ describe('photo folders', () => {
 describe('any id, through every library call that takes one', () => {
   type Call = (id: string) => Promise<unknown>;
   const calls: Record<string, Call> = {
-    'person add': (id) => addPerson(c, enroller, { id, photos: [photo], doors: ['door-1'] }),
-    'person register': (id) => registerPerson(c, enroller, { id, photos: [photo] }),
-    'person approve': (id) => Promise.resolve().then(() => approvePerson(c, id, { doors: ['door-1'] })),
-    'person update': (id) => updatePerson(c, enroller, id, { photos: [photo] }),
-    'person revoke': (id) => Promise.resolve().then(() => revokePerson(c, id)),
-    'person add, door': (id) => addPerson(c, enroller, { id: 'p-door', photos: [photo], doors: [id] }),
-    'person add, building': (id) => addPerson(c, enroller, { id: 'p-building', photos: [photo], buildings: [id] }),
-    'person add, operator': (id) => addPerson(c, enroller, { id: 'p-operator', photos: [photo], doors: ['door-1'], actor: id }),
-    'alert add, tag': (id) => addAlert(c, enroller, { tag: id, photos: [photo] }),
-    'alert add, person': (id) => addAlert(c, null, { tag: 'missing-person', personId: id }),
-    'alert clear': (id) => Promise.resolve().then(() => clearAlert(c, id)),
-    'door unlock': (id) => Promise.resolve().then(() => queueCommand(c, id, { type: 'unlock', durationMs: 1000 })),
-    'terminal revoke': (id) => Promise.resolve().then(() => revokeTerminal(c, id, { passphrase: PASS })),
+    'person add': (id) => addPerson(admin(c, { enroller }), { id, photos: [photo], doors: ['door-1'] }),
+    'person register': (id) => registerPerson(admin(c, { enroller }), { id, photos: [photo] }),
+    'person approve': (id) => Promise.resolve().then(() => approvePerson(admin(c), { id, doors: ['door-1'] })),
+    'person update': (id) => updatePerson(admin(c, { enroller }), { id, photos: [photo] }),
+    'person revoke': (id) => Promise.resolve().then(() => revokePerson(admin(c), { id })),
+    'person add, door': (id) => addPerson(admin(c, { enroller }), { id: 'p-door', photos: [photo], doors: [id] }),
+    'person add, building': (id) => addPerson(admin(c, { enroller }), { id: 'p-building', photos: [photo], buildings: [id] }),
+    'person add, operator': (id) => addPerson(admin(c, { enroller, actor: id }), { id: 'p-operator', photos: [photo], doors: ['door-1'] }),
+    'alert add, tag': (id) => addAlert(admin(c, { enroller }), { tag: id, photos: [photo] }),
+    'alert add, person': (id) => addAlert(admin(c), { tag: 'missing-person', personId: id }),
+    'alert clear': (id) => Promise.resolve().then(() => clearAlert(admin(c), { tag: id })),
+    'door unlock': (id) => Promise.resolve().then(() => queueCommand(admin(c), { target: id, command: { type: 'unlock', durationMs: 1000 } })),
+    'terminal revoke': (id) => Promise.resolve().then(() => revokeTerminal(admin(c, { passphrase: PASS }), { id })),
   };
 
   it.each(Object.keys(calls))('%s: refused with InvalidIdError and nothing written, or accepted and contained', async (name) => {
@@ -148,7 +149,7 @@ describe('any id, through every library call that takes one', () => {
         const out = join(root, `bundle-${n++}`);
         let error: unknown = null;
         try {
-          addTerminal(c, asDoor ? { id: `t-${n}`, doorId: id, out, passphrase: PASS } : { id, doorId: 'door-1', out, passphrase: PASS });
+          addTerminal(admin(c, { passphrase: PASS }), asDoor ? { id: `t-${n}`, doorId: id, out } : { id, doorId: 'door-1', out });
         } catch (e) {
           error = e;
         }
@@ -167,7 +168,7 @@ describe('any id, through every library call that takes one', () => {
   }, 120_000);
 
   it('a terminal id that differs from another only by case, or names the hub, is refused', () => {
-    expect(() => addTerminal(c, { id: 'T-KEEP', doorId: 'door-1', out: join(root, 'b-case'), passphrase: PASS })).toThrow(/only by case/);
-    expect(() => addTerminal(c, { id: 'HUB', doorId: 'door-1', out: join(root, 'b-hub'), passphrase: PASS })).toThrow(/reserved/);
+    expect(() => addTerminal(admin(c, { passphrase: PASS }), { id: 'T-KEEP', doorId: 'door-1', out: join(root, 'b-case') })).toThrow(/only by case/);
+    expect(() => addTerminal(admin(c, { passphrase: PASS }), { id: 'HUB', doorId: 'door-1', out: join(root, 'b-hub') })).toThrow(/reserved/);
   });
 });

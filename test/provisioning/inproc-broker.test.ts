@@ -10,6 +10,7 @@ import { BROKER_LIMITS } from '../../provisioning/broker';
 import { freeLoopbackPort } from '../../provisioning/ports';
 import { unlockedPem } from '../../provisioning/pki';
 import { waitFor } from '../harness/wait';
+import { admin } from '../harness/admin';
 
 const PASS = 'test-passphrase';
 
@@ -38,8 +39,8 @@ describe('in-process broker', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'doorway-inproc-'));
     port = await freeLoopbackPort();
-    community = initCommunity({ dir: join(dir, 'c'), passphrase: PASS, brokerUrl: `mqtts://127.0.0.1:${port}` });
-    for (const id of ['t1', 't2', 't3']) addTerminal(community, { id, doorId: `d-${id}`, out: join(dir, `b-${id}`), passphrase: PASS });
+    community = initCommunity({ dir: join(dir, 'c'), passphrase: PASS, brokerUrl: `mqtts://127.0.0.1:${port}`, now: Date.now(), actor: 'test-operator' });
+    for (const id of ['t1', 't2', 't3']) addTerminal(admin(community, { passphrase: PASS }), { id, doorId: `d-${id}`, out: join(dir, `b-${id}`) });
     // a child process: jest's module loader cannot load aedes (an ES module); Node can
     broker = spawn(process.execPath, [require.resolve('tsx/cli'), join(__dirname, '../harness/inproc-broker-child.ts'), join(dir, 'c'), String(port), '100'], { stdio: ['ignore', 'pipe', 'inherit'] });
     await new Promise<void>((resolve, reject) => {
@@ -178,7 +179,7 @@ describe('in-process broker', () => {
     const t1 = await connect('t1', 't1');
     const t2 = await connect('t2', 't2');
     const t2Gone = closed(t2);
-    revokeTerminal(community, 't2', { passphrase: PASS });
+    revokeTerminal(admin(community, { passphrase: PASS }), { id: 't2' });
     await waitFor(t2Gone, 3000, "the revoked terminal's connection closed");
     await t1.publishAsync('door/t1/events', 'still here', { qos: 1 });
     await waitFor(() => got.length > 0, 3000, "t1's event");

@@ -24,8 +24,9 @@ import {
   type Enroller,
 } from '../../provisioning';
 import { rosterItemOf } from '../../provisioning/db';
-import { storedPhotoPaths, zonedMidnight } from '../../provisioning/persons';
+import { storedPhotoPaths, zonedMidnight } from '../../provisioning/admin';
 import { FRANCK_STILLS, GROUP_PHOTOS, testFile } from '../fixtures/photos';
+import { admin } from '../harness/admin';
 
 let root: string;
 let c: Community;
@@ -42,7 +43,7 @@ const fakeEnroller: Enroller = {
 
 beforeAll(() => {
   root = mkdtempSync(join(tmpdir(), 'provision-persons-'));
-  c = initCommunity({ dir: join(root, 'c'), passphrase: 'persons-test-pass', timeZone: 'Asia/Shanghai' });
+  c = initCommunity({ dir: join(root, 'c'), passphrase: 'persons-test-pass', timeZone: 'Asia/Shanghai', now: Date.now(), actor: 'test-operator' });
   photo = join(root, 'face.jpg');
   writeFileSync(photo, 'jpeg bytes');
   writeFileSync(join(root, 'bad.jpg'), 'jpeg bytes');
@@ -77,36 +78,36 @@ describe('access options', () => {
 
 describe('registration and approval', () => {
   it('keeps a registration pending (nothing for the doors) until a manager approves it', async () => {
-    const p = await registerPerson(c, fakeEnroller, { id: 'p-reg', photos: [photo], actor: 'app' });
+    const p = await registerPerson(admin(c, { enroller: fakeEnroller, actor: 'app' }), { id: 'p-reg', photos: [photo] });
     expect(p.status).toBe('pending');
     expect(rosterItemOf(p)).toBeNull();
-    const a = approvePerson(c, 'p-reg', { buildings: ['b-1'], until: '2027-06-30', actor: 'manager' });
+    const a = approvePerson(admin(c, { actor: 'manager' }), { id: 'p-reg', buildings: ['b-1'], until: '2027-06-30' });
     expect(a.status).toBe('active');
     expect(rosterItemOf(a)).toMatchObject({ personId: 'p-reg', authorisations: [{ buildingIds: ['b-1'], validUntil: '2027-07-01T00:00:00+08:00' }] });
-    expect(() => approvePerson(c, 'p-reg', { buildings: ['b-1'] })).toThrow(/not pending/);
+    expect(() => approvePerson(admin(c), { id: 'p-reg', buildings: ['b-1'] })).toThrow(/not pending/);
     expect(c.db.auditLog().map((x) => `${x.actor} ${x.action} ${x.subject}`)).toEqual(expect.arrayContaining(['app person.register p-reg', 'manager person.approve p-reg']));
   });
 
   it('refuses a poor photo with its reasons and stores nothing', async () => {
-    await expect(addPerson(c, fakeEnroller, { id: 'p-bad', photos: [join(root, 'bad.jpg')], doors: ['d1'] })).rejects.toThrow(/eyes closed/);
+    await expect(addPerson(admin(c, { enroller: fakeEnroller }), { id: 'p-bad', photos: [join(root, 'bad.jpg')], doors: ['d1'] })).rejects.toThrow(/eyes closed/);
     expect(c.db.person('p-bad')).toBeNull();
     expect(existsSync(join(c.paths.photosDir, 'p-bad'))).toBe(false);
   });
 
   it('updates access without touching templates, and each change is published again', async () => {
-    const p = await addPerson(c, fakeEnroller, { id: 'p-upd', photos: [photo], doors: ['d1'] });
-    const u = await updatePerson(c, null, 'p-upd', { doors: ['d1', 'd2'], hours: ['mon-fri 07:00-22:00'] });
+    const p = await addPerson(admin(c, { enroller: fakeEnroller }), { id: 'p-upd', photos: [photo], doors: ['d1'] });
+    const u = await updatePerson(admin(c), { id: 'p-upd', doors: ['d1', 'd2'], hours: ['mon-fri 07:00-22:00'] });
     expect(u.templates).toEqual(p.templates);
     expect(u.authorisations[0]).toMatchObject({ doorIds: ['d1', 'd2'], windows: [{ days: [1, 2, 3, 4, 5] }] });
     expect(u.rev).toBeGreaterThan(p.rev);
   });
 
   it('deletes the templates and photos from the hub store when a person is revoked', async () => {
-    const p = await addPerson(c, fakeEnroller, { id: 'p-rev', photos: [photo, photo], doors: ['d1'] });
+    const p = await addPerson(admin(c, { enroller: fakeEnroller }), { id: 'p-rev', photos: [photo, photo], doors: ['d1'] });
     const stored = storedPhotoPaths(c, p);
     expect(stored).toHaveLength(2);
     expect(stored.every((f) => existsSync(f))).toBe(true);
-    const r = revokePerson(c, 'p-rev', { reason: 'moved out' });
+    const r = revokePerson(admin(c), { id: 'p-rev', reason: 'moved out' });
     expect(r).toMatchObject({ status: 'revoked', templates: [], photos: [] });
     expect(stored.some((f) => existsSync(f))).toBe(false);
     expect(rosterItemOf(r)).toEqual({ revokedPersonId: 'p-rev' });
@@ -125,7 +126,7 @@ describe('CSV import', () => {
       '',
     ].join('\n'));
     const seen: number[] = [];
-    const r = await importPersons(c, fakeEnroller, csv, { onRow: (_row, done) => seen.push(done) });
+    const r = await importPersons(admin(c, { enroller: fakeEnroller }), { file: csv, onRow: (_row, done) => seen.push(done) });
     expect(r.map((x) => [x.id, x.ok])).toEqual([['p-c1', true], ['p-c2', false], ['p-c3', false], ['p-c4', true]]);
     expect(r[1]?.error).toMatch(/eyes closed/);
     expect(r[2]?.error).toMatch(/door or building/);
@@ -141,12 +142,12 @@ describe('enrolment through the face pipeline', () => {
     const pipeline = await FacePipeline.load();
     try {
       const e = pipelineEnroller(pipeline);
-      const p = await addPerson(c, e, { id: 'p-real', photos: [testFile(FRANCK_STILLS[0]!)], doors: ['d1'] });
+      const p = await addPerson(admin(c, { enroller: e }), { id: 'p-real', photos: [testFile(FRANCK_STILLS[0]!)], doors: ['d1'] });
       expect(p.templates).toHaveLength(1);
       expect(p.templates[0]?.modelId).toBe(pipeline.modelId);
       const tiny = join(root, 'tiny.jpg');
       await sharp(testFile(FRANCK_STILLS[0]!)).resize(64, 48).toFile(tiny);
-      const err = await addPerson(c, e, { id: 'p-tiny', photos: [tiny], doors: ['d1'] }).then(() => null, (x: unknown) => x);
+      const err = await addPerson(admin(c, { enroller: e }), { id: 'p-tiny', photos: [tiny], doors: ['d1'] }).then(() => null, (x: unknown) => x);
       expect(err).toBeInstanceOf(EnrolmentPhotoError);
       expect((err as EnrolmentPhotoError).reasons.length).toBeGreaterThan(0);
       expect(c.db.person('p-tiny')).toBeNull();
@@ -160,9 +161,9 @@ describe('enrolment through the face pipeline', () => {
     try {
       const e = pipelineEnroller(pipeline);
       const photos = readdirSync(c.paths.photosDir).sort();
-      const group = addPerson(c, e, { id: 'p-group', photos: [testFile(GROUP_PHOTOS.find((g) => g.file === 'sample3.jpg')!)], doors: ['d1'] });
+      const group = addPerson(admin(c, { enroller: e }), { id: 'p-group', photos: [testFile(GROUP_PHOTOS.find((g) => g.file === 'sample3.jpg')!)], doors: ['d1'] });
       await expect(group).rejects.toThrow(/sample3\.jpg: 3 faces: one person per photo$/);
-      const two = addPerson(c, e, { id: 'p-two', photos: [testFile(FRANCK_STILLS[0]!), testFile(GROUP_PHOTOS.find((g) => g.file === 'faces.jpg')!)], doors: ['d1'] });
+      const two = addPerson(admin(c, { enroller: e }), { id: 'p-two', photos: [testFile(FRANCK_STILLS[0]!), testFile(GROUP_PHOTOS.find((g) => g.file === 'faces.jpg')!)], doors: ['d1'] });
       await expect(two).rejects.toBeInstanceOf(EnrolmentPhotoError); // faces.jpg has three faces
       expect(c.db.person('p-group')).toBeNull();
       expect(c.db.person('p-two')).toBeNull();

@@ -22,6 +22,7 @@ import { certificateInfo, renewHubCertificate, renewTerminalCertificate } from '
 import { revokeCert, unlockedPem } from '../../provisioning/pki';
 import { freeLoopbackPort } from '../../provisioning/ports';
 import { sleep, waitFor } from '../harness/wait';
+import { admin } from '../harness/admin';
 
 const PASS = 'renewal-test-pass';
 let root: string;
@@ -31,8 +32,8 @@ let bundle: TerminalBundle;
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'provision-renewal-'));
-  c = initCommunity({ dir: join(root, 'c'), passphrase: PASS, brokerUrl: `mqtts://127.0.0.1:${await freeLoopbackPort()}`, heartbeatMs: 1000 });
-  bundle = addTerminal(c, { id: 't1', doorId: 'door-1', out: join(root, 't1'), passphrase: PASS });
+  c = initCommunity({ dir: join(root, 'c'), passphrase: PASS, brokerUrl: `mqtts://127.0.0.1:${await freeLoopbackPort()}`, heartbeatMs: 1000, now: Date.now(), actor: 'test-operator' });
+  bundle = addTerminal(admin(c, { passphrase: PASS }), { id: 't1', doorId: 'door-1', out: join(root, 't1') });
   broker = new BrokerProcess(c, { listenHost: '127.0.0.1' });
   await broker.start();
 }, 60_000);
@@ -69,14 +70,14 @@ test('a renewed terminal installs its new certificate from the hub and connects 
   try {
     await waitFor(() => client.connected(), 5000, 'terminal connected');
     // provision terminal renew t1 (another process in real life: the hub finds it in the database)
-    const renewed = renewTerminalCertificate(c, 't1', { passphrase: PASS, actor: 'it-staff' });
+    const renewed = renewTerminalCertificate(c, 't1', { passphrase: PASS, actor: 'it-staff', now: Date.now() });
     await waitFor(() => readFileSync(f('device.crt'), 'utf8') === renewed.cert, 10_000, 'the bundle holding the renewed certificate');
-    await waitFor(() => fleetStatus(c).find((r) => r.terminalId === 't1')?.certificateExpiresAt === renewed.notAfter, 10_000, 'the heartbeat reporting it');
-    expect(fleetStatus(c).find((r) => r.terminalId === 't1')?.certificate).toBe('ok');
+    await waitFor(() => fleetStatus(admin(c)).find((r) => r.terminalId === 't1')?.certificateExpiresAt === renewed.notAfter, 10_000, 'the heartbeat reporting it');
+    expect(fleetStatus(admin(c)).find((r) => r.terminalId === 't1')?.certificate).toBe('ok');
 
     // provision hub renew
     const oldHubCert = readFileSync(c.paths.hubTlsCert, 'utf8');
-    renewHubCertificate(c, { passphrase: PASS });
+    renewHubCertificate(c, { passphrase: PASS, now: Date.now(), actor: 'test-operator' });
     await sleep(300); // a hub tick: it presents the new one from its next connection
 
     // Both old certificates revoked; the broker reloads its CRL and restarts (every client reconnects).

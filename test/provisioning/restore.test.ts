@@ -18,6 +18,7 @@ import { MqttTransport } from '../../runtime/sync/transport';
 import { addPerson, addTerminal, BrokerProcess, Community, fleetStatus, startCommunityHub, initCommunity, revokePerson, type Enroller, type TerminalBundle } from '../../provisioning';
 import { freeLoopbackPort } from '../../provisioning/ports';
 import { waitFor } from '../harness/wait';
+import { admin } from '../harness/admin';
 
 const PASS = 'restore-test-pass';
 const enroller: Enroller = {
@@ -32,8 +33,8 @@ let bundle: TerminalBundle;
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'provision-restore-'));
-  c = initCommunity({ dir: join(root, 'c'), passphrase: PASS, brokerUrl: `mqtts://127.0.0.1:${await freeLoopbackPort()}` });
-  bundle = addTerminal(c, { id: 't1', doorId: 'door-1', out: join(root, 't1'), passphrase: PASS });
+  c = initCommunity({ dir: join(root, 'c'), passphrase: PASS, brokerUrl: `mqtts://127.0.0.1:${await freeLoopbackPort()}`, now: Date.now(), actor: 'test-operator' });
+  bundle = addTerminal(admin(c, { passphrase: PASS }), { id: 't1', doorId: 'door-1', out: join(root, 't1') });
   broker = new BrokerProcess(c, { listenHost: '127.0.0.1' });
   await broker.start();
 }, 60_000);
@@ -71,15 +72,15 @@ test('revocations made on a hub restored from an older backup reach the terminal
   let hub = await startCommunityHub({ clock: new SystemClock(), community: c, passphrase: PASS, pollMs: 50, log: silentLogger() });
   const t = terminal();
   try {
-    await addPerson(c, enroller, { id: 'p-1', photos: [photo], doors: ['door-1'] });
-    await addPerson(c, enroller, { id: 'p-2', photos: [photo], doors: ['door-1'] });
+    await addPerson(admin(c, { enroller }), { id: 'p-1', photos: [photo], doors: ['door-1'] });
+    await addPerson(admin(c, { enroller }), { id: 'p-2', photos: [photo], doors: ['door-1'] });
     await waitFor(() => status(t.store, 'p-2') === 'active', 10_000, 'p-1 and p-2 on the terminal');
 
     // The nightly backup, then a day of changes the backup will not have.
     const backup = join(root, 'hub-backup.db');
     c.db.db.exec(`VACUUM INTO '${backup}'`);
-    revokePerson(c, 'p-1');
-    await addPerson(c, enroller, { id: 'p-3', photos: [photo], doors: ['door-1'] });
+    revokePerson(admin(c), { id: 'p-1' });
+    await addPerson(admin(c, { enroller }), { id: 'p-3', photos: [photo], doors: ['door-1'] });
     await waitFor(() => status(t.store, 'p-3') === 'active' && status(t.store, 'p-1') === 'revoked', 10_000, 'the day of changes on the terminal');
     const before = t.store.rosterPosition();
 
@@ -93,13 +94,13 @@ test('revocations made on a hub restored from an older backup reach the terminal
     expect(hub.version()).toBeLessThan(before.version);
 
     // An operator revokes p-2 on the restored hub: the terminal takes the restored hub's roster.
-    revokePerson(c, 'p-2');
+    revokePerson(admin(c), { id: 'p-2' });
     await waitFor(() => status(t.store, 'p-2') === 'revoked', 10_000, 'the revocation made after the restore');
     expect(status(t.store, 'p-1')).toBe('active'); // as in the restored truth
     expect(status(t.store, 'p-3')).toBe('unknown'); // never in the restored truth
     expect(t.store.rosterPosition().epoch?.id).not.toBe(before.epoch?.id);
     expect(t.store.rosterPosition().version).toBe(hub.version());
-    await waitFor(() => fleetStatus(c).find((r) => r.terminalId === 't1')?.rosterEpoch === 'current', 5000, 'fleet status showing the current epoch');
+    await waitFor(() => fleetStatus(admin(c)).find((r) => r.terminalId === 't1')?.rosterEpoch === 'current', 5000, 'fleet status showing the current epoch');
   } finally {
     await t.stop();
     await hub.stop();

@@ -40,6 +40,7 @@ import {
 } from '../../provisioning';
 import { FRANCK_STILLS, FRANCK_VIDEO, testFile } from '../fixtures/photos';
 import { sleep, waitFor } from '../harness/wait';
+import { admin } from '../harness/admin';
 
 type Decision = Extract<LoopEvent, { type: 'decision' }>;
 const PASS = 'test-passphrase-1';
@@ -92,17 +93,9 @@ beforeAll(async () => {
   await new Promise<void>((r) => webhook.listen(0, '127.0.0.1', r));
   const wa = webhook.address();
   const port = await freePort();
-  community = initCommunity({
-    dir: join(root, 'community'),
-    passphrase: PASS,
-    brokerUrl: `mqtts://127.0.0.1:${port}`,
-    timeZone: 'Asia/Shanghai',
-    heartbeatMs: 2000,
-    webhookUrl: `http://127.0.0.1:${typeof wa === 'object' && wa ? wa.port : 0}/alerts`,
-    actor: 'it-staff',
-  });
-  t1 = addTerminal(community, { id: 't1', doorId: 'door-1', buildingId: 'b-1', out: join(root, 'bundle-t1'), passphrase: PASS, actor: 'installer' });
-  t2 = addTerminal(community, { id: 't2', doorId: 'door-2', buildingId: 'b-1', out: join(root, 'bundle-t2'), passphrase: PASS, actor: 'installer' });
+  community = initCommunity({ dir: join(root, 'community'), passphrase: PASS, brokerUrl: `mqtts://127.0.0.1:${port}`, timeZone: 'Asia/Shanghai', heartbeatMs: 2000, webhookUrl: `http://127.0.0.1:${typeof wa === 'object' && wa ? wa.port : 0}/alerts`, actor: 'it-staff', now: Date.now() });
+  t1 = addTerminal(admin(community, { passphrase: PASS, actor: 'installer' }), { id: 't1', doorId: 'door-1', buildingId: 'b-1', out: join(root, 'bundle-t1') });
+  t2 = addTerminal(admin(community, { passphrase: PASS, actor: 'installer' }), { id: 't2', doorId: 'door-2', buildingId: 'b-1', out: join(root, 'bundle-t2') });
   broker = new BrokerProcess(community, { listenHost: '127.0.0.1' });
   await broker.start();
   hub = await startCommunityHub({ clock: new SystemClock(), community, passphrase: PASS, pollMs: 100, log: silentLogger() });
@@ -165,24 +158,17 @@ describe('a community provisioned with the provision API', () => {
       await waitFor(() => notices.includes('hub connected'), 15_000, 'the terminal to connect');
 
       // A resident is added by staff: registration and approval in one step.
-      const franck = await addPerson(community, enroller, {
-        id: 'p-franck',
-        photos: [0, 1, 10].map((i) => testFile(FRANCK_STILLS[i]!)),
-        doors: ['door-1'],
-        from: '2020-01-01',
-        until: '2099-12-31',
-        actor: 'manager-li',
-      });
+      const franck = await addPerson(admin(community, { enroller, actor: 'manager-li' }), { id: 'p-franck', photos: [0, 1, 10].map((i) => testFile(FRANCK_STILLS[i]!)), doors: ['door-1'], from: '2020-01-01', until: '2099-12-31' });
       expect(franck.templates[0]?.modelId).toBe(pipeline.modelId);
       await rosterAt(1);
       const granted = await passage('a decision on franck');
       expect(granted.decision).toMatchObject({ kind: 'grant', personId: 'p-franck' });
       expect(gpio.out('lock').writes.some((w) => w.active)).toBe(true);
       // The entry record reaches the hub, which stores it and acknowledges it.
-      await waitFor(() => readEvents(community, 0).events.some((e) => e.terminalId === 't1' && e.event.type === 'entry.granted'), 10_000, 'the entry at the hub');
+      await waitFor(() => readEvents(admin(community), { after: 0 }).events.some((e) => e.terminalId === 't1' && e.event.type === 'entry.granted'), 10_000, 'the entry at the hub');
 
       // Revoked: templates and photos leave the hub's store; the terminal denies him.
-      const revoked = revokePerson(community, 'p-franck', { actor: 'manager-li' });
+      const revoked = revokePerson(admin(community, { actor: 'manager-li' }), { id: 'p-franck' });
       expect(revoked.templates).toEqual([]);
       expect(community.db.person('p-franck')?.photos).toEqual([]);
       await rosterAt(2);
@@ -190,7 +176,7 @@ describe('a community provisioned with the provision API', () => {
       expect(denied.decision.kind).toBe('deny');
 
       // An alert tag reaches every door; a sighting becomes an alert at the hub and a webhook POST.
-      await addAlert(community, enroller, { tag: 'missing-person', photos: [testFile(FRANCK_STILLS[2]!)], subjectId: 'alert-franck', note: 'last seen at gate 3', actor: 'security' });
+      await addAlert(admin(community, { enroller, actor: 'security' }), { tag: 'missing-person', photos: [testFile(FRANCK_STILLS[2]!)], subjectId: 'alert-franck', note: 'last seen at gate 3' });
       await rosterAt(3);
       const sighted = await passage('a decision on the alert subject');
       expect(sighted.decision.alerts).toEqual([{ tag: 'missing-person', personId: 'alert-franck' }]);
@@ -200,18 +186,18 @@ describe('a community provisioned with the provision API', () => {
       const stored = community.db.alerts('missing-person');
       expect(stored).toHaveLength(1);
       await waitFor(() => community.db.alerts('missing-person')[0]?.webhook === 'delivered', 5000, 'the webhook outcome');
-      const cleared = clearAlert(community, 'missing-person', { actor: 'security' });
+      const cleared = clearAlert(admin(community, { actor: 'security' }), { tag: 'missing-person' });
       expect(cleared.revoked).toEqual(['alert-franck']);
       await rosterAt(4);
 
       // Fleet status from the heartbeats, and a signed unlock command.
-      const row = await waitFor(() => fleetStatus(community).find((r) => r.terminalId === 't1' && r.online && r.rosterLag === 0), 10_000, 't1 online and up to date');
+      const row = await waitFor(() => fleetStatus(admin(community)).find((r) => r.terminalId === 't1' && r.online && r.rosterLag === 0), 10_000, 't1 online and up to date');
       expect(row).toMatchObject({ doorId: 'door-1', status: 'active', softwareVersion: expect.any(String) as unknown, modelVersion: pipeline.modelId });
-      queueCommand(community, 'door-1', { type: 'unlock', durationMs: 2000 }, { actor: 'guard-wang' });
+      queueCommand(admin(community, { actor: 'guard-wang' }), { target: 'door-1', command: { type: 'unlock', durationMs: 2000 } });
       await waitFor(() => remoteUnlocks.length > 0, 10_000, 'the remote unlock');
       // The release reaches the hub with the command's id and who asked; the hub audited that id as it sent it.
       const release = await waitFor(
-        () => readEvents(community, 0).events.find((e) => e.terminalId === 't1' && e.event.type === 'door.released' && e.event.source === 'remote'),
+        () => readEvents(admin(community), { after: 0 }).events.find((e) => e.terminalId === 't1' && e.event.type === 'door.released' && e.event.source === 'remote'),
         10_000,
         'the remote release at the hub',
       );
@@ -222,11 +208,11 @@ describe('a community provisioned with the provision API', () => {
       await waitFor(() => gpio.out('lock').read() === relayLocked || undefined, 5000, 'the relock after the remote unlock');
       gpio.out('lock').failWrites(Infinity);
       gpio.set('exit', 'pressed'); // its release fails, and so does driving the relay back to locked
-      await waitFor(() => readEvents(community, 0).events.some((e) => e.terminalId === 't1' && e.event.type === 'alarm.relay-fault'), 10_000, 'the relay fault at the hub');
-      await waitFor(() => fleetStatus(community).find((r) => r.terminalId === 't1')?.faults?.includes('relay-fault'), 10_000, 'the relay fault in fleet status');
+      await waitFor(() => readEvents(admin(community), { after: 0 }).events.some((e) => e.terminalId === 't1' && e.event.type === 'alarm.relay-fault'), 10_000, 'the relay fault at the hub');
+      await waitFor(() => fleetStatus(admin(community)).find((r) => r.terminalId === 't1')?.faults?.includes('relay-fault'), 10_000, 'the relay fault in fleet status');
       gpio.set('exit', false);
       gpio.out('lock').failWrites(0);
-      await waitFor(() => fleetStatus(community).find((r) => r.terminalId === 't1')?.faults?.length === 0, 10_000, 'the relay fault cleared in fleet status');
+      await waitFor(() => fleetStatus(admin(community)).find((r) => r.terminalId === 't1')?.faults?.length === 0, 10_000, 'the relay fault cleared in fleet status');
 
       // Every step is in the audit log with who did it.
       const audit = community.db.auditLog().map((a) => `${a.actor} ${a.action} ${a.subject}`);
@@ -253,23 +239,23 @@ describe('a community provisioned with the provision API', () => {
       await thief.subscribeAsync(['hub/t1/#', 'hub/+/commands'], { qos: 1 });
       // Something is sent to t1 meanwhile (the hub sends it whether t1 is online or not)...
       expect(community.db.queuedCommands()).toEqual([]);
-      const [forT1] = queueCommand(community, 't1', { type: 'resync' });
+      const [forT1] = queueCommand(admin(community), { target: 't1', command: { type: 'resync' } });
       await waitFor(() => community.db.command(forT1 ?? -1)?.status === 'sent', 5000, 'the command for t1 to be sent');
       // ...then, the same way, something for t2 that these credentials may read: the positive control.
       // The broker delivers a subscriber's messages in order, so once t2's command is in, t1's would be.
-      const [forT2] = queueCommand(community, 't2', { type: 'resync' });
+      const [forT2] = queueCommand(admin(community), { target: 't2', command: { type: 'resync' } });
       await waitFor(() => got.includes('hub/t2/commands'), 10_000, "t2's own command to reach the thief");
       expect(community.db.command(forT2 ?? -1)?.status).toBe('sent');
       expect(got).toEqual(['hub/t2/commands']);
 
       // Publishing as t1 is refused too: the hub stores nothing of it, though it stores the event the
       // same connection publishes next on t2's own topic.
-      const t1Before = readEvents(community, 0).events.filter((e) => e.terminalId === 't1').length;
+      const t1Before = readEvents(admin(community), { after: 0 }).events.filter((e) => e.terminalId === 't1').length;
       const event = (id: string): string => JSON.stringify({ v: 1, events: [{ id, at: Date.now(), type: 'alarm.tamper', input: 'tamper' }] });
       await thief.publishAsync('door/t1/events', event('01JAAAAAAAAAAAAAAAAAAAAAAA'), { qos: 1 });
       await thief.publishAsync('door/t2/events', event('01JBBBBBBBBBBBBBBBBBBBBBBB'), { qos: 1 });
-      await waitFor(() => readEvents(community, 0).events.some((e) => e.terminalId === 't2' && e.event.id === '01JBBBBBBBBBBBBBBBBBBBBBBB'), 10_000, "the event on t2's own topic at the hub");
-      const stored = readEvents(community, 0).events;
+      await waitFor(() => readEvents(admin(community), { after: 0 }).events.some((e) => e.terminalId === 't2' && e.event.id === '01JBBBBBBBBBBBBBBBBBBBBBBB'), 10_000, "the event on t2's own topic at the hub");
+      const stored = readEvents(admin(community), { after: 0 }).events;
       expect(stored.filter((e) => e.terminalId === 't1')).toHaveLength(t1Before);
       expect(stored.some((e) => e.event.id === '01JAAAAAAAAAAAAAAAAAAAAAAA')).toBe(false);
     } finally {
@@ -281,7 +267,7 @@ describe('a community provisioned with the provision API', () => {
     const before = await bundleClient(t2, community.config.brokerUrl, 't2');
     expect(before.connected).toBe(true);
     await before.endAsync();
-    revokeTerminal(community, 't2', { passphrase: PASS, actor: 'it-staff' });
+    revokeTerminal(admin(community, { passphrase: PASS, actor: 'it-staff' }), { id: 't2' });
     // mosquitto handles the SIGHUP between network loops: until then t2 may still get in, so try again.
     const refused = await waitFor(
       () => bundleClient(t2, community.config.brokerUrl, 't2').then(async (c) => (await c.endAsync(), null), (e: Error) => e),
@@ -290,7 +276,7 @@ describe('a community provisioned with the provision API', () => {
       100,
     );
     expect(String(refused)).toMatch(/certificate revoked/); // the broker's CRL, re-read on SIGHUP
-    expect(fleetStatus(community).find((r) => r.terminalId === 't2')).toMatchObject({ status: 'revoked', online: false });
+    expect(fleetStatus(admin(community)).find((r) => r.terminalId === 't2')).toMatchObject({ status: 'revoked', online: false });
     // t1 still connects: only t2's certificate is on the CRL.
     const ok = await bundleClient(t1, community.config.brokerUrl, 't1-check');
     expect(ok.connected).toBe(true);

@@ -16,6 +16,7 @@ import { RosterBatchSchema, encodeEmbedding, type TemplateIn } from '../../../ru
 import { FakeTransport } from '../../../runtime/sync/fake-transport';
 import { addPerson, addTerminal, Community, startCommunityHub, type CommunityHub, initCommunity, queueCommand, revokePerson, revokeTerminal, type AlertRecord, type Enroller } from '../../../provisioning';
 import { waitFor } from '../../harness/wait';
+import { admin } from '../../harness/admin';
 
 const PASS = 'service-test-pass';
 let root: string;
@@ -29,9 +30,9 @@ const enroller: Enroller = {
 
 beforeAll(() => {
   root = mkdtempSync(join(tmpdir(), 'provision-service-'));
-  c = initCommunity({ dir: join(root, 'c'), passphrase: PASS });
-  addTerminal(c, { id: 't1', doorId: 'door-1', out: join(root, 't1'), passphrase: PASS });
-  addTerminal(c, { id: 't2', doorId: 'door-2', out: join(root, 't2'), passphrase: PASS });
+  c = initCommunity({ dir: join(root, 'c'), passphrase: PASS, now: Date.now(), actor: 'test-operator' });
+  addTerminal(admin(c, { passphrase: PASS }), { id: 't1', doorId: 'door-1', out: join(root, 't1') });
+  addTerminal(admin(c, { passphrase: PASS }), { id: 't2', doorId: 'door-2', out: join(root, 't2') });
   photo = join(root, 'p.jpg');
   writeFileSync(photo, 'x');
 }, 30_000);
@@ -60,10 +61,10 @@ describe('hub service', () => {
   it('publishes signed, versioned deltas for what the commands wrote, and resumes its versions after a restart', async () => {
     const clock = new FakeClock();
     const first = await startHub(clock);
-    await addPerson(c, enroller, { id: 'p-1', photos: [photo], doors: ['door-1'] });
-    await addPerson(c, enroller, { id: 'p-2', photos: [photo], doors: ['door-2'] });
+    await addPerson(admin(c, { enroller }), { id: 'p-1', photos: [photo], doors: ['door-1'] });
+    await addPerson(admin(c, { enroller }), { id: 'p-2', photos: [photo], doors: ['door-2'] });
     await first.svc.tick();
-    revokePerson(c, 'p-2');
+    revokePerson(admin(c), { id: 'p-2' });
     await first.svc.tick();
     await first.svc.tick(); // nothing new: nothing published
     const got = deltas(first.fake);
@@ -78,7 +79,7 @@ describe('hub service', () => {
     const firstEpoch = got[0]?.epoch;
     second.fake.deliver('door/t1/requests', JSON.stringify({ v: 1, kind: 'sync', version: 1, epoch: { id: firstEpoch?.id, startedAt: firstEpoch?.startedAt } }));
     expect(deltas(second.fake, 'hub/t1/roster').map((d) => d.raw)).toEqual([got[1]?.raw]);
-    await addPerson(c, enroller, { id: 'p-3', photos: [photo], doors: ['door-1'] });
+    await addPerson(admin(c, { enroller }), { id: 'p-3', photos: [photo], doors: ['door-1'] });
     await second.svc.tick();
     expect(deltas(second.fake).map((d) => d.version)).toEqual([3]);
     // ...in a new epoch, started by this run, that continues the first run's history at version 2.
@@ -93,7 +94,7 @@ describe('hub service', () => {
     };
     const { svc, fake } = await startHub(new FakeClock());
     try {
-      for (let i = 0; i < 8; i++) await addPerson(c, big, { id: `p-big-${i}`, photos: [photo], doors: ['door-1'] });
+      for (let i = 0; i < 8; i++) await addPerson(admin(c, { enroller: big }), { id: `p-big-${i}`, photos: [photo], doors: ['door-1'] });
       await svc.tick();
       const sizes = fake.published.filter((m) => m.topic === 'hub/roster/all').map((m) => m.payload.length);
       expect(sizes.length).toBeGreaterThan(1);
@@ -108,7 +109,7 @@ describe('hub service', () => {
   it('ignores a revoked terminal: its events are not stored, its requests not answered', async () => {
     const { svc, fake } = await startHub(new FakeClock());
     try {
-      revokeTerminal(c, 't2', { passphrase: PASS });
+      revokeTerminal(admin(c, { passphrase: PASS }), { id: 't2' });
       await svc.tick();
       const mark = fake.published.length;
       const ev = { v: 1, events: [{ id: ulid(), at: 1, type: 'alarm.tamper', input: 'tamper' }] };
@@ -139,8 +140,8 @@ describe('hub service', () => {
       expect(c.db.alerts('missing-person')).toEqual([expect.objectContaining({ tag: 'missing-person', doorId: 'door-1', terminalId: 't1', score: 0.83 })]);
       expect(c.db.auditLog().filter((a) => a.action === 'alert.sighting')).toHaveLength(1);
 
-      const [stale] = queueCommand(c, 'door-1', { type: 'unlock', durationMs: 3000 }, { now: clock.now() - 60_000 });
-      const [fresh] = queueCommand(c, 't1', { type: 'unlock', durationMs: 3000 }, { now: clock.now(), actor: 'guard-wang' });
+      const [stale] = queueCommand(admin(c, { now: clock.now() - 60_000 }), { target: 'door-1', command: { type: 'unlock', durationMs: 3000 } });
+      const [fresh] = queueCommand(admin(c, { now: clock.now(), actor: 'guard-wang' }), { target: 't1', command: { type: 'unlock', durationMs: 3000 } });
       await svc.tick();
       expect(c.db.command(stale ?? -1)?.status).toBe('expired');
       expect(c.db.command(fresh ?? -1)?.status).toBe('sent');

@@ -33,7 +33,7 @@ function trust(): { updateKey: ReturnType<typeof createPublicKey>; hubKey: Retur
 describe('provision update build', () => {
   it('makes the update key on first use, encrypted, 0600, and different from the roster key', async () => {
     const from = runtimeTree(tempDir('tree'), { version: '0.2.0' });
-    await buildBundle(c, { from, version: '0.2.0', replaces: ['0.1.0'], out: join(tempDir('out'), 'a.bundle'), passphrase: PASSPHRASE });
+    await buildBundle(c, { from, version: '0.2.0', replaces: ['0.1.0'], out: join(tempDir('out'), 'a.bundle'), passphrase: PASSPHRASE, now: Date.now(), actor: 'test-operator' });
     const k = updateKeyPaths(c);
     expect(statSync(k.key).mode & 0o777).toBe(0o600);
     expect(readFileSync(k.key, 'utf8')).toMatch(/BEGIN ENCRYPTED PRIVATE KEY/);
@@ -43,7 +43,7 @@ describe('provision update build', () => {
   it('writes manifest, endorsement and payload in that order, and the terminal verifies every file', async () => {
     const from = runtimeTree(tempDir('tree'), { version: '0.2.0' });
     const out = join(tempDir('out'), 'doorway-0.2.0.bundle');
-    const b = await buildBundle(c, { from, version: '0.2.0', replaces: ['0.1.0', '0.1.1'], out, passphrase: PASSPHRASE, arch: 'arm64' });
+    const b = await buildBundle(c, { from, version: '0.2.0', replaces: ['0.1.0', '0.1.1'], out, passphrase: PASSPHRASE, arch: 'arm64', now: Date.now(), actor: 'test-operator' });
     const names: string[] = [];
     await list({ file: out, onReadEntry: (e) => names.push(e.path) });
     expect(names).toEqual(['manifest.json', 'update-key.json', 'payload.tar.gz']);
@@ -59,14 +59,14 @@ describe('provision update build', () => {
   it('builds the same bytes twice from the same folder (sorted entries, fixed times, no owners)', async () => {
     const from = runtimeTree(tempDir('tree'), { version: '0.2.0' });
     const dir = tempDir('out');
-    const a = await buildBundle(c, { from, version: '0.2.0', replaces: ['0.1.0'], out: join(dir, 'a.bundle'), passphrase: PASSPHRASE, now: 1 });
-    const b = await buildBundle(c, { from, version: '0.2.0', replaces: ['0.1.0'], out: join(dir, 'b.bundle'), passphrase: PASSPHRASE, now: 1 });
+    const a = await buildBundle(c, { from, version: '0.2.0', replaces: ['0.1.0'], out: join(dir, 'a.bundle'), passphrase: PASSPHRASE, now: 1, actor: 'test-operator' });
+    const b = await buildBundle(c, { from, version: '0.2.0', replaces: ['0.1.0'], out: join(dir, 'b.bundle'), passphrase: PASSPHRASE, now: 1, actor: 'test-operator' });
     expect(a.manifest.payload.sha256).toBe(b.manifest.payload.sha256);
   });
 
   it('refuses a version that is not the folder\'s package.json version', async () => {
     const from = runtimeTree(tempDir('tree'), { version: '0.2.0' });
-    await expect(buildBundle(c, { from, version: '0.3.0', replaces: ['0.2.0'], out: join(tempDir('out'), 'x.bundle'), passphrase: PASSPHRASE })).rejects.toThrow(/says version 0\.2\.0, not 0\.3\.0/);
+    await expect(buildBundle(c, { from, version: '0.3.0', replaces: ['0.2.0'], out: join(tempDir('out'), 'x.bundle'), passphrase: PASSPHRASE, now: Date.now(), actor: 'test-operator' })).rejects.toThrow(/says version 0\.2\.0, not 0\.3\.0/);
   });
 
   it('refuses a native addon built for another CPU than the bundle\'s', async () => {
@@ -75,17 +75,17 @@ describe('provision update build', () => {
     elf.writeUInt16LE(62, 18); // x86-64
     const from = runtimeTree(tempDir('tree'), { version: '0.2.0', files: { 'node_modules/sqlite/build/Release/sqlite.node': elf } });
     const out = join(tempDir('out'), 'x.bundle');
-    await expect(buildBundle(c, { from, version: '0.2.0', replaces: ['0.1.0'], out, passphrase: PASSPHRASE, arch: 'arm64' })).rejects.toThrow(BundleBuildError);
-    await expect(buildBundle(c, { from, version: '0.2.0', replaces: ['0.1.0'], out, passphrase: PASSPHRASE, arch: 'x64' })).resolves.toMatchObject({ manifest: { arch: 'x64' } });
+    await expect(buildBundle(c, { from, version: '0.2.0', replaces: ['0.1.0'], out, passphrase: PASSPHRASE, arch: 'arm64', now: Date.now(), actor: 'test-operator' })).rejects.toThrow(BundleBuildError);
+    await expect(buildBundle(c, { from, version: '0.2.0', replaces: ['0.1.0'], out, passphrase: PASSPHRASE, arch: 'x64', now: Date.now(), actor: 'test-operator' })).resolves.toMatchObject({ manifest: { arch: 'x64' } });
   });
 
   it('refuses a symbolic link, but leaves node_modules/.bin out', async () => {
     const from = runtimeTree(tempDir('tree'), { version: '0.2.0', files: { 'node_modules/.bin/tool': 'x' } });
     const out = join(tempDir('out'), 'x.bundle');
-    const b = await buildBundle(c, { from, version: '0.2.0', replaces: ['0.1.0'], out, passphrase: PASSPHRASE });
+    const b = await buildBundle(c, { from, version: '0.2.0', replaces: ['0.1.0'], out, passphrase: PASSPHRASE, now: Date.now(), actor: 'test-operator' });
     expect(b.manifest.files.some((f) => f.path.includes('.bin'))).toBe(false);
     symlinkSync('/etc/passwd', join(from, 'dist', 'passwd'));
-    await expect(buildBundle(c, { from, version: '0.2.0', replaces: ['0.1.0'], out, passphrase: PASSPHRASE })).rejects.toThrow(/dist\/passwd is a symbolic link/);
+    await expect(buildBundle(c, { from, version: '0.2.0', replaces: ['0.1.0'], out, passphrase: PASSPHRASE, now: Date.now(), actor: 'test-operator' })).rejects.toThrow(/dist\/passwd is a symbolic link/);
   });
 
   it('runs from the command line and records the build in the audit log', async () => {
@@ -120,7 +120,7 @@ describe('provision update build', () => {
     const from = runtimeTree(tempDir('tree'), { version: '0.2.0' });
     const out = join(tempDir('out'), 'x.bundle');
     writeFileSync(join(from, 'extra.txt'), 'x');
-    await expect(buildBundle(c, { from, version: '0.2.0', replaces: ['0.1.0'], out, passphrase: 'wrong passphrase' })).rejects.toThrow(/passphrase/);
+    await expect(buildBundle(c, { from, version: '0.2.0', replaces: ['0.1.0'], out, passphrase: 'wrong passphrase', now: Date.now(), actor: 'test-operator' })).rejects.toThrow(/passphrase/);
     expect(existsSync(out)).toBe(false);
   });
 });

@@ -20,6 +20,7 @@ import { MemoryRosterSink, SimpleRosterBatchSchema, SimpleRosterItemSchema } fro
 import { HubRosterStore, RosterMessageTooLargeError, ROSTER_STORE_FORMAT } from '../../../provisioning/hub/roster';
 import { addTerminal, startCommunityHub, initCommunity } from '../../../provisioning';
 import { newPhotoKey } from '../../../provisioning/photos';
+import { admin } from '../../harness/admin';
 
 const keys = generateSigningKeyPair();
 const bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
@@ -68,8 +69,8 @@ test('a person too large for one message is refused by the hub roster, which sta
 test("the hub service's delta of the largest batch (200 persons) is cut at the 1 MiB target", async () => {
   const root = mkdtempSync(join(tmpdir(), 'limits-'));
   const pass = 'limits-passphrase';
-  const c = initCommunity({ dir: join(root, 'c'), passphrase: pass });
-  addTerminal(c, { id: 't1', doorId: 'door-1', out: join(root, 't1'), passphrase: pass });
+  const c = initCommunity({ dir: join(root, 'c'), passphrase: pass, now: Date.now(), actor: 'test-operator' });
+  addTerminal(admin(c, { passphrase: pass }), { id: 't1', doorId: 'door-1', out: join(root, 't1') });
   const now = Date.now();
   c.db.tx(() => {
     for (let i = 0; i < 250; i++) {

@@ -82,14 +82,7 @@ const bundles: Record<string, string> = {};
 
 async function bundle(name: string, version: string, behaviour: Behaviour, o: { arch?: 'arm64' | 'x64'; replaces?: string[]; embed?: string; community?: Community } = {}): Promise<void> {
   const files: Record<string, string> = o.embed ? { 'dist/models/manifest.json': modelManifestWithEmbed(o.embed) } : {};
-  const b = await buildBundle(o.community ?? c, {
-    from: runtimeTree(tempDir('tree'), { version, behaviour, files }),
-    version,
-    replaces: o.replaces ?? ['0.1.0'],
-    out: join(tempDir('out'), `${name}.bundle`),
-    passphrase: PASSPHRASE,
-    arch: o.arch ?? 'arm64',
-  });
+  const b = await buildBundle(o.community ?? c, { from: runtimeTree(tempDir('tree'), { version, behaviour, files }), version, replaces: o.replaces ?? ['0.1.0'], out: join(tempDir('out'), `${name}.bundle`), passphrase: PASSPHRASE, arch: o.arch ?? 'arm64', now: Date.now(), actor: 'test-operator' });
   bundles[name] = b.file;
 }
 

@@ -42,7 +42,7 @@ async function reason(file: string, trust: UpdateTrust = trustOf(a), t = target)
 beforeAll(async () => {
   a = makeCommunity('community A');
   b = makeCommunity('community B');
-  const built = await buildBundle(a, { from: runtimeTree(tempDir('tree'), { version: '0.2.0' }), version: '0.2.0', replaces: ['0.1.0'], out: join(tempDir('out'), 'good.bundle'), passphrase: PASSPHRASE });
+  const built = await buildBundle(a, { from: runtimeTree(tempDir('tree'), { version: '0.2.0' }), version: '0.2.0', replaces: ['0.1.0'], out: join(tempDir('out'), 'good.bundle'), passphrase: PASSPHRASE, now: Date.now(), actor: 'test-operator' });
   good = built.file;
   manifest = built.manifest;
 }, 60_000);
@@ -74,7 +74,7 @@ describe('verifyBundle', () => {
   });
 
   it('refuses a bundle built for another CPU: wrong-architecture', async () => {
-    const x64 = await buildBundle(a, { from: runtimeTree(tempDir('tree'), { version: '0.2.0' }), version: '0.2.0', replaces: ['0.1.0'], out: join(tempDir('out'), 'x64.bundle'), passphrase: PASSPHRASE, arch: 'x64' });
+    const x64 = await buildBundle(a, { from: runtimeTree(tempDir('tree'), { version: '0.2.0' }), version: '0.2.0', replaces: ['0.1.0'], out: join(tempDir('out'), 'x64.bundle'), passphrase: PASSPHRASE, arch: 'x64', now: Date.now(), actor: 'test-operator' });
     expect(await reason(x64.file)).toBe('wrong-architecture');
     expect(await reason(x64.file, trustOf(a), { arch: 'x64', installed: '0.1.0' })).toBe('valid');
   });
@@ -96,7 +96,7 @@ describe('verifyBundle', () => {
   });
 
   it('refuses a bundle of another community, whether signed by its key or by ours: other-community', async () => {
-    const theirs = await buildBundle(b, { from: runtimeTree(tempDir('tree'), { version: '0.2.0' }), version: '0.2.0', replaces: ['0.1.0'], out: join(tempDir('out'), 'b.bundle'), passphrase: PASSPHRASE });
+    const theirs = await buildBundle(b, { from: runtimeTree(tempDir('tree'), { version: '0.2.0' }), version: '0.2.0', replaces: ['0.1.0'], out: join(tempDir('out'), 'b.bundle'), passphrase: PASSPHRASE, now: Date.now(), actor: 'test-operator' });
     expect(await reason(theirs.file)).toBe('other-community');
     // One update key used for two communities (a vendor's): the signature holds, the community does not.
     const f = await rewriteBundle(good, join(tempDir('bad'), 'x.bundle'), (e) => {
@@ -133,7 +133,7 @@ describe('verifyBundle', () => {
     });
 
     it('refuses a bundle without an endorsement, or with one its roster key did not sign: untrusted-key', async () => {
-      const bare = await buildBundle(a, { from: runtimeTree(tempDir('tree'), { version: '0.2.0' }), version: '0.2.0', replaces: ['0.1.0'], out: join(tempDir('out'), 'bare.bundle'), passphrase: PASSPHRASE, endorse: false });
+      const bare = await buildBundle(a, { from: runtimeTree(tempDir('tree'), { version: '0.2.0' }), version: '0.2.0', replaces: ['0.1.0'], out: join(tempDir('out'), 'bare.bundle'), passphrase: PASSPHRASE, endorse: false, now: Date.now(), actor: 'test-operator' });
       expect(await reason(bare.file, trustOf(a, false))).toBe('untrusted-key');
       const forged = await rewriteBundle(good, join(tempDir('bad'), 'x.bundle'), (e) => {
         e.set('update-key.json', editSignedBody(e.get('update-key.json') as Buffer, (m) => (m['issuedAt'] = 1)));

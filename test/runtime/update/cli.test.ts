@@ -6,13 +6,14 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Community } from '../../../provisioning/community';
-import { addTerminal } from '../../../provisioning/terminals';
+import { addTerminal } from '../../../provisioning/admin/terminals';
 import { buildBundle } from '../../../provisioning/update/build';
 import { updateKeyPaths } from '../../../provisioning/update/keys';
 import { runningVersion, updateCommand } from '../../../runtime/update/cli';
 import { Slots } from '../../../runtime/update/slots';
 import { makeCommunity, PASSPHRASE } from '../../harness/update-community';
 import { runtimeTree, tempDir } from '../../harness/update';
+import { admin } from '../../harness/admin';
 
 let c: Community;
 let configFile: string;
@@ -30,7 +31,7 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string[]; er
 beforeAll(async () => {
   c = makeCommunity();
   const bundleDir = join(tempDir('terminal'), 't1');
-  const t = addTerminal(c, { id: 't1', doorId: 'door-1', out: bundleDir, passphrase: PASSPHRASE });
+  const t = addTerminal(admin(c, { passphrase: PASSPHRASE }), { id: 't1', doorId: 'door-1', out: bundleDir });
   configFile = t.configFile;
   // the terminal's install root, on the slot layout, running 0.1.0
   const root = tempDir('root');
@@ -39,10 +40,10 @@ beforeAll(async () => {
   cfg.update['root'] = root;
   writeFileSync(configFile, JSON.stringify(cfg));
   const out = tempDir('bundles');
-  good = (await buildBundle(c, { from: runtimeTree(tempDir('tree'), { version: '0.2.0' }), version: '0.2.0', replaces: ['0.1.0'], out: join(out, 'good.bundle'), passphrase: PASSPHRASE })).file;
-  x64 = (await buildBundle(c, { from: runtimeTree(tempDir('tree'), { version: '0.2.0' }), version: '0.2.0', replaces: ['0.1.0'], out: join(out, 'x64.bundle'), passphrase: PASSPHRASE, arch: 'x64' })).file;
+  good = (await buildBundle(c, { from: runtimeTree(tempDir('tree'), { version: '0.2.0' }), version: '0.2.0', replaces: ['0.1.0'], out: join(out, 'good.bundle'), passphrase: PASSPHRASE, now: Date.now(), actor: 'test-operator' })).file;
+  x64 = (await buildBundle(c, { from: runtimeTree(tempDir('tree'), { version: '0.2.0' }), version: '0.2.0', replaces: ['0.1.0'], out: join(out, 'x64.bundle'), passphrase: PASSPHRASE, arch: 'x64', now: Date.now(), actor: 'test-operator' })).file;
   const other = makeCommunity('another community');
-  foreign = (await buildBundle(other, { from: runtimeTree(tempDir('tree'), { version: '0.2.0' }), version: '0.2.0', replaces: ['0.1.0'], out: join(out, 'foreign.bundle'), passphrase: PASSPHRASE })).file;
+  foreign = (await buildBundle(other, { from: runtimeTree(tempDir('tree'), { version: '0.2.0' }), version: '0.2.0', replaces: ['0.1.0'], out: join(out, 'foreign.bundle'), passphrase: PASSPHRASE, now: Date.now(), actor: 'test-operator' })).file;
   other.close();
 }, 120_000);
 

@@ -19,7 +19,7 @@ import { silentLogger } from '../../../core/log';
 import type { Community } from '../../../provisioning/community';
 import { issueCert, newKey } from '../../../provisioning/pki';
 import { freeLoopbackPort } from '../../../provisioning/ports';
-import { addTerminal } from '../../../provisioning/terminals';
+import { addTerminal } from '../../../provisioning/admin/terminals';
 import { buildBundle } from '../../../provisioning/update/build';
 import { startRollout, stepRollout, type RolloutAction, type RolloutState } from '../../../provisioning/update/rollout';
 import { bundleRequestHandler } from '../../../provisioning/update/server';
@@ -31,6 +31,7 @@ import type { ProcessServiceManager } from '../../../runtime/update/service';
 import { Slots } from '../../../runtime/update/slots';
 import { makeCommunity, PASSPHRASE } from '../../harness/update-community';
 import { IDLE_DOOR, runtimeTree, scaled, setDoor, snapshot, standInAnswer, standInService, tempDir } from '../../harness/update';
+import { admin } from '../../harness/admin';
 
 interface Site {
   id: string;
@@ -54,13 +55,7 @@ beforeAll(async () => {
   c = makeCommunity('fleet test community');
   // the bundle: version 0.2.0 crashes 800 ms after start on boards with the quirk (t3's)
   const bundles = tempDir('bundles');
-  await buildBundle(c, {
-    from: runtimeTree(tempDir('tree'), { version: '0.2.0', behaviour: { mode: 'crash-on-quirk', ms: 800 }, files: { 'models/fr_feature.onnx': randomBytes(1536 * 1024) } }),
-    version: '0.2.0',
-    replaces: ['0.1.0'],
-    out: join(bundles, 'doorway-0.2.0.bundle'),
-    passphrase: PASSPHRASE,
-  });
+  await buildBundle(c, { from: runtimeTree(tempDir('tree'), { version: '0.2.0', behaviour: { mode: 'crash-on-quirk', ms: 800 }, files: { 'models/fr_feature.onnx': randomBytes(1536 * 1024) } }), version: '0.2.0', replaces: ['0.1.0'], out: join(bundles, 'doorway-0.2.0.bundle'), passphrase: PASSPHRASE, now: Date.now(), actor: 'test-operator' });
   // the hub side: the handler on an HTTPS server with a certificate from the community CA
   const key = newKey('ec');
   const { cert } = issueCert(c.paths.ca, key, { cn: 'updates', usage: 'server', altNames: ['IP:127.0.0.1'] }, PASSPHRASE);
@@ -91,7 +86,7 @@ beforeAll(async () => {
   url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/updates/doorway-0.2.0.bundle`;
 
   for (const id of IDS) {
-    const bundle = addTerminal(c, { id, doorId: `door-${id}`, out: join(tempDir('terminal'), id), passphrase: PASSPHRASE });
+    const bundle = addTerminal(admin(c, { passphrase: PASSPHRASE }), { id, doorId: `door-${id}`, out: join(tempDir('terminal'), id) });
     const root = tempDir(`root-${id}`);
     new Slots(root).adopt(runtimeTree(tempDir('installed'), { version: '0.1.0' }));
     const port = await freeLoopbackPort();

@@ -1,20 +1,21 @@
 /**
- * Terminals: `terminal add` issues a device identity and writes the bundle an installer copies onto
- * the terminal's storage; `terminal revoke` puts its certificate on the CRL, drops it from the ACL and
- * marks it revoked so the hub ignores it and sends it nothing.
+ * Terminals: `addTerminal` issues a device identity and writes the bundle an installer copies onto
+ * the terminal's storage; `revokeTerminal` puts its certificates on the CRL, drops it from the ACL and
+ * marks it revoked so the hub ignores it and sends it nothing. Both need the community passphrase.
+ * Commands to a running terminal (unlock, resync, config push, wipe) are in doors.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ConfigSchema } from '../runtime/config';
-import { TerminalError } from '../core/errors';
-import { parseId } from '../runtime/protocol/ids';
-import { refreshBroker } from './broker';
-import { terminalCertFiles } from './certificates';
-import { actorOf, type Community } from './community';
-import type { TerminalRecord } from './db';
-import { CERT_POLICY, issueCert, newKey, revokeCert, writePrivate } from './pki';
-import { ensureUpdateKey } from './update/keys';
+import { ConfigSchema } from '../../runtime/config';
+import { TerminalError } from '../../core/errors';
+import { parseId } from '../../runtime/protocol/ids';
+import { refreshBroker } from '../broker';
+import { terminalCertFiles } from '../certificates';
+import type { TerminalRecord } from '../db';
+import { CERT_POLICY, issueCert, newKey, revokeCert, writePrivate } from '../pki';
+import { ensureUpdateKey } from '../update/keys';
+import { actorOf, ConflictError, NotFoundError, passphraseOf, type AdminContext } from './context';
 
 export class TerminalAdminError extends TerminalError {
   readonly code = 'terminal-admin';
@@ -23,17 +24,14 @@ export class TerminalAdminError extends TerminalError {
 /** Identities the broker ACL gives other rights to, or that collide with shared topics. */
 const RESERVED_IDS = new Set(['hub', 'broker', 'roster', 'all']);
 
-export interface AddTerminalOptions {
+export interface AddTerminalInput {
   id: string;
   doorId: string;
   buildingId?: string;
   /** Bundle folder (must not exist or be empty). */
   out: string;
-  passphrase: string;
   /** RTSP URL of the terminal's camera (installers may edit it later in terminal.json). */
   cameraUrl?: string;
-  actor?: string;
-  now?: number;
 }
 
 export interface TerminalBundle {
@@ -54,20 +52,26 @@ export const BUNDLE_FILES = {
   secret: 'device.secret',
 } as const;
 
-export function addTerminal(c: Community, o: AddTerminalOptions): TerminalBundle {
+export function listTerminals(ctx: AdminContext): TerminalRecord[] {
+  return ctx.store.terminals();
+}
+
+export function addTerminal(ctx: AdminContext, o: AddTerminalInput): TerminalBundle {
+  const c = ctx.community;
   const id = parseId('terminal', o.id);
   const doorId = parseId('door', o.doorId);
   const buildingId = o.buildingId === undefined ? 'default' : parseId('building', o.buildingId);
-  const actor = actorOf(o.actor);
+  const actor = actorOf(ctx);
+  const passphrase = passphraseOf(ctx);
   if (RESERVED_IDS.has(id.toLowerCase())) throw new TerminalAdminError(`terminal id "${id}" is reserved`);
   // Ids are compared exactly, but terminals/<id>.crt may sit on a file system that ignores case.
-  const clash = c.db.terminals().find((t) => t.id.toLowerCase() === id.toLowerCase());
-  if (clash) throw new TerminalAdminError(clash.id === id ? `terminal ${id} already exists` : `terminal id "${id}" differs from terminal ${clash.id} only by case`);
+  const clash = ctx.store.terminals().find((t) => t.id.toLowerCase() === id.toLowerCase());
+  if (clash) throw new ConflictError(clash.id === id ? `terminal ${id} already exists` : `terminal id "${id}" differs from terminal ${clash.id} only by case`);
   const out = resolve(o.out);
   if (existsSync(out) && (!statSync(out).isDirectory() || readdirSync(out).length > 0)) throw new TerminalAdminError(`${out} is not empty or is not a folder`);
-  c.checkPassphrase(o.passphrase);
-  const updateKey = readFileSync(ensureUpdateKey(c, o.passphrase).paths.pub, 'utf8');
-  const now = o.now ?? Date.now();
+  c.checkPassphrase(passphrase);
+  const updateKey = readFileSync(ensureUpdateKey(c, passphrase).paths.pub, 'utf8');
+  const now = ctx.clock.now();
   const config = {
     terminalId: id,
     door: { doorId, buildingId, timeZone: c.config.timeZone },
@@ -93,7 +97,7 @@ export function addTerminal(c: Community, o: AddTerminalOptions): TerminalBundle
   if (!checked.success) throw new TerminalAdminError(`terminal config: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
 
   const key = newKey('ec');
-  const { cert, serial } = issueCert(c.paths.ca, key, { cn: id, usage: 'client', days: CERT_POLICY.terminalDays }, o.passphrase);
+  const { cert, serial } = issueCert(c.paths.ca, key, { cn: id, usage: 'client', days: CERT_POLICY.terminalDays }, passphrase);
   mkdirSync(out, { recursive: true, mode: 0o700 });
   writeFileSync(join(out, BUNDLE_FILES.config), `${JSON.stringify(config, null, 2)}\n`);
   copyFileSync(c.paths.ca.cert, join(out, BUNDLE_FILES.ca));
@@ -105,12 +109,13 @@ export function addTerminal(c: Community, o: AddTerminalOptions): TerminalBundle
   mkdirSync(c.paths.terminalsDir, { recursive: true, mode: 0o700 });
   writeFileSync(join(c.paths.terminalsDir, `${id}.crt`), cert);
 
-  c.db.tx(() => {
-    c.db.addTerminal({ id, doorId, buildingId, serial, createdAt: now });
-    c.db.audit(actor, 'terminal.add', id, { doorId, buildingId, serial }, now);
+  const store = ctx.store;
+  store.tx(() => {
+    store.addTerminal({ id, doorId, buildingId, serial, createdAt: now });
+    store.audit(actor, 'terminal.add', id, { doorId, buildingId, serial }, now);
   });
   refreshBroker(c);
-  const terminal = c.db.terminal(id);
+  const terminal = store.terminal(id);
   if (!terminal) throw new TerminalAdminError(`terminal ${id} was not recorded`);
   return { dir: out, configFile: join(out, BUNDLE_FILES.config), terminal };
 }
@@ -119,19 +124,22 @@ export function addTerminal(c: Community, o: AddTerminalOptions): TerminalBundle
  * CRL (every certificate issued to it and kept: the current one and those renewed away, still valid
  * until they expire) + ACL + database; a running broker is asked to reload. Idempotent.
  */
-export function revokeTerminal(c: Community, terminalId: string, o: { passphrase: string; actor?: string; now?: number }): { broker: 'reloaded' | 'not-running' } {
-  const id = parseId('terminal', terminalId);
-  const actor = actorOf(o.actor);
-  const t = c.db.terminal(id);
-  if (!t) throw new TerminalAdminError(`no terminal ${id}`);
+export function revokeTerminal(ctx: AdminContext, input: { id: string }): { broker: 'reloaded' | 'not-running' } {
+  const c = ctx.community;
+  const store = ctx.store;
+  const id = parseId('terminal', input.id);
+  const actor = actorOf(ctx);
+  const t = store.terminal(id);
+  if (!t) throw new NotFoundError('terminal', id);
+  const passphrase = passphraseOf(ctx);
   const files = terminalCertFiles(c, id);
-  if (files.length === 0) revokeCert(c.paths.ca, join(c.paths.terminalsDir, `${id}.crt`), o.passphrase); // says which file is missing
-  for (const f of files) revokeCert(c.paths.ca, f, o.passphrase);
-  const now = o.now ?? Date.now();
+  if (files.length === 0) revokeCert(c.paths.ca, join(c.paths.terminalsDir, `${id}.crt`), passphrase); // says which file is missing
+  for (const f of files) revokeCert(c.paths.ca, f, passphrase);
+  const now = ctx.clock.now();
   if (t.status !== 'revoked') {
-    c.db.tx(() => {
-      c.db.revokeTerminal(id, now);
-      c.db.audit(actor, 'terminal.revoke', id, { serial: t.serial }, now);
+    store.tx(() => {
+      store.revokeTerminal(id, now);
+      store.audit(actor, 'terminal.revoke', id, { serial: t.serial }, now);
     });
   }
   return { broker: refreshBroker(c) };

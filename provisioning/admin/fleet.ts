@@ -1,19 +1,13 @@
 /**
- * The fleet as the hub database knows it: one row per terminal (status, heartbeat, roster lag,
- * outbox, camera, versions), signed commands queued for the hub to send, and the events the hub
- * stored (read through its event store, provisioning/hub/event-store.ts).
+ * The fleet as the hub knows it: one row per terminal (status, heartbeat, roster lag, outbox, camera,
+ * versions, faults, certificate), the hub's and the broker's certificates, and the events the hub
+ * stored (read through its event store, provisioning/hub/event-store.ts). Read-only.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { TerminalError } from '../core/errors';
-import type { Command } from '../runtime/protocol/schemas';
-import { parseId } from '../runtime/protocol/ids';
-import { certificateInfo, certificateState, terminalCertFile, type CertificateState } from './certificates';
-import { actorOf, type Community } from './community';
-import { EventStore, type StoredEvent } from './hub/event-store';
-
-export class FleetError extends TerminalError {
-  readonly code = 'fleet';
-}
+import { certificateInfo, certificateState, terminalCertFile, type CertificateState } from '../certificates';
+import type { Community } from '../community';
+import { EventStore, type StoredEvent } from '../hub/event-store';
+import type { AdminContext } from './context';
 
 export interface FleetRow {
   terminalId: string;
@@ -53,11 +47,13 @@ export interface InfrastructureCertificate {
 }
 
 /** A terminal is online when its last status says so and a heartbeat came within 2.5 heartbeat periods. */
-export function fleetStatus(c: Community, now = Date.now()): FleetRow[] {
-  const hubVersion = c.db.rosterVersion();
-  const epochs = c.db.rosterEpochs().map((e) => e.id);
-  const status = new Map(c.db.statuses().map((s) => [s.terminalId, s]));
-  return c.db.terminals().map((t) => {
+export function fleetStatus(ctx: Pick<AdminContext, 'clock' | 'community' | 'store'>): FleetRow[] {
+  const { community: c, store } = ctx;
+  const now = ctx.clock.now();
+  const hubVersion = store.rosterVersion();
+  const epochs = store.rosterEpochs().map((e) => e.id);
+  const status = new Map(store.statuses().map((s) => [s.terminalId, s]));
+  return store.terminals().map((t) => {
     const s = status.get(t.id);
     const h = s?.health ?? null;
     return {
@@ -89,50 +85,19 @@ function certificateOf(c: Community, id: string, status: string, reported: numbe
 }
 
 /** The hub's and the broker's certificates at `now`. */
-export function infrastructureCertificates(c: Community, now = Date.now()): InfrastructureCertificate[] {
+export function infrastructureCertificates(ctx: Pick<AdminContext, 'clock' | 'community'>): InfrastructureCertificate[] {
+  const c = ctx.community;
+  const now = ctx.clock.now();
   return ([['hub', c.paths.hubTlsCert], ['broker', c.paths.brokerCert]] as const).map(([name, file]) => {
     const expiresAt = certificateInfo(readFileSync(file)).notAfter;
     return { name, expiresAt, state: certificateState(expiresAt, null, now) };
   });
 }
 
-/** A command as an operator asks for it: an unlock names its requester from the actor, not from the caller. */
-export type CommandRequest = Exclude<Command, { type: 'unlock' }> | Omit<Extract<Command, { type: 'unlock' }>, 'requestedBy'>;
-
-/**
- * Queue a signed command for the running hub; `target` is a terminal id or a door id. Returns command
- * ids. An unlock carries the actor (actorOf: an operator id under the one identifier rule) as
- * `requestedBy`: the terminal records it with the release.
- */
-export function queueCommand(c: Community, targetId: string, request: CommandRequest, o: { actor?: string; now?: number } = {}): number[] {
-  const target = parseId('door or terminal', targetId);
-  const terminals = c.db.terminals().filter((t) => t.status === 'active' && (t.id === target || t.doorId === target));
-  if (terminals.length === 0) throw new FleetError(`no active terminal or door ${target}`);
-  const now = o.now ?? Date.now();
-  const actor = actorOf(o.actor);
-  const command: Command = request.type === 'unlock' ? { ...request, requestedBy: actor } : request;
-  return c.db.tx(() =>
-    terminals.map((t) => {
-      const id = c.db.queueCommand(t.id, command, actor, now);
-      c.db.audit(actor, `command.${command.type}`, t.id, { command, target }, now);
-      return id;
-    }),
-  );
-}
-
-/** Wait until the hub has handled the commands (sent, expired or refused), or the timeout. */
-export async function awaitCommands(c: Community, ids: number[], timeoutMs: number): Promise<Array<{ id: number; terminalId: string; status: string }>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const cmds = ids.map((id) => c.db.command(id)).filter((x) => x !== null);
-    if (cmds.every((x) => x.status !== 'queued') || Date.now() > deadline) return cmds.map((x) => ({ id: x.id, terminalId: x.terminalId, status: x.status }));
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** Events stored by the hub after the position `after` (oldest first), read through its event store. */
-export function readEvents(c: Community, after: number, limit = 500): { events: StoredEvent[]; last: number } {
-  const store = EventStore.openReadOnly(c.paths.eventsDb);
+export function readEvents(ctx: Pick<AdminContext, 'community'>, input: { after: number; limit?: number }): { events: StoredEvent[]; last: number } {
+  const { after, limit = 500 } = input;
+  const store = EventStore.openReadOnly(ctx.community.paths.eventsDb);
   if (!store) return { events: [], last: after };
   try {
     return store.read(after, limit);
@@ -142,8 +107,9 @@ export function readEvents(c: Community, after: number, limit = 500): { events: 
 }
 
 /** The position from which the last `n` events are read. */
-export function eventsTailStart(c: Community, n: number): number {
-  const store = EventStore.openReadOnly(c.paths.eventsDb);
+export function eventsTailStart(ctx: Pick<AdminContext, 'community'>, input: { n: number }): number {
+  const n = input.n;
+  const store = EventStore.openReadOnly(ctx.community.paths.eventsDb);
   if (!store) return 0;
   try {
     return store.tailStart(n);

@@ -1,0 +1,38 @@
+/** `provision broker config|run|renew`: the MQTT broker's configuration, process and certificate. */
+import { z } from 'zod';
+import { InvalidInputError } from '../../core/errors';
+import { parseCli } from '../../runtime/command-line';
+import { renewBroker } from '../admin/certificates';
+import { BrokerProcess, writeBrokerConfig } from '../broker';
+import { adminContext, common, commonSchema, positionals, readPassphrase, time, withCommunity, type Command } from './common';
+
+export const brokerCommand: Command = async (args, io) => {
+  const [sub, ...rest] = args;
+  const o = parseCli(`broker ${sub ?? ''}`, rest, { ...common, listen: { type: 'string' }, user: { type: 'string' } },
+    z.strictObject({ ...commonSchema, listen: z.string().optional(), user: z.string().optional() }));
+  positionals(`broker ${sub ?? ''}`, o.positionals, 0);
+  const opts = { ...(o.listen ? { listenHost: o.listen } : {}), ...(o.user ? { user: o.user } : {}) };
+  return withCommunity(o.dir, async (c) => {
+    if (sub === 'config') {
+      const f = writeBrokerConfig(c, opts);
+      io.out(`mosquitto configuration written: ${f.conf} (ACL ${f.acl}); run: mosquitto -c ${f.conf}`);
+      return 0;
+    }
+    if (sub === 'renew') {
+      const r = renewBroker(adminContext(c, o.as, { passphrase: await readPassphrase() }));
+      io.out(`broker certificate renewed until ${time(r.notAfter)}${r.broker === 'reloaded' ? ', broker reloaded' : ' (no running broker found: restart it)'}`);
+      return 0;
+    }
+    if (sub === 'run') {
+      const b = new BrokerProcess(c, opts);
+      await b.start();
+      io.out(`mosquitto running on port ${b.files.port} (pid ${b.pid() ?? '?'}); Ctrl-C stops it`);
+      const stop = (): void => void b.stop();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      await b.exited();
+      return 0;
+    }
+    throw new InvalidInputError('broker', ['expected config, run or renew']);
+  });
+};

@@ -1,0 +1,81 @@
+/**
+ * `provision` command line: community, terminals, residents, alerts, fleet, and the hub service; one
+ * file per command group beside this one, each calling the admin library (provisioning/admin/).
+ * Every command finds the community through --dir DIR or PROVISION_DIR; keys are unlocked with
+ * PROVISION_PASSPHRASE when set, otherwise a prompt on the terminal. Results go to stdout (--json
+ * where it helps scripts), errors to stderr with a non-zero exit status.
+ */
+import { commandLine } from '../../runtime/command-line';
+import { alertCommand } from './alert';
+import { auditCommand } from './audit';
+import { brokerCommand } from './broker';
+import type { Command } from './common';
+import { configCommand } from './config';
+import { doorCommand } from './door';
+import { eventsCommand } from './events';
+import { fleetCommand } from './fleet';
+import { hubCommand } from './hub';
+import { initCommand } from './init';
+import { personCommand } from './person';
+import { terminalCommand } from './terminal';
+import { updateCommand } from './update';
+
+
+const USAGE = `usage: provision <command> [options]   (every command: --dir DIR or PROVISION_DIR, --as NAME for the audit log)
+
+community
+  init [--name N] [--broker-url mqtts://HOST:PORT] [--broker-host IP:x|DNS:y]... [--time-zone TZ] [--webhook URL]
+  broker config [--listen HOST] [--user U]      write mosquitto.conf + ACL + CRL paths for the terminal list
+  broker run [--listen HOST]                    run mosquitto on that configuration
+  broker renew                                  renew the broker's server certificate (397 days) and reload the broker
+  hub [--webhook URL] [--poll-ms MS]            run the hub service (publish, ingest, alerts, commands, renewals)
+  hub renew                                     renew the hub's certificate (90 days; the running hub does it itself)
+  audit [--json] [-n N]                         who did what, when
+terminals
+  terminal add --id ID --door DOOR [--building B] --out DIR [--camera RTSP_URL]
+  terminal revoke ID
+  terminal wipe ID --yes [--wait S]              erase every face template and person on that terminal (stolen,
+                                                decommissioned); its door recognises nobody until a resync
+  terminal resync ID [--wait S]                  the terminal fetches a full roster snapshot (also ends a wipe)
+  terminal renew (ID... | --due) [--out DIR]     renew certificates (90 days; the running hub renews them 30 days before
+                                                expiry and sends them to the terminals); --out: also write device.crt
+  terminal list [--json]
+residents
+  person register --id ID --photo A.jpg [--photo B.jpg] [--label L]        a tenant's registration (pending)
+  person approve ID --doors D1,D2 [--buildings B] [--from DATE] [--until DATE] [--hours "mon-fri 07:00-22:00"]...
+  person add --id ID --photo A.jpg [--photo ...] --doors ... [--from --until --hours --label]   both steps at once
+  person update ID [--doors ...] [--buildings ...] [--from] [--until] [--hours ...] [--photo ...] [--label]
+  person revoke ID [--reason TEXT]
+  person list [--status pending|active|revoked] [--json]
+  person show ID [--json]
+  person import FILE.csv [--json]               columns id,photos,doors[,buildings,from,until,hours,label]; lists use ";"
+alerts
+  alert add --tag TAG (--photo P.jpg... | --person ID) [--note TEXT]
+  alert clear --tag TAG
+  alert list [--tag TAG] [--json]
+fleet
+  fleet status [--json]
+  door unlock ID [--seconds S]                  ID: a door or terminal id; signed, expiring command
+  config push [--terminal ID]                   ask terminals to reload their configuration
+  events tail [-n N] [--follow] [--json]
+updates (provisioning/update/README.md)
+  update build --from DIR --version V --replaces V1,V2 --out FILE [--arch arm64|x64] [--json]
+                                                a signed bundle of a built runtime folder (update key made on first use)
+  update key [--json]                           the update key's public half (made on first use) for terminal configs`;
+
+const commands: Record<string, Command> = {
+  init: initCommand,
+  terminal: terminalCommand,
+  broker: brokerCommand,
+  person: personCommand,
+  alert: alertCommand,
+  fleet: fleetCommand,
+  door: doorCommand,
+  config: configCommand,
+  events: eventsCommand,
+  audit: auditCommand,
+  hub: hubCommand,
+  update: updateCommand,
+};
+
+export const { run, main } = commandLine('provision', USAGE, commands);
