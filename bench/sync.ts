@@ -78,7 +78,7 @@ async function main(): Promise<void> {
     }
     // Loaded as a hub restarting from its database would (one delta of 40,000 persons is over the
     // protocol's payload limit and never published).
-    const hubRoster = new HubRosterStore<PersonUpsert>({ signingKey: keys.privateKey, ...ROSTER_STORE_FORMAT, initial: { version: 1, items: persons, deltas: [] } });
+    const hubRoster = new HubRosterStore<PersonUpsert>({ now: () => Date.now(), signingKey: keys.privateKey, ...ROSTER_STORE_FORMAT, initial: { version: 1, items: persons, deltas: [] } });
     const tBuild = performance.now();
     const snap = hubRoster.snapshot();
     const buildS = (performance.now() - tBuild) / 1000;
@@ -128,7 +128,7 @@ async function main(): Promise<void> {
 
     // --- 2. outbox drain after an outage -------------------------------------------------------------
     const small = await startHub(broker, pki, dir, keys, {
-      roster: new HubRosterStore({ signingKey: keys.privateKey, idOf: (p) => p.id }),
+      roster: new HubRosterStore({ now: () => Date.now(), signingKey: keys.privateKey, idOf: (p) => p.id }),
     });
     small.roster.change({ upsert: Array.from({ length: 10 }, (_, i) => person(i)), remove: [] });
     const drainT = makeTerminal({ broker, pki, id: 'door-drain', dbPath: join(dir, 'drain.db'), hubPublicKey: keys.publicKey, synchronous: 'full' });

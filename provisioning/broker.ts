@@ -21,6 +21,7 @@ import { programPath } from '../core/programs';
 import { MAX_PACKET_BYTES } from '../runtime/protocol/limits';
 import { reloadBrokers } from './broker-reload';
 import type { Community } from './community';
+import type { Clock } from '../core/clock';
 
 export class BrokerError extends TerminalError {
   readonly code = 'broker';
@@ -167,7 +168,7 @@ export class BrokerProcess {
 
   constructor(
     private readonly community: Community,
-    private readonly opts: BrokerConfigOptions = {},
+    private readonly opts: BrokerConfigOptions & { clock: Clock },
   ) {}
 
   get files(): BrokerFiles {
@@ -184,11 +185,12 @@ export class BrokerProcess {
       if (this.proc === p) this.proc = null;
     });
     const host = this.opts.listenHost && this.opts.listenHost !== '0.0.0.0' ? this.opts.listenHost : '127.0.0.1';
-    const deadline = Date.now() + timeoutMs;
+    const clock = this.opts.clock;
+    const deadline = clock.monotonic() + timeoutMs;
     while (!(await canConnect(host, files.port))) {
       if (this.proc !== p) throw new BrokerError(`mosquitto exited: ${this.stderr.trim()}`);
-      if (Date.now() > deadline) throw new BrokerError('mosquitto did not start listening');
-      await new Promise((r) => setTimeout(r, 20));
+      if (clock.monotonic() > deadline) throw new BrokerError('mosquitto did not start listening');
+      await new Promise<void>((r) => clock.setTimeout(r, 20));
     }
   }
 

@@ -61,7 +61,7 @@ async function main(): Promise<void> {
   const clock = new SystemClock();
   const community = initCommunity({ dir: join(dir, 'community'), passphrase: PASSPHRASE, name: 'Demo Village', brokerUrl: `mqtts://127.0.0.1:${port}`, timeZone: 'Asia/Shanghai', actor: 'demo', now: clock.now() });
   const admin: AdminContext = { clock, actor: 'demo', community, store: community.db, passphrase: PASSPHRASE };
-  const broker = new InProcessBroker(community, { port, log });
+  const broker = new InProcessBroker(community, { port, log, clock });
   await broker.start();
   const hub = await startCommunityHub({ community, passphrase: PASSPHRASE, clock, log });
   console.log(`hub and in-process broker on mqtts://127.0.0.1:${port} (mutual TLS)`);

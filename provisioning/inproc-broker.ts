@@ -16,7 +16,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
-import { SystemClock, type Clock, type TimerHandle } from '../core/clock';
+import type { Clock, TimerHandle } from '../core/clock';
 import type { Logger } from '../core/log';
 import { BROKER_LIMITS } from './broker';
 import type { Community } from './community';
@@ -53,7 +53,7 @@ export interface InProcessBrokerOptions {
   host?: string;
   port?: number;
   log: Logger;
-  clock?: Clock;
+  clock: Clock;
   /** How often the CRL and the terminal list are checked for revocations (default 2 s). */
   refreshMs?: number;
 }
@@ -138,8 +138,7 @@ export class InProcessBroker {
       server.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', () => resolve());
     });
     this.port = (server.address() as AddressInfo).port;
-    const clock = this.opts.clock ?? new SystemClock();
-    this.timer = clock.setInterval(() => this.refresh(), this.opts.refreshMs ?? 2000);
+    this.timer = this.opts.clock.setInterval(() => this.refresh(), this.opts.refreshMs ?? 2000);
     return this.port;
   }
 

@@ -1,6 +1,7 @@
 /** `provision broker config|run|renew`: the MQTT broker's configuration, process and certificate. */
 import { z } from 'zod';
 import { InvalidInputError } from '../../core/errors';
+import { SystemClock } from '../../core/clock';
 import { parseCli } from '../../runtime/command-line';
 import { renewBroker } from '../admin/certificates';
 import { BrokerProcess, writeBrokerConfig } from '../broker';
@@ -24,7 +25,7 @@ export const brokerCommand: Command = async (args, io) => {
       return 0;
     }
     if (sub === 'run') {
-      const b = new BrokerProcess(c, opts);
+      const b = new BrokerProcess(c, { ...opts, clock: new SystemClock() });
       await b.start();
       io.out(`mosquitto running on port ${b.files.port} (pid ${b.pid() ?? '?'}); Ctrl-C stops it`);
       const stop = (): void => void b.stop();

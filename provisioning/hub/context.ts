@@ -9,7 +9,7 @@ import type { Logger } from '../../core/log';
 import type { RosterEpoch, SyncEvent } from '../../runtime/protocol/schemas';
 import type { SyncTransport } from '../../runtime/sync/transport';
 import type { Community } from '../community';
-import type { AlertRecord } from '../db';
+import type { AlertRecord, PersonRecord } from '../db';
 import type { HubStore } from '../store/hub-store';
 import type { EventStore } from './event-store';
 import type { HubRosterStore } from './roster';
@@ -86,6 +86,8 @@ export interface HubContext<Item> {
   options: HubOptions;
   /** The community's stored state; null for a hub fed by hand (protocol tests, the sync bench). */
   store: HubStore | null;
+  /** What a stored person is in this hub's roster (an upsert, a tombstone, or nothing yet); with a store. */
+  itemOf: ((p: PersonRecord) => Item | null) | null;
   /** The community folder and its passphrase (certificates); null without one. */
   community: { community: Community; passphrase: string } | null;
   /** True when messages to and from this terminal may pass (the fleet guard; always without a store). */

@@ -16,7 +16,9 @@ import type { Command, CommandBody, RosterEpoch, StatusMessage } from '../../run
 import { parseTopic, TOPICS } from '../../runtime/protocol/topics';
 import type { IncomingMessage, SyncTransport } from '../../runtime/sync/transport';
 import type { Community } from '../community';
+import type { PersonRecord } from '../db';
 import type { HubStore } from '../store/hub-store';
+import { TerminalError } from '../../core/errors';
 import { AlertRaiser } from './alerts';
 import { CertificateRenewal } from './certificate-renewal';
 import { CommandSender } from './command-sender';
@@ -43,6 +45,8 @@ export interface HubDeps<Item> extends HubOptions {
   log: Logger;
   /** The community's stored state: persons to publish, queued commands, fleet, alerts, audit. */
   store?: HubStore;
+  /** With a store: what a stored person is in this hub's roster (rosterItemOf for RosterItem). */
+  itemOf?: (p: PersonRecord) => Item | null;
   /** The community folder and passphrase, for certificate renewal. */
   community?: { community: Community; passphrase: string };
   /** Told of every epoch this hub starts while running, before it is announced. */
@@ -50,6 +54,11 @@ export interface HubDeps<Item> extends HubOptions {
 }
 
 export type { EpochReason };
+
+/** The hub was built with parts that do not fit together (a bug in its composition root). */
+export class HubSetupError extends TerminalError {
+  readonly code = 'hub-setup';
+}
 
 export class Hub<Item> {
   private readonly ctx: HubContext<Item>;
@@ -70,7 +79,8 @@ export class Hub<Item> {
   private readonly ownsEvents: boolean;
 
   constructor(deps: HubDeps<Item>) {
-    const { transport, roster, events, signingKey, clock, log, store, community, onEpochStarted, ownsEvents, ...options } = deps;
+    const { transport, roster, events, signingKey, clock, log, store, itemOf, community, onEpochStarted, ownsEvents, ...options } = deps;
+    if (store && !itemOf) throw new HubSetupError('a hub with a store needs itemOf');
     this.ownsEvents = ownsEvents ?? false;
     this.log = log.child({ module: 'hub' });
     this.guard = store ? new FleetGuard(transport, store) : null;
@@ -87,6 +97,7 @@ export class Hub<Item> {
       bus,
       options,
       store: store ?? null,
+      itemOf: itemOf ?? null,
       community: community ?? null,
       isActive: (id) => guard?.isActive(id) ?? true,
     };

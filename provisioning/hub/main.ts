@@ -77,6 +77,7 @@ export async function startCommunityHub(opts: CommunityHubOptions): Promise<Comm
     clock,
     log,
     store,
+    itemOf: rosterItemOf,
     community: { community: c, passphrase },
     ownsEvents: true,
   });

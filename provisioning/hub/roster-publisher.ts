@@ -7,7 +7,6 @@
  */
 import { ROSTER_MESSAGE_TARGET_BYTES, signedItemBytes } from '../../runtime/protocol/limits';
 import { TOPICS } from '../../runtime/protocol/topics';
-import { rosterItemOf, type RosterItem } from '../db';
 import type { HubContext, HubPart } from './context';
 import type { RosterChange } from './roster';
 
@@ -31,25 +30,25 @@ export class RosterPublisher<Item> implements HubPart {
 
   private async publishStored(): Promise<boolean> {
     const store = this.ctx.store;
-    if (!store) return false;
+    const itemOf = this.ctx.itemOf;
+    if (!store || !itemOf) return false;
     const candidates = store.dirtyPersons(this.ctx.options.maxPersonsPerDelta ?? 200);
     if (candidates.length === 0) return false;
     // Cut by size too, so a delta stays well under the broker and terminal payload limits.
     const dirty = [];
     let bytes = 0;
     for (const p of candidates) {
-      bytes += signedItemBytes(rosterItemOf(p) ?? {});
+      bytes += signedItemBytes(itemOf(p) ?? {});
       if (dirty.length > 0 && bytes > ROSTER_MESSAGE_TARGET_BYTES) break;
       dirty.push(p);
     }
-    const items = dirty.map(rosterItemOf).filter((x): x is RosterItem => x !== null);
+    const items = dirty.map(itemOf).filter((x): x is Item => x !== null);
     const marks = dirty.map((p) => ({ personId: p.personId, rev: p.rev }));
     if (items.length === 0) {
       store.markPublished(marks); // only pending registrations: nothing for the terminals yet
       return true;
     }
-    // A hub with a store signs the store's items (RosterItem); the composition root makes Item that.
-    const { version, payload } = this.ctx.roster.change({ upsert: items as unknown as Item[], remove: [] });
+    const { version, payload } = this.ctx.roster.change({ upsert: items, remove: [] });
     try {
       store.recordVersion(version, payload, marks, this.ctx.clock.now());
     } catch (err) {

@@ -45,8 +45,8 @@ export interface HubRosterOptions<Item> {
    * whose version N a terminal may already hold.
    */
   epoch?: RosterEpoch;
-  /** The hub's clock (epoch start times); default Date.now. */
-  now?: () => number;
+  /** The hub's clock (epoch start times). */
+  now: () => number;
 }
 
 /** A new epoch with a random id, started at `startedAt`, continuing `continues`. */
@@ -156,7 +156,7 @@ export class HubRosterStore<Item = SimpleRosterItem> {
   }
 
   private now(): number {
-    return this.opts.now ? this.opts.now() : Date.now();
+    return this.opts.now();
   }
 
   size(): number {

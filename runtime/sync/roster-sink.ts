@@ -40,8 +40,8 @@ export class RosterSinkError extends TerminalError {
 }
 
 /**
- * A simple roster format used by tests, the bench and the minimal hub until the real roster store's
- * schemas are wired in: a person is an id, templates (base64) and tags.
+ * A simple roster format for protocol tests and the sync bench, whose hub is fed by hand instead of
+ * from a store: a person is an id, templates (base64) and tags.
  */
 export const SimpleRosterItemSchema = z.strictObject({
   id: z.string().min(1).max(64),

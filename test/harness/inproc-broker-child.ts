@@ -5,11 +5,12 @@
  */
 import { Community } from '../../provisioning/community';
 import { InProcessBroker } from '../../provisioning/inproc-broker';
+import { SystemClock } from '../../core/clock';
 import { silentLogger } from '../../core/log';
 
 const [dir, port, refreshMs] = process.argv.slice(2);
 const community = Community.open(dir as string);
-const broker = new InProcessBroker(community, { port: Number(port), log: silentLogger(), ...(refreshMs ? { refreshMs: Number(refreshMs) } : {}) });
+const broker = new InProcessBroker(community, { port: Number(port), log: silentLogger(), clock: new SystemClock(), ...(refreshMs ? { refreshMs: Number(refreshMs) } : {}) });
 broker.start().then(
   () => process.stdout.write('ready\n'),
   (e: unknown) => {

@@ -1,15 +1,19 @@
 /**
- * A whole simulated site on one machine: a real mosquitto broker (mTLS, ACL), the hub with the master
- * roster in the terminals' own format, and several complete terminals (real models, real encrypted
- * roster, real ffmpeg on a file camera, fake GPIO), each at its own door.
+ * A whole simulated site on one machine: a real mosquitto broker (mTLS, ACL), the real hub (its store
+ * in a real hub.db, its event store in events.db, the fleet guard, the roster published from the
+ * store, commands, alerts), and several complete terminals (real models, real encrypted roster, real
+ * ffmpeg on a file camera, fake GPIO), each at its own door and registered in the hub's store.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeGpio } from '../../drivers/gpio/fake';
+import { HubDb, rosterItemOf, type RosterItem } from '../../provisioning/db';
 import { EventStore } from '../../provisioning/hub/event-store';
 import { Hub } from '../../provisioning/hub/hub';
-import { HubRosterStore, ROSTER_STORE_FORMAT } from '../../provisioning/hub/roster';
+import { ROSTER_ITEM_FORMAT } from '../../provisioning/hub/main';
+import { HubRosterStore } from '../../provisioning/hub/roster';
+import { newPhotoKey } from '../../provisioning/photos';
 import { SystemClock } from '../../core/clock';
 import { silentLogger } from '../../core/log';
 import type { LoopEvent } from '../../runtime/loop/door-loop';
@@ -40,9 +44,9 @@ export class Site {
     readonly dir: string,
     readonly pki: TestPki,
     readonly broker: MosquittoBroker,
-    readonly hub: Hub<PersonUpsert>,
-    readonly roster: HubRosterStore<PersonUpsert>,
-    readonly ingest: EventStore,
+    readonly hub: Hub<RosterItem>,
+    readonly store: HubDb,
+    readonly events: EventStore,
   ) {}
 
   static async start(doors: { id: string; doorId: string }[], video: string): Promise<Site> {
@@ -52,11 +56,14 @@ export class Site {
     const keys = generateSigningKeyPair();
     const hubKeyFile = join(dir, 'hub-signing.pub.pem');
     writeFileSync(hubKeyFile, keys.publicKey.export({ type: 'spki', format: 'pem' }));
-    const roster = new HubRosterStore<PersonUpsert>({ signingKey: keys.privateKey, ...ROSTER_STORE_FORMAT });
-    const ingest = new EventStore(join(dir, 'hub-events.db'));
-    const hub = new Hub<PersonUpsert>({ transport: mqttTransport(broker, pki, 'hub'), roster, events: ingest, signingKey: keys.privateKey, clock: new SystemClock(), log: silentLogger() });
+    const clock = new SystemClock();
+    const store = new HubDb(join(dir, 'hub.db'));
+    for (const d of doors) store.addTerminal({ id: d.id, doorId: d.doorId, buildingId: 'default', serial: '01', createdAt: clock.now() });
+    const roster = new HubRosterStore<RosterItem>({ signingKey: keys.privateKey, ...ROSTER_ITEM_FORMAT, now: () => clock.now() });
+    const events = new EventStore(join(dir, 'events.db'), { mode: 0o600 });
+    const hub = new Hub<RosterItem>({ transport: mqttTransport(broker, pki, 'hub'), roster, events, signingKey: keys.privateKey, clock, log: silentLogger(), store, itemOf: rosterItemOf, pollMs: 100 });
     await hub.start();
-    const site = new Site(dir, pki, broker, hub, roster, ingest);
+    const site = new Site(dir, pki, broker, hub, store, events);
     for (const d of doors) {
       const local = makeSiteDir(`doorway-${d.id}-`);
       const creds = pki.client(d.id);
@@ -88,15 +95,54 @@ export class Site {
     return t;
   }
 
+  /**
+   * Persons enrolled and approved at the hub (as `provision person add` stores them); the hub
+   * publishes them to every door at once.
+   */
+  async enrol(...persons: PersonUpsert[]): Promise<void> {
+    const now = Date.now();
+    this.store.tx(() => {
+      for (const p of persons) {
+        const prev = this.store.person(p.personId);
+        this.store.savePerson({
+          personId: p.personId,
+          kind: 'resident',
+          status: 'active',
+          label: p.label ?? null,
+          note: null,
+          templates: p.templates,
+          authorisations: p.authorisations,
+          tags: p.tags,
+          photoKey: prev?.photoKey ?? newPhotoKey(),
+          photos: [],
+        }, now);
+      }
+    });
+    await this.hub.tick();
+  }
+
+  /** Persons revoked at the hub; the hub publishes their tombstones at once. */
+  async revoke(...ids: string[]): Promise<void> {
+    const now = Date.now();
+    this.store.tx(() => {
+      for (const id of ids) {
+        const p = this.store.person(id);
+        if (p) this.store.savePerson({ ...p, status: 'revoked', templates: [], authorisations: [], tags: [] }, now);
+      }
+    });
+    await this.hub.tick();
+  }
+
   /** Events the hub has stored from a terminal, parsed. */
   hubEvents(terminalId: string): SyncEvent[] {
-    return this.ingest.ofTerminal(terminalId);
+    return this.events.ofTerminal(terminalId);
   }
 
   async stop(): Promise<void> {
     for (const t of this.terminals.values()) await t.terminal.stop();
     await this.hub.stop();
-    this.ingest.close();
+    this.events.close();
+    this.store.close();
     await this.broker.stop();
   }
 }

@@ -54,7 +54,7 @@ export async function startHub(
   keys: SigningKeyPair,
   opts: { roster?: HubRosterStore<SimpleRosterItem>; clock?: Clock } = {},
 ): Promise<TestHub> {
-  const roster = opts.roster ?? new HubRosterStore<SimpleRosterItem>({ signingKey: keys.privateKey, idOf: (p) => p.id });
+  const roster = opts.roster ?? new HubRosterStore<SimpleRosterItem>({ now: () => Date.now(), signingKey: keys.privateKey, idOf: (p) => p.id });
   const ingest = new EventStore(join(dir, 'hub-events.db'));
   const hub = new Hub({
     transport: mqttTransport(broker, pki, 'hub'),

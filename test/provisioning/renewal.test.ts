@@ -34,7 +34,7 @@ beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'provision-renewal-'));
   c = initCommunity({ dir: join(root, 'c'), passphrase: PASS, brokerUrl: `mqtts://127.0.0.1:${await freeLoopbackPort()}`, heartbeatMs: 1000, now: Date.now(), actor: 'test-operator' });
   bundle = addTerminal(admin(c, { passphrase: PASS }), { id: 't1', doorId: 'door-1', out: join(root, 't1') });
-  broker = new BrokerProcess(c, { listenHost: '127.0.0.1' });
+  broker = new BrokerProcess(c, { listenHost: '127.0.0.1', clock: new SystemClock() });
   await broker.start();
 }, 60_000);
 

@@ -96,7 +96,7 @@ beforeAll(async () => {
   community = initCommunity({ dir: join(root, 'community'), passphrase: PASS, brokerUrl: `mqtts://127.0.0.1:${port}`, timeZone: 'Asia/Shanghai', heartbeatMs: 2000, webhookUrl: `http://127.0.0.1:${typeof wa === 'object' && wa ? wa.port : 0}/alerts`, actor: 'it-staff', now: Date.now() });
   t1 = addTerminal(admin(community, { passphrase: PASS, actor: 'installer' }), { id: 't1', doorId: 'door-1', buildingId: 'b-1', out: join(root, 'bundle-t1') });
   t2 = addTerminal(admin(community, { passphrase: PASS, actor: 'installer' }), { id: 't2', doorId: 'door-2', buildingId: 'b-1', out: join(root, 'bundle-t2') });
-  broker = new BrokerProcess(community, { listenHost: '127.0.0.1' });
+  broker = new BrokerProcess(community, { listenHost: '127.0.0.1', clock: new SystemClock() });
   await broker.start();
   hub = await startCommunityHub({ clock: new SystemClock(), community, passphrase: PASS, pollMs: 100, log: silentLogger() });
   pipeline = await FacePipeline.load();

@@ -61,7 +61,7 @@ describe('wipe and resync from the hub', () => {
     site = await Site.start([{ id: 't-w', doorId: 'door-1' }], passagesClip(0));
     const t = site.t('t-w');
     const dataDir = t.terminal.config.paths.dataDir;
-    await site.hub.publishChange({ upsert: [franck], remove: [] });
+    await site.enrol(franck);
     await waitFor(() => t.decisions.some((d) => kind(d) === 'grant:p-franck'), 20_000, 'a grant before the wipe');
     const { sealed } = rosterFile(dataDir);
     expect(sealed).toHaveLength(3);
@@ -91,7 +91,7 @@ describe('wipe and resync from the hub', () => {
       return s?.state === 'online' ? s.health.rejectedMessages : 0;
     };
     const refusedBefore = refused();
-    await site.hub.publishChange({ upsert: [{ ...franck, tags: ['resident'] }], remove: [] });
+    await site.enrol({ ...franck, tags: ['resident'] });
     await waitFor(() => refused() > refusedBefore, 10_000, 'the refused delta in a heartbeat');
     const afterDelta = t.decisions.length;
     await waitFor(() => t.decisions.length >= afterDelta + 1, 20_000, 'a passage after the new delta');

@@ -1,5 +1,5 @@
 /**
- * Site tests: a hub, a real mosquitto broker and two complete terminals at two doors, each camera
+ * Site tests: the real hub, a real mosquitto broker and two complete terminals at two doors, each camera
  * showing a resident arriving every 3 s. The resident is enrolled for door A only.
  */
 import { FacePipeline } from '../../models/pipeline';
@@ -17,7 +17,7 @@ beforeAll(async () => {
   franck = await franckUpsert(p, ['door-a']);
   await p.close();
   site = await Site.start([{ id: 't-a', doorId: 'door-a' }, { id: 't-b', doorId: 'door-b' }], passagesClip(0));
-  await site.hub.publishChange({ upsert: [franck], remove: [] });
+  await site.enrol(franck);
 }, 90_000);
 
 afterAll(async () => {
@@ -48,7 +48,7 @@ describe('a site with a hub and two doors', () => {
 
   it('denies the resident once the revocation has reached the door', async () => {
     const applied = site.t('t-a').notices.length;
-    await site.hub.publishChange({ upsert: [], remove: ['p-franck'] });
+    await site.revoke('p-franck');
     await waitFor(
       () => site.t('t-a').notices.slice(applied).some((n) => n.kind === 'status' && /roster delta applied: version 2/.test(n.message)),
       10_000,

@@ -16,7 +16,7 @@ const T = topicsFor('door-1');
 
 async function site(over: Partial<HubDeps<ReturnType<typeof person>>> = {}): Promise<{ hub: Hub<ReturnType<typeof person>>; transport: FakeTransport; roster: HubRosterStore; ingest: EventStore; clock: FakeClock }> {
   const transport = new FakeTransport();
-  const roster = new HubRosterStore({ signingKey: keys.privateKey, idOf: (p) => p.id, maxChunkBytes: 3000 });
+  const roster = new HubRosterStore({ now: () => Date.now(), signingKey: keys.privateKey, idOf: (p) => p.id, maxChunkBytes: 3000 });
   const ingest = new EventStore(':memory:');
   const clock = new FakeClock();
   const hub = new Hub({ transport, roster, events: ingest, signingKey: keys.privateKey, clock, log: silentLogger(), ...over });

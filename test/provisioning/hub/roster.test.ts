@@ -6,7 +6,7 @@ import { person } from '../../harness/sync-site';
 
 const keys = generateSigningKeyPair();
 const store = (o: { keepDeltas?: number; maxChunkBytes?: number } = {}): HubRosterStore =>
-  new HubRosterStore({ signingKey: keys.privateKey, idOf: (p) => p.id, ...o });
+  new HubRosterStore({ now: () => Date.now(), signingKey: keys.privateKey, idOf: (p) => p.id, ...o });
 const open = (payload: string): ReturnType<typeof RosterBodySchema.parse> =>
   decodeSigned(Buffer.from(payload), RosterBodySchema, keys.publicKey, 1e7);
 

@@ -48,7 +48,7 @@ function largePerson(i: number): PersonUpsert {
 
 test('every snapshot chunk of a large roster stays near the 1 MiB target, under the payload limit', () => {
   const items = Array.from({ length: 600 }, (_, i) => largePerson(i));
-  const hub = new HubRosterStore<PersonUpsert>({ signingKey: keys.privateKey, ...ROSTER_STORE_FORMAT, initial: { version: 1, items, deltas: [] } });
+  const hub = new HubRosterStore<PersonUpsert>({ now: () => Date.now(), signingKey: keys.privateKey, ...ROSTER_STORE_FORMAT, initial: { version: 1, items, deltas: [] } });
   const sizes = hub.snapshot().chunks.map(bytes);
   expect(sizes.length).toBeGreaterThan(5);
   const largest = Math.max(...sizes);
@@ -59,7 +59,7 @@ test('every snapshot chunk of a large roster stays near the 1 MiB target, under 
 });
 
 test('a person too large for one message is refused by the hub roster, which stays unchanged', () => {
-  const hub = new HubRosterStore<PersonUpsert>({ signingKey: keys.privateKey, ...ROSTER_STORE_FORMAT });
+  const hub = new HubRosterStore<PersonUpsert>({ now: () => Date.now(), signingKey: keys.privateKey, ...ROSTER_STORE_FORMAT });
   hub.change({ upsert: [largePerson(1)], remove: [] });
   const huge = { ...largePerson(2), templates: Array.from({ length: 64 }, (_, t) => ({ templateId: `t${t}`, modelId: 'm', embedding: Buffer.alloc(40_000, t + 1).toString('base64') })) };
   expect(() => hub.change({ upsert: [huge], remove: [] })).toThrow(RosterMessageTooLargeError);

@@ -37,7 +37,7 @@ beforeAll(async () => {
   pki = TestPki.create(join(dir, 'pki'));
   broker = await MosquittoBroker.start(join(dir, 'broker'), pki);
   // Small chunks (about one person each) so that every snapshot here is cut into many signed chunks.
-  hub = await startHub(broker, pki, dir, keys, { roster: new HubRosterStore({ signingKey: keys.privateKey, idOf: (p) => p.id, maxChunkBytes: 1500 }) });
+  hub = await startHub(broker, pki, dir, keys, { roster: new HubRosterStore({ now: () => Date.now(), signingKey: keys.privateKey, idOf: (p) => p.id, maxChunkBytes: 1500 }) });
   hub.roster.change({ upsert: [person(1), person(2), person(3)], remove: [] });
 });
 

@@ -65,7 +65,7 @@ function site(opts: { db?: SyncDb; sink?: MemoryRosterSink; log?: Logger; clock?
     metas.push(meta);
   });
   client.start();
-  const hub = new HubRosterStore({ signingKey: hubKeys.privateKey, idOf: (p) => p.id, maxChunkBytes: 3000 });
+  const hub = new HubRosterStore({ now: () => Date.now(), signingKey: hubKeys.privateKey, idOf: (p) => p.id, maxChunkBytes: 3000 });
   return { clock, transport, sink, db, client, rejected, commands, metas, hub, mark: 0 };
 }
 
@@ -111,7 +111,7 @@ describe('roster deltas', () => {
   test('a delta signed by a key other than the pinned hub key is rejected', async () => {
     const s = site();
     await online(s);
-    const forged = new HubRosterStore({ signingKey: otherKeys.privateKey, idOf: (p) => p.id });
+    const forged = new HubRosterStore({ now: () => Date.now(), signingKey: otherKeys.privateKey, idOf: (p) => p.id });
     s.transport.deliver(T.roster, forged.change({ upsert: [person(9)], remove: [] }).payload);
     expect(s.client.rejected()).toEqual({ signature: 1 });
     expect(s.sink.version()).toBe(0);

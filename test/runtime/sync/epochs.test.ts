@@ -52,6 +52,7 @@ function resident(i: number): PersonUpsert {
 
 function hubRoster(initial?: { from: HubRosterStore<PersonUpsert>; persons: PersonUpsert[]; version: number; deltas: Array<[number, string]> }): HubRosterStore<PersonUpsert> {
   return new HubRosterStore<PersonUpsert>({
+    now: () => Date.now(),
     signingKey: keys.privateKey,
     ...ROSTER_STORE_FORMAT,
     ...(initial ? { initial: { version: initial.version, items: initial.persons, deltas: initial.deltas, epochs: initial.from.epochs() } } : {}),

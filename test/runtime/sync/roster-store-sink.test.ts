@@ -39,7 +39,7 @@ async function site(): Promise<{ store: RosterStore; client: SyncClient; transpo
   client.start();
   transport.connect(true);
   await new Promise((r) => setImmediate(r));
-  const hub = new HubRosterStore<PersonUpsert>({ signingKey: keys.privateKey, maxChunkBytes: 8000, ...ROSTER_STORE_FORMAT });
+  const hub = new HubRosterStore<PersonUpsert>({ now: () => Date.now(), signingKey: keys.privateKey, maxChunkBytes: 8000, ...ROSTER_STORE_FORMAT });
   return { store, client, transport, hub, cleanup: () => { store.close(); env.cleanup(); } };
 }
 

@@ -101,7 +101,7 @@ async function terminal(d: Dir, sessionPresent = true): Promise<Terminal> {
 }
 
 function hubWith(n: number): { hub: HubRosterStore<PersonUpsert>; residents: ReturnType<typeof resident>[] } {
-  const hub = new HubRosterStore<PersonUpsert>({ signingKey: keys.privateKey, maxChunkBytes: 4000, ...ROSTER_STORE_FORMAT });
+  const hub = new HubRosterStore<PersonUpsert>({ now: () => Date.now(), signingKey: keys.privateKey, maxChunkBytes: 4000, ...ROSTER_STORE_FORMAT });
   const residents = Array.from({ length: n }, (_, i) => resident(i));
   hub.change({ upsert: residents.map((r) => r.upsert), remove: [] });
   return { hub, residents };

@@ -70,7 +70,7 @@ test('a wiped roster refuses deltas and snapshots, asks for nothing on reconnect
     if (c.type === 'resync') sink.hold = false;
   });
   client.start();
-  const hub = new HubRosterStore<SimpleRosterItem>({ signingKey: hubKeys.privateKey, idOf: (p) => p.id, maxChunkBytes: 3000 });
+  const hub = new HubRosterStore<SimpleRosterItem>({ now: () => Date.now(), signingKey: hubKeys.privateKey, idOf: (p) => p.id, maxChunkBytes: 3000 });
   hub.change({ upsert: [person(1), person(2), person(3)], remove: [] });
   transport.connect(false);
   await flush();
@@ -115,7 +115,7 @@ test('after a wipe no template of a snapshot received earlier is left in the syn
   const db: SyncDb = openSyncDb(path);
   const { clock, transport, sink, client } = terminal(db);
   client.start();
-  const hub = new HubRosterStore<SimpleRosterItem>({ signingKey: hubKeys.privateKey, idOf: (p) => p.id, maxChunkBytes: 3000 });
+  const hub = new HubRosterStore<SimpleRosterItem>({ now: () => Date.now(), signingKey: hubKeys.privateKey, idOf: (p) => p.id, maxChunkBytes: 3000 });
   const persons = [1, 2, 3, 4, 5, 6].map((i) => person(i));
   hub.change({ upsert: persons, remove: [] });
   transport.connect(false);
