@@ -156,6 +156,24 @@ describe('hub service', () => {
     }
   });
 
+  it('goes on with every other part when one listener throws: the alert is stored, the wipe audited, both events acknowledged', async () => {
+    const clock = new FakeClock();
+    const { svc, fake } = await startHub(clock, () => {
+      throw new Error('a broken alert listener');
+    });
+    try {
+      const sighting = { id: ulid(), at: clock.now(), type: 'alert.sighting', tag: 'lost-child', personId: 'p-1', doorId: 'door-1', score: 0.8 };
+      const wiped = { id: ulid(), at: clock.now(), type: 'terminal.wiped', outcome: 'erased', persons: 2, templates: 4 };
+      fake.deliver('door/t1/events', JSON.stringify({ v: 1, events: [sighting, wiped] }));
+      expect(c.db.alerts('lost-child')).toHaveLength(1);
+      expect(c.db.auditLog().filter((a) => a.action === 'terminal.wiped' && a.detail['at'] === wiped.at)).toHaveLength(1);
+      expect(fake.on('hub/t1/acks')).toEqual([{ v: 1, ids: [sighting.id, wiped.id] }]);
+      expect(svc.rejected()).toBe(0);
+    } finally {
+      await svc.stop();
+    }
+  });
+
   it('tells the operator\'s webhook of each terminal wipe, failed or not, once per event and with counts only, and audits it', async () => {
     const posted: Record<string, unknown>[] = [];
     const server = createServer((req, res) => {
