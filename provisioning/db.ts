@@ -12,6 +12,7 @@ import { AuthorisationSchema, RevokedPersonIdSchema, TagSchema, TemplateSchema, 
 import { CommandSchema, HealthSchema, RosterEpochSchema, type Command, type Health, type RosterEpoch } from '../runtime/protocol/schemas';
 import { isId } from '../runtime/protocol/ids';
 import { TerminalError } from '../core/errors';
+import { OPERATORS_SCHEMA } from './operators/schema';
 import { newPhotoKey, PhotoKeySchema, PhotoNameSchema, type PhotoMove } from './photos';
 
 export class HubDbError extends TerminalError {
@@ -173,6 +174,8 @@ export const HUB_MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
   migrateToPhotoKeys,
   // 3: roster epochs (one per hub start; see runtime/sync/README.md)
   (db) => db.exec(`${ROSTER_EPOCHS_TABLE}`),
+  // 4: operators, their sessions and API tokens, login throttling, tenant registrations (provisioning/operators/SCHEMA_V4)
+  (db) => db.exec(OPERATORS_SCHEMA),
 ];
 
 export const HUB_SCHEMA_VERSION = HUB_MIGRATIONS.length;
