@@ -17,7 +17,7 @@
  */
 import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server } from 'node:https';
@@ -94,7 +94,7 @@ export class HubApi {
     const app = Fastify({
       https: { key: o.tls.key, cert: o.tls.cert, minVersion: 'TLSv1.2' },
       loggerInstance: log,
-      disableRequestLogging: true,
+      logController: new LogController({ disableRequestLogging: true }), // request lines would carry ids and addresses; errors are logged by problem.ts
       bodyLimit: 16 * 1024 * 1024, // registrations carry up to 5 photos of up to 2 MiB, base64
       exposeHeadRoutes: false,
       return503OnClosing: true,
