@@ -3,7 +3,7 @@
  * number belong to this name? In production an identity verification service answers it; the hub only
  * sees this interface. `FakeRealNameCheck` (tests, demos) knows a fixed list of identities.
  */
-export type RealNameVerdict = 'verified' | 'mismatch' | 'unavailable';
+export type RealNameVerdict = 'verified' | 'mismatch' | 'unavailable' | 'unchecked';
 
 export interface RealNameCheck {
   check(identity: { name: string; idNumber: string }): Promise<RealNameVerdict>;
@@ -17,6 +17,26 @@ export class FakeRealNameCheck implements RealNameCheck {
     this.calls.push(1);
     const hit = this.known.find((k) => k.idNumber === identity.idNumber);
     return Promise.resolve(hit === undefined || hit.name !== identity.name ? 'mismatch' : 'verified');
+  }
+}
+
+/**
+ * What `provision hub --http` uses until an identity service is configured: every registration is
+ * refused as `unavailable` (503), so nothing unchecked enters the queue by accident.
+ */
+export class NoRealNameCheck implements RealNameCheck {
+  check(): Promise<RealNameVerdict> {
+    return Promise.resolve('unavailable');
+  }
+}
+
+/**
+ * `provision hub --http ... --real-name-check off` (a trial without an identity service): registrations
+ * are accepted and stored as `unchecked`, which the approval queue shows to the manager.
+ */
+export class SkippedRealNameCheck implements RealNameCheck {
+  check(): Promise<RealNameVerdict> {
+    return Promise.resolve('unchecked');
   }
 }
 

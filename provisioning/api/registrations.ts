@@ -43,7 +43,7 @@ export const RegistrationSchema = z.strictObject({
   buildingId: z.string(),
   room: z.string(),
   photos: z.array(z.strictObject({ name: z.string(), verdict: z.enum(['passed', 'refused']), reasons: z.array(z.string()) })),
-  realName: z.enum(['verified', 'mismatch', 'unavailable']),
+  realName: z.enum(['verified', 'mismatch', 'unavailable', 'unchecked']),
   status: z.enum(['pending', 'approved', 'rejected']),
   decidedBy: z.string().nullable(),
   decidedAt: z.number().nullable(),
@@ -86,7 +86,7 @@ export function listRegistrations(ctx: Pick<PortContext, 'community'>, filter: {
 export async function submitRegistration(ctx: PortContext, realName: RealNameCheck, enroller: Enroller, input: RegistrationIn): Promise<Registration> {
   if (!knownBuildings(ctx.community).has(input.buildingId)) throw new ApiProblem(422, 'unknown-building', `no building ${input.buildingId} in this community`, [{ path: 'body.buildingId', message: 'unknown building' }]);
   const verdict = await realName.check({ name: input.name, idNumber: input.idNumber });
-  if (verdict !== 'verified') {
+  if (verdict !== 'verified' && verdict !== 'unchecked') {
     throw new ApiProblem(verdict === 'unavailable' ? 503 : 422, 'real-name', verdict === 'unavailable' ? 'the real-name check is unavailable: try again later' : 'the name and identity document number do not match');
   }
   const id = `r-${ulid(ctx.now).toLowerCase()}`;
