@@ -1,8 +1,8 @@
 /**
  * Live updates for the console (Server-Sent Events, routes/live.ts): entries, door alarms, alert
  * sightings, terminals going on- and offline. One poller per hub reads what the hub stored (events.db,
- * the alerts table, terminal_status) every `pollMs` on the injected clock, from where it was at start
- * (no backlog), and hands each item to the subscribers; each subscriber filters by the caller's
+ * the alerts table, terminal_status) every `pollMs` on the injected clock while anyone is subscribed,
+ * from where things stood when the first subscriber came (no backlog), and hands each item to the subscribers; each subscriber filters by the caller's
  * permissions and buildings (routes/live.ts), so a manager never receives another building's items.
  */
 import type { Clock, TimerHandle } from '../../core/clock';
@@ -23,6 +23,7 @@ export interface LiveItem {
 export class LiveFeed {
   private readonly subscribers = new Set<(item: LiveItem) => void>();
   private timer: TimerHandle | null = null;
+  private started = false;
   private eventRowid = 0;
   private alertId = 0;
   private states = new Map<string, string>();
@@ -34,7 +35,12 @@ export class LiveFeed {
     private readonly log: Logger,
   ) {}
 
+  /** Ready to serve; the poller itself runs only while someone is subscribed. */
   start(): void {
+    this.started = true;
+  }
+
+  private startPolling(): void {
     if (this.timer) return;
     this.eventRowid = eventsTailStart(this.community, 0);
     this.alertId = this.community.db.alerts().at(-1)?.id ?? 0;
@@ -43,6 +49,7 @@ export class LiveFeed {
   }
 
   stop(): void {
+    this.started = false;
     this.timer?.cancel();
     this.timer = null;
     this.subscribers.clear();
@@ -50,7 +57,14 @@ export class LiveFeed {
 
   subscribe(f: (item: LiveItem) => void): () => void {
     this.subscribers.add(f);
-    return () => this.subscribers.delete(f);
+    if (this.started) this.startPolling();
+    return () => {
+      this.subscribers.delete(f);
+      if (this.subscribers.size === 0) {
+        this.timer?.cancel();
+        this.timer = null;
+      }
+    };
   }
 
   /** Reads what is new and hands it out (also called by tests that drive a FakeClock). */

@@ -151,6 +151,17 @@ describe('the hub API over HTTPS', () => {
     expect((await busy.me()).operator.id).toBe('sec');
   });
 
+  it('ends a session at the absolute timeout however busy it is', async () => {
+    const busy = await site.client('aud');
+    const steps = Math.floor((8 * 3_600_000) / (IDLE_MS - 60_000));
+    for (let i = 0; i < steps; i++) {
+      site.clock.advance(IDLE_MS - 60_000);
+      await busy.me();
+    }
+    site.clock.advance(8 * 3_600_000 - steps * (IDLE_MS - 60_000));
+    expect(await statusOf(busy.me())).toBe(401);
+  });
+
   it('stops a revoked API token at once', async () => {
     const sec = await site.client('sec');
     const { token, info } = await sec.createMyToken('door script');
