@@ -98,6 +98,7 @@ export class HubApi {
       bodyLimit: 16 * 1024 * 1024, // registrations carry up to 5 photos of up to 2 MiB, base64
       exposeHeadRoutes: false,
       return503OnClosing: true,
+      forceCloseConnections: true, // open live streams must not keep a stopping hub waiting
     }).withTypeProvider<ZodTypeProvider>();
     app.setValidatorCompiler(validatorCompiler);
     app.setSerializerCompiler(serializerCompiler);

@@ -1,8 +1,8 @@
 /**
  * The hub's HTTPS server certificate (hub/http.key + hub/http.crt), signed by the community CA for the
- * names the console and the tenant app reach the hub by. Made by `provision init` (or `provision hub
- * http-cert`), 397 days like the broker's, renewed for the same key and names when due (the hub checks at
- * start). The key stays in the folder encrypted under the passphrase; the hub unlocks it in memory.
+ * names the console and the tenant app reach the hub by. Made by `provision init` (`--http-host`; a
+ * community from before operators gets one for the broker's names at its first `provision hub --http`),
+ * 397 days like the broker's, renewed for the same key and names when due (the hub checks when it starts). The key stays in the folder encrypted under the passphrase; the hub unlocks it in memory.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';

@@ -32,6 +32,7 @@ export function registrationRoutes(app: ApiApp, ctx: ApiContext): void {
     },
   }, async (req, reply) => {
     const now = ctx.clock.now();
+    if (perAddress.size > 10_000) for (const [a, v] of perAddress) if (now - v.since >= ctx.auth.config.failureWindowMs) perAddress.delete(a);
     const seen = perAddress.get(req.ip);
     const fresh = !seen || now - seen.since >= ctx.auth.config.failureWindowMs;
     const n = fresh ? 1 : seen.n + 1;
