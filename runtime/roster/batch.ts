@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { IdSchema } from '../protocol/ids';
+import { PassIdSchema } from '../protocol/pass';
 
 /**
  * Roster changes as the hub sends them (inside a signed MQTT envelope, see runtime/protocol). Plain
@@ -58,11 +59,21 @@ export const PersonUpsertSchema = z.strictObject({
   tags: z.array(TagSchema).max(20).default([]),
 });
 
+/**
+ * A visitor pass revoked before its end (runtime/protocol/pass.ts). `notAfter` (epoch ms) is the end of
+ * the pass's validity: after it the pass is refused as expired anyway, so the entry can be forgotten.
+ */
+export const PassRevocationSchema = z.strictObject({
+  passId: PassIdSchema,
+  notAfter: z.number().int().positive(),
+});
+
 /** One delta: applied whole or not at all, only onto roster version `version - 1`. */
 export const RosterBatchSchema = z.strictObject({
   version: z.number().int().positive(),
   upserts: z.array(PersonUpsertSchema).default([]),
   revocations: z.array(RevokedPersonIdSchema).default([]),
+  passRevocations: z.array(PassRevocationSchema).max(10_000).default([]),
 });
 
 /**
@@ -73,8 +84,10 @@ export const RosterSnapshotSchema = z.strictObject({
   version: z.number().int().nonnegative(),
   persons: z.array(PersonUpsertSchema),
   revoked: z.array(RevokedPersonIdSchema).default([]),
+  revokedPasses: z.array(PassRevocationSchema).default([]),
 });
 
+export type PassRevocation = z.infer<typeof PassRevocationSchema>;
 export type WeeklyWindowIn = z.infer<typeof WeeklyWindowSchema>;
 export type AuthorisationIn = z.infer<typeof AuthorisationSchema>;
 export type TemplateIn = z.infer<typeof TemplateSchema>;

@@ -12,6 +12,7 @@ import {
   embeddingFromBytes,
   decodeEmbedding,
   type AuthorisationIn,
+  type PassRevocation,
   type PersonUpsert,
   type RosterBatchInput,
   type RosterSnapshotInput,
@@ -321,6 +322,7 @@ export class RosterStore {
         this.writeTombstone(personId, batch.version, ids);
         this.opts.onApplyProgress?.(++done, total);
       }
+      this.writePassRevocations(batch.passRevocations);
       this.position.set(positionAfter(pos, verdict.epoch, batch.version));
       return {
         version: batch.version,
@@ -349,7 +351,7 @@ export class RosterStore {
       const pos = this.position.get();
       const verdict = judgeSnapshot(pos, { epoch, version: snap.version }, opts.resync ?? false);
       if (verdict.kind === 'refuse') throw refusal(verdict.reason, verdict.detail, pos.version, snap.version);
-      this.db.exec('DELETE FROM template; DELETE FROM person; DELETE FROM quarantine;');
+      this.db.exec('DELETE FROM template; DELETE FROM person; DELETE FROM quarantine; DELETE FROM revoked_pass;');
       const ids = this.nextIds();
       let done = 0;
       for (const p of snap.persons) {
@@ -360,6 +362,7 @@ export class RosterStore {
         this.writeTombstone(personId, snap.version, ids);
         this.opts.onApplyProgress?.(++done, total);
       }
+      this.writePassRevocations(snap.revokedPasses);
       this.position.set(positionAfter(pos, verdict.epoch, snap.version));
       return { version: snap.version, replacedAll: true, upserted: snap.persons.map((p) => p.personId), revoked: [...snap.revoked] };
     }).immediate();
@@ -441,7 +444,7 @@ export class RosterStore {
       const ids = this.db.prepare<[number], { id: number }>('SELECT id FROM person ORDER BY id LIMIT ?').all(persons).map((r) => r.id);
       if (ids.length === 0) {
         // Templates whose person is gone cannot exist (foreign key), but leave nothing to chance.
-        this.db.exec('DELETE FROM template; DELETE FROM quarantine;');
+        this.db.exec('DELETE FROM template; DELETE FROM quarantine; DELETE FROM revoked_pass;');
         return 0;
       }
       const first = ids[0] ?? 0;
@@ -467,7 +470,7 @@ export class RosterStore {
     if (pending === undefined) return;
     this.wiping = true;
     this.db.transaction(() => {
-      this.db.exec('DELETE FROM template; DELETE FROM person; DELETE FROM quarantine;');
+      this.db.exec('DELETE FROM template; DELETE FROM person; DELETE FROM quarantine; DELETE FROM revoked_pass;');
       this.position.resetVersion();
     }).immediate();
     this.scrub();
@@ -595,6 +598,19 @@ export class RosterStore {
       )
       .all(modelId);
     return rows.map((r) => r.person_id);
+  }
+
+  /**
+   * Whether the revocation list of visitor passes is known: false before the first roster arrives and
+   * while the roster is wiped or held after a wipe (a pass is then refused, runtime/pass/rules.ts).
+   */
+  revocationsKnown(): boolean {
+    return !this.wiping && this.version() > 0 && this.wipedAt() === null;
+  }
+
+  /** True when the hub revoked this pass (and its validity has not ended yet). */
+  isPassRevoked(passId: string): boolean {
+    return this.db.prepare('SELECT 1 FROM revoked_pass WHERE pass_id = ?').get(passId) !== undefined;
   }
 
   quarantined(): QuarantinedRow[] {
@@ -727,6 +743,13 @@ export class RosterStore {
       const bytes = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
       ins.run(id, ref, t.templateId, t.modelId, version, this.sealer.seal(bytes, templateAad(id, version, ref, t.templateId, t.modelId)));
     }
+  }
+
+  /** Records revoked passes and forgets those whose validity has ended (inside the caller's transaction). */
+  private writePassRevocations(revs: readonly PassRevocation[]): void {
+    const ins = this.db.prepare('INSERT INTO revoked_pass (pass_id, not_after) VALUES (?, ?) ON CONFLICT(pass_id) DO UPDATE SET not_after = excluded.not_after');
+    for (const r of revs) ins.run(r.passId, r.notAfter);
+    this.db.prepare('DELETE FROM revoked_pass WHERE not_after <= ?').run(this.clock.now());
   }
 
   /** Revocation: templates and personal data deleted; only the id and the revoked status remain. */
