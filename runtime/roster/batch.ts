@@ -50,13 +50,27 @@ export const TemplateSchema = z.strictObject({
 /** An alert category such as missing-person: the one identifier rule. */
 export const TagSchema = IdSchema;
 
-/** A person as a whole: an upsert replaces every template, authorisation and tag of the person. */
+/** A credential digest (runtime/access/digest.ts): base64 of 32 bytes. Never a card number or a PIN. */
+export const CredentialDigestSchema = z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'base64 of a 32-byte digest');
+
+/**
+ * A person's non-face credentials, as keyed slow hashes computed by the hub (runtime/access/digest.ts):
+ * card digests, the PIN's, and a duress PIN's (opens the door and raises a silent alarm).
+ */
+export const CredentialsSchema = z.strictObject({
+  cards: z.array(CredentialDigestSchema).max(8).default([]),
+  pin: CredentialDigestSchema.optional(),
+  duressPin: CredentialDigestSchema.optional(),
+});
+
+/** A person as a whole: an upsert replaces every template, authorisation, tag and credential of the person. */
 export const PersonUpsertSchema = z.strictObject({
   personId: IdSchema,
   label: z.string().max(200).optional(),
   templates: z.array(TemplateSchema).max(64),
   authorisations: z.array(AuthorisationSchema).max(100).default([]),
   tags: z.array(TagSchema).max(20).default([]),
+  credentials: CredentialsSchema.optional(),
 });
 
 /**
@@ -88,6 +102,7 @@ export const RosterSnapshotSchema = z.strictObject({
 });
 
 export type PassRevocation = z.infer<typeof PassRevocationSchema>;
+export type Credentials = z.infer<typeof CredentialsSchema>;
 export type WeeklyWindowIn = z.infer<typeof WeeklyWindowSchema>;
 export type AuthorisationIn = z.infer<typeof AuthorisationSchema>;
 export type TemplateIn = z.infer<typeof TemplateSchema>;

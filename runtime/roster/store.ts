@@ -140,8 +140,17 @@ const SealedPersonSchema = z.strictObject({
     }),
   ),
   tags: z.array(z.string()),
+  credentials: z.strictObject({ cards: z.array(z.string()), pin: z.string().optional(), duressPin: z.string().optional() }).optional(),
 });
 type SealedPerson = z.infer<typeof SealedPersonSchema>;
+
+/** One active person's credential digests (runtime/access builds its in-memory index from these). */
+export interface PersonCredentials {
+  personId: string;
+  cards: string[];
+  pin?: string;
+  duressPin?: string;
+}
 
 const KEY_CHECK = Buffer.from('doorway roster key check v1', 'utf8');
 const KEY_CHECK_AAD = 'key_check|1';
@@ -601,6 +610,37 @@ export class RosterStore {
   }
 
   /**
+   * The credential digests of active persons (all, or only `personIds`). Sealed like the rest of the
+   * person row: read here and kept in memory by the caller. Rows failing authentication are quarantined
+   * and left out (reported in `failures`).
+   */
+  credentials(personIds?: readonly string[]): { persons: PersonCredentials[]; failures: RosterIntegrityError[] } {
+    if (this.wiping) return { persons: [], failures: [] };
+    const rows = personIds === undefined
+      ? this.db.prepare<[], PersonRow>("SELECT id, person_id, status, row_version, sealed FROM person WHERE status = 'active' ORDER BY id").all()
+      : personIds.flatMap((id) => this.stmt.personById.all(id)).filter((r) => r.status === 'active');
+    const persons: PersonCredentials[] = [];
+    const failures: RosterIntegrityError[] = [];
+    for (const row of rows) {
+      if (this.stmt.quarantined.get('person', row.id) !== undefined) continue;
+      let data: SealedPerson;
+      try {
+        data = SealedPersonSchema.parse(JSON.parse(this.sealer.open(row.sealed, personAad(row.id, row.row_version, row.person_id, row.status)).toString('utf8')));
+      } catch (e) {
+        failures.push(this.quarantine('person', row.id, row.person_id, e));
+        continue;
+      }
+      const c = data.credentials;
+      if (!c) continue;
+      const pc: PersonCredentials = { personId: row.person_id, cards: c.cards };
+      if (c.pin !== undefined) pc.pin = c.pin;
+      if (c.duressPin !== undefined) pc.duressPin = c.duressPin;
+      persons.push(pc);
+    }
+    return { persons, failures };
+  }
+
+  /**
    * Whether the revocation list of visitor passes is known: false before the first roster arrives and
    * while the roster is wiped or held after a wipe (a pass is then refused, runtime/pass/rules.ts).
    */
@@ -734,6 +774,7 @@ export class RosterStore {
   private writePerson(p: PersonUpsert, decoded: Map<string, Float32Array>, version: number, ids: { person: number; template: number }): void {
     const data: SealedPerson = { authorisations: p.authorisations.map(toAuthorisation), tags: p.tags };
     if (p.label !== undefined) data.label = p.label;
+    if (p.credentials !== undefined && (p.credentials.cards.length > 0 || p.credentials.pin !== undefined || p.credentials.duressPin !== undefined)) data.credentials = p.credentials;
     const ref = this.writePersonRow(p.personId, 'active', data, version, ids);
     const ins = this.db.prepare('INSERT INTO template (id, person_ref, template_id, model_id, row_version, sealed) VALUES (?, ?, ?, ?, ?, ?)');
     for (const t of p.templates) {
