@@ -299,7 +299,7 @@ export function revokePerson(c: Community, personId: string, o: Actor & { reason
   if (p.status === 'revoked') return p;
   const now = o.now ?? Date.now();
   const rec = c.db.tx(() => {
-    const r = c.db.savePerson({ ...p, status: 'revoked', templates: [], photos: [], authorisations: [], tags: [] }, now);
+    const r = c.db.savePerson({ ...p, status: 'revoked', templates: [], photos: [], authorisations: [], tags: [], credentials: undefined }, now);
     c.db.audit(actor, 'person.revoke', id, { reason: o.reason ?? null, deletedPhotos: p.photos.length, deletedTemplates: p.templates.length }, now);
     return r;
   });

@@ -36,6 +36,9 @@ import { MqttTransport } from './sync/transport';
 import { LivenessFusion } from './loop/liveness-fusion';
 import { SystemdNotifier } from './systemd';
 import { UpdateLink } from './update/terminal-link';
+import { OtherWaysIn } from './other-ways-in';
+import type { PassEvent } from './pass/scanner';
+import type { AccessEvent } from './access/controller';
 
 export const SOFTWARE_VERSION = '0.1.0';
 
@@ -62,7 +65,9 @@ export type TerminalNotice =
   | { kind: 'loop'; event: LoopEvent }
   | { kind: 'lock'; event: LockEvent }
   | { kind: 'camera'; event: 'stall' | 'recovered' | 'error'; detail: string }
-  | { kind: 'status'; message: string };
+  | { kind: 'status'; message: string }
+  | { kind: 'pass'; event: PassEvent }
+  | { kind: 'access'; event: AccessEvent };
 
 export interface TerminalOptions {
   config: Config;
@@ -86,6 +91,7 @@ export class Terminal {
   private store: RosterStore | null = null;
   private matcher: Matcher | null = null;
   private adaptation: LocalAdaptation | null = null;
+  private otherWays: OtherWaysIn | null = null;
   private sync: SyncClient | null = null;
   private syncDb: SyncDb | null = null;
   private outbox: Outbox | null = null;
@@ -260,13 +266,25 @@ export class Terminal {
         persons: { facts: (id) => (this.faceOff ? null : personFacts(store, id)) },
         // Read at each new face track, so a reloaded liveness policy applies from the next passage.
         livenessFor: () => new LivenessFusion(this.current.liveness, clock, 'bgr'),
-        lock: { grant: (source) => this.lock.grant(source) },
+        // A door whose policy does not accept faces still recognises them (alert sightings) but opens for none.
+        lock: { grant: (source) => (this.current.access.accept.includes('face') ? this.lock.grant(source) : 'method-not-accepted') },
         emit: (e) => this.onLoopEvent(e),
         config: this.loopConfig,
       });
     }
     this.camera.start();
     this.loop?.start();
+
+    // 5b. Passes, cards and PINs (runtime/other-ways-in.ts).
+    const roster = this.store;
+    this.otherWays = new OtherWaysIn({
+      config: () => this.current, clock, logger: log, gpio: this.gpio, store: roster, syncDb: this.syncDb,
+      frames: { latest: () => this.camera?.latest() ?? null },
+      persons: { facts: (id) => (this.faceOff ? null : personFacts(roster, id)) },
+      lock: this.lock, record: (e) => this.record(e),
+      notify: (e) => this.notify(e.type === 'pass' ? { kind: 'pass', event: e } : { kind: 'access', event: e }),
+    });
+    await this.otherWays.start();
 
     // 6. Health, metrics, stall watchdog, signals.
     this.health = new HealthServer(config.health, () => this.checks(), this.metrics, () => this.refreshGauges());
@@ -488,7 +506,7 @@ export class Terminal {
     this.notify({ kind: 'loop', event: e });
     if (e.type === 'error') {
       this.metrics.errors.inc({ code: e.code });
-      this.record({ id: ulid(), at: e.at, type: 'entry.denied', reason: 'error', personId: null, score: null, liveness: null, latencyMs: 0 });
+      this.record({ id: ulid(), at: e.at, type: 'entry.denied', reason: 'error', credential: 'face', personId: null, score: null, liveness: null, latencyMs: 0 });
       return;
     }
     const d = e.decision;
@@ -498,10 +516,12 @@ export class Terminal {
     const liveness = clamp01(e.liveness.score);
     const score = d.match ? clamp01(d.match.score) : null;
     const latencyMs = Math.min(3_600_000, Math.round(e.latencyMs));
-    if (d.kind === 'grant') {
-      this.record({ id: ulid(), at: e.at, type: 'entry.granted', personId: d.personId, method: 'face', score, liveness, latencyMs });
+    if (d.kind === 'grant' && e.lock === 'method-not-accepted') {
+      this.record({ id: ulid(), at: e.at, type: 'entry.denied', reason: 'method-not-accepted', credential: 'face', personId: d.personId, score, liveness, latencyMs });
+    } else if (d.kind === 'grant') {
+      this.record({ id: ulid(), at: e.at, type: 'entry.granted', personId: d.personId, credential: 'face', score, liveness, latencyMs });
     } else {
-      this.record({ id: ulid(), at: e.at, type: 'entry.denied', reason: d.reason, personId: d.match?.personId ?? null, score, liveness, latencyMs });
+      this.record({ id: ulid(), at: e.at, type: 'entry.denied', reason: d.reason, credential: 'face', personId: d.match?.personId ?? null, score, liveness, latencyMs });
     }
     for (const a of d.alerts) {
       this.record({ id: ulid(), at: e.at, type: 'alert.sighting', tag: a.tag, personId: a.personId, doorId: this.config.door.doorId, score: score ?? 0 });
@@ -546,6 +566,7 @@ export class Terminal {
     this.updateTimer?.cancel();
     this.systemd?.stop();
     this.loop?.stop();
+    this.otherWays?.stop();
     await this.camera?.stop();
     this.lock.stop();
     if (this.sync) {

@@ -23,7 +23,8 @@ export class PinEntry {
 
   constructor(
     private readonly clock: Clock,
-    private readonly config: PinEntryConfig,
+    /** Read at each key, so a reloaded config applies to the next key. */
+    private readonly config: () => PinEntryConfig,
     private readonly emit: (e: PinEntryEvent) => void,
   ) {}
 
@@ -38,8 +39,8 @@ export class PinEntry {
       const d = this.digits;
       this.digits = '';
       const at = this.clock.now();
-      if (d.length < this.config.minDigits) this.emit({ kind: 'abandoned', reason: 'too-short', at });
-      else if (d.length > this.config.maxDigits) this.emit({ kind: 'abandoned', reason: 'too-long', at });
+      if (d.length < this.config().minDigits) this.emit({ kind: 'abandoned', reason: 'too-short', at });
+      else if (d.length > this.config().maxDigits) this.emit({ kind: 'abandoned', reason: 'too-long', at });
       else this.emit({ kind: 'entry', digits: d, at });
       return;
     }
@@ -48,7 +49,7 @@ export class PinEntry {
       this.timer = null;
       this.digits = '';
       this.emit({ kind: 'abandoned', reason: 'timeout', at: this.clock.now() });
-    }, this.config.entryTimeoutMs);
+    }, this.config().entryTimeoutMs);
   }
 
   /** Something is being typed. */

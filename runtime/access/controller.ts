@@ -99,7 +99,7 @@ export class AccessController {
   constructor(private readonly deps: AccessControllerDeps) {
     this.log = deps.logger.child({ module: 'access' });
     this.guard = new KeypadGuard(() => deps.config().keypad);
-    this.entry = new PinEntry(deps.clock, deps.config().pinEntry, (e) => this.onEntry(e));
+    this.entry = new PinEntry(deps.clock, () => deps.config().pinEntry, (e) => this.onEntry(e));
   }
 
   /** Wiegand frames from the reader and the keypad (they may share the lines). */

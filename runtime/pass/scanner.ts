@@ -52,6 +52,8 @@ export interface PassScannerDeps {
   lock: { grant(source: 'qr'): string };
   emit: (e: PassEvent) => void;
   config: PassScanConfig;
+  /** Whether the door's policy accepts passes now (read at each decision; default yes). */
+  accepting?: () => boolean;
 }
 
 export interface PassEvent {
@@ -59,7 +61,7 @@ export interface PassEvent {
   at: number;
   outcome: 'grant' | 'deny';
   /** null for a grant; `error` when the decision path failed (door kept locked). */
-  reason: PassDenyReason | 'error' | null;
+  reason: PassDenyReason | 'method-not-accepted' | 'error' | null;
   passId: PassId | null;
   /** Uses counted on this terminal after this attempt (grants only). */
   uses: number | null;
@@ -144,6 +146,9 @@ export class PassScanner {
     const { clock, ledger } = this.deps;
     const latency = (): number => Math.max(0, clock.now() - capturedAt);
     try {
+      if (this.deps.accepting && !this.deps.accepting()) {
+        return { type: 'pass', at: clock.now(), outcome: 'deny', reason: 'method-not-accepted', passId: null, uses: null, lock: null, latencyMs: latency() };
+      }
       const door = this.deps.door();
       const verdict = checkPassText(text, this.deps.hubPublicKey, {
         now: clock.now(),

@@ -1,5 +1,6 @@
 import { sign, verify, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
+import { IdSchema } from './ids';
 
 /**
  * A visitor or courier pass: a compact binary payload signed by the hub's roster-signing key (Ed25519),
@@ -33,8 +34,8 @@ export const MAX_SCOPE_ENTRIES = 8;
 export const PassIdSchema = z.string().regex(/^[0-9a-f]{16}$/, 'pass id: 16 hex digits');
 export type PassId = z.infer<typeof PassIdSchema>;
 
-/** Door and building ids as the terminal config spells them (runtime/config.ts). */
-const ScopeIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'door or building id');
+/** Door and building ids: the one identifier rule (ids.ts), as the terminal config spells them. */
+const ScopeIdSchema = IdSchema;
 
 /** A pass as decoded from its bytes: parsed by this schema like anything else from outside. */
 export const PassSchema = z

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { IdSchema } from './ids';
+import { PassIdSchema } from './pass';
 
 /**
  * Every MQTT payload between terminal and hub, as zod schemas. Each payload carries `v` (the schema
@@ -25,11 +26,23 @@ const personId = IdSchema;
 
 const eventBase = { id: EventIdSchema, at: epochMs };
 
+/**
+ * Which credential was presented at the door: a face, a card, a PIN, a card followed by its PIN, or a
+ * visitor pass. Events stored by builds before credentials were recorded carry none: they were faces.
+ */
+export const CredentialSchema = z.enum(['face', 'card', 'pin', 'card+pin', 'pass']);
+export type Credential = z.infer<typeof CredentialSchema>;
+
 export const EntryGrantedSchema = z.strictObject({
   ...eventBase,
   type: z.literal('entry.granted'),
+  /** The person let in; for a pass, the pass id (a pass names no person). */
   personId,
-  method: z.enum(['face', 'pin', 'card', 'qr']),
+  credential: CredentialSchema.default('face'),
+  /** The pass that opened the door (credential `pass`): each such event is one use, reported to the hub. */
+  passId: PassIdSchema.optional(),
+  /** Older builds' name for the credential (face only); kept so their stored events still parse. */
+  method: z.enum(['face', 'pin', 'card', 'qr']).optional(),
   score: unit.nullable(),
   liveness: unit.nullable(),
   latencyMs: ms,
@@ -50,6 +63,17 @@ export const DenyReasonSchema = z.enum([
   'revoked',
   'ambiguous',
   'bad-credential',
+  // visitor passes (runtime/pass/rules.ts)
+  'garbled',
+  'bad-signature',
+  'no-roster',
+  'wrong-door',
+  'not-yet-valid',
+  'used-up',
+  // cards and PINs (runtime/access/controller.ts)
+  'wrong-pin',
+  'keypad-locked',
+  'method-not-accepted',
   'error',
 ]);
 
@@ -57,6 +81,8 @@ export const EntryDeniedSchema = z.strictObject({
   ...eventBase,
   type: z.literal('entry.denied'),
   reason: DenyReasonSchema,
+  credential: CredentialSchema.default('face'),
+  passId: PassIdSchema.optional(),
   personId: personId.nullable(),
   score: unit.nullable(),
   liveness: unit.nullable(),
@@ -73,6 +99,17 @@ export const AlarmTamperSchema = z.strictObject({
   ...eventBase,
   type: z.literal('alarm.tamper'),
   input: z.string().min(1).max(32),
+});
+/**
+ * A duress PIN was entered: the door opened as for the PIN (or refused as the person's authorisation
+ * says) and nothing at the door showed it; the hub raises the alarm.
+ */
+export const AlarmDuressSchema = z.strictObject({
+  ...eventBase,
+  type: z.literal('alarm.duress'),
+  personId,
+  doorId: z.string().min(1).max(64),
+  credential: z.enum(['pin', 'card+pin']),
 });
 export const AlarmFireSchema = z.strictObject({
   ...eventBase,
@@ -183,6 +220,7 @@ export const SyncEventSchema = z.discriminatedUnion('type', [
   AlarmForcedOpenSchema,
   AlarmHeldOpenSchema,
   AlarmTamperSchema,
+  AlarmDuressSchema,
   AlarmFireSchema,
   CameraStallSchema,
   CameraRecoverySchema,
@@ -204,6 +242,7 @@ export const SECURITY_EVENT_TYPES: ReadonlySet<SyncEventType> = new Set<SyncEven
   'alarm.forced-open',
   'alarm.held-open',
   'alarm.tamper',
+  'alarm.duress',
   'alarm.fire',
   'roster.integrity',
   'terminal.wiped',

@@ -123,7 +123,7 @@ describe('PinEntry', () => {
   function entry() {
     const clock = new FakeClock();
     const out: PinEntryEvent[] = [];
-    const p = new PinEntry(clock, { entryTimeoutMs: 10_000, minDigits: 4, maxDigits: 8 }, (e) => out.push(e));
+    const p = new PinEntry(clock, () => ({ entryTimeoutMs: 10_000, minDigits: 4, maxDigits: 8 }), (e) => out.push(e));
     return { clock, p, out, type: (s: string) => [...s].forEach((k) => p.key(k as never)) };
   }
 
