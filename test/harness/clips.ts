@@ -109,8 +109,7 @@ export interface PassClipSegment {
  * moving it a little. Cached in .cache/clips under `name` (the QR text decides the content: give each
  * distinct pass its own name).
  */
-export async function passClip(name: string, segments: readonly PassClipSegment[], fps = CLIP_FPS): Promise<string> {
-  const dir = resolve(__dirname, '..', '..', '.cache', 'clips');
+export async function passClip(name: string, segments: readonly PassClipSegment[], fps = CLIP_FPS, dir = resolve(__dirname, '..', '..', '.cache', 'clips')): Promise<string> {
   mkdirSync(dir, { recursive: true });
   const out = join(dir, `pass-${name}.mp4`);
   if (existsSync(out)) return out;
