@@ -20,6 +20,7 @@ import { silentLogger } from '../core/log';
 import type { RawFrame } from '../models/image';
 import { videoFrames } from '../models/liveness/video';
 import { qrMatrix } from '../provisioning/qr';
+import { credentialDigest, credentialKeyFromSecret } from '../runtime/access/digest';
 import { PassLedger } from '../runtime/pass/ledger';
 import { QrDecoder } from '../runtime/pass/qr-decoder';
 import { PassScanConfigSchema, PassScanner } from '../runtime/pass/scanner';
@@ -107,6 +108,16 @@ async function main(): Promise<void> {
   }
   console.log(`read rate by module size (px/module: share of frames read): ${sweep.map((x) => `${x.px_per_module}: ${Math.round(x.read_rate * 100)}%`).join(', ')}`);
 
+  // 2b. what one card or PIN digest costs (runtime/access/digest.ts): at the door, and per guess offline
+  const key = credentialKeyFromSecret(Buffer.alloc(32, 7));
+  const digestMs: number[] = [];
+  for (let i = 0; i < 12; i++) {
+    const t0 = performance.now();
+    await credentialDigest('pin', String(100000 + i), key);
+    digestMs.push(performance.now() - t0);
+  }
+  console.log(`card/PIN digest (scrypt N=2^14 r=8): p50 ${r2(median(digestMs.slice(2)))} ms`);
+
   // 3. the face path with scanning off and on, same process, alternating (off, on, off, on...) so that the
   // machine's changing load falls on both alike
   const rounds = arg('--rounds', 2);
@@ -157,6 +168,7 @@ async function main(): Promise<void> {
       jsqr_decode_ms_p50: r2(median(j.with)),
       jsqr_decode_no_code_ms_p50: r2(median(j.without)),
       qr_version: qr.version,
+      credential_digest_ms_p50: r2(median(digestMs.slice(2))),
       read_rate_by_px_per_module: sweep,
       face_to_relay_ms_p50_scan_off: r2(offP50),
       face_to_relay_ms_p50_scan_on: r2(onP50),
