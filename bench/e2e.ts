@@ -15,7 +15,7 @@ import { FakeGpio } from '../drivers/gpio/fake';
 import { FacePipeline } from '../models/pipeline';
 import { SystemClock } from '../core/clock';
 import { silentLogger } from '../core/log';
-import { Terminal } from '../runtime/main';
+import { startTerminal } from '../runtime/main';
 import { CLIP_FPS, EMPTY_FRAMES, keyedPassagesClip, passagesClip } from '../test/harness/clips';
 import { franckUpsert, makeSiteDir, terminalConfig, WIRING_LIVENESS, writeRoster } from '../test/harness/terminal-site';
 import { waitFor } from '../test/harness/wait';
@@ -72,7 +72,7 @@ export async function faceToRelay(o: FaceToRelayOptions): Promise<FaceToRelayRes
     if ((f.seq - 1) % loopFrames === EMPTY_FRAMES) appearedAt.push(clock.monotonic());
   });
   const rssBefore = process.memoryUsage().rss;
-  const terminal = await Terminal.start({ config, gpio, clock, camera, logger: silentLogger(), onNotice: (n) => { if (process.env['E2E_DEBUG'] && n.kind === 'loop') console.error(JSON.stringify(n.event)); } });
+  const terminal = await startTerminal({ config, gpio, clock, camera, logger: silentLogger(), onNotice: (n) => { if (process.env['E2E_DEBUG'] && n.kind === 'loop') console.error(JSON.stringify(n.event)); } });
   const extra = o.alongside?.({ camera, clock });
   const relay = gpio.out('lock');
   const latencies: number[] = [];

@@ -9,7 +9,7 @@
  * 3. The face path with pass scanning off and on, in one process: bench/e2e.ts's face-to-relay
  *    measurement (franck on a plaster wall, the default liveness policy), with the pass scanner running
  *    next to the terminal on the same camera and thread at its default rate for the "on" run, as
- *    runtime/other-ways-in.ts runs it. Goal: p50 moves by at most 10%.
+ *    runtime/terminal/other-ways-in.ts runs it. Goal: p50 moves by at most 10%.
  * The last line with --json: snake_case keys naming figure and unit.
  */
 import os from 'node:os';

@@ -442,11 +442,11 @@ const fleetCommand: Command = async (args, io) => {
       io.out(JSON.stringify(rows, null, 2));
       return 0;
     }
-    io.out(['terminal', 'door', 'state', 'last heartbeat', 'roster lag', 'outbox', 'fps', 'software', 'model', 'certificate'].join('\t'));
+    io.out(['terminal', 'door', 'state', 'last heartbeat', 'roster lag', 'outbox', 'fps', 'software', 'model', 'faults', 'certificate'].join('\t'));
     for (const r of rows) {
       const state = r.status === 'revoked' ? 'revoked' : r.online ? 'online' : 'offline';
       const cert = r.certificateExpiresAt === null ? '-' : `${time(r.certificateExpiresAt).slice(0, 10)}${r.certificate && r.certificate !== 'ok' ? ` (${r.certificate})` : ''}`;
-      io.out([r.terminalId, r.doorId, state, time(r.lastHeartbeat), r.rosterLag ?? '-', r.outboxDepth ?? '-', r.cameraFps ?? '-', r.softwareVersion ?? '-', r.modelVersion ?? '-', cert].join('\t'));
+      io.out([r.terminalId, r.doorId, state, time(r.lastHeartbeat), r.rosterLag ?? '-', r.outboxDepth ?? '-', r.cameraFps ?? '-', r.softwareVersion ?? '-', r.modelVersion ?? '-', r.faults?.length ? r.faults.join(',') : '-', cert].join('\t'));
     }
     for (const x of infrastructureCertificates(c)) if (x.state !== 'ok') io.out(`warning: the ${x.name} certificate ${x.state === 'expired' ? 'expired' : 'expires'} ${time(x.expiresAt)}: provision ${x.name} renew`);
     return 0;
@@ -512,6 +512,14 @@ function eventLine(e: StoredEvent): string {
       return `${base}\t${ev.outcome}\t${ev.persons} persons, ${ev.templates} templates`;
     case 'config.reload':
       return `${base}\t${ev.outcome}${ev.sections.length ? `\tsections=${ev.sections.join(',')}` : ''}${ev.problems.length ? `\tproblems=${ev.problems.join(',')}` : ''}`;
+    case 'door.released':
+      return `${base}\t${ev.source}${ev.personId ? `\t${ev.personId}` : ''}${ev.requestedBy ? `\tby=${ev.requestedBy}\tcommand=${ev.commandId ?? '-'}` : ''}${ev.durationMs ? `\t${ev.durationMs} ms` : ''}`;
+    case 'unlock.refused':
+      return `${base}\t${ev.reason}\tby=${ev.requestedBy}\tcommand=${ev.commandId}`;
+    case 'alarm.relay-fault':
+      return `${base}\t${ev.state}\tintended=${ev.intended}`;
+    case 'terminal.fault':
+      return `${base}\t${ev.code}\t${ev.state}`;
     case 'update.outcome':
       return `${base}\t${ev.outcome}\t${ev.version ?? '-'}\trunning=${ev.running ?? '-'}${ev.reason ? `\t${ev.reason}` : ''}${ev.detail ? `\t${ev.detail}` : ''}`;
   }

@@ -22,7 +22,7 @@ import { SystemClock } from '../core/clock';
 import { loadConfig } from '../runtime/config';
 import { TerminalError } from '../core/errors';
 import { createLogger } from '../core/log';
-import { Terminal, type TerminalNotice } from '../runtime/main';
+import { startTerminal, type Terminal, type TerminalNotice } from '../runtime/main';
 import { FRANCK_STILLS, OTHER_VIDEOS, testFile } from '../test/fixtures/photos';
 import { keyedPassagesClip, passClip, videoPassagesClip } from '../test/harness/clips';
 import { addPerson, addTerminal, HubService, initCommunity, issuePass, pipelineEnroller } from './index';
@@ -108,7 +108,7 @@ async function main(): Promise<void> {
     config.health.port = 0;
     config.lock.unlockPulseMs = 1500;
     const clock = new SystemClock();
-    terminals.push(await Terminal.start({ config, clock, gpio: new FakeGpio(clock), logger: log, onNotice: printer(d.id) }));
+    terminals.push(await startTerminal({ config, clock, gpio: new FakeGpio(clock), logger: log, onNotice: printer(d.id) }));
     console.log(`           ${d.id.padEnd(7)} camera: ${d.note}`);
   }
   console.log('\nwatching (Ctrl-C to stop)\n');

@@ -34,6 +34,8 @@ export interface FleetRow {
   cameraFps: number | null;
   softwareVersion: string | null;
   modelVersion: string | null;
+  /** Faults the terminal said it runs with in its last heartbeat (relay-fault, roster-corrupt, ...). */
+  faults: string[] | null;
   /**
    * When the certificate the terminal connects with expires: as its heartbeat reports it, or else the
    * one last issued to it (terminals/<id>.crt).
@@ -71,6 +73,7 @@ export function fleetStatus(c: Community, now = Date.now()): FleetRow[] {
       cameraFps: h?.cameraFps ?? null,
       softwareVersion: h?.softwareVersion ?? null,
       modelVersion: h?.modelVersion ?? null,
+      faults: h?.faults ?? null,
       ...certificateOf(c, t.id, t.status, h?.certificateExpiresAt ?? null, now),
     };
   });
@@ -92,13 +95,21 @@ export function infrastructureCertificates(c: Community, now = Date.now()): Infr
   });
 }
 
-/** Queue a signed command for the running hub; `target` is a terminal id or a door id. Returns command ids. */
-export function queueCommand(c: Community, targetId: string, command: Command, o: { actor?: string; now?: number } = {}): number[] {
+/** A command as an operator asks for it: an unlock names its requester from the actor, not from the caller. */
+export type CommandRequest = Exclude<Command, { type: 'unlock' }> | Omit<Extract<Command, { type: 'unlock' }>, 'requestedBy'>;
+
+/**
+ * Queue a signed command for the running hub; `target` is a terminal id or a door id. Returns command
+ * ids. An unlock carries the actor (actorOf: an operator id under the one identifier rule) as
+ * `requestedBy`: the terminal records it with the release.
+ */
+export function queueCommand(c: Community, targetId: string, request: CommandRequest, o: { actor?: string; now?: number } = {}): number[] {
   const target = parseId('door or terminal', targetId);
   const terminals = c.db.terminals().filter((t) => t.status === 'active' && (t.id === target || t.doorId === target));
   if (terminals.length === 0) throw new FleetError(`no active terminal or door ${target}`);
   const now = o.now ?? Date.now();
   const actor = actorOf(o.actor);
+  const command: Command = request.type === 'unlock' ? { ...request, requestedBy: actor } : request;
   return c.db.tx(() =>
     terminals.map((t) => {
       const id = c.db.queueCommand(t.id, command, actor, now);

@@ -11,7 +11,8 @@
  *   (stored once, audited, POSTed to the webhook); a `terminal.wiped` is audited and POSTed to the
  *   webhook too (terminal id, outcome and counts only), once per event;
  * - keeps each terminal's last status and heartbeat in the database (for `provision fleet status`);
- * - sends queued signed commands (door unlock, config reload, wipe, resync) if they are still fresh;
+ * - sends queued signed commands (door unlock, config reload, wipe, resync) if they are still fresh,
+ *   and audits each one sent with its nonce (the command id a terminal's release or refusal names);
  * - renews the certificates that are due (terminals, itself, the broker; provisioning/certificates.ts)
  *   every hour, and publishes each terminal's current certificate (signed, retained) for it to install;
  * - ignores revoked and unknown terminals entirely: nothing from them is processed, nothing is sent.
@@ -441,8 +442,12 @@ export class HubService {
         this.db.finishCommand(cmd.id, 'expired', now);
       } else {
         try {
-          await hub.sendCommand(cmd.terminalId, cmd.command);
-          this.db.finishCommand(cmd.id, 'sent', now);
+          const body = await hub.sendCommand(cmd.terminalId, cmd.command);
+          this.db.tx(() => {
+            this.db.finishCommand(cmd.id, 'sent', now);
+            // The nonce is the command's id on the terminal (a remote release or refusal names it).
+            this.db.audit('hub', 'command.sent', cmd.terminalId, { id: cmd.id, type: cmd.command.type, commandId: body.nonce, requestedBy: cmd.requestedBy }, now);
+          });
         } catch (err) {
           this.log.warn({ terminal: cmd.terminalId, err: String(err) }, 'command not sent yet');
         }

@@ -119,8 +119,46 @@ export const ConfigSchema = z.strictObject({
       /** The hub's Ed25519 public key (PEM), pinned at provisioning. */
       hubPublicKeyFile: z.string().min(1),
       heartbeatMs: z.number().int().min(1000).default(30_000),
+      /** Reconnect back-off: the wait doubles from min to max after each failed attempt (jittered). */
+      reconnectMinMs: z.number().int().min(100).max(600_000).default(500),
+      reconnectMaxMs: z.number().int().min(100).max(3_600_000).default(30_000),
+      connectTimeoutMs: z.number().int().min(1000).max(600_000).default(10_000),
+      keepaliveS: z.number().int().min(5).max(3600).default(30),
+      /** On stop, how long the outbox may take to drain to a connected hub before the link closes. */
+      stopFlushMs: z.number().int().min(0).max(60_000).default(3_000),
     })
+    .refine((h) => h.reconnectMinMs <= h.reconnectMaxMs, 'reconnectMinMs must not exceed reconnectMaxMs')
     .optional(),
+  /** The event outbox (sync file) and the memory buffer used while that file cannot be written. */
+  events: z
+    .strictObject({
+      /** Events kept waiting for the hub; beyond it the oldest non-security events are dropped. */
+      outboxCapacity: z.number().int().min(1000).max(10_000_000).default(100_000),
+      /** Events held in memory while the sync file is unusable (lost on a restart). */
+      memoryCapacity: z.number().int().min(100).max(1_000_000).default(10_000),
+    })
+    .prefault({}),
+  /** Remote unlocks (the hub's signed `unlock`) carried out per terminal: at most `max` per `windowMs`. */
+  remoteUnlock: z
+    .strictObject({
+      max: z.number().int().min(1).max(1000).default(6),
+      windowMs: z.number().int().min(1000).max(86_400_000).default(60_000),
+    })
+    .prefault({}),
+  /** What the resident hears and sees (buzzer and status LED, when wired): patterns in ms. */
+  feedback: z
+    .strictObject({
+      /** One beep when the door is released for a grant (face, credential, remote). */
+      grantBeepMs: z.number().int().min(0).max(5_000).default(200),
+      /** Short beeps and LED blinks for a refused face. */
+      denyBeeps: z.number().int().min(0).max(10).default(2),
+      denyBlinks: z.number().int().min(0).max(20).default(3),
+      denyToneMs: z.number().int().min(20).max(5_000).default(100),
+      /** Buzzer on/off while a door alarm (forced-open, held-open, tamper) or a relay fault lasts. */
+      alarmOnMs: z.number().int().min(50).max(10_000).default(500),
+      alarmOffMs: z.number().int().min(50).max(10_000).default(500),
+    })
+    .prefault({}),
   paths: z.strictObject({
     dataDir: z.string().min(1),
     /** Device secret for roster encryption (0600), written at provisioning. */
@@ -136,6 +174,10 @@ export const ConfigSchema = z.strictObject({
       stallExitMs: z.number().int().min(1000).default(15_000),
       /** A frame older than this means the camera is not fresh (healthz fails). */
       frameFreshMs: z.number().int().min(100).default(3_000),
+      /** How often the stall check runs. */
+      stallCheckMs: z.number().int().min(50).max(60_000).default(1_000),
+      /** Camera fps (metrics, heartbeat) is counted over windows of this length. */
+      fpsWindowMs: z.number().int().min(500).max(300_000).default(5_000),
     })
     .prefault({}),
   logging: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),

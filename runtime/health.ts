@@ -1,6 +1,11 @@
 /**
  * Health and metrics on localhost: `/healthz` (JSON; 200 when every check passes, 503 otherwise) and
  * `/metrics` (Prometheus text, prom-client with a registry of this terminal's own, no globals).
+ *
+ * `/healthz` says what is wrong in machine-readable words: `faults` (the terminal's degraded-mode
+ * fault codes, runtime/terminal/degraded.ts), and `problems`, every reason it is not ok: the faults
+ * and `loop-not-running`, `camera-stale`, `models-not-loaded`, `roster-not-loaded`, `lock-not-running`,
+ * `hub-disconnected`. `mode` is `degraded` while any fault is raised.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,6 +20,20 @@ export interface HealthChecks {
   lockOk: boolean;
   /** null when no hub is configured. */
   hubConnected: boolean | null;
+  /** Degraded-mode fault codes raised now (empty: none). */
+  faults: string[];
+}
+
+/** The /healthz body: every reason for `ok: false` in `problems`. */
+export function healthReport<C extends HealthChecks>(c: C): C & { ok: boolean; mode: 'normal' | 'degraded'; problems: string[] } {
+  const problems = [...c.faults];
+  if (!c.loopRunning) problems.push('loop-not-running');
+  if (!c.cameraFresh) problems.push('camera-stale');
+  if (!c.modelsLoaded) problems.push('models-not-loaded');
+  if (!c.rosterLoaded) problems.push('roster-not-loaded');
+  if (!c.lockOk) problems.push('lock-not-running');
+  if (c.hubConnected === false) problems.push('hub-disconnected');
+  return { ok: problems.length === 0, mode: c.faults.length > 0 ? 'degraded' : 'normal', problems, ...c };
 }
 
 /**
@@ -61,9 +80,8 @@ export class HealthServer {
         return;
       }
       if (req.url === '/healthz') {
-        const c = this.checks();
-        const ok = c.loopRunning && c.cameraFresh && c.modelsLoaded && c.rosterLoaded && c.lockOk && c.hubConnected !== false;
-        res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ ok, ...c }));
+        const r = healthReport(this.checks());
+        res.writeHead(r.ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(r));
         return;
       }
       if (req.url === '/metrics') {

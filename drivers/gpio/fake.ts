@@ -30,11 +30,22 @@ export interface FakeWrite {
   active: boolean;
 }
 
+/**
+ * An output in memory. Scriptable faults, as a real line can show them:
+ *  - `failNextWrite = new Error('EIO')`: the next write throws (a GpioError with that cause);
+ *  - `failWrites(n)`: the next n writes throw (`Infinity`: every write until `failWrites(0)`);
+ *  - `stick(level)`: writes no longer throw but the line stays at `level` (a welded relay contact or a
+ *    driver stage that no longer follows its input); `read()` shows the stuck level; `stick(null)` frees it.
+ */
 export class FakeGpioOutput implements GpioOutput {
-  /** Every write with the clock's monotonic time, for assertions. */
+  /** Every write that reached the line (not the failed ones), with the clock's monotonic time. */
   readonly writes: FakeWrite[] = [];
+  /** Every write attempted, failed or not. */
+  attempts = 0;
   private state: boolean;
   failNextWrite: Error | null = null;
+  private failing = 0;
+  private stuck: boolean | null = null;
 
   constructor(
     readonly name: OutputName,
@@ -44,12 +55,29 @@ export class FakeGpioOutput implements GpioOutput {
     this.state = initial;
   }
 
+  /** The next `count` writes throw (Infinity: all of them until `failWrites(0)`). */
+  failWrites(count: number): void {
+    this.failing = count;
+  }
+
+  /** Holds the line at `level` whatever is written (null: follow writes again). */
+  stick(level: boolean | null): void {
+    this.stuck = level;
+    if (level !== null) this.state = level;
+  }
+
   write(active: boolean): void {
+    this.attempts += 1;
     if (this.failNextWrite) {
       const cause = this.failNextWrite;
       this.failNextWrite = null;
       throw new GpioError('gpio-io', null, `writing output ${this.name} failed`, { cause });
     }
+    if (this.failing > 0) {
+      this.failing -= 1;
+      throw new GpioError('gpio-io', null, `writing output ${this.name} failed`, { cause: new Error('EIO') });
+    }
+    if (this.stuck !== null) return;
     this.state = active;
     this.writes.push({ at: this.clock.monotonic(), active });
   }

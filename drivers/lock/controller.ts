@@ -24,13 +24,24 @@ export const lockConfigSchema = z.strictObject({
   maxUnlockMs: z.number().int().min(100).max(120_000).default(30_000),
   /** Door open longer than this raises a held-open alarm. */
   heldOpenAlarmMs: z.number().int().min(1_000).max(3_600_000).default(30_000),
+  /**
+   * Relay writes tried at once (each read back) before the relay counts as faulty. A write that
+   * throws, or a line that reads back another level than the one written, is a failed attempt.
+   */
+  relayAttempts: z.number().int().min(1).max(10).default(3),
+  /** While the relay is faulty, the level the door needs is written again this often. */
+  relayRetryMs: z.number().int().min(50).max(60_000).default(1_000),
 });
 export type LockConfig = z.infer<typeof lockConfigSchema>;
 
 export type GrantSource = 'face' | 'remote' | 'pin' | 'card' | 'qr';
-export type AlarmKind = 'held-open' | 'forced-open' | 'tamper' | 'fire';
+/** `relay-fault`: the relay is not (read back) at the level the door needs; cleared when it is. */
+export type AlarmKind = 'held-open' | 'forced-open' | 'tamper' | 'fire' | 'relay-fault';
 export type UnlockReason = 'grant' | 'exit-button' | 'fire';
-export type LockReason = 'started' | 'door-closed' | 'pulse-ended' | 'fire-cleared' | 'stopped';
+/** `relay-recovered`: a relock that had failed went through on a later attempt. */
+export type LockReason = 'started' | 'door-closed' | 'pulse-ended' | 'fire-cleared' | 'stopped' | 'relay-recovered';
+/** The relay level a transition needs. */
+export type RelayIntent = 'locked' | 'released';
 
 /** Every transition of the controller, in the order it happened. `at` is Clock.now() (epoch ms). */
 export type LockEvent =
@@ -40,9 +51,14 @@ export type LockEvent =
   | { type: 'door-closed'; at: number }
   | { type: 'alarm'; alarm: AlarmKind; at: number }
   | { type: 'alarm-cleared'; alarm: AlarmKind; at: number }
-  | { type: 'relay-fault'; error: LockRelayError; at: number };
+  /** The relay could not be brought to `intended` (every attempt failed or read back wrong). */
+  | { type: 'relay-fault'; intended: RelayIntent; error: LockRelayError; at: number };
 
-export type LockState = 'stopped' | 'locked' | 'unlocked' | 'fire-release';
+/**
+ * `relay-fault`: the relay is not confirmed at the level the door needs (a relock or a fire release
+ * that failed): the controller keeps trying every `relayRetryMs` and says nothing else meanwhile.
+ */
+export type LockState = 'stopped' | 'locked' | 'unlocked' | 'fire-release' | 'relay-fault';
 
 /**
  * What `grant()` did: `unlocked` (pulse started or restarted), or why it did nothing
@@ -52,15 +68,14 @@ export type GrantResult = 'unlocked' | 'held-by-fire' | 'not-running' | 'relay-f
 
 export interface LockControllerDeps {
   relay: GpioOutput;
-  /** Optional: sounds while a door alarm (forced-open, held-open, tamper) is active. */
-  buzzer?: GpioOutput;
-  /** Optional: lit while the door is released (grant, exit button, fire). */
-  led?: GpioOutput;
   inputs: Partial<Record<InputName, GpioInput>>;
   clock: Clock;
   config: LockConfig;
   logger: Logger;
 }
+
+/** What the controller is doing; the relay must be (read back) at this mode's level, or it is faulty. */
+type Mode = 'stopped' | 'locked' | 'unlocked' | 'fire';
 
 /**
  * The door's lock state machine. Timings come from config; the clock is injected; every transition
@@ -71,16 +86,25 @@ export interface LockControllerDeps {
  *      having opened, or when the pulse ends, whichever comes first. A grant during a pulse restarts it.
  *   3. Door opened while locked: forced-open alarm. Door open longer than `heldOpenAlarmMs`:
  *      held-open alarm. Both clear when the door closes. Tamper input: alarm while active.
+ * Every relay write is read back and tried up to `relayAttempts` times. A release that fails changes
+ * nothing (the door stays locked, and is checked to be); a relock or fire release that fails puts the
+ * controller in `relay-fault` (never `locked` or `fire-release` while the relay is not at that level),
+ * raises the `relay-fault` alarm and writes again every `relayRetryMs` until the line reads back right.
  * stop() leaves the relay in the locked state for the lock type (unless fire holds it released)
  * and the line stays driven after the process exits: see README.md for the full relay table.
  */
 export class LockController {
-  private state: LockState = 'stopped';
+  private mode: Mode = 'stopped';
+  /** The relay was read back at the current mode's level. */
+  private relayOk = true;
+  /** What the relay was last asked for and failed to reach (for the fault event). */
+  private faultIntent: RelayIntent | null = null;
   private doorOpen = false;
   /** The door opened during the current release (so closing it relocks at once). */
   private openedDuringRelease = false;
   private pulseTimer: TimerHandle | null = null;
   private heldTimer: TimerHandle | null = null;
+  private retryTimer: TimerHandle | null = null;
   private readonly activeAlarms = new Set<AlarmKind>();
   private readonly listeners = new Set<(e: LockEvent) => void>();
   private unsubscribe: Array<() => void> = [];
@@ -101,19 +125,18 @@ export class LockController {
   }
 
   getState(): { state: LockState; doorOpen: boolean; alarms: AlarmKind[] } {
-    return { state: this.state, doorOpen: this.doorOpen, alarms: [...this.activeAlarms] };
+    return { state: this.state(), doorOpen: this.doorOpen, alarms: [...this.activeAlarms] };
   }
 
   start(): void {
-    if (this.state !== 'stopped') return;
+    if (this.mode !== 'stopped') return;
     const { inputs } = this.deps;
     this.doorOpen = inputs.door?.read() ?? false;
-    this.state = 'locked';
+    this.mode = 'locked';
     if (inputs.fire?.read()) {
       this.enterFire();
     } else {
-      this.driveLocked();
-      this.emit({ type: 'locked', reason: 'started', at: this.now() });
+      if (this.settle('locked')) this.emit({ type: 'locked', reason: 'started', at: this.now() });
       if (this.doorOpen) this.startHeldTimer();
     }
     if (inputs.tamper?.read()) this.raise('tamper');
@@ -129,8 +152,8 @@ export class LockController {
    * that is not a positive finite number unlocks nothing (fail closed).
    */
   grant(source: GrantSource, durationMs?: number): GrantResult {
-    if (this.state === 'stopped') return 'not-running';
-    if (this.state === 'fire-release') return 'held-by-fire';
+    if (this.mode === 'stopped') return 'not-running';
+    if (this.mode === 'fire') return 'held-by-fire';
     let pulseMs = this.deps.config.unlockPulseMs;
     if (durationMs !== undefined) {
       if (!Number.isFinite(durationMs) || durationMs <= 0) {
@@ -144,19 +167,21 @@ export class LockController {
 
   /**
    * Stops watching inputs and timers and leaves the relay locked for the lock type, except while the
-   * fire alarm is active, when it stays released. The relay line stays driven after this.
+   * fire alarm is active, when it stays released. The relay line stays driven after this. A relock
+   * that fails here is reported (`relay-fault`), not claimed; the exit guard tries once more.
    */
   stop(): void {
-    if (this.state === 'stopped') return;
+    if (this.mode === 'stopped') return;
     for (const u of this.unsubscribe.splice(0)) u();
     this.cancelPulse();
     this.cancelHeld();
-    if (this.state !== 'fire-release') {
-      this.driveLocked();
-      this.emit({ type: 'locked', reason: 'stopped', at: this.now() });
+    this.cancelRetry();
+    if (this.mode !== 'fire') {
+      this.mode = 'locked';
+      if (this.drive('locked')) this.emit({ type: 'locked', reason: 'stopped', at: this.now() });
+      else this.reportFault('locked');
     }
-    this.state = 'stopped';
-    this.indicator(this.deps.buzzer, false);
+    this.mode = 'stopped';
   }
 
   /**
@@ -172,11 +197,25 @@ export class LockController {
     }
   }
 
+  private state(): LockState {
+    if (this.mode === 'stopped') return 'stopped';
+    if (!this.relayOk) return 'relay-fault';
+    return this.mode === 'fire' ? 'fire-release' : this.mode;
+  }
+
   private release(reason: 'grant' | 'exit-button', source: GrantSource | null, pulseMs = this.deps.config.unlockPulseMs): boolean {
-    if (this.state === 'stopped' || this.state === 'fire-release') return false;
-    if (!this.drive(false)) return false;
-    const wasLocked = this.state === 'locked';
-    this.state = 'unlocked';
+    if (this.mode === 'stopped' || this.mode === 'fire') return false;
+    if (!this.drive('released')) {
+      // Nothing is claimed. The alarm is raised, and cleared again once the relay is read back at the
+      // level the current mode needs (or stays, with retries, if it is not).
+      this.reportFault('released');
+      this.raise('relay-fault');
+      this.settle(this.mode === 'unlocked' ? 'released' : 'locked');
+      return false;
+    }
+    const wasLocked = this.mode === 'locked';
+    this.mode = 'unlocked';
+    this.confirm();
     this.openedDuringRelease = false;
     this.cancelPulse();
     this.pulseTimer = this.deps.clock.setTimeout(() => {
@@ -189,103 +228,131 @@ export class LockController {
   }
 
   private relock(reason: LockReason): void {
-    if (this.state !== 'unlocked') return;
+    if (this.mode !== 'unlocked') return;
     this.cancelPulse();
-    this.state = 'locked';
-    this.driveLocked();
-    this.emit({ type: 'locked', reason, at: this.now() });
+    this.mode = 'locked';
+    if (this.settle('locked')) this.emit({ type: 'locked', reason, at: this.now() });
   }
 
   private onDoor(open: boolean): void {
     if (open === this.doorOpen) return;
     this.doorOpen = open;
     if (open) {
-      const authorised = this.state !== 'locked';
-      if (this.state === 'unlocked') this.openedDuringRelease = true;
+      const authorised = this.mode !== 'locked';
+      if (this.mode === 'unlocked') this.openedDuringRelease = true;
       this.emit({ type: 'door-opened', authorised, at: this.now() });
       if (!authorised) this.raise('forced-open');
-      if (this.state !== 'fire-release') this.startHeldTimer();
+      if (this.mode !== 'fire') this.startHeldTimer();
       return;
     }
     this.cancelHeld();
     this.emit({ type: 'door-closed', at: this.now() });
     this.clear('held-open');
     this.clear('forced-open');
-    if (this.state === 'unlocked' && this.openedDuringRelease) this.relock('door-closed');
+    if (this.mode === 'unlocked' && this.openedDuringRelease) this.relock('door-closed');
   }
 
   private enterFire(): void {
-    if (this.state === 'stopped' || this.state === 'fire-release') return;
+    if (this.mode === 'stopped' || this.mode === 'fire') return;
     this.cancelPulse();
     this.cancelHeld();
     this.clear('held-open');
-    this.state = 'fire-release';
-    this.drive(false);
+    this.mode = 'fire';
     this.raise('fire');
-    this.emit({ type: 'unlocked', reason: 'fire', source: null, at: this.now() });
+    if (this.settle('released')) this.emit({ type: 'unlocked', reason: 'fire', source: null, at: this.now() });
   }
 
   private leaveFire(): void {
-    if (this.state !== 'fire-release') return;
-    this.state = 'locked';
-    this.driveLocked();
+    if (this.mode !== 'fire') return;
+    this.mode = 'locked';
     this.clear('fire');
-    this.emit({ type: 'locked', reason: 'fire-cleared', at: this.now() });
+    if (this.settle('locked')) this.emit({ type: 'locked', reason: 'fire-cleared', at: this.now() });
     if (this.doorOpen) this.startHeldTimer();
+  }
+
+  /**
+   * Brings the relay to the level the current mode needs. True when it is read back there; otherwise
+   * the controller is in relay-fault (alarm raised, retries on the clock) and false is returned.
+   */
+  private settle(intent: RelayIntent): boolean {
+    if (this.drive(intent)) {
+      this.confirm();
+      return true;
+    }
+    this.relayOk = false;
+    this.reportFault(intent);
+    this.raise('relay-fault');
+    this.scheduleRetry();
+    return false;
+  }
+
+  /** The relay is read back at the mode's level: a fault (if any) is over. */
+  private confirm(): void {
+    this.relayOk = true;
+    this.faultIntent = null;
+    this.cancelRetry();
+    this.clear('relay-fault');
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer || this.mode === 'stopped') return;
+    this.retryTimer = this.deps.clock.setInterval(() => this.retry(), this.deps.config.relayRetryMs);
+  }
+
+  private retry(): void {
+    if (this.mode === 'stopped' || this.relayOk) return this.cancelRetry();
+    const intent: RelayIntent = this.mode === 'locked' ? 'locked' : 'released';
+    if (!this.drive(intent)) return;
+    this.log.warn({ intent }, 'relay recovered');
+    this.confirm();
+    if (this.mode === 'locked') this.emit({ type: 'locked', reason: 'relay-recovered', at: this.now() });
+    else if (this.mode === 'fire') this.emit({ type: 'unlocked', reason: 'fire', source: null, at: this.now() });
+  }
+
+  private reportFault(intended: RelayIntent): void {
+    if (this.faultIntent === intended) return; // already reported; retries are quiet
+    this.faultIntent = intended;
+    const error = new LockRelayError(`could not ${intended === 'locked' ? 'lock' : 'release'} the door relay`);
+    this.log.error({ intended, attempts: this.deps.config.relayAttempts }, 'relay not at the level written');
+    this.emit({ type: 'relay-fault', intended, error, at: this.now() });
   }
 
   private startHeldTimer(): void {
     this.cancelHeld();
     this.heldTimer = this.deps.clock.setTimeout(() => {
       this.heldTimer = null;
-      if (this.doorOpen && this.state !== 'fire-release') this.raise('held-open');
+      if (this.doorOpen && this.mode !== 'fire') this.raise('held-open');
     }, this.deps.config.heldOpenAlarmMs);
   }
 
   private raise(alarm: AlarmKind): void {
     if (this.activeAlarms.has(alarm)) return;
     this.activeAlarms.add(alarm);
-    this.updateBuzzer();
     this.emit({ type: 'alarm', alarm, at: this.now() });
   }
 
   private clear(alarm: AlarmKind): void {
     if (!this.activeAlarms.delete(alarm)) return;
-    this.updateBuzzer();
     this.emit({ type: 'alarm-cleared', alarm, at: this.now() });
   }
 
-  private updateBuzzer(): void {
-    const doorAlarm = ['forced-open', 'held-open', 'tamper'].some((a) => this.activeAlarms.has(a as AlarmKind));
-    this.indicator(this.deps.buzzer, doorAlarm && this.state !== 'stopped');
-  }
-
-  /** Buzzer and LED are best effort: a failing indicator never blocks the lock. */
-  private indicator(out: GpioOutput | undefined, on: boolean): void {
-    if (!out || out.read() === on) return;
-    try {
-      out.write(on);
-    } catch (err) {
-      this.log.warn({ output: out.name, err: err instanceof Error ? err.message : String(err) }, 'indicator write failed');
+  /**
+   * Writes the level for `intent` and reads it back, up to `relayAttempts` times. True once the line
+   * reads back at that level; false when every attempt threw or read back another level.
+   */
+  private drive(intent: RelayIntent): boolean {
+    const level = LockController.relayActiveWhen(this.deps.config.lockType, intent === 'locked');
+    const attempts = this.deps.config.relayAttempts;
+    for (let i = 1; i <= attempts; i++) {
+      try {
+        this.deps.relay.write(level);
+        if (this.deps.relay.read() === level) return true;
+        this.log.warn({ intent, attempt: i }, 'relay read back another level than written');
+      } catch (err) {
+        this.log.warn({ intent, attempt: i, err: err instanceof Error ? err.message : String(err) }, 'relay write failed');
+      }
     }
-  }
-
-  private driveLocked(): void {
-    this.drive(true);
-  }
-
-  /** Drives the relay to the locked or released level; reports a failure as an event. */
-  private drive(locked: boolean): boolean {
-    try {
-      this.deps.relay.write(LockController.relayActiveWhen(this.deps.config.lockType, locked));
-      this.indicator(this.deps.led, !locked);
-      return true;
-    } catch (err) {
-      const error = new LockRelayError(`could not ${locked ? 'lock' : 'release'} the door relay`, { cause: err });
-      this.log.error({ err: err instanceof Error ? err.message : String(err), locked }, 'relay write failed');
-      this.emit({ type: 'relay-fault', error, at: this.now() });
-      return false;
-    }
+    return false;
   }
 
   private watch(name: InputName, fn: (active: boolean) => void): void {
@@ -301,6 +368,11 @@ export class LockController {
   private cancelHeld(): void {
     this.heldTimer?.cancel();
     this.heldTimer = null;
+  }
+
+  private cancelRetry(): void {
+    this.retryTimer?.cancel();
+    this.retryTimer = null;
   }
 
   private now(): number {

@@ -24,6 +24,15 @@ const ms = z.number().nonnegative().max(3_600_000);
 /** Pseudonymous person id (a roster key, never a name). */
 const personId = IdSchema;
 
+/**
+ * Who asked the hub for a command: the operator as the hub's audit log names them (provisioning's
+ * actorOf), an identifier under the one rule (ids.ts) like every other id that reaches a log or an event.
+ */
+export const OperatorIdSchema = IdSchema;
+
+/** The id of a signed hub command on the terminal: its single-use nonce (the hub audits it as sent). */
+export const CommandIdSchema = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'command id');
+
 const eventBase = { id: EventIdSchema, at: epochMs };
 
 /**
@@ -171,6 +180,82 @@ export const ConfigReloadSchema = z.strictObject({
 });
 
 /**
+ * The door was released (relay read back at the released level). One per release, whatever opened it:
+ * a face or credential grant (`personId`), the hub's remote unlock (`commandId`, `requestedBy`), the exit
+ * button, the fire alarm. `durationMs`: how long the release lasts at most (null: fire, held until the
+ * alarm clears).
+ */
+export const DoorReleasedSchema = z.strictObject({
+  ...eventBase,
+  type: z.literal('door.released'),
+  source: z.enum(['face', 'pin', 'card', 'qr', 'remote', 'exit-button', 'fire']),
+  personId: personId.nullable(),
+  commandId: CommandIdSchema.nullable(),
+  requestedBy: OperatorIdSchema.nullable(),
+  durationMs: z.number().int().positive().max(3_600_000).nullable(),
+});
+
+/**
+ * A verified remote unlock that the terminal did not carry out: too many within the window
+ * (`rate-limited`), the fire alarm already holds the door released, the relay did not release, the lock
+ * is not running, or a duration the lock cannot use.
+ */
+export const UnlockRefusedSchema = z.strictObject({
+  ...eventBase,
+  type: z.literal('unlock.refused'),
+  commandId: CommandIdSchema,
+  requestedBy: OperatorIdSchema,
+  reason: z.enum(['rate-limited', 'held-by-fire', 'relay-fault', 'not-running', 'bad-duration']),
+});
+
+/**
+ * The lock relay is not (read back) at the level the door needs: `active` with the level it failed to
+ * reach (the door may be released when it should be locked, or locked during a fire), `cleared` once it
+ * reads back right (`intended` null).
+ */
+export const AlarmRelayFaultSchema = z.strictObject({
+  ...eventBase,
+  type: z.literal('alarm.relay-fault'),
+  state: z.enum(['active', 'cleared']),
+  intended: z.enum(['locked', 'released']).nullable(),
+});
+
+/**
+ * Why a terminal runs degraded (machine-readable; the same codes are in its heartbeat and /healthz):
+ * no face decisions while the roster, the device secret or the models are unusable; no hub link while
+ * its credentials or URL are unusable; the event store (sync file) set aside or unavailable; a relay fault;
+ * no cards and PINs while the reader's lines or the credential key cannot be opened; no passes while the QR
+ * decoder, the hub key or the sync file (pass uses) cannot.
+ */
+export const TerminalFaultCodeSchema = z.enum([
+  'roster-corrupt',
+  'roster-wrong-key',
+  'roster-schema',
+  'roster-unavailable',
+  'secret-insecure',
+  'secret-unreadable',
+  'models-unavailable',
+  'event-store-replaced',
+  'event-store-unavailable',
+  'hub-credentials',
+  'hub-url',
+  'relay-fault',
+  // other ways in (runtime/terminal/other-ways-in.ts): only that way is shut
+  'card-reader-unavailable',
+  'credential-key-unavailable',
+  'passes-unavailable',
+]);
+export type TerminalFaultCode = z.infer<typeof TerminalFaultCodeSchema>;
+
+/** A fault of the terminal was raised or cleared (see TerminalFaultCodeSchema). */
+export const TerminalFaultSchema = z.strictObject({
+  ...eventBase,
+  type: z.literal('terminal.fault'),
+  code: TerminalFaultCodeSchema,
+  state: z.enum(['raised', 'cleared']),
+});
+
+/**
  * Why an update was refused or rolled back (runtime/update). Refusals leave the slots and `current`
  * untouched; `crashed`, `unhealthy`, `did-not-start` and `interrupted` end a trial with a rollback.
  */
@@ -227,6 +312,10 @@ export const SyncEventSchema = z.discriminatedUnion('type', [
   RosterIntegritySchema,
   TerminalWipedSchema,
   ConfigReloadSchema,
+  DoorReleasedSchema,
+  UnlockRefusedSchema,
+  AlarmRelayFaultSchema,
+  TerminalFaultSchema,
   UpdateOutcomeSchema,
 ]);
 export type SyncEvent = z.infer<typeof SyncEventSchema>;
@@ -234,7 +323,7 @@ export type SyncEventType = SyncEvent['type'];
 
 /**
  * Security events are never dropped by a full outbox: every alarm, an alert-tag sighting, a roster
- * integrity failure, and a wipe.
+ * integrity failure, a wipe, every release of the door, a refused remote unlock and a terminal fault.
  * Entry records (granted/denied) and camera health are dropped oldest-first when the outbox is full.
  */
 export const SECURITY_EVENT_TYPES: ReadonlySet<SyncEventType> = new Set<SyncEventType>([
@@ -246,6 +335,10 @@ export const SECURITY_EVENT_TYPES: ReadonlySet<SyncEventType> = new Set<SyncEven
   'alarm.fire',
   'roster.integrity',
   'terminal.wiped',
+  'door.released',
+  'unlock.refused',
+  'alarm.relay-fault',
+  'terminal.fault',
 ]);
 
 export function isSecurityEvent(type: SyncEventType): boolean {
@@ -301,6 +394,8 @@ export const HealthSchema = z.strictObject({
   lastDecisionLatencyMs: z.number().nonnegative().nullable(),
   softwareVersion: z.string().min(1).max(64),
   modelVersion: z.string().min(1).max(128),
+  /** Faults the terminal runs with now (empty: none); a heartbeat without the field has none. */
+  faults: z.array(TerminalFaultCodeSchema).max(32).default([]),
   /** Installed bundle (runtime/update): its version, the slot `current` points at, the agent's state. */
   update: z
     .strictObject({
@@ -383,7 +478,8 @@ export type RosterSnapshotChunk = z.infer<typeof RosterSnapshotChunkSchema>;
 export type RosterBody = z.infer<typeof RosterBodySchema>;
 
 export const CommandSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('unlock'), durationMs: z.number().int().positive().max(60_000) }),
+  /** `requestedBy`: the operator who asked (recorded with the release or the refusal on the terminal). */
+  z.strictObject({ type: z.literal('unlock'), durationMs: z.number().int().positive().max(60_000), requestedBy: OperatorIdSchema }),
   z.strictObject({ type: z.literal('reload-config') }),
   z.strictObject({ type: z.literal('resync') }),
   z.strictObject({ type: z.literal('wipe') }),
@@ -410,7 +506,8 @@ export const CommandBodySchema = z.strictObject({
   v,
   kind: z.literal('command'),
   terminalId: TerminalIdSchema,
-  nonce: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/),
+  /** Also the command's id in the terminal's events and the hub's audit (`command.sent`). */
+  nonce: CommandIdSchema,
   issuedAt: epochMs,
   expiresAt: epochMs,
   command: CommandSchema,

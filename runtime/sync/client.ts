@@ -80,12 +80,25 @@ export interface SyncClientDeps {
    * through it (runtime/sync/certificate.ts); without it they are ignored.
    */
   certificates?: CertificateInstaller;
-  /** Live figures for the heartbeat, from the frame loop and decision path. */
-  health: () => { cameraFps: number | null; lastDecisionLatencyMs: number | null; update?: Health['update'] };
+  /**
+   * Live figures for the heartbeat, from the frame loop and decision path, the terminal's faults and
+   * the installed update bundle.
+   */
+  health: () => { cameraFps: number | null; lastDecisionLatencyMs: number | null; faults?: Health['faults']; update?: Health['update'] };
   versions: { software: string; model: string };
   timing?: Partial<SyncTiming>;
-  /** Outbox capacity (events); default 100,000. */
+  /**
+   * The terminal's outbox, owned by its event recorder (runtime/terminal/events.ts): the client only
+   * publishes and acknowledges what is in it. Without one the client keeps an outbox of its own in `db`.
+   */
+  outbox?: Outbox;
+  /** Outbox capacity (events) of the client's own outbox; default 100,000. */
   outboxCapacity?: number;
+  /**
+   * Commands issued before this time (epoch ms) are refused: the nonces seen before it are lost (a sync
+   * file set aside as corrupt), so such a command could be a replay. Default: none refused.
+   */
+  commandsIssuedAfter?: number;
   /** Largest accepted incoming payload; default 4 MiB. */
   maxPayloadBytes?: number;
   /** Events per published batch and batches in flight at once. */
@@ -108,11 +121,17 @@ interface SyncClientEvents {
   'snapshot-received': [{ version: number; chunks: number }];
   rejected: [Rejected];
   /** A verified, fresh, single-use command for the application (unlock, reload-config, wipe, resync). */
-  command: [Command];
+  command: [Command, CommandMeta];
   /** A batch of events was acknowledged by the hub and deleted from the outbox. */
   acked: [number];
   /** A renewed TLS certificate was installed (used from the next connection). */
   certificate: [{ expiresAt: number | null }];
+}
+
+/** Which signed command this was: its nonce is its id (the hub audits the nonce of every command it sends). */
+export interface CommandMeta {
+  commandId: string;
+  issuedAt: number;
 }
 
 interface InFlight {
@@ -164,6 +183,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   private idToBatch = new Map<string, number>();
   private nextBatchNo = 1;
   private drainScheduled = false;
+  private unsubscribeOutbox: (() => void) | null = null;
 
   constructor(private readonly deps: SyncClientDeps) {
     super();
@@ -173,7 +193,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     this.batchEvents = deps.batchEvents ?? 200;
     this.windowBatches = deps.windowBatches ?? 8;
     this.log = deps.log.child({ module: 'sync' });
-    this.outbox = new Outbox(deps.db, { capacity: deps.outboxCapacity ?? 100_000, log: this.log });
+    this.outbox = deps.outbox ?? new Outbox(deps.db, { capacity: deps.outboxCapacity ?? 100_000, log: this.log });
     this.nonces = new NonceStore(deps.db);
     this.staging = new SnapshotStaging(deps.db, deps.stagingKey ?? ephemeralStagingKey());
     this.roster = new RosterSync({
@@ -196,6 +216,8 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     // missing ones are computed: they are asked for again like any chunk that never arrived.
     const unreadable = this.staging.discardUnreadable();
     if (unreadable > 0) this.countRejected('staged-chunk-unreadable', 'roster', `${unreadable} staged chunk(s) discarded at start`);
+    // Whoever records an event (the terminal's recorder), it goes out as soon as it is committed.
+    this.unsubscribeOutbox = this.outbox.onQueued(() => this.scheduleDrain());
     const offline: StatusMessage = { v: SCHEMA_VERSION, state: 'offline' };
     transport.start(
       {
@@ -212,6 +234,8 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   async stop(): Promise<void> {
     for (const t of this.timers) t.cancel();
     this.timers = [];
+    this.unsubscribeOutbox?.();
+    this.unsubscribeOutbox = null;
     if (this.isConnected) {
       // Say goodbye if the broker answers soon; a broker that went away must not hold a shutdown
       // (the retained last will says `offline` anyway).
@@ -261,8 +285,14 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       lastDecisionLatencyMs: live.lastDecisionLatencyMs,
       softwareVersion: this.deps.versions.software,
       modelVersion: this.deps.versions.model,
+      faults: live.faults ?? [],
       ...(live.update ? { update: live.update } : {}),
     };
+  }
+
+  /** Publishes the status with health now instead of at the next heartbeat (a fault came or went). */
+  healthChanged(): void {
+    this.publishStatus();
   }
 
   /**
@@ -468,9 +498,12 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     if (c.expiresAt - c.issuedAt > this.timing.commandMaxTtlMs || c.issuedAt > now + this.timing.commandMaxSkewMs) {
       throw new ProtocolRejectError('expired', 'command validity window not acceptable');
     }
+    if (this.deps.commandsIssuedAfter !== undefined && c.issuedAt <= this.deps.commandsIssuedAfter) {
+      throw new ProtocolRejectError('expired', 'command issued before the nonce store was replaced');
+    }
     if (!this.nonces.claim(c.nonce, c.expiresAt, now)) throw new ProtocolRejectError('replayed-nonce', 'nonce already used');
     this.log.info({ command: c.command.type }, 'command accepted');
     if (c.command.type === 'resync') this.roster.resync();
-    this.emit('command', c.command);
+    this.emit('command', c.command, { commandId: c.nonce, issuedAt: c.issuedAt });
   }
 }

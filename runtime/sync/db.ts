@@ -25,6 +25,16 @@ export const SYNC_DB_VERSION = 2;
  */
 export function openSyncDb(path: string, opts: SyncDbOptions = {}): SyncDb {
   const db = new Database(path);
+  try {
+    prepare(db, opts);
+  } catch (err) {
+    db.close(); // a corrupt file: the caller may move it aside
+    throw err;
+  }
+  return db;
+}
+
+function prepare(db: SyncDb, opts: SyncDbOptions): void {
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
   db.pragma('busy_timeout = 2000');
@@ -53,7 +63,6 @@ export function openSyncDb(path: string, opts: SyncDbOptions = {}): SyncDb {
   `);
   dropPlainStaging(db);
   if ((db.pragma('user_version', { simple: true }) as number) < SYNC_DB_VERSION) db.pragma(`user_version = ${SYNC_DB_VERSION}`);
-  return db;
 }
 
 /**

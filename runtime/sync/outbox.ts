@@ -32,6 +32,7 @@ export class Outbox {
   private count: number;
   private droppedCount: number;
   private readonly stmts;
+  private readonly queuedListeners = new Set<() => void>();
 
   constructor(
     private readonly db: SyncDb,
@@ -82,7 +83,14 @@ export class Outbox {
     });
     const r = tx();
     if (r === 'dropped') this.opts.log.warn({ type: ev.type }, 'outbox full of security events: plain event dropped');
+    if (r === 'queued') for (const l of [...this.queuedListeners]) l();
     return r;
+  }
+
+  /** Called after each event is committed (the publisher wakes up); returns the unsubscribe function. */
+  onQueued(listener: () => void): () => void {
+    this.queuedListeners.add(listener);
+    return () => this.queuedListeners.delete(listener);
   }
 
   /** Events currently waiting for the hub's acknowledgement. */

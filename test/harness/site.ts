@@ -13,7 +13,7 @@ import { HubRosterStore, ROSTER_STORE_FORMAT } from '../../provisioning/hub/rost
 import { SystemClock } from '../../core/clock';
 import { silentLogger } from '../../core/log';
 import type { LoopEvent } from '../../runtime/loop/door-loop';
-import { Terminal, type TerminalNotice } from '../../runtime/main';
+import { startTerminal, type Terminal, type TerminalNotice } from '../../runtime/main';
 import { generateSigningKeyPair } from '../../runtime/protocol/signing';
 import type { PersonUpsert } from '../../runtime/roster/batch';
 import { MosquittoBroker } from './mosquitto';
@@ -61,12 +61,12 @@ export class Site {
       const creds = pki.client(d.id);
       const config = terminalConfig(local, { doorId: d.doorId, video });
       config.terminalId = d.id;
-      config.hub = { url: broker.url, caFile: pki.caPath, certFile: creds.certPath, keyFile: creds.keyPath, hubPublicKeyFile: hubKeyFile, heartbeatMs: 2000 };
+      config.hub = { url: broker.url, caFile: pki.caPath, certFile: creds.certPath, keyFile: creds.keyPath, hubPublicKeyFile: hubKeyFile, heartbeatMs: 2000, reconnectMinMs: 500, reconnectMaxMs: 30_000, connectTimeoutMs: 10_000, keepaliveS: 30, stopFlushMs: 3000 };
       config.lock.unlockPulseMs = 1000;
       const clock = new SystemClock();
       const gpio = new FakeGpio(clock);
       const st: SiteTerminal = { id: d.id, doorId: d.doorId, terminal: null as unknown as Terminal, gpio, decisions: [], notices: [] };
-      st.terminal = await Terminal.start({
+      st.terminal = await startTerminal({
         config,
         gpio,
         clock,

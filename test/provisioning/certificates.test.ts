@@ -50,7 +50,7 @@ test('nothing is due until 30 days before expiry; then every terminal and the hu
 
 test('fleet status warns of a certificate in use that is close to expiry or expired, and of a renewal not yet installed', () => {
   const c1 = certificateInfo(readFileSync(terminalCertFile(c, 't1')));
-  const health = { uptimeS: 1, rosterVersion: 0, outboxDepth: 0, outboxDropped: 0, rejectedMessages: 0, cameraFps: null, lastDecisionLatencyMs: null, softwareVersion: 's', modelVersion: 'm', certificateExpiresAt: c1.notAfter };
+  const health = { uptimeS: 1, rosterVersion: 0, outboxDepth: 0, outboxDropped: 0, rejectedMessages: 0, cameraFps: null, lastDecisionLatencyMs: null, softwareVersion: 's', modelVersion: 'm', faults: [], certificateExpiresAt: c1.notAfter };
   c.db.saveStatus('t1', 'online', health, t0);
   const at = (days: number): unknown => fleetStatus(c, t0 + days * DAY).find((r) => r.terminalId === 't1')?.certificate;
   expect([at(10), at(70), at(91)]).toEqual(['ok', 'expiring', 'expired']);

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addPerson, Community, initCommunity, type Enroller } from '../../provisioning';
 import { storedPhotoPaths } from '../../provisioning/persons';
+import { ensureUpdateKey } from '../../provisioning/update/keys';
 import { isId } from '../../runtime/protocol/ids';
 import { encodeEmbedding, type TemplateIn } from '../../runtime/roster/batch';
 import { FRANCK_STILLS, testFile } from '../fixtures/photos';
@@ -43,6 +44,9 @@ beforeAll(async () => {
   dir = join(root, 'c');
   const c = initCommunity({ dir, passphrase: env.PROVISION_PASSPHRASE, timeZone: 'UTC' });
   await addPerson(c, enroller, { id: 'p-keep', photos: [photo(), photo()], doors: ['door-1'] });
+  // The first terminal a community adds makes its update key (update/): make it here, so the
+  // folder's top level is the same whichever id the property happens to accept first.
+  ensureUpdateKey(c, env.PROVISION_PASSPHRASE);
   c.close();
   topLevel = readdirSync(dir).filter((f) => !/^hub\.db-(wal|shm)$/.test(f)).sort();
 }, 60_000);

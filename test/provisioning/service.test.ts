@@ -140,12 +140,16 @@ describe('hub service', () => {
       expect(c.db.auditLog().filter((a) => a.action === 'alert.sighting')).toHaveLength(1);
 
       const [stale] = queueCommand(c, 'door-1', { type: 'unlock', durationMs: 3000 }, { now: clock.now() - 60_000 });
-      const [fresh] = queueCommand(c, 't1', { type: 'unlock', durationMs: 3000 }, { now: clock.now() });
+      const [fresh] = queueCommand(c, 't1', { type: 'unlock', durationMs: 3000 }, { now: clock.now(), actor: 'guard-wang' });
       await svc.tick();
       expect(c.db.command(stale ?? -1)?.status).toBe('expired');
       expect(c.db.command(fresh ?? -1)?.status).toBe('sent');
       const sent = fake.published.filter((m) => m.topic === 'hub/t1/commands').map((m) => CommandBodySchema.parse(JSON.parse(SignedEnvelopeSchema.parse(JSON.parse(m.payload)).body)));
-      expect(sent).toEqual([expect.objectContaining({ terminalId: 't1', command: { type: 'unlock', durationMs: 3000 }, expiresAt: clock.now() + 30_000 })]);
+      expect(sent).toEqual([expect.objectContaining({ terminalId: 't1', command: { type: 'unlock', durationMs: 3000, requestedBy: 'guard-wang' }, expiresAt: clock.now() + 30_000 })]);
+      // The nonce is the command's id on the terminal: the audit joins a release to the operator's command.
+      expect(c.db.auditLog().filter((a) => a.action === 'command.sent')).toEqual([
+        expect.objectContaining({ actor: 'hub', subject: 't1', detail: { id: fresh, type: 'unlock', commandId: sent[0]?.nonce, requestedBy: 'guard-wang' } }),
+      ]);
     } finally {
       await svc.stop();
     }

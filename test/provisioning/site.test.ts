@@ -18,7 +18,7 @@ import { SystemClock } from '../../core/clock';
 import { ConfigSchema, parseConfig } from '../../runtime/config';
 import { silentLogger } from '../../core/log';
 import type { LoopEvent } from '../../runtime/loop/door-loop';
-import { Terminal, type TerminalNotice } from '../../runtime/main';
+import { startTerminal, type TerminalNotice } from '../../runtime/main';
 import { freeLoopbackPort as freePort } from '../../provisioning/ports';
 import {
   addAlert,
@@ -148,7 +148,8 @@ describe('a community provisioned with the provision API', () => {
       if (n.kind === 'status') notices.push(n.message);
       if (n.kind === 'lock' && n.event.type === 'unlocked' && n.event.source === 'remote') remoteUnlocks.push(n.event.at);
     };
-    const terminal = await Terminal.start({ config, gpio, clock, camera, onNotice });
+    const terminal = await startTerminal({ config, gpio, clock, camera, onNotice });
+    const relayLocked = config.lock.lockType === 'fail-safe';
     const passage = async (what: string): Promise<Decision> => {
       const before = decisions.length;
       camera.open = true;
@@ -208,6 +209,24 @@ describe('a community provisioned with the provision API', () => {
       expect(row).toMatchObject({ doorId: 'door-1', status: 'active', softwareVersion: expect.any(String) as unknown, modelVersion: pipeline.modelId });
       queueCommand(community, 'door-1', { type: 'unlock', durationMs: 2000 }, { actor: 'guard-wang' });
       await waitFor(() => remoteUnlocks.length > 0, 10_000, 'the remote unlock');
+      // The release reaches the hub with the command's id and who asked; the hub audited that id as it sent it.
+      const release = await waitFor(
+        () => readEvents(community, 0).events.find((e) => e.terminalId === 't1' && e.event.type === 'door.released' && e.event.source === 'remote'),
+        10_000,
+        'the remote release at the hub',
+      );
+      const sent = community.db.auditLog().find((a) => a.action === 'command.sent' && a.detail['type'] === 'unlock');
+      expect(release.event).toMatchObject({ requestedBy: 'guard-wang', commandId: sent?.detail['commandId'], durationMs: 2000 });
+
+      // A relay that no longer relocks: a relay-fault alarm at the hub, and the fault in fleet status.
+      await waitFor(() => gpio.out('lock').read() === relayLocked || undefined, 5000, 'the relock after the remote unlock');
+      gpio.out('lock').failWrites(Infinity);
+      gpio.set('exit', 'pressed'); // its release fails, and so does driving the relay back to locked
+      await waitFor(() => readEvents(community, 0).events.some((e) => e.terminalId === 't1' && e.event.type === 'alarm.relay-fault'), 10_000, 'the relay fault at the hub');
+      await waitFor(() => fleetStatus(community).find((r) => r.terminalId === 't1')?.faults?.includes('relay-fault'), 10_000, 'the relay fault in fleet status');
+      gpio.set('exit', false);
+      gpio.out('lock').failWrites(0);
+      await waitFor(() => fleetStatus(community).find((r) => r.terminalId === 't1')?.faults?.length === 0, 10_000, 'the relay fault cleared in fleet status');
 
       // Every step is in the audit log with who did it.
       const audit = community.db.auditLog().map((a) => `${a.actor} ${a.action} ${a.subject}`);

@@ -39,6 +39,19 @@ describe('terminal config', () => {
     expect(c.pipeline.intraOpThreads).toBe(1);
   });
 
+  it('names the durations and limits the terminal used to hard-code, keeping their values as defaults (the stall check now runs every second)', () => {
+    const hub = { url: 'mqtts://hub:8883', caFile: 'ca.pem', certFile: 't.pem', keyFile: 't.key', hubPublicKeyFile: 'hub.pub' };
+    const c = parseConfig({ ...minimal, hub }, 'terminal.json', '/etc/doorway');
+    expect(c.hub).toMatchObject({ reconnectMinMs: 500, reconnectMaxMs: 30_000, connectTimeoutMs: 10_000, keepaliveS: 30, stopFlushMs: 3000 });
+    expect(c.health).toMatchObject({ fpsWindowMs: 5000, stallCheckMs: 1000 });
+    expect(c.events).toEqual({ outboxCapacity: 100_000, memoryCapacity: 10_000 });
+    expect(c.lock).toMatchObject({ relayAttempts: 3, relayRetryMs: 1000 });
+    expect(c.remoteUnlock).toEqual({ max: 6, windowMs: 60_000 });
+    expect(c.feedback).toEqual({ grantBeepMs: 200, denyBeeps: 2, denyBlinks: 3, denyToneMs: 100, alarmOnMs: 500, alarmOffMs: 500 });
+    expect(problems({ ...minimal, hub: { ...hub, reconnectMinMs: 5000, reconnectMaxMs: 1000 } })).toEqual(['hub: reconnectMinMs must not exceed reconnectMaxMs']);
+    expect(problems({ ...minimal, remoteUnlock: { max: 0 } })).toEqual([expect.stringMatching(/^remoteUnlock\.max: /)]);
+  });
+
   it('reads the update section: slots under /opt/doorway, state under the data folder, keys relative to the file', () => {
     const c = parseConfig(minimal, 'terminal.json', '/etc/doorway');
     expect(c.update).toMatchObject({ root: '/opt/doorway', service: 'doorway.service', health: { startTimeoutMs: 120_000, windowMs: 300_000, failAfterProbes: 3 } });

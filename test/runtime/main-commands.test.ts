@@ -10,7 +10,7 @@ import { FakeGpio } from '../../drivers/gpio/fake';
 import { SystemClock } from '../../core/clock';
 import type { Config } from '../../runtime/config';
 import type { LoopEvent } from '../../runtime/loop/door-loop';
-import { EXIT_RESTART_FOR_CONFIG, Terminal, type TerminalNotice } from '../../runtime/main';
+import { EXIT_RESTART_FOR_CONFIG, startTerminal, type Terminal, type TerminalNotice } from '../../runtime/main';
 import type { PersonUpsert } from '../../runtime/roster/batch';
 import { passagesClip } from '../harness/clips';
 import { waitFor } from '../harness/wait';
@@ -121,7 +121,7 @@ describe('reload-config', () => {
     const onNotice = (n: TerminalNotice): void => {
       if (n.kind === 'loop' && n.event.type === 'decision') decisions.push(n.event);
     };
-    const t = await Terminal.start({ config, configFile: file, gpio, clock, onNotice, exit: (c) => exits.push(c) });
+    const t = await startTerminal({ config, configFile: file, gpio, clock, onNotice, exit: (c) => exits.push(c) });
     try {
       await body(t, { site, file, config, gpio, decisions, exits });
     } finally {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { FakeFrameSource } from '../../drivers/camera';
 import { FakeGpio } from '../../drivers/gpio/fake';
 import { FakeClock } from '../../core/clock';
-import { Terminal } from '../../runtime/main';
+import { startTerminal, type Terminal } from '../../runtime/main';
 import { makeSiteDir, terminalConfig } from '../harness/terminal-site';
 
 async function withTerminal(body: (t: Terminal, clock: FakeClock, released: () => boolean) => Promise<void> | void): Promise<void> {
@@ -18,7 +18,7 @@ async function withTerminal(body: (t: Terminal, clock: FakeClock, released: () =
   const gpio = new FakeGpio(clock);
   // terminalConfig: fail-secure strike (relay active = released), unlockPulseMs 2000, default maxUnlockMs.
   const config = terminalConfig(site, { modelDir: mkdtempSync(join(tmpdir(), 'no-models-')) });
-  const t = await Terminal.start({ config, gpio, clock, camera: new FakeFrameSource(clock) });
+  const t = await startTerminal({ config, gpio, clock, camera: new FakeFrameSource(clock) });
   try {
     await body(t, clock, () => gpio.out('lock').read());
   } finally {
@@ -30,7 +30,7 @@ describe('remote unlock command', () => {
   it('keeps the door released for the duration the hub asked for, not the face-grant pulse', async () => {
     await withTerminal((t, clock, released) => {
       expect(t.config.lock.unlockPulseMs).toBe(2000);
-      t.handleCommand({ type: 'unlock', durationMs: 8000 });
+      t.handleCommand({ type: 'unlock', durationMs: 8000, requestedBy: 'guard-wang' }, { commandId: 'cmd-0000000000000001', issuedAt: clock.now() });
       expect(released()).toBe(true);
       clock.advance(7999);
       expect(released()).toBe(true);
@@ -42,7 +42,7 @@ describe('remote unlock command', () => {
   it('never holds the door released longer than lock.maxUnlockMs, whatever the command asks', async () => {
     await withTerminal((t, clock, released) => {
       expect(t.config.lock.maxUnlockMs).toBe(30_000);
-      t.handleCommand({ type: 'unlock', durationMs: 60_000 });
+      t.handleCommand({ type: 'unlock', durationMs: 60_000, requestedBy: 'guard-wang' }, { commandId: 'cmd-0000000000000001', issuedAt: clock.now() });
       clock.advance(29_999);
       expect(released()).toBe(true);
       clock.advance(1);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeGpio } from '../../drivers/gpio/fake';
 import { SystemClock } from '../../core/clock';
-import { Terminal } from '../../runtime/main';
+import { startTerminal } from '../../runtime/main';
 import { person, rng, unitVector } from './roster/fixtures';
 import { makeSiteDir, terminalConfig, writeRoster } from '../harness/terminal-site';
 
@@ -29,7 +29,7 @@ it('releases the door for a fire alarm raised just after a large wipe starts, be
   const rosterDb = join(site.dataDir, 'roster.db');
   const clock = new SystemClock();
   const gpio = new FakeGpio(clock);
-  const t = await Terminal.start({ config: terminalConfig(site, { modelDir: mkdtempSync(join(tmpdir(), 'no-models-')) }), gpio, clock });
+  const t = await startTerminal({ config: terminalConfig(site, { modelDir: mkdtempSync(join(tmpdir(), 'no-models-')) }), gpio, clock });
   try {
     expect(t.lock.getState().state).toBe('locked');
     const seen: { what: string; personsLeft: number; relayReleased?: boolean }[] = [];

@@ -2,13 +2,14 @@
  * The whole terminal on one machine: real models, real SQLite roster, real ffmpeg reading the franck
  * video at its own rate, fake GPIO (the only faked part) injected through the same interface.
  */
+import Database from 'better-sqlite3';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeGpio } from '../../drivers/gpio/fake';
 import { SystemClock } from '../../core/clock';
 import type { LoopEvent } from '../../runtime/loop/door-loop';
-import { Terminal, type TerminalNotice } from '../../runtime/main';
+import { startTerminal, type Terminal, type TerminalNotice } from '../../runtime/main';
 import type { PersonUpsert } from '../../runtime/roster/batch';
 import { ulid } from 'ulid';
 import { UpdateReports, type UpdateOutcomeEvent } from '../../runtime/update/state';
@@ -17,6 +18,15 @@ import { franckUpsert, makeSiteDir, spawnDoorwayRun, terminalConfig, writeRoster
 import { waitFor } from '../harness/wait';
 
 type Decision = Extract<LoopEvent, { type: 'decision' }>;
+
+function outboxTypes(dataDir: string): string[] {
+  const db = new Database(join(dataDir, 'sync.db'), { readonly: true });
+  try {
+    return (db.prepare('SELECT body FROM outbox ORDER BY seq').all() as { body: string }[]).map((r) => (JSON.parse(r.body) as { type: string }).type);
+  } finally {
+    db.close();
+  }
+}
 
 let franck: PersonUpsert;
 
@@ -37,7 +47,7 @@ async function withTerminal(
   const onNotice = (n: TerminalNotice): void => {
     if (n.kind === 'loop' && n.event.type === 'decision') seen.push(n.event);
   };
-  const t = await Terminal.start({
+  const t = await startTerminal({
     config: terminalConfig(site, { doorId: setup.doorId, modelDir: setup.modelDir, video: setup.video, liveness: setup.liveness }),
     gpio,
     clock,
@@ -64,7 +74,8 @@ describe('terminal on a real video', () => {
       expect(health['door']).toEqual({ lock: expect.stringMatching(/^(locked|unlocked)$/) as unknown, doorOpen: false, passage: expect.any(Boolean) as unknown });
       const metrics = await (await fetch(`http://127.0.0.1:${t.healthPort}/metrics`)).text();
       expect(metrics).toMatch(/doorway_decisions_total\{outcome="grant",reason="authorised"\} 1/);
-      expect(metrics).toMatch(/doorway_outbox_depth 1/); // no hub configured: the entry waits in the outbox
+      // No hub configured: the entry record and the release of the door wait in the outbox.
+      expect(metrics).toMatch(/doorway_outbox_depth 2/);
     });
   }, 40_000);
 
@@ -103,8 +114,9 @@ describe('terminal on a real video', () => {
     await withTerminal({ upserts: [], modelDir: empty, updateReports: [rolledBack] }, async (t, gpio) => {
       const health = (await (await fetch(`http://127.0.0.1:${t.healthPort}/healthz`)).json()) as Record<string, unknown>;
       expect(health).toMatchObject({ ok: false, loopRunning: false, modelsLoaded: false, lockOk: true });
-      // the update agent's report went into the outbox at start
-      expect(await (await fetch(`http://127.0.0.1:${t.healthPort}/metrics`)).text()).toMatch(/doorway_outbox_depth 1/);
+      // the update agent's report went into the outbox at start, after the fault the missing models raised
+      expect(outboxTypes(t.config.paths.dataDir)).toEqual(['terminal.fault', 'update.outcome']);
+      expect(await (await fetch(`http://127.0.0.1:${t.healthPort}/metrics`)).text()).toMatch(/doorway_outbox_depth 2/);
       gpio.set('exit', 'pressed');
       await waitFor(() => t.lock.getState().state === 'unlocked', 2000, 'the exit button to unlock');
       gpio.set('exit', false);

@@ -72,13 +72,13 @@ test('a change is published once on the shared roster topic, not retained', asyn
 
 test('a command is signed, bound to its terminal, single-use and short-lived, and never retained', async () => {
   const { hub, transport, clock } = await site();
-  const body = await hub.sendCommand('door-1', { type: 'unlock', durationMs: 3000 });
+  const body = await hub.sendCommand('door-1', { type: 'unlock', durationMs: 3000, requestedBy: 'guard-wang' });
   const sent = transport.published.find((p) => p.topic === T.commands)!;
   expect(sent.retain).toBe(false);
   const parsed = decodeSigned(Buffer.from(sent.payload), CommandBodySchema, keys.publicKey, 1e6);
   expect(parsed).toEqual(body);
   expect(parsed).toMatchObject({ terminalId: 'door-1', issuedAt: clock.now(), expiresAt: clock.now() + 30_000 });
-  const again = await hub.sendCommand('door-1', { type: 'unlock', durationMs: 3000 });
+  const again = await hub.sendCommand('door-1', { type: 'unlock', durationMs: 3000, requestedBy: 'guard-wang' });
   expect(again.nonce).not.toBe(body.nonce);
 });
 

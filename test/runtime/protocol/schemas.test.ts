@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { monotonicFactory } from 'ulid';
 import { isId } from '../../../runtime/protocol/ids';
-import { CommandBodySchema, isSecurityEvent, SECURITY_EVENT_TYPES, SyncEventSchema, type SyncEvent } from '../../../runtime/protocol/schemas';
+import { CommandBodySchema, CommandSchema, HealthSchema, isSecurityEvent, SECURITY_EVENT_TYPES, SyncEventSchema, type SyncEvent } from '../../../runtime/protocol/schemas';
 import { parseTopic } from '../../../runtime/protocol/topics';
 import { RosterBatchSchema } from '../../../runtime/roster/batch';
 import { nastyId } from '../../fixtures/ids';
@@ -25,16 +25,36 @@ const samples: SyncEvent[] = [
   { id: ulid(), at, type: 'entry.denied', reason: 'used-up', credential: 'pass', passId: '0123456789abcdef', personId: null, score: null, liveness: null, latencyMs: 40 },
   { id: ulid(), at, type: 'entry.denied', reason: 'keypad-locked', credential: 'pin', personId: null, score: null, liveness: null, latencyMs: 0 },
   { id: ulid(), at, type: 'alarm.duress', personId: 'p1', doorId: 'gate-1', credential: 'pin' },
+  { id: ulid(), at, type: 'door.released', source: 'remote', personId: null, commandId: 'n0nce-0000000000001', requestedBy: 'guard-wang', durationMs: 5000 },
+  { id: ulid(), at, type: 'unlock.refused', commandId: 'n0nce-0000000000002', requestedBy: 'guard-wang', reason: 'rate-limited' },
+  { id: ulid(), at, type: 'alarm.relay-fault', state: 'active', intended: 'locked' },
+  { id: ulid(), at, type: 'terminal.fault', code: 'roster-corrupt', state: 'raised' },
 ];
 
 test('one sample of every event type parses unchanged', () => {
   for (const s of samples) expect(SyncEventSchema.parse(s)).toEqual(s);
 });
 
-test('every alarm, an alert sighting, a roster integrity failure and a wipe are security events; entries, camera health and config reloads are not', () => {
+test('every alarm, an alert sighting, a roster integrity failure, a wipe, a release, a refused unlock and a fault are security events; entries, camera health and config reloads are not', () => {
   const security = samples.filter((s) => isSecurityEvent(s.type)).map((s) => s.type);
-  expect(security).toEqual(['alarm.forced-open', 'alarm.held-open', 'alarm.tamper', 'alarm.fire', 'roster.integrity', 'alert.sighting', 'terminal.wiped', 'alarm.duress']);
-  expect(SECURITY_EVENT_TYPES.size).toBe(8);
+  expect(security).toEqual([
+    'alarm.forced-open', 'alarm.held-open', 'alarm.tamper', 'alarm.fire', 'roster.integrity', 'alert.sighting', 'terminal.wiped',
+    'alarm.duress', 'door.released', 'unlock.refused', 'alarm.relay-fault', 'terminal.fault',
+  ]);
+  expect(SECURITY_EVENT_TYPES.size).toBe(12);
+});
+
+test('a remote unlock command names the operator who asked, and an unlock without one is refused', () => {
+  expect(CommandSchema.safeParse({ type: 'unlock', durationMs: 5000, requestedBy: 'guard-wang' }).success).toBe(true);
+  expect(CommandSchema.safeParse({ type: 'unlock', durationMs: 5000 }).success).toBe(false);
+  expect(CommandSchema.safeParse({ type: 'unlock', durationMs: 5000, requestedBy: '../x' }).success).toBe(false);
+});
+
+test('a heartbeat carries the faults the terminal runs with; one from an older terminal has none', () => {
+  const health = { uptimeS: 1, rosterVersion: 0, outboxDepth: 0, outboxDropped: 0, rejectedMessages: 0, cameraFps: null, lastDecisionLatencyMs: null, softwareVersion: 's', modelVersion: 'm' };
+  expect(HealthSchema.parse(health).faults).toEqual([]);
+  expect(HealthSchema.parse({ ...health, faults: ['relay-fault'] }).faults).toEqual(['relay-fault']);
+  expect(HealthSchema.safeParse({ ...health, faults: ['no-such-fault'] }).success).toBe(false);
 });
 
 test('an entry stored by an older build (no credential, `method: face`) still parses, as a face', () => {
@@ -54,9 +74,11 @@ test('an event with an unknown field, a bad id or an unknown type is refused', (
   expect(SyncEventSchema.safeParse({ ...samples[2], type: 'alarm.other' }).success).toBe(false);
 });
 
-test('every terminal, door, person and tag id in a payload follows the one identifier rule', () => {
+test('every terminal, door, person, tag and operator id in a payload follows the one identifier rule', () => {
   const sighting = samples.find((s) => s.type === 'alert.sighting');
   const granted = samples.find((s) => s.type === 'entry.granted');
+  const released = samples.find((s) => s.type === 'door.released');
+  const refused = samples.find((s) => s.type === 'unlock.refused');
   const command = { v: 1, kind: 'command', terminalId: 'gate-1', nonce: 'n'.repeat(16), issuedAt: at, expiresAt: at + 30_000, command: { type: 'wipe' } };
   const upsert = (id: string, door: string): unknown => ({ version: 2, upserts: [{ personId: id, templates: [], authorisations: [{ doorIds: [door], buildingIds: [] }] }] });
   fc.assert(
@@ -67,6 +89,10 @@ test('every terminal, door, person and tag id in a payload follows the one ident
       expect(SyncEventSchema.safeParse({ ...sighting, personId: id }).success).toBe(ok);
       expect(SyncEventSchema.safeParse({ ...granted, personId: id }).success).toBe(ok);
       expect(CommandBodySchema.safeParse({ ...command, terminalId: id }).success).toBe(ok);
+      // the operator who asked for a remote unlock, as the hub's audit log names them (actorOf)
+      expect(CommandBodySchema.safeParse({ ...command, command: { type: 'unlock', durationMs: 5000, requestedBy: id } }).success).toBe(ok);
+      expect(SyncEventSchema.safeParse({ ...released, requestedBy: id }).success).toBe(ok);
+      expect(SyncEventSchema.safeParse({ ...refused, requestedBy: id }).success).toBe(ok);
       expect(RosterBatchSchema.safeParse(upsert(id, 'gate-1')).success).toBe(ok);
       expect(RosterBatchSchema.safeParse(upsert('p-1', id)).success).toBe(ok);
       expect(parseTopic(`door/${id}/events`) !== null).toBe(ok);

@@ -7,7 +7,8 @@ import { StatusMessageSchema, type Command, type CommandBody, type Health, type 
 import { generateSigningKeyPair, signBody } from '../../../runtime/protocol/signing';
 import { SNAPSHOT_WINDOW_CHUNKS } from '../../../runtime/protocol/limits';
 import { topicsFor } from '../../../runtime/protocol/topics';
-import { SyncClient, type Rejected } from '../../../runtime/sync/client';
+import { SyncClient, type CommandMeta, type Rejected } from '../../../runtime/sync/client';
+import { Outbox } from '../../../runtime/sync/outbox';
 import { openSyncDb, type SyncDb } from '../../../runtime/sync/db';
 import { FakeTransport } from '../../../runtime/sync/fake-transport';
 import { ephemeralStagingKey } from '../../../runtime/sync/snapshot-staging';
@@ -29,12 +30,13 @@ interface Site {
   client: SyncClient;
   rejected: Rejected[];
   commands: Command[];
+  metas: CommandMeta[];
   hub: HubRosterStore;
   /** Number of messages published before the last connect finished (requests() looks after it). */
   mark: number;
 }
 
-function site(opts: { db?: SyncDb; sink?: MemoryRosterSink; log?: Logger; clock?: FakeClock; stagingKey?: KeyObject; update?: Health['update'] } = {}): Site {
+function site(opts: { db?: SyncDb; sink?: MemoryRosterSink; log?: Logger; clock?: FakeClock; stagingKey?: KeyObject; outbox?: Outbox; commandsIssuedAfter?: number; faults?: Health['faults']; update?: Health['update'] } = {}): Site {
   const clock = opts.clock ?? new FakeClock();
   const transport = new FakeTransport();
   const sink = opts.sink ?? new MemoryRosterSink();
@@ -46,19 +48,25 @@ function site(opts: { db?: SyncDb; sink?: MemoryRosterSink; log?: Logger; clock?
     log: opts.log ?? silentLogger(),
     db,
     ...(opts.stagingKey ? { stagingKey: opts.stagingKey } : {}),
+    ...(opts.outbox ? { outbox: opts.outbox } : {}),
+    ...(opts.commandsIssuedAfter !== undefined ? { commandsIssuedAfter: opts.commandsIssuedAfter } : {}),
     hubPublicKey: hubKeys.publicKey,
     roster: { sink, batchSchema: SimpleRosterBatchSchema, itemSchema: SimpleRosterItemSchema },
-    health: () => ({ cameraFps: 24.5, lastDecisionLatencyMs: 180, ...(opts.update ? { update: opts.update } : {}) }),
+    health: () => ({ cameraFps: 24.5, lastDecisionLatencyMs: 180, ...(opts.faults ? { faults: opts.faults } : {}), ...(opts.update ? { update: opts.update } : {}) }),
     versions: { software: '1.2.3', model: 'mobilefacenet-test' },
     timing: { heartbeatMs: 10_000, ackTimeoutMs: 1_000, maxBackoffMs: 8_000, tickMs: 100, resyncRetryMs: 2_000 },
   });
   const rejected: Rejected[] = [];
   const commands: Command[] = [];
+  const metas: CommandMeta[] = [];
   client.on('rejected', (r) => rejected.push(r));
-  client.on('command', (c) => commands.push(c));
+  client.on('command', (c, meta) => {
+    commands.push(c);
+    metas.push(meta);
+  });
   client.start();
   const hub = new HubRosterStore({ signingKey: hubKeys.privateKey, idOf: (p) => p.id, maxChunkBytes: 3000 });
-  return { clock, transport, sink, db, client, rejected, commands, hub, mark: 0 };
+  return { clock, transport, sink, db, client, rejected, commands, metas, hub, mark: 0 };
 }
 
 async function online(s: Site, sessionPresent = true): Promise<void> {
@@ -301,18 +309,63 @@ describe('roster snapshots', () => {
   });
 });
 
+describe('an outbox handed in', () => {
+  test('publishes what another owner records into it, as soon as it is committed, and deletes it on the ack', async () => {
+    const db = openSyncDb(':memory:');
+    const outbox = new Outbox(db, { capacity: 1000, log: silentLogger() });
+    const s = site({ db, outbox });
+    expect(s.client.outbox).toBe(outbox);
+    await online(s);
+    const ev = entryEvent(s.clock.now());
+    outbox.enqueue(ev); // not through client.record: the terminal's recorder owns the outbox
+    await flush();
+    const sent = s.transport.on(T.events) as { events: { id: string }[] }[];
+    expect(sent.flatMap((m) => m.events.map((e) => e.id))).toEqual([ev.id]);
+    s.transport.deliver(T.acks, JSON.stringify({ v: 1, ids: [ev.id] }));
+    expect(outbox.depth()).toBe(0);
+  });
+
+  test('says in its heartbeat which faults the terminal runs with (none when it runs with none)', async () => {
+    const faulty = site({ faults: ['relay-fault', 'roster-corrupt'] });
+    await online(faulty);
+    expect((faulty.transport.on(T.status).at(-1) as { health: { faults: string[] } }).health.faults).toEqual(['relay-fault', 'roster-corrupt']);
+    const fine = site();
+    await online(fine);
+    expect((fine.transport.on(T.status).at(-1) as { health: { faults: string[] } }).health.faults).toEqual([]);
+  });
+});
+
 describe('commands', () => {
   test('a fresh signed command is handed to the application once', async () => {
     const s = site();
     await online(s);
-    s.transport.deliver(T.commands, command({ command: { type: 'unlock', durationMs: 5000 } }, s.clock));
-    expect(s.commands).toEqual([{ type: 'unlock', durationMs: 5000 }]);
+    const c = command({ command: { type: 'unlock', durationMs: 5000, requestedBy: 'guard-wang' } }, s.clock);
+    s.transport.deliver(T.commands, c);
+    expect(s.commands).toEqual([{ type: 'unlock', durationMs: 5000, requestedBy: 'guard-wang' }]);
+    // Its nonce is its id on the terminal (the hub audits the nonce of each command it sends).
+    const body = JSON.parse((JSON.parse(c) as { body: string }).body) as CommandBody;
+    expect(s.metas).toEqual([{ commandId: body.nonce, issuedAt: body.issuedAt }]);
+  });
+
+  test('commands issued before the nonce store was replaced are refused, later ones are carried out', async () => {
+    const clock = new FakeClock();
+    const s = site({ clock, commandsIssuedAfter: clock.now() + 60_000 });
+    await online(s);
+    s.transport.deliver(T.commands, command({ command: { type: 'resync' } }, s.clock));
+    expect(s.commands).toEqual([]);
+    expect(s.client.rejected()).toEqual({ expired: 1 });
+    clock.advance(60_000);
+    s.transport.deliver(T.commands, command({ command: { type: 'resync' } }, s.clock)); // issued at the limit: refused
+    clock.advance(1);
+    s.transport.deliver(T.commands, command({ command: { type: 'resync' } }, s.clock));
+    expect(s.commands).toEqual([{ type: 'resync' }]);
+    expect(s.client.rejected()).toEqual({ expired: 2 });
   });
 
   test('a retained command is ignored even when it is valid (no door that reopens at every reboot)', async () => {
     const s = site();
     await online(s);
-    s.transport.deliver(T.commands, command({ command: { type: 'unlock', durationMs: 5000 } }, s.clock), true);
+    s.transport.deliver(T.commands, command({ command: { type: 'unlock', durationMs: 5000, requestedBy: 'guard-wang' } }, s.clock), true);
     expect(s.commands).toEqual([]);
     expect(s.client.rejected()).toEqual({ retained: 1 });
   });
@@ -321,7 +374,7 @@ describe('commands', () => {
     const db = openSyncDb(':memory:');
     const s = site({ db });
     await online(s);
-    const c = command({ command: { type: 'unlock', durationMs: 5000 } }, s.clock);
+    const c = command({ command: { type: 'unlock', durationMs: 5000, requestedBy: 'guard-wang' } }, s.clock);
     s.transport.deliver(T.commands, c);
     s.transport.deliver(T.commands, c);
     expect(s.commands).toHaveLength(1);
@@ -337,7 +390,7 @@ describe('commands', () => {
   test('an expired command, a command valid for too long and a command for another terminal are refused', async () => {
     const s = site();
     await online(s);
-    const c = command({ command: { type: 'unlock', durationMs: 5000 } }, s.clock);
+    const c = command({ command: { type: 'unlock', durationMs: 5000, requestedBy: 'guard-wang' } }, s.clock);
     s.clock.advance(30_001);
     s.transport.deliver(T.commands, c);
     s.transport.deliver(T.commands, command({ command: { type: 'wipe' }, expiresAt: s.clock.now() + 3_600_000 }, s.clock));
