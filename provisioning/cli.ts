@@ -51,6 +51,8 @@ residents
   person register --id ID --photo A.jpg [--photo B.jpg] [--label L]        a tenant's registration (pending)
   person approve ID --doors D1,D2 [--buildings B] [--from DATE] [--until DATE] [--hours "mon-fri 07:00-22:00"]...
   person add --id ID --photo A.jpg [--photo ...] --doors ... [--from --until --hours --label]   both steps at once
+  person add --id ID --no-face --doors ... [...]  a resident who declines face enrolment (register takes --no-face
+                                                too): no photo, no template; give a card or PIN with person credentials
   person update ID [--doors ...] [--buildings ...] [--from] [--until] [--hours ...] [--photo ...] [--label]
   person revoke ID [--reason TEXT]
   person list [--status pending|active|revoked] [--json]
@@ -115,6 +117,9 @@ export async function readPassphrase(prompt = 'community passphrase: '): Promise
 }
 
 const list = (v: string[] | undefined): string[] | undefined => (v === undefined ? undefined : v.flatMap((x) => x.split(',')).map((s) => s.trim()).filter(Boolean));
+
+/** The enroller of a person without a face: never asked for templates. */
+const NO_FACES: Enroller = { templates: () => Promise.reject(new InvalidInputError('person', ['no photo is enrolled for a person without a face'])) };
 
 /** The face pipeline, loaded only when a photo is actually enrolled (bad input is refused before). */
 async function withEnroller<T>(f: (e: Enroller) => Promise<T>): Promise<T> {
@@ -301,10 +306,10 @@ const personCommand: Command = async (args, io) => {
   if (sub === 'credentials') return credentialsCommand(rest, io);
   const o = parseCli(`person ${sub ?? ''}`, rest, {
     ...common, ...accessOptions, id: { type: 'string' }, photo: { type: 'string', multiple: true }, label: { type: 'string' }, reason: { type: 'string' },
-    status: { type: 'string' }, json: { type: 'boolean' },
+    status: { type: 'string' }, json: { type: 'boolean' }, 'no-face': { type: 'boolean' },
   }, z.strictObject({
     ...commonSchema, ...accessSchema, id: z.string().optional(), photo: z.array(z.string()).optional(), label: z.string().optional(), reason: z.string().optional(),
-    status: z.enum(['pending', 'active', 'revoked']).optional(), json: z.boolean().optional(),
+    status: z.enum(['pending', 'active', 'revoked']).optional(), json: z.boolean().optional(), 'no-face': z.boolean().optional(),
   }));
   const pmax = ({ register: 1, add: 1, approve: 1, update: 1, revoke: 1, list: 0, show: 1, import: 1 } as Record<string, number>)[sub ?? ''];
   if (pmax !== undefined) positionals(`person ${sub ?? ''}`, o.positionals, pmax);
@@ -326,11 +331,15 @@ const personCommand: Command = async (args, io) => {
       case 'register':
       case 'add': {
         const id = idArg();
-        const p = await withEnroller((e) =>
+        const noFace = o['no-face'] ?? false;
+        const run = (e: Enroller): Promise<PersonRecord> =>
           sub === 'add'
-            ? addPerson(c, e, { id, photos: o.photo ?? [], ...access, ...(o.label ? { label: o.label } : {}), ...actor })
-            : registerPerson(c, e, { id, photos: o.photo ?? [], ...(o.label ? { label: o.label } : {}), ...actor }));
-        io.out(`${p.personId}: ${p.status} with ${p.templates.length} template(s) (model ${p.templates[0]?.modelId ?? '-'})${p.status === 'active' ? '; the hub publishes it to the doors' : '; waiting for approval'}`);
+            ? addPerson(c, e, { id, photos: o.photo ?? [], noFace, ...access, ...(o.label ? { label: o.label } : {}), ...actor })
+            : registerPerson(c, e, { id, photos: o.photo ?? [], noFace, ...(o.label ? { label: o.label } : {}), ...actor });
+        // No face: the models are not loaded at all.
+        const p = noFace ? await run(NO_FACES) : await withEnroller(run);
+        const face = noFace ? 'no face (declined): give a card or PIN with person credentials' : `${p.templates.length} template(s) (model ${p.templates[0]?.modelId ?? '-'})`;
+        io.out(`${p.personId}: ${p.status} with ${face}${p.status === 'active' ? '; the hub publishes it to the doors' : '; waiting for approval'}`);
         return 0;
       }
       case 'approve': {
@@ -660,9 +669,14 @@ const passCommand: Command = async (args, io) => {
         return 0;
       }
       case 'list': {
-        const ps = c.db.passes();
+        const ps = c.db.passes().map((p) => ({ ...p, usedBy: c.db.passUses(p.passId) }));
         if (o.json) io.out(JSON.stringify(ps, null, 2));
-        else for (const p of ps) io.out(`${p.passId}\t${[...p.doors, ...p.buildings.map((b) => `building:${b}`)].join(',')}\t${time(p.notBefore)}\t${time(p.notAfter)}\tuses=${p.used}/${p.uses || 'any'}\t${p.revokedAt ? `revoked ${time(p.revokedAt)}` : 'valid'}${p.label ? `\t${p.label}` : ''}`);
+        else {
+          for (const p of ps) {
+            const by = Object.entries(p.usedBy).map(([t, n]) => `${t}:${n}`).join(',');
+            io.out(`${p.passId}\t${[...p.doors, ...p.buildings.map((b) => `building:${b}`)].join(',')}\t${time(p.notBefore)}\t${time(p.notAfter)}\tuses=${p.used}/${p.uses || 'any'}${by ? ` (${by})` : ''}\t${p.revokedAt ? `revoked ${time(p.revokedAt)}` : 'valid'}${p.label ? `\t${p.label}` : ''}`);
+          }
+        }
         return 0;
       }
       default:

@@ -190,6 +190,13 @@ export const HUB_MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
     published INTEGER NOT NULL DEFAULT 0,
     used INTEGER NOT NULL DEFAULT 0
   );`),
+  // 5: pass uses as each terminal reported them (passes.used stays their sum).
+  (db) => db.exec(`CREATE TABLE pass_uses (
+    pass_id TEXT NOT NULL,
+    terminal_id TEXT NOT NULL,
+    used INTEGER NOT NULL,
+    PRIMARY KEY (pass_id, terminal_id)
+  ) WITHOUT ROWID;`),
 ];
 
 export const HUB_SCHEMA_VERSION = HUB_MIGRATIONS.length;
@@ -531,9 +538,21 @@ export class HubDb {
     for (const id of ids) st.run(id);
   }
 
-  /** A terminal reported a use (an entry it granted with this pass). */
-  countPassUse(id: string): void {
-    this.db.prepare('UPDATE passes SET used = used + 1 WHERE pass_id = ?').run(id);
+  /**
+   * A terminal reported a use (an entry it granted with this pass; each event is delivered here once).
+   * Counted per terminal, as the terminals count them, and in total. A pass the hub never issued is ignored.
+   */
+  countPassUse(id: string, terminalId: string): void {
+    this.tx(() => {
+      if (this.db.prepare('UPDATE passes SET used = used + 1 WHERE pass_id = ?').run(id).changes === 0) return;
+      this.db.prepare('INSERT INTO pass_uses (pass_id, terminal_id, used) VALUES (?, ?, 1) ON CONFLICT(pass_id, terminal_id) DO UPDATE SET used = used + 1').run(id, terminalId);
+    });
+  }
+
+  /** Uses of a pass by terminal (only terminals that reported one). */
+  passUses(id: string): Record<string, number> {
+    const rows = this.db.prepare('SELECT terminal_id, used FROM pass_uses WHERE pass_id = ? ORDER BY terminal_id').all(id) as { terminal_id: string; used: number }[];
+    return Object.fromEntries(rows.map((r) => [r.terminal_id, r.used]));
   }
 
   // Roster versions

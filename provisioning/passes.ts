@@ -71,6 +71,47 @@ export function issuePass(c: Community, passphrase: string, o: IssuePassOptions)
   return { record: { ...record, revokedAt: null, revokedBy: null, used: 0 }, text, qr: { version: m.version, size: m.size } };
 }
 
+/**
+ * A resident issues a pass for their visitor: only for doors and buildings the resident may open now
+ * (a door named in one of their current authorisations, or served by a terminal of a building named in
+ * one), and the pass ends no later than that authorisation (a tenant moving out cannot leave a month's
+ * pass behind). The resident is the actor in the audit log. This is the one library call the hub API
+ * (issue 15: provisioning/api/) is to call when a resident asks for a pass; staff use `issuePass`.
+ */
+export function issuePassAsResident(c: Community, passphrase: string, personId: string, o: Omit<IssuePassOptions, 'actor'>): IssuedPass {
+  const id = parseId('person', personId);
+  const person = c.db.person(id);
+  if (!person || person.kind !== 'resident' || person.status !== 'active') throw new PassAdminError(`${id} is not an active resident`);
+  const now = o.now ?? Date.now();
+  const notBefore = o.notBefore ?? now;
+  const notAfter = notBefore + (o.validForMs ?? 2 * 3600_000);
+  const current = person.authorisations.filter((a) => (a.validFrom === undefined || Date.parse(a.validFrom) <= notBefore) && (a.validUntil === undefined || notBefore < Date.parse(a.validUntil)));
+  const buildingOf = new Map(c.db.terminals().filter((t) => t.status === 'active').map((t) => [t.doorId, t.buildingId]));
+  // Until when the resident may open `door` or `building` (null: not at all), from their current authorisations.
+  const until = (covers: (a: (typeof current)[number]) => boolean): number | null => {
+    const ends = current.filter(covers).map((a) => (a.validUntil === undefined ? Infinity : Date.parse(a.validUntil)));
+    return ends.length === 0 ? null : Math.max(...ends);
+  };
+  const refused: string[] = [];
+  let limit = Infinity;
+  for (const d of o.doors) {
+    const door = parseId('door', d);
+    const building = buildingOf.get(door);
+    const end = until((a) => a.doorIds.includes(door) || (building !== undefined && a.buildingIds.includes(building)));
+    if (end === null) refused.push(door);
+    else limit = Math.min(limit, end);
+  }
+  for (const b of o.buildings ?? []) {
+    const building = parseId('building', b);
+    const end = until((a) => a.buildingIds.includes(building));
+    if (end === null) refused.push(`building ${building}`);
+    else limit = Math.min(limit, end);
+  }
+  if (refused.length > 0) throw new PassAdminError(`${id} may not open ${refused.join(', ')} now, so cannot issue a pass for it`);
+  if (notAfter > limit) throw new PassAdminError(`the pass would outlast ${id}'s own access (until ${new Date(limit).toISOString()})`);
+  return issuePass(c, passphrase, { ...o, actor: id });
+}
+
 /** Writes the QR code as PNG or SVG (by the file's extension). */
 export async function writePassImage(text: string, file: string): Promise<void> {
   const m = qrMatrix(text);

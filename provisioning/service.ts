@@ -469,7 +469,7 @@ export class HubService {
 
   /** A pass use reported by a door is counted against the pass; a duress PIN is audited and POSTed. */
   private onFresh(terminalId: string, e: SyncEvent, receivedAt: number): void {
-    if (e.type === 'entry.granted' && e.credential === 'pass' && e.passId) this.db.countPassUse(e.passId);
+    if (e.type === 'entry.granted' && e.credential === 'pass' && e.passId) this.db.countPassUse(e.passId, terminalId);
     if (e.type !== 'alarm.duress') return;
     this.db.audit('hub', 'alarm.duress', e.personId, { doorId: e.doorId, terminalId, credential: e.credential, at: e.at }, receivedAt);
     this.log.error({ terminal: terminalId, door: e.doorId }, 'duress PIN entered');

@@ -4,13 +4,18 @@
  * goes out in the next signed roster delta the hub service publishes, and once the terminal applies it
  * the same image is refused as revoked. Cards and PINs reach the roster as digests only.
  */
+import { createPublicKey } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeClock } from '../../core/clock';
 import { silentLogger } from '../../core/log';
 import { run as provision } from '../../provisioning/cli';
-import { addPerson, addTerminal, Community, HubService, initCommunity, setCredentials, type Enroller } from '../../provisioning';
+import { ulid } from 'ulid';
+import { addPerson, addTerminal, Community, HubService, initCommunity, issuePassAsResident, registerPerson, setCredentials, type Enroller } from '../../provisioning';
+import { decodePass } from '../../runtime/protocol/pass';
+import { topicsFor } from '../../runtime/protocol/topics';
+import type { SyncEvent } from '../../runtime/protocol/schemas';
 import { run as doorway } from '../../runtime/cli';
 import { loadConfig } from '../../runtime/config';
 import { credentialDigest, credentialKeyFromFile } from '../../runtime/access/digest';
@@ -38,6 +43,8 @@ beforeAll(() => {
   c = initCommunity({ dir: join(root, 'c'), passphrase: PASS, timeZone: 'Asia/Shanghai' });
   bundle = join(root, 'gate-1');
   addTerminal(c, { id: 'gate-1', doorId: 'gate-1', buildingId: 'b-1', out: bundle, passphrase: PASS });
+  addTerminal(c, { id: 'gate-1b', doorId: 'gate-1', buildingId: 'b-1', out: join(root, 'gate-1b'), passphrase: PASS });
+  addTerminal(c, { id: 'gate-2', doorId: 'gate-2', buildingId: 'b-2', out: join(root, 'gate-2'), passphrase: PASS });
   process.env['PROVISION_PASSPHRASE'] = PASS;
   process.env['PROVISION_ACTOR'] = 'ops-li';
 }, 60_000);
@@ -107,6 +114,17 @@ describe('passes from the hub to the door', () => {
         if (body.version > v) reopened.applyBatch(ROSTER_STORE_SCHEMAS.batchSchema.parse(body.batch));
       }
       expect(reopened.isPassRevoked(info.passId)).toBe(true);
+
+      // Uses come back as the doors' entry events: counted once per event, per terminal and in total.
+      const use = (): SyncEvent => ({ id: ulid(), at: Date.now(), type: 'entry.granted', personId: info.passId, credential: 'pass', passId: info.passId, score: null, liveness: null, latencyMs: 40 });
+      const first = use();
+      fake.deliver(topicsFor('gate-1').events, JSON.stringify({ v: 1, events: [first] }));
+      fake.deliver(topicsFor('gate-1').events, JSON.stringify({ v: 1, events: [first] })); // delivered again: not a second use
+      fake.deliver(topicsFor('gate-1b').events, JSON.stringify({ v: 1, events: [use()] }));
+      await waitFor(() => c.db.pass(info.passId)?.used === 2, 10_000, 'both uses counted', 5);
+      const listed = JSON.parse((await cli(provision, 'pass', 'list', '--dir', c.paths.dir, '--json')).out) as { passId: string; used: number; usedBy: Record<string, number> }[];
+      expect(listed.find((p) => p.passId === info.passId)).toMatchObject({ used: 2, usedBy: { 'gate-1': 1, 'gate-1b': 1 } });
+      expect((await cli(provision, 'pass', 'list', '--dir', c.paths.dir)).out).toContain('uses=2/1 (gate-1:1,gate-1b:1)');
       reopened.close();
       expect(await check()).toMatchObject({ valid: false, reason: 'revoked', passId: info.passId });
       // A hub restarted later still carries the revocation in its snapshots.
@@ -125,4 +143,38 @@ describe('passes from the hub to the door', () => {
     await expect(setCredentials(c, 'p-bob', { pin: '12' })).rejects.toThrow(/4 to 8 digits/);
     await expect(setCredentials(c, 'p-bob', { pin: '5555', duressPin: '5555' })).rejects.toThrow(/differ/);
   }, 60_000);
+
+  it('lets a resident issue a pass only for doors they may open now, ending no later than their own access, audited as theirs', async () => {
+    const until = '2026-12-31';
+    const now = Date.parse('2026-06-01T04:00:00Z');
+    await addPerson(c, NO_FACE, { id: 'p-carl', photos: [], noFace: true, doors: ['gate-1'], until, now });
+    const ok = issuePassAsResident(c, PASS, 'p-carl', { doors: ['gate-1'], validForMs: 3 * 3600_000, uses: 1, label: 'plumber', now });
+    expect(ok.record).toMatchObject({ doors: ['gate-1'], issuedBy: 'p-carl', uses: 1 });
+    expect(decodePass(ok.text, createPublicKey(c.signingPublicKeyPem())).ok).toBe(true);
+    expect(() => issuePassAsResident(c, PASS, 'p-carl', { doors: ['gate-2'], now })).toThrow(/may not open gate-2/);
+    expect(() => issuePassAsResident(c, PASS, 'p-carl', { doors: ['gate-1'], buildings: ['b-1'], now })).toThrow(/may not open building b-1/);
+    expect(() => issuePassAsResident(c, PASS, 'p-carl', { doors: ['gate-1'], validForMs: 30 * 24 * 3600_000, now: Date.parse('2026-12-20T00:00:00Z') })).toThrow(/outlast/);
+    // After the resident's access has ended: no pass at all.
+    expect(() => issuePassAsResident(c, PASS, 'p-carl', { doors: ['gate-1'], now: Date.parse('2027-01-02T00:00:00Z') })).toThrow(/may not open gate-1/);
+    await registerPerson(c, NO_FACE, { id: 'p-dora', photos: [], noFace: true, now });
+    expect(() => issuePassAsResident(c, PASS, 'p-dora', { doors: ['gate-1'], now })).toThrow(/not an active resident/);
+  });
 });
+
+describe('a resident who declines face enrolment', () => {
+  it('is added with --no-face (no photo, no template, the models never loaded) and is given a card instead; a photo with --no-face is refused', async () => {
+    const added = await cli(provision, 'person', 'add', '--dir', c.paths.dir, '--id', 'p-eve', '--no-face', '--doors', 'gate-1');
+    expect(added).toMatchObject({ code: 0 });
+    expect(added.out).toMatch(/p-eve: active with no face/);
+    expect(c.db.person('p-eve')).toMatchObject({ templates: [], photos: [] });
+    const cards = await cli(provision, 'person', 'credentials', '--dir', c.paths.dir, 'p-eve', '--card', '7:4242');
+    expect(cards.code).toBe(0);
+    expect(c.db.person('p-eve')?.credentials?.cards).toHaveLength(1);
+    const refused = await cli(provision, 'person', 'add', '--dir', c.paths.dir, '--id', 'p-fay', '--no-face', '--photo', join(root, 'visitor.png'), '--doors', 'gate-1');
+    expect(refused.code).not.toBe(0);
+    expect(refused.err).toMatch(/declines face enrolment gives no --photo/);
+    expect(c.db.person('p-fay')).toBeNull();
+  });
+});
+
+const NO_FACE: Enroller = { templates: () => Promise.reject(new Error('no face is enrolled here')) };
