@@ -12,7 +12,7 @@ import { FakeClock } from '../../core/clock';
 import { silentLogger } from '../../core/log';
 import { run as provision } from '../../provisioning/cli';
 import { ulid } from 'ulid';
-import { addPerson, addTerminal, Community, HubService, initCommunity, issuePassAsResident, registerPerson, setCredentials, type Enroller } from '../../provisioning';
+import { addPerson, addTerminal, Community, HubService, initCommunity, issuePassAsResident, registerPerson, setCredentials, writePassImage, type Enroller } from '../../provisioning';
 import { decodePass } from '../../runtime/protocol/pass';
 import { topicsFor } from '../../runtime/protocol/topics';
 import type { SyncEvent } from '../../runtime/protocol/schemas';
@@ -98,6 +98,14 @@ describe('passes from the hub to the door', () => {
       applyAll(0);
       store.close();
       expect(await check()).toMatchObject({ valid: true, reason: null, passId: info.passId });
+      // Several images: one JSON line each, with exactly the issue's fields, whatever the verdict.
+      const label = join(root, 'parcel-label.png');
+      await writePassImage('PARCEL 4711 FLAT 302', label);
+      const many = await cli(doorway, 'pass', 'check', '--config', config, '--json', png, label);
+      const lines = many.out.split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines.map((l) => Object.keys(l))).toEqual([KEYS, KEYS]);
+      expect(lines.map((l) => [l['file'], l['valid'], l['reason']])).toEqual([[png, true, null], [label, false, 'not-a-pass']]);
+      expect(many.code).toBe(1);
 
       // Cards and PINs arrived as the digests the terminal computes from what is presented, nothing else.
       const delta = fake.published.find((x) => x.topic === 'hub/roster/all')?.payload ?? '';
@@ -177,4 +185,5 @@ describe('a resident who declines face enrolment', () => {
   });
 });
 
+const KEYS = ['file', 'valid', 'reason', 'passId', 'doors', 'notAfter'];
 const NO_FACE: Enroller = { templates: () => Promise.reject(new Error('no face is enrolled here')) };

@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { silentLogger } from '../../../core/log';
 import { wiegandConfigSchema } from '../../../drivers/wiegand';
 import { cardTrain, keysTrain } from '../../../drivers/wiegand/fake-reader';
 import { GpioError } from '../../../drivers/gpio';
@@ -17,6 +18,7 @@ import { cardValue, credentialDigest, credentialKeyFromSecret } from '../../../r
 import { encodePass } from '../../../runtime/protocol/pass';
 import type { SyncEvent } from '../../../runtime/protocol/schemas';
 import type { PersonUpsert } from '../../../runtime/roster/batch';
+import { RosterStore } from '../../../runtime/roster/store';
 import { backdrop } from '../../fixtures/backdrop';
 import { person, rng, unitVector } from '../roster/fixtures';
 import { startFakeTerminal, type FakeTerminal, type FakeTerminalOptions } from '../../harness/fake-terminal';
@@ -84,6 +86,45 @@ describe('passes, cards and PINs in a running terminal', () => {
       ]);
       expect(f.gpio.out('buzzer').writes.length).toBeGreaterThan(buzzerBefore);
       expect(f.notices.filter((n) => n.kind === 'pass').map((n) => (n.kind === 'pass' ? n.event.outcome : null))).toEqual(['grant', 'deny']);
+    } finally {
+      await f.stop();
+    }
+  });
+
+  it('refuses a screenshot of a pass replayed after its validity, as expired', async () => {
+    const f = await door(['face', 'pass']);
+    try {
+      const any = encodePass({ passId: 'c0ffee0000000005', notBefore: f.clock.now() - 1000, notAfter: f.clock.now() + 60_000, uses: 0, doors: ['door-1'], buildings: [] }, f.hubKey);
+      await show(f, any);
+      await show(f, null);
+      f.clock.advance(61_000);
+      await show(f, any);
+      expect(entries(f).filter((e) => e.type !== 'door.released').map((e) => [e.type, 'reason' in e ? e.reason : null])).toEqual([
+        ['entry.granted', null],
+        ['entry.denied', 'expired'],
+      ]);
+    } finally {
+      await f.stop();
+    }
+  });
+
+  it('refuses a pass the hub revoked (the revocation came with the roster) as revoked, and opens for another', async () => {
+    const revoked = 'c0ffee0000000006';
+    const f = await door(['face', 'pass'], {
+      config: (c) => {
+        const store = RosterStore.open({ path: join(c.paths.dataDir, 'roster.db'), secretFile: c.paths.secretFile, logger: silentLogger() });
+        store.applyBatch({ version: store.version() + 1, upserts: [], revocations: [], passRevocations: [{ passId: revoked, notAfter: Date.UTC(2030, 0, 1) }] });
+        store.close();
+      },
+    });
+    try {
+      const pass = (id: string): string => encodePass({ passId: id, notBefore: f.clock.now() - 1000, notAfter: f.clock.now() + 60_000, uses: 1, doors: ['door-1'], buildings: [] }, f.hubKey);
+      await show(f, pass(revoked));
+      await show(f, pass('c0ffee0000000007'));
+      expect(entries(f).filter((e) => e.type !== 'door.released').map((e) => [e.type, 'reason' in e ? e.reason : null, 'passId' in e ? e.passId : null])).toEqual([
+        ['entry.denied', 'revoked', revoked],
+        ['entry.granted', null, 'c0ffee0000000007'],
+      ]);
     } finally {
       await f.stop();
     }
