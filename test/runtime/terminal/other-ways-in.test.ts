@@ -144,11 +144,22 @@ describe('passes, cards and PINs in a running terminal', () => {
   it('opens for a card and for a duress PIN alike, and records the duress PIN as an entry plus a silent alarm.duress for the hub', async () => {
     const f = await door(['card', 'pin']);
     try {
+      const beeps = (from: number): [number, boolean][] => f.gpio.out('buzzer').writes.filter((w) => w.at >= from).map((w) => [w.at - from, w.active]);
+      const cardAt = f.clock.monotonic();
       await play(f, cardTrain(26, 12, 3456, { jitter: 0.2, random: rng(3) }));
       expect(f.t.lock.getState().state).toBe('unlocked');
       await f.run(f.config.lock.unlockPulseMs + 100);
+      const cardBeep = beeps(cardAt);
+      const pinAt = f.clock.monotonic();
       await play(f, keysTrain(8, '4822#'));
       expect(f.t.lock.getState().state).toBe('unlocked');
+      await f.run(f.config.feedback.grantBeepMs + 50);
+      const pinBeep = beeps(pinAt);
+      // The one grant beep of a face, for the card and for the duress PIN alike.
+      for (const b of [cardBeep, pinBeep]) {
+        expect(b.map(([, on]) => on)).toEqual([true, false]);
+        expect(b[1]![0] - b[0]![0]).toBeCloseTo(f.config.feedback.grantBeepMs, 6);
+      }
       expect(entries(f).map((e) => [e.type, 'credential' in e ? e.credential : 'source' in e ? e.source : null])).toEqual([
         ['entry.granted', 'card'],
         ['door.released', 'card'],
@@ -157,7 +168,6 @@ describe('passes, cards and PINs in a running terminal', () => {
         ['alarm.duress', 'pin'],
       ]);
       expect(entries(f)[4]).toMatchObject({ personId: 'p-ann', doorId: 'door-1' });
-      // Nothing at the door tells a duress PIN from the PIN: the same single grant beep both times.
       expect(f.notices.filter((n) => n.kind === 'access').length).toBe(2);
     } finally {
       await f.stop();
