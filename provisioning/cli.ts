@@ -35,6 +35,8 @@ import { OperatorAccounts } from './operators/accounts';
 import { AuthConfigSchema } from './operators/config';
 import { ensureRootKey } from './operators/root';
 import { ROOT_OPERATOR } from './operators/roles';
+import { issuePass, revokePass, writePassImage } from './passes';
+import { setCredentials, type SetCredentialsOptions } from './credentials';
 
 const USAGE = `usage: provision <command> [options]   (every command: --dir DIR or PROVISION_DIR, --as NAME for the audit log)
 
@@ -65,11 +67,21 @@ residents
   person register --id ID --photo A.jpg [--photo B.jpg] [--label L]        a tenant's registration (pending)
   person approve ID --doors D1,D2 [--buildings B] [--from DATE] [--until DATE] [--hours "mon-fri 07:00-22:00"]...
   person add --id ID --photo A.jpg [--photo ...] --doors ... [--from --until --hours --label]   both steps at once
+  person add --id ID --no-face --doors ... [...]  a resident who declines face enrolment (register takes --no-face
+                                                too): no photo, no template; give a card or PIN with person credentials
   person update ID [--doors ...] [--buildings ...] [--from] [--until] [--hours ...] [--photo ...] [--label]
   person revoke ID [--reason TEXT]
   person list [--status pending|active|revoked] [--json]
   person show ID [--json]
   person import FILE.csv [--json]               columns id,photos,doors[,buildings,from,until,hours,label]; lists use ";"
+  person credentials ID [--card FAC:NUM]... [--no-cards] [--pin-stdin] [--no-pin]
+                                                cards and PINs (only digests are kept); --pin-stdin reads the PIN
+                                                and, on a second line, an optional duress PIN
+passes
+  pass issue --door D [--door D2] [--building B] [--valid-for 2h] [--from ISO] [--uses N] [--label L] --out pass.png|.svg
+                                                a signed visitor pass as a QR code (prints its id and QR version)
+  pass revoke ID                                refused at every door from the next roster version on
+  pass list [--json]
 alerts
   alert add --tag TAG (--photo P.jpg... | --person ID) [--note TEXT]
   alert clear --tag TAG
@@ -121,6 +133,9 @@ export async function readPassphrase(prompt = 'community passphrase: '): Promise
 }
 
 const list = (v: string[] | undefined): string[] | undefined => (v === undefined ? undefined : v.flatMap((x) => x.split(',')).map((s) => s.trim()).filter(Boolean));
+
+/** The enroller of a person without a face: never asked for templates. */
+const NO_FACES: Enroller = { templates: () => Promise.reject(new InvalidInputError('person', ['no photo is enrolled for a person without a face'])) };
 
 /** The face pipeline, loaded only when a photo is actually enrolled (bad input is refused before). */
 async function withEnroller<T>(f: (e: Enroller) => Promise<T>): Promise<T> {
@@ -317,12 +332,13 @@ const accessSchema = {
 
 const personCommand: Command = async (args, io) => {
   const [sub, ...rest] = args;
+  if (sub === 'credentials') return credentialsCommand(rest, io);
   const o = parseCli(`person ${sub ?? ''}`, rest, {
     ...common, ...accessOptions, id: { type: 'string' }, photo: { type: 'string', multiple: true }, label: { type: 'string' }, reason: { type: 'string' },
-    status: { type: 'string' }, json: { type: 'boolean' },
+    status: { type: 'string' }, json: { type: 'boolean' }, 'no-face': { type: 'boolean' },
   }, z.strictObject({
     ...commonSchema, ...accessSchema, id: z.string().optional(), photo: z.array(z.string()).optional(), label: z.string().optional(), reason: z.string().optional(),
-    status: z.enum(['pending', 'active', 'revoked']).optional(), json: z.boolean().optional(),
+    status: z.enum(['pending', 'active', 'revoked']).optional(), json: z.boolean().optional(), 'no-face': z.boolean().optional(),
   }));
   const pmax = ({ register: 1, add: 1, approve: 1, update: 1, revoke: 1, list: 0, show: 1, import: 1 } as Record<string, number>)[sub ?? ''];
   if (pmax !== undefined) positionals(`person ${sub ?? ''}`, o.positionals, pmax);
@@ -344,11 +360,15 @@ const personCommand: Command = async (args, io) => {
       case 'register':
       case 'add': {
         const id = idArg();
-        const p = await withEnroller((e) =>
+        const noFace = o['no-face'] ?? false;
+        const run = (e: Enroller): Promise<PersonRecord> =>
           sub === 'add'
-            ? addPerson(c, e, { id, photos: o.photo ?? [], ...access, ...(o.label ? { label: o.label } : {}), ...actor })
-            : registerPerson(c, e, { id, photos: o.photo ?? [], ...(o.label ? { label: o.label } : {}), ...actor }));
-        io.out(`${p.personId}: ${p.status} with ${p.templates.length} template(s) (model ${p.templates[0]?.modelId ?? '-'})${p.status === 'active' ? '; the hub publishes it to the doors' : '; waiting for approval'}`);
+            ? addPerson(c, e, { id, photos: o.photo ?? [], noFace, ...access, ...(o.label ? { label: o.label } : {}), ...actor })
+            : registerPerson(c, e, { id, photos: o.photo ?? [], noFace, ...(o.label ? { label: o.label } : {}), ...actor });
+        // No face: the models are not loaded at all.
+        const p = noFace ? await run(NO_FACES) : await withEnroller(run);
+        const face = noFace ? 'no face (declined): give a card or PIN with person credentials' : `${p.templates.length} template(s) (model ${p.templates[0]?.modelId ?? '-'})`;
+        io.out(`${p.personId}: ${p.status} with ${face}${p.status === 'active' ? '; the hub publishes it to the doors' : '; waiting for approval'}`);
         return 0;
       }
       case 'approve': {
@@ -505,9 +525,11 @@ function eventLine(e: StoredEvent): string {
   const base = `${time(ev.at)}\t${e.terminalId}\t${ev.type}`;
   switch (ev.type) {
     case 'entry.granted':
-      return `${base}\t${ev.personId}\t${ev.method}\tscore=${ev.score ?? '-'}\t${ev.latencyMs} ms`;
+      return `${base}\t${ev.personId}\t${ev.credential}${ev.passId ? ` ${ev.passId}` : ''}\tscore=${ev.score ?? '-'}\t${ev.latencyMs} ms`;
     case 'entry.denied':
-      return `${base}\t${ev.reason}\t${ev.personId ?? '-'}\tscore=${ev.score ?? '-'}`;
+      return `${base}\t${ev.reason}\t${ev.credential}${ev.passId ? ` ${ev.passId}` : ''}\t${ev.personId ?? '-'}\tscore=${ev.score ?? '-'}`;
+    case 'alarm.duress':
+      return `${base}\t${ev.personId}\tdoor=${ev.doorId}\t${ev.credential}`;
     case 'alert.sighting':
       return `${base}\t${ev.tag}\t${ev.personId}\tdoor=${ev.doorId}\tscore=${ev.score}`;
     case 'alarm.held-open':
@@ -668,8 +690,95 @@ const updateCommand: Command = async (args, io) => {
   });
 };
 
+/** 90s, 30m, 2h, 3d -> ms. */
+function duration(v: string): number {
+  const m = /^(\d+)(s|m|h|d)$/.exec(v);
+  if (!m) throw new InvalidInputError('--valid-for', ['a number with s, m, h or d: 90m, 2h, 3d']);
+  return Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
+}
+
+async function readStdinLines(): Promise<string[]> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8').split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+}
+
+const passCommand: Command = async (args, io) => {
+  const [sub, ...rest] = args;
+  const o = parseCli(`pass ${sub ?? ''}`, rest,
+    { ...common, door: { type: 'string', multiple: true }, building: { type: 'string', multiple: true }, 'valid-for': { type: 'string' }, from: { type: 'string' }, uses: { type: 'string' }, label: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' } },
+    z.strictObject({ ...commonSchema, door: z.array(z.string()).optional(), building: z.array(z.string()).optional(), 'valid-for': z.string().optional(), from: z.iso.datetime({ offset: true }).optional(), uses: z.string().regex(/^\d{1,3}$/).optional(), label: z.string().max(200).optional(), out: z.string().optional(), json: z.boolean().optional() }));
+  const actor = o.as ? { actor: o.as } : {};
+  return withCommunity(o.dir, async (c) => {
+    switch (sub ?? '') {
+      case 'issue': {
+        if (!o.out) throw new InvalidInputError('pass issue', ['--out FILE.png or FILE.svg is required']);
+        const issued = issuePass(c, await readPassphrase(), {
+          doors: list(o.door) ?? [], buildings: list(o.building) ?? [],
+          ...(o['valid-for'] ? { validForMs: duration(o['valid-for']) } : {}),
+          ...(o.from ? { notBefore: Date.parse(o.from) } : {}),
+          ...(o.uses ? { uses: Number(o.uses) } : {}),
+          ...(o.label ? { label: o.label } : {}), ...actor,
+        });
+        await writePassImage(issued.text, o.out);
+        const r = issued.record;
+        if (o.json) io.out(JSON.stringify({ passId: r.passId, doors: r.doors, buildings: r.buildings, notBefore: time(r.notBefore), notAfter: time(r.notAfter), uses: r.uses, qrVersion: issued.qr.version, file: o.out }));
+        else io.out(`pass ${r.passId}: ${[...r.doors, ...r.buildings.map((b) => `building ${b}`)].join(', ')}, ${time(r.notBefore)} to ${time(r.notAfter)}, ${r.uses === 0 ? 'any number of uses' : `${r.uses} use(s) per door`}; QR version ${issued.qr.version} (${issued.qr.size}x${issued.qr.size}) in ${o.out}`);
+        return 0;
+      }
+      case 'revoke': {
+        const id = o.positionals[0];
+        if (!id) throw new InvalidInputError('pass revoke', ['give the pass id']);
+        const r = revokePass(c, id, actor);
+        io.out(`pass ${r.passId} revoked: the hub sends the revocation to every door with the next roster version`);
+        return 0;
+      }
+      case 'list': {
+        const ps = c.db.passes().map((p) => ({ ...p, usedBy: c.db.passUses(p.passId) }));
+        if (o.json) io.out(JSON.stringify(ps, null, 2));
+        else {
+          for (const p of ps) {
+            const by = Object.entries(p.usedBy).map(([t, n]) => `${t}:${n}`).join(',');
+            io.out(`${p.passId}\t${[...p.doors, ...p.buildings.map((b) => `building:${b}`)].join(',')}\t${time(p.notBefore)}\t${time(p.notAfter)}\tuses=${p.used}/${p.uses || 'any'}${by ? ` (${by})` : ''}\t${p.revokedAt ? `revoked ${time(p.revokedAt)}` : 'valid'}${p.label ? `\t${p.label}` : ''}`);
+          }
+        }
+        return 0;
+      }
+      default:
+        throw new InvalidInputError('pass', ['expected issue, revoke or list']);
+    }
+  });
+};
+
+const credentialsCommand: Command = async (args, io) => {
+  const o = parseCli('person credentials', args,
+    { ...common, card: { type: 'string', multiple: true }, 'no-cards': { type: 'boolean' }, 'pin-stdin': { type: 'boolean' }, 'no-pin': { type: 'boolean' } },
+    z.strictObject({ ...commonSchema, card: z.array(z.string().regex(/^\d{1,5}:\d{1,5}$/, 'FACILITY:NUMBER')).optional(), 'no-cards': z.boolean().optional(), 'pin-stdin': z.boolean().optional(), 'no-pin': z.boolean().optional() }));
+  const id = o.positionals[0];
+  if (!id) throw new InvalidInputError('person credentials', ['give the person id']);
+  const opts: SetCredentialsOptions = o.as ? { actor: o.as } : {};
+  if (o.card) opts.cards = o.card.map((x) => x.split(':').map(Number) as [number, number]);
+  if (o['no-cards']) opts.cards = [];
+  if (o['no-pin']) {
+    opts.pin = null;
+    opts.duressPin = null;
+  }
+  if (o['pin-stdin']) {
+    const [pin, duress] = await readStdinLines();
+    if (!pin) throw new InvalidInputError('person credentials', ['--pin-stdin: no PIN on standard input']);
+    opts.pin = pin;
+    if (duress) opts.duressPin = duress;
+  }
+  return withCommunity(o.dir, async (c) => {
+    const p = await setCredentials(c, id, opts);
+    io.out(`${id}: ${p.credentials?.cards.length ?? 0} card(s), PIN ${p.credentials?.pin ? 'set' : 'none'}, duress PIN ${p.credentials?.duressPin ? 'set' : 'none'}; published to the doors by the hub`);
+    return 0;
+  });
+};
+
 const commands: Record<string, Command> = {
   init: initCommand,
+  pass: passCommand,
   terminal: terminalCommand,
   broker: brokerCommand,
   person: personCommand,

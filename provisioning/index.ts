@@ -28,3 +28,5 @@ export { HubService, type HubServiceOptions } from './service';
 export { BrokerProcess, writeBrokerConfig, aclText, refreshBroker, type BrokerConfigOptions } from './broker';
 export { fleetStatus, queueCommand, awaitCommands, readEvents, type FleetRow, type StoredEvent } from './fleet';
 export { HubDb, type PersonRecord, type TerminalRecord, type AlertRecord, type AuditRecord } from './db';
+export { issuePass, issuePassAsResident, revokePass, writePassImage, PassAdminError, type IssuePassOptions, type IssuedPass } from './passes';
+export { setCredentials, ensureCredentialSecret, credentialSecretPath, CredentialAdminError, type SetCredentialsOptions } from './credentials';

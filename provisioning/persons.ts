@@ -181,6 +181,11 @@ export function getPerson(c: Community, id: string): PersonRecord {
 export interface RegisterOptions extends Actor {
   id: string;
   photos: string[];
+  /**
+   * The person declines face enrolment: no photo, no template; a card or PIN (`setCredentials`) is
+   * their way in. `photos` must then be empty. A face can be added later with `updatePerson`.
+   */
+  noFace?: boolean;
   label?: string;
   note?: string;
   kind?: PersonKind;
@@ -192,20 +197,22 @@ async function enrol(c: Community, enroller: Enroller, o: RegisterOptions, statu
   const id = parseId('person', o.id);
   const tags = (o.tags ?? []).map((t) => parseId('tag', t));
   const actor = actorOf(o.actor);
-  checkPhotos(o.photos);
+  if (o.noFace) {
+    if (o.photos.length > 0) throw new PersonAdminError('a person who declines face enrolment gives no --photo');
+  } else checkPhotos(o.photos);
   const existing = c.db.person(id);
   if (existing && existing.status !== 'revoked') throw new PersonAdminError(`person ${id} already exists (${existing.status}); use person update`);
-  const templates = await enroller.templates(o.photos, id);
+  const templates = o.noFace ? [] : await enroller.templates(o.photos, id);
   const now = o.now ?? Date.now();
   const photoKey = newPhotoKey(); // a new folder for a new enrolment, never named after the id
   try {
-    const stored = savePhotos(c.paths.photosDir, photoKey, o.photos, now);
+    const stored = o.noFace ? [] : savePhotos(c.paths.photosDir, photoKey, o.photos, now);
     return c.db.tx(() => {
       const rec = c.db.savePerson(
         { personId: id, kind: o.kind ?? 'resident', status, label: o.label ?? null, note: o.note ?? null, templates, authorisations: access, tags, photoKey, photos: stored },
         now,
       );
-      c.db.audit(actor, action, id, { status, photos: o.photos.length, templates: templates.length, access, tags }, now);
+      c.db.audit(actor, action, id, { status, photos: o.photos.length, templates: templates.length, face: !o.noFace, access, tags }, now);
       return rec;
     });
   } catch (e) {
@@ -299,7 +306,7 @@ export function revokePerson(c: Community, personId: string, o: Actor & { reason
   if (p.status === 'revoked') return p;
   const now = o.now ?? Date.now();
   const rec = c.db.tx(() => {
-    const r = c.db.savePerson({ ...p, status: 'revoked', templates: [], photos: [], authorisations: [], tags: [] }, now);
+    const r = c.db.savePerson({ ...p, status: 'revoked', templates: [], photos: [], authorisations: [], tags: [], credentials: undefined }, now);
     c.db.audit(actor, 'person.revoke', id, { reason: o.reason ?? null, deletedPhotos: p.photos.length, deletedTemplates: p.templates.length }, now);
     return r;
   });

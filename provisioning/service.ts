@@ -23,7 +23,7 @@ import { SystemClock, type Clock, type TimerHandle } from '../core/clock';
 import { createLogger, type Logger } from '../core/log';
 import { decodePlain, DEFAULT_MAX_PAYLOAD_BYTES } from '../runtime/protocol/codec';
 import { ROSTER_MESSAGE_TARGET_BYTES, signedItemBytes } from '../runtime/protocol/limits';
-import { EventsMessageSchema, StatusMessageSchema, type AlertSightingSchema, type TerminalWipedSchema } from '../runtime/protocol/schemas';
+import { EventsMessageSchema, StatusMessageSchema, type AlertSightingSchema, type SyncEvent, type TerminalWipedSchema } from '../runtime/protocol/schemas';
 import type { z } from 'zod';
 import { parseTopic, TOPICS } from '../runtime/protocol/topics';
 import { MqttTransport, type IncomingMessage, type SyncTransport, type TransportHandlers, type Will } from '../runtime/sync/transport';
@@ -59,12 +59,16 @@ export interface HubServiceOptions {
 /** Terminal certificates renewed per check at most (each is an openssl run of about 50 ms). */
 const RENEWALS_PER_CHECK = 20;
 
+/** Pass revocations share the roster map with persons under keys no person id can have ('/' is not allowed in one). */
+const passKey = (id: string): string => `pass/${id}`;
+
 const ROSTER_ITEM_FORMAT = {
-  idOf: (it: RosterItem): string => ('revokedPersonId' in it ? it.revokedPersonId : it.personId),
+  idOf: (it: RosterItem): string => ('revokedPersonId' in it ? it.revokedPersonId : 'revokedPassId' in it ? passKey(it.revokedPassId) : it.personId),
   toBatch: (version: number, c: RosterChange<RosterItem>): unknown => ({
     version,
-    upserts: c.upsert.filter((it) => !('revokedPersonId' in it)),
-    revocations: [...c.upsert.flatMap((it) => ('revokedPersonId' in it ? [it.revokedPersonId] : [])), ...c.remove],
+    upserts: c.upsert.filter((it) => !('revokedPersonId' in it) && !('revokedPassId' in it)),
+    revocations: [...c.upsert.flatMap((it) => ('revokedPersonId' in it ? [it.revokedPersonId] : [])), ...c.remove.filter((id) => !id.startsWith('pass/'))],
+    passRevocations: c.upsert.flatMap((it) => ('revokedPassId' in it ? [{ passId: it.revokedPassId, notAfter: it.notAfter }] : [])),
   }),
 };
 
@@ -153,16 +157,19 @@ class AlertingIngest extends EventIngest {
     path: string,
     private readonly onSighting: (terminalId: string, e: AlertSighting, receivedAt: number) => void,
     private readonly onWiped: (terminalId: string, e: TerminalWiped, receivedAt: number) => void,
+    /** Every event stored for the first time (a redelivery is not passed again): pass uses, duress alarms. */
+    private readonly onFresh: (terminalId: string, e: SyncEvent, receivedAt: number) => void = () => {},
   ) {
     super(path);
   }
 
   override ingest(terminalId: string, payload: Buffer, receivedAt: number): IngestResult {
     const msg = decodePlain(payload, EventsMessageSchema, DEFAULT_MAX_PAYLOAD_BYTES);
-    const newWipes = msg.events.filter((e): e is TerminalWiped => e.type === 'terminal.wiped' && !this.has(e.id));
+    const fresh = msg.events.filter((e) => !this.has(e.id));
     const r = super.ingest(terminalId, payload, receivedAt);
     for (const e of msg.events) if (e.type === 'alert.sighting') this.onSighting(terminalId, e, receivedAt);
-    for (const e of newWipes) this.onWiped(terminalId, e, receivedAt);
+    for (const e of fresh) if (e.type === 'terminal.wiped') this.onWiped(terminalId, e, receivedAt);
+    for (const e of fresh) this.onFresh(terminalId, e, receivedAt);
     return r;
   }
 }
@@ -208,6 +215,9 @@ export class HubService {
     const signingKey = c.signingKey(this.opts.passphrase);
     const version = this.db.rosterVersion();
     const items = this.db.persons().filter((p) => p.publishedRev > 0).map(rosterItemOf).filter((x): x is RosterItem => x !== null);
+    // Revoked passes still valid are part of every snapshot too.
+    const now0 = this.clock.now();
+    for (const p of this.db.passes()) if (p.revokedAt !== null && p.notAfter > now0) items.push({ revokedPassId: p.passId, notAfter: p.notAfter });
     // Every start begins a new roster epoch continuing the recorded history (runtime/sync/README.md):
     // a hub.db restored from a backup never signs again a version that terminals may hold already.
     const epochs = this.db.rosterEpochs();
@@ -237,6 +247,7 @@ export class HubService {
       c.paths.eventsDb,
       (id, e, at) => this.onSighting(id, e, at),
       (id, e, at) => this.onWiped(id, e, at),
+      (id, e, at) => this.onFresh(id, e, at),
     );
     chmodSync(c.paths.eventsDb, 0o600);
     this.hub = new Hub<RosterItem>({
@@ -280,6 +291,7 @@ export class HubService {
     try {
       this.guard?.refresh();
       while (await this.publishDirty()) { /* until no person is left to publish */ }
+      await this.publishPassRevocations();
       await this.sendCommands();
       this.renewDue();
       this.reloadOwnCertificate();
@@ -392,6 +404,32 @@ export class HubService {
     }
   }
 
+  /** Revoked passes go to every door as the next roster version (the pass id and its end only). */
+  private async publishPassRevocations(): Promise<void> {
+    const roster = this.roster;
+    const transport = this.guard;
+    if (!roster || !transport) return;
+    const now = this.clock.now();
+    const revoked = this.db.unpublishedRevocations(now).slice(0, 1000);
+    if (revoked.length === 0) return;
+    const items: RosterItem[] = revoked.map((p) => ({ revokedPassId: p.passId, notAfter: p.notAfter }));
+    const { version, payload } = roster.change({ upsert: items, remove: [] });
+    try {
+      this.db.tx(() => {
+        this.db.recordVersion(version, payload, [], now);
+        this.db.markRevocationsPublished(revoked.map((p) => p.passId));
+      });
+    } catch (err) {
+      this.log.fatal({ err: String(err), version }, 'roster version could not be recorded; hub stopping');
+      await this.stop();
+      throw err;
+    }
+    this.log.info({ version, passes: revoked.length }, 'pass revocations published');
+    await transport.publish(TOPICS.rosterAll.filter, payload, { retain: false }).catch((err: unknown) => {
+      this.log.warn({ err: String(err), version }, 'roster publish failed; terminals will resync');
+    });
+  }
+
   private async sendCommands(): Promise<void> {
     const hub = this.hub;
     if (!hub) return;
@@ -427,6 +465,22 @@ export class HubService {
       const p = this.postWebhook(this.webhookUrl, alert).finally(() => this.pendingWebhooks.delete(p));
       this.pendingWebhooks.add(p);
     }
+  }
+
+  /** A pass use reported by a door is counted against the pass; a duress PIN is audited and POSTed. */
+  private onFresh(terminalId: string, e: SyncEvent, receivedAt: number): void {
+    if (e.type === 'entry.granted' && e.credential === 'pass' && e.passId) this.db.countPassUse(e.passId, terminalId);
+    if (e.type !== 'alarm.duress') return;
+    this.db.audit('hub', 'alarm.duress', e.personId, { doorId: e.doorId, terminalId, credential: e.credential, at: e.at }, receivedAt);
+    this.log.error({ terminal: terminalId, door: e.doorId }, 'duress PIN entered');
+    if (!this.webhookUrl) return;
+    const body = JSON.stringify({ kind: 'alarm.duress', eventId: e.id, terminalId, doorId: e.doorId, personId: e.personId, at: new Date(e.at).toISOString(), receivedAt: new Date(receivedAt).toISOString() });
+    const p = this.post(this.webhookUrl, body)
+      .then((outcome) => {
+        if (outcome !== 'delivered') this.log.error({ event: e.id, outcome }, 'duress webhook failed');
+      })
+      .finally(() => this.pendingWebhooks.delete(p));
+    this.pendingWebhooks.add(p);
   }
 
   /**

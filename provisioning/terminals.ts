@@ -15,6 +15,7 @@ import { actorOf, type Community } from './community';
 import type { TerminalRecord } from './db';
 import { CERT_POLICY, issueCert, newKey, revokeCert, writePrivate } from './pki';
 import { ensureUpdateKey } from './update/keys';
+import { ensureCredentialSecret } from './credentials';
 
 export class TerminalAdminError extends TerminalError {
   readonly code = 'terminal-admin';
@@ -52,6 +53,7 @@ export const BUNDLE_FILES = {
   /** The community's update key (bundles are signed with it; never the roster key). */
   updateKey: 'update-signing.pub',
   secret: 'device.secret',
+  credentialSecret: 'credential.secret',
 } as const;
 
 export function addTerminal(c: Community, o: AddTerminalOptions): TerminalBundle {
@@ -86,7 +88,7 @@ export function addTerminal(c: Community, o: AddTerminalOptions): TerminalBundle
       hubPublicKeyFile: BUNDLE_FILES.hubKey,
       heartbeatMs: c.config.heartbeatMs,
     },
-    paths: { dataDir: 'data', secretFile: BUNDLE_FILES.secret },
+    paths: { dataDir: 'data', secretFile: BUNDLE_FILES.secret, credentialSecretFile: BUNDLE_FILES.credentialSecret },
     update: { publicKeyFile: BUNDLE_FILES.updateKey },
   };
   const checked = ConfigSchema.safeParse(config); // the terminal's own schema: a bundle it would refuse is never written
@@ -102,6 +104,8 @@ export function addTerminal(c: Community, o: AddTerminalOptions): TerminalBundle
   writeFileSync(join(out, BUNDLE_FILES.hubKey), c.signingPublicKeyPem());
   writeFileSync(join(out, BUNDLE_FILES.updateKey), updateKey);
   writePrivate(join(out, BUNDLE_FILES.secret), randomBytes(32));
+  // The community's credential secret: cards and PINs typed at this door are digested with it.
+  writePrivate(join(out, BUNDLE_FILES.credentialSecret), ensureCredentialSecret(c));
   mkdirSync(c.paths.terminalsDir, { recursive: true, mode: 0o700 });
   writeFileSync(join(c.paths.terminalsDir, `${id}.crt`), cert);
 

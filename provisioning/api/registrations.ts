@@ -1,5 +1,5 @@
 /**
- * Tenant registrations (hub.db `registrations`, migration 4). A registration is what the tenant app
+ * Tenant registrations (hub.db `registrations`, migration 6). A registration is what the tenant app
  * sends: name, identity document number, building and room, photos. It is checked (real-name check,
  * then the terminal's own face pipeline and quality gates, one verdict per photo) and stored as a
  * pending person (persons.ts, via admin-port.ts) plus this row; the person id is the registration id.

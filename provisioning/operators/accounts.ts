@@ -1,5 +1,5 @@
 /**
- * Operator accounts in hub.db (migration 4): id (the one identifier rule), role, buildings (a
+ * Operator accounts in hub.db (migration 6): id (the one identifier rule), role, buildings (a
  * manager's), argon2id password hash, whether the password must be changed (every password an admin
  * or `provision` hands out is one-time), disabled or not. Every change is one transaction with its
  * audit row, whose actor is the authenticated operator (or `root`).

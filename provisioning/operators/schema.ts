@@ -1,5 +1,5 @@
 /**
- * hub.db migration 4 (HUB_MIGRATIONS in provisioning/db.ts): the tables of operators and of the hub's
+ * hub.db migration 6 (HUB_MIGRATIONS in provisioning/db.ts): the tables of operators and of the hub's
  * HTTP API. Secrets are never stored: passwords as argon2id hashes, session ids and API token secrets as
  * SHA-256 of 32 random bytes (a hash of a random 256-bit value needs no slow hash). A registration
  * keeps the identity document number masked (first 4 and last 4 characters), never whole: the real-name
