@@ -27,14 +27,32 @@ function arg(name: string, dflt: number): number {
   return i >= 0 ? Number(process.argv[i + 1]) : dflt;
 }
 
-async function main(): Promise<void> {
-  const passages = arg('--passages', 20);
-  const backdropArg = process.argv.indexOf('--backdrop');
-  const backdrop = backdropArg >= 0 ? process.argv[backdropArg + 1] : 'blue';
-  if (backdrop !== 'blue' && backdrop !== 'plaster' && backdrop !== 'tiles') throw new Error(`--backdrop: blue, plaster or tiles, not ${backdrop}`);
+export interface FaceToRelayOptions {
+  passages: number;
+  backdrop: 'blue' | 'plaster' | 'tiles';
+  liveness: 'strict' | 'balanced' | 'fast' | 'none';
+  faceSeconds: number;
+  /**
+   * Started next to the terminal on the same camera and clock, stopped before it (bench:pass runs the
+   * pass scanner here to measure what it costs the face path).
+   */
+  alongside?: (deps: { camera: FileSource; clock: SystemClock }) => { stop(): void };
+}
+
+export interface FaceToRelayResult {
+  latencies: number[];
+  missed: number;
+  loopFrames: number;
+  config: ReturnType<typeof terminalConfig>;
+  rssBefore: number;
+}
+
+/** Runs one terminal on the looped passage clip and measures face frame delivered -> relay command. */
+export async function faceToRelay(o: FaceToRelayOptions): Promise<FaceToRelayResult> {
+  const { passages, backdrop, liveness } = o;
   // the visitor stays in view 3 s (a resident waits at the door until it opens): a 2 s window would end
   // passages before the liveness budget (2 s) in front of a plain wall, where there is no fast path
-  const faceFrames = Math.round(arg('--face-seconds', 3) * CLIP_FPS);
+  const faceFrames = Math.round(o.faceSeconds * CLIP_FPS);
   const loopFrames = EMPTY_FRAMES + faceFrames;
   const clip = backdrop === 'blue' ? passagesClip(0, faceFrames) : await keyedPassagesClip(backdrop, 0, EMPTY_FRAMES, faceFrames, CLIP_FPS);
   const site = makeSiteDir('doorway-bench-e2e-');
@@ -44,10 +62,8 @@ async function main(): Promise<void> {
 
   const clock = new SystemClock();
   const gpio = new FakeGpio(clock);
-  const policyArg = process.argv.indexOf('--liveness');
   // 'none' is not a shipped policy: it removes the wait for liveness evidence (live after four frames of a
   // moving face) to show how much of the latency is recognition and how much is liveness.
-  const liveness = (policyArg >= 0 ? process.argv[policyArg + 1] : 'balanced') as 'strict' | 'balanced' | 'fast' | 'none';
   const config = terminalConfig(site, { video: clip, liveness: liveness === 'none' ? WIRING_LIVENESS : liveness });
   config.lock.unlockPulseMs = 1000; // relock before the next appearance
   const camera = new FileSource({ ...config.camera, kind: undefined } as never, { clock, logger: silentLogger() });
@@ -57,12 +73,14 @@ async function main(): Promise<void> {
   });
   const rssBefore = process.memoryUsage().rss;
   const terminal = await startTerminal({ config, gpio, clock, camera, logger: silentLogger(), onNotice: (n) => { if (process.env['E2E_DEBUG'] && n.kind === 'loop') console.error(JSON.stringify(n.event)); } });
+  const extra = o.alongside?.({ camera, clock });
   const relay = gpio.out('lock');
   const latencies: number[] = [];
   let missed = 0;
   // A run cut short by the deadline reports the passages it did not see as missed.
   const allowedMs = (passages + 3) * (loopFrames / CLIP_FPS) * 1000 + 10_000;
   await waitFor(() => appearedAt.length >= passages + 1, allowedMs, 'the passages', 200).catch(() => undefined);
+  extra?.stop();
   await terminal.stop();
 
   // pair each appearance with the first relay activation after it and before the next appearance
@@ -74,6 +92,17 @@ async function main(): Promise<void> {
     if (open === undefined) missed++;
     else latencies.push(open - from);
   }
+  return { latencies, missed, loopFrames, config, rssBefore };
+}
+
+async function main(): Promise<void> {
+  const passages = arg('--passages', 20);
+  const backdropArg = process.argv.indexOf('--backdrop');
+  const backdrop = backdropArg >= 0 ? process.argv[backdropArg + 1] : 'blue';
+  if (backdrop !== 'blue' && backdrop !== 'plaster' && backdrop !== 'tiles') throw new Error(`--backdrop: blue, plaster or tiles, not ${backdrop}`);
+  const policyArg = process.argv.indexOf('--liveness');
+  const liveness = (policyArg >= 0 ? process.argv[policyArg + 1] : 'balanced') as 'strict' | 'balanced' | 'fast' | 'none';
+  const { latencies, missed, loopFrames, config, rssBefore } = await faceToRelay({ passages, backdrop, liveness, faceSeconds: arg('--face-seconds', 3) });
   console.log(`machine: ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? '?'}; node ${process.version}`);
   console.log(`clip: ${loopFrames} frames at ${CLIP_FPS} fps, face from frame ${EMPTY_FRAMES + 1} to ${loopFrames}; evidence: ${config.evidence.minFrames} frames, budget ${config.evidence.budgetMs} ms; liveness policy: ${liveness}; background: ${backdrop === 'blue' ? 'recorded blue screen' : `${backdrop} wall (keyed)`}`);
   console.log(`passages: ${latencies.length + missed} (unlocked ${latencies.length}, missed ${missed}); RSS ${r2(process.memoryUsage().rss / 2 ** 20)} MB (+${r2((process.memoryUsage().rss - rssBefore) / 2 ** 20)} MB for the terminal)`);
@@ -84,4 +113,4 @@ async function main(): Promise<void> {
   if (latencies.length === 0) process.exitCode = 1;
 }
 
-void main();
+if (require.main === module) void main();

@@ -8,10 +8,11 @@ import Database from 'better-sqlite3';
 import { chmodSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { z } from 'zod';
-import { AuthorisationSchema, RevokedPersonIdSchema, TagSchema, TemplateSchema, type PersonUpsert } from '../runtime/roster/batch';
+import { AuthorisationSchema, CredentialsSchema, RevokedPersonIdSchema, TagSchema, TemplateSchema, type PersonUpsert } from '../runtime/roster/batch';
 import { CommandSchema, HealthSchema, RosterEpochSchema, type Command, type Health, type RosterEpoch } from '../runtime/protocol/schemas';
 import { isId } from '../runtime/protocol/ids';
 import { TerminalError } from '../core/errors';
+import { OPERATORS_SCHEMA } from './operators/schema';
 import { newPhotoKey, PhotoKeySchema, PhotoNameSchema, type PhotoMove } from './photos';
 import type { HubStore } from './store/hub-store';
 
@@ -174,6 +175,32 @@ export const HUB_MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
   migrateToPhotoKeys,
   // 3: roster epochs (one per hub start; see runtime/sync/README.md)
   (db) => db.exec(`${ROSTER_EPOCHS_TABLE}`),
+  // 4: cards and PINs (digests only) of each person; visitor passes issued, revoked, published, used.
+  (db) => db.exec(`ALTER TABLE persons ADD COLUMN credentials TEXT;
+  CREATE TABLE passes (
+    pass_id TEXT PRIMARY KEY,
+    doors TEXT NOT NULL,
+    buildings TEXT NOT NULL,
+    not_before INTEGER NOT NULL,
+    not_after INTEGER NOT NULL,
+    uses INTEGER NOT NULL,
+    label TEXT,
+    issued_by TEXT NOT NULL,
+    issued_at INTEGER NOT NULL,
+    revoked_at INTEGER,
+    revoked_by TEXT,
+    published INTEGER NOT NULL DEFAULT 0,
+    used INTEGER NOT NULL DEFAULT 0
+  );`),
+  // 5: pass uses as each terminal reported them (passes.used stays their sum).
+  (db) => db.exec(`CREATE TABLE pass_uses (
+    pass_id TEXT NOT NULL,
+    terminal_id TEXT NOT NULL,
+    used INTEGER NOT NULL,
+    PRIMARY KEY (pass_id, terminal_id)
+  ) WITHOUT ROWID;`),
+  // 6: operators, their sessions and API tokens, login throttling, tenant registrations (provisioning/operators/schema.ts)
+  (db) => db.exec(OPERATORS_SCHEMA),
 ];
 
 export const HUB_SCHEMA_VERSION = HUB_MIGRATIONS.length;
@@ -228,6 +255,8 @@ export const PersonRecordSchema = z.strictObject({
   photoKey: PhotoKeySchema,
   /** File names of the stored enrolment photos in that folder; deleted on revocation. */
   photos: z.array(PhotoNameSchema),
+  /** Card and PIN digests (runtime/access/digest.ts), never the numbers or PINs themselves. */
+  credentials: CredentialsSchema.optional(),
   rev: z.number().int(),
   publishedRev: z.number().int(),
   createdAt: z.number().int(),
@@ -298,6 +327,7 @@ function personFromRow(r: Row): PersonRecord {
     tags: JSON.parse(r['tags'] as string) as unknown,
     photoKey: r['photo_key'],
     photos: JSON.parse(r['photos'] as string) as unknown,
+    ...(typeof r['credentials'] === 'string' ? { credentials: JSON.parse(r['credentials']) as unknown } : {}),
     rev: r['rev'],
     publishedRev: r['published_rev'],
     createdAt: r['created_at'],
@@ -318,12 +348,53 @@ function terminalFromRow(r: Row): TerminalRecord {
 }
 
 /** What the terminals get for one person: an upsert, a tombstone for a revoked one, or nothing yet. */
-export type RosterItem = PersonUpsert | { revokedPersonId: string };
+export type RosterItem = PersonUpsert | { revokedPersonId: string } | { revokedPassId: string; notAfter: number };
 
 export function rosterItemOf(p: PersonRecord): RosterItem | null {
   if (p.status === 'revoked') return { revokedPersonId: p.personId };
   if (p.status === 'pending') return null;
-  return { personId: p.personId, ...(p.label !== null ? { label: p.label } : {}), templates: p.templates, authorisations: p.authorisations, tags: p.tags };
+  return {
+    personId: p.personId,
+    ...(p.label !== null ? { label: p.label } : {}),
+    templates: p.templates,
+    authorisations: p.authorisations,
+    tags: p.tags,
+    ...(p.credentials ? { credentials: p.credentials } : {}),
+  };
+}
+
+/** A visitor pass as the hub database keeps it (the label stays here: it is never in the QR code). */
+export interface PassRecord {
+  passId: string;
+  doors: string[];
+  buildings: string[];
+  notBefore: number;
+  notAfter: number;
+  uses: number;
+  label: string | null;
+  issuedBy: string;
+  issuedAt: number;
+  revokedAt: number | null;
+  revokedBy: string | null;
+  /** Uses reported by the terminals (entry events carrying the pass id), summed over all doors. */
+  used: number;
+}
+
+function passFromRow(r: Row): PassRecord {
+  return {
+    passId: r['pass_id'] as string,
+    doors: JSON.parse(r['doors'] as string) as string[],
+    buildings: JSON.parse(r['buildings'] as string) as string[],
+    notBefore: r['not_before'] as number,
+    notAfter: r['not_after'] as number,
+    uses: r['uses'] as number,
+    label: (r['label'] as string | null) ?? null,
+    issuedBy: r['issued_by'] as string,
+    issuedAt: r['issued_at'] as number,
+    revokedAt: (r['revoked_at'] as number | null) ?? null,
+    revokedBy: (r['revoked_by'] as string | null) ?? null,
+    used: r['used'] as number,
+  };
 }
 
 /** The hub's storage in SQLite (hub.db): the implementation of HubStore (provisioning/store/hub-store.ts). */
@@ -398,12 +469,13 @@ export class HubDb implements HubStore {
     const prev = this.person(p.personId);
     const rev = (prev?.rev ?? 0) + 1;
     const rec: PersonRecord = PersonRecordSchema.parse({ ...p, rev, publishedRev: prev?.publishedRev ?? 0, createdAt: prev?.createdAt ?? now, updatedAt: now });
-    this.db.prepare(`INSERT INTO persons (person_id, kind, status, label, note, templates, authorisations, tags, photo_key, photos, rev, published_rev, created_at, updated_at)
-      VALUES (@personId, @kind, @status, @label, @note, @templates, @authorisations, @tags, @photoKey, @photos, @rev, @publishedRev, @createdAt, @updatedAt)
+    this.db.prepare(`INSERT INTO persons (person_id, kind, status, label, note, templates, authorisations, tags, photo_key, photos, credentials, rev, published_rev, created_at, updated_at)
+      VALUES (@personId, @kind, @status, @label, @note, @templates, @authorisations, @tags, @photoKey, @photos, @credentials, @rev, @publishedRev, @createdAt, @updatedAt)
       ON CONFLICT (person_id) DO UPDATE SET kind = excluded.kind, status = excluded.status, label = excluded.label, note = excluded.note,
         templates = excluded.templates, authorisations = excluded.authorisations, tags = excluded.tags, photo_key = excluded.photo_key, photos = excluded.photos,
-        rev = excluded.rev, updated_at = excluded.updated_at`).run({
+        credentials = excluded.credentials, rev = excluded.rev, updated_at = excluded.updated_at`).run({
       ...rec,
+      credentials: rec.credentials ? JSON.stringify(rec.credentials) : null,
       templates: JSON.stringify(rec.templates),
       authorisations: JSON.stringify(rec.authorisations),
       tags: JSON.stringify(rec.tags),
@@ -447,6 +519,53 @@ export class HubDb implements HubStore {
     if (!r) return;
     const names = (JSON.parse(r.photos) as string[]).filter((n) => n !== name);
     this.db.prepare('UPDATE persons SET photos = ? WHERE person_id = ?').run(JSON.stringify(names), personId);
+  }
+
+  // Passes
+
+  addPass(p: Omit<PassRecord, 'revokedAt' | 'revokedBy' | 'used'>): void {
+    this.db.prepare(`INSERT INTO passes (pass_id, doors, buildings, not_before, not_after, uses, label, issued_by, issued_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(p.passId, JSON.stringify(p.doors), JSON.stringify(p.buildings), p.notBefore, p.notAfter, p.uses, p.label, p.issuedBy, p.issuedAt);
+  }
+
+  pass(id: string): PassRecord | null {
+    const r = this.db.prepare('SELECT * FROM passes WHERE pass_id = ?').get(id) as Row | undefined;
+    return r ? passFromRow(r) : null;
+  }
+
+  passes(): PassRecord[] {
+    return (this.db.prepare('SELECT * FROM passes ORDER BY issued_at, pass_id').all() as Row[]).map(passFromRow);
+  }
+
+  revokePass(id: string, by: string, at: number): void {
+    this.db.prepare('UPDATE passes SET revoked_at = ?, revoked_by = ?, published = 0 WHERE pass_id = ? AND revoked_at IS NULL').run(at, by, id);
+  }
+
+  /** Revoked passes not yet sent to the terminals, still valid at `now` (an expired one needs no revocation). */
+  unpublishedRevocations(now: number): PassRecord[] {
+    return (this.db.prepare('SELECT * FROM passes WHERE revoked_at IS NOT NULL AND published = 0 AND not_after > ? ORDER BY revoked_at').all(now) as Row[]).map(passFromRow);
+  }
+
+  markRevocationsPublished(ids: readonly string[]): void {
+    const st = this.db.prepare('UPDATE passes SET published = 1 WHERE pass_id = ?');
+    for (const id of ids) st.run(id);
+  }
+
+  /**
+   * A terminal reported a use (an entry it granted with this pass; each event is delivered here once).
+   * Counted per terminal, as the terminals count them, and in total. A pass the hub never issued is ignored.
+   */
+  countPassUse(id: string, terminalId: string): void {
+    this.tx(() => {
+      if (this.db.prepare('UPDATE passes SET used = used + 1 WHERE pass_id = ?').run(id).changes === 0) return;
+      this.db.prepare('INSERT INTO pass_uses (pass_id, terminal_id, used) VALUES (?, ?, 1) ON CONFLICT(pass_id, terminal_id) DO UPDATE SET used = used + 1').run(id, terminalId);
+    });
+  }
+
+  /** Uses of a pass by terminal (only terminals that reported one). */
+  passUses(id: string): Record<string, number> {
+    const rows = this.db.prepare('SELECT terminal_id, used FROM pass_uses WHERE pass_id = ? ORDER BY terminal_id').all(id) as { terminal_id: string; used: number }[];
+    return Object.fromEntries(rows.map((r) => [r.terminal_id, r.used]));
   }
 
   // Roster versions

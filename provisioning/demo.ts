@@ -7,7 +7,10 @@
  *   4. two terminals provisioned from their bundles: gate-1 sees franck arriving every 5 s, gate-2 sees
  *      another man who is not enrolled; the doors run the shipped default liveness policy; fake relays
  *      (no GPIO here), everything else real;
- *   5. each decision printed as it happens; Ctrl-C stops everything cleanly.
+ *   5. a third door, door-3, whose camera sees a courier hold up a phone showing a single-use pass the
+ *      hub issued for it: the first time the door opens, the second time (the phone shown again 2 s later)
+ *      it is refused as used-up;
+ *   6. each decision printed as it happens; Ctrl-C stops everything cleanly.
  */
 import { mkdtempSync } from 'node:fs';
 import { removeInside } from '../core/fs';
@@ -21,8 +24,9 @@ import { TerminalError } from '../core/errors';
 import { createLogger } from '../core/log';
 import { startTerminal, type Terminal, type TerminalNotice } from '../runtime/main';
 import { FRANCK_STILLS, OTHER_VIDEOS, testFile } from '../test/fixtures/photos';
-import { keyedPassagesClip, videoPassagesClip } from '../test/harness/clips';
-import { addPerson, addTerminal, initCommunity, pipelineEnroller, startCommunityHub, type AdminContext } from './index';
+import { keyedPassagesClip, passClip, videoPassagesClip } from '../test/harness/clips';
+import { addPerson, addTerminal, initCommunity, issuePass, pipelineEnroller, startCommunityHub, type AdminContext } from './index';
+import { qrMatrix } from './qr';
 import { InProcessBroker } from './inproc-broker';
 import { freeLoopbackPort } from './ports';
 
@@ -47,6 +51,14 @@ function printer(door: string): (n: TerminalNotice) => void {
       );
     } else if (n.kind === 'loop' && n.event.type === 'error') {
       console.log(`${time(n.event.at)}  ${door.padEnd(7)} ERROR ${n.event.code}: door stays locked`);
+    } else if (n.kind === 'pass') {
+      const e = n.event;
+      const verdict = e.outcome === 'grant' ? 'UNLOCK' : `DENY ${e.reason ?? ''}`;
+      console.log(`${time(e.at)}  ${door.padEnd(7)} ${verdict.padEnd(26)} pass   ${(e.passId ?? '-').padEnd(16)} ${e.uses !== null ? `use ${e.uses}` : ''}  ${Math.round(e.latencyMs)} ms`);
+    } else if (n.kind === 'access') {
+      const e = n.event;
+      const verdict = e.outcome === 'grant' ? 'UNLOCK' : `DENY ${e.reason ?? ''}`;
+      console.log(`${time(e.at)}  ${door.padEnd(7)} ${verdict.padEnd(26)} ${e.credential.padEnd(6)} ${(e.personId ?? '-').padEnd(16)} ${Math.round(e.latencyMs)} ms`);
     } else if (n.kind === 'status') {
       console.log(`           ${door.padEnd(7)} ${n.message}`);
     }
@@ -72,15 +84,26 @@ async function main(): Promise<void> {
   await pipeline.close();
   console.log('enrolled resident-franck from 3 photos, allowed at gate-1');
 
+  // door-3's terminal exists before its pass is issued (the hub refuses a pass for a door it does not serve)
+  const courierBundle = addTerminal(admin, { id: 'door-3-t1', doorId: 'door-3', out: join(dir, 'bundle-door-3') });
+  const pass = issuePass(admin, { doors: ['door-3'], uses: 1, validForMs: 2 * 3600_000, label: 'courier for flat 302' });
+  console.log(`issued pass ${pass.record.passId} for door-3: single use, 2 h (QR version ${pass.qr.version}, ${pass.text.length} characters)`);
+  // 5 s of wall (the terminal fetches its roster), the phone for 2 s, 2 s away, the phone again for 2 s, 1 s of wall
+  const qr = qrMatrix(pass.text);
+  const courierClip = await passClip(`demo-${pass.record.passId}`, [
+    { frames: 125, qr: null }, { frames: 50, qr }, { frames: 50, qr: null }, { frames: 50, qr }, { frames: 25, qr: null },
+  ], 25, dir);
+
   const doors = [
     // franck was filmed in front of a blue screen; a door camera sees a wall, so it is keyed in (a still
     // textured wall: the liveness fast path needs a background it can see stay still)
     { id: 'gate-1', video: await keyedPassagesClip('plaster', 30, 25, 100), note: 'franck arrives every 5 s (in front of a plaster wall)' },
     { id: 'gate-2', video: videoPassagesClip(testFile(OTHER_VIDEOS[1]!), 15, 4), note: 'a man who is not enrolled arrives every 5 s' },
+    { id: 'door-3', video: courierClip, note: 'a courier shows a single-use pass on a phone, twice (every 12 s)' },
   ];
   const terminals: Terminal[] = [];
   for (const d of doors) {
-    const bundle = addTerminal(admin, { id: `${d.id}-t1`, doorId: d.id, out: join(dir, `bundle-${d.id}`) });
+    const bundle = d.id === 'door-3' ? courierBundle : addTerminal(admin, { id: `${d.id}-t1`, doorId: d.id, out: join(dir, `bundle-${d.id}`) });
     const config = loadConfig(bundle.configFile);
     config.camera = { kind: 'file', input: { kind: 'video', path: d.video }, width: 640, height: 480, realtime: true, loop: true, killTimeoutMs: 2000, ffmpegPath: 'ffmpeg' };
     config.gpio = { ...config.gpio, driver: 'fake' };

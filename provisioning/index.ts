@@ -2,7 +2,7 @@
  * The management plane as a library (the `provision` command line, the hub's API and demo scripts
  * call these): initCommunity / Community.open, the admin operations `(ctx, input)` of
  * provisioning/admin/ (persons, registrations, terminals, alerts, doors, fleet, certificates,
- * updates, audit), startCommunityHub, BrokerProcess / writeBrokerConfig.
+ * updates, audit, passes, credentials), startCommunityHub, BrokerProcess / writeBrokerConfig.
  */
 export { initCommunity, Community, CommunityError, communityPaths, type InitOptions, type CommunityConfig, type CommunityPaths } from './community';
 export * from './admin';

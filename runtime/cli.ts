@@ -7,6 +7,7 @@ import { compareCommand, facesCommand } from './tools/faces';
 import { livenessCommand } from './tools/liveness';
 import { runCommand } from './tools/run';
 import { updateCommand } from './update/cli';
+import { passCheckCommand } from './tools/pass-check';
 
 const USAGE = `usage: doorway <command> [options]
 
@@ -19,6 +20,8 @@ commands:
   update install --config FILE (BUNDLE | --url URL)   install into the inactive slot, restart, health check, commit or roll back
   update resume --config FILE                finish an update a power cut interrupted (run at boot)
   update status --config FILE                slots, versions and the last update
+  pass check --config FILE [--json] IMAGE...
+                             read the visitor pass in each image and judge it as this terminal would now
   help                       this text`;
 
 export const { run, main } = commandLine('doorway', USAGE, {
@@ -27,4 +30,5 @@ export const { run, main } = commandLine('doorway', USAGE, {
   liveness: livenessCommand,
   run: runCommand,
   update: updateCommand(),
+  pass: passCheckCommand,
 });

@@ -9,11 +9,11 @@ export type ConfigSection = keyof Config;
 
 /**
  * Sections a running terminal applies live: the door's identity and time zone, the decision
- * thresholds, the liveness policy (for face tracks that start after the reload) and the evidence
- * counts and budget. Everything else (terminal id, camera, GPIO lines, lock timing, models, hub link,
+ * thresholds, the liveness policy (for face tracks that start after the reload), the evidence
+ * counts and budget, and the credential policy (what opens the door, keypad lockout). Everything else (terminal id, camera, GPIO lines, lock timing, models, hub link,
  * paths, health server, log level) is wired into drivers at start-up and needs a restart.
  */
-export const LIVE_SECTIONS: ReadonlySet<ConfigSection> = new Set<ConfigSection>(['door', 'decision', 'liveness', 'evidence']);
+export const LIVE_SECTIONS: ReadonlySet<ConfigSection> = new Set<ConfigSection>(['door', 'decision', 'liveness', 'evidence', 'access']);
 
 export interface ReloadPlan {
   /** Nothing changed, everything changed can be applied live, or something needs a restart. */

@@ -8,10 +8,13 @@ import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { fileSourceConfigSchema, rtspSourceConfigSchema } from '../drivers/camera';
 import { gpioConfigSchema } from '../drivers/gpio';
+import { wiegandConfigSchema } from '../drivers/wiegand';
 import { lockConfigSchema } from '../drivers/lock';
 import { PipelineOptionsSchema } from '../models/pipeline';
 import { DEFAULT_MATCH_THRESHOLD } from '../models/thresholds';
 import { AdaptationPolicySchema } from './roster/adaptation';
+import { AccessConfigSchema } from './access/controller';
+import { PassScanConfigSchema } from './pass/scanner';
 import { LivenessPolicySchema } from './loop/liveness-fusion';
 import { TerminalError } from '../core/errors';
 import { TimeZoneSchema } from '../core/time-zone';
@@ -101,6 +104,12 @@ export const ConfigSchema = z.strictObject({
     .prefault({}),
   /** Template adaptation from confident door captures (runtime/roster/adaptation.ts), held in memory. */
   adaptation: AdaptationPolicySchema.prefault({}),
+  /** What opens this door besides (or instead of) a face: cards, PINs, passes (runtime/access). */
+  access: AccessConfigSchema.prefault({}),
+  /** Visitor passes read from the camera frames (runtime/pass/scanner.ts). */
+  passes: PassScanConfigSchema.prefault({}),
+  /** A Wiegand card reader and/or keypad on two pulse lines (drivers/wiegand); absent: none. */
+  wiegand: wiegandConfigSchema.optional(),
   hub: z
     .strictObject({
       url: z.string().regex(/^(mqtts?|tls|ssl|tcp):\/\//, 'an mqtt:// or mqtts:// URL'),
@@ -154,6 +163,8 @@ export const ConfigSchema = z.strictObject({
     dataDir: z.string().min(1),
     /** Device secret for roster encryption (0600), written at provisioning. */
     secretFile: z.string().min(1),
+    /** The community's credential secret (0600, in the bundle): cards and PINs are digested with it. */
+    credentialSecretFile: z.string().min(1).optional(),
   }),
   health: z
     .strictObject({
@@ -226,6 +237,7 @@ export function parseConfig(raw: unknown, file = '(config)', baseDir = process.c
   const abs = (p: string): string => resolve(baseDir, p);
   c.paths.dataDir = abs(c.paths.dataDir);
   c.paths.secretFile = abs(c.paths.secretFile);
+  if (c.paths.credentialSecretFile) c.paths.credentialSecretFile = abs(c.paths.credentialSecretFile);
   if (c.hub) {
     c.hub.caFile = abs(c.hub.caFile);
     c.hub.certFile = abs(c.hub.certFile);

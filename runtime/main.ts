@@ -1,7 +1,8 @@
 /**
  * The composition root: the only place that builds real parts (GPIO driver, lock controller, camera,
  * the sync file, the encrypted roster, the face models, template adaptation, the MQTT connection and
- * its certificate installer, the update agent's report folder) and hands them to a Terminal
+ * its certificate installer, the update agent's report folder, the QR decoder, the credential key and
+ * the Wiegand reader) and hands them to a Terminal
  * (runtime/terminal/), which arms the door before it opens anything that can fail. Parts that can
  * fail to open are handed over as openers, so that a corrupt file, a bad key or a missing
  * certificate becomes degraded mode there instead of a crash here.
@@ -28,6 +29,9 @@ import { ROSTER_STORE_SCHEMAS, RosterStoreSink } from './sync/roster-store-sink'
 import { stagingKeyFromSecretFile } from './sync/snapshot-staging';
 import { MqttTransport } from './sync/transport';
 import { SystemdNotifier } from './systemd';
+import { WiegandReader } from '../drivers/wiegand';
+import { CredentialKeyError, credentialKeyFromFile } from './access/digest';
+import { QrDecoder } from './pass/qr-decoder';
 import { UpdateLink } from './update/terminal-link';
 import { openEventStore } from './terminal/event-store';
 import type { TerminalParts } from './terminal/parts';
@@ -38,6 +42,7 @@ export { EXIT_RESTART_FOR_CONFIG, type ReloadResult } from './terminal/reload';
 export { EXIT_LOOP_STALLED } from './terminal/watchdog';
 
 export const SOFTWARE_VERSION = '0.1.0';
+
 
 export interface TerminalOptions {
   config: Config;
@@ -55,7 +60,7 @@ export interface TerminalOptions {
 }
 
 /** The real parts of a terminal, opened when the Terminal asks for them (after the door is armed). */
-export function realParts(config: Config, clock: Clock, log: Logger): TerminalParts {
+export function realParts(config: Config, clock: Clock, log: Logger, gpio: GpioFactory): TerminalParts {
   const dataDir = config.paths.dataDir;
   let store: RosterStore | null = null;
   let matcher: Matcher | null = null;
@@ -114,6 +119,21 @@ export function realParts(config: Config, clock: Clock, log: Logger): TerminalPa
     livenessFor: (policy) => new LivenessFusion(policy, clock, 'bgr'),
     // The update agent (a process of its own) leaves its reports as files and keeps its state beside them.
     updateLink: () => new UpdateLink(updateStateDir(config), config.update.root),
+    passReader: async () => {
+      if (!config.hub) return null;
+      const hubPublicKey = createPublicKey(readFileSync(config.hub.hubPublicKeyFile));
+      return { decoder: await QrDecoder.load(), hubPublicKey };
+    },
+    credentialKey: () => {
+      if (!config.paths.credentialSecretFile) throw new CredentialKeyError('a Wiegand reader is configured but paths.credentialSecretFile is not');
+      return credentialKeyFromFile(config.paths.credentialSecretFile);
+    },
+    openWiegand: () => {
+      if (!config.wiegand) return null;
+      const reader = new WiegandReader(gpio, clock, config.wiegand, log);
+      reader.start();
+      return reader;
+    },
   };
 }
 
@@ -138,7 +158,7 @@ export async function startTerminal(opts: TerminalOptions): Promise<Terminal> {
     ...(lines.buzzer ? { buzzer: lines.buzzer } : {}),
     ...(lines.led ? { led: lines.led } : {}),
     camera,
-    parts: realParts(config, clock, log),
+    parts: realParts(config, clock, log, gpio),
     systemd: new SystemdNotifier(process.env, clock, log),
     softwareVersion: SOFTWARE_VERSION,
     configFile: opts.configFile ?? null,

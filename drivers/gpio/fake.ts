@@ -8,8 +8,11 @@ import {
   type InputLineConfig,
   type InputListener,
   type InputName,
+  type GpioPulseInput,
   type OutputLineConfig,
   type OutputName,
+  type PulseLineConfig,
+  type PulseListener,
 } from './index';
 
 /** Words a test may use instead of true/false: `fake.set('door', 'open')`. */
@@ -114,6 +117,40 @@ export class FakeGpioInput implements GpioInput {
   }
 }
 
+/** A pulse line in memory: `pulse()` now, or a whole train played on the clock by FakeGpio.play(). */
+export class FakePulseInput implements GpioPulseInput {
+  private readonly listeners = new Set<PulseListener>();
+  /** Pulses delivered, with their times (for assertions). */
+  readonly pulses: number[] = [];
+
+  constructor(
+    readonly name: string,
+    private readonly clock: Clock,
+  ) {}
+
+  onPulse(listener: PulseListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** One pulse at the clock's current monotonic time. */
+  pulse(): void {
+    const at = this.clock.monotonic();
+    this.pulses.push(at);
+    for (const l of [...this.listeners]) l(at);
+  }
+
+  dispose(): void {
+    this.listeners.clear();
+  }
+}
+
+/** One pulse of a train: on which line, and when (ms after the train starts; fractions allowed). */
+export interface TrainPulse {
+  line: string;
+  atMs: number;
+}
+
 /**
  * In-memory GPIO. Inputs default to inactive; script them with `set('door', 'open')` and advance
  * the clock past the debounce. Outputs record their writes. Lines can be opened before or after
@@ -122,6 +159,7 @@ export class FakeGpioInput implements GpioInput {
 export class FakeGpio implements GpioFactory {
   readonly outputs = new Map<OutputName, FakeGpioOutput>();
   readonly inputs = new Map<InputName, FakeGpioInput>();
+  readonly pulseInputs = new Map<string, FakePulseInput>();
   private readonly preset = new Map<InputName, boolean>();
 
   constructor(private readonly clock: Clock) {}
@@ -136,6 +174,26 @@ export class FakeGpio implements GpioFactory {
     const inp = new FakeGpioInput(name, this.clock, config.debounceMs, this.preset.get(name) ?? false);
     this.inputs.set(name, inp);
     return inp;
+  }
+
+  pulseInput(name: string, _config: PulseLineConfig): FakePulseInput {
+    const inp = new FakePulseInput(name, this.clock);
+    this.pulseInputs.set(name, inp);
+    return inp;
+  }
+
+  /**
+   * Plays a pulse train on the clock: each pulse is delivered when the clock reaches its time (after
+   * `advance`), on the named pulse line, as the real driver would deliver it. Pulses on lines that were
+   * never opened are dropped (nothing listens there). Returns when the train's last pulse is due (ms).
+   */
+  play(train: readonly TrainPulse[]): number {
+    let last = 0;
+    for (const p of train) {
+      last = Math.max(last, p.atMs);
+      this.clock.setTimeout(() => this.pulseInputs.get(p.line)?.pulse(), p.atMs);
+    }
+    return last;
   }
 
   /** Sets an input's raw level: `set('door', 'open')`, `set('fire', 'alarm')`, `set('exit', true)`. */
@@ -154,5 +212,6 @@ export class FakeGpio implements GpioFactory {
 
   close(): void {
     for (const i of this.inputs.values()) i.dispose();
+    for (const i of this.pulseInputs.values()) i.dispose();
   }
 }

@@ -45,7 +45,18 @@ export const gpioConfigSchema = z.strictObject({
     .default({}),
 });
 
+/**
+ * A line read as a train of short pulses rather than a level (a Wiegand reader's D0 or D1: idle high,
+ * pulled low for about 50 us per bit). Not debounced: every pulse counts.
+ */
+export const pulseLineSchema = z.strictObject({
+  line: z.number().int().min(0),
+  /** true (the Wiegand default) when a pulse pulls the line low. */
+  activeLow: z.boolean().default(true),
+});
+
 export type OutputLineConfig = z.infer<typeof outputLineSchema>;
+export type PulseLineConfig = z.infer<typeof pulseLineSchema>;
 export type InputLineConfig = z.infer<typeof inputLineSchema>;
 export type GpioConfig = z.infer<typeof gpioConfigSchema>;
 
@@ -82,11 +93,22 @@ export interface GpioInput {
   onChange(listener: InputListener): () => void;
 }
 
+/** Called once per pulse (the edge into the active level), with the Clock's monotonic time in ms. */
+export type PulseListener = (atMs: number) => void;
+
+export interface GpioPulseInput {
+  /** The caller's name for the line (`wiegand.d0`); for logs and the fake's scripts. */
+  readonly name: string;
+  /** Returns an unsubscribe function. */
+  onPulse(listener: PulseListener): () => void;
+}
+
 /** Opens lines. Real drivers touch hardware in these calls; `close()` releases every watch. */
 export interface GpioFactory {
   /** `initial` is the logical state the line takes as it becomes an output, without a glitch. */
   output(name: OutputName, config: OutputLineConfig, initial: boolean): GpioOutput;
   input(name: InputName, config: InputLineConfig): GpioInput;
+  pulseInput(name: string, config: PulseLineConfig): GpioPulseInput;
   close(): void;
 }
 

@@ -10,8 +10,11 @@ import {
   type InputLineConfig,
   type InputListener,
   type InputName,
+  type GpioPulseInput,
   type OutputLineConfig,
   type OutputName,
+  type PulseLineConfig,
+  type PulseListener,
 } from './index';
 
 /**
@@ -30,7 +33,7 @@ import {
  * when the process stops (see drivers/lock/README.md for the relay state table).
  */
 export class OnoffGpio implements GpioFactory {
-  private readonly inputs: OnoffInput[] = [];
+  private readonly inputs: { close(): void }[] = [];
   private readonly log: Logger;
 
   constructor(
@@ -56,6 +59,24 @@ export class OnoffGpio implements GpioFactory {
     const input = new OnoffInput(name, gpio, config, this.clock, this.log);
     this.inputs.push(input);
     this.log.info({ line: config.line, input: name, active: input.read() }, 'input opened');
+    return input;
+  }
+
+  /**
+   * A pulse line (Wiegand D0/D1): edge interrupts on the edge into the active level, one callback per
+   * pulse, timed with the Clock when Node runs the callback. Sysfs reports an edge by waking a poll on
+   * the value file; edges that come while the event loop is busy (a face pipeline step) may be merged
+   * into one wake-up, so a frame can lose bits: the Wiegand decoder then refuses it by its length or
+   * parity and the visitor presents the card again. The character-device interface (libgpiod) queues
+   * timestamped edges in the kernel and would not lose them (drivers/gpio/README.md).
+   */
+  pulseInput(name: string, config: PulseLineConfig): GpioPulseInput {
+    this.assertAccessible();
+    const edge = config.activeLow ? 'falling' : 'rising';
+    const gpio = openLine(config.line, () => new Gpio(config.line, 'in', edge, { activeLow: false }));
+    const input = new OnoffPulseInput(name, gpio, config, this.clock, this.log);
+    this.inputs.push(input);
+    this.log.info({ line: config.line, pulseInput: name, edge }, 'pulse input opened');
     return input;
   }
 
@@ -157,6 +178,54 @@ class OnoffInput implements GpioInput {
       return (this.gpio.readSync() === 1) !== this.config.activeLow;
     } catch (err) {
       throw new GpioError('gpio-io', this.config.line, `reading GPIO line ${this.config.line} failed`, { cause: err });
+    }
+  }
+}
+
+class OnoffPulseInput implements GpioPulseInput {
+  private readonly listeners = new Set<PulseListener>();
+
+  constructor(
+    readonly name: string,
+    private readonly gpio: Gpio,
+    private readonly config: PulseLineConfig,
+    clock: Clock,
+    private readonly log: Logger,
+  ) {
+    try {
+      gpio.watch((err) => {
+        if (err) {
+          this.log.warn({ line: config.line, err: err.message }, 'pulse watch error');
+          return;
+        }
+        const at = clock.monotonic();
+        for (const l of [...this.listeners]) {
+          try {
+            l(at);
+          } catch (e) {
+            this.log.error({ line: config.line, err: e instanceof Error ? e.message : String(e) }, 'pulse listener failed');
+          }
+        }
+      });
+    } catch (err) {
+      throw new GpioError('gpio-io', config.line,
+        `cannot watch edges on GPIO line ${config.line}: the line has no interrupt support (${err instanceof Error ? err.message : String(err)})`,
+        { cause: err });
+    }
+  }
+
+  onPulse(listener: PulseListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  close(): void {
+    this.listeners.clear();
+    try {
+      this.gpio.unwatchAll();
+      this.gpio.unexport();
+    } catch (err) {
+      this.log.warn({ line: this.config.line, err: err instanceof Error ? err.message : String(err) }, 'unexport failed');
     }
   }
 }

@@ -86,12 +86,12 @@ export function commandStatus(ctx: AdminContext, input: { ids: readonly number[]
   return input.ids.map((id) => ctx.store.command(id)).filter((x) => x !== null).map((x) => ({ id: x.id, terminalId: x.terminalId, status: x.status }));
 }
 
-/** Wait on the context's clock until the hub has handled the commands (sent, expired or refused), or `timeoutMs`. */
+/** Wait on the context's clock until the hub has handled the commands (sent, expired or refused), or `timeoutMs` (0: look once, do not wait). */
 export async function awaitCommands(ctx: AdminContext, input: { ids: readonly number[]; timeoutMs: number }): Promise<QueuedCommand[]> {
   const deadline = ctx.clock.monotonic() + input.timeoutMs;
   for (;;) {
     const cmds = commandStatus(ctx, input);
-    if (cmds.every((x) => x.status !== 'queued') || ctx.clock.monotonic() > deadline) return cmds;
+    if (cmds.every((x) => x.status !== 'queued') || ctx.clock.monotonic() >= deadline) return cmds;
     await new Promise<void>((r) => ctx.clock.setTimeout(r, 100));
   }
 }

@@ -10,3 +10,5 @@ export * from './fleet';
 export * from './certificates';
 export * from './updates';
 export * from './audit';
+export * from './passes';
+export * from './credentials';

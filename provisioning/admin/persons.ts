@@ -22,6 +22,11 @@ import { checkPhotos, PersonAdminError } from './enrol';
 export interface EnrolInput {
   id: string;
   photos: string[];
+  /**
+   * The person declines face enrolment: no photo, no template; a card or PIN (credentials.ts) is
+   * their way in. `photos` must then be empty. A face can be added later with `updatePerson`.
+   */
+  noFace?: boolean;
   label?: string;
   note?: string;
   kind?: PersonKind;
@@ -65,22 +70,24 @@ export async function enrol(ctx: AdminContext, o: EnrolInput, status: PersonStat
   const id = parseId('person', o.id);
   const tags = (o.tags ?? []).map((t) => parseId('tag', t));
   const actor = actorOf(ctx);
-  checkPhotos(o.photos);
+  if (o.noFace) {
+    if (o.photos.length > 0) throw new PersonAdminError('a person who declines face enrolment gives no --photo');
+  } else checkPhotos(o.photos);
   const existing = ctx.store.person(id);
   if (existing && existing.status !== 'revoked') throw new ConflictError(`person ${id} already exists (${existing.status}); use person update`);
-  const templates = await enrollerOf(ctx, 'photos').templates(o.photos, id);
+  const templates = o.noFace ? [] : await enrollerOf(ctx, 'photos').templates(o.photos, id);
   const now = ctx.clock.now();
   const photosDir = ctx.community.paths.photosDir;
   const photoKey = newPhotoKey(); // a new folder for a new enrolment, never named after the id
   const store = ctx.store;
   try {
-    const stored = savePhotos(photosDir, photoKey, o.photos, now);
+    const stored = o.noFace ? [] : savePhotos(photosDir, photoKey, o.photos, now);
     return store.tx(() => {
       const rec = store.savePerson(
         { personId: id, kind: o.kind ?? 'resident', status, label: o.label ?? null, note: o.note ?? null, templates, authorisations: access, tags, photoKey, photos: stored },
         now,
       );
-      store.audit(actor, action, id, { status, photos: o.photos.length, templates: templates.length, access, tags }, now);
+      store.audit(actor, action, id, { status, photos: o.photos.length, templates: templates.length, face: !o.noFace, access, tags }, now);
       return rec;
     });
   } catch (e) {
@@ -150,7 +157,7 @@ export function revokePerson(ctx: AdminContext, input: { id: string; reason?: st
   const now = ctx.clock.now();
   const store = ctx.store;
   const rec = store.tx(() => {
-    const r = store.savePerson({ ...p, status: 'revoked', templates: [], photos: [], authorisations: [], tags: [] }, now);
+    const r = store.savePerson({ ...p, status: 'revoked', templates: [], photos: [], authorisations: [], tags: [], credentials: undefined }, now);
     store.audit(actor, 'person.revoke', id, { reason: input.reason ?? null, deletedPhotos: p.photos.length, deletedTemplates: p.templates.length }, now);
     return r;
   });

@@ -16,6 +16,7 @@ import type { TerminalRecord } from '../db';
 import { CERT_POLICY, issueCert, newKey, revokeCert, writePrivate } from '../pki';
 import { ensureUpdateKey } from '../update/keys';
 import { actorOf, ConflictError, NotFoundError, passphraseOf, type AdminContext } from './context';
+import { ensureCredentialSecret } from './credentials';
 
 export class TerminalAdminError extends TerminalError {
   readonly code = 'terminal-admin';
@@ -50,6 +51,7 @@ export const BUNDLE_FILES = {
   /** The community's update key (bundles are signed with it; never the roster key). */
   updateKey: 'update-signing.pub',
   secret: 'device.secret',
+  credentialSecret: 'credential.secret',
 } as const;
 
 export function listTerminals(ctx: AdminContext): TerminalRecord[] {
@@ -90,7 +92,7 @@ export function addTerminal(ctx: AdminContext, o: AddTerminalInput): TerminalBun
       hubPublicKeyFile: BUNDLE_FILES.hubKey,
       heartbeatMs: c.config.heartbeatMs,
     },
-    paths: { dataDir: 'data', secretFile: BUNDLE_FILES.secret },
+    paths: { dataDir: 'data', secretFile: BUNDLE_FILES.secret, credentialSecretFile: BUNDLE_FILES.credentialSecret },
     update: { publicKeyFile: BUNDLE_FILES.updateKey },
   };
   const checked = ConfigSchema.safeParse(config); // the terminal's own schema: a bundle it would refuse is never written
@@ -106,6 +108,8 @@ export function addTerminal(ctx: AdminContext, o: AddTerminalInput): TerminalBun
   writeFileSync(join(out, BUNDLE_FILES.hubKey), c.signingPublicKeyPem());
   writeFileSync(join(out, BUNDLE_FILES.updateKey), updateKey);
   writePrivate(join(out, BUNDLE_FILES.secret), randomBytes(32));
+  // The community's credential secret: cards and PINs typed at this door are digested with it.
+  writePrivate(join(out, BUNDLE_FILES.credentialSecret), ensureCredentialSecret(c));
   mkdirSync(c.paths.terminalsDir, { recursive: true, mode: 0o700 });
   writeFileSync(join(c.paths.terminalsDir, `${id}.crt`), cert);
 

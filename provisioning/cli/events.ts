@@ -11,9 +11,11 @@ function eventLine(e: StoredEvent): string {
   const base = `${time(ev.at)}\t${e.terminalId}\t${ev.type}`;
   switch (ev.type) {
     case 'entry.granted':
-      return `${base}\t${ev.personId}\t${ev.method}\tscore=${ev.score ?? '-'}\t${ev.latencyMs} ms`;
+      return `${base}\t${ev.personId}\t${ev.credential}${ev.passId ? ` ${ev.passId}` : ''}\tscore=${ev.score ?? '-'}\t${ev.latencyMs} ms`;
     case 'entry.denied':
-      return `${base}\t${ev.reason}\t${ev.personId ?? '-'}\tscore=${ev.score ?? '-'}`;
+      return `${base}\t${ev.reason}\t${ev.credential}${ev.passId ? ` ${ev.passId}` : ''}\t${ev.personId ?? '-'}\tscore=${ev.score ?? '-'}`;
+    case 'alarm.duress':
+      return `${base}\t${ev.personId}\tdoor=${ev.doorId}\t${ev.credential}`;
     case 'alert.sighting':
       return `${base}\t${ev.tag}\t${ev.personId}\tdoor=${ev.doorId}\tscore=${ev.score}`;
     case 'alarm.held-open':

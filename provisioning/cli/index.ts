@@ -1,5 +1,5 @@
 /**
- * `provision` command line: community, terminals, residents, alerts, fleet, and the hub service; one
+ * `provision` command line: community, operators, terminals, residents, passes, alerts, fleet, and the hub service; one
  * file per command group beside this one, each calling the admin library (provisioning/admin/).
  * Every command finds the community through --dir DIR or PROVISION_DIR; keys are unlocked with
  * PROVISION_PASSPHRASE when set, otherwise a prompt on the terminal. Results go to stdout (--json
@@ -16,21 +16,28 @@ import { eventsCommand } from './events';
 import { fleetCommand } from './fleet';
 import { hubCommand } from './hub';
 import { initCommand } from './init';
+import { operatorCommand } from './operator';
+import { passCommand } from './pass';
 import { personCommand } from './person';
 import { terminalCommand } from './terminal';
 import { updateCommand } from './update';
-
 
 const USAGE = `usage: provision <command> [options]   (every command: --dir DIR or PROVISION_DIR, --as NAME for the audit log)
 
 community
   init [--name N] [--broker-url mqtts://HOST:PORT] [--broker-host IP:x|DNS:y]... [--time-zone TZ] [--webhook URL]
+       [--admin ID] [--http-host IP:x|DNS:y]...    also the first admin (one-time password printed) and the API's certificate
   broker config [--listen HOST] [--user U]      write mosquitto.conf + ACL + CRL paths for the terminal list
   broker run [--listen HOST]                    run mosquitto on that configuration
   broker renew                                  renew the broker's server certificate (397 days) and reload the broker
-  hub [--webhook URL] [--poll-ms MS]            run the hub service (publish, ingest, alerts, commands, renewals)
+  hub [--webhook URL] [--poll-ms MS] [--http HOST:PORT [--auth-config FILE] [--real-name-check off]]
+                                                run the hub service (publish, ingest, alerts, commands, renewals);
+                                                --http: also its HTTPS API (provisioning/api/README.md)
   hub renew                                     renew the hub's certificate (90 days; the running hub does it itself)
   audit [--json] [-n N]                         who did what, when
+operators (bootstrap and recovery, as root; everyday: the hub's API)
+  operator add --id ID --role admin|security|manager|auditor [--buildings b-1,b-2]   prints a one-time password
+  operator list [--json] | operator disable ID | operator reset-password ID
 terminals
   terminal add --id ID --door DOOR [--building B] --out DIR [--camera RTSP_URL]
   terminal revoke ID
@@ -44,11 +51,21 @@ residents
   person register --id ID --photo A.jpg [--photo B.jpg] [--label L]        a tenant's registration (pending)
   person approve ID --doors D1,D2 [--buildings B] [--from DATE] [--until DATE] [--hours "mon-fri 07:00-22:00"]...
   person add --id ID --photo A.jpg [--photo ...] --doors ... [--from --until --hours --label]   both steps at once
+  person add --id ID --no-face --doors ... [...]  a resident who declines face enrolment (register takes --no-face
+                                                too): no photo, no template; give a card or PIN with person credentials
   person update ID [--doors ...] [--buildings ...] [--from] [--until] [--hours ...] [--photo ...] [--label]
   person revoke ID [--reason TEXT]
   person list [--status pending|active|revoked] [--json]
   person show ID [--json]
   person import FILE.csv [--json]               columns id,photos,doors[,buildings,from,until,hours,label]; lists use ";"
+  person credentials ID [--card FAC:NUM]... [--no-cards] [--pin-stdin] [--no-pin]
+                                                cards and PINs (only digests are kept); --pin-stdin reads the PIN
+                                                and, on a second line, an optional duress PIN
+passes
+  pass issue --door D [--door D2] [--building B] [--valid-for 2h] [--from ISO] [--uses N] [--label L] --out pass.png|.svg
+                                                a signed visitor pass as a QR code (prints its id and QR version)
+  pass revoke ID                                refused at every door from the next roster version on
+  pass list [--json]
 alerts
   alert add --tag TAG (--photo P.jpg... | --person ID) [--note TEXT]
   alert clear --tag TAG
@@ -65,6 +82,7 @@ updates (provisioning/update/README.md)
 
 const commands: Record<string, Command> = {
   init: initCommand,
+  pass: passCommand,
   terminal: terminalCommand,
   broker: brokerCommand,
   person: personCommand,
@@ -76,6 +94,7 @@ const commands: Record<string, Command> = {
   audit: auditCommand,
   hub: hubCommand,
   update: updateCommand,
+  operator: operatorCommand,
 };
 
 export const { run, main } = commandLine('provision', USAGE, commands);

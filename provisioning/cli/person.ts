@@ -1,10 +1,16 @@
-/** `provision person register|approve|add|update|revoke|list|show|import` (provisioning/admin/persons.ts, registrations.ts). */
+/**
+ * `provision person register|approve|add|update|revoke|list|show|import|credentials`
+ * (provisioning/admin/persons.ts, registrations.ts, credentials.ts).
+ */
 import type { ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 import { InvalidInputError } from '../../core/errors';
 import { parseCli } from '../../runtime/command-line';
+import { setCredentials, type SetCredentialsInput } from '../admin/credentials';
+import type { Enroller } from '../admin/enrol';
 import { addPerson, getPerson, importPersons, listPersons, revokePerson, updatePerson } from '../admin/persons';
 import { approvePerson, registerPerson } from '../admin/registrations';
+import type { PersonRecord } from '../db';
 import { adminContext, common, commonSchema, list, personLine, positionals, shown, time, withCommunity, withEnroller, type Command } from './common';
 
 const accessOptions = {
@@ -22,14 +28,18 @@ const accessSchema = {
   hours: z.array(z.string()).optional(),
 };
 
+/** The enroller of a person without a face: never asked for templates. */
+const NO_FACES: Enroller = { templates: () => Promise.reject(new InvalidInputError('person', ['no photo is enrolled for a person without a face'])) };
+
 export const personCommand: Command = async (args, io) => {
   const [sub, ...rest] = args;
+  if (sub === 'credentials') return credentialsCommand(rest, io);
   const o = parseCli(`person ${sub ?? ''}`, rest, {
     ...common, ...accessOptions, id: { type: 'string' }, photo: { type: 'string', multiple: true }, label: { type: 'string' }, reason: { type: 'string' },
-    status: { type: 'string' }, json: { type: 'boolean' },
+    status: { type: 'string' }, json: { type: 'boolean' }, 'no-face': { type: 'boolean' },
   }, z.strictObject({
     ...commonSchema, ...accessSchema, id: z.string().optional(), photo: z.array(z.string()).optional(), label: z.string().optional(), reason: z.string().optional(),
-    status: z.enum(['pending', 'active', 'revoked']).optional(), json: z.boolean().optional(),
+    status: z.enum(['pending', 'active', 'revoked']).optional(), json: z.boolean().optional(), 'no-face': z.boolean().optional(),
   }));
   const pmax = ({ register: 1, add: 1, approve: 1, update: 1, revoke: 1, list: 0, show: 1, import: 1 } as Record<string, number>)[sub ?? ''];
   if (pmax !== undefined) positionals(`person ${sub ?? ''}`, o.positionals, pmax);
@@ -51,11 +61,15 @@ export const personCommand: Command = async (args, io) => {
       case 'register':
       case 'add': {
         const id = idArg();
-        const p = await withEnroller((enroller) =>
+        const noFace = o['no-face'] ?? false;
+        const enrol = (enroller: Enroller): Promise<PersonRecord> =>
           sub === 'add'
-            ? addPerson({ ...ctx, enroller }, { id, photos: o.photo ?? [], ...access, ...(o.label ? { label: o.label } : {}) })
-            : registerPerson({ ...ctx, enroller }, { id, photos: o.photo ?? [], ...(o.label ? { label: o.label } : {}) }));
-        io.out(`${p.personId}: ${p.status} with ${p.templates.length} template(s) (model ${p.templates[0]?.modelId ?? '-'})${p.status === 'active' ? '; the hub publishes it to the doors' : '; waiting for approval'}`);
+            ? addPerson({ ...ctx, enroller }, { id, photos: o.photo ?? [], noFace, ...access, ...(o.label ? { label: o.label } : {}) })
+            : registerPerson({ ...ctx, enroller }, { id, photos: o.photo ?? [], noFace, ...(o.label ? { label: o.label } : {}) });
+        // No face: the models are not loaded at all.
+        const p = noFace ? await enrol(NO_FACES) : await withEnroller(enrol);
+        const face = noFace ? 'no face (declined): give a card or PIN with person credentials' : `${p.templates.length} template(s) (model ${p.templates[0]?.modelId ?? '-'})`;
+        io.out(`${p.personId}: ${p.status} with ${face}${p.status === 'active' ? '; the hub publishes it to the doors' : '; waiting for approval'}`);
         return 0;
       }
       case 'approve': {
@@ -111,7 +125,41 @@ export const personCommand: Command = async (args, io) => {
         return failed.length > 0 ? 1 : 0;
       }
       default:
-        throw new InvalidInputError('person', ['expected register, approve, add, update, revoke, list, show or import']);
+        throw new InvalidInputError('person', ['expected register, approve, add, update, revoke, list, show, import or credentials']);
     }
+  });
+};
+
+async function readStdinLines(): Promise<string[]> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8').split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+}
+
+/** `provision person credentials ID [--card FAC:NUM]... [--no-cards] [--pin-stdin] [--no-pin]`. */
+const credentialsCommand: Command = async (args, io) => {
+  const o = parseCli('person credentials', args,
+    { ...common, card: { type: 'string', multiple: true }, 'no-cards': { type: 'boolean' }, 'pin-stdin': { type: 'boolean' }, 'no-pin': { type: 'boolean' } },
+    z.strictObject({ ...commonSchema, card: z.array(z.string().regex(/^\d{1,5}:\d{1,5}$/, 'FACILITY:NUMBER')).optional(), 'no-cards': z.boolean().optional(), 'pin-stdin': z.boolean().optional(), 'no-pin': z.boolean().optional() }));
+  positionals('person credentials', o.positionals, 1);
+  const id = o.positionals[0];
+  if (!id) throw new InvalidInputError('person credentials', ['give the person id']);
+  const input: SetCredentialsInput = { id };
+  if (o.card) input.cards = o.card.map((x) => x.split(':').map(Number) as [number, number]);
+  if (o['no-cards']) input.cards = [];
+  if (o['no-pin']) {
+    input.pin = null;
+    input.duressPin = null;
+  }
+  if (o['pin-stdin']) {
+    const [pin, duress] = await readStdinLines();
+    if (!pin) throw new InvalidInputError('person credentials', ['--pin-stdin: no PIN on standard input']);
+    input.pin = pin;
+    if (duress) input.duressPin = duress;
+  }
+  return withCommunity(o.dir, async (c) => {
+    const p = await setCredentials(adminContext(c, o.as), input);
+    io.out(`${p.personId}: ${p.credentials?.cards.length ?? 0} card(s), PIN ${p.credentials?.pin ? 'set' : 'none'}, duress PIN ${p.credentials?.duressPin ? 'set' : 'none'}; published to the doors by the hub`);
+    return 0;
   });
 };

@@ -9,7 +9,7 @@ import type { Logger } from '../../core/log';
 import type { RosterEpoch, SyncEvent } from '../../runtime/protocol/schemas';
 import type { SyncTransport } from '../../runtime/sync/transport';
 import type { Community } from '../community';
-import type { AlertRecord, PersonRecord } from '../db';
+import type { AlertRecord, PassRecord, PersonRecord } from '../db';
 import type { HubStore } from '../store/hub-store';
 import type { EventStore } from './event-store';
 import type { HubRosterStore } from './roster';
@@ -88,6 +88,8 @@ export interface HubContext<Item> {
   store: HubStore | null;
   /** What a stored person is in this hub's roster (an upsert, a tombstone, or nothing yet); with a store. */
   itemOf: ((p: PersonRecord) => Item | null) | null;
+  /** What a revoked pass is in this hub's roster (its id and end only); with a store. */
+  passItemOf: ((p: PassRecord) => Item) | null;
   /** The community folder and its passphrase (certificates); null without one. */
   community: { community: Community; passphrase: string } | null;
   /** True when messages to and from this terminal may pass (the fleet guard; always without a store). */

@@ -6,7 +6,7 @@
  *
  * Built two ways: by hand (a roster changed with publishChange, an event store: protocol tests, the
  * sync bench, site tests), or by the composition root (main.ts) for a community, with its store
- * (hub.db), fleet guard, alerts, webhook and certificate renewal.
+ * (hub.db), fleet guard, alerts, pass uses, duress alarms, webhook and certificate renewal.
  */
 import type { KeyObject } from 'node:crypto';
 import type { Clock, TimerHandle } from '../../core/clock';
@@ -16,7 +16,7 @@ import type { Command, CommandBody, RosterEpoch, StatusMessage } from '../../run
 import { parseTopic, TOPICS } from '../../runtime/protocol/topics';
 import type { IncomingMessage, SyncTransport } from '../../runtime/sync/transport';
 import type { Community } from '../community';
-import type { PersonRecord } from '../db';
+import type { PassRecord, PersonRecord } from '../db';
 import type { HubStore } from '../store/hub-store';
 import { TerminalError } from '../../core/errors';
 import { AlertRaiser } from './alerts';
@@ -24,9 +24,11 @@ import { CertificateRenewal } from './certificate-renewal';
 import { CommandSender } from './command-sender';
 import { HubBus, type EpochReason, type HubContext, type HubOptions, type HubPart, type HubSignals } from './context';
 import { Epochs } from './epochs';
+import { DuressAlarms } from './duress-alarms';
 import { EventReceiver } from './event-receiver';
 import type { EventStore } from './event-store';
 import { FleetGuard } from './fleet-guard';
+import { PassUses } from './pass-uses';
 import type { HubRosterStore, RosterChange } from './roster';
 import { RosterPublisher } from './roster-publisher';
 import { StatusRecorder } from './status';
@@ -47,6 +49,8 @@ export interface HubDeps<Item> extends HubOptions {
   store?: HubStore;
   /** With a store: what a stored person is in this hub's roster (rosterItemOf for RosterItem). */
   itemOf?: (p: PersonRecord) => Item | null;
+  /** With a store: what a revoked pass is in this hub's roster (revoked passes are published from the store too). */
+  passItemOf?: (p: PassRecord) => Item;
   /** The community folder and passphrase, for certificate renewal. */
   community?: { community: Community; passphrase: string };
   /** Told of every epoch this hub starts while running, before it is announced. */
@@ -79,7 +83,7 @@ export class Hub<Item> {
   private readonly ownsEvents: boolean;
 
   constructor(deps: HubDeps<Item>) {
-    const { transport, roster, events, signingKey, clock, log, store, itemOf, community, onEpochStarted, ownsEvents, ...options } = deps;
+    const { transport, roster, events, signingKey, clock, log, store, itemOf, passItemOf, community, onEpochStarted, ownsEvents, ...options } = deps;
     if (store && !itemOf) throw new HubSetupError('a hub with a store needs itemOf');
     this.ownsEvents = ownsEvents ?? false;
     this.log = log.child({ module: 'hub' });
@@ -98,6 +102,7 @@ export class Hub<Item> {
       options,
       store: store ?? null,
       itemOf: itemOf ?? null,
+      passItemOf: passItemOf ?? null,
       community: community ?? null,
       isActive: (id) => guard?.isActive(id) ?? true,
     };
@@ -116,6 +121,8 @@ export class Hub<Item> {
       this.sync,
       new AlertRaiser(this.ctx, this.webhook),
       new WipeReports(this.ctx, this.webhook),
+      new PassUses(this.ctx),
+      new DuressAlarms(this.ctx, this.webhook),
       this.publisher,
       this.commands,
       this.certificates,
@@ -160,7 +167,7 @@ export class Hub<Item> {
     if (this.ownsEvents) this.ctx.events.close();
   }
 
-  /** The parts' periodic work now (publish stored changes, send queued commands, renewals); also every pollMs. */
+  /** The parts' periodic work now (publish stored changes and pass revocations, send queued commands, renewals); also every pollMs. */
   async tick(): Promise<void> {
     if (this.busy || this.stopped) return;
     this.busy = true;

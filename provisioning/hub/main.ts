@@ -3,14 +3,16 @@
  * parts. It opens the roster from the store (versions keep increasing across restarts; every start
  * begins a new roster epoch continuing the recorded history, runtime/sync/README.md), the event store
  * (events.db, 0600), the MQTT connection with the hub's own certificate (CN hub), and starts the Hub
- * (hub.ts) with the store, the fleet guard, alerts, webhook and certificate renewal.
+ * (hub.ts) with the store, the fleet guard, alerts, pass uses and revocations, duress alarms, webhook
+ * and certificate renewal. The roster at start holds the published persons and the revoked passes
+ * still valid.
  */
 import { readFileSync } from 'node:fs';
 import type { Clock } from '../../core/clock';
 import type { Logger } from '../../core/log';
 import { MqttTransport, type SyncTransport } from '../../runtime/sync/transport';
 import type { Community } from '../community';
-import { rosterItemOf, type RosterItem } from '../db';
+import { rosterItemOf, type PassRecord, type RosterItem } from '../db';
 import { unlockedPem } from '../pki';
 import type { HubOptions } from './context';
 import { EventStore } from './event-store';
@@ -29,13 +31,23 @@ export interface CommunityHubOptions extends HubOptions {
 /** The running hub of a community. */
 export type CommunityHub = Hub<RosterItem>;
 
-/** How the store's persons become roster items: upserts and tombstones in the terminals' batch format. */
+/** Pass revocations share the roster map with persons under keys no person id can have ('/' is not allowed in one). */
+const passKey = (id: string): string => `pass/${id}`;
+
+/** A revoked pass as a roster item: its id and its end only. */
+export const revokedPassItem = (p: PassRecord): RosterItem => ({ revokedPassId: p.passId, notAfter: p.notAfter });
+
+/**
+ * How the store's persons and revoked passes become roster items: upserts, tombstones and pass
+ * revocations in the terminals' batch format.
+ */
 export const ROSTER_ITEM_FORMAT = {
-  idOf: (it: RosterItem): string => ('revokedPersonId' in it ? it.revokedPersonId : it.personId),
+  idOf: (it: RosterItem): string => ('revokedPersonId' in it ? it.revokedPersonId : 'revokedPassId' in it ? passKey(it.revokedPassId) : it.personId),
   toBatch: (version: number, c: RosterChange<RosterItem>): unknown => ({
     version,
-    upserts: c.upsert.filter((it) => !('revokedPersonId' in it)),
-    revocations: [...c.upsert.flatMap((it) => ('revokedPersonId' in it ? [it.revokedPersonId] : [])), ...c.remove],
+    upserts: c.upsert.filter((it) => !('revokedPersonId' in it) && !('revokedPassId' in it)),
+    revocations: [...c.upsert.flatMap((it) => ('revokedPersonId' in it ? [it.revokedPersonId] : [])), ...c.remove.filter((id) => !id.startsWith('pass/'))],
+    passRevocations: c.upsert.flatMap((it) => ('revokedPassId' in it ? [{ passId: it.revokedPassId, notAfter: it.notAfter }] : [])),
   }),
 };
 
@@ -46,6 +58,9 @@ export async function startCommunityHub(opts: CommunityHubOptions): Promise<Comm
   const signingKey = c.signingKey(passphrase);
   const version = store.rosterVersion();
   const items = store.persons().filter((p) => p.publishedRev > 0).map(rosterItemOf).filter((x): x is RosterItem => x !== null);
+  // Revoked passes still valid are part of every snapshot too.
+  const now0 = clock.now();
+  for (const p of store.passes()) if (p.revokedAt !== null && p.notAfter > now0) items.push(revokedPassItem(p));
   const epochs = store.rosterEpochs();
   const roster = new HubRosterStore<RosterItem>({
     signingKey,
@@ -78,6 +93,7 @@ export async function startCommunityHub(opts: CommunityHubOptions): Promise<Comm
     log,
     store,
     itemOf: rosterItemOf,
+    passItemOf: revokedPassItem,
     community: { community: c, passphrase },
     ownsEvents: true,
   });

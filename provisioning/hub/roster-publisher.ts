@@ -3,7 +3,9 @@
  * tick takes the persons changed since they were last published, signs them as the next version (an
  * upsert, or a tombstone for a revoked person; at most maxPersonsPerDelta per delta and cut by size),
  * records the version with the revisions it covered in one transaction, and only then publishes it.
- * The hub is the single writer of roster versions.
+ * Then passes revoked since the last tick (still valid: an expired pass needs no revocation) go out
+ * the same way, as one version of pass revocations (the pass id and its end only), marked published
+ * in the transaction that records the version. The hub is the single writer of roster versions.
  */
 import { ROSTER_MESSAGE_TARGET_BYTES, signedItemBytes } from '../../runtime/protocol/limits';
 import { TOPICS } from '../../runtime/protocol/topics';
@@ -26,6 +28,32 @@ export class RosterPublisher<Item> implements HubPart {
 
   async tick(): Promise<void> {
     while (await this.publishStored()) { /* until no person is left to publish */ }
+    await this.publishPassRevocations();
+  }
+
+  /** Revoked passes go to every door as the next roster version (at most 1000 per tick). */
+  private async publishPassRevocations(): Promise<void> {
+    const store = this.ctx.store;
+    const passItemOf = this.ctx.passItemOf;
+    if (!store || !passItemOf) return;
+    const now = this.ctx.clock.now();
+    const revoked = store.unpublishedRevocations(now).slice(0, 1000);
+    if (revoked.length === 0) return;
+    const { version, payload } = this.ctx.roster.change({ upsert: revoked.map(passItemOf), remove: [] });
+    try {
+      store.tx(() => {
+        store.recordVersion(version, payload, [], now);
+        store.markRevocationsPublished(revoked.map((p) => p.passId));
+      });
+    } catch (err) {
+      this.ctx.log.fatal({ err: String(err), version }, 'roster version could not be recorded; hub stopping');
+      await this.onFatal(err);
+      throw err;
+    }
+    this.ctx.log.info({ version, passes: revoked.length }, 'pass revocations published');
+    await this.ctx.transport.publish(TOPICS.rosterAll.filter, payload, { retain: false }).catch((err: unknown) => {
+      this.ctx.log.warn({ err: String(err), version }, 'roster publish failed; terminals will resync');
+    });
   }
 
   private async publishStored(): Promise<boolean> {

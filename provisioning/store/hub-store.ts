@@ -1,6 +1,6 @@
 /**
  * The hub's storage as the rest of provisioning sees it: persons, the roster log and its epochs,
- * terminals, queued commands, terminal status, alerts and the audit log. `HubDb` (provisioning/db.ts,
+ * terminals, queued commands, terminal status, alerts, visitor passes and the audit log. `HubDb` (provisioning/db.ts,
  * SQLite, versioned migrations) is the implementation today; another database (PostgreSQL for a
  * district) is a new implementation of this interface, not a rewrite of its callers.
  *
@@ -9,7 +9,7 @@
  */
 import type { Command, Health, RosterEpoch } from '../../runtime/protocol/schemas';
 import type { PhotoMove } from '../photos';
-import type { AlertRecord, AuditRecord, CommandRecord, PersonKind, PersonRecord, PersonStatus, TerminalRecord, TerminalStatusRecord } from '../db';
+import type { AlertRecord, AuditRecord, CommandRecord, PassRecord, PersonKind, PersonRecord, PersonStatus, TerminalRecord, TerminalStatusRecord } from '../db';
 
 export interface PersonStore {
   person(id: string): PersonRecord | null;
@@ -58,12 +58,27 @@ export interface AlertStore {
   alerts(tag?: string): AlertRecord[];
 }
 
+export interface PassStore {
+  addPass(p: Omit<PassRecord, 'revokedAt' | 'revokedBy' | 'used'>): void;
+  pass(id: string): PassRecord | null;
+  passes(): PassRecord[];
+  /** Marks a pass revoked (once) and not yet published. */
+  revokePass(id: string, by: string, at: number): void;
+  /** Revoked passes not yet sent to the terminals, still valid at `now` (an expired one needs no revocation). */
+  unpublishedRevocations(now: number): PassRecord[];
+  markRevocationsPublished(ids: readonly string[]): void;
+  /** A terminal reported a use of a pass (each event once); counted per terminal and in total. A pass never issued is ignored. */
+  countPassUse(id: string, terminalId: string): void;
+  /** Uses of a pass by terminal (only terminals that reported one). */
+  passUses(id: string): Record<string, number>;
+}
+
 export interface AuditStore {
   audit(actor: string, action: string, subject: string, detail: Record<string, unknown>, now: number): void;
   auditLog(limit?: number): AuditRecord[];
 }
 
-export interface HubStore extends PersonStore, RosterLogStore, TerminalStore, CommandStore, AlertStore, AuditStore {
+export interface HubStore extends PersonStore, RosterLogStore, TerminalStore, CommandStore, AlertStore, PassStore, AuditStore {
   /** Run `f` as one transaction (immediate: writers queue, never deadlock). */
   tx<T>(f: () => T): T;
   close(): void;

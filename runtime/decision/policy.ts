@@ -124,19 +124,27 @@ export function decide(input: DecisionInput): Decision {
   if (!(input.liveness.score >= t.liveness)) return deny('not-live', alerts, ident);
   if (ident === null || ident.score < t.match || best === undefined) return deny('unknown', alerts, ident);
   if (ident.margin < t.margin) return deny('ambiguous', alerts, ident);
-  if (best.status === 'revoked') return deny('revoked', alerts, ident);
 
-  const here = best.authorisations.filter((a) => a.doorIds.includes(input.door.doorId) || a.buildingIds.includes(input.door.buildingId));
-  if (here.length === 0) return deny('not-authorised-here', alerts, ident);
-  const started = here.filter((a) => a.validFrom === undefined || input.now >= a.validFrom);
-  if (started.length === 0) return deny('not-authorised-here', alerts, ident);
-  const current = started.filter((a) => a.validUntil === undefined || input.now < a.validUntil);
-  if (current.length === 0) return deny('expired', alerts, ident);
-  const local = localWeekTime(input.now, input.door.timeZone);
-  if (!current.some((a) => a.windows === undefined || a.windows.some((w) => inWindow(w, local)))) {
-    return deny('outside-hours', alerts, ident);
-  }
+  const refused = authorisationRefusal(best, input.door, input.now);
+  if (refused !== null) return deny(refused, alerts, ident);
   return { kind: 'grant', personId: best.personId, reason: 'authorised', match: ident, alerts };
+}
+
+/**
+ * Whether an identified person may pass this door now, whatever identified them (a face, a card, a
+ * PIN): null if so, else why not (revoked, place, validity, hours in the door's time zone).
+ */
+export function authorisationRefusal(person: PersonFacts, door: Door, now: number): 'revoked' | 'not-authorised-here' | 'expired' | 'outside-hours' | null {
+  if (person.status === 'revoked') return 'revoked';
+  const here = person.authorisations.filter((a) => a.doorIds.includes(door.doorId) || a.buildingIds.includes(door.buildingId));
+  if (here.length === 0) return 'not-authorised-here';
+  const started = here.filter((a) => a.validFrom === undefined || now >= a.validFrom);
+  if (started.length === 0) return 'not-authorised-here';
+  const current = started.filter((a) => a.validUntil === undefined || now < a.validUntil);
+  if (current.length === 0) return 'expired';
+  const local = localWeekTime(now, door.timeZone);
+  if (!current.some((a) => a.windows === undefined || a.windows.some((w) => inWindow(w, local)))) return 'outside-hours';
+  return null;
 }
 
 function deny(reason: DenyReason, alerts: readonly Alert[], match?: Identification | null): Decision {

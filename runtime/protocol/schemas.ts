@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { IdSchema } from './ids';
+import { PassIdSchema } from './pass';
 
 /**
  * Every MQTT payload between terminal and hub, as zod schemas. Each payload carries `v` (the schema
@@ -34,11 +35,23 @@ export const CommandIdSchema = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'comma
 
 const eventBase = { id: EventIdSchema, at: epochMs };
 
+/**
+ * Which credential was presented at the door: a face, a card, a PIN, a card followed by its PIN, or a
+ * visitor pass. Events stored by builds before credentials were recorded carry none: they were faces.
+ */
+export const CredentialSchema = z.enum(['face', 'card', 'pin', 'card+pin', 'pass']);
+export type Credential = z.infer<typeof CredentialSchema>;
+
 export const EntryGrantedSchema = z.strictObject({
   ...eventBase,
   type: z.literal('entry.granted'),
+  /** The person let in; for a pass, the pass id (a pass names no person). */
   personId,
-  method: z.enum(['face', 'pin', 'card', 'qr']),
+  credential: CredentialSchema.default('face'),
+  /** The pass that opened the door (credential `pass`): each such event is one use, reported to the hub. */
+  passId: PassIdSchema.optional(),
+  /** Older builds' name for the credential (face only); kept so their stored events still parse. */
+  method: z.enum(['face', 'pin', 'card', 'qr']).optional(),
   score: unit.nullable(),
   liveness: unit.nullable(),
   latencyMs: ms,
@@ -59,6 +72,17 @@ export const DenyReasonSchema = z.enum([
   'revoked',
   'ambiguous',
   'bad-credential',
+  // visitor passes (runtime/pass/rules.ts)
+  'garbled',
+  'bad-signature',
+  'no-roster',
+  'wrong-door',
+  'not-yet-valid',
+  'used-up',
+  // cards and PINs (runtime/access/controller.ts)
+  'wrong-pin',
+  'keypad-locked',
+  'method-not-accepted',
   'error',
 ]);
 
@@ -66,6 +90,8 @@ export const EntryDeniedSchema = z.strictObject({
   ...eventBase,
   type: z.literal('entry.denied'),
   reason: DenyReasonSchema,
+  credential: CredentialSchema.default('face'),
+  passId: PassIdSchema.optional(),
   personId: personId.nullable(),
   score: unit.nullable(),
   liveness: unit.nullable(),
@@ -82,6 +108,17 @@ export const AlarmTamperSchema = z.strictObject({
   ...eventBase,
   type: z.literal('alarm.tamper'),
   input: z.string().min(1).max(32),
+});
+/**
+ * A duress PIN was entered: the door opened as for the PIN (or refused as the person's authorisation
+ * says) and nothing at the door showed it; the hub raises the alarm.
+ */
+export const AlarmDuressSchema = z.strictObject({
+  ...eventBase,
+  type: z.literal('alarm.duress'),
+  personId,
+  doorId: z.string().min(1).max(64),
+  credential: z.enum(['pin', 'card+pin']),
 });
 export const AlarmFireSchema = z.strictObject({
   ...eventBase,
@@ -186,7 +223,9 @@ export const AlarmRelayFaultSchema = z.strictObject({
 /**
  * Why a terminal runs degraded (machine-readable; the same codes are in its heartbeat and /healthz):
  * no face decisions while the roster, the device secret or the models are unusable; no hub link while
- * its credentials or URL are unusable; the event store (sync file) set aside or unavailable; a relay fault.
+ * its credentials or URL are unusable; the event store (sync file) set aside or unavailable; a relay fault;
+ * no cards and PINs while the reader's lines or the credential key cannot be opened; no passes while the QR
+ * decoder, the hub key or the sync file (pass uses) cannot.
  */
 export const TerminalFaultCodeSchema = z.enum([
   'roster-corrupt',
@@ -201,6 +240,10 @@ export const TerminalFaultCodeSchema = z.enum([
   'hub-credentials',
   'hub-url',
   'relay-fault',
+  // other ways in (runtime/terminal/other-ways-in.ts): only that way is shut
+  'card-reader-unavailable',
+  'credential-key-unavailable',
+  'passes-unavailable',
 ]);
 export type TerminalFaultCode = z.infer<typeof TerminalFaultCodeSchema>;
 
@@ -262,6 +305,7 @@ export const SyncEventSchema = z.discriminatedUnion('type', [
   AlarmForcedOpenSchema,
   AlarmHeldOpenSchema,
   AlarmTamperSchema,
+  AlarmDuressSchema,
   AlarmFireSchema,
   CameraStallSchema,
   CameraRecoverySchema,
@@ -287,6 +331,7 @@ export const SECURITY_EVENT_TYPES: ReadonlySet<SyncEventType> = new Set<SyncEven
   'alarm.forced-open',
   'alarm.held-open',
   'alarm.tamper',
+  'alarm.duress',
   'alarm.fire',
   'roster.integrity',
   'terminal.wiped',

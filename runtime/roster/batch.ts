@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { IdSchema } from '../protocol/ids';
+import { PassIdSchema } from '../protocol/pass';
 
 /**
  * Roster changes as the hub sends them (inside a signed MQTT envelope, see runtime/protocol). Plain
@@ -49,13 +50,36 @@ export const TemplateSchema = z.strictObject({
 /** An alert category such as missing-person: the one identifier rule. */
 export const TagSchema = IdSchema;
 
-/** A person as a whole: an upsert replaces every template, authorisation and tag of the person. */
+/** A credential digest (runtime/access/digest.ts): base64 of 32 bytes. Never a card number or a PIN. */
+export const CredentialDigestSchema = z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'base64 of a 32-byte digest');
+
+/**
+ * A person's non-face credentials, as keyed slow hashes computed by the hub (runtime/access/digest.ts):
+ * card digests, the PIN's, and a duress PIN's (opens the door and raises a silent alarm).
+ */
+export const CredentialsSchema = z.strictObject({
+  cards: z.array(CredentialDigestSchema).max(8).default([]),
+  pin: CredentialDigestSchema.optional(),
+  duressPin: CredentialDigestSchema.optional(),
+});
+
+/** A person as a whole: an upsert replaces every template, authorisation, tag and credential of the person. */
 export const PersonUpsertSchema = z.strictObject({
   personId: IdSchema,
   label: z.string().max(200).optional(),
   templates: z.array(TemplateSchema).max(64),
   authorisations: z.array(AuthorisationSchema).max(100).default([]),
   tags: z.array(TagSchema).max(20).default([]),
+  credentials: CredentialsSchema.optional(),
+});
+
+/**
+ * A visitor pass revoked before its end (runtime/protocol/pass.ts). `notAfter` (epoch ms) is the end of
+ * the pass's validity: after it the pass is refused as expired anyway, so the entry can be forgotten.
+ */
+export const PassRevocationSchema = z.strictObject({
+  passId: PassIdSchema,
+  notAfter: z.number().int().positive(),
 });
 
 /** One delta: applied whole or not at all, only onto roster version `version - 1`. */
@@ -63,6 +87,7 @@ export const RosterBatchSchema = z.strictObject({
   version: z.number().int().positive(),
   upserts: z.array(PersonUpsertSchema).default([]),
   revocations: z.array(RevokedPersonIdSchema).default([]),
+  passRevocations: z.array(PassRevocationSchema).max(10_000).default([]),
 });
 
 /**
@@ -73,8 +98,11 @@ export const RosterSnapshotSchema = z.strictObject({
   version: z.number().int().nonnegative(),
   persons: z.array(PersonUpsertSchema),
   revoked: z.array(RevokedPersonIdSchema).default([]),
+  revokedPasses: z.array(PassRevocationSchema).default([]),
 });
 
+export type PassRevocation = z.infer<typeof PassRevocationSchema>;
+export type Credentials = z.infer<typeof CredentialsSchema>;
 export type WeeklyWindowIn = z.infer<typeof WeeklyWindowSchema>;
 export type AuthorisationIn = z.infer<typeof AuthorisationSchema>;
 export type TemplateIn = z.infer<typeof TemplateSchema>;

@@ -49,6 +49,11 @@ export const MIGRATIONS: readonly string[] = [
   // 3: roster epochs (runtime/roster/acceptance.ts). A store from before them holds no epoch (the key
   // stays absent); its high-water mark starts at its version.
   `INSERT OR IGNORE INTO roster_meta (key, value) SELECT 'high_water', value FROM roster_meta WHERE key = 'roster_version';`,
+  // 4: visitor passes revoked by the hub (they travel with the roster); dropped once expired.
+  `CREATE TABLE IF NOT EXISTS revoked_pass (
+     pass_id TEXT PRIMARY KEY,
+     not_after INTEGER NOT NULL
+   ) STRICT;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -12,6 +12,7 @@ import {
   embeddingFromBytes,
   decodeEmbedding,
   type AuthorisationIn,
+  type PassRevocation,
   type PersonUpsert,
   type RosterBatchInput,
   type RosterSnapshotInput,
@@ -139,8 +140,17 @@ const SealedPersonSchema = z.strictObject({
     }),
   ),
   tags: z.array(z.string()),
+  credentials: z.strictObject({ cards: z.array(z.string()), pin: z.string().optional(), duressPin: z.string().optional() }).optional(),
 });
 type SealedPerson = z.infer<typeof SealedPersonSchema>;
+
+/** One active person's credential digests (runtime/access builds its in-memory index from these). */
+export interface PersonCredentials {
+  personId: string;
+  cards: string[];
+  pin?: string;
+  duressPin?: string;
+}
 
 const KEY_CHECK = Buffer.from('doorway roster key check v1', 'utf8');
 const KEY_CHECK_AAD = 'key_check|1';
@@ -321,6 +331,7 @@ export class RosterStore {
         this.writeTombstone(personId, batch.version, ids);
         this.opts.onApplyProgress?.(++done, total);
       }
+      this.writePassRevocations(batch.passRevocations);
       this.position.set(positionAfter(pos, verdict.epoch, batch.version));
       return {
         version: batch.version,
@@ -349,7 +360,7 @@ export class RosterStore {
       const pos = this.position.get();
       const verdict = judgeSnapshot(pos, { epoch, version: snap.version }, opts.resync ?? false);
       if (verdict.kind === 'refuse') throw refusal(verdict.reason, verdict.detail, pos.version, snap.version);
-      this.db.exec('DELETE FROM template; DELETE FROM person; DELETE FROM quarantine;');
+      this.db.exec('DELETE FROM template; DELETE FROM person; DELETE FROM quarantine; DELETE FROM revoked_pass;');
       const ids = this.nextIds();
       let done = 0;
       for (const p of snap.persons) {
@@ -360,6 +371,7 @@ export class RosterStore {
         this.writeTombstone(personId, snap.version, ids);
         this.opts.onApplyProgress?.(++done, total);
       }
+      this.writePassRevocations(snap.revokedPasses);
       this.position.set(positionAfter(pos, verdict.epoch, snap.version));
       return { version: snap.version, replacedAll: true, upserted: snap.persons.map((p) => p.personId), revoked: [...snap.revoked] };
     }).immediate();
@@ -441,7 +453,7 @@ export class RosterStore {
       const ids = this.db.prepare<[number], { id: number }>('SELECT id FROM person ORDER BY id LIMIT ?').all(persons).map((r) => r.id);
       if (ids.length === 0) {
         // Templates whose person is gone cannot exist (foreign key), but leave nothing to chance.
-        this.db.exec('DELETE FROM template; DELETE FROM quarantine;');
+        this.db.exec('DELETE FROM template; DELETE FROM quarantine; DELETE FROM revoked_pass;');
         return 0;
       }
       const first = ids[0] ?? 0;
@@ -467,7 +479,7 @@ export class RosterStore {
     if (pending === undefined) return;
     this.wiping = true;
     this.db.transaction(() => {
-      this.db.exec('DELETE FROM template; DELETE FROM person; DELETE FROM quarantine;');
+      this.db.exec('DELETE FROM template; DELETE FROM person; DELETE FROM quarantine; DELETE FROM revoked_pass;');
       this.position.resetVersion();
     }).immediate();
     this.scrub();
@@ -597,6 +609,50 @@ export class RosterStore {
     return rows.map((r) => r.person_id);
   }
 
+  /**
+   * The credential digests of active persons (all, or only `personIds`). Sealed like the rest of the
+   * person row: read here and kept in memory by the caller. Rows failing authentication are quarantined
+   * and left out (reported in `failures`).
+   */
+  credentials(personIds?: readonly string[]): { persons: PersonCredentials[]; failures: RosterIntegrityError[] } {
+    if (this.wiping) return { persons: [], failures: [] };
+    const rows = personIds === undefined
+      ? this.db.prepare<[], PersonRow>("SELECT id, person_id, status, row_version, sealed FROM person WHERE status = 'active' ORDER BY id").all()
+      : personIds.flatMap((id) => this.stmt.personById.all(id)).filter((r) => r.status === 'active');
+    const persons: PersonCredentials[] = [];
+    const failures: RosterIntegrityError[] = [];
+    for (const row of rows) {
+      if (this.stmt.quarantined.get('person', row.id) !== undefined) continue;
+      let data: SealedPerson;
+      try {
+        data = SealedPersonSchema.parse(JSON.parse(this.sealer.open(row.sealed, personAad(row.id, row.row_version, row.person_id, row.status)).toString('utf8')));
+      } catch (e) {
+        failures.push(this.quarantine('person', row.id, row.person_id, e));
+        continue;
+      }
+      const c = data.credentials;
+      if (!c) continue;
+      const pc: PersonCredentials = { personId: row.person_id, cards: c.cards };
+      if (c.pin !== undefined) pc.pin = c.pin;
+      if (c.duressPin !== undefined) pc.duressPin = c.duressPin;
+      persons.push(pc);
+    }
+    return { persons, failures };
+  }
+
+  /**
+   * Whether the revocation list of visitor passes is known: false before the first roster arrives and
+   * while the roster is wiped or held after a wipe (a pass is then refused, runtime/pass/rules.ts).
+   */
+  revocationsKnown(): boolean {
+    return !this.wiping && this.version() > 0 && this.wipedAt() === null;
+  }
+
+  /** True when the hub revoked this pass (and its validity has not ended yet). */
+  isPassRevoked(passId: string): boolean {
+    return this.db.prepare('SELECT 1 FROM revoked_pass WHERE pass_id = ?').get(passId) !== undefined;
+  }
+
   quarantined(): QuarantinedRow[] {
     return this.db
       .prepare<[], { table_name: 'person' | 'template'; row_id: number; subject: string; reason: string; at: number }>(
@@ -718,6 +774,7 @@ export class RosterStore {
   private writePerson(p: PersonUpsert, decoded: Map<string, Float32Array>, version: number, ids: { person: number; template: number }): void {
     const data: SealedPerson = { authorisations: p.authorisations.map(toAuthorisation), tags: p.tags };
     if (p.label !== undefined) data.label = p.label;
+    if (p.credentials !== undefined && (p.credentials.cards.length > 0 || p.credentials.pin !== undefined || p.credentials.duressPin !== undefined)) data.credentials = p.credentials;
     const ref = this.writePersonRow(p.personId, 'active', data, version, ids);
     const ins = this.db.prepare('INSERT INTO template (id, person_ref, template_id, model_id, row_version, sealed) VALUES (?, ?, ?, ?, ?, ?)');
     for (const t of p.templates) {
@@ -727,6 +784,13 @@ export class RosterStore {
       const bytes = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
       ins.run(id, ref, t.templateId, t.modelId, version, this.sealer.seal(bytes, templateAad(id, version, ref, t.templateId, t.modelId)));
     }
+  }
+
+  /** Records revoked passes and forgets those whose validity has ended (inside the caller's transaction). */
+  private writePassRevocations(revs: readonly PassRevocation[]): void {
+    const ins = this.db.prepare('INSERT INTO revoked_pass (pass_id, not_after) VALUES (?, ?) ON CONFLICT(pass_id) DO UPDATE SET not_after = excluded.not_after');
+    for (const r of revs) ins.run(r.passId, r.notAfter);
+    this.db.prepare('DELETE FROM revoked_pass WHERE not_after <= ?').run(this.clock.now());
   }
 
   /** Revocation: templates and personal data deleted; only the id and the revoked status remain. */

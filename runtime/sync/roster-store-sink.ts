@@ -1,17 +1,19 @@
 import { z } from 'zod';
-import { PersonUpsertSchema, RevokedPersonIdSchema, RosterBatchSchema, type PersonUpsert, type RosterBatchInput } from '../roster/batch';
+import { PassRevocationSchema, PersonUpsertSchema, RevokedPersonIdSchema, RosterBatchSchema, type PassRevocation, type PersonUpsert, type RosterBatchInput } from '../roster/batch';
 import type { RosterStore } from '../roster/store';
 import type { RosterEpoch } from '../protocol/schemas';
 import type { RosterPosition } from '../roster/acceptance';
 import type { RosterSink, RosterSnapshot } from './roster-sink';
 
 /**
- * One item of a roster snapshot as the hub sends it in chunks: a person (PersonUpsert), or the id of
- * a revoked person (tombstone, so a revoked face is told apart from an unknown one).
+ * One item of a roster snapshot as the hub sends it in chunks: a person (PersonUpsert), the id of
+ * a revoked person (tombstone, so a revoked face is told apart from an unknown one), or a revoked
+ * visitor pass.
  */
 export const RosterSnapshotItemSchema = z.union([
   PersonUpsertSchema,
   z.strictObject({ revokedPersonId: RevokedPersonIdSchema }),
+  z.strictObject({ revokedPassId: PassRevocationSchema.shape.passId, notAfter: PassRevocationSchema.shape.notAfter }),
 ]);
 export type RosterSnapshotItem = z.infer<typeof RosterSnapshotItemSchema>;
 
@@ -45,11 +47,13 @@ export class RosterStoreSink implements RosterSink {
   replaceAll(snapshot: RosterSnapshot): void {
     const persons: PersonUpsert[] = [];
     const revoked: string[] = [];
+    const revokedPasses: PassRevocation[] = [];
     for (const raw of snapshot.items) {
       const item = raw as RosterSnapshotItem;
       if ('revokedPersonId' in item) revoked.push(item.revokedPersonId);
+      else if ('revokedPassId' in item) revokedPasses.push({ passId: item.revokedPassId, notAfter: item.notAfter });
       else persons.push(item);
     }
-    this.store.replaceAll({ version: snapshot.version, persons, revoked }, snapshot.epoch, { resync: snapshot.resync ?? false });
+    this.store.replaceAll({ version: snapshot.version, persons, revoked, revokedPasses }, snapshot.epoch, { resync: snapshot.resync ?? false });
   }
 }

@@ -2,7 +2,8 @@
  * Degraded mode: the faults a terminal runs with instead of stopping. The door never depends on them:
  * the lock controller is armed before anything here can fail, so the exit button and the fire release
  * keep working; what a fault switches off is face decisions (roster, device secret, models), the hub
- * link (its credentials or URL) or durable events (the sync file). Each fault has a machine-readable
+ * link (its credentials or URL), durable events (the sync file), cards and PINs (the reader's lines, the
+ * credential key) or passes (the QR decoder, the hub key). Each fault has a machine-readable
  * code (the protocol's TerminalFaultCode), shown by /healthz and the heartbeat and recorded as a
  * `terminal.fault` event for the hub.
  */
@@ -16,7 +17,7 @@ import { WrongKeyError } from '../roster/store';
 import type { Recorder } from './events';
 
 /** What a fault switches off. */
-export type FaultPart = 'faces' | 'hub' | 'events' | 'relay';
+export type FaultPart = 'faces' | 'hub' | 'events' | 'relay' | 'cards' | 'passes';
 
 const PART: Record<TerminalFaultCode, FaultPart> = {
   'roster-corrupt': 'faces',
@@ -31,6 +32,9 @@ const PART: Record<TerminalFaultCode, FaultPart> = {
   'hub-credentials': 'hub',
   'hub-url': 'hub',
   'relay-fault': 'relay',
+  'card-reader-unavailable': 'cards',
+  'credential-key-unavailable': 'cards',
+  'passes-unavailable': 'passes',
 };
 
 export interface Fault {

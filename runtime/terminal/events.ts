@@ -72,6 +72,8 @@ export class EventRecorder implements Recorder {
   }
 
   record(body: EventBody, at: number): void {
+    // Whole milliseconds: a clock can give fractions (a fake one advanced by a Wiegand bit time).
+    at = Math.floor(at);
     const event = { ...body, id: this.nextId(at), at };
     if (this.outboxRef && this.buffer.length > 0) this.flush();
     if (this.outboxRef && this.buffer.length === 0) {
@@ -162,17 +164,20 @@ export class EventRecorder implements Recorder {
  * grant that the lock carried out, and alert sightings. `pulseMs` is the release the lock gave.
  */
 export function loopEventRecords(e: LoopEvent, doorId: string, pulseMs: number): EventBody[] {
-  if (e.type === 'error') return [{ type: 'entry.denied', reason: 'error', personId: null, score: null, liveness: null, latencyMs: 0 }];
+  if (e.type === 'error') return [{ type: 'entry.denied', reason: 'error', credential: 'face', personId: null, score: null, liveness: null, latencyMs: 0 }];
   const d = e.decision;
   const liveness = clamp01(e.liveness.score);
   const score = d.match ? clamp01(d.match.score) : null;
   const latencyMs = Math.min(3_600_000, Math.round(e.latencyMs));
   const out: EventBody[] = [];
-  if (d.kind === 'grant') {
-    out.push({ type: 'entry.granted', personId: d.personId, method: 'face', score, liveness, latencyMs });
+  if (d.kind === 'grant' && e.lock === 'method-not-accepted') {
+    // Recognised, but this door's credential policy does not open for faces.
+    out.push({ type: 'entry.denied', reason: 'method-not-accepted', credential: 'face', personId: d.personId, score, liveness, latencyMs });
+  } else if (d.kind === 'grant') {
+    out.push({ type: 'entry.granted', personId: d.personId, credential: 'face', score, liveness, latencyMs });
     if (e.lock === 'unlocked') out.push({ type: 'door.released', source: 'face', personId: d.personId, commandId: null, requestedBy: null, durationMs: pulseMs });
   } else {
-    out.push({ type: 'entry.denied', reason: d.reason, personId: d.match?.personId ?? null, score, liveness, latencyMs });
+    out.push({ type: 'entry.denied', reason: d.reason, credential: 'face', personId: d.match?.personId ?? null, score, liveness, latencyMs });
   }
   for (const a of d.alerts) out.push({ type: 'alert.sighting', tag: a.tag, personId: a.personId, doorId, score: score ?? 0 });
   return out;

@@ -136,7 +136,7 @@ export class Feedback {
     if (this.deps.config.grantBeepMs > 0) this.buzzer.play([this.deps.config.grantBeepMs], { priority: TONE });
   }
 
-  /** A face was refused: short beeps and blinks. */
+  /** A face, card, PIN or pass was refused: short beeps and blinks. */
   denied(): void {
     const c = this.deps.config;
     this.buzzer.play(tones(c.denyBeeps, c.denyToneMs), { priority: TONE });

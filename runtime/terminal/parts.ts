@@ -15,6 +15,7 @@ import type { CertificateInstaller } from '../sync/certificate';
 import type { RosterSink } from '../sync/roster-sink';
 import type { SyncTransport } from '../sync/transport';
 import type { EventStore } from './event-store';
+import type { CredentialParts, CredentialRoster } from './other-ways-in';
 
 /** The face pipeline as the terminal uses it. */
 export interface FaceAnalyser extends FaceAnalyzer {
@@ -22,8 +23,8 @@ export interface FaceAnalyser extends FaceAnalyzer {
   close(): Promise<void>;
 }
 
-/** The encrypted roster as the terminal uses it (runtime/roster/store.ts). */
-export interface TerminalRoster {
+/** The encrypted roster as the terminal uses it (runtime/roster/store.ts), credential digests and revoked passes included. */
+export interface TerminalRoster extends CredentialRoster {
   version(): number;
   getPerson(personId: string): PersonRecord | null;
   quarantined(): readonly QuarantinedRow[];
@@ -74,7 +75,8 @@ export interface HubLink {
   itemSchema: ZodType;
 }
 
-export interface TerminalParts {
+/** Openers of passes, cards and PINs (other-ways-in.ts) are among them. */
+export interface TerminalParts extends CredentialParts {
   /** The sync file (outbox, nonces, staging), a corrupt one set aside. Throws when none can be opened. */
   openEventStore(): EventStore;
   /** The encrypted roster. Throws the roster's typed errors (key, secret file, schema) or SQLite's. */

@@ -10,7 +10,9 @@
  *
  * The jobs of a running terminal are one file each beside this one: event recording (events.ts, the
  * outbox's one owner), degraded mode, hub commands, wipe, config reload, watchdog, camera monitor,
- * feedback (buzzer, LED) and the update agent's reports (updates.ts). The parts come in as interfaces
+ * feedback (buzzer, LED), the update agent's reports (updates.ts) and the other ways in (passes,
+ * cards and PINs: other-ways-in.ts, started once the roster is open; their grants go through the same
+ * lock controller, recorder and feedback as a face's). The parts come in as interfaces
  * (parts.ts), so a test can run all of this on a fake clock with fake parts; runtime/main.ts hands it
  * the real ones. Template adaptation (a part) sits between the frame loop and the matcher: the loop
  * searches through it and hands it each decided passage.
@@ -20,12 +22,14 @@ import type { Logger } from '../../core/log';
 import type { FrameSource } from '../../drivers/camera';
 import type { GpioOutput } from '../../drivers/gpio';
 import type { LockController, LockEvent } from '../../drivers/lock';
+import type { AccessEvent } from '../access/controller';
 import type { Config } from '../config';
 import type { PersonFacts } from '../decision/policy';
 import { HealthServer, TerminalMetrics, type HealthReport } from '../health';
 import { DoorLoop, type LoopConfig, type LoopEvent } from '../loop/door-loop';
 import type { Command, TerminalFaultCode } from '../protocol/schemas';
 import type { RosterPosition } from '../roster/acceptance';
+import type { PassEvent } from '../pass/scanner';
 import type { Passage } from '../roster/adaptation';
 import { SyncClient, type CommandMeta } from '../sync/client';
 import { RosterSinkError, type RosterSink } from '../sync/roster-sink';
@@ -36,6 +40,7 @@ import { DegradedMode, errorTag, rosterFaultOf } from './degraded';
 import type { EventStore } from './event-store';
 import { EventRecorder, lockEventRecords, loopEventRecords } from './events';
 import { Feedback } from './feedback';
+import { OtherWaysIn } from './other-ways-in';
 import type { FaceAnalyser, TerminalAdaptation, TerminalMatcher, TerminalParts, TerminalRoster } from './parts';
 import { ConfigReload, type ReloadResult } from './reload';
 import { UpdateReports } from './updates';
@@ -47,7 +52,9 @@ export type TerminalNotice =
   | { kind: 'loop'; event: LoopEvent }
   | { kind: 'lock'; event: LockEvent }
   | { kind: 'camera'; event: 'stall' | 'recovered' | 'error'; detail: string }
-  | { kind: 'status'; message: string };
+  | { kind: 'status'; message: string }
+  | { kind: 'pass'; event: PassEvent }
+  | { kind: 'access'; event: AccessEvent };
 
 export interface TerminalDeps {
   config: Config;
@@ -111,6 +118,7 @@ export class Terminal {
   private updates: UpdateReports | null = null;
   private sync: SyncClient | null = null;
   private loop: DoorLoop | null = null;
+  private otherWays: OtherWaysIn | null = null;
   /** The frame loop reads this object at every step: door, thresholds and evidence are swapped in it. */
   private loopConfig: LoopConfig | null = null;
   private health: HealthServer | null = null;
@@ -288,13 +296,35 @@ export class Terminal {
         persons: { facts: (id) => (this.faceOff ? null : personFacts(roster, id)) },
         // Read at each new face track, so a reloaded liveness policy applies from the next passage.
         livenessFor: () => parts.livenessFor(this.current.liveness),
-        lock: { grant: (source) => this.lock.grant(source) },
+        // A door whose policy does not accept faces still recognises them (alert sightings) but opens for none.
+        lock: { grant: (source) => (this.current.access.accept.includes('face') ? this.lock.grant(source) : 'method-not-accepted') },
         emit: (e) => this.onLoopEvent(e),
         config: this.loopConfig,
       });
     }
     this.deps.camera.start();
     this.loop?.start();
+
+    // 5b. Passes, cards and PINs (other-ways-in.ts): they are judged against the roster, so not without one.
+    if (roster) {
+      const ways = new OtherWaysIn({
+        config: () => this.current,
+        clock: this.clock,
+        log: this.log,
+        parts,
+        roster,
+        eventsDb: this.events?.db ?? null,
+        frames: { latest: () => this.deps.camera.latest() },
+        persons: { facts: (id) => (this.faceOff ? null : personFacts(roster, id)) },
+        lock: this.lock,
+        recorder: this.recorder,
+        feedback: this.feedback,
+        fault: (code, e) => this.degraded.raise(code, e),
+        notify: (e) => this.notify(e.type === 'pass' ? { kind: 'pass', event: e } : { kind: 'access', event: e }),
+      });
+      this.otherWays = ways;
+      await ways.start();
+    }
 
     // 6. Health, metrics, stall watchdog, systemd.
     this.health = new HealthServer(config.health, () => this.checks(), this.metrics, () => this.refreshGauges());
@@ -370,6 +400,11 @@ export class Terminal {
     return this.reloader.reload();
   }
 
+  /** Resolves when every card or PIN decision asked for so far has been made (tests). */
+  otherWaysIdle(): Promise<void> {
+    return this.otherWays?.idle() ?? Promise.resolve();
+  }
+
   /** Degraded-mode faults raised now. */
   faults(): TerminalFaultCode[] {
     return this.degraded.codes();
@@ -410,7 +445,7 @@ export class Terminal {
       this.metrics.decisions.inc({ outcome: d.kind, reason: d.kind === 'grant' ? 'authorised' : d.reason });
       this.metrics.latency.observe(e.latencyMs / 1000);
       if (d.kind === 'grant' && e.lock === 'unlocked') this.feedback.granted();
-      else if (d.kind === 'deny') this.feedback.denied();
+      else if (d.kind === 'deny' || e.lock === 'method-not-accepted') this.feedback.denied();
     }
     for (const b of loopEventRecords(e, this.current.door.doorId, this.current.lock.unlockPulseMs)) this.recorder.record(b, e.at);
   }
@@ -432,6 +467,7 @@ export class Terminal {
     this.cameraMonitor.stop();
     this.updates?.stop();
     this.loop?.stop();
+    this.otherWays?.stop();
     await this.deps.camera.stop();
     this.lock.stop();
     this.feedback.stop();

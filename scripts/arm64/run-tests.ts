@@ -2,7 +2,7 @@
  * `npm run test:arm64`: the project's jest suite on an emulated ARM64 machine.
  *
  * prepare (scripts/arm64/prepare.ts) -> stage a copy of this checkout whose node_modules is the arm64
- * one -> pick the test files (scripts/arm64/select.ts; DOORWAY_ARM64_TESTS=all|native, default all) ->
+ * one -> pick the test files (scripts/arm64/select.ts; DOORWAY_ARM64_TESTS=all|native|boundary, default all) ->
  * run jest with the ARM64 Node under qemu-aarch64-static. Workers and spawned children are ARM64
  * processes too (binfmt_misc). test/arm64/ proves the run is ARM64 and compares an embedding with x86.
  *
@@ -36,7 +36,7 @@ function main(): number {
 
   stage(nm);
   const mode = (process.env['DOORWAY_ARM64_TESTS'] ?? 'all') as Mode;
-  if (mode !== 'all' && mode !== 'native') throw new Error(`DOORWAY_ARM64_TESTS must be all or native, not ${String(mode)}`);
+  if (mode !== 'all' && mode !== 'native' && mode !== 'boundary') throw new Error(`DOORWAY_ARM64_TESTS must be all, native or boundary, not ${String(mode)}`);
   const extra = process.argv.slice(2);
   const timeoutScale = Number(process.env['DOORWAY_ARM64_TIMEOUT_SCALE'] ?? DEFAULT_TIMEOUT_SCALE);
   const sel = selectTests(STAGE, join(nm, 'node_modules'), mode);

@@ -21,13 +21,20 @@
  * frame loop on a camera clip played in real time) is left out, and so is any test file that starts
  * terminals on such a clip (Site.start, passagesClip): each waits for decisions in real time.
  *
- * `native` exists for a CI budget that cannot hold the whole suite under emulation; the runner prints
- * every file it leaves out and why.
+ * - mode `boundary` (CI): of the `native` files, only those that test the native boundary itself: the
+ *   test file, or a project file it imports directly (the module under test), imports a native runtime
+ *   dependency or compiles WebAssembly itself. What sits further up (a terminal built on the roster
+ *   store, an update agent writing its state through SQLite) is JavaScript whose behaviour does not
+ *   change with the CPU once the modules that call native code are proven there.
+ *
+ * `native` and `boundary` exist for a CI budget that cannot hold the whole suite under emulation (the
+ * whole CI run must stay under 20 minutes on a 2-core machine); the runner prints every file it leaves
+ * out and why.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
-export type Mode = 'all' | 'native';
+export type Mode = 'all' | 'native' | 'boundary';
 
 export interface Selection {
   selected: string[];
@@ -100,6 +107,28 @@ function packageOf(spec: string): string {
  * Bare package names imported anywhere in the file's closure; '(WebAssembly)' stands for a closure file
  * that compiles WebAssembly (V8 turns it into the CPU's own machine code: NEON on ARM64, SSE/AVX on x86).
  */
+/** Native runtime packages (of `nativePackages`) and WebAssembly the file uses itself, not through imports. */
+export function directNative(file: string, nativePackages: readonly string[]): string[] {
+  const src = readFileSync(file, 'utf8');
+  const out = new Set<string>();
+  if (/\bWebAssembly\b/.test(src)) out.add(WASM);
+  for (const m of src.matchAll(IMPORT)) {
+    const spec = m[1] as string;
+    if (!spec.startsWith('.') && !spec.startsWith('node:') && nativePackages.includes(packageOf(spec))) out.add(packageOf(spec));
+  }
+  return [...out];
+}
+
+/** The project files a file imports directly (relative imports that resolve). */
+function directImports(file: string): string[] {
+  const src = readFileSync(file, 'utf8');
+  return [...src.matchAll(IMPORT)]
+    .map((m) => m[1] as string)
+    .filter((spec) => spec.startsWith('.'))
+    .map((spec) => resolveLocal(file, spec))
+    .filter((r): r is string => r !== null);
+}
+
 export function closurePackages(file: string): Set<string> {
   const seen = new Set<string>();
   const packages = new Set<string>();
@@ -148,10 +177,17 @@ export function selectTests(root: string, nodeModules: string, mode: Mode): Sele
       leftOut.push({ file: f, reason: 'holds a wall-clock deadline (Date.now/performance.now in the test file)' });
       continue;
     }
-    if (mode === 'native') {
+    if (mode === 'native' || mode === 'boundary') {
       const pk = closurePackages(join(root, f));
       if (!pk.has(WASM) && !nativePackages.some((n) => pk.has(n))) {
         leftOut.push({ file: f, reason: 'touches no native addon or model' });
+        continue;
+      }
+    }
+    if (mode === 'boundary') {
+      const file = join(root, f);
+      if (![file, ...directImports(file)].some((x) => directNative(x, nativePackages).length > 0)) {
+        leftOut.push({ file: f, reason: 'reaches native code only through other modules (boundary mode)' });
         continue;
       }
     }

@@ -11,6 +11,7 @@ import { videoFrames } from '../../models/liveness/video';
 import { backdrop, type BackdropKind, keyBlue } from '../fixtures/backdrop';
 import { FRANCK_STILLS, FRANCK_VIDEO, testFile } from '../fixtures/photos';
 import { rng as mulberry32 } from '../fixtures/random';
+import { gaussian, phoneFrame, type QrModules } from './phone';
 
 export const CLIP_FPS = 25;
 export const EMPTY_FRAMES = 25;
@@ -87,6 +88,48 @@ export async function keyedPassagesClip(kind: Exclude<BackdropKind, 'blue'>, off
   for await (const tf of videoFrames(testFile(FRANCK_VIDEO), { startS: offsetS, durationS: faceFrames / fps + 0.2, fps, size: { width: W, height: H } })) {
     if (n++ >= faceFrames) break;
     await write(keyBlue(tf.frame, bg).data);
+  }
+  proc.stdin.end();
+  await done;
+  renameSync(tmp, out);
+  return out;
+}
+
+/** One stretch of a pass clip: the wall alone, or a phone showing a QR code. */
+export interface PassClipSegment {
+  frames: number;
+  qr: QrModules | null;
+  /** Pixels per module (default 3: a phone a hand's length from a wide door lens, see README). */
+  modulePx?: number;
+}
+
+/**
+ * A visitor's phone held up to the door camera (640x480, 25 fps, H.264 like the other clips), in front
+ * of the still plaster wall: segments of an empty wall and of the phone showing a QR code, the hand
+ * moving it a little. Cached in .cache/clips under `name` (the QR text decides the content: give each
+ * distinct pass its own name).
+ */
+export async function passClip(name: string, segments: readonly PassClipSegment[], fps = CLIP_FPS, dir = resolve(__dirname, '..', '..', '.cache', 'clips')): Promise<string> {
+  mkdirSync(dir, { recursive: true });
+  const out = join(dir, `pass-${name}.mp4`);
+  if (existsSync(out)) return out;
+  const W = 640, H = 480;
+  const wall = backdrop(W, H, 'plaster', mulberry32(11));
+  const rand = mulberry32(name.length * 7919 + 3);
+  const noise = gaussian(rand);
+  const tmp = `${out}.${process.pid}.part.mp4`;
+  const proc = spawn(programPath('ffmpeg'), ['-v', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${W}x${H}`, '-r', String(fps), '-i', '-', '-c:v', 'libx264', '-preset', 'veryfast', '-g', String(fps), '-pix_fmt', 'yuv420p', tmp], { stdio: ['pipe', 'inherit', 'inherit'] });
+  const done = new Promise<void>((res, rej) => proc.on('close', (c) => (c === 0 ? res() : rej(new Error(`ffmpeg exited ${c}`)))));
+  const write = async (d: Uint8Array): Promise<void> => {
+    if (!proc.stdin.write(d)) await new Promise((r) => proc.stdin.once('drain', r));
+  };
+  let t = 0;
+  for (const seg of segments) {
+    for (let k = 0; k < seg.frames; k++, t++) {
+      // a hand: slow drift plus tremor
+      const pose = { cx: 330 + 14 * Math.sin(t / 11) + 2 * noise(), cy: 250 + 9 * Math.sin(t / 7) + 2 * noise(), angle: 0.05 * Math.sin(t / 13), modulePx: seg.modulePx ?? 3 };
+      await write(phoneFrame(wall, W, H, seg.qr, pose, noise).data);
+    }
   }
   proc.stdin.end();
   await done;

@@ -4,6 +4,8 @@
  * (encrypted roster, matcher, sync file). Any part can be made to fail the way the real one does.
  */
 import Database from 'better-sqlite3';
+import { randomBytes, type KeyObject } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FakeClock } from '../../core/clock';
 import { silentLogger } from '../../core/log';
@@ -11,6 +13,9 @@ import { FakeFrameSource } from '../../drivers/camera';
 import { openDoorLines } from '../../drivers/gpio';
 import { FakeGpio } from '../../drivers/gpio/fake';
 import { LockController } from '../../drivers/lock';
+import { WiegandReader } from '../../drivers/wiegand';
+import { credentialKeyFromFile } from '../../runtime/access/digest';
+import { QrDecoder } from '../../runtime/pass/qr-decoder';
 import type { FaceResult } from '../../models/pipeline';
 import { updateStateDir, type Config } from '../../runtime/config';
 import type { Command, CommandBody, SyncEvent } from '../../runtime/protocol/schemas';
@@ -53,6 +58,8 @@ export interface FakeTerminalOptions {
   parts?: Partial<TerminalParts>;
   /** With a hub link over a fake transport (default true). */
   hub?: boolean;
+  /** The community's credential secret (32 bytes; default random): tests digest cards and PINs with it. */
+  credentialSecret?: Buffer;
 }
 
 export interface FakeTerminal {
@@ -65,6 +72,10 @@ export interface FakeTerminal {
   config: Config;
   notices: TerminalNotice[];
   exits: number[];
+  /** The hub's signing key (commands, passes). */
+  hubKey: KeyObject;
+  /** The community's credential key, as the terminal holds it (cards and PINs are digested with it). */
+  credentialKey: Buffer;
   /** What the fake analyser sees in the next frames (null: nobody). */
   facing: { embedding: Float32Array | null };
   /** Advances the clock in steps, letting promises run between them. */
@@ -102,6 +113,9 @@ export async function startFakeTerminal(opts: FakeTerminalOptions = {}): Promise
   const transport = new FakeTransport();
   const keys = generateSigningKeyPair();
   const facing: { embedding: Float32Array | null } = { embedding: null };
+  const credentialSecretFile = join(site.dir, 'credential.secret');
+  writeFileSync(credentialSecretFile, opts.credentialSecret ?? randomBytes(32), { mode: 0o600 });
+  const credentialKey = credentialKeyFromFile(credentialSecretFile);
   let store: RosterStore | null = null;
   let matcher: Matcher | null = null;
   const parts: TerminalParts = {
@@ -118,6 +132,14 @@ export async function startFakeTerminal(opts: FakeTerminalOptions = {}): Promise
     hubLink: () => ({ transport, hubPublicKey: keys.publicKey, rosterSink: store ? new RosterStoreSink(store) : null, ...ROSTER_STORE_SCHEMAS }),
     livenessFor: () => ({ observe: () => ({ verdict: 'live', score: 0.9, reasons: [] }) }),
     updateLink: () => new UpdateLink(updateStateDir(config), config.update.root),
+    passReader: async () => (config.hub ? { decoder: await QrDecoder.load(), hubPublicKey: keys.publicKey } : null),
+    credentialKey: () => credentialKey,
+    openWiegand: () => {
+      if (!config.wiegand) return null;
+      const reader = new WiegandReader(gpio, clock, config.wiegand, log);
+      reader.start();
+      return reader;
+    },
     ...opts.parts,
   };
   const notices: TerminalNotice[] = [];
@@ -154,6 +176,8 @@ export async function startFakeTerminal(opts: FakeTerminalOptions = {}): Promise
     config,
     notices,
     exits,
+    hubKey: keys.privateKey,
+    credentialKey,
     facing,
     run,
     async passage(embedding, frames = 5) {

@@ -11,7 +11,7 @@ import { FakeGpio } from '../../drivers/gpio/fake';
 import { HubDb, rosterItemOf, type RosterItem } from '../../provisioning/db';
 import { EventStore } from '../../provisioning/hub/event-store';
 import { Hub } from '../../provisioning/hub/hub';
-import { ROSTER_ITEM_FORMAT } from '../../provisioning/hub/main';
+import { revokedPassItem, ROSTER_ITEM_FORMAT } from '../../provisioning/hub/main';
 import { HubRosterStore } from '../../provisioning/hub/roster';
 import { newPhotoKey } from '../../provisioning/photos';
 import { SystemClock } from '../../core/clock';
@@ -61,7 +61,7 @@ export class Site {
     for (const d of doors) store.addTerminal({ id: d.id, doorId: d.doorId, buildingId: 'default', serial: '01', createdAt: clock.now() });
     const roster = new HubRosterStore<RosterItem>({ signingKey: keys.privateKey, ...ROSTER_ITEM_FORMAT, now: () => clock.now() });
     const events = new EventStore(join(dir, 'events.db'), { mode: 0o600 });
-    const hub = new Hub<RosterItem>({ transport: mqttTransport(broker, pki, 'hub'), roster, events, signingKey: keys.privateKey, clock, log: silentLogger(), store, itemOf: rosterItemOf, pollMs: 100 });
+    const hub = new Hub<RosterItem>({ transport: mqttTransport(broker, pki, 'hub'), roster, events, signingKey: keys.privateKey, clock, log: silentLogger(), store, itemOf: rosterItemOf, passItemOf: revokedPassItem, pollMs: 100 });
     await hub.start();
     const site = new Site(dir, pki, broker, hub, store, events);
     for (const d of doors) {

@@ -129,7 +129,7 @@ const nextUlid = monotonicFactory();
 
 /** An entry record with a fresh ULID. */
 export function entryEvent(at = Date.now(), personId = 'p-000001'): SyncEvent {
-  return { id: nextUlid(at), at, type: 'entry.granted', personId, method: 'face', score: 0.91, liveness: 0.8, latencyMs: 240 };
+  return { id: nextUlid(at), at, type: 'entry.granted', personId, credential: 'face', score: 0.91, liveness: 0.8, latencyMs: 240 };
 }
 
 /** A person in the simple roster format with `templates` base64 templates of `bytes` bytes. */

@@ -35,6 +35,13 @@ try {
   const e = err as { code?: string; message?: string };
   result['input'] = { code: e.code, message: e.message };
 }
+try {
+  gpio.pulseInput('wiegand.d0', { line: 23, activeLow: true });
+  result['pulse'] = 'opened';
+} catch (err) {
+  const e = err as { code?: string; message?: string };
+  result['pulse'] = { code: e.code, message: e.message, edge: file(23, 'edge'), direction: file(23, 'direction') };
+}
 gpio.close();
 result['exportWrites'] = fs.readFileSync(`${root}/export`, 'utf8');
 process.stdout.write(JSON.stringify(result) + '\n');

@@ -16,7 +16,7 @@ set -e
 mount -t tmpfs x /sys/class
 mkdir -p /sys/class/gpio
 touch /sys/class/gpio/export /sys/class/gpio/unexport
-for l in 17 18 22; do
+for l in 17 18 22 23; do
   d=/sys/class/gpio/gpio$l; mkdir -p $d
   echo in > $d/direction; echo 0 > $d/value; echo 0 > $d/active_low; echo none > $d/edge
 done
@@ -64,6 +64,8 @@ describe('OnoffGpio (real onoff driver)', () => {
       // onoff's edge interrupts need a real GPIO value file; on a regular file the driver says so.
       expect(out['input']).toMatchObject({ code: 'gpio-io' });
       expect(String((out['input'] as { message: string }).message)).toMatch(/cannot watch edges on GPIO line 18/);
+      // A Wiegand pulse line is an input with edge interrupts on the falling edge (pulses pull it low).
+      expect(out['pulse']).toMatchObject({ code: 'gpio-io', edge: 'falling', direction: 'in' });
       expect(out['exportWrites']).toBe('99');
     },
   );

@@ -208,4 +208,34 @@ describe('hub service', () => {
     // No personal data: only these fields.
     for (const p of posted) expect(Object.keys(p).sort()).toEqual(['at', 'eventId', 'kind', 'outcome', 'persons', 'receivedAt', 'templates', 'terminalId']);
   });
+
+  it('audits a duress PIN and tells the webhook once per event (a redelivery is neither audited nor posted again)', async () => {
+    const posted: Record<string, unknown>[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        posted.push(JSON.parse(body) as Record<string, unknown>);
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const addr = server.address();
+    const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/hook`;
+    const clock = new FakeClock();
+    const { svc, fake } = await startHub(clock, undefined, url);
+    const auditedBefore = c.db.auditLog().filter((a) => a.action === 'alarm.duress').length;
+    const duress = { id: ulid(), at: clock.now(), type: 'alarm.duress', personId: 'p-1', doorId: 'door-1', credential: 'pin' };
+    try {
+      fake.deliver('door/t1/events', JSON.stringify({ v: 1, events: [duress] }));
+      fake.deliver('door/t1/events', JSON.stringify({ v: 1, events: [duress] })); // redelivered
+      const audited = c.db.auditLog().filter((a) => a.action === 'alarm.duress');
+      expect(audited).toHaveLength(auditedBefore + 1);
+      expect(audited.find((a) => a.detail['at'] === duress.at)).toMatchObject({ actor: 'hub', subject: 'p-1', detail: { doorId: 'door-1', terminalId: 't1', credential: 'pin' } });
+    } finally {
+      await svc.stop(); // waits for the webhook posts
+      await new Promise((r) => server.close(r));
+    }
+    expect(posted).toEqual([expect.objectContaining({ kind: 'alarm.duress', eventId: duress.id, terminalId: 't1', doorId: 'door-1', personId: 'p-1' })]);
+  });
 });

@@ -9,8 +9,8 @@ import { nastyId } from '../../fixtures/ids';
 const ulid = monotonicFactory();
 const at = Date.UTC(2026, 0, 1);
 const samples: SyncEvent[] = [
-  { id: ulid(), at, type: 'entry.granted', personId: 'p1', method: 'face', score: 0.9, liveness: 0.7, latencyMs: 300 },
-  { id: ulid(), at, type: 'entry.denied', reason: 'not-live', personId: null, score: null, liveness: 0.1, latencyMs: 500 },
+  { id: ulid(), at, type: 'entry.granted', personId: 'p1', credential: 'face', score: 0.9, liveness: 0.7, latencyMs: 300 },
+  { id: ulid(), at, type: 'entry.denied', reason: 'not-live', credential: 'face', personId: null, score: null, liveness: 0.1, latencyMs: 500 },
   { id: ulid(), at, type: 'alarm.forced-open' },
   { id: ulid(), at, type: 'alarm.held-open', openMs: 60_000 },
   { id: ulid(), at, type: 'alarm.tamper', input: 'case' },
@@ -21,6 +21,10 @@ const samples: SyncEvent[] = [
   { id: ulid(), at, type: 'alert.sighting', tag: 'missing-person', personId: 'p7', doorId: 'gate-1', score: 0.81 },
   { id: ulid(), at, type: 'terminal.wiped', outcome: 'erased', persons: 120, templates: 360 },
   { id: ulid(), at, type: 'config.reload', outcome: 'rejected', sections: [], problems: ['decision.match'] },
+  { id: ulid(), at, type: 'entry.granted', personId: 'pass', credential: 'pass', passId: '0123456789abcdef', score: null, liveness: null, latencyMs: 40 },
+  { id: ulid(), at, type: 'entry.denied', reason: 'used-up', credential: 'pass', passId: '0123456789abcdef', personId: null, score: null, liveness: null, latencyMs: 40 },
+  { id: ulid(), at, type: 'entry.denied', reason: 'keypad-locked', credential: 'pin', personId: null, score: null, liveness: null, latencyMs: 0 },
+  { id: ulid(), at, type: 'alarm.duress', personId: 'p1', doorId: 'gate-1', credential: 'pin' },
   { id: ulid(), at, type: 'door.released', source: 'remote', personId: null, commandId: 'n0nce-0000000000001', requestedBy: 'guard-wang', durationMs: 5000 },
   { id: ulid(), at, type: 'unlock.refused', commandId: 'n0nce-0000000000002', requestedBy: 'guard-wang', reason: 'rate-limited' },
   { id: ulid(), at, type: 'alarm.relay-fault', state: 'active', intended: 'locked' },
@@ -35,9 +39,9 @@ test('every alarm, an alert sighting, a roster integrity failure, a wipe, a rele
   const security = samples.filter((s) => isSecurityEvent(s.type)).map((s) => s.type);
   expect(security).toEqual([
     'alarm.forced-open', 'alarm.held-open', 'alarm.tamper', 'alarm.fire', 'roster.integrity', 'alert.sighting', 'terminal.wiped',
-    'door.released', 'unlock.refused', 'alarm.relay-fault', 'terminal.fault',
+    'alarm.duress', 'door.released', 'unlock.refused', 'alarm.relay-fault', 'terminal.fault',
   ]);
-  expect(SECURITY_EVENT_TYPES.size).toBe(11);
+  expect(SECURITY_EVENT_TYPES.size).toBe(12);
 });
 
 test('a remote unlock command names the operator who asked, and an unlock without one is refused', () => {
@@ -51,6 +55,17 @@ test('a heartbeat carries the faults the terminal runs with; one from an older t
   expect(HealthSchema.parse(health).faults).toEqual([]);
   expect(HealthSchema.parse({ ...health, faults: ['relay-fault'] }).faults).toEqual(['relay-fault']);
   expect(HealthSchema.safeParse({ ...health, faults: ['no-such-fault'] }).success).toBe(false);
+});
+
+test('an entry stored by an older build (no credential, `method: face`) still parses, as a face', () => {
+  const old = { id: ulid(), at, type: 'entry.granted', personId: 'p1', method: 'face', score: 0.9, liveness: 0.7, latencyMs: 300 };
+  expect(SyncEventSchema.parse(old)).toMatchObject({ credential: 'face', method: 'face' });
+  const oldDeny = { id: ulid(), at, type: 'entry.denied', reason: 'unknown', personId: null, score: 0.2, liveness: 0.7, latencyMs: 300 };
+  expect(SyncEventSchema.parse(oldDeny)).toMatchObject({ credential: 'face' });
+});
+
+test('a pass id must be 16 hex digits', () => {
+  expect(SyncEventSchema.safeParse({ ...samples[12], passId: 'Visitor of 302' }).success).toBe(false);
 });
 
 test('an event with an unknown field, a bad id or an unknown type is refused', () => {

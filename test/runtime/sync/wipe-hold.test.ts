@@ -128,7 +128,7 @@ test('after a wipe no template of a snapshot received earlier is left in the syn
   const sealed = (db.prepare('SELECT sealed FROM staged_chunks').all() as { sealed: Buffer }[]).map((r) => r.sealed.subarray(12, 44).toString('latin1'));
   transport.deliver(T.roster, snap.chunks.at(-1)!);
   expect(sink.version()).toBe(1);
-  client.record({ id: '01JCZ8Y2W7M3Q4R5S6T7V8W9X0', at: clock.now(), type: 'entry.granted', personId: 'p-000001', method: 'face', score: 0.9, liveness: 0.8, latencyMs: 300 });
+  client.record({ id: '01JCZ8Y2W7M3Q4R5S6T7V8W9X0', at: clock.now(), type: 'entry.granted', personId: 'p-000001', credential: 'face', score: 0.9, liveness: 0.8, latencyMs: 300 });
 
   const fileText = (): string =>
     [path, `${path}-wal`].filter((f) => existsSync(f)).map((f) => readFileSync(f).toString('latin1')).join('');

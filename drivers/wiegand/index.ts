@@ -1,0 +1,3 @@
+export * from './frame';
+export * from './reader';
+export * from './pin-entry';
