@@ -6,7 +6,7 @@
 import { SystemClock } from '../../../core/clock';
 import { silentLogger } from '../../../core/log';
 import { FakeGpio } from '../../../drivers/gpio/fake';
-import { Terminal } from '../../../runtime/main';
+import { startTerminal } from '../../../runtime/main';
 import { franckUpsert, makeSiteDir, spawnDoorwayRun, terminalConfig, writeRoster } from '../../harness/terminal-site';
 
 /** `name value` of every unlabelled sample in a Prometheus text page. */
@@ -44,7 +44,7 @@ describe('doorway run /metrics', () => {
   it('leaves process figures out of a terminal started as a library', async () => {
     const site = makeSiteDir();
     const clock = new SystemClock();
-    const t = await Terminal.start({ config: terminalConfig(site), clock, gpio: new FakeGpio(clock), logger: silentLogger() });
+    const t = await startTerminal({ config: terminalConfig(site), clock, gpio: new FakeGpio(clock), logger: silentLogger() });
     try {
       const text = await (await fetch(`http://127.0.0.1:${t.healthPort}/metrics`)).text();
       expect(text).toMatch(/doorway_outbox_depth/);
