@@ -258,6 +258,7 @@ async function main(): Promise<void> {
       load1: load1(),
       terminal: {
         rss: rssBytes(terminal.pid) / MB,
+        rssAnon: rssBytes(terminal.pid, 'RssAnon') / MB,
         heapUsed: promValue(prom, 'nodejs_heap_size_used_bytes') / MB,
         heapTotal: promValue(prom, 'nodejs_heap_size_total_bytes') / MB,
         external: promValue(prom, 'nodejs_external_memory_bytes') / MB,
@@ -276,6 +277,7 @@ async function main(): Promise<void> {
       },
       hub: {
         rss: rssBytes(hub.pid) / MB,
+        rssAnon: rssBytes(hub.pid, 'RssAnon') / MB,
         heapUsed: (probe?.heapUsed ?? NaN) / MB,
         heapTotal: (probe?.heapTotal ?? NaN) / MB,
         external: (probe?.external ?? NaN) / MB,
@@ -366,6 +368,7 @@ function report(r: { samples: Sample[]; outage: OutageSummary | null; atHub: num
   const tr = (f: (s: Sample) => number): Trend => trend(at, soak.map(f), edge);
   const T = {
     rss: tr((s) => s.terminal.rss),
+    rssAnon: tr((s) => s.terminal.rssAnon),
     heap: tr((s) => s.terminal.heapUsed),
     external: tr((s) => s.terminal.external),
     fds: tr((s) => s.terminal.fds),
@@ -380,6 +383,7 @@ function report(r: { samples: Sample[]; outage: OutageSummary | null; atHub: num
   };
   const H = {
     rss: tr((s) => s.hub.rss),
+    rssAnon: tr((s) => s.hub.rssAnon),
     heap: tr((s) => s.hub.heapUsed),
     external: tr((s) => s.hub.external),
     fds: tr((s) => s.hub.fds),
@@ -403,11 +407,11 @@ function report(r: { samples: Sample[]; outage: OutageSummary | null; atHub: num
   const row = (name: string, x: Trend, d = 1): string => `| ${name} | ${f(x.first, d)} | ${f(x.last, d)} | ${f(x.perHour, 2)} | ${f(x.max, d)} |`;
   const head = (who: string): string => `| ${who} | first ${r2(edge / 60_000)} min (median) | last ${r2(edge / 60_000)} min (median) | slope per hour | max |\n|---|---|---|---|---|`;
   print(['', head('terminal (doorway run)'),
-    row('RSS, MB', T.rss), row('V8 heap used, MB', T.heap), row('external + array buffers, MB', T.external), row('open fds', T.fds, 0), row('threads', T.threads, 0),
+    row('RSS, MB', T.rss), row('RSS anonymous (no mapped files), MB', T.rssAnon), row('V8 heap used, MB', T.heap), row('external + array buffers, MB', T.external), row('open fds', T.fds, 0), row('threads', T.threads, 0),
     row('active handles', T.handles, 0), row('event-loop delay p99, ms', T.loopDelay), row('ffmpeg RSS, MB', T.ffmpeg), row('roster.db, MB', T.rosterDb, 3), row('sync.db (outbox), MB', T.syncDb, 3),
     row('WAL files (roster + sync), MB', T.wal, 3), row('outbox rows', T.outbox, 0)].join('\n'));
   print(['', head('hub (provision hub)'),
-    row('RSS, MB', H.rss), row('V8 heap used, MB', H.heap), row('external + array buffers, MB', H.external), row('open fds', H.fds, 0), row('threads', H.threads, 0),
+    row('RSS, MB', H.rss), row('RSS anonymous (no mapped files), MB', H.rssAnon), row('V8 heap used, MB', H.heap), row('external + array buffers, MB', H.external), row('open fds', H.fds, 0), row('threads', H.threads, 0),
     row('active resources', H.handles, 0), row('event-loop delay p99, ms', H.loopDelay), row('hub.db, MB', H.hubDb, 3), row('events.db, MB', H.eventsDb, 3),
     row('WAL files (hub + events), MB', H.wal, 3)].join('\n'));
   if (o) {
@@ -423,6 +427,7 @@ function report(r: { samples: Sample[]; outage: OutageSummary | null; atHub: num
       warmup_minutes: j2(warmupMs / 60_000),
       samples: soak.length,
       terminal_rss_mb_first: j2(T.rss.first), terminal_rss_mb_last: j2(T.rss.last), terminal_rss_mb_per_hour: j2(T.rss.perHour),
+      terminal_rss_anon_mb_per_hour: j2(T.rssAnon.perHour),
       terminal_heap_mb_first: j2(T.heap.first), terminal_heap_mb_last: j2(T.heap.last), terminal_heap_mb_per_hour: j2(T.heap.perHour),
       terminal_external_mb_per_hour: j2(T.external.perHour),
       terminal_fds_max: j2(T.fds.max), terminal_fds_per_hour: j2(T.fds.perHour),
@@ -432,6 +437,7 @@ function report(r: { samples: Sample[]; outage: OutageSummary | null; atHub: num
       terminal_sync_db_mb_max: j2(T.syncDb.max), terminal_roster_db_mb_max: j2(T.rosterDb.max),
       terminal_loop_delay_p99_ms_median: j2(T.loopDelay.median), terminal_loop_delay_p99_ms_slope_per_hour: j2(T.loopDelay.perHour),
       hub_rss_mb_first: j2(H.rss.first), hub_rss_mb_last: j2(H.rss.last), hub_rss_mb_per_hour: j2(H.rss.perHour),
+      hub_rss_anon_mb_per_hour: j2(H.rssAnon.perHour),
       hub_heap_mb_first: j2(H.heap.first), hub_heap_mb_last: j2(H.heap.last), hub_heap_mb_per_hour: j2(H.heap.perHour),
       hub_external_mb_per_hour: j2(H.external.perHour),
       hub_fds_max: j2(H.fds.max), hub_fds_per_hour: j2(H.fds.perHour),

@@ -64,10 +64,13 @@ export class Child {
   }
 }
 
-/** Resident set size in bytes (VmRSS), NaN when the process is gone. */
-export function rssBytes(pid: number): number {
+/**
+ * Resident set size in bytes, NaN when the process is gone: all of it (VmRSS), or its anonymous part
+ * (RssAnon: heap and native allocations; the rest is mapped files such as the models and roster.db).
+ */
+export function rssBytes(pid: number, field: 'VmRSS' | 'RssAnon' = 'VmRSS'): number {
   try {
-    const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) * 1024 : NaN;
   } catch {
     return NaN;

@@ -16,6 +16,8 @@ export interface Sample {
   load1: number;
   terminal: {
     rss: number;
+    /** anonymous resident memory (RssAnon): the heap and native allocations, without mapped files */
+    rssAnon: number;
     heapUsed: number;
     heapTotal: number;
     /** V8's external memory, array buffers included (prom-client reports no separate figure) */
@@ -35,6 +37,7 @@ export interface Sample {
   };
   hub: {
     rss: number;
+    rssAnon: number;
     heapUsed: number;
     heapTotal: number;
     external: number;
@@ -53,6 +56,7 @@ export interface Sample {
 /** Column name of each per-process figure, with its unit. */
 const TERMINAL_COLUMNS: Record<keyof Sample['terminal'], string> = {
   rss: 'rss_mb',
+  rssAnon: 'rss_anon_mb',
   heapUsed: 'heap_used_mb',
   heapTotal: 'heap_total_mb',
   external: 'external_mb',
@@ -72,6 +76,7 @@ const TERMINAL_COLUMNS: Record<keyof Sample['terminal'], string> = {
 
 const HUB_COLUMNS: Record<keyof Sample['hub'], string> = {
   rss: 'rss_mb',
+  rssAnon: 'rss_anon_mb',
   heapUsed: 'heap_used_mb',
   heapTotal: 'heap_total_mb',
   external: 'external_mb',
@@ -116,27 +121,37 @@ export class SampleCsvError extends TerminalError {
   readonly code = 'soak-samples-csv';
 }
 
-/** Reads back what sampleCsvRow wrote under CSV_HEADER (empty cells become NaN). */
+/**
+ * Reads back what sampleCsvRow wrote. Columns are found by name: a file from an older bench that lacks
+ * a figure reads it as missing (NaN), as an empty cell does; a column this bench does not know, or a
+ * file without t_s, phase and outage, is not a samples file.
+ */
 export function parseSamplesCsv(text: string): Sample[] {
   const lines = text.split('\n').filter((l) => l.trim() !== '');
-  if (lines[0] !== CSV_HEADER) throw new SampleCsvError('not a soak samples file: its header is not the one bench:soak writes');
-  const width = CSV_HEADER.split(',').length;
+  const header = (lines[0] ?? '').split(',');
+  const known = new Set(CSV_HEADER.split(','));
+  const unknown = header.filter((h) => !known.has(h));
+  if (unknown.length > 0 || !['t_s', 'phase', 'outage'].every((h) => header.includes(h))) {
+    throw new SampleCsvError(`not a soak samples file: ${unknown.length > 0 ? `unknown columns ${unknown.slice(0, 3).join(', ')}` : 'no t_s, phase and outage columns'}`);
+  }
+  const col = new Map(header.map((h, i) => [h, i]));
   return lines.slice(1).map((line, i) => {
     const c = line.split(',');
-    if (c.length !== width) throw new SampleCsvError(`row ${i + 2}: ${c.length} cells, expected ${width}`);
-    const num = (j: number): number => {
-      const v = c[j] as string;
+    if (c.length !== header.length) throw new SampleCsvError(`row ${i + 2}: ${c.length} cells, expected ${header.length}`);
+    const num = (name: string): number => {
+      const j = col.get(name);
+      const v = j === undefined ? '' : (c[j] as string);
       if (v === '') return NaN;
       const n = Number(v);
-      if (!Number.isFinite(n)) throw new SampleCsvError(`row ${i + 2}, column ${j + 1}: not a number`);
+      if (!Number.isFinite(n)) throw new SampleCsvError(`row ${i + 2}, column ${name}: not a number`);
       return n;
     };
-    const phase = c[1];
+    const phase = c[col.get('phase') as number];
     if (phase !== 'warmup' && phase !== 'soak') throw new SampleCsvError(`row ${i + 2}: phase must be warmup or soak`);
-    if (c[2] !== '0' && c[2] !== '1') throw new SampleCsvError(`row ${i + 2}: outage must be 0 or 1`);
-    let j = 4;
-    const terminal = Object.fromEntries(terminalKeys.map((k) => [k, num(j++)])) as Sample['terminal'];
-    const hub = Object.fromEntries(hubKeys.map((k) => [k, num(j++)])) as Sample['hub'];
-    return { t: num(0) * 1000, phase, outage: c[2] === '1', load1: num(3), terminal, hub };
+    const outage = c[col.get('outage') as number];
+    if (outage !== '0' && outage !== '1') throw new SampleCsvError(`row ${i + 2}: outage must be 0 or 1`);
+    const terminal = Object.fromEntries(terminalKeys.map((k) => [k, num(`terminal_${TERMINAL_COLUMNS[k]}`)])) as Sample['terminal'];
+    const hub = Object.fromEntries(hubKeys.map((k) => [k, num(`hub_${HUB_COLUMNS[k]}`)])) as Sample['hub'];
+    return { t: num('t_s') * 1000, phase, outage: outage === '1', load1: num('load_1m'), terminal, hub };
   });
 }

@@ -8,6 +8,7 @@ function sample(t: number, over: Partial<Sample['terminal']> = {}): Sample {
     load1: 2.5,
     terminal: {
       rss: 259.56640625,
+      rssAnon: 180.5,
       heapUsed: 23.763229370117188,
       heapTotal: 58.97,
       external: 33.5,
@@ -27,6 +28,7 @@ function sample(t: number, over: Partial<Sample['terminal']> = {}): Sample {
     },
     hub: {
       rss: 129.58,
+      rssAnon: 90.25,
       heapUsed: NaN, // the probe did not answer
       heapTotal: NaN,
       external: NaN,
@@ -63,11 +65,22 @@ describe('soak bench samples as CSV', () => {
     expect(read[2]?.hub.rss).toBe(129.58);
   });
 
+  it('reads a file of an older bench that lacks a column, that figure as missing', () => {
+    const cols = CSV_HEADER.split(',');
+    const drop = cols.indexOf('terminal_rss_anon_mb');
+    const without = (line: string): string => line.split(',').filter((_, i) => i !== drop).join(',');
+    const read = parseSamplesCsv(`${without(CSV_HEADER)}\n${without(sampleCsvRow(sample(70_000)))}\n`);
+    expect(read[0]?.terminal.rssAnon).toBeNaN();
+    expect(read[0]?.terminal.rss).toBeCloseTo(259.566406, 6);
+    expect(read[0]?.hub.rssAnon).toBe(90.25);
+  });
+
   it('refuses a file that is not its own, and a row with a cell missing or not a number', () => {
     const row = sampleCsvRow(sample(70_000));
     expect(() => parseSamplesCsv(`t,rss\n1,2\n`)).toThrow(SampleCsvError);
+    expect(() => parseSamplesCsv(`${CSV_HEADER},extra\n${row},1\n`)).toThrow(/unknown columns extra/);
     expect(() => parseSamplesCsv(`${CSV_HEADER}\n${row.split(',').slice(1).join(',')}\n`)).toThrow(/row 2: .* cells/);
-    expect(() => parseSamplesCsv(`${CSV_HEADER}\n${row.replace(/^[^,]+/, 'soon')}\n`)).toThrow(/column 1: not a number/);
+    expect(() => parseSamplesCsv(`${CSV_HEADER}\n${row.replace(/^[^,]+/, 'soon')}\n`)).toThrow(/column t_s: not a number/);
     expect(() => parseSamplesCsv(`${CSV_HEADER}\n${row.replace(',soak,', ',later,')}\n`)).toThrow(/phase/);
   });
 });
