@@ -296,7 +296,9 @@ async function main(): Promise<void> {
     writeFileSync(csvFile, `${sampleCsvRow(s)}\n`, { flag: 'a' });
 
     // the outage: stopped right after a sample (whose outbox depth is "before"), started again later
+    const drainedBefore = book.summary()?.drained ?? false;
     const action = book.observe(t, s.terminal.outbox);
+    if (!drainedBefore && book.summary()?.drained) say(`outage: outbox back to ${s.terminal.outbox} rows at ${(t / 60_000).toFixed(1)} min`);
     if (action === 'stop-broker') {
       say(`outage: stopping mosquitto at ${(t / 60_000).toFixed(1)} min (outbox ${s.terminal.outbox} rows)`);
       await broker.stop();
