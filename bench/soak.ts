@@ -323,6 +323,13 @@ async function main(): Promise<void> {
     }
   }
 
+  // a process writing a heap snapshot answers nothing until the file is complete: wait for both to answer
+  // before stopping them (a stop during the write would leave an empty file)
+  if (SNAPSHOTS > 0) {
+    say('waiting for the last heap snapshots to be written');
+    await Promise.all([fetchText(metricsUrl, 300_000), askHub(hub, ++probeId, 300_000)]);
+  }
+
   // --- stop: terminal first (it flushes its outbox to the hub), then the hub and the broker ------------
   const terminalExit = await terminal.stop();
   const hubExit = await hub.stop();
