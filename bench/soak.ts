@@ -47,7 +47,7 @@ import { sleep } from '../test/harness/wait';
 import { childPids, Child, commandName, fileBytes, load1, openFds, rssBytes, threads } from './soak/processes';
 import { OutageBook, type OutageSummary } from './soak/outage';
 import { CSV_HEADER, parseSamplesCsv, type Sample, sampleCsvRow } from './soak/sample';
-import { parsePrometheus, promValue, ratePerMinute, trend, type Trend } from './soak/series';
+import { floors, parsePrometheus, promValue, ratePerMinute, trend, type Trend } from './soak/series';
 import { median, r2, wantsJson } from './stats';
 
 const ROOT = resolve(__dirname, '..');
@@ -375,10 +375,17 @@ function report(r: { samples: Sample[]; outage: OutageSummary | null; atHub: num
   const minutes = ((at[at.length - 1] as number) - (at[0] as number)) / 60_000;
   const edge = Math.min(10, minutes / 4) * 60_000;
   const tr = (f: (s: Sample) => number): Trend => trend(at, soak.map(f), edge);
+  // the heap after collections: the lowest sample of each 5 minutes (at least 4 windows)
+  const floorMs = Math.min(5 * 60_000, ((at[at.length - 1] as number) - (at[0] as number)) / 4);
+  const floorTrend = (f: (s: Sample) => number): Trend => {
+    const fl = floors(at, soak.map(f), floorMs);
+    return trend(fl.at, fl.values, edge);
+  };
   const T = {
     rss: tr((s) => s.terminal.rss),
     rssAnon: tr((s) => s.terminal.rssAnon),
     heap: tr((s) => s.terminal.heapUsed),
+    heapFloor: floorTrend((s) => s.terminal.heapUsed),
     external: tr((s) => s.terminal.external),
     fds: tr((s) => s.terminal.fds),
     threads: tr((s) => s.terminal.threads),
@@ -394,6 +401,7 @@ function report(r: { samples: Sample[]; outage: OutageSummary | null; atHub: num
     rss: tr((s) => s.hub.rss),
     rssAnon: tr((s) => s.hub.rssAnon),
     heap: tr((s) => s.hub.heapUsed),
+    heapFloor: floorTrend((s) => s.hub.heapUsed),
     external: tr((s) => s.hub.external),
     fds: tr((s) => s.hub.fds),
     threads: tr((s) => s.hub.threads),
@@ -416,11 +424,11 @@ function report(r: { samples: Sample[]; outage: OutageSummary | null; atHub: num
   const row = (name: string, x: Trend, d = 1): string => `| ${name} | ${f(x.first, d)} | ${f(x.last, d)} | ${f(x.perHour, 2)} | ${f(x.max, d)} |`;
   const head = (who: string): string => `| ${who} | first ${r2(edge / 60_000)} min (median) | last ${r2(edge / 60_000)} min (median) | slope per hour | max |\n|---|---|---|---|---|`;
   print(['', head('terminal (doorway run)'),
-    row('RSS, MB', T.rss), row('RSS anonymous (no mapped files), MB', T.rssAnon), row('V8 heap used, MB', T.heap), row('external + array buffers, MB', T.external), row('open fds', T.fds, 0), row('threads', T.threads, 0),
+    row('RSS, MB', T.rss), row('RSS anonymous (no mapped files), MB', T.rssAnon), row('V8 heap used, MB', T.heap), row(`V8 heap used, lowest per ${r2(floorMs / 60_000)} min, MB`, T.heapFloor), row('external + array buffers, MB', T.external), row('open fds', T.fds, 0), row('threads', T.threads, 0),
     row('active handles', T.handles, 0), row('event-loop delay p99, ms', T.loopDelay), row('ffmpeg RSS, MB', T.ffmpeg), row('roster.db, MB', T.rosterDb, 3), row('sync.db (outbox), MB', T.syncDb, 3),
     row('WAL files (roster + sync), MB', T.wal, 3), row('outbox rows', T.outbox, 0)].join('\n'));
   print(['', head('hub (provision hub)'),
-    row('RSS, MB', H.rss), row('RSS anonymous (no mapped files), MB', H.rssAnon), row('V8 heap used, MB', H.heap), row('external + array buffers, MB', H.external), row('open fds', H.fds, 0), row('threads', H.threads, 0),
+    row('RSS, MB', H.rss), row('RSS anonymous (no mapped files), MB', H.rssAnon), row('V8 heap used, MB', H.heap), row(`V8 heap used, lowest per ${r2(floorMs / 60_000)} min, MB`, H.heapFloor), row('external + array buffers, MB', H.external), row('open fds', H.fds, 0), row('threads', H.threads, 0),
     row('active resources', H.handles, 0), row('event-loop delay p99, ms', H.loopDelay), row('hub.db, MB', H.hubDb, 3), row('events.db, MB', H.eventsDb, 3),
     row('WAL files (hub + events), MB', H.wal, 3)].join('\n'));
   if (o) {
@@ -438,6 +446,7 @@ function report(r: { samples: Sample[]; outage: OutageSummary | null; atHub: num
       terminal_rss_mb_first: j2(T.rss.first), terminal_rss_mb_last: j2(T.rss.last), terminal_rss_mb_per_hour: j2(T.rss.perHour),
       terminal_rss_anon_mb_per_hour: j2(T.rssAnon.perHour),
       terminal_heap_mb_first: j2(T.heap.first), terminal_heap_mb_last: j2(T.heap.last), terminal_heap_mb_per_hour: j2(T.heap.perHour),
+      terminal_heap_floor_mb_per_hour: j2(T.heapFloor.perHour),
       terminal_external_mb_per_hour: j2(T.external.perHour),
       terminal_fds_max: j2(T.fds.max), terminal_fds_per_hour: j2(T.fds.perHour),
       terminal_active_handles_max: j2(T.handles.max),
@@ -448,6 +457,7 @@ function report(r: { samples: Sample[]; outage: OutageSummary | null; atHub: num
       hub_rss_mb_first: j2(H.rss.first), hub_rss_mb_last: j2(H.rss.last), hub_rss_mb_per_hour: j2(H.rss.perHour),
       hub_rss_anon_mb_per_hour: j2(H.rssAnon.perHour),
       hub_heap_mb_first: j2(H.heap.first), hub_heap_mb_last: j2(H.heap.last), hub_heap_mb_per_hour: j2(H.heap.perHour),
+      hub_heap_floor_mb_per_hour: j2(H.heapFloor.perHour),
       hub_external_mb_per_hour: j2(H.external.perHour),
       hub_fds_max: j2(H.fds.max), hub_fds_per_hour: j2(H.fds.perHour),
       hub_wal_mb_max: j2(H.wal.max), hub_wal_mb_per_hour: j2(H.wal.perHour),

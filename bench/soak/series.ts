@@ -98,3 +98,30 @@ export function ratePerMinute(atMs: readonly number[], counter: readonly number[
   if (first === undefined || last === undefined || t0 === undefined || t1 === undefined || t1 <= t0 || last < first) return NaN;
   return (last - first) / ((t1 - t0) / 60_000);
 }
+
+/**
+ * The lowest value in each window of `windowMs` (from the first point), at the time it was seen. A
+ * garbage-collected heap is a sawtooth whose peaks follow the collector's schedule; its troughs (what
+ * is left after a collection) are what a leak raises, so their slope says more than the slope of all
+ * points. Windows without a finite value are left out.
+ */
+export function floors(atMs: readonly number[], values: readonly number[], windowMs: number): { at: number[]; values: number[] } {
+  const out = { at: [] as number[], values: [] as number[] };
+  const t0 = atMs[0];
+  if (t0 === undefined || !(windowMs > 0)) return out;
+  let window = -1;
+  for (let i = 0; i < atMs.length; i++) {
+    const t = atMs[i] as number, v = values[i] as number;
+    if (!Number.isFinite(v)) continue;
+    const w = Math.floor((t - t0) / windowMs);
+    if (w !== window) {
+      window = w;
+      out.at.push(t);
+      out.values.push(v);
+    } else if (v < (out.values[out.values.length - 1] as number)) {
+      out.at[out.at.length - 1] = t;
+      out.values[out.values.length - 1] = v;
+    }
+  }
+  return out;
+}

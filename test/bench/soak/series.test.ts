@@ -1,4 +1,4 @@
-import { parsePrometheus, promValue, ratePerMinute, slope, trend } from '../../../bench/soak/series';
+import { floors, parsePrometheus, promValue, ratePerMinute, slope, trend } from '../../../bench/soak/series';
 
 describe('soak bench series', () => {
   it('reads unlabelled and labelled samples from a Prometheus page and sums a metric over matching labels', () => {
@@ -49,5 +49,25 @@ describe('soak bench series', () => {
   it('turns a counter into a rate per minute, and a counter that went back into no rate', () => {
     expect(ratePerMinute([0, 60_000, 120_000], [10, 22, 34])).toBe(12);
     expect(ratePerMinute([0, 60_000], [10, 4])).toBeNaN();
+  });
+});
+
+describe('soak bench heap floors', () => {
+  it('keeps the lowest point of each window, so a sawtooth over a rising floor shows the floor rising', () => {
+    const at = Array.from({ length: 360 }, (_, i) => i * 10_000); // one hour, 10 s apart
+    // collections every 2 min bring the heap back to a floor that rises 2 MB an hour; in between it
+    // climbs by up to 11 MB
+    const heap = at.map((t, i) => 20 + (2 * t) / 3_600_000 + (i % 12));
+    const f = floors(at, heap, 300_000);
+    expect(f.values).toHaveLength(12);
+    expect(f.at[0]).toBe(0);
+    expect(f.values[0]).toBe(20);
+    expect(slope(f.at.map((t) => t / 3_600_000), f.values)).toBeCloseTo(2, 1);
+  });
+
+  it('skips missing values and gives nothing for no points or no window', () => {
+    expect(floors([0, 10, 20, 30], [NaN, 5, 3, NaN], 100)).toEqual({ at: [20], values: [3] });
+    expect(floors([], [], 100)).toEqual({ at: [], values: [] });
+    expect(floors([0, 1], [1, 2], 0)).toEqual({ at: [], values: [] });
   });
 });
