@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { r2, wantsJson } from './stats';
 
-interface RawSnapshot {
+export interface RawSnapshot {
   snapshot: {
     meta: {
       node_fields: string[];
@@ -28,7 +28,7 @@ interface RawSnapshot {
 }
 
 /** A snapshot with its nodes indexed (node n's fields start at n * nodeFieldCount). */
-class Heap {
+export class Heap {
   readonly nodeCount: number;
   private readonly nf: number;
   private readonly ef: number;
@@ -125,12 +125,12 @@ class Heap {
   }
 }
 
-interface GroupFigures {
+export interface GroupFigures {
   count: number;
   bytes: number;
 }
 
-function groups(h: Heap): Map<string, GroupFigures> {
+export function groups(h: Heap): Map<string, GroupFigures> {
   const out = new Map<string, GroupFigures>();
   for (let n = 0; n < h.nodeCount; n++) {
     const g = h.group(n);
@@ -140,6 +140,15 @@ function groups(h: Heap): Map<string, GroupFigures> {
     out.set(g, f);
   }
   return out;
+}
+
+/** Each group's count and bytes in A and in B, and their growth (B - A); unsorted. */
+export function growth(ga: Map<string, GroupFigures>, gb: Map<string, GroupFigures>): Array<{ group: string; countA: number; countB: number; bytesA: number; bytesB: number; dCount: number; dBytes: number }> {
+  return [...new Set([...ga.keys(), ...gb.keys()])].map((g) => {
+    const x = ga.get(g) ?? { count: 0, bytes: 0 };
+    const y = gb.get(g) ?? { count: 0, bytes: 0 };
+    return { group: g, countA: x.count, countB: y.count, bytesA: x.bytes, bytesB: y.bytes, dCount: y.count - x.count, dBytes: y.bytes - x.bytes };
+  });
 }
 
 function load(file: string): Heap {
@@ -159,11 +168,7 @@ function main(): void {
   const b = load(files[1] as string);
   const ga = groups(a);
   const gb = groups(b);
-  const rows = [...new Set([...ga.keys(), ...gb.keys()])].map((g) => {
-    const x = ga.get(g) ?? { count: 0, bytes: 0 };
-    const y = gb.get(g) ?? { count: 0, bytes: 0 };
-    return { group: g, countA: x.count, countB: y.count, bytesA: x.bytes, bytesB: y.bytes, dCount: y.count - x.count, dBytes: y.bytes - x.bytes };
-  });
+  const rows = growth(ga, gb);
   const total = (g: Map<string, GroupFigures>): number => [...g.values()].reduce((s, f) => s + f.bytes, 0);
   console.log(`A: ${a.nodeCount} nodes, ${r2(total(ga) / 2 ** 20)} MB; B: ${b.nodeCount} nodes, ${r2(total(gb) / 2 ** 20)} MB`);
   const byBytes = [...rows].sort((p, q) => q.dBytes - p.dBytes).slice(0, top);
@@ -206,4 +211,4 @@ function main(): void {
   }
 }
 
-main();
+if (require.main === module) main();
