@@ -387,6 +387,8 @@ function report(r: { samples: Sample[]; outage: OutageSummary | null; atHub: num
     heap: tr((s) => s.terminal.heapUsed),
     heapFloor: floorTrend((s) => s.terminal.heapUsed),
     external: tr((s) => s.terminal.external),
+    // what RSS is besides buffers awaiting collection: flat while the growth is only dead buffers
+    rssLessExternal: tr((s) => s.terminal.rss - s.terminal.external),
     fds: tr((s) => s.terminal.fds),
     threads: tr((s) => s.terminal.threads),
     handles: tr((s) => s.terminal.activeHandles),
@@ -424,7 +426,7 @@ function report(r: { samples: Sample[]; outage: OutageSummary | null; atHub: num
   const row = (name: string, x: Trend, d = 1): string => `| ${name} | ${f(x.first, d)} | ${f(x.last, d)} | ${f(x.perHour, 2)} | ${f(x.max, d)} |`;
   const head = (who: string): string => `| ${who} | first ${r2(edge / 60_000)} min (median) | last ${r2(edge / 60_000)} min (median) | slope per hour | max |\n|---|---|---|---|---|`;
   print(['', head('terminal (doorway run)'),
-    row('RSS, MB', T.rss), row('RSS anonymous (no mapped files), MB', T.rssAnon), row('V8 heap used, MB', T.heap), row(`V8 heap used, lowest per ${r2(floorMs / 60_000)} min, MB`, T.heapFloor), row('external + array buffers, MB', T.external), row('open fds', T.fds, 0), row('threads', T.threads, 0),
+    row('RSS, MB', T.rss), row('RSS anonymous (no mapped files), MB', T.rssAnon), row('V8 heap used, MB', T.heap), row(`V8 heap used, lowest per ${r2(floorMs / 60_000)} min, MB`, T.heapFloor), row('external + array buffers, MB', T.external), row('RSS minus external, MB', T.rssLessExternal), row('open fds', T.fds, 0), row('threads', T.threads, 0),
     row('active handles', T.handles, 0), row('event-loop delay p99, ms', T.loopDelay), row('ffmpeg RSS, MB', T.ffmpeg), row('roster.db, MB', T.rosterDb, 3), row('sync.db (outbox), MB', T.syncDb, 3),
     row('WAL files (roster + sync), MB', T.wal, 3), row('outbox rows', T.outbox, 0)].join('\n'));
   print(['', head('hub (provision hub)'),
@@ -448,6 +450,7 @@ function report(r: { samples: Sample[]; outage: OutageSummary | null; atHub: num
       terminal_heap_mb_first: j2(T.heap.first), terminal_heap_mb_last: j2(T.heap.last), terminal_heap_mb_per_hour: j2(T.heap.perHour),
       terminal_heap_floor_mb_per_hour: j2(T.heapFloor.perHour),
       terminal_external_mb_per_hour: j2(T.external.perHour),
+      terminal_rss_minus_external_mb_per_hour: j2(T.rssLessExternal.perHour),
       terminal_fds_max: j2(T.fds.max), terminal_fds_per_hour: j2(T.fds.perHour),
       terminal_active_handles_max: j2(T.handles.max),
       terminal_ffmpeg_rss_mb_per_hour: j2(T.ffmpeg.perHour),
