@@ -11,6 +11,11 @@ const REDACT = [
   'name', '*.name', 'label', '*.label', 'displayLabel', '*.displayLabel',
   'key', '*.key', 'secret', '*.secret', 'token', '*.token', 'passphrase', '*.passphrase',
   'image', '*.image', 'photo', '*.photo', 'payload', '*.payload',
+  // the hub's API: operator credentials, tenants' identity data, request headers
+  'password', '*.password', 'current', '*.current', 'next', '*.next', 'passwordHash', '*.passwordHash',
+  'csrfToken', '*.csrfToken', 'sessionId', '*.sessionId', 'cookie', '*.cookie', 'authorization', '*.authorization',
+  'req.headers.authorization', 'req.headers.cookie', 'req.headers["x-csrf-token"]', 'res.headers["set-cookie"]',
+  'idNumber', '*.idNumber', 'photos', '*.photos', 'body', '*.body',
 ];
 
 export interface LogOptions {

@@ -4,7 +4,7 @@
  * PROVISION_PASSPHRASE when set, otherwise a prompt on the terminal. Results go to stdout (--json
  * where it helps scripts), errors to stderr with a non-zero exit status.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ParseArgsConfig } from 'node:util';
@@ -25,6 +25,16 @@ import { HubService } from './service';
 import { addTerminal, BUNDLE_FILES, revokeTerminal } from './terminals';
 import { buildBundle } from './update/build';
 import { ensureUpdateKey } from './update/keys';
+import { SystemClock } from '../core/clock';
+import { IdSchema } from '../runtime/protocol/ids';
+import { NoRealNameCheck, SkippedRealNameCheck } from './api/realname';
+import { HubApi } from './api/server';
+import { defaultHttpNames, httpTls, issueHttpCertificate } from './api/tls';
+import { operatorCommand } from './cli/operator';
+import { OperatorAccounts } from './operators/accounts';
+import { AuthConfigSchema } from './operators/config';
+import { ensureRootKey } from './operators/root';
+import { ROOT_OPERATOR } from './operators/roles';
 import { issuePass, revokePass, writePassImage } from './passes';
 import { setCredentials, type SetCredentialsOptions } from './credentials';
 
@@ -32,12 +42,18 @@ const USAGE = `usage: provision <command> [options]   (every command: --dir DIR 
 
 community
   init [--name N] [--broker-url mqtts://HOST:PORT] [--broker-host IP:x|DNS:y]... [--time-zone TZ] [--webhook URL]
+       [--admin ID] [--http-host IP:x|DNS:y]...    also the first admin (one-time password printed) and the API's certificate
   broker config [--listen HOST] [--user U]      write mosquitto.conf + ACL + CRL paths for the terminal list
   broker run [--listen HOST]                    run mosquitto on that configuration
   broker renew                                  renew the broker's server certificate (397 days) and reload the broker
-  hub [--webhook URL] [--poll-ms MS]            run the hub service (publish, ingest, alerts, commands, renewals)
+  hub [--webhook URL] [--poll-ms MS] [--http HOST:PORT [--auth-config FILE] [--real-name-check off]]
+                                                run the hub service (publish, ingest, alerts, commands, renewals);
+                                                --http: also its HTTPS API (provisioning/api/README.md)
   hub renew                                     renew the hub's certificate (90 days; the running hub does it itself)
   audit [--json] [-n N]                         who did what, when
+operators (bootstrap and recovery, as root; everyday: the hub's API)
+  operator add --id ID --role admin|security|manager|auditor [--buildings b-1,b-2]   prints a one-time password
+  operator list [--json] | operator disable ID | operator reset-password ID
 terminals
   terminal add --id ID --door DOOR [--building B] --out DIR [--camera RTSP_URL]
   terminal revoke ID
@@ -169,7 +185,10 @@ const initCommand: Command = async (args, io) => {
     'broker-host': { type: 'string', multiple: true },
     'time-zone': { type: 'string' },
     webhook: { type: 'string' },
-  }, z.strictObject({ ...commonSchema, name: z.string().optional(), 'broker-url': z.string().optional(), 'broker-host': z.array(z.string()).optional(), 'time-zone': z.string().optional(), webhook: z.string().optional() }));
+    admin: { type: 'string' },
+    'http-host': { type: 'string', multiple: true },
+  }, z.strictObject({ ...commonSchema, name: z.string().optional(), 'broker-url': z.string().optional(), 'broker-host': z.array(z.string()).optional(), 'time-zone': z.string().optional(), webhook: z.string().optional(),
+    admin: IdSchema.optional(), 'http-host': z.array(z.string().regex(/^(IP:[0-9A-Fa-f.:]+|DNS:[A-Za-z0-9*.-]+)$/, 'IP:ADDRESS or DNS:NAME')).optional() }));
   positionals('init', o.positionals, 0);
   const dir = communityDir(o.dir);
   const passphrase = await readPassphrase('new community passphrase: ');
@@ -184,7 +203,17 @@ const initCommand: Command = async (args, io) => {
     ...(o.as ? { actor: o.as } : {}),
   });
   io.out(`community "${c.config.name}" created in ${c.paths.dir} (broker ${c.config.brokerUrl})`);
-  c.close();
+  try {
+    // Operators: the root request key (the passphrase's), the API's certificate, the first admin.
+    ensureRootKey(c, passphrase);
+    const names = o['http-host'] ?? defaultHttpNames(c);
+    issueHttpCertificate(c, passphrase, names, ROOT_OPERATOR, Date.now());
+    const admin = await new OperatorAccounts(c.db, new SystemClock()).add({ id: o.admin ?? 'admin', role: 'admin' }, { id: ROOT_OPERATOR });
+    io.out(`hub API certificate for ${names.join(', ')}`);
+    io.out(`first admin "${admin.operator.id}": one-time password ${admin.password} (the first login must change it)`);
+  } finally {
+    c.close();
+  }
   return 0;
 };
 
@@ -568,8 +597,11 @@ const auditCommand: Command = async (args, io) => {
 };
 
 const hubCommand: Command = async (args, io) => {
-  const o = parseCli('hub', args, { ...common, webhook: { type: 'string' }, 'poll-ms': { type: 'string' } },
-    z.strictObject({ ...commonSchema, webhook: WebhookUrlSchema.optional(), 'poll-ms': z.coerce.number().int().min(20).max(60_000).optional() }));
+  const o = parseCli('hub', args, { ...common, webhook: { type: 'string' }, 'poll-ms': { type: 'string' }, http: { type: 'string' }, 'auth-config': { type: 'string' }, 'real-name-check': { type: 'string' } },
+    z.strictObject({
+      ...commonSchema, webhook: WebhookUrlSchema.optional(), 'poll-ms': z.coerce.number().int().min(20).max(60_000).optional(),
+      http: z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'HOST:PORT').optional(), 'auth-config': z.string().min(1).optional(), 'real-name-check': z.literal('off').optional(),
+    }));
   if (o.positionals[0] === 'renew') {
     positionals('hub renew', o.positionals, 1);
     return withCommunity(o.dir, async (c) => {
@@ -590,14 +622,47 @@ const hubCommand: Command = async (args, io) => {
     ...(o['poll-ms'] ? { pollMs: o['poll-ms'] } : {}),
   });
   io.err(`hub running for "${c.config.name}" on ${c.config.brokerUrl}, roster version ${svc.version()}`);
+  const api = o.http ? await startHttpApi(c, passphrase, o.http, o['auth-config'], o['real-name-check'] === 'off') : null;
+  if (api) io.err(`hub API on https://${o.http ?? ''} (OpenAPI at /api/openapi.json)`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
   });
+  await api?.close();
   await svc.stop();
   c.close();
   return 0;
 };
+
+/** The hub's HTTPS API beside the MQTT side (provisioning/api/). */
+async function startHttpApi(c: Community, passphrase: string, hostPort: string, authConfigFile: string | undefined, skipRealName: boolean): Promise<HubApi> {
+  const at = hostPort.lastIndexOf(':');
+  const host = hostPort.slice(0, at).replace(/^\[|\]$/g, '');
+  const port = Number(hostPort.slice(at + 1));
+  let auth: unknown = {};
+  if (authConfigFile) {
+    try {
+      auth = JSON.parse(readFileSync(authConfigFile, 'utf8'));
+    } catch (e) {
+      throw new InvalidInputError('--auth-config', [`${authConfigFile}: ${(e as Error).message}`]);
+    }
+  }
+  const parsed = AuthConfigSchema.safeParse(auth);
+  if (!parsed.success) throw new InvalidInputError('--auth-config', parsed.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`));
+  const clock = new SystemClock();
+  ensureRootKey(c, passphrase);
+  const api = await HubApi.create({
+    community: c,
+    clock,
+    log: createLogger(),
+    tls: httpTls(c, passphrase, clock.now()),
+    realName: skipRealName ? new SkippedRealNameCheck() : new NoRealNameCheck(),
+    enroller: lazyPipelineEnroller(() => FacePipeline.load()),
+    auth: parsed.data,
+  });
+  await api.listen(host, port);
+  return api;
+}
 
 const updateCommand: Command = async (args, io) => {
   const [sub, ...rest] = args;
@@ -725,6 +790,7 @@ const commands: Record<string, Command> = {
   audit: auditCommand,
   hub: hubCommand,
   update: updateCommand,
+  operator: operatorCommand({ communityDir, readPassphrase: () => readPassphrase() }),
 };
 
 export const { run, main } = commandLine('provision', USAGE, commands);

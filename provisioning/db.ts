@@ -12,6 +12,7 @@ import { AuthorisationSchema, CredentialsSchema, RevokedPersonIdSchema, TagSchem
 import { CommandSchema, HealthSchema, RosterEpochSchema, type Command, type Health, type RosterEpoch } from '../runtime/protocol/schemas';
 import { isId } from '../runtime/protocol/ids';
 import { TerminalError } from '../core/errors';
+import { OPERATORS_SCHEMA } from './operators/schema';
 import { newPhotoKey, PhotoKeySchema, PhotoNameSchema, type PhotoMove } from './photos';
 
 export class HubDbError extends TerminalError {
@@ -197,6 +198,8 @@ export const HUB_MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
     used INTEGER NOT NULL,
     PRIMARY KEY (pass_id, terminal_id)
   ) WITHOUT ROWID;`),
+  // 6: operators, their sessions and API tokens, login throttling, tenant registrations (provisioning/operators/schema.ts)
+  (db) => db.exec(OPERATORS_SCHEMA),
 ];
 
 export const HUB_SCHEMA_VERSION = HUB_MIGRATIONS.length;

@@ -1,0 +1,225 @@
+/**
+ * A small typed client of the hub's API, for the `provision` command line (which becomes a client of
+ * the hub) and for scripts and tests. It pins the community CA (TLS to the hub's certificate from it)
+ * and speaks with one credential: an API token, the root key (each request signed, root.ts), or a login
+ * session (cookie and CSRF header kept in memory). A problem answer becomes an ApiClientError with its
+ * status, code and issues.
+ */
+import type { KeyObject } from 'node:crypto';
+import { request as httpsRequest } from 'node:https';
+import { TerminalError } from '../../core/errors';
+import { ROOT_AUTH_SCHEME, signRootToken } from '../operators/root';
+import type { Problem } from './problem';
+
+export class ApiClientError extends TerminalError {
+  readonly code: string;
+  constructor(
+    readonly status: number,
+    readonly problem: Problem | null,
+    message: string,
+  ) {
+    super(message);
+    this.code = problem?.type.split('/').pop() ?? `http-${status}`;
+  }
+}
+
+export type Credential =
+  | { kind: 'none' }
+  | { kind: 'token'; token: string }
+  | { kind: 'root'; key: KeyObject; now?: () => number }
+  | { kind: 'session'; cookie: string; csrf: string };
+
+export interface ClientOptions {
+  /** https://HOST:PORT */
+  baseUrl: string;
+  /** The community CA certificate (PEM): the only one the client trusts. */
+  ca: string | Buffer;
+  credential?: Credential;
+}
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+export class HubClient {
+  private credential: Credential;
+
+  constructor(private readonly o: ClientOptions) {
+    this.credential = o.credential ?? { kind: 'none' };
+  }
+
+  /** Sends one request; `extraHeaders` may override the credential's (tests). */
+  raw(method: string, path: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<RawResponse> {
+    const url = new URL(path, this.o.baseUrl);
+    const headers: Record<string, string> = { accept: 'application/json' };
+    const c = this.credential;
+    if (c.kind === 'token') headers['authorization'] = `Bearer ${c.token}`;
+    if (c.kind === 'root') headers['authorization'] = `${ROOT_AUTH_SCHEME} ${signRootToken(c.key, { method, path: url.pathname }, (c.now ?? Date.now)())}`;
+    if (c.kind === 'session') {
+      headers['cookie'] = c.cookie;
+      headers['x-csrf-token'] = c.csrf;
+    }
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    if (payload !== undefined) headers['content-type'] = 'application/json';
+    Object.assign(headers, extraHeaders);
+    return new Promise((resolve, reject) => {
+      const req = httpsRequest(url, { method, headers, ca: this.o.ca }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
+  async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const r = await this.raw(method, path, body);
+    if (r.status >= 400) {
+      let p: Problem | null = null;
+      try {
+        p = JSON.parse(r.body) as Problem;
+      } catch {
+        p = null;
+      }
+      throw new ApiClientError(r.status, p, `${method} ${path}: ${r.status} ${p?.detail ?? ''}`.trim());
+    }
+    return (r.body === '' ? undefined : JSON.parse(r.body)) as T;
+  }
+
+  /** Logs in and keeps the session (cookie and CSRF token) for the next calls. */
+  async login(id: string, password: string): Promise<{ operator: OperatorView; csrfToken: string }> {
+    this.credential = { kind: 'none' };
+    const r = await this.raw('POST', '/api/session', { id, password });
+    if (r.status !== 200) throw new ApiClientError(r.status, safeJson(r.body) as Problem | null, `login: ${r.status}`);
+    const set = ([] as string[]).concat(r.headers['set-cookie'] ?? []);
+    const cookie = set.map((s) => s.split(';')[0] ?? '').find((s) => s.startsWith('__Host-doorway-session=')) ?? '';
+    const out = JSON.parse(r.body) as { operator: OperatorView; csrfToken: string };
+    this.credential = { kind: 'session', cookie, csrf: out.csrfToken };
+    return out;
+  }
+
+  logout = (): Promise<void> => this.call('DELETE', '/api/session');
+  me = (): Promise<{ operator: OperatorView }> => this.call('GET', '/api/me');
+  changePassword = (current: string, next: string): Promise<void> => this.call('POST', '/api/me/password', { current, next });
+  createMyToken = (label: string): Promise<{ token: string; info: TokenInfo }> => this.call('POST', '/api/me/tokens', { label });
+  revokeMyToken = (id: string): Promise<TokenInfo> => this.call('DELETE', `/api/me/tokens/${id}`);
+
+  operators = {
+    list: (): Promise<{ items: Operator[] }> => this.call('GET', '/api/operators'),
+    add: (o: { id: string; role: Operator['role']; buildings?: string[] }): Promise<{ operator: Operator; password: string }> => this.call('POST', '/api/operators', o),
+    disable: (id: string): Promise<Operator> => this.call('POST', `/api/operators/${id}/disable`),
+    resetPassword: (id: string): Promise<{ operator: Operator; password: string }> => this.call('POST', `/api/operators/${id}/password-reset`),
+  };
+
+  registrations = {
+    submit: (r: RegistrationIn): Promise<{ id: string; status: 'pending' }> => this.call('POST', '/api/registrations', r),
+    list: (q: { status?: string; building?: string } = {}): Promise<{ items: Registration[] }> => this.call('GET', `/api/registrations${query(q)}`),
+    show: (id: string): Promise<Registration & { photoData: Array<{ name: string; contentType: string; data: string }> }> => this.call('GET', `/api/registrations/${id}`),
+    approve: (id: string, access: Access = {}): Promise<Registration> => this.call('POST', `/api/registrations/${id}/approve`, access),
+    reject: (id: string, reason: string): Promise<Registration> => this.call('POST', `/api/registrations/${id}/reject`, { reason }),
+  };
+
+  residents = {
+    list: (q: { q?: string; status?: string; building?: string; page?: number; pageSize?: number } = {}): Promise<{ items: Resident[]; total: number; page: number; pageSize: number }> => this.call('GET', `/api/residents${query(q)}`),
+    show: (id: string): Promise<Resident> => this.call('GET', `/api/residents/${id}`),
+    updateAccess: (id: string, access: Access): Promise<Resident> => this.call('PUT', `/api/residents/${id}/access`, access),
+    revoke: (id: string, reason: string): Promise<Resident> => this.call('POST', `/api/residents/${id}/revoke`, { reason }),
+  };
+
+  doors = {
+    list: (): Promise<{ items: unknown[] }> => this.call('GET', '/api/doors'),
+    unlock: (id: string, reason: string, o: { seconds?: number; waitMs?: number } = {}): Promise<{ commands: Array<{ id: number; terminalId: string; status: string }> }> =>
+      this.call('POST', `/api/doors/${id}/unlock`, { reason, ...o }),
+  };
+
+  alerts = (): Promise<{ active: unknown[]; sightings: Array<{ id: number; tag: string; personId: string; doorId: string; at: number }> }> => this.call('GET', '/api/alerts');
+  terminals = (): Promise<{ items: unknown[] }> => this.call('GET', '/api/terminals');
+  events = (q: { after?: number; limit?: number; type?: string; door?: string; terminal?: string } = {}): Promise<{ items: unknown[]; next: number }> => this.call('GET', `/api/events${query(q)}`);
+  audit = (q: { before?: number; limit?: number; actor?: string; action?: string } = {}): Promise<{ items: Array<{ id: number; at: number; actor: string; action: string; subject: string; detail: Record<string, unknown> }>; next: number | null }> =>
+    this.call('GET', `/api/audit${query(q)}`);
+}
+
+function query(q: Record<string, string | number | undefined>): string {
+  const s = new URLSearchParams(Object.entries(q).filter((e): e is [string, string | number] => e[1] !== undefined).map(([k, v]): [string, string] => [k, String(v)])).toString();
+  return s ? `?${s}` : '';
+}
+
+function safeJson(s: string): unknown {
+  try {
+    return JSON.parse(s);
+  } catch {
+    return null;
+  }
+}
+
+export interface OperatorView {
+  id: string;
+  role: 'admin' | 'security' | 'manager' | 'auditor' | 'root';
+  buildings: string[];
+  via: 'session' | 'token' | 'root';
+  mustChangePassword: boolean;
+}
+export interface Operator {
+  id: string;
+  role: 'admin' | 'security' | 'manager' | 'auditor';
+  buildings: string[];
+  mustChangePassword: boolean;
+  disabled: boolean;
+  createdAt: number;
+  createdBy: string;
+}
+export interface TokenInfo {
+  id: string;
+  operatorId: string;
+  label: string;
+  createdAt: number;
+  lastUsedAt: number | null;
+  revokedAt: number | null;
+}
+export interface Access {
+  doors?: string[];
+  buildings?: string[];
+  from?: string;
+  until?: string;
+  hours?: string[];
+}
+export interface RegistrationIn {
+  name: string;
+  idNumber: string;
+  buildingId: string;
+  room: string;
+  photos: Array<{ contentType: 'image/jpeg' | 'image/png'; data: string }>;
+}
+export interface Registration {
+  id: string;
+  personId: string;
+  name: string;
+  idNumberMasked: string;
+  buildingId: string;
+  room: string;
+  photos: Array<{ name: string; verdict: 'passed' | 'refused'; reasons: string[] }>;
+  realName: string;
+  status: 'pending' | 'approved' | 'rejected';
+  decidedBy: string | null;
+  decidedAt: number | null;
+  reason: string | null;
+  submittedAt: number;
+}
+export interface Resident {
+  personId: string;
+  status: 'pending' | 'active' | 'revoked';
+  name: string | null;
+  room: string | null;
+  buildings: string[];
+  access: Array<{ doorIds: string[]; buildingIds: string[]; validFrom?: string; validUntil?: string }>;
+  templates: number;
+  photos: number;
+  tags: string[];
+  published: boolean;
+  createdAt: number;
+  updatedAt: number;
+}

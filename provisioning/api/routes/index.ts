@@ -1,0 +1,19 @@
+/** Every route of the hub's API, one module per group; each declares its permission (server.ts enforces it). */
+import type { ApiApp, ApiContext } from '../server';
+import { doorRoutes } from './doors';
+import { liveRoutes } from './live';
+import { operatorRoutes } from './operators';
+import { recordRoutes } from './records';
+import { registrationRoutes } from './registrations';
+import { residentRoutes } from './residents';
+import { sessionRoutes } from './session';
+
+export function routes(app: ApiApp, ctx: ApiContext): void {
+  sessionRoutes(app, ctx);
+  operatorRoutes(app, ctx);
+  registrationRoutes(app, ctx);
+  residentRoutes(app, ctx);
+  doorRoutes(app, ctx);
+  recordRoutes(app, ctx);
+  liveRoutes(app, ctx);
+}

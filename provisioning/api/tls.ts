@@ -1,0 +1,53 @@
+/**
+ * The hub's HTTPS server certificate (hub/http.key + hub/http.crt), signed by the community CA for the
+ * names the console and the tenant app reach the hub by. Made by `provision init` (`--http-host`; a
+ * community from before operators gets one for the broker's names at its first `provision hub --http`),
+ * 397 days like the broker's, renewed for the same key and names when due (the hub checks when it starts). The key stays in the folder encrypted under the passphrase; the hub unlocks it in memory.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { join } from 'node:path';
+import type { Community } from '../community';
+import { certificateInfo, isDue } from '../certificates';
+import { CERT_POLICY, encryptKey, issueCert, newKey, renewCert, unlockedPem, writePrivate } from '../pki';
+
+export function httpTlsPaths(c: Community): { key: string; cert: string } {
+  return { key: join(c.paths.dir, 'hub', 'http.key'), cert: join(c.paths.dir, 'hub', 'http.crt') };
+}
+
+/** Default names: the broker's (the hub usually serves both from one host). */
+export function defaultHttpNames(c: Community): string[] {
+  return c.config.brokerAltNames;
+}
+
+/** A new key and certificate for `altNames` (replacing any), audited. */
+export function issueHttpCertificate(c: Community, passphrase: string, altNames: string[], actor: string, now: number): { notAfter: number } {
+  const p = httpTlsPaths(c);
+  const key = newKey('ec');
+  const { cert } = issueCert(c.paths.ca, key, { cn: 'hub-http', usage: 'server', altNames, days: CERT_POLICY.brokerDays }, passphrase);
+  writePrivate(p.key, encryptKey(key, passphrase));
+  writeFileSync(p.cert, cert);
+  const info = certificateInfo(cert);
+  c.db.audit(actor, 'http.certificate', 'hub-http', { names: altNames, notAfter: new Date(info.notAfter).toISOString() }, now);
+  return { notAfter: info.notAfter };
+}
+
+/** The names in the current certificate. */
+function namesOf(certPem: string): string[] {
+  return (new X509Certificate(certPem).subjectAltName ?? '').split(', ').filter(Boolean).map((n) => n.replace(/^IP Address:/, 'IP:'));
+}
+
+/**
+ * Key and certificate for the HTTPS server: made when missing, renewed (same key and names) when due.
+ */
+export function httpTls(c: Community, passphrase: string, now: number): { key: string; cert: string; ca: Buffer } {
+  const p = httpTlsPaths(c);
+  if (!existsSync(p.cert) || !existsSync(p.key)) issueHttpCertificate(c, passphrase, defaultHttpNames(c), 'hub', now);
+  let cert = readFileSync(p.cert, 'utf8');
+  if (isDue(certificateInfo(cert), now)) {
+    cert = renewCert(c.paths.ca, cert, { cn: 'hub-http', usage: 'server', altNames: namesOf(cert), days: CERT_POLICY.brokerDays }, passphrase).cert;
+    writeFileSync(p.cert, cert);
+    c.db.audit('hub', 'http.renew', 'hub-http', { notAfter: new Date(certificateInfo(cert).notAfter).toISOString() }, now);
+  }
+  return { key: unlockedPem(p.key, passphrase), cert, ca: readFileSync(c.paths.ca.cert) };
+}

@@ -1,0 +1,147 @@
+/**
+ * The route table, for breadth: every route of the API (as the OpenAPI document lists them) is here,
+ * and for each: anonymous -> 401, each role without its permission -> 403, a manager of another building
+ * -> 403 where the resource belongs to a building, and an allowed role -> 2xx. Requests go through
+ * Fastify's inject with API tokens (the same hooks; the HTTPS boundary itself is auth.test.ts).
+ */
+import { ROOT_OPERATOR } from '../../../provisioning/operators/roles';
+import { registrationBody, startApiSite, type ApiSite, type Who } from '../../harness/hub-api';
+
+let site: ApiSite;
+
+beforeAll(async () => {
+  site = await startApiSite({ registrationsPerAddress: 10_000 });
+}, 60_000);
+
+afterAll(async () => {
+  await site.stop();
+});
+
+interface Call {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  url: string;
+  body?: unknown;
+}
+
+async function inject(who: Who | null, c: Call): Promise<{ status: number; body: string }> {
+  const r = await site.api.app.inject({
+    method: c.method,
+    url: c.url,
+    headers: who ? { authorization: `Bearer ${site.token(who)}` } : {},
+    ...(c.body !== undefined ? { payload: c.body as Record<string, unknown> } : {}),
+  });
+  return { status: r.statusCode, body: r.body };
+}
+
+let n = 0;
+/** A pending registration in `building`, and its id. */
+async function registration(building: string): Promise<string> {
+  const r = await inject(null, { method: 'POST', url: '/api/registrations', body: registrationBody(building, n++ % 3) });
+  if (r.status !== 201) throw new Error(`registration: ${r.status} ${r.body}`);
+  return (JSON.parse(r.body) as { id: string }).id;
+}
+/** An active resident of `building`. */
+async function resident(building: string): Promise<string> {
+  const id = await registration(building);
+  const r = await inject('admin', { method: 'POST', url: `/api/registrations/${id}/approve`, body: {} });
+  if (r.status !== 200) throw new Error(`approve: ${r.status}`);
+  return id;
+}
+async function operator(): Promise<string> {
+  const id = `op-${n++}`;
+  await site.api.ctx.auth.accounts.add({ id, role: 'security' }, { id: ROOT_OPERATOR });
+  return id;
+}
+function token(of: string): string {
+  return site.api.ctx.auth.createToken(of, 'table', ROOT_OPERATOR).info.id;
+}
+
+type Role = 'admin' | 'sec' | 'mgr' | 'aud';
+interface RouteCase {
+  route: string;
+  /** Roles that may (mgr: the manager of b-1, for a b-1 resource). */
+  allowed: Role[] | 'public' | 'everyone';
+  /** A call about a b-1 resource (fresh for every use: some change it). */
+  call: () => Promise<Call> | Call;
+  /** The resource belongs to b-1: b-2's manager gets 403 even though managers hold the permission. */
+  scoped?: boolean;
+  /** Skip the 2xx check here (covered over HTTPS in auth.test.ts: a stream, a password). */
+  no2xx?: string;
+}
+
+const ROUTES: RouteCase[] = [
+  { route: 'POST /api/session', allowed: 'public', call: () => ({ method: 'POST', url: '/api/session', body: { id: 'aud', password: 'correct horse battery staple' } }) },
+  { route: 'DELETE /api/session', allowed: 'everyone', call: () => ({ method: 'DELETE', url: '/api/session' }) },
+  { route: 'GET /api/me', allowed: 'everyone', call: () => ({ method: 'GET', url: '/api/me' }) },
+  { route: 'POST /api/me/password', allowed: 'everyone', call: () => ({ method: 'POST', url: '/api/me/password', body: { current: 'x', next: 'y' } }), no2xx: 'changing passwords: auth.test.ts' },
+  { route: 'GET /api/me/tokens', allowed: 'everyone', call: () => ({ method: 'GET', url: '/api/me/tokens' }) },
+  { route: 'POST /api/me/tokens', allowed: 'everyone', call: () => ({ method: 'POST', url: '/api/me/tokens', body: { label: 'x' } }) },
+  { route: 'DELETE /api/me/tokens/{tokenId}', allowed: 'everyone', call: () => ({ method: 'DELETE', url: `/api/me/tokens/${token('admin')}` }), no2xx: "a token of one's own: auth.test.ts" },
+  { route: 'GET /api/operators', allowed: ['admin', 'aud'], call: () => ({ method: 'GET', url: '/api/operators' }) },
+  { route: 'POST /api/operators', allowed: ['admin'], call: () => ({ method: 'POST', url: '/api/operators', body: { id: `new-${n++}`, role: 'auditor' } }) },
+  { route: 'GET /api/operators/{id}', allowed: ['admin', 'aud'], call: () => ({ method: 'GET', url: '/api/operators/sec' }) },
+  { route: 'POST /api/operators/{id}/disable', allowed: ['admin'], call: async () => ({ method: 'POST', url: `/api/operators/${await operator()}/disable` }) },
+  { route: 'POST /api/operators/{id}/password-reset', allowed: ['admin'], call: async () => ({ method: 'POST', url: `/api/operators/${await operator()}/password-reset` }) },
+  { route: 'GET /api/operators/{id}/tokens', allowed: ['admin', 'aud'], call: () => ({ method: 'GET', url: '/api/operators/sec/tokens' }) },
+  { route: 'POST /api/operators/{id}/tokens', allowed: ['admin'], call: async () => ({ method: 'POST', url: `/api/operators/${await operator()}/tokens`, body: { label: 'script' } }) },
+  { route: 'DELETE /api/operators/{id}/tokens/{tokenId}', allowed: ['admin'], call: async () => { const o = await operator(); return { method: 'DELETE', url: `/api/operators/${o}/tokens/${token(o)}` }; } },
+  { route: 'POST /api/registrations', allowed: 'public', call: () => ({ method: 'POST', url: '/api/registrations', body: registrationBody('b-1') }) },
+  { route: 'GET /api/registrations', allowed: ['admin', 'mgr', 'aud'], call: () => ({ method: 'GET', url: '/api/registrations' }) },
+  { route: 'GET /api/registrations/{id}', allowed: ['admin', 'mgr', 'aud'], scoped: true, call: async () => ({ method: 'GET', url: `/api/registrations/${await registration('b-1')}` }) },
+  { route: 'POST /api/registrations/{id}/approve', allowed: ['admin', 'mgr'], scoped: true, call: async () => ({ method: 'POST', url: `/api/registrations/${await registration('b-1')}/approve`, body: {} }) },
+  { route: 'POST /api/registrations/{id}/reject', allowed: ['admin', 'mgr'], scoped: true, call: async () => ({ method: 'POST', url: `/api/registrations/${await registration('b-1')}/reject`, body: { reason: 'photo of a photo' } }) },
+  { route: 'GET /api/residents', allowed: ['admin', 'mgr', 'aud'], call: () => ({ method: 'GET', url: '/api/residents?q=r-' }) },
+  { route: 'GET /api/residents/{id}', allowed: ['admin', 'mgr', 'aud'], scoped: true, call: async () => ({ method: 'GET', url: `/api/residents/${await resident('b-1')}` }) },
+  { route: 'PUT /api/residents/{id}/access', allowed: ['admin', 'mgr'], scoped: true, call: async () => ({ method: 'PUT', url: `/api/residents/${await resident('b-1')}/access`, body: { doors: ['door-1'], until: '2030-12-31' } }) },
+  { route: 'POST /api/residents/{id}/revoke', allowed: ['admin', 'mgr'], scoped: true, call: async () => ({ method: 'POST', url: `/api/residents/${await resident('b-1')}/revoke`, body: { reason: 'moved out' } }) },
+  { route: 'GET /api/doors', allowed: ['admin', 'sec', 'mgr', 'aud'], call: () => ({ method: 'GET', url: '/api/doors' }) },
+  { route: 'GET /api/doors/{id}', allowed: ['admin', 'sec', 'mgr', 'aud'], scoped: true, call: () => ({ method: 'GET', url: '/api/doors/door-1' }) },
+  { route: 'POST /api/doors/{id}/unlock', allowed: ['admin', 'sec'], call: () => ({ method: 'POST', url: '/api/doors/door-1/unlock', body: { reason: 'delivery' } }) },
+  { route: 'GET /api/terminals', allowed: ['admin', 'sec', 'aud'], call: () => ({ method: 'GET', url: '/api/terminals' }) },
+  { route: 'GET /api/alerts', allowed: ['admin', 'sec', 'aud'], call: () => ({ method: 'GET', url: '/api/alerts' }) },
+  { route: 'GET /api/events', allowed: ['admin', 'sec', 'aud'], call: () => ({ method: 'GET', url: '/api/events?limit=10' }) },
+  { route: 'GET /api/audit', allowed: ['admin', 'aud'], call: () => ({ method: 'GET', url: '/api/audit?limit=5' }) },
+  { route: 'GET /api/audit.csv', allowed: ['admin', 'aud'], call: () => ({ method: 'GET', url: '/api/audit.csv?actor=admin' }) },
+  { route: 'GET /api/live', allowed: ['admin', 'sec', 'mgr', 'aud'], call: () => ({ method: 'GET', url: '/api/live' }), no2xx: 'a stream that never ends: auth.test.ts over HTTPS' },
+];
+
+const WHO: Record<Role, Who> = { admin: 'admin', sec: 'sec', mgr: 'mgr-1', aud: 'aud' };
+
+describe('the route table', () => {
+  it('lists every route the API serves, and the API serves every route listed', async () => {
+    const doc = JSON.parse((await inject(null, { method: 'GET', url: '/api/openapi.json' })).body) as { paths: Record<string, Record<string, unknown>> };
+    const served = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`)).sort();
+    expect(served).toEqual(ROUTES.map((r) => r.route).sort());
+  });
+
+  describe.each(ROUTES.map((r) => [r.route, r] as const))('%s', (_name, r) => {
+    if (r.allowed !== 'public') {
+      it('answers an anonymous caller with 401', async () => {
+        expect((await inject(null, await r.call())).status).toBe(401);
+      });
+    }
+    if (Array.isArray(r.allowed)) {
+      const allowed = r.allowed;
+      const refused = (['admin', 'sec', 'mgr', 'aud'] as const).filter((x) => !allowed.includes(x));
+      if (refused.length > 0) {
+        it(`answers ${refused.join(', ')} with 403`, async () => {
+          for (const role of refused) expect([role, (await inject(WHO[role], await r.call())).status]).toEqual([role, 403]);
+        });
+      }
+      if (r.scoped) {
+        it('answers the manager of another building with 403', async () => {
+          expect((await inject('mgr-2', await r.call())).status).toBe(403);
+        });
+      }
+    }
+    if (r.no2xx === undefined) {
+      const roles = r.allowed === 'public' ? [null] : r.allowed === 'everyone' ? (['admin', 'sec', 'mgr', 'aud'] as const) : r.allowed;
+      it(`answers ${roles.map((x) => x ?? 'anyone').join(', ')} with 2xx`, async () => {
+        for (const role of roles) {
+          const res = await inject(role === null ? null : WHO[role], await r.call());
+          expect([role, res.status, res.status >= 200 && res.status < 300 ? '' : res.body]).toEqual([role, expect.any(Number), '']);
+        }
+      });
+    }
+  });
+});
