@@ -9,7 +9,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export interface HealthChecks {
   /** The frame loop is alive (it finished a step within health.stallExitMs). */
@@ -61,6 +61,20 @@ export class TerminalMetrics {
   readonly syncLag = new Gauge({ name: 'doorway_sync_lag_seconds', help: 'Seconds since the hub link was last up (0 while connected)', registers: [this.registry] });
   readonly cameraFps = new Gauge({ name: 'doorway_camera_fps', help: 'Frames decoded per second over the last 5 s', registers: [this.registry] });
   readonly lockEvents = new Counter({ name: 'doorway_lock_events_total', help: 'Lock controller events by type', labelNames: ['type'] as const, registers: [this.registry] });
+  private processMetrics = false;
+
+  /**
+   * Adds prom-client's standard process metrics to this registry: resident memory, V8 heap and external
+   * memory, open file descriptors, event-loop delay (p50/p90/p99 since the previous scrape), active
+   * handles, GC. They describe the whole process, so only the process that is one terminal (`doorway
+   * run`) adds them, once: a process running several terminals (the demo, tests) would report the
+   * same process under each. Watched over days they show a leak (npm run bench:soak reads them).
+   */
+  includeProcessMetrics(): void {
+    if (this.processMetrics) return;
+    this.processMetrics = true;
+    collectDefaultMetrics({ register: this.registry });
+  }
 }
 
 export class HealthServer {

@@ -11,6 +11,8 @@ const RunArgs = z.strictObject({
 export async function runCommand(args: string[], io: CliIo): Promise<number> {
   const a = parseCli('run', args, { config: { type: 'string' } }, RunArgs);
   const t = await runFromConfigFile(a.config);
+  // This process is one terminal: its memory, descriptors and event-loop delay go on /metrics too.
+  t.metrics.includeProcessMetrics();
   io.err(`doorway: terminal ${t.config.terminalId} running; health on http://${t.config.health.host}:${t.healthPort}/healthz`);
   // keep running until a signal stops the process (handlers installed by runFromConfigFile)
   await new Promise<never>(() => {});

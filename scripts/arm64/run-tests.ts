@@ -52,6 +52,8 @@ function main(): number {
     join(STAGE, 'node_modules', 'jest', 'bin', 'jest.js'),
     '--config', join(STAGE, 'jest.arm64.config.js'),
     '--ci',
+    // both cores: by now the x86 suite is over, and each emulated worker is mostly one busy thread
+    `--maxWorkers=${process.env['DOORWAY_ARM64_WORKERS'] ?? '2'}`,
     '--cacheDirectory', join(CACHE, 'jest-cache'),
     '--json', '--outputFile', report,
     ...(extra.length ? extra : sel.selected.map((f) => join(STAGE, f))),

@@ -22,7 +22,7 @@
  * terminals on such a clip (Site.start, passagesClip): each waits for decisions in real time.
  *
  * - mode `boundary` (CI): of the `native` files, only those that test the native boundary itself: the
- *   test file, or a project file it imports directly (the module under test), imports a native runtime
+ *   test file, or the module it tests (test/ mirrors the source tree: test/a/b.test.ts tests a/b.ts), imports a native runtime
  *   dependency or compiles WebAssembly itself. What sits further up (a terminal built on the roster
  *   store, an update agent writing its state through SQLite) is JavaScript whose behaviour does not
  *   change with the CPU once the modules that call native code are proven there.
@@ -119,15 +119,6 @@ export function directNative(file: string, nativePackages: readonly string[]): s
   return [...out];
 }
 
-/** The project files a file imports directly (relative imports that resolve). */
-function directImports(file: string): string[] {
-  const src = readFileSync(file, 'utf8');
-  return [...src.matchAll(IMPORT)]
-    .map((m) => m[1] as string)
-    .filter((spec) => spec.startsWith('.'))
-    .map((spec) => resolveLocal(file, spec))
-    .filter((r): r is string => r !== null);
-}
 
 export function closurePackages(file: string): Set<string> {
   const seen = new Set<string>();
@@ -186,7 +177,11 @@ export function selectTests(root: string, nodeModules: string, mode: Mode): Sele
     }
     if (mode === 'boundary') {
       const file = join(root, f);
-      if (![file, ...directImports(file)].some((x) => directNative(x, nativePackages).length > 0)) {
+      // the module under test: test/ mirrors the source tree (test/runtime/roster/store.test.ts tests
+      // runtime/roster/store.ts)
+      const mirrored = join(root, f.replace(/^test\//, '').replace(/\.test\.ts$/, '.ts'));
+      const underTest = existsSync(mirrored) ? [mirrored] : [];
+      if (![file, ...underTest].some((x) => directNative(x, nativePackages).length > 0)) {
         leftOut.push({ file: f, reason: 'reaches native code only through other modules (boundary mode)' });
         continue;
       }

@@ -2,7 +2,7 @@
  * The stage: a copy of this checkout whose node_modules is the arm64 one, where the emulated jest (and
  * any emulated command, scripts/arm64/exec.ts) runs, so that every `require` resolves to arm64 parts.
  */
-import { cpSync, existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { removeInside } from '../../core/fs';
 import { join } from 'node:path';
 import { ROOT, run, STAGE } from './config';
@@ -15,7 +15,13 @@ function sourceFiles(): string[] {
 
 export function stage(nodeModules: string): void {
   mkdirSync(STAGE, { recursive: true });
-  for (const name of readdirSync(STAGE)) removeInside(STAGE, join(STAGE, name));
+  for (const name of readdirSync(STAGE)) {
+    const p = join(STAGE, name);
+    // The previous stage's node_modules is a link to the arm64 copy outside the stage: unlink it (the
+    // copy stays); removeInside refuses links that point outside their folder.
+    if (lstatSync(p).isSymbolicLink()) unlinkSync(p);
+    else removeInside(STAGE, p);
+  }
   for (const f of sourceFiles()) cpSync(join(ROOT, f), join(STAGE, f), { recursive: true, verbatimSymlinks: true });
   symlinkSync(join(nodeModules, 'node_modules'), join(STAGE, 'node_modules'));
   // the project's jest config, anchored to the stage (its ignore patterns, e.g. '/.cache/', must not match

@@ -43,14 +43,16 @@ describe('ARM64 run', () => {
     const Database = require('better-sqlite3') as typeof import('better-sqlite3');
     const sharp = require('sharp') as typeof import('sharp');
     require('epoll');
+    const argon2 = require('@node-rs/argon2') as typeof import('@node-rs/argon2');
     /* eslint-enable @typescript-eslint/no-require-imports */
     const db = new Database(':memory:');
     expect(db.prepare('select 6 * 7 as x').get()).toEqual({ x: 42 });
     db.close();
     expect(sharp.versions.vips).toMatch(/^\d+\.\d+/);
+    expect(argon2.hashSync('x', { memoryCost: 1024, timeCost: 1 })).toMatch(/^\$argon2id\$/);
 
     const addons = loadedAddons();
-    for (const name of ['onnxruntime_binding.node', 'better_sqlite3.node', 'epoll.node', `sharp-linux-${process.arch}`]) {
+    for (const name of ['onnxruntime_binding.node', 'better_sqlite3.node', 'epoll.node', `sharp-linux-${process.arch}`, `argon2.linux-${process.arch}-gnu.node`]) {
       expect({ name, loaded: addons.some((f) => f.includes(name)) }).toEqual({ name, loaded: true });
     }
     for (const f of addons) expect({ f, machine: elfMachine(f) }).toEqual({ f, machine: MACHINE[process.arch] });
