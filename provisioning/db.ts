@@ -14,7 +14,7 @@ import { isId } from '../runtime/protocol/ids';
 import { TerminalError } from '../core/errors';
 import { OPERATORS_SCHEMA } from './operators/schema';
 import { newPhotoKey, PhotoKeySchema, PhotoNameSchema, type PhotoMove } from './photos';
-import type { HubStore } from './store/hub-store';
+import type { AuditQuery, HubStore } from './store/hub-store';
 
 export class HubDbError extends TerminalError {
   readonly code = 'hub-db';
@@ -692,13 +692,35 @@ export class HubDb implements HubStore {
   }
 
   auditLog(limit = 1000): AuditRecord[] {
-    return (this.db.prepare('SELECT * FROM (SELECT * FROM audit ORDER BY id DESC LIMIT ?) ORDER BY id').all(limit) as Row[]).map((r) => ({
-      id: r['id'] as number,
-      at: r['at'] as number,
-      actor: r['actor'] as string,
-      action: r['action'] as string,
-      subject: r['subject'] as string,
-      detail: JSON.parse(r['detail'] as string) as Record<string, unknown>,
-    }));
+    return (this.db.prepare('SELECT * FROM (SELECT * FROM audit ORDER BY id DESC LIMIT ?) ORDER BY id').all(limit) as Row[]).map(auditRecordOf);
   }
+
+  auditPage(q: AuditQuery): AuditRecord[] {
+    const where: string[] = [];
+    const args: Array<string | number> = [];
+    const add = (clause: string, v: string | number | undefined): void => {
+      if (v === undefined) return;
+      where.push(clause);
+      args.push(v);
+    };
+    add('id < ?', q.before);
+    add('actor = ?', q.actor);
+    add('action = ?', q.action);
+    add('subject = ?', q.subject);
+    add('at >= ?', q.from);
+    add('at < ?', q.to);
+    const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...args, q.limit) as Row[]).map(auditRecordOf);
+  }
+}
+
+function auditRecordOf(r: Row): AuditRecord {
+  return {
+    id: r['id'] as number,
+    at: r['at'] as number,
+    actor: r['actor'] as string,
+    action: r['action'] as string,
+    subject: r['subject'] as string,
+    detail: JSON.parse(r['detail'] as string) as Record<string, unknown>,
+  };
 }

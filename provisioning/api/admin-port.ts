@@ -17,6 +17,7 @@ import { getPerson, revokePerson, storedPhotoPaths, updatePerson } from '../admi
 import { approvePerson, registerPerson } from '../admin/registrations';
 import type { Community } from '../community';
 import type { AlertRecord, AuditRecord, PersonRecord, TerminalRecord } from '../db';
+import type { AuditQuery } from '../store/hub-store';
 import type { StoredEvent } from '../hub/event-store';
 
 export type { AccessSpec, AlertRecord, AuditRecord, Enroller, FleetRow, PersonRecord, StoredEvent, TerminalRecord };
@@ -95,42 +96,10 @@ export const events = {
   tailStart: (ctx: Pick<PortContext, 'community'>, n: number): number => eventsTailStart(ctx, { n }),
 };
 
-export interface AuditQuery {
-  /** Rows with a smaller id (paging backwards from the newest); none: from the newest. */
-  before?: number;
-  limit: number;
-  actor?: string;
-  action?: string;
-  subject?: string;
-  from?: number;
-  to?: number;
-}
+export type { AuditQuery };
 
 export const audit = {
   /** Newest first. */
-  query: (ctx: PortContext, q: AuditQuery): AuditRecord[] => {
-    const where: string[] = [];
-    const args: Array<string | number> = [];
-    const add = (clause: string, v: string | number | undefined): void => {
-      if (v === undefined) return;
-      where.push(clause);
-      args.push(v);
-    };
-    add('id < ?', q.before);
-    add('actor = ?', q.actor);
-    add('action = ?', q.action);
-    add('subject = ?', q.subject);
-    add('at >= ?', q.from);
-    add('at < ?', q.to);
-    const rows = ctx.community.db.db.prepare(`SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`).all(...args, q.limit) as Array<Record<string, unknown>>;
-    return rows.map((r) => ({
-      id: r['id'] as number,
-      at: r['at'] as number,
-      actor: r['actor'] as string,
-      action: r['action'] as string,
-      subject: r['subject'] as string,
-      detail: JSON.parse(r['detail'] as string) as Record<string, unknown>,
-    }));
-  },
+  query: (ctx: PortContext, q: AuditQuery): AuditRecord[] => ctx.community.db.auditPage(q),
   write: (ctx: PortContext, action: string, subject: string, detail: Record<string, unknown>): void => ctx.community.db.audit(ctx.actor, action, subject, detail, ctx.now),
 };

@@ -73,9 +73,22 @@ export interface PassStore {
   passUses(id: string): Record<string, number>;
 }
 
+/** A page of the audit log, newest first; every filter optional. */
+export interface AuditQuery {
+  /** Rows with a smaller id (paging backwards from the newest); none: from the newest. */
+  before?: number;
+  limit: number;
+  actor?: string;
+  action?: string;
+  subject?: string;
+  from?: number;
+  to?: number;
+}
+
 export interface AuditStore {
   audit(actor: string, action: string, subject: string, detail: Record<string, unknown>, now: number): void;
   auditLog(limit?: number): AuditRecord[];
+  auditPage(q: AuditQuery): AuditRecord[];
 }
 
 export interface HubStore extends PersonStore, RosterLogStore, TerminalStore, CommandStore, AlertStore, PassStore, AuditStore {
