@@ -4,7 +4,7 @@
  * alerts, queued commands are sent while fresh.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ulid } from 'ulid';
@@ -175,18 +175,7 @@ describe('hub service', () => {
   });
 
   it('tells the operator\'s webhook of each terminal wipe, failed or not, once per event and with counts only, and audits it', async () => {
-    const posted: Record<string, unknown>[] = [];
-    const server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (d: Buffer) => (body += d.toString()));
-      req.on('end', () => {
-        posted.push(JSON.parse(body) as Record<string, unknown>);
-        res.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const addr = server.address();
-    const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/hook`;
+    const { posted, server, url } = await webhookReceiver();
     const clock = new FakeClock();
     const { svc, fake } = await startHub(clock, undefined, url);
     const auditedBefore = c.db.auditLog().filter((a) => a.action === 'terminal.wiped').length;
@@ -210,18 +199,7 @@ describe('hub service', () => {
   });
 
   it('audits a duress PIN and tells the webhook once per event (a redelivery is neither audited nor posted again)', async () => {
-    const posted: Record<string, unknown>[] = [];
-    const server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (d: Buffer) => (body += d.toString()));
-      req.on('end', () => {
-        posted.push(JSON.parse(body) as Record<string, unknown>);
-        res.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const addr = server.address();
-    const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/hook`;
+    const { posted, server, url } = await webhookReceiver();
     const clock = new FakeClock();
     const { svc, fake } = await startHub(clock, undefined, url);
     const auditedBefore = c.db.auditLog().filter((a) => a.action === 'alarm.duress').length;
@@ -239,3 +217,19 @@ describe('hub service', () => {
     expect(posted).toEqual([expect.objectContaining({ kind: 'alarm.duress', eventId: duress.id, terminalId: 't1', doorId: 'door-1', personId: 'p-1' })]);
   });
 });
+
+/** A real HTTP server standing in for the operator's webhook: every JSON body it is posted, answered 204. */
+async function webhookReceiver(): Promise<{ posted: Record<string, unknown>[]; server: Server; url: string }> {
+  const posted: Record<string, unknown>[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      posted.push(JSON.parse(body) as Record<string, unknown>);
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const addr = server.address();
+  return { posted, server, url: `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/hook` };
+}
