@@ -16,6 +16,7 @@ import { reloadBrokers } from '../../provisioning/broker-reload';
 import { freeLoopbackPort } from '../../provisioning/ports';
 import { unlockedPem } from '../../provisioning/pki';
 import { sleep, waitFor } from '../harness/wait';
+import { closed, oversizePublish } from '../harness/broker-contract';
 import { admin } from '../harness/admin';
 
 const PASS = 'broker-test-pass';
@@ -75,12 +76,6 @@ async function track(p: Promise<MqttClient>): Promise<MqttClient> {
   return m;
 }
 
-function closed(m: MqttClient): () => boolean {
-  let gone = false;
-  m.on('close', () => (gone = true));
-  return () => gone;
-}
-
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'provision-broker-'));
   port = await freeLoopbackPort();
@@ -135,28 +130,9 @@ describe('client ids are bound to the certificate', () => {
 
 describe('packet and queue bounds', () => {
   it("refuses a 20 MB publish on a terminal's event topic (its sender disconnected) and carries the largest legitimate message", async () => {
-    const hub = await hubClient();
-    const got: Array<{ topic: string; bytes: number }> = [];
-    hub.on('message', (topic, payload) => got.push({ topic, bytes: payload.length }));
-    await hub.subscribeAsync('door/+/events', { qos: 1 });
-    const t1 = await terminalClient('t1', 't1');
-    const t1Gone = closed(t1);
-    const chunks: number[] = [];
-    t1.on('message', (_t, payload) => chunks.push(payload.length));
-    await t1.subscribeAsync('hub/t1/roster', { qos: 1 });
-    // The largest legitimate message (a snapshot chunk cut at 1 MiB, see test/runtime/protocol/limits)
-    await hub.publishAsync('hub/t1/roster', Buffer.alloc(1_040_000, 0x61), { qos: 1 });
-    await waitFor(() => chunks.length > 0, 5000, 'the chunk');
-    t1.publish('door/t1/events', Buffer.alloc(20 * 1024 * 1024, 0x61), { qos: 1 });
-    await waitFor(t1Gone, 5000, 'the sender disconnected');
-    // The same path still carries a normal event from the same terminal.
-    const again = await terminalClient('t1', 't1');
-    await again.publishAsync('door/t1/events', '{"v":1}', { qos: 1 });
-    await waitFor(() => got.length > 0, 3000, 'the small event');
-    await sleep(300);
+    const { chunks, got } = await oversizePublish((user, id) => (user === 'hub' ? hubClient() : terminalClient(user, id)));
     expect(chunks).toEqual([1_040_000]);
     expect(got).toEqual([{ topic: 'door/t1/events', bytes: 7 }]);
-    await Promise.all([again.endAsync(), hub.endAsync()]);
   }, 30_000);
 
   it("bounds an offline terminal's queue: the broker keeps the oldest messages up to the bound and drops the rest", async () => {

@@ -10,6 +10,7 @@ import { BROKER_LIMITS } from '../../provisioning/broker';
 import { freeLoopbackPort } from '../../provisioning/ports';
 import { unlockedPem } from '../../provisioning/pki';
 import { waitFor } from '../harness/wait';
+import { closed, oversizePublish } from '../harness/broker-contract';
 import { admin } from '../harness/admin';
 
 const PASS = 'test-passphrase';
@@ -74,12 +75,6 @@ describe('in-process broker', () => {
     });
   }
 
-  function closed(m: MqttClient): () => boolean {
-    let gone = false;
-    m.on('close', () => (gone = true));
-    return () => gone;
-  }
-
   it("refuses a terminal's subscription to another terminal's topics and delivers it nothing", async () => {
     const t1 = await connect('t1', 't1');
     const t2 = await connect('t2', 't2');
@@ -125,26 +120,9 @@ describe('in-process broker', () => {
   });
 
   it("closes a connection sending a 20 MB publish on its event topic and carries the largest legitimate message", async () => {
-    const hub = await connect('hub', 'hub');
-    const got: Array<{ topic: string; bytes: number }> = [];
-    hub.on('message', (topic, payload) => got.push({ topic, bytes: payload.length }));
-    await hub.subscribeAsync('door/+/events', { qos: 1 });
-    const t1 = await connect('t1', 't1');
-    const t1Gone = closed(t1);
-    const chunks: number[] = [];
-    t1.on('message', (_t, payload) => chunks.push(payload.length));
-    await t1.subscribeAsync('hub/t1/roster', { qos: 1 });
-    await hub.publishAsync('hub/t1/roster', Buffer.alloc(1_040_000, 0x61), { qos: 1 });
-    await waitFor(() => chunks.length > 0, 5000, 'the chunk');
-    t1.publish('door/t1/events', Buffer.alloc(20 * 1024 * 1024, 0x61), { qos: 1 });
-    await waitFor(t1Gone, 5000, 'the sender disconnected');
-    const again = await connect('t1', 't1');
-    await again.publishAsync('door/t1/events', '{"v":1}', { qos: 1 });
-    await waitFor(() => got.length > 0, 3000, 'the small event');
-    await new Promise((r) => setTimeout(r, 300));
+    const { chunks, got } = await oversizePublish((user, id) => connect(user, id));
     expect(chunks).toEqual([1_040_000]);
     expect(got).toEqual([{ topic: 'door/t1/events', bytes: 7 }]);
-    await Promise.all([again.endAsync(), hub.endAsync()]);
   }, 30_000);
 
   it("bounds an offline terminal's queue like mosquitto (queued and in flight together)", async () => {
