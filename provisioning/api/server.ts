@@ -30,6 +30,7 @@ import { AuthConfigSchema, type AuthConfig } from '../operators/config';
 import { ROOT_AUTH_SCHEME, RootTokenVerifier, rootPublicKey } from '../operators/root';
 import type { Permission } from '../operators/roles';
 import type { Enroller, PortContext } from './admin-port';
+import { serveConsole, type ConsoleBundle } from './console';
 import { LiveFeed } from './live';
 import { decide } from './policy';
 import { errorHandler, problem, sendProblem } from './problem';
@@ -64,6 +65,8 @@ export interface ApiOptions {
   auth?: Partial<AuthConfig>;
   /** How often the live feed looks for new events, sightings and terminal states (default 250 ms). */
   livePollMs?: number;
+  /** Bundles the web console (default: esbuild over provisioning/console/, console.ts). */
+  consoleBuild?: () => Promise<ConsoleBundle>;
 }
 
 /** What the route modules get. */
@@ -164,6 +167,7 @@ export class HubApi {
 
     app.get('/api/openapi.json', { config: { permission: 'public' }, schema: { hide: true } }, () => app.swagger());
     routes(app, ctx);
+    serveConsole(app, log, o.consoleBuild); // the web console (console.ts), and every response's security headers
     await app.ready();
     return new HubApi(app, ctx);
   }

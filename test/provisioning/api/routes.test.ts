@@ -88,6 +88,7 @@ const ROUTES: RouteCase[] = [
   { route: 'POST /api/registrations', allowed: 'public', call: () => ({ method: 'POST', url: '/api/registrations', body: registrationBody('b-1') }) },
   { route: 'GET /api/registrations', allowed: ['admin', 'mgr', 'aud'], call: () => ({ method: 'GET', url: '/api/registrations' }) },
   { route: 'GET /api/registrations/{id}', allowed: ['admin', 'mgr', 'aud'], scoped: true, call: async () => ({ method: 'GET', url: `/api/registrations/${await registration('b-1')}` }) },
+  { route: 'GET /api/registrations/{id}/photos/{n}', allowed: ['admin', 'mgr', 'aud'], scoped: true, call: async () => ({ method: 'GET', url: `/api/registrations/${await registration('b-1')}/photos/1` }) },
   { route: 'POST /api/registrations/{id}/approve', allowed: ['admin', 'mgr'], scoped: true, call: async () => ({ method: 'POST', url: `/api/registrations/${await registration('b-1')}/approve`, body: {} }) },
   { route: 'POST /api/registrations/{id}/reject', allowed: ['admin', 'mgr'], scoped: true, call: async () => ({ method: 'POST', url: `/api/registrations/${await registration('b-1')}/reject`, body: { reason: 'photo of a photo' } }) },
   { route: 'GET /api/residents', allowed: ['admin', 'mgr', 'aud'], call: () => ({ method: 'GET', url: '/api/residents?q=r-' }) },
