@@ -27,9 +27,9 @@ const SETS = {
     'ffmpeg', 'python3-gi', 'gir1.2-gst-rtsp-server-1.0', 'gstreamer1.0-tools',
     'gstreamer1.0-plugins-base', 'gstreamer1.0-plugins-good', 'gstreamer1.0-plugins-bad', 'gstreamer1.0-plugins-ugly', 'gstreamer1.0-libav',
   ],
-  // Debian's headless-capable Chromium: the web console's tests drive it with playwright-core (whose own
-  // browser download cannot be relied on)
-  browser: ['chromium'],
+  // Debian's Chromium: the web console's tests drive it with playwright-core (whose own browser download
+  // cannot be relied on); a CJK font so the Simplified Chinese pages (and their screenshots) are legible
+  browser: ['chromium', 'fonts-wqy-microhei'],
 };
 SETS.test = [...new Set([...SETS.demo, ...SETS.broker, ...SETS.rtsp, ...SETS.browser])];
 

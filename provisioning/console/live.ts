@@ -3,17 +3,26 @@
  * is logged in; pages subscribe to a kind (entry, alarm, sighting, terminal) with useLive. The browser
  * reconnects by itself when the stream drops.
  */
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 
 export type LiveKind = 'entry' | 'alarm' | 'sighting' | 'terminal';
 type Listener = (data: Record<string, unknown>) => void;
 
 const listeners = new Map<LiveKind, Set<Listener>>();
+const stateListeners = new Set<(open: boolean) => void>();
 let source: EventSource | null = null;
+let connected = false;
+
+function setConnected(open: boolean): void {
+  connected = open;
+  for (const f of stateListeners) f(open);
+}
 
 export function openLive(): void {
   if (source) return;
   source = new EventSource('/api/live', { withCredentials: true });
+  source.addEventListener('open', () => setConnected(true));
+  source.addEventListener('error', () => setConnected(false));
   for (const kind of ['entry', 'alarm', 'sighting', 'terminal'] as const) {
     source.addEventListener(kind, (e) => {
       let data: Record<string, unknown>;
@@ -30,6 +39,20 @@ export function openLive(): void {
 export function closeLive(): void {
   source?.close();
   source = null;
+  setConnected(false);
+}
+
+/** Whether the live feed is connected now (the pages say so: what they show is current). */
+export function useLiveConnected(): boolean {
+  const [open, setOpen] = useState(connected);
+  useEffect(() => {
+    stateListeners.add(setOpen);
+    setOpen(connected);
+    return () => {
+      stateListeners.delete(setOpen);
+    };
+  }, []);
+  return open;
 }
 
 /** Calls `f` with each live item of `kind` while the component is mounted. */

@@ -77,7 +77,7 @@ describe('the system packages preflight', () => {
     expect(calls[0]).toMatch(/ update$/);
     expect(calls[1]).toMatch(/install --no-install-recommends openssl mosquitto /);
     expect(calls[1]).toMatch(RTSP_PACKAGES);
-    expect(calls[1]).toMatch(/ chromium$/); // the web console's browser tests
+    expect(calls[1]).toMatch(/ chromium fonts-wqy-microhei$/); // the web console's browser tests
     // Idempotent: the next run finds everything and calls apt-get no more.
     const again = run(['test'], { path: withApt, state });
     expect(again.status).toBe(0);

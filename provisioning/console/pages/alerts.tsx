@@ -5,7 +5,7 @@
 import { useState } from 'preact/hooks';
 import { api, type Alerts, type Sighting } from '../api';
 import { formatTime, t } from '../i18n';
-import { useLive } from '../live';
+import { useLive, useLiveConnected } from '../live';
 import { ErrorLine, Page, StatusLine, useLoad } from '../ui';
 
 export function AlertsPage(): preact.JSX.Element {
@@ -20,8 +20,10 @@ export function AlertsPage(): preact.JSX.Element {
   const known = new Set(live.map((s) => s.id));
   const sightings = [...live, ...(data.data?.sightings ?? []).filter((s) => !known.has(s.id)).sort((a, b) => b.at - a.at)];
   const fresh = new Set(live.map((s) => s.id));
+  const connected = useLiveConnected();
   return (
     <Page title={t('alerts.title')}>
+      <p class={`live ${connected ? 'on' : 'off'}`}>{connected ? t('alerts.live') : t('alerts.liveOff')}</p>
       <ErrorLine error={data.error} />
       <StatusLine text={news} />
       <h2>{t('alerts.active')}</h2>
