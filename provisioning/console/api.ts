@@ -84,6 +84,7 @@ export interface Registration {
   decidedAt: number | null;
   reason: string | null;
   submittedAt: number;
+  identityPhoto: boolean;
 }
 
 export interface Resident {

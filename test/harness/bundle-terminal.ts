@@ -94,8 +94,13 @@ export async function startBundleTerminal(bundle: TerminalBundle): Promise<Bundl
     async passage(what) {
       const before = decisions.length;
       camera.open = true;
-      const d = await waitFor(() => decisions[before], 20_000, what);
-      camera.open = false;
+      let d: Decision;
+      try {
+        // Generous: a functional wait, not a speed figure (a loaded 2-core machine runs several suites).
+        d = await waitFor(() => decisions[before], 40_000, what);
+      } finally {
+        camera.open = false; // he walks away whatever happened, so the next test starts with no one at the door
+      }
       // He walks away: time itself must pass, as the tracker ends his track only after trackGapMs
       // without a face (no event marks it), so that his next passage is a new decision.
       await sleep((config.evidence.trackGapMs ?? 700) + 500);

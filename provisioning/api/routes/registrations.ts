@@ -6,7 +6,7 @@ import { persons } from '../admin-port';
 import { accessBuildings, doorBuildings } from '../buildings';
 import { visibleTo } from '../policy';
 import { ApiProblem } from '../problem';
-import { approveRegistration, getRegistration, listRegistrations, rejectRegistration, RegistrationInSchema, RegistrationSchema, submitRegistration, type Registration } from '../registrations';
+import { approveRegistration, getRegistration, identityPhotoOf, listRegistrations, rejectRegistration, RegistrationInSchema, RegistrationSchema, submitRegistration, type Registration } from '../registrations';
 import type { ApiApp, ApiContext } from '../server';
 import { fail } from './session';
 
@@ -81,6 +81,15 @@ export function registrationRoutes(app: ApiApp, ctx: ApiContext): void {
     const photo = withPhotos(ctx, req, req.params.id).photos[req.params.n - 1];
     if (!photo) throw new ApiProblem(404, 'photo-unknown', `registration ${req.params.id} has no photo ${req.params.n}`);
     return reply.type(photo.contentType).header('cache-control', 'no-store').send(readFileSync(photo.file));
+  });
+
+  app.get('/api/registrations/:id/identity-photo', {
+    config: { permission: 'registrations.read', buildings: (req) => buildingOf((req.params as { id: string }).id) },
+    schema: { summary: "The identity's portrait from the real-name check, until the registration is decided (the image; never cached)", params: Params },
+  }, (req, reply) => {
+    const p = getRegistration(ctx.port(req), req.params.id) ? identityPhotoOf(ctx.community, req.params.id) : null;
+    if (!p) throw new ApiProblem(404, 'photo-unknown', `registration ${req.params.id} has no identity photo`);
+    return reply.type(p.contentType).header('cache-control', 'no-store').send(readFileSync(p.file));
   });
 
   app.post('/api/registrations/:id/approve', {

@@ -1,7 +1,8 @@
 /**
  * The approval queue: pending registrations of the operator's buildings (the API filters them); one
- * opened beside the list with the identity (name, masked number, the real-name check's verdict) and
- * each registration photo with its quality verdict; approve, or reject with a reason.
+ * opened beside the list with the identity (the portrait the real-name check gave, name, masked number,
+ * the check's verdict) beside each registration photo with its quality verdict; approve, or reject with
+ * a reason.
  */
 import { useState } from 'preact/hooks';
 import { api, type Me, type Registration } from '../api';
@@ -86,6 +87,12 @@ function Review({ registration: r, canDecide, onClose, onDecided }: { registrati
       <div class="compare">
         <div class="identity">
           <h3>{t('queue.identity')}</h3>
+          <figure class="portrait">
+            {r.identityPhoto
+              ? <img src={`/api/registrations/${r.id}/identity-photo`} alt={t('queue.identityPhotoAlt', { name: r.name })} width={160} height={160} />
+              : <div class="no-portrait">{t('queue.noIdentityPhoto')}</div>}
+            <figcaption>{t('queue.identityPhoto')}</figcaption>
+          </figure>
           <dl>
             <dt>{t('queue.name')}</dt><dd>{r.name}</dd>
             <dt>{t('queue.idNumber')}</dt><dd>{r.idNumberMasked}</dd>

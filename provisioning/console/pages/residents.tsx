@@ -53,7 +53,16 @@ export function ResidentsPage({ me }: { me: Me }): preact.JSX.Element {
                 <td>{r.buildings.join(', ')}</td>
                 <td>{r.access.map((a) => [...a.buildingIds, ...a.doorIds].join(', ') + (a.validUntil ? ` (${t('residents.until', { date: a.validUntil })})` : '')).join('; ') || '—'}</td>
                 <td>{t(`residents.status.${r.status}`)}</td>
-                {canWrite && <td>{r.status !== 'revoked' && <Revoke resident={r} onDone={(m) => { setMessage(m); list.reload(); }} />}</td>}
+                {canWrite && (
+                  <td>
+                    {r.status !== 'revoked' && (
+                      <div class="actions">
+                        <Access resident={r} onDone={(m) => { setMessage(m); list.reload(); }} />
+                        <Revoke resident={r} onDone={(m) => { setMessage(m); list.reload(); }} />
+                      </div>
+                    )}
+                  </td>
+                )}
               </tr>
             ))}
           </tbody>
@@ -67,6 +76,38 @@ export function ResidentsPage({ me }: { me: Me }): preact.JSX.Element {
         </div>
       )}
     </Page>
+  );
+}
+
+const list = (v: string): string[] => v.split(/[,，\s]+/).map((x) => x.trim()).filter(Boolean);
+
+/** Replace the buildings and doors a resident may open, and until when (the API checks a manager's buildings). */
+function Access({ resident: r, onDone }: { resident: Resident; onDone: (message: string) => void }): preact.JSX.Element {
+  const [open, setOpen] = useState(false);
+  const [buildings, setBuildings] = useState(r.access.flatMap((a) => a.buildingIds).join(', '));
+  const [doors, setDoors] = useState(r.access.flatMap((a) => a.doorIds).join(', '));
+  const [until, setUntil] = useState(r.access.find((a) => a.validUntil)?.validUntil?.slice(0, 10) ?? '');
+  const [error, setError] = useState<string | null>(null);
+  const name = r.name ?? r.personId;
+  if (!open) return <button type="button" aria-label={t('residents.changeAccessOf', { name })} onClick={() => setOpen(true)}>{t('residents.editAccess')}</button>;
+  return (
+    <form class="inline" onSubmit={(e) => {
+      e.preventDefault();
+      api('PUT', `/api/residents/${r.personId}/access`, { buildings: list(buildings), doors: list(doors), ...(until ? { until } : {}) })
+        .then(() => { setOpen(false); onDone(t('residents.accessSaved', { name })); }, (err: unknown) => setError(errorText(err)));
+    }}>
+      <Field label={t('residents.buildings')}>
+        <input name="buildings" value={buildings} maxLength={400} onInput={(e) => setBuildings(e.currentTarget.value)} />
+      </Field>
+      <Field label={t('residents.doors')}>
+        <input name="doors" value={doors} maxLength={400} onInput={(e) => setDoors(e.currentTarget.value)} />
+      </Field>
+      <Field label={t('residents.validUntil')}>
+        <input name="until" type="date" value={until} onInput={(e) => setUntil(e.currentTarget.value)} />
+      </Field>
+      <button type="submit" class="primary">{t('residents.accessOf', { name })}</button>
+      {error && <p class="error" role="alert">{error}</p>}
+    </form>
   );
 }
 

@@ -2,12 +2,15 @@
  * The web console as the hub serves it (provisioning/api/console.ts) and the API routes it needs: the
  * page, script and styles from the hub under a strict Content-Security-Policy, personal data never
  * cached, a registration's photos as images for an operator of its building, and the session's CSRF
- * token from /api/me for a reloaded page. Over real HTTPS; the console in a browser is
+ * token from /api/me for a reloaded page, and the identity's portrait beside the registration. Over real HTTPS; the console in a browser is
  * test/provisioning/console/console.test.ts.
  */
+import { existsSync, statSync } from 'node:fs';
 import { FakeClock } from '../../../core/clock';
 import { silentLogger } from '../../../core/log';
 import { CONTENT_SECURITY_POLICY, ConsoleBuildError, buildConsole } from '../../../provisioning/api/console';
+import type { HubClient } from '../../../provisioning/api/client';
+import { identityPhotoOf } from '../../../provisioning/api/registrations';
 import { HubApi } from '../../../provisioning/api/server';
 import { httpTls } from '../../../provisioning/api/tls';
 import { NEW_PASSWORD, PASS, registrationBody, startApiSite, testEnroller, type ApiSite } from '../../harness/hub-api';
@@ -21,6 +24,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await site.stop();
 });
+
+/** The registration's `identityPhoto` flag as the API answers it. */
+const identityPhotoShown = async (c: HubClient, id: string): Promise<unknown> => (JSON.parse((await c.raw('GET', `/api/registrations/${id}`)).body) as { identityPhoto?: unknown }).identityPhoto;
 
 const header = (h: Record<string, string | string[] | undefined>, name: string): string => String(h[name] ?? '');
 
@@ -89,6 +95,24 @@ describe('what the console needs from the API', () => {
     expect((await site.anonymous().raw('GET', `/api/registrations/${reg.id}/photos/1`)).status).toBe(401);
     // The queue itself (names, masked numbers) is not cached either.
     expect(header((await mgr1.raw('GET', '/api/registrations')).headers, 'cache-control')).toBe('no-store');
+  });
+
+  it("keeps the identity's portrait from the real-name check beside the registration until it is decided, then deletes it", async () => {
+    const reg = await site.anonymous().registrations.submit(registrationBody('b-1', 2)); // the identity the fake service has a portrait of
+    const mgr1 = await site.client('mgr-1');
+    expect(await identityPhotoShown(mgr1, reg.id)).toBe(true);
+    const portrait = await mgr1.raw('GET', `/api/registrations/${reg.id}/identity-photo`);
+    expect([portrait.status, header(portrait.headers, 'content-type'), header(portrait.headers, 'cache-control'), portrait.body]).toEqual([200, 'image/jpeg', 'no-store', 'identity portrait of 张伟']);
+    expect((await (await site.client('mgr-2')).raw('GET', `/api/registrations/${reg.id}/identity-photo`)).status).toBe(403);
+    const file = identityPhotoOf(site.community, reg.id)?.file ?? '';
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    await mgr1.registrations.reject(reg.id, 'not the person on the card');
+    expect(existsSync(file)).toBe(false);
+    expect(await identityPhotoShown(mgr1, reg.id)).toBe(false);
+    expect((await mgr1.raw('GET', `/api/registrations/${reg.id}/identity-photo`)).status).toBe(404);
+    // An identity the service has no portrait of: none, and the console says so.
+    const other = await site.anonymous().registrations.submit(registrationBody('b-1', 1));
+    expect(await identityPhotoShown(mgr1, other.id)).toBe(false);
   });
 
   it("gives a session its own CSRF token and permissions on /api/me, so a reloaded page can make changes", async () => {

@@ -96,7 +96,7 @@ beforeAll(async () => {
   hub = await startCommunityHub({ clock, community, passphrase: PASS, pollMs: 100, log: silentLogger() });
   pipeline = await FacePipeline.load();
   const tls = httpTls(community, PASS, clock.now());
-  api = await HubApi.create({ community, clock, log: silentLogger(), tls, realName: new FakeRealNameCheck(IDENTITIES), enroller: pipelineEnroller(pipeline) });
+  api = await HubApi.create({ community, clock, log: silentLogger(), tls, realName: new FakeRealNameCheck([{ ...IDENTITIES[0]!, portrait: { contentType: 'image/jpeg', data: readFileSync(testFile(FRANCK_STILLS[5]!)) } }, IDENTITIES[1]!]), enroller: pipelineEnroller(pipeline) });
   const { port } = await api.listen('127.0.0.1', 0);
   baseUrl = `https://127.0.0.1:${port}`;
   ca = readFileSync(community.paths.ca.cert);
@@ -166,9 +166,10 @@ describe('the web console in a real browser', () => {
       const review = page.getByRole('region', { name: `审核 ${IDENTITIES[0]!.name} 的注册` });
       await expect(review.getByText('1101**********4512').isVisible()).resolves.toBe(true);
       await expect(review.getByText('已核验').isVisible()).resolves.toBe(true);
-      // Each registration photo is shown (loaded from the hub) with its quality verdict.
+      // The identity's portrait beside each registration photo (loaded from the hub), with its quality verdict.
       const photos = review.getByRole('img');
-      await waitFor(async () => (await photos.count()) === 3 && (await photos.evaluateAll(loaded)), 10_000, 'the three photos');
+      await waitFor(async () => (await photos.count()) === 4 && (await photos.evaluateAll(loaded)), 10_000, 'the identity photo and the three registration photos');
+      expect(await review.getByRole('img', { name: `${IDENTITIES[0]!.name} 的证件照` }).count()).toBe(1);
       expect(await review.getByText('质量合格').count()).toBe(3);
       await shot(page, 'queue.zh-CN');
       await page.getByLabel('语言').selectOption('en');
@@ -198,6 +199,16 @@ describe('the web console in a real browser', () => {
       await page.getByRole('button', { name: '搜索' }).click();
       await page.getByRole('cell', { name: reg.id }).waitFor();
       await expect(page.getByRole('button', { name: `注销 ${IDENTITIES[0]!.name}` }).isVisible()).resolves.toBe(true);
+      // His access: another building's door is refused (the API's 403, said on the page), a date in his own is kept.
+      await page.getByRole('button', { name: `修改 ${IDENTITIES[0]!.name} 的通行权限` }).click();
+      await page.getByLabel('可进入的门（逗号分隔）').fill('door-2');
+      await page.getByRole('button', { name: `保存 ${IDENTITIES[0]!.name} 的通行权限` }).click();
+      await page.getByRole('alert').filter({ hasText: '您没有权限执行此操作。' }).waitFor();
+      await page.getByLabel('可进入的门（逗号分隔）').fill('');
+      await page.getByLabel('有效期至').fill('2030-06-30');
+      await page.getByRole('button', { name: `保存 ${IDENTITIES[0]!.name} 的通行权限` }).click();
+      await page.getByText(`已更新 ${IDENTITIES[0]!.name} 的通行权限。`).waitFor();
+      expect(community.db.person(reg.id)?.authorisations).toEqual([expect.objectContaining({ buildingIds: ['b-1'], doorIds: [], validUntil: expect.stringMatching(/^2030-0(6-30|7-01)/) as unknown })]);
       await shot(page, 'residents.zh-CN');
     } finally {
       await context.close();
@@ -253,9 +264,10 @@ describe('the web console in a real browser', () => {
           for (const row of document.querySelectorAll('tr[data-sighting]')) window.seen[row.getAttribute('data-sighting')] ??= Date.now();
         }).observe(document.body, { childList: true, subtree: true });`);
 
+      const known = community.db.alerts().length;
       const d = await door.passage('a decision on the tagged resident');
       expect(d.decision.alerts).toEqual([{ tag: 'missing-person', personId: approvedId }]);
-      const sighting = await waitFor(() => community.db.alerts('missing-person')[0], 10_000, 'the sighting at the hub');
+      const sighting = await waitFor(() => community.db.alerts('missing-person').find((a) => a.id > known), 10_000, 'the sighting at the hub');
       const row = page.locator(`tr[data-sighting="${sighting.id}"]`);
       await row.waitFor({ timeout: 10_000 });
       const shownAt = Number(await page.evaluate(`window.seen[${JSON.stringify(String(sighting.id))}] ?? 0`));
