@@ -51,7 +51,7 @@ export function ResidentsPage({ me }: { me: Me }): preact.JSX.Element {
                 <td>{r.name ?? '—'}</td>
                 <td>{r.room ?? '—'}</td>
                 <td>{r.buildings.join(', ')}</td>
-                <td>{r.access.map((a) => [...a.buildingIds, ...a.doorIds].join(', ') + (a.validUntil ? ` (${t('residents.until', { date: a.validUntil })})` : '')).join('; ') || '—'}</td>
+                <td>{r.access.map((a) => [...a.buildingIds, ...a.doorIds].join(', ') + (a.validUntil ? ` (${t('residents.until', { date: lastDay(a.validUntil) })})` : '')).join('; ') || '—'}</td>
                 <td>{t(`residents.status.${r.status}`)}</td>
                 {canWrite && (
                   <td>
@@ -79,6 +79,15 @@ export function ResidentsPage({ me }: { me: Me }): preact.JSX.Element {
   );
 }
 
+/**
+ * The last day of an access that ends at `validUntil` (the midnight after that day, as the API keeps it),
+ * as YYYY-MM-DD in this browser's time zone: what the operator typed as the end date.
+ */
+function lastDay(validUntil: string): string {
+  const d = new Date(Date.parse(validUntil) - 1);
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+}
+
 const list = (v: string): string[] => v.split(/[,，\s]+/).map((x) => x.trim()).filter(Boolean);
 
 /** Replace the buildings and doors a resident may open, and until when (the API checks a manager's buildings). */
@@ -86,7 +95,8 @@ function Access({ resident: r, onDone }: { resident: Resident; onDone: (message:
   const [open, setOpen] = useState(false);
   const [buildings, setBuildings] = useState(r.access.flatMap((a) => a.buildingIds).join(', '));
   const [doors, setDoors] = useState(r.access.flatMap((a) => a.doorIds).join(', '));
-  const [until, setUntil] = useState(r.access.find((a) => a.validUntil)?.validUntil?.slice(0, 10) ?? '');
+  const given = r.access.find((a) => a.validUntil)?.validUntil;
+  const [until, setUntil] = useState(given ? lastDay(given) : '');
   const [error, setError] = useState<string | null>(null);
   const name = r.name ?? r.personId;
   if (!open) return <button type="button" aria-label={t('residents.changeAccessOf', { name })} onClick={() => setOpen(true)}>{t('residents.editAccess')}</button>;
