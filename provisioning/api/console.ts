@@ -14,6 +14,7 @@
  * photos stay out of caches).
  */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { TerminalError } from '../../core/errors';
 import type { Logger } from '../../core/log';
@@ -25,7 +26,12 @@ export class ConsoleBuildError extends TerminalError {
   readonly code = 'console-build';
 }
 
-export const CONSOLE_SOURCE = join(__dirname, '..', 'console');
+/**
+ * The console's source: beside this file when the hub runs from source (tsx), and in the source tree
+ * when it runs compiled from dist/ (`npm run build` compiles the hub, not the browser's TSX).
+ */
+export const CONSOLE_SOURCE = [join(__dirname, '..', 'console'), join(__dirname, '..', '..', '..', 'provisioning', 'console')]
+  .find((d) => existsSync(join(d, 'main.tsx'))) ?? join(__dirname, '..', 'console');
 
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'none'",
