@@ -1,22 +1,37 @@
 /**
  * The real-name check a tenant's registration passes before it is stored: does this identity document
- * number belong to this name? In production an identity verification service answers it; the hub only
- * sees this interface. `FakeRealNameCheck` (tests, demos) knows a fixed list of identities.
+ * number belong to this name? When it does, the service also gives the document's photo, from which
+ * the person is enrolled with the app's selfies (issue 17; registrations.ts). In production an identity
+ * verification service answers it; the hub only sees this interface. `FakeRealNameCheck` (tests,
+ * demos) knows a fixed list of identities, each with a photo file or none.
  */
+import { readFileSync } from 'node:fs';
+
 export type RealNameVerdict = 'verified' | 'mismatch' | 'unavailable' | 'unchecked';
 
+/** The identity document's photo, as the identity service returns it (never logged, never sent to a door). */
+export interface IdPhoto {
+  contentType: 'image/jpeg' | 'image/png';
+  data: Buffer;
+}
+
+/** The verdict, and with `verified` the document's photo when the service has one. */
+export type RealNameResult = { verdict: 'verified'; idPhoto: IdPhoto | null } | { verdict: Exclude<RealNameVerdict, 'verified'> };
+
 export interface RealNameCheck {
-  check(identity: { name: string; idNumber: string }): Promise<RealNameVerdict>;
+  check(identity: { name: string; idNumber: string }): Promise<RealNameResult>;
 }
 
 export class FakeRealNameCheck implements RealNameCheck {
   readonly calls: number[] = [];
-  constructor(private readonly known: ReadonlyArray<{ name: string; idNumber: string }>) {}
+  constructor(private readonly known: ReadonlyArray<{ name: string; idNumber: string; photo?: string }>) {}
 
-  check(identity: { name: string; idNumber: string }): Promise<RealNameVerdict> {
+  check(identity: { name: string; idNumber: string }): Promise<RealNameResult> {
     this.calls.push(1);
     const hit = this.known.find((k) => k.idNumber === identity.idNumber);
-    return Promise.resolve(hit === undefined || hit.name !== identity.name ? 'mismatch' : 'verified');
+    if (hit === undefined || hit.name !== identity.name) return Promise.resolve({ verdict: 'mismatch' });
+    const idPhoto = hit.photo === undefined ? null : { contentType: hit.photo.toLowerCase().endsWith('.png') ? 'image/png' as const : 'image/jpeg' as const, data: readFileSync(hit.photo) };
+    return Promise.resolve({ verdict: 'verified', idPhoto });
   }
 }
 
@@ -25,8 +40,8 @@ export class FakeRealNameCheck implements RealNameCheck {
  * refused as `unavailable` (503), so nothing unchecked enters the queue by accident.
  */
 export class NoRealNameCheck implements RealNameCheck {
-  check(): Promise<RealNameVerdict> {
-    return Promise.resolve('unavailable');
+  check(): Promise<RealNameResult> {
+    return Promise.resolve({ verdict: 'unavailable' });
   }
 }
 
@@ -35,8 +50,8 @@ export class NoRealNameCheck implements RealNameCheck {
  * are accepted and stored as `unchecked`, which the approval queue shows to the manager.
  */
 export class SkippedRealNameCheck implements RealNameCheck {
-  check(): Promise<RealNameVerdict> {
-    return Promise.resolve('unchecked');
+  check(): Promise<RealNameResult> {
+    return Promise.resolve({ verdict: 'unchecked' });
   }
 }
 

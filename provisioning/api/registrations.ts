@@ -5,7 +5,8 @@
  * pending person (persons.ts, via admin-port.ts) plus this row; the person id is the registration id.
  * A manager of that building approves it (the person becomes active with the access given, the hub
  * publishes it) or rejects it with a reason (the pending person is revoked: templates and photos deleted).
- * The identity document number is kept masked only (realname.ts).
+ * The identity document number is kept masked only (realname.ts). The document's photo, when the
+ * real-name check gives one, is enrolled at approval with the selfies if they agree (id-photo.ts).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,10 +14,12 @@ import { join } from 'node:path';
 import { ulid } from 'ulid';
 import { z } from 'zod';
 import { removeInside } from '../../core/fs';
+import type { TemplateIn } from '../../runtime/roster/batch';
 import { EnrolmentMismatchError, EnrolmentPhotoError } from '../../runtime/tools/enrol';
 import { IdSchema } from '../../runtime/protocol/ids';
 import { persons, type Enroller, type PortContext } from './admin-port';
 import { knownBuildings } from './buildings';
+import { EnrolmentDisagreementError, idPhotoFile, idPhotoTemplate, saveIdPhoto } from './id-photo';
 import { ApiProblem } from './problem';
 import { maskIdNumber, type RealNameCheck } from './realname';
 
@@ -85,7 +88,8 @@ export function listRegistrations(ctx: Pick<PortContext, 'community'>, filter: {
 /** Checks and stores a tenant's registration; nothing is stored when any check refuses it. */
 export async function submitRegistration(ctx: PortContext, realName: RealNameCheck, enroller: Enroller, input: RegistrationIn): Promise<Registration> {
   if (!knownBuildings(ctx.community).has(input.buildingId)) throw new ApiProblem(422, 'unknown-building', `no building ${input.buildingId} in this community`, [{ path: 'body.buildingId', message: 'unknown building' }]);
-  const verdict = await realName.check({ name: input.name, idNumber: input.idNumber });
+  const checked = await realName.check({ name: input.name, idNumber: input.idNumber });
+  const verdict = checked.verdict;
   if (verdict !== 'verified' && verdict !== 'unchecked') {
     throw new ApiProblem(verdict === 'unavailable' ? 503 : 422, 'real-name', verdict === 'unavailable' ? 'the real-name check is unavailable: try again later' : 'the name and identity document number do not match');
   }
@@ -110,6 +114,8 @@ export async function submitRegistration(ctx: PortContext, realName: RealNameChe
       }
       throw e;
     }
+    // The document's photo waits in the person's folder for the approval (id-photo.ts).
+    if (checked.verdict === 'verified' && checked.idPhoto) saveIdPhoto(ctx.community, person.photoKey, checked.idPhoto);
     const photos = person.photos.map((name) => ({ name, verdict: 'passed' as const, reasons: [] as string[] }));
     ctx.community.db.tx(() => {
       ctx.community.db.db.prepare(`INSERT INTO registrations (id, person_id, name, id_number_masked, building_id, room, photos, real_name, status, submitted_at)
@@ -139,20 +145,47 @@ function pending(ctx: PortContext, id: string): Registration {
   return r;
 }
 
-/** Approve with access (default: the building registered for); the person becomes active. */
-export function approveRegistration(ctx: PortContext, id: string, access: AccessIn): Registration {
-  const r = pending(ctx, id);
+/**
+ * Approve with access (default: the building registered for); the person becomes active. When the
+ * real-name check gave the identity document's photo, the person is enrolled from it too, only if it
+ * and the selfies agree pairwise (id-photo.ts): otherwise 422 `photo-disagreement` naming the pairs,
+ * and nothing changes.
+ */
+export async function approveRegistration(ctx: PortContext, id: string, access: AccessIn, enroller?: Enroller): Promise<Registration> {
+  let r = pending(ctx, id);
+  const person = persons.find(ctx, r.personId);
+  const idFile = person ? idPhotoFile(ctx.community, person.photoKey) : null;
+  let idTemplate: TemplateIn | null = null;
+  if (person && idFile) {
+    if (!enroller) throw new ApiProblem(503, 'enroller-unavailable', 'the face pipeline is needed to enrol the identity document photo');
+    try {
+      idTemplate = await idPhotoTemplate(enroller, idFile, person);
+    } catch (e) {
+      if (e instanceof EnrolmentDisagreementError) {
+        throw new ApiProblem(422, 'photo-disagreement', e.message, e.pairs.map((p) => ({ path: p.b === 'ID photo' ? 'idPhoto' : `photos.${p.b.replace('selfie ', '')}`, message: `${p.a} and ${p.b} do not agree (${p.similarity.toFixed(3)} < ${p.threshold})` })));
+      }
+      if (e instanceof EnrolmentPhotoError) throw new ApiProblem(422, 'id-photo-quality', `the identity document photo was refused: ${e.reasons.join(', ')}`);
+      throw e;
+    }
+    r = pending(ctx, id); // decided by someone else while the photo was enrolled?
+  }
   const given = access.doors !== undefined || access.buildings !== undefined;
   const spec = {
     ...(given ? {} : { buildings: [r.buildingId] }),
     ...Object.fromEntries(Object.entries(access).filter(([, v]) => v !== undefined)),
   };
+  const decided = r;
   ctx.community.db.tx(() => {
-    persons.approve(ctx, r.personId, spec);
+    const now = persons.find(ctx, decided.personId);
+    if (idTemplate && now) {
+      ctx.community.db.savePerson({ ...now, templates: [idTemplate, ...now.templates.filter((t) => t.templateId !== idTemplate.templateId)] }, ctx.now);
+      ctx.community.db.audit(ctx.actor, 'person.enrol-id-photo', decided.personId, { templates: now.templates.length + 1 }, ctx.now);
+    }
+    persons.approve(ctx, decided.personId, spec);
     ctx.community.db.db.prepare("UPDATE registrations SET status = 'approved', decided_by = ?, decided_at = ? WHERE id = ?").run(ctx.actor, ctx.now, id);
     ctx.community.db.audit(ctx.actor, 'registration.approve', id, { personId: r.personId }, ctx.now);
   });
-  return getRegistration(ctx, id) ?? r;
+  return getRegistration(ctx, id) ?? decided;
 }
 
 /** Reject with a reason: the pending person is revoked (templates and photos deleted), the name and masked number erased. */

@@ -86,7 +86,7 @@ export function registrationRoutes(app: ApiApp, ctx: ApiContext): void {
       },
     },
     schema: { summary: 'Approve with access (default: the building registered for)', params: Params, body: AccessInSchema, response: { 200: RegistrationSchema } },
-  }, (req) => approveRegistration(ctx.port(req), req.params.id, req.body));
+  }, (req) => approveRegistration(ctx.port(req), req.params.id, req.body, ctx.enroller));
 
   app.post('/api/registrations/:id/reject', {
     config: { permission: 'registrations.decide', buildings: (req) => buildingOf((req.params as { id: string }).id) },
