@@ -21,6 +21,7 @@
  * A pair's group: genuine = its person's group; impostor = east-asian when both faces are East Asian,
  * other when both are labelled other, mixed otherwise (including the unlabelled group-photo faces).
  * "Every impostor pair" = all impostor pairs of all sets, across sets too.
+ * Last, the identity-document photo measurement (bench/id-photo-agreement.ts, also `npm run eval:id-photo`).
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -34,6 +35,7 @@ import { DEFAULT_QUALITY } from '../models/quality';
 import { DEFAULT_MATCH_THRESHOLD } from '../models/thresholds';
 import { facesCalib, HELD_OUT_CLIP, heldOutStills, NO_SHARED_DATA, sharedDataDir, type Group } from '../test/fixtures/calib';
 import { FRANCK_STILLS, FRANCK_VIDEO, GROUP_PHOTOS, OTHER_VIDEOS, testFile } from '../test/fixtures/photos';
+import { measureIdPhotoAgreement, printIdPhotoAgreement } from './id-photo-agreement';
 import { percentile, wantsJson } from './stats';
 
 const VIDEO_EVERY_S = 5;
@@ -468,6 +470,13 @@ async function main(): Promise<void> {
       console.log(`  ${w.name}: frames ${st.frames}, frame TAR ${pct(st.frameTar)}, windows ${st.windows}, window TAR ${pct(st.windowTar)}, window min ${f3(st.windowMin)}`);
     }
     json['calib_available'] = false;
+  }
+  // Enrolment from an identity-document photo with app selfies (issue 17 item 4)
+  const idPhoto = await measureIdPhotoAgreement(p, data);
+  json['id_photo_agreement'] = idPhoto;
+  if (!wantsJson()) {
+    console.log('\nidentity-document photo with app selfies (enrolment agreement, runtime/tools/enrol.ts AGREEMENT):');
+    printIdPhotoAgreement(idPhoto);
   }
   await p.close();
   if (wantsJson()) console.log(JSON.stringify(json));

@@ -14,6 +14,7 @@ import { isId } from '../runtime/protocol/ids';
 import { TerminalError } from '../core/errors';
 import { OPERATORS_SCHEMA } from './operators/schema';
 import { newPhotoKey, PhotoKeySchema, PhotoNameSchema, type PhotoMove } from './photos';
+import { ADAPTED_TEMPLATES_TABLE, SqliteAdaptedTemplates, type AdaptedTemplateRecord } from './store/adapted-templates';
 import type { AuditQuery, HubStore } from './store/hub-store';
 
 export class HubDbError extends TerminalError {
@@ -201,6 +202,8 @@ export const HUB_MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
   ) WITHOUT ROWID;`),
   // 6: operators, their sessions and API tokens, login throttling, tenant registrations (provisioning/operators/schema.ts)
   (db) => db.exec(OPERATORS_SCHEMA),
+  // 7: adapted templates learnt at the doors and accepted by the hub (provisioning/store/adapted-templates.ts)
+  (db) => db.exec(ADAPTED_TEMPLATES_TABLE),
 ];
 
 export const HUB_SCHEMA_VERSION = HUB_MIGRATIONS.length;
@@ -400,6 +403,7 @@ function passFromRow(r: Row): PassRecord {
 /** The hub's storage in SQLite (hub.db): the implementation of HubStore (provisioning/store/hub-store.ts). */
 export class HubDb implements HubStore {
   readonly db: Database.Database;
+  private adaptedStore: SqliteAdaptedTemplates | null = null;
 
   constructor(readonly path: string) {
     this.db = new Database(path);
@@ -481,7 +485,28 @@ export class HubDb implements HubStore {
       tags: JSON.stringify(rec.tags),
       photos: JSON.stringify(rec.photos),
     });
+    // Adapted templates were anchored on the enrolment: a revocation or a new enrolment deletes them.
+    if (rec.status !== 'active' || (prev !== null && JSON.stringify(prev.templates) !== JSON.stringify(rec.templates))) this.adapted.forget(rec.personId);
     return rec;
+  }
+
+  // Adapted templates (provisioning/store/adapted-templates.ts)
+
+  private get adapted(): SqliteAdaptedTemplates {
+    this.adaptedStore ??= new SqliteAdaptedTemplates(this.db);
+    return this.adaptedStore;
+  }
+
+  adaptedTemplates(personId: string): AdaptedTemplateRecord[] {
+    return this.adapted.adaptedTemplates(personId);
+  }
+
+  addAdaptedTemplate(t: AdaptedTemplateRecord, maxPerPerson: number, now: number): { added: boolean; replaced: string[] } {
+    return this.adapted.addAdaptedTemplate(t, maxPerPerson, now);
+  }
+
+  deleteAdaptedTemplates(personId: string | null, now: number): Array<{ personId: string; deleted: number }> {
+    return this.adapted.deleteAdaptedTemplates(personId, now);
   }
 
   /** Persons changed since they were last published (oldest change first). */

@@ -102,7 +102,7 @@ export const ConfigSchema = z.strictObject({
     })
     .refine((e) => e.minFrames <= e.maxFrames, 'minFrames must not exceed maxFrames')
     .prefault({}),
-  /** Template adaptation from confident door captures (runtime/roster/adaptation.ts), held in memory. */
+  /** Template adaptation from confident door captures (runtime/roster/adaptation.ts), shared through the hub. */
   adaptation: AdaptationPolicySchema.prefault({}),
   /** What opens this door besides (or instead of) a face: cards, PINs, passes (runtime/access). */
   access: AccessConfigSchema.prefault({}),
@@ -118,6 +118,11 @@ export const ConfigSchema = z.strictObject({
       keyFile: z.string().min(1),
       /** The hub's Ed25519 public key (PEM), pinned at provisioning. */
       hubPublicKeyFile: z.string().min(1),
+      /**
+       * The hub's X25519 sealing key (PEM), pinned at provisioning: adapted templates go to the hub
+       * sealed to it. Absent (a bundle from before it): adapted templates stay on this terminal.
+       */
+      hubSealKeyFile: z.string().min(1).optional(),
       heartbeatMs: z.number().int().min(1000).default(30_000),
       /** Reconnect back-off: the wait doubles from min to max after each failed attempt (jittered). */
       reconnectMinMs: z.number().int().min(100).max(600_000).default(500),
@@ -243,6 +248,7 @@ export function parseConfig(raw: unknown, file = '(config)', baseDir = process.c
     c.hub.certFile = abs(c.hub.certFile);
     c.hub.keyFile = abs(c.hub.keyFile);
     c.hub.hubPublicKeyFile = abs(c.hub.hubPublicKeyFile);
+    if (c.hub.hubSealKeyFile !== undefined) c.hub.hubSealKeyFile = abs(c.hub.hubSealKeyFile);
   }
   if (c.camera.kind === 'file') {
     if (c.camera.input.kind === 'video') c.camera.input.path = abs(c.camera.input.path);

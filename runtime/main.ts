@@ -21,6 +21,7 @@ import { createLogger, type Logger } from '../core/log';
 import { loadConfig, updateStateDir, type Config } from './config';
 import { LivenessFusion } from './loop/liveness-fusion';
 import { LocalAdaptation } from './roster/local-adaptation';
+import { loadSealPublicKey } from './protocol/sealed';
 import { Matcher } from './roster/matcher';
 import { RosterStore } from './roster/store';
 import { CertificateInstaller } from './sync/certificate';
@@ -109,6 +110,7 @@ export function realParts(config: Config, clock: Clock, log: Logger, gpio: GpioF
           log,
         }),
         hubPublicKey: createPublicKey(readFileSync(hub.hubPublicKeyFile)),
+        ...(hub.hubSealKeyFile !== undefined ? { hubSealKey: loadSealPublicKey(readFileSync(hub.hubSealKeyFile)) } : {}),
         ...(stagingKey ? { stagingKey } : {}),
         // Renewed certificates from the hub replace the bundle's certFile (runtime/sync/certificate.ts).
         certificates: new CertificateInstaller({ terminalId: config.terminalId, files: { certFile: hub.certFile, keyFile: hub.keyFile, caFile: hub.caFile }, clock, log }),

@@ -12,3 +12,4 @@ export * from './updates';
 export * from './audit';
 export * from './passes';
 export * from './credentials';
+export * from './adaptation';

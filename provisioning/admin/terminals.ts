@@ -14,6 +14,7 @@ import { refreshBroker } from '../broker';
 import { terminalCertFiles } from '../certificates';
 import type { TerminalRecord } from '../db';
 import { CERT_POLICY, issueCert, newKey, revokeCert, writePrivate } from '../pki';
+import { ensureSealKey } from '../seal-key';
 import { ensureUpdateKey } from '../update/keys';
 import { actorOf, ConflictError, NotFoundError, passphraseOf, type AdminContext } from './context';
 import { ensureCredentialSecret } from './credentials';
@@ -48,6 +49,8 @@ export const BUNDLE_FILES = {
   cert: 'device.crt',
   key: 'device.key',
   hubKey: 'hub-signing.pub',
+  /** The hub's X25519 sealing key: adapted templates go up sealed to it (provisioning/seal-key.ts). */
+  hubSealKey: 'hub-seal.pub',
   /** The community's update key (bundles are signed with it; never the roster key). */
   updateKey: 'update-signing.pub',
   secret: 'device.secret',
@@ -73,6 +76,7 @@ export function addTerminal(ctx: AdminContext, o: AddTerminalInput): TerminalBun
   if (existsSync(out) && (!statSync(out).isDirectory() || readdirSync(out).length > 0)) throw new TerminalAdminError(`${out} is not empty or is not a folder`);
   c.checkPassphrase(passphrase);
   const updateKey = readFileSync(ensureUpdateKey(c, passphrase).paths.pub, 'utf8');
+  const sealKey = ensureSealKey(c, passphrase).publicKeyPem;
   const now = ctx.clock.now();
   const config = {
     terminalId: id,
@@ -90,6 +94,7 @@ export function addTerminal(ctx: AdminContext, o: AddTerminalInput): TerminalBun
       certFile: BUNDLE_FILES.cert,
       keyFile: BUNDLE_FILES.key,
       hubPublicKeyFile: BUNDLE_FILES.hubKey,
+      hubSealKeyFile: BUNDLE_FILES.hubSealKey,
       heartbeatMs: c.config.heartbeatMs,
     },
     paths: { dataDir: 'data', secretFile: BUNDLE_FILES.secret, credentialSecretFile: BUNDLE_FILES.credentialSecret },
@@ -106,6 +111,7 @@ export function addTerminal(ctx: AdminContext, o: AddTerminalInput): TerminalBun
   writeFileSync(join(out, BUNDLE_FILES.cert), cert);
   writePrivate(join(out, BUNDLE_FILES.key), key);
   writeFileSync(join(out, BUNDLE_FILES.hubKey), c.signingPublicKeyPem());
+  writeFileSync(join(out, BUNDLE_FILES.hubSealKey), sealKey);
   writeFileSync(join(out, BUNDLE_FILES.updateKey), updateKey);
   writePrivate(join(out, BUNDLE_FILES.secret), randomBytes(32));
   // The community's credential secret: cards and PINs typed at this door are digested with it.

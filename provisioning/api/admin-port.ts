@@ -5,6 +5,7 @@
  * client said.
  */
 import type { Clock } from '../../core/clock';
+import { resetAdaptation, type AdaptationReset } from '../admin/adaptation';
 import { awaitCommands, queueCommand } from '../admin/doors';
 import type { AdminContext } from '../admin/context';
 import type { AccessSpec } from '../admin/access';
@@ -62,6 +63,11 @@ export const persons = {
   photoPaths: (ctx: PortContext, p: PersonRecord): string[] => storedPhotoPaths(ctx.community, p),
   /** Cards and PINs (digests only are kept). */
   setCredentials: (ctx: PortContext, id: string, input: Omit<SetCredentialsInput, 'id'>): Promise<PersonRecord> => setCredentials(admin(ctx), { ...input, id }),
+};
+
+export const adaptation = {
+  /** Forgets one person's adapted templates on the hub and at every door (provisioning/admin/adaptation.ts). */
+  reset: (ctx: PortContext, personId: string): AdaptationReset => resetAdaptation(admin(ctx), { personId }),
 };
 
 export const passes = {

@@ -1,38 +1,38 @@
 /**
  * The real-name check a tenant's registration passes before it is stored: does this identity document
- * number belong to this name? In production an identity verification service answers it; the hub only
- * sees this interface. `FakeRealNameCheck` (tests, demos) knows a fixed list of identities.
+ * number belong to this name? When it does, the service also gives the document's photo, from which
+ * the person is enrolled with the app's selfies (issue 17; registrations.ts). In production an identity
+ * verification service answers it; the hub only sees this interface. `FakeRealNameCheck` (tests,
+ * demos) knows a fixed list of identities, each with a photo (a file, or the photo itself) or none.
  */
+import { readFileSync } from 'node:fs';
+
 export type RealNameVerdict = 'verified' | 'mismatch' | 'unavailable' | 'unchecked';
 
-/** The portrait an identity service holds for an identity (the photo of the identity document). */
-export interface IdentityPortrait {
+/** The identity document's photo, as the identity service returns it (never logged, never sent to a door). */
+export interface IdPhoto {
   contentType: 'image/jpeg' | 'image/png';
   data: Buffer;
 }
 
+/** The verdict, and with `verified` the document's photo when the service has one. */
+export type RealNameResult = { verdict: 'verified'; idPhoto: IdPhoto | null } | { verdict: Exclude<RealNameVerdict, 'verified'> };
+
 export interface RealNameCheck {
-  check(identity: { name: string; idNumber: string }): Promise<RealNameVerdict>;
-  /**
-   * The identity's portrait, for a verified identity, where the service gives one: the manager sees it
-   * beside the registration photos. Kept with the registration until it is decided, then deleted.
-   */
-  portrait?(identity: { name: string; idNumber: string }): Promise<IdentityPortrait | null>;
+  check(identity: { name: string; idNumber: string }): Promise<RealNameResult>;
 }
 
 export class FakeRealNameCheck implements RealNameCheck {
   readonly calls: number[] = [];
-  constructor(private readonly known: ReadonlyArray<{ name: string; idNumber: string; portrait?: IdentityPortrait }>) {}
+  constructor(private readonly known: ReadonlyArray<{ name: string; idNumber: string; photo?: string | IdPhoto }>) {}
 
-  check(identity: { name: string; idNumber: string }): Promise<RealNameVerdict> {
+  check(identity: { name: string; idNumber: string }): Promise<RealNameResult> {
     this.calls.push(1);
     const hit = this.known.find((k) => k.idNumber === identity.idNumber);
-    return Promise.resolve(hit === undefined || hit.name !== identity.name ? 'mismatch' : 'verified');
-  }
-
-  portrait(identity: { name: string; idNumber: string }): Promise<IdentityPortrait | null> {
-    const hit = this.known.find((k) => k.idNumber === identity.idNumber && k.name === identity.name);
-    return Promise.resolve(hit?.portrait ?? null);
+    if (hit === undefined || hit.name !== identity.name) return Promise.resolve({ verdict: 'mismatch' });
+    const p = hit.photo;
+    const idPhoto = p === undefined ? null : typeof p !== 'string' ? p : { contentType: p.toLowerCase().endsWith('.png') ? 'image/png' as const : 'image/jpeg' as const, data: readFileSync(p) };
+    return Promise.resolve({ verdict: 'verified', idPhoto });
   }
 }
 
@@ -41,8 +41,8 @@ export class FakeRealNameCheck implements RealNameCheck {
  * refused as `unavailable` (503), so nothing unchecked enters the queue by accident.
  */
 export class NoRealNameCheck implements RealNameCheck {
-  check(): Promise<RealNameVerdict> {
-    return Promise.resolve('unavailable');
+  check(): Promise<RealNameResult> {
+    return Promise.resolve({ verdict: 'unavailable' });
   }
 }
 
@@ -51,8 +51,8 @@ export class NoRealNameCheck implements RealNameCheck {
  * are accepted and stored as `unchecked`, which the approval queue shows to the manager.
  */
 export class SkippedRealNameCheck implements RealNameCheck {
-  check(): Promise<RealNameVerdict> {
-    return Promise.resolve('unchecked');
+  check(): Promise<RealNameResult> {
+    return Promise.resolve({ verdict: 'unchecked' });
   }
 }
 

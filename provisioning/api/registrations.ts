@@ -5,23 +5,25 @@
  * pending person (persons.ts, via admin-port.ts) plus this row; the person id is the registration id.
  * A manager of that building approves it (the person becomes active with the access given, the hub
  * publishes it) or rejects it with a reason (the pending person is revoked: templates and photos deleted).
- * The identity document number is kept masked only (realname.ts). The identity's portrait, when the
- * real-name check gives one, is kept beside the registration (`registrations/<id>.identity.{jpg,png}` in
- * the community folder, 0600) for the manager to compare, and deleted when the registration is decided.
+ * The identity document number is kept masked only (realname.ts). The document's photo, when the
+ * real-name check gives one, is shown to the manager beside the registration photos while it is pending
+ * (GET .../identity-photo) and enrolled at approval with the selfies if they agree (id-photo.ts).
  */
-import { existsSync, mkdirSync, mkdtempSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ulid } from 'ulid';
 import { z } from 'zod';
 import { removeInside } from '../../core/fs';
+import type { TemplateIn } from '../../runtime/roster/batch';
 import { EnrolmentMismatchError, EnrolmentPhotoError } from '../../runtime/tools/enrol';
 import { IdSchema } from '../../runtime/protocol/ids';
 import { persons, type Enroller, type PortContext } from './admin-port';
 import { knownBuildings } from './buildings';
+import { EnrolmentDisagreementError, idPhotoFile, idPhotoTemplate, saveIdPhoto } from './id-photo';
 import { ApiProblem } from './problem';
 import type { Community } from '../community';
-import { maskIdNumber, type IdentityPortrait, type RealNameCheck } from './realname';
+import { maskIdNumber, type IdPhoto, type RealNameCheck } from './realname';
 
 export const PhotoInSchema = z.strictObject({
   contentType: z.enum(['image/jpeg', 'image/png']),
@@ -52,38 +54,27 @@ export const RegistrationSchema = z.strictObject({
   decidedAt: z.number().nullable(),
   reason: z.string().nullable(),
   submittedAt: z.number(),
-  /** Whether the identity's portrait from the real-name check is there to compare (GET .../identity-photo). */
+  /** Whether the identity document's photo from the real-name check is there to compare (GET .../identity-photo). */
   identityPhoto: z.boolean(),
 });
 export type Registration = z.infer<typeof RegistrationSchema>;
 
-const PORTRAIT_TYPES = { jpg: 'image/jpeg', png: 'image/png' } as const;
-
-/** The identity portrait kept with registration `id`, if any: its file and type. */
-export function identityPhotoOf(c: Community, id: string): { file: string; contentType: IdentityPortrait['contentType'] } | null {
-  for (const [ext, contentType] of Object.entries(PORTRAIT_TYPES)) {
-    const file = join(c.paths.dir, 'registrations', `${id}.identity.${ext}`);
-    if (existsSync(file)) return { file, contentType };
-  }
-  return null;
-}
-
-function keepIdentityPhoto(c: Community, id: string, p: IdentityPortrait): void {
-  const dir = join(c.paths.dir, 'registrations');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  writeFileSync(join(dir, `${id}.identity.${p.contentType === 'image/png' ? 'png' : 'jpg'}`), p.data, { mode: 0o600 });
-}
-
-function dropIdentityPhoto(c: Community, id: string): void {
-  const p = identityPhotoOf(c, id);
-  if (p) unlinkSync(p.file);
+/**
+ * The identity document's photo of a pending registration, for the manager to compare: its file and
+ * type, or null (none given, or the registration is decided: after an approval the photo is an
+ * enrolment photo of the person, no longer the registration's).
+ */
+export function identityPhotoOf(c: Community, id: string): { file: string; contentType: IdPhoto['contentType'] } | null {
+  const row = c.db.db.prepare("SELECT person_id FROM registrations WHERE id = ? AND status = 'pending'").get(id) as { person_id: string } | undefined;
+  const person = row ? c.db.person(row.person_id) : null;
+  const file = person ? idPhotoFile(c, person.photoKey) : null;
+  return file === null ? null : { file, contentType: file.endsWith('.png') ? 'image/png' : 'image/jpeg' };
 }
 
 type Row = Record<string, unknown>;
 
 function fromRow(c: Community, r: Row): Registration {
   return RegistrationSchema.parse({
-    identityPhoto: identityPhotoOf(c, r['id'] as string) !== null,
     id: r['id'],
     personId: r['person_id'],
     name: r['name'],
@@ -97,6 +88,7 @@ function fromRow(c: Community, r: Row): Registration {
     decidedAt: r['decided_at'] ?? null,
     reason: r['reason'] ?? null,
     submittedAt: r['submitted_at'],
+    identityPhoto: r['status'] === 'pending' && identityPhotoOf(c, r['id'] as string) !== null,
   });
 }
 
@@ -113,11 +105,11 @@ export function listRegistrations(ctx: Pick<PortContext, 'community'>, filter: {
 /** Checks and stores a tenant's registration; nothing is stored when any check refuses it. */
 export async function submitRegistration(ctx: PortContext, realName: RealNameCheck, enroller: Enroller, input: RegistrationIn): Promise<Registration> {
   if (!knownBuildings(ctx.community).has(input.buildingId)) throw new ApiProblem(422, 'unknown-building', `no building ${input.buildingId} in this community`, [{ path: 'body.buildingId', message: 'unknown building' }]);
-  const verdict = await realName.check({ name: input.name, idNumber: input.idNumber });
+  const checked = await realName.check({ name: input.name, idNumber: input.idNumber });
+  const verdict = checked.verdict;
   if (verdict !== 'verified' && verdict !== 'unchecked') {
     throw new ApiProblem(verdict === 'unavailable' ? 503 : 422, 'real-name', verdict === 'unavailable' ? 'the real-name check is unavailable: try again later' : 'the name and identity document number do not match');
   }
-  const portrait = verdict === 'verified' && realName.portrait ? await realName.portrait({ name: input.name, idNumber: input.idNumber }) : null;
   const id = `r-${ulid(ctx.now).toLowerCase()}`;
   const dir = mkdtempSync(join(tmpdir(), 'doorway-registration-'));
   try {
@@ -139,13 +131,14 @@ export async function submitRegistration(ctx: PortContext, realName: RealNameChe
       }
       throw e;
     }
+    // The document's photo waits in the person's folder for the approval (id-photo.ts).
+    if (checked.verdict === 'verified' && checked.idPhoto) saveIdPhoto(ctx.community, person.photoKey, checked.idPhoto);
     const photos = person.photos.map((name) => ({ name, verdict: 'passed' as const, reasons: [] as string[] }));
     ctx.community.db.tx(() => {
       ctx.community.db.db.prepare(`INSERT INTO registrations (id, person_id, name, id_number_masked, building_id, room, photos, real_name, status, submitted_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`).run(id, person.personId, input.name, maskIdNumber(input.idNumber), input.buildingId, input.room, JSON.stringify(photos), verdict, ctx.now);
       ctx.community.db.audit(ctx.actor, 'registration.submit', id, { buildingId: input.buildingId, photos: photos.length, realName: verdict }, ctx.now);
     });
-    if (portrait) keepIdentityPhoto(ctx.community, id, portrait);
     const r = getRegistration(ctx, id);
     if (!r) throw new ApiProblem(500, 'internal', 'registration not stored');
     return r;
@@ -169,21 +162,47 @@ function pending(ctx: PortContext, id: string): Registration {
   return r;
 }
 
-/** Approve with access (default: the building registered for); the person becomes active. */
-export function approveRegistration(ctx: PortContext, id: string, access: AccessIn): Registration {
-  const r = pending(ctx, id);
+/**
+ * Approve with access (default: the building registered for); the person becomes active. When the
+ * real-name check gave the identity document's photo, the person is enrolled from it too, only if it
+ * and the selfies agree pairwise (id-photo.ts): otherwise 422 `photo-disagreement` naming the pairs,
+ * and nothing changes.
+ */
+export async function approveRegistration(ctx: PortContext, id: string, access: AccessIn, enroller?: Enroller): Promise<Registration> {
+  let r = pending(ctx, id);
+  const person = persons.find(ctx, r.personId);
+  const idFile = person ? idPhotoFile(ctx.community, person.photoKey) : null;
+  let idTemplate: TemplateIn | null = null;
+  if (person && idFile) {
+    if (!enroller) throw new ApiProblem(503, 'enroller-unavailable', 'the face pipeline is needed to enrol the identity document photo');
+    try {
+      idTemplate = await idPhotoTemplate(enroller, idFile, person);
+    } catch (e) {
+      if (e instanceof EnrolmentDisagreementError) {
+        throw new ApiProblem(422, 'photo-disagreement', e.message, e.pairs.map((p) => ({ path: p.b === 'ID photo' ? 'idPhoto' : `photos.${p.b.replace('selfie ', '')}`, message: `${p.a} and ${p.b} do not agree (${p.similarity.toFixed(3)} < ${p.threshold})` })));
+      }
+      if (e instanceof EnrolmentPhotoError) throw new ApiProblem(422, 'id-photo-quality', `the identity document photo was refused: ${e.reasons.join(', ')}`);
+      throw e;
+    }
+    r = pending(ctx, id); // decided by someone else while the photo was enrolled?
+  }
   const given = access.doors !== undefined || access.buildings !== undefined;
   const spec = {
     ...(given ? {} : { buildings: [r.buildingId] }),
     ...Object.fromEntries(Object.entries(access).filter(([, v]) => v !== undefined)),
   };
+  const decided = r;
   ctx.community.db.tx(() => {
-    persons.approve(ctx, r.personId, spec);
+    const now = persons.find(ctx, decided.personId);
+    if (idTemplate && now) {
+      ctx.community.db.savePerson({ ...now, templates: [idTemplate, ...now.templates.filter((t) => t.templateId !== idTemplate.templateId)] }, ctx.now);
+      ctx.community.db.audit(ctx.actor, 'person.enrol-id-photo', decided.personId, { templates: now.templates.length + 1 }, ctx.now);
+    }
+    persons.approve(ctx, decided.personId, spec);
     ctx.community.db.db.prepare("UPDATE registrations SET status = 'approved', decided_by = ?, decided_at = ? WHERE id = ?").run(ctx.actor, ctx.now, id);
     ctx.community.db.audit(ctx.actor, 'registration.approve', id, { personId: r.personId }, ctx.now);
   });
-  dropIdentityPhoto(ctx.community, id);
-  return getRegistration(ctx, id) ?? r;
+  return getRegistration(ctx, id) ?? decided;
 }
 
 /** Reject with a reason: the pending person is revoked (templates and photos deleted), the name and masked number erased. */
@@ -194,6 +213,5 @@ export function rejectRegistration(ctx: PortContext, id: string, reason: string)
     ctx.community.db.db.prepare("UPDATE registrations SET status = 'rejected', decided_by = ?, decided_at = ?, reason = ?, name = '', id_number_masked = '', photos = '[]' WHERE id = ?").run(ctx.actor, ctx.now, reason, id);
     ctx.community.db.audit(ctx.actor, 'registration.reject', id, { reason }, ctx.now);
   });
-  dropIdentityPhoto(ctx.community, id);
   return getRegistration(ctx, id) ?? r;
 }

@@ -55,6 +55,8 @@ residents
                                                 too): no photo, no template; give a card or PIN with person credentials
   person update ID [--doors ...] [--buildings ...] [--from] [--until] [--hours ...] [--photo ...] [--label]
   person revoke ID [--reason TEXT]
+  person reset-adaptation (ID | --all) [--json]   forget adapted templates (learnt at the doors): on the hub, and
+                                                at every door (roster republished, adaptation.reset sent)
   person list [--status pending|active|revoked] [--json]
   person show ID [--json]
   person import FILE.csv [--json]               columns id,photos,doors[,buildings,from,until,hours,label]; lists use ";"

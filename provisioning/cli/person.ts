@@ -1,11 +1,12 @@
 /**
- * `provision person register|approve|add|update|revoke|list|show|import|credentials`
- * (provisioning/admin/persons.ts, registrations.ts, credentials.ts).
+ * `provision person register|approve|add|update|revoke|list|show|import|credentials|reset-adaptation`
+ * (provisioning/admin/persons.ts, registrations.ts, credentials.ts, adaptation.ts).
  */
 import type { ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 import { InvalidInputError } from '../../core/errors';
 import { parseCli } from '../../runtime/command-line';
+import { resetAdaptation } from '../admin/adaptation';
 import { setCredentials, type SetCredentialsInput } from '../admin/credentials';
 import type { Enroller } from '../admin/enrol';
 import { addPerson, getPerson, importPersons, listPersons, revokePerson, updatePerson } from '../admin/persons';
@@ -36,12 +37,12 @@ export const personCommand: Command = async (args, io) => {
   if (sub === 'credentials') return credentialsCommand(rest, io);
   const o = parseCli(`person ${sub ?? ''}`, rest, {
     ...common, ...accessOptions, id: { type: 'string' }, photo: { type: 'string', multiple: true }, label: { type: 'string' }, reason: { type: 'string' },
-    status: { type: 'string' }, json: { type: 'boolean' }, 'no-face': { type: 'boolean' },
+    status: { type: 'string' }, json: { type: 'boolean' }, 'no-face': { type: 'boolean' }, all: { type: 'boolean' },
   }, z.strictObject({
     ...commonSchema, ...accessSchema, id: z.string().optional(), photo: z.array(z.string()).optional(), label: z.string().optional(), reason: z.string().optional(),
-    status: z.enum(['pending', 'active', 'revoked']).optional(), json: z.boolean().optional(), 'no-face': z.boolean().optional(),
+    status: z.enum(['pending', 'active', 'revoked']).optional(), json: z.boolean().optional(), 'no-face': z.boolean().optional(), all: z.boolean().optional(),
   }));
-  const pmax = ({ register: 1, add: 1, approve: 1, update: 1, revoke: 1, list: 0, show: 1, import: 1 } as Record<string, number>)[sub ?? ''];
+  const pmax = ({ register: 1, add: 1, approve: 1, update: 1, revoke: 1, list: 0, show: 1, import: 1, 'reset-adaptation': 1 } as Record<string, number>)[sub ?? ''];
   if (pmax !== undefined) positionals(`person ${sub ?? ''}`, o.positionals, pmax);
   const access = {
     ...(list(o.doors) ? { doors: list(o.doors) } : {}),
@@ -86,6 +87,14 @@ export const personCommand: Command = async (args, io) => {
       case 'revoke': {
         const p = revokePerson(ctx, { id: idArg(), ...(o.reason ? { reason: o.reason } : {}) });
         io.out(`${p.personId}: revoked; templates and photos deleted from the hub, terminals delete theirs when the revoke arrives`);
+        return 0;
+      }
+      case 'reset-adaptation': {
+        const one = o.positionals[0] ?? o.id;
+        if ((one === undefined) === !o.all) throw new InvalidInputError('person reset-adaptation', ['give the person id, or --all for every person']);
+        const r = resetAdaptation(ctx, one === undefined ? {} : { personId: one });
+        const templates = r.persons.reduce((n, p) => n + p.deleted, 0);
+        io.out(o.json ? JSON.stringify(r, null, 2) : `${one ?? 'every person'}: ${templates} adapted template(s) deleted from the hub (${r.persons.length} person(s) published again); adaptation.reset queued for ${r.commands.length} terminal(s)`);
         return 0;
       }
       case 'list': {

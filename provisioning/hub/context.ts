@@ -7,6 +7,7 @@ import type { KeyObject } from 'node:crypto';
 import type { Clock } from '../../core/clock';
 import type { Logger } from '../../core/log';
 import type { RosterEpoch, SyncEvent } from '../../runtime/protocol/schemas';
+import type { AdaptationPolicy } from '../../runtime/roster/adaptation';
 import type { SyncTransport } from '../../runtime/sync/transport';
 import type { Community } from '../community';
 import type { AlertRecord, PassRecord, PersonRecord } from '../db';
@@ -37,12 +38,14 @@ export interface HubOptions {
   /** Where alerts and wipe reports are POSTed (null: nowhere). */
   webhookUrl?: string | null;
   onAlert?: (a: AlertRecord) => void;
+  /** How adapted templates from the terminals are judged (anchor floor, bound per person); default DEFAULT_ADAPTATION. */
+  adaptation?: Pick<AdaptationPolicy, 'minEnrolledScore' | 'maxPerPerson'>;
 }
 
 /** A terminal's message on one of its own topics, after the fleet guard let it through. */
 export interface TerminalMessage {
   terminalId: string;
-  kind: 'events' | 'requests' | 'status';
+  kind: 'events' | 'requests' | 'status' | 'templates';
   payload: Buffer;
 }
 

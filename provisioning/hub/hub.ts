@@ -19,6 +19,7 @@ import type { Community } from '../community';
 import type { PassRecord, PersonRecord } from '../db';
 import type { HubStore } from '../store/hub-store';
 import { TerminalError } from '../../core/errors';
+import { AdaptedTemplateReceiver } from './adapted-templates';
 import { AlertRaiser } from './alerts';
 import { CertificateRenewal } from './certificate-renewal';
 import { CommandSender } from './command-sender';
@@ -55,6 +56,8 @@ export interface HubDeps<Item> extends HubOptions {
   community?: { community: Community; passphrase: string };
   /** Told of every epoch this hub starts while running, before it is announced. */
   onEpochStarted?: (e: HubSignals['epoch']) => void;
+  /** The hub's X25519 sealing key: adapted templates from the terminals are sealed to it (none: they are refused). */
+  sealKey?: KeyObject;
 }
 
 export type { EpochReason };
@@ -75,6 +78,7 @@ export class Hub<Item> {
   private readonly publisher: RosterPublisher<Item>;
   private readonly certificates: CertificateRenewal<Item>;
   private readonly webhook: Webhook | null;
+  private readonly adapted: AdaptedTemplateReceiver<Item>;
   private readonly log: Logger;
   private timer: TimerHandle | null = null;
   private busy = false;
@@ -83,7 +87,7 @@ export class Hub<Item> {
   private readonly ownsEvents: boolean;
 
   constructor(deps: HubDeps<Item>) {
-    const { transport, roster, events, signingKey, clock, log, store, itemOf, passItemOf, community, onEpochStarted, ownsEvents, ...options } = deps;
+    const { transport, roster, events, signingKey, clock, log, store, itemOf, passItemOf, community, onEpochStarted, ownsEvents, sealKey, ...options } = deps;
     if (store && !itemOf) throw new HubSetupError('a hub with a store needs itemOf');
     this.ownsEvents = ownsEvents ?? false;
     this.log = log.child({ module: 'hub' });
@@ -114,6 +118,7 @@ export class Hub<Item> {
     this.commands = new CommandSender(this.ctx);
     this.publisher = new RosterPublisher(this.ctx, () => this.stop());
     this.certificates = new CertificateRenewal(this.ctx);
+    this.adapted = new AdaptedTemplateReceiver(this.ctx, sealKey ?? null, options.adaptation);
     // Order matters: status is recorded before the history check reads it; the roster goes out before commands.
     this.parts = [
       new EventReceiver(this.ctx),
@@ -123,6 +128,7 @@ export class Hub<Item> {
       new WipeReports(this.ctx, this.webhook),
       new PassUses(this.ctx),
       new DuressAlarms(this.ctx, this.webhook),
+      this.adapted,
       this.publisher,
       this.commands,
       this.certificates,
@@ -136,7 +142,7 @@ export class Hub<Item> {
       {
         onConnect: () => {
           this.ctx.transport
-            .subscribe([TOPICS.events.filter, TOPICS.requests.filter, TOPICS.status.filter])
+            .subscribe([TOPICS.events.filter, TOPICS.requests.filter, TOPICS.status.filter, TOPICS.templates.filter])
             .then(ready)
             .catch((err: unknown) => this.log.error({ err: String(err) }, 'hub subscribe failed'));
         },
@@ -216,6 +222,11 @@ export class Hub<Item> {
   /** Messages refused by a part (bad payloads, unknown topics). */
   rejected(): number {
     return this.rejectedCount;
+  }
+
+  /** Adapted templates from the terminals accepted and refused since start (adapted-templates.ts). */
+  adaptedTemplates(): { accepted: number; refused: number } {
+    return { accepted: this.adapted.accepted, refused: this.adapted.refused };
   }
 
   /** Messages dropped because they came from or went to a revoked or unknown terminal. */

@@ -3,8 +3,8 @@
  * parts. It opens the roster from the store (versions keep increasing across restarts; every start
  * begins a new roster epoch continuing the recorded history, runtime/sync/README.md), the event store
  * (events.db, 0600), the MQTT connection with the hub's own certificate (CN hub), and starts the Hub
- * (hub.ts) with the store, the fleet guard, alerts, pass uses and revocations, duress alarms, webhook
- * and certificate renewal. The roster at start holds the published persons and the revoked passes
+ * (hub.ts) with the store, the fleet guard, alerts, pass uses and revocations, duress alarms, webhook,
+ * certificate renewal and adapted templates (sealed to the hub's X25519 key, provisioning/seal-key.ts). The roster at start holds the published persons and the revoked passes
  * still valid.
  */
 import { readFileSync } from 'node:fs';
@@ -12,8 +12,10 @@ import type { Clock } from '../../core/clock';
 import type { Logger } from '../../core/log';
 import { MqttTransport, type SyncTransport } from '../../runtime/sync/transport';
 import type { Community } from '../community';
-import { rosterItemOf, type PassRecord, type RosterItem } from '../db';
+import type { PassRecord, RosterItem } from '../db';
 import { unlockedPem } from '../pki';
+import { ensureSealKey } from '../seal-key';
+import { withAdaptedTemplates } from './adapted-templates';
 import type { HubOptions } from './context';
 import { EventStore } from './event-store';
 import { Hub } from './hub';
@@ -56,8 +58,10 @@ export async function startCommunityHub(opts: CommunityHubOptions): Promise<Comm
   const { community: c, passphrase, clock, log, transport: given, ...options } = opts;
   const store = c.db;
   const signingKey = c.signingKey(passphrase);
+  const sealKey = ensureSealKey(c, passphrase).privateKey;
+  const itemOf = withAdaptedTemplates(store);
   const version = store.rosterVersion();
-  const items = store.persons().filter((p) => p.publishedRev > 0).map(rosterItemOf).filter((x): x is RosterItem => x !== null);
+  const items = store.persons().filter((p) => p.publishedRev > 0).map(itemOf).filter((x): x is RosterItem => x !== null);
   // Revoked passes still valid are part of every snapshot too.
   const now0 = clock.now();
   for (const p of store.passes()) if (p.revokedAt !== null && p.notAfter > now0) items.push(revokedPassItem(p));
@@ -92,7 +96,8 @@ export async function startCommunityHub(opts: CommunityHubOptions): Promise<Comm
     clock,
     log,
     store,
-    itemOf: rosterItemOf,
+    itemOf,
+    sealKey,
     passItemOf: revokedPassItem,
     community: { community: c, passphrase },
     ownsEvents: true,

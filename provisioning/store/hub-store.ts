@@ -1,6 +1,6 @@
 /**
  * The hub's storage as the rest of provisioning sees it: persons, the roster log and its epochs,
- * terminals, queued commands, terminal status, alerts, visitor passes and the audit log. `HubDb` (provisioning/db.ts,
+ * terminals, queued commands, terminal status, alerts, visitor passes, adapted templates and the audit log. `HubDb` (provisioning/db.ts,
  * SQLite, versioned migrations) is the implementation today; another database (PostgreSQL for a
  * district) is a new implementation of this interface, not a rewrite of its callers.
  *
@@ -9,6 +9,7 @@
  */
 import type { Command, Health, RosterEpoch } from '../../runtime/protocol/schemas';
 import type { PhotoMove } from '../photos';
+import type { AdaptedTemplateStore } from './adapted-templates';
 import type { AlertRecord, AuditRecord, CommandRecord, PassRecord, PersonKind, PersonRecord, PersonStatus, TerminalRecord, TerminalStatusRecord } from '../db';
 
 export interface PersonStore {
@@ -91,7 +92,7 @@ export interface AuditStore {
   auditPage(q: AuditQuery): AuditRecord[];
 }
 
-export interface HubStore extends PersonStore, RosterLogStore, TerminalStore, CommandStore, AlertStore, PassStore, AuditStore {
+export interface HubStore extends PersonStore, RosterLogStore, TerminalStore, CommandStore, AlertStore, PassStore, AuditStore, AdaptedTemplateStore {
   /** Run `f` as one transaction (immediate: writers queue, never deadlock). */
   tx<T>(f: () => T): T;
   close(): void;

@@ -4,3 +4,5 @@ export * from './topics';
 export * from './signing';
 export * from './codec';
 export * from './limits';
+export * from './sealed';
+export * from './templates';

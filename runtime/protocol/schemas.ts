@@ -483,6 +483,12 @@ export const CommandSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('reload-config') }),
   z.strictObject({ type: z.literal('resync') }),
   z.strictObject({ type: z.literal('wipe') }),
+  /**
+   * Forget adapted templates (issue 17): one person's (`personId`) or every person's. The hub deletes
+   * its own copies and republishes the persons first; this reaches templates the terminal learnt and
+   * has not yet handed to the hub.
+   */
+  z.strictObject({ type: z.literal('adaptation.reset'), personId: personId.optional() }),
 ]);
 export type Command = z.infer<typeof CommandSchema>;
 

@@ -9,6 +9,7 @@ import {
   StatusMessageSchema,
   TerminalIdSchema,
 } from './schemas';
+import { TemplateAdaptedMessageSchema } from './templates';
 
 /**
  * The one table of MQTT topics, shared by terminal and hub. `signed` topics carry a
@@ -29,6 +30,8 @@ export const TOPICS = {
   status: { filter: 'door/+/status', from: 'terminal', retained: true, signed: false, schema: StatusMessageSchema },
   events: { filter: 'door/+/events', from: 'terminal', retained: false, signed: false, schema: EventsMessageSchema },
   requests: { filter: 'door/+/requests', from: 'terminal', retained: false, signed: false, schema: RequestMessageSchema },
+  /** Adapted templates, sealed to the hub (./templates.ts). */
+  templates: { filter: 'door/+/templates', from: 'terminal', retained: false, signed: false, schema: TemplateAdaptedMessageSchema },
   acks: { filter: 'hub/+/acks', from: 'hub', retained: false, signed: false, schema: AcksMessageSchema },
   roster: { filter: 'hub/+/roster', from: 'hub', retained: false, signed: true, schema: RosterBodySchema },
   rosterAll: { filter: 'hub/roster/all', from: 'hub', retained: false, signed: true, schema: RosterBodySchema },
@@ -46,6 +49,7 @@ export function topicsFor(terminalId: string): Record<TopicKind, string> {
     status: `door/${id}/status`,
     events: `door/${id}/events`,
     requests: `door/${id}/requests`,
+    templates: `door/${id}/templates`,
     acks: `hub/${id}/acks`,
     roster: `hub/${id}/roster`,
     rosterAll: 'hub/roster/all',
@@ -67,7 +71,7 @@ export function parseTopic(topic: string): { kind: TopicKind; terminalId: string
   if (parts.length !== 3) return null;
   const [root, id, leaf] = parts as [string, string, string];
   if (!TerminalIdSchema.safeParse(id).success) return null;
-  if (root === 'door' && (leaf === 'status' || leaf === 'events' || leaf === 'requests')) {
+  if (root === 'door' && (leaf === 'status' || leaf === 'events' || leaf === 'requests' || leaf === 'templates')) {
     return { kind: leaf, terminalId: id };
   }
   if (root === 'hub' && (leaf === 'acks' || leaf === 'roster' || leaf === 'commands' || leaf === 'certificate')) {

@@ -121,9 +121,9 @@ export function considerAdaptation(p: Passage, set: PersonTemplateSet, policy: A
   if (capture === null || p.frames.some((f) => dot(f, capture) / norm(f) < policy.minFrameAgreement)) return skip('frames-disagree');
   if (!(d.match.score >= policy.minScore)) return skip('low-score');
   if (!(d.match.margin >= policy.minMargin)) return skip('low-margin');
-  const enrolledScore = best(capture, set.enrolled);
+  const enrolledScore = bestScore(capture, set.enrolled);
   if (!(enrolledScore >= policy.minEnrolledScore)) return skip('far-from-enrolment');
-  if (Math.max(enrolledScore, best(capture, set.adapted.map((a) => a.embedding))) >= policy.maxRedundancy) return skip('redundant');
+  if (Math.max(enrolledScore, bestScore(capture, set.adapted.map((a) => a.embedding))) >= policy.maxRedundancy) return skip('redundant');
   if (set.lastAdaptedAt !== null && p.at - set.lastAdaptedAt < policy.minIntervalMs) return skip('too-soon');
   let replaces: string | null = null;
   if (set.adapted.length >= policy.maxPerPerson) {
@@ -138,9 +138,9 @@ export function considerAdaptation(p: Passage, set: PersonTemplateSet, policy: A
  * template's score counts only when the enrolled templates score the face at least `enrolledFloor`.
  */
 export function guardedScore(face: Float32Array, set: Pick<PersonTemplateSet, 'enrolled' | 'adapted'>, policy: AdaptationPolicy = DEFAULT_ADAPTATION): number {
-  const enrolled = best(face, set.enrolled);
+  const enrolled = bestScore(face, set.enrolled);
   if (set.adapted.length === 0 || !(enrolled >= policy.enrolledFloor)) return enrolled;
-  return Math.max(enrolled, best(face, set.adapted.map((a) => a.embedding)));
+  return Math.max(enrolled, bestScore(face, set.adapted.map((a) => a.embedding)));
 }
 
 /**
@@ -185,6 +185,19 @@ export class AdaptedTemplates {
     return { outcome, added };
   }
 
+  /**
+   * Takes the person's adapted templates as the hub distributed them (the roster): they count towards
+   * the bound and the interval like those learnt here. Replaces what was held for the person.
+   */
+  adopt(personId: string, templates: readonly AdaptedTemplate[]): void {
+    if (templates.length === 0) {
+      this.byPerson.delete(personId);
+      return;
+    }
+    const adapted = [...templates].sort((a, b) => a.addedAt - b.addedAt);
+    this.byPerson.set(personId, { adapted, lastAdaptedAt: Math.max(...adapted.map((a) => a.addedAt)) });
+  }
+
   /** Operator reset (or re-enrolment, or revocation): the person's adapted templates are forgotten. */
   reset(personId: string): readonly AdaptedTemplate[] {
     const gone = this.of(personId);
@@ -207,8 +220,8 @@ function norm(a: Float32Array): number {
   return Math.sqrt(dot(a, a));
 }
 
-/** Best cosine of `face` against `templates` (-Infinity when there are none). */
-function best(face: Float32Array, templates: readonly Float32Array[]): number {
+/** Best cosine of `face` against `templates` (-Infinity when there are none); the anchor's measure, hub and terminal. */
+export function bestScore(face: Float32Array, templates: readonly Float32Array[]): number {
   const nf = norm(face);
   let b = -Infinity;
   for (const t of templates) {

@@ -41,11 +41,31 @@ export const AuthorisationSchema = z.strictObject({
   windows: z.array(WeeklyWindowSchema).max(50).optional(),
 });
 
-export const TemplateSchema = z.strictObject({
-  templateId: TemplateId,
-  modelId: z.string().min(1).max(128),
-  embedding: z.base64().max(64 * 1024),
-});
+/**
+ * Adapted templates (issue 17: learnt at a door from a confident capture, checked by the hub against
+ * the enrolment) are named `adapted:<personId>:<ULID of when they were learnt>` and marked `adapted`;
+ * a terminal gives them the match-time floor (runtime/roster/adaptation.ts), never the weight of an
+ * enrolled template. Enrolled templates never carry the prefix.
+ */
+export const ADAPTED_PREFIX = 'adapted:';
+
+export function isAdaptedTemplateId(templateId: string): boolean {
+  return templateId.startsWith(ADAPTED_PREFIX);
+}
+
+export function adaptedTemplateId(personId: string, ulid: string): string {
+  return `${ADAPTED_PREFIX}${personId}:${ulid}`;
+}
+
+export const TemplateSchema = z
+  .strictObject({
+    templateId: TemplateId,
+    modelId: z.string().min(1).max(128),
+    embedding: z.base64().max(64 * 1024),
+    /** An adapted template (see ADAPTED_PREFIX); absent for an enrolled one. */
+    adapted: z.literal(true).optional(),
+  })
+  .refine((t) => (t.adapted === true) === isAdaptedTemplateId(t.templateId), { path: ['templateId'], message: 'an adapted template, and only one, is named adapted:<personId>:<id>' });
 
 /** An alert category such as missing-person: the one identifier rule. */
 export const TagSchema = IdSchema;

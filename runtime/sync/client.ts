@@ -290,6 +290,16 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     };
   }
 
+  /**
+   * Publishes an adapted-template message (runtime/sync/template-uplink.ts: already sealed to the hub)
+   * on door/<id>/templates; false when not connected (nothing is sent).
+   */
+  publishTemplate(payload: string): boolean {
+    if (!this.isConnected) return false;
+    this.publish(this.topics.templates, payload, false);
+    return true;
+  }
+
   /** Publishes the status with health now instead of at the next heartbeat (a fault came or went). */
   healthChanged(): void {
     this.publishStatus();
@@ -454,6 +464,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
         case 'status':
         case 'events':
         case 'requests':
+        case 'templates':
           throw new ProtocolRejectError('unknown-topic', 'terminal topics are not read by the terminal');
       }
     } catch (err) {

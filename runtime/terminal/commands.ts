@@ -2,8 +2,8 @@
  * The hub's signed commands, once the sync client has checked signature, terminal, expiry and nonce.
  * `unlock`: one remote release for the command's duration (cut to the lock's maxUnlockMs), at most
  * `remoteUnlock.max` per `remoteUnlock.windowMs` on this terminal; the release, or the refusal and why,
- * is an event with the command's id and the operator who asked. `wipe`, `resync` and `reload-config`
- * go to their jobs.
+ * is an event with the command's id and the operator who asked. `wipe`, `resync`, `reload-config` and
+ * `adaptation.reset` go to their jobs.
  */
 import type { Clock } from '../../core/clock';
 import type { Logger } from '../../core/log';
@@ -21,6 +21,8 @@ export interface HubCommandsDeps {
   lock: { grant(source: GrantSource, durationMs?: number): GrantResult };
   wipe: () => void;
   resync: () => void;
+  /** Forgets adapted templates (one person's, or all); returns how many. */
+  resetAdaptation: (personId: string | undefined) => number;
   reload: () => void;
   /** The door was released for the remote unlock (feedback for whoever stands at the door). */
   onReleased: () => void;
@@ -46,6 +48,11 @@ export class HubCommands {
         return this.deps.wipe();
       case 'reload-config':
         return this.deps.reload();
+      case 'adaptation.reset': {
+        const n = this.deps.resetAdaptation(c.personId);
+        this.log.info({ command: meta.commandId, forgotten: n, all: c.personId === undefined }, 'adapted templates reset');
+        return;
+      }
     }
   }
 

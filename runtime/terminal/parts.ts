@@ -10,6 +10,7 @@ import type { FaceAnalyzer, Identifier, LivenessJudge } from '../loop/door-loop'
 import type { Config } from '../config';
 import type { Health, SyncEvent } from '../protocol/schemas';
 import type { Passage } from '../roster/adaptation';
+import type { LearntTemplate } from '../roster/local-adaptation';
 import type { PersonRecord, QuarantinedRow } from '../roster/store';
 import type { CertificateInstaller } from '../sync/certificate';
 import type { RosterSink } from '../sync/roster-sink';
@@ -51,6 +52,11 @@ export interface TerminalAdaptation extends Identifier {
   learn(p: Passage): void;
   start(): void;
   stop(): void;
+  /** Where each template learnt here goes (the hub uplink). */
+  onLearnt(f: ((t: LearntTemplate) => void) | null): void;
+  /** The hub's `adaptation.reset`: one person's adapted templates, or all, are forgotten here. */
+  reset(personId: string): number;
+  resetAll(): number;
 }
 
 /** The update agent's side files (runtime/update/terminal-link.ts): its reports and what it installed. */
@@ -71,6 +77,8 @@ export interface HubLink {
   certificates?: CertificateInstaller;
   /** Where roster changes go (null: no roster open, roster data is refused). */
   rosterSink: RosterSink | null;
+  /** The hub's X25519 sealing key: adapted templates go to the hub sealed to it (none: they stay here). */
+  hubSealKey?: KeyObject;
   batchSchema: ZodType;
   itemSchema: ZodType;
 }

@@ -32,6 +32,7 @@ import type { RosterPosition } from '../roster/acceptance';
 import type { PassEvent } from '../pass/scanner';
 import type { Passage } from '../roster/adaptation';
 import { SyncClient, type CommandMeta } from '../sync/client';
+import { TemplateUplink } from '../sync/template-uplink';
 import { RosterSinkError, type RosterSink } from '../sync/roster-sink';
 import type { SystemdNotifier } from '../systemd';
 import { CameraMonitor } from './camera-monitor';
@@ -183,6 +184,7 @@ export class Terminal {
       lock: this.lock,
       wipe: () => void this.wipe(),
       resync: () => this.wiper.resync(),
+      resetAdaptation: (personId) => (personId === undefined ? this.adaptation?.resetAll() : this.adaptation?.reset(personId)) ?? 0,
       reload: () => {
         this.reloadConfig().catch((e: unknown) => log.error({ ...errorTag(e) }, 'config reload failed'));
       },
@@ -374,6 +376,12 @@ export class Terminal {
     });
     sync.on('roster-applied', (r) => this.notify({ kind: 'status', message: `roster ${r.kind} applied: version ${r.version}` }));
     sync.on('command', (c, meta) => this.handleCommand(c, meta));
+    // Templates learnt at this door go to the hub sealed to its key (template-uplink.ts).
+    if (link.hubSealKey && this.adaptation) {
+      const uplink = new TemplateUplink({ terminalId: config.terminalId, hubSealKey: link.hubSealKey, publish: (m) => sync.publishTemplate(m), log: this.log });
+      this.adaptation.onLearnt((t) => uplink.send(t));
+      sync.on('connected', () => uplink.flush());
+    }
     try {
       sync.start();
     } catch (e) {

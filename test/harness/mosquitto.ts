@@ -25,7 +25,8 @@ import { waitFor } from './wait';
  *   acl_file                          see ACL below
  *
  * ACL: the hub has full access; `hub-tool` (tests that forge hub messages while the hub runs: the hub's
- * own identity would take over the hub's session) may write hub/#; every other identity (%u = its CN)
+ * own identity would take over the hub's session) may write hub/#; `spy` (tests that check what the
+ * broker carries) may read everything; every other identity (%u = its CN)
  * may only read hub/<itself>/#
  * and hub/roster/all and only write door/<itself>/#. A terminal publishing on another terminal's
  * topics gets "not authorised" (MQTT 5 reason code) or is silently dropped (MQTT 3.1.1).
@@ -35,6 +36,9 @@ topic readwrite #
 
 user hub-tool
 topic write hub/#
+
+user spy
+topic read #
 
 pattern read hub/%u/#
 pattern read hub/roster/all

@@ -1,5 +1,6 @@
 /** Every route of the hub's API, one module per group; each declares its permission (server.ts enforces it). */
 import type { ApiApp, ApiContext } from '../server';
+import { adaptationRoutes } from './adaptation';
 import { doorRoutes } from './doors';
 import { liveRoutes } from './live';
 import { operatorRoutes } from './operators';
@@ -13,6 +14,7 @@ export function routes(app: ApiApp, ctx: ApiContext): void {
   operatorRoutes(app, ctx);
   registrationRoutes(app, ctx);
   residentRoutes(app, ctx);
+  adaptationRoutes(app, ctx);
   doorRoutes(app, ctx);
   recordRoutes(app, ctx);
   liveRoutes(app, ctx);

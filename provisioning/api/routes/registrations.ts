@@ -85,7 +85,7 @@ export function registrationRoutes(app: ApiApp, ctx: ApiContext): void {
 
   app.get('/api/registrations/:id/identity-photo', {
     config: { permission: 'registrations.read', buildings: (req) => buildingOf((req.params as { id: string }).id) },
-    schema: { summary: "The identity's portrait from the real-name check, until the registration is decided (the image; never cached)", params: Params },
+    schema: { summary: "The identity document's photo from the real-name check, while the registration is pending (the image; never cached)", params: Params },
   }, (req, reply) => {
     const p = getRegistration(ctx.port(req), req.params.id) ? identityPhotoOf(ctx.community, req.params.id) : null;
     if (!p) throw new ApiProblem(404, 'photo-unknown', `registration ${req.params.id} has no identity photo`);
@@ -102,7 +102,7 @@ export function registrationRoutes(app: ApiApp, ctx: ApiContext): void {
       },
     },
     schema: { summary: 'Approve with access (default: the building registered for)', params: Params, body: AccessInSchema, response: { 200: RegistrationSchema } },
-  }, (req) => approveRegistration(ctx.port(req), req.params.id, req.body));
+  }, (req) => approveRegistration(ctx.port(req), req.params.id, req.body, ctx.enroller));
 
   app.post('/api/registrations/:id/reject', {
     config: { permission: 'registrations.decide', buildings: (req) => buildingOf((req.params as { id: string }).id) },

@@ -97,8 +97,8 @@ describe('what the console needs from the API', () => {
     expect(header((await mgr1.raw('GET', '/api/registrations')).headers, 'cache-control')).toBe('no-store');
   });
 
-  it("keeps the identity's portrait from the real-name check beside the registration until it is decided, then deletes it", async () => {
-    const reg = await site.anonymous().registrations.submit(registrationBody('b-1', 2)); // the identity the fake service has a portrait of
+  it("keeps the identity document's photo from the real-name check beside the pending registration, and deletes it with a rejection", async () => {
+    const reg = await site.anonymous().registrations.submit(registrationBody('b-1', 2)); // the identity the fake service has the document's photo of
     const mgr1 = await site.client('mgr-1');
     expect(await identityPhotoShown(mgr1, reg.id)).toBe(true);
     const portrait = await mgr1.raw('GET', `/api/registrations/${reg.id}/identity-photo`);
@@ -110,7 +110,7 @@ describe('what the console needs from the API', () => {
     expect(existsSync(file)).toBe(false);
     expect(await identityPhotoShown(mgr1, reg.id)).toBe(false);
     expect((await mgr1.raw('GET', `/api/registrations/${reg.id}/identity-photo`)).status).toBe(404);
-    // An identity the service has no portrait of: none, and the console says so.
+    // An identity the service has no photo of: none, and the console says so.
     const other = await site.anonymous().registrations.submit(registrationBody('b-1', 1));
     expect(await identityPhotoShown(mgr1, other.id)).toBe(false);
   });

@@ -95,6 +95,7 @@ const ROUTES: RouteCase[] = [
   { route: 'GET /api/residents', allowed: ['admin', 'mgr', 'aud'], call: () => ({ method: 'GET', url: '/api/residents?q=r-' }) },
   { route: 'GET /api/residents/{id}', allowed: ['admin', 'mgr', 'aud'], scoped: true, call: async () => ({ method: 'GET', url: `/api/residents/${await resident('b-1')}` }) },
   { route: 'PUT /api/residents/{id}/access', allowed: ['admin', 'mgr'], scoped: true, call: async () => ({ method: 'PUT', url: `/api/residents/${await resident('b-1')}/access`, body: { doors: ['door-1'], until: '2030-12-31' } }) },
+  { route: 'POST /api/residents/{id}/adaptation/reset', allowed: ['admin', 'mgr'], scoped: true, call: async () => ({ method: 'POST', url: `/api/residents/${await resident('b-1')}/adaptation/reset` }) },
   { route: 'POST /api/residents/{id}/revoke', allowed: ['admin', 'mgr'], scoped: true, call: async () => ({ method: 'POST', url: `/api/residents/${await resident('b-1')}/revoke`, body: { reason: 'moved out' } }) },
   { route: 'GET /api/doors', allowed: ['admin', 'sec', 'mgr', 'aud'], call: () => ({ method: 'GET', url: '/api/doors' }) },
   { route: 'GET /api/doors/{id}', allowed: ['admin', 'sec', 'mgr', 'aud'], scoped: true, call: () => ({ method: 'GET', url: '/api/doors/door-1' }) },

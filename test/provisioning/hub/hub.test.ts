@@ -26,9 +26,9 @@ async function site(over: Partial<HubDeps<ReturnType<typeof person>>> = {}): Pro
   return { hub, transport, roster, ingest, clock };
 }
 
-test('the hub subscribes to every terminal\'s events, requests and status', async () => {
+test('the hub subscribes to every terminal\'s events, requests, status and adapted templates', async () => {
   const { transport } = await site();
-  expect(transport.subscriptions).toEqual(['door/+/events', 'door/+/requests', 'door/+/status']);
+  expect(transport.subscriptions).toEqual(['door/+/events', 'door/+/requests', 'door/+/status', 'door/+/templates']);
 });
 
 test('events are stored once and every received id is acknowledged to the sending terminal', async () => {

@@ -13,6 +13,7 @@ import { DEFAULT_QUALITY } from '../../../models/quality';
 import { DEFAULT_MATCH_THRESHOLD } from '../../../models/thresholds';
 import { ConfigSchema } from '../../../runtime/config';
 import { EnrolmentMismatchError, EnrolmentPhotoError, templatesFromPhotos } from '../../../runtime/tools/enrol';
+import { cutOutFace } from '../../fixtures/cut-out';
 import { FRANCK_STILLS, GROUP_PHOTOS, testFile } from '../../fixtures/photos';
 
 let pipeline: FacePipeline;
@@ -21,21 +22,7 @@ const franck = (i: number): string => testFile(FRANCK_STILLS[i]!);
 const group = (name: string): string => testFile(GROUP_PHOTOS.find((g) => g.file === name)!);
 
 /** One face of a group photo cut out with `margin` face sizes around it: a photo of one other person. */
-async function cutOut(photo: string, largest: boolean, file: string, margin = 0.6): Promise<string> {
-  const faces = await pipeline.process(await decodeImage(photo), { liveness: false });
-  const f = [...faces].sort((a, b) => (b.box[2] - b.box[0]) - (a.box[2] - a.box[0]))[largest ? 0 : faces.length - 1]!;
-  const [x1, y1, x2, y2] = f.box;
-  const w = x2 - x1;
-  const h = y2 - y1;
-  const meta = await sharp(photo).metadata();
-  const left = Math.max(0, Math.round(x1 - margin * w));
-  const top = Math.max(0, Math.round(y1 - margin * h));
-  const size = 1 + 2 * margin;
-  await sharp(photo)
-    .extract({ left, top, width: Math.min(Math.round(size * w), (meta.width ?? 0) - left), height: Math.min(Math.round(size * h), (meta.height ?? 0) - top) })
-    .toFile(join(dir, file));
-  return join(dir, file);
-}
+const cutOut = (photo: string, largest: boolean, file: string, margin = 0.6): Promise<string> => cutOutFace(pipeline, photo, largest, join(dir, file), margin);
 
 /** franck with another person's face pasted in the corner, `width` pixels wide (a poster, or someone behind him). */
 async function withFaceBehind(width: number, file: string): Promise<string> {
