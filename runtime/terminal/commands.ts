@@ -3,7 +3,7 @@
  * `unlock`: one remote release for the command's duration (cut to the lock's maxUnlockMs), at most
  * `remoteUnlock.max` per `remoteUnlock.windowMs` on this terminal; the release, or the refusal and why,
  * is an event with the command's id and the operator who asked. `wipe`, `resync` and `reload-config`
- * go to their jobs.
+ * go to their jobs; `update` (a rollout's offer) starts the update agent on the bundle.
  */
 import type { Clock } from '../../core/clock';
 import type { Logger } from '../../core/log';
@@ -22,6 +22,8 @@ export interface HubCommandsDeps {
   wipe: () => void;
   resync: () => void;
   reload: () => void;
+  /** The hub offered a bundle (updates.ts starts the agent). */
+  installUpdate: (version: string, url: string) => void;
   /** The door was released for the remote unlock (feedback for whoever stands at the door). */
   onReleased: () => void;
   notify: (message: string) => void;
@@ -46,6 +48,8 @@ export class HubCommands {
         return this.deps.wipe();
       case 'reload-config':
         return this.deps.reload();
+      case 'update':
+        return this.deps.installUpdate(c.version, c.url);
     }
   }
 
