@@ -15,6 +15,7 @@ import { TerminalError } from '../core/errors';
 import { OPERATORS_SCHEMA } from './operators/schema';
 import { newPhotoKey, PhotoKeySchema, PhotoNameSchema, type PhotoMove } from './photos';
 import type { AuditQuery, HubStore } from './store/hub-store';
+import { ROLLOUTS_SCHEMA, SqliteRollouts } from './store/rollouts-sqlite';
 
 export class HubDbError extends TerminalError {
   readonly code = 'hub-db';
@@ -201,6 +202,8 @@ export const HUB_MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
   ) WITHOUT ROWID;`),
   // 6: operators, their sessions and API tokens, login throttling, tenant registrations (provisioning/operators/schema.ts)
   (db) => db.exec(OPERATORS_SCHEMA),
+  // 7: staged software rollouts (provisioning/update/rollouts.ts): each one's state and its log
+  (db) => db.exec(ROLLOUTS_SCHEMA),
 ];
 
 export const HUB_SCHEMA_VERSION = HUB_MIGRATIONS.length;
@@ -398,10 +401,11 @@ function passFromRow(r: Row): PassRecord {
 }
 
 /** The hub's storage in SQLite (hub.db): the implementation of HubStore (provisioning/store/hub-store.ts). */
-export class HubDb implements HubStore {
+export class HubDb extends SqliteRollouts implements HubStore {
   readonly db: Database.Database;
 
   constructor(readonly path: string) {
+    super();
     this.db = new Database(path);
     try {
       chmodSync(path, 0o600); // templates are biometric data

@@ -1,9 +1,12 @@
 /**
- * Software updates (provisioning/update/README.md): a signed bundle of a built runtime folder, and
- * the community's update key (made on first use, encrypted with the passphrase, apart from the roster
- * key). Staged rollouts come with the hub's HTTP service.
+ * Software updates (provisioning/update/README.md): a signed bundle of a built runtime folder, the
+ * community's update key (made on first use, encrypted with the passphrase, apart from the roster key),
+ * and publishing a bundle on the hub's shelf (checked as a terminal would first). Rollouts run in the
+ * hub (provisioning/update/rollouts.ts) and are asked for through its API.
  */
+import type { Arch } from '../../runtime/update/manifest';
 import { buildBundle, type BuildOptions, type BuiltBundle } from '../update/build';
+import { publishBundle, type PublishedBundle } from '../update/bundles';
 import { ensureUpdateKey, type UpdateKeyPaths } from '../update/keys';
 import { actorOf, passphraseOf, type AdminContext } from './context';
 
@@ -16,4 +19,9 @@ export function buildUpdate(ctx: AdminContext, input: BuildUpdateInput): Promise
 /** The update key's public half (made now if there is none yet). */
 export function updateKey(ctx: AdminContext): { created: boolean; paths: UpdateKeyPaths } {
   return ensureUpdateKey(ctx.community, passphraseOf(ctx));
+}
+
+/** Puts a bundle on the hub's shelf after checking it as a terminal of `arch` would; refused with the terminal's reason. */
+export function publishUpdate(ctx: AdminContext, input: { file: string; arch: Arch }): Promise<PublishedBundle> {
+  return publishBundle(ctx.community, input.file, { arch: input.arch, actor: actorOf(ctx), now: ctx.clock.now() });
 }

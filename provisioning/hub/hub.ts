@@ -55,6 +55,8 @@ export interface HubDeps<Item> extends HubOptions {
   community?: { community: Community; passphrase: string };
   /** Told of every epoch this hub starts while running, before it is announced. */
   onEpochStarted?: (e: HubSignals['epoch']) => void;
+  /** More parts, after the hub's own (the rollout's feed: provisioning/update/hub-feed.ts). */
+  extraParts?: (ctx: HubContext<Item>) => HubPart[];
 }
 
 export type { EpochReason };
@@ -83,7 +85,7 @@ export class Hub<Item> {
   private readonly ownsEvents: boolean;
 
   constructor(deps: HubDeps<Item>) {
-    const { transport, roster, events, signingKey, clock, log, store, itemOf, passItemOf, community, onEpochStarted, ownsEvents, ...options } = deps;
+    const { transport, roster, events, signingKey, clock, log, store, itemOf, passItemOf, community, onEpochStarted, ownsEvents, extraParts, ...options } = deps;
     if (store && !itemOf) throw new HubSetupError('a hub with a store needs itemOf');
     this.ownsEvents = ownsEvents ?? false;
     this.log = log.child({ module: 'hub' });
@@ -126,6 +128,7 @@ export class Hub<Item> {
       this.publisher,
       this.commands,
       this.certificates,
+      ...(extraParts?.(this.ctx) ?? []),
     ];
   }
 
