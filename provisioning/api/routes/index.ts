@@ -7,6 +7,7 @@ import { recordRoutes } from './records';
 import { registrationRoutes } from './registrations';
 import { residentRoutes } from './residents';
 import { sessionRoutes } from './session';
+import { updateRoutes } from './updates';
 
 export function routes(app: ApiApp, ctx: ApiContext): void {
   sessionRoutes(app, ctx);
@@ -16,4 +17,5 @@ export function routes(app: ApiApp, ctx: ApiContext): void {
   doorRoutes(app, ctx);
   recordRoutes(app, ctx);
   liveRoutes(app, ctx);
+  updateRoutes(app, ctx);
 }
