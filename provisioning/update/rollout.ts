@@ -178,9 +178,10 @@ export function stepRollout(prev: RolloutState, e: RolloutEvent, at: number): Ro
       if (!tr || (e.version !== null && e.version !== state.version)) break;
       tr.at = at;
       if (e.outcome === 'committed' || e.reason === 'already-installed') {
+        // A heartbeat after the health gate may have said so first: one line per terminal.
+        if (tr.status !== 'committed') log.push(`${e.terminal}: committed ${state.version}`);
         tr.status = 'committed';
         tr.reason = null;
-        log.push(`${e.terminal}: committed ${state.version}`);
       } else if (e.reason && RETRY.has(e.reason)) {
         tr.status = 'waiting';
         tr.reason = e.reason;
