@@ -4,7 +4,8 @@
  *
  * - start (an operator: `provision update rollout`, `POST /api/updates/rollout`): the published
  *   bundle of the version (bundles.ts), every active terminal, the fleet as the hub last heard it
- *   (online, installed version); refused while another rollout is running, paused or halted.
+ *   (online, installed version); refused while another rollout is running, paused or halted, and
+ *   while an active person has face templates but none of the bundle's embedding model.
  * - pause, resume, abort (an operator).
  * - heartbeat (every terminal status the hub receives) and outcome (every `update.outcome` event the
  *   hub stores): fed by the hub's RolloutFeed (hub-feed.ts).
@@ -24,6 +25,7 @@ import type { Logger } from '../../core/log';
 import type { UpdateReason } from '../../runtime/protocol/schemas';
 import { fleetStatus } from '../admin/fleet';
 import type { Community } from '../community';
+import type { PersonRecord } from '../db';
 import type { RolloutLogLine, RolloutRecord } from '../store/hub-store';
 import { publishedBundle } from './bundles';
 import { RolloutError, startRollout, stepRollout, type RolloutEvent, type RolloutPhase, type RolloutStep } from './rollout';
@@ -86,6 +88,11 @@ export interface RolloutView {
   terminals: RolloutTerminalView[];
 }
 
+/** Persons with face templates, none of them of `modelId` (persons without a face need none). */
+export function personsWithoutModel(persons: readonly PersonRecord[], modelId: string): number {
+  return persons.filter((p) => p.templates.length > 0 && !p.templates.some((t) => t.modelId === modelId)).length;
+}
+
 export class Rollouts {
   private readonly log: Logger;
 
@@ -108,6 +115,11 @@ export class Rollouts {
     const now = this.d.clock.now();
     const bundle = publishedBundle(this.d.community, input.version);
     if (!bundle) throw new RolloutRefusedError(`no bundle of ${input.version} is published (provision update publish FILE)`);
+    const lacking = personsWithoutModel(this.store.persons({ status: 'active' }), bundle.entry.embed);
+    if (lacking > 0) {
+      // A terminal on that runtime would not recognise them (its health gate rolls such an update back).
+      throw new RolloutRefusedError(`${lacking} active person(s) have face templates but none of the bundle's embedding model ${bundle.entry.embed}: new templates must be made from their enrolment photos first (not done by the hub yet)`);
+    }
     const fleet = fleetStatus({ clock: this.d.clock, community: this.d.community, store: this.store }).filter((r) => r.status === 'active');
     if (fleet.length === 0) throw new RolloutRefusedError('there is no active terminal to update');
     const unknown = (input.canary ?? []).filter((t) => !fleet.some((r) => r.terminalId === t));
