@@ -84,6 +84,8 @@ updates (provisioning/update/README.md)
   update publish FILE [--arch arm64|x64] [--json]
                                                 check a bundle as a terminal would, then put it on the hub's shelf
                                                 (update/bundles/); refused with the reason (bad-signature, other-community, ...)
+  update templates --version V [--json]         each active person's templates of the bundle's embedding model, made from
+                                                their enrolment photos with the bundle's models (before rolling out a new model)
   update rollout --version V [--canary t1,t2] [--waves 10%,50%,100%] [--max-failures N] [--hub URL] [--json]
                                                 a staged rollout, through the running hub's API (--hub or PROVISION_HUB_URL)
   update pause|resume|abort [--hub URL] [--json]

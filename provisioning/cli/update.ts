@@ -1,7 +1,8 @@
 /**
  * `provision update ...`: signed software bundles and staged rollouts (provisioning/update/README.md).
  *
- *   build, key, publish          on the community folder (provisioning/admin/updates.ts, update/bundles.ts)
+ *   build, key, publish,         on the community folder (provisioning/admin/updates.ts, update/bundles.ts,
+ *   templates                    update/templates.ts)
  *   rollout, pause, resume,      calls to the running hub's API (HubClient), which owns the rollout: it
  *   abort, status                serves the bundles and hears the terminals
  *
@@ -13,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { InvalidInputError } from '../../core/errors';
 import { parseCli, type CliIo } from '../../runtime/command-line';
-import { buildUpdate, publishUpdate, updateKey } from '../admin/updates';
+import { buildUpdate, prepareUpdateTemplates, publishUpdate, updateKey } from '../admin/updates';
 import { HubClient, type RolloutView } from '../api/client';
 import type { Community } from '../community';
 import { ensureRootKey } from '../operators/root';
@@ -93,6 +94,16 @@ export const updateCommand: Command = async (args, io) => {
           io.out(`${p.already ? 'already published' : 'published'}: ${p.name} (${p.manifest.version}, ${p.manifest.arch}, replaces ${p.manifest.replaces.join(', ')}); roll it out with provision update rollout --version ${p.manifest.version}`));
         return 0;
       }
+      case 'templates': {
+        positionals('update templates', o.positionals, 0);
+        if (!o.version) throw new InvalidInputError('update templates', ['--version is required']);
+        const r = await prepareUpdateTemplates(adminContext(c, o.as), { version: o.version });
+        show(r, () => {
+          io.out(`templates of ${r.model} (the embedding model of ${r.version}): made for ${r.added.length} person(s), ${r.unchanged} needed none${r.failed.length ? `, ${r.failed.length} failed` : ''}`);
+          for (const f of r.failed) io.out(`  ${f.personId}: ${f.reason}`);
+        });
+        return r.failed.length === 0 ? 0 : 1;
+      }
       case 'rollout': {
         positionals('update rollout', o.positionals, 0);
         if (!o.version) throw new InvalidInputError('update rollout', ['--version is required']);
@@ -125,7 +136,7 @@ export const updateCommand: Command = async (args, io) => {
         return 0;
       }
       default:
-        throw new InvalidInputError('update', ['expected build, key, publish, rollout, pause, resume, abort or status']);
+        throw new InvalidInputError('update', ['expected build, key, publish, templates, rollout, pause, resume, abort or status']);
     }
   });
 };

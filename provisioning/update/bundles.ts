@@ -71,17 +71,21 @@ export interface PublishedBundle {
   already: boolean;
 }
 
-/** Checks `file` as a terminal of `arch` would (no installed version to compare), then puts it on the shelf. */
-export async function publishBundle(c: Community, file: string, o: { arch: Arch; actor: string; now: number }): Promise<PublishedBundle> {
+/** Checks `file` as a terminal of `arch` would, with no installed version to compare; refused with its reason. */
+export async function checkBundle(c: Community, file: string, arch: Arch): Promise<UpdateManifest> {
   const pub = updateKeyPaths(c).pub;
   if (!existsSync(pub)) throw new BundlePublishError('no-update-key', 'this community has no update key yet (provision update key), so no bundle can be signed by it');
-  let manifest: UpdateManifest;
   try {
-    ({ manifest } = await verifyBundle(file, { updateKey: createPublicKey(readFileSync(pub)), hubKey: createPublicKey(c.signingPublicKeyPem()), caSha256: communityCaSha256(c) }, { arch: o.arch, installed: null }));
+    return (await verifyBundle(file, { updateKey: createPublicKey(readFileSync(pub)), hubKey: createPublicKey(c.signingPublicKeyPem()), caSha256: communityCaSha256(c) }, { arch, installed: null })).manifest;
   } catch (e) {
     if (e instanceof UpdateRefusedError) throw new BundlePublishError(e.reason, `${e.reason}: ${e.message}`);
     throw e;
   }
+}
+
+/** Checks `file` (checkBundle), then puts it on the shelf. */
+export async function publishBundle(c: Community, file: string, o: { arch: Arch; actor: string; now: number }): Promise<PublishedBundle> {
+  const manifest = await checkBundle(c, file, o.arch);
   const sha256 = await sha256File(file);
   const name = bundleFileName(manifest.version);
   const dir = bundlesDir(c);

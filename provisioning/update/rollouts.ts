@@ -118,7 +118,7 @@ export class Rollouts {
     const lacking = personsWithoutModel(this.store.persons({ status: 'active' }), bundle.entry.embed);
     if (lacking > 0) {
       // A terminal on that runtime would not recognise them (its health gate rolls such an update back).
-      throw new RolloutRefusedError(`${lacking} active person(s) have face templates but none of the bundle's embedding model ${bundle.entry.embed}: new templates must be made from their enrolment photos first (not done by the hub yet)`);
+      throw new RolloutRefusedError(`${lacking} active person(s) have face templates but none of the bundle's embedding model ${bundle.entry.embed}: make them first (provision update templates --version ${input.version})`);
     }
     const fleet = fleetStatus({ clock: this.d.clock, community: this.d.community, store: this.store }).filter((r) => r.status === 'active');
     if (fleet.length === 0) throw new RolloutRefusedError('there is no active terminal to update');
