@@ -32,7 +32,7 @@ export class ProgramMissingError extends TerminalError {
   }
 }
 
-export type ProgramName = 'chromium' | 'ffmpeg' | 'gst-launch-1.0' | 'mosquitto' | 'openssl' | 'system-python3' | 'systemd-notify';
+export type ProgramName = 'chromium' | 'ffmpeg' | 'gst-launch-1.0' | 'mosquitto' | 'openssl' | 'system-python3' | 'systemd-notify' | 'systemd-run';
 
 interface ProgramSpec {
   /** The file name looked for on PATH. */
@@ -68,6 +68,8 @@ export const PROGRAMS: Readonly<Record<ProgramName, ProgramSpec>> = {
     overrideEnv: 'DOORWAY_SYSTEM_PYTHON',
   },
   'systemd-notify': { command: 'systemd-notify', packages: ['systemd'] },
+  // The terminal starts the update agent as a unit of its own (runtime/update/launcher.ts).
+  'systemd-run': { command: 'systemd-run', packages: ['systemd'] },
 };
 
 export interface LocateOptions {

@@ -19,6 +19,8 @@ import { DEFAULT_SESSION_OPTIONS, loadModel, type LoadedModel } from './session'
 
 export const PipelineOptionsSchema = z.strictObject({
   modelDir: z.string().optional(),
+  /** The model manifest to load the models by (default: the one beside this code; a bundle's for its models). */
+  manifestPath: z.string().optional(),
   intraOpThreads: z.number().int().min(1).max(64).default(DEFAULT_SESSION_OPTIONS.intraOpThreads),
   interOpThreads: z.number().int().min(1).max(64).default(DEFAULT_SESSION_OPTIONS.interOpThreads),
   detectionThreshold: z.number().min(0).max(1).default(DEFAULT_DETECTOR_OPTIONS.scoreThreshold),
@@ -78,7 +80,7 @@ export class FacePipeline {
 
   static async load(options: PipelineOptions = {}): Promise<FacePipeline> {
     const opts = PipelineOptionsSchema.parse(options);
-    const manifest = loadManifest();
+    const manifest = loadManifest(opts.manifestPath);
     const dir = opts.modelDir ?? defaultModelDir();
     const sessionOpts = { intraOpThreads: opts.intraOpThreads, interOpThreads: opts.interOpThreads };
     const load = (role: ModelRole): Promise<LoadedModel> => loadModel(dir, entry(manifest, role), sessionOpts);

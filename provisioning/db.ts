@@ -16,6 +16,7 @@ import { OPERATORS_SCHEMA } from './operators/schema';
 import { newPhotoKey, PhotoKeySchema, PhotoNameSchema, type PhotoMove } from './photos';
 import { ADAPTED_TEMPLATES_TABLE, SqliteAdaptedTemplates, type AdaptedTemplateRecord } from './store/adapted-templates';
 import type { AuditQuery, HubStore } from './store/hub-store';
+import { ROLLOUTS_SCHEMA, SqliteRollouts } from './store/rollouts-sqlite';
 
 export class HubDbError extends TerminalError {
   readonly code = 'hub-db';
@@ -204,6 +205,8 @@ export const HUB_MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
   (db) => db.exec(OPERATORS_SCHEMA),
   // 7: adapted templates learnt at the doors and accepted by the hub (provisioning/store/adapted-templates.ts)
   (db) => db.exec(ADAPTED_TEMPLATES_TABLE),
+  // 8: staged software rollouts (provisioning/update/rollouts.ts): each one's state and its log
+  (db) => db.exec(ROLLOUTS_SCHEMA),
 ];
 
 export const HUB_SCHEMA_VERSION = HUB_MIGRATIONS.length;
@@ -401,11 +404,12 @@ function passFromRow(r: Row): PassRecord {
 }
 
 /** The hub's storage in SQLite (hub.db): the implementation of HubStore (provisioning/store/hub-store.ts). */
-export class HubDb implements HubStore {
+export class HubDb extends SqliteRollouts implements HubStore {
   readonly db: Database.Database;
   private adaptedStore: SqliteAdaptedTemplates | null = null;
 
   constructor(readonly path: string) {
+    super();
     this.db = new Database(path);
     try {
       chmodSync(path, 0o600); // templates are biometric data

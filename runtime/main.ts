@@ -33,6 +33,7 @@ import { SystemdNotifier } from './systemd';
 import { WiegandReader } from '../drivers/wiegand';
 import { CredentialKeyError, credentialKeyFromFile } from './access/digest';
 import { QrDecoder } from './pass/qr-decoder';
+import { SystemdRunLauncher } from './update/launcher';
 import { UpdateLink } from './update/terminal-link';
 import { openEventStore } from './terminal/event-store';
 import type { TerminalParts } from './terminal/parts';
@@ -61,7 +62,8 @@ export interface TerminalOptions {
 }
 
 /** The real parts of a terminal, opened when the Terminal asks for them (after the door is armed). */
-export function realParts(config: Config, clock: Clock, log: Logger, gpio: GpioFactory): TerminalParts {
+/** `configFile`: the terminal's config file, handed to the update agent a hub's offer starts (none: offers are refused). */
+export function realParts(config: Config, clock: Clock, log: Logger, gpio: GpioFactory, configFile: string | null = null): TerminalParts {
   const dataDir = config.paths.dataDir;
   let store: RosterStore | null = null;
   let matcher: Matcher | null = null;
@@ -119,8 +121,9 @@ export function realParts(config: Config, clock: Clock, log: Logger, gpio: GpioF
       };
     },
     livenessFor: (policy) => new LivenessFusion(policy, clock, 'bgr'),
-    // The update agent (a process of its own) leaves its reports as files and keeps its state beside them.
-    updateLink: () => new UpdateLink(updateStateDir(config), config.update.root),
+    // The update agent (a process of its own) leaves its reports as files and keeps its state beside them;
+    // a hub's offer starts it as a transient systemd unit.
+    updateLink: () => new UpdateLink(updateStateDir(config), config.update.root, configFile ? new SystemdRunLauncher({ configFile, root: config.update.root }) : null),
     passReader: async () => {
       if (!config.hub) return null;
       const hubPublicKey = createPublicKey(readFileSync(config.hub.hubPublicKeyFile));
@@ -160,7 +163,7 @@ export async function startTerminal(opts: TerminalOptions): Promise<Terminal> {
     ...(lines.buzzer ? { buzzer: lines.buzzer } : {}),
     ...(lines.led ? { led: lines.led } : {}),
     camera,
-    parts: realParts(config, clock, log, gpio),
+    parts: realParts(config, clock, log, gpio, opts.configFile ?? null),
     systemd: new SystemdNotifier(process.env, clock, log),
     softwareVersion: SOFTWARE_VERSION,
     configFile: opts.configFile ?? null,

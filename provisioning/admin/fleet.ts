@@ -5,6 +5,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { certificateInfo, certificateState, terminalCertFile, type CertificateState } from '../certificates';
+import type { Health } from '../../runtime/protocol/schemas';
+import { VersionSchema } from '../../runtime/update/manifest';
 import type { Community } from '../community';
 import { EventStore, type StoredEvent } from '../hub/event-store';
 import type { AdminContext } from './context';
@@ -31,6 +33,10 @@ export interface FleetRow {
   modelVersion: string | null;
   /** Faults the terminal said it runs with in its last heartbeat (relay-fault, roster-corrupt, ...). */
   faults: string[] | null;
+  /** The runtime version installed and running (installedVersion). */
+  version: string | null;
+  /** What the update agent last did (idle, trial, committed, rolled-back, refused) and which slot runs; null: not reported. */
+  update: { state: NonNullable<Health['update']>['state']; slot: 'a' | 'b' | null } | null;
   /**
    * When the certificate the terminal connects with expires: as its heartbeat reports it, or else the
    * one last issued to it (terminals/<id>.crt).
@@ -44,6 +50,16 @@ export interface InfrastructureCertificate {
   name: 'hub' | 'broker';
   expiresAt: number;
   state: CertificateState;
+}
+
+/**
+ * The runtime version a heartbeat says runs: the version of the slot `current` points at (once the
+ * update agent has a record of it), else the terminal's own software version when it is one (MAJOR.MINOR.PATCH).
+ */
+export function installedVersion(h: Health | null): string | null {
+  if (h?.update?.version) return h.update.version;
+  const v = VersionSchema.safeParse(h?.softwareVersion);
+  return v.success ? v.data : null;
 }
 
 /** A terminal is online when its last status says so and a heartbeat came within 2.5 heartbeat periods. */
@@ -71,6 +87,8 @@ export function fleetStatus(ctx: Pick<AdminContext, 'clock' | 'community' | 'sto
       softwareVersion: h?.softwareVersion ?? null,
       modelVersion: h?.modelVersion ?? null,
       faults: h?.faults ?? null,
+      version: installedVersion(h),
+      update: h?.update ? { state: h.update.state, slot: h.update.slot } : null,
       ...certificateOf(c, t.id, t.status, h?.certificateExpiresAt ?? null, now),
     };
   });

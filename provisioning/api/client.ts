@@ -9,7 +9,15 @@ import type { KeyObject } from 'node:crypto';
 import { request as httpsRequest } from 'node:https';
 import { TerminalError } from '../../core/errors';
 import { ROOT_AUTH_SCHEME, signRootToken } from '../operators/root';
+import type { RolloutView } from '../update/rollouts';
 import type { Problem } from './problem';
+
+export type { RolloutView };
+export interface UpdatesStatus {
+  serving: boolean;
+  published: string[];
+  rollout: RolloutView | null;
+}
 
 export class ApiClientError extends TerminalError {
   readonly code: string;
@@ -138,6 +146,16 @@ export class HubClient {
 
   alerts = (): Promise<{ active: unknown[]; sightings: Array<{ id: number; tag: string; personId: string; doorId: string; at: number }> }> => this.call('GET', '/api/alerts');
   terminals = (): Promise<{ items: unknown[] }> => this.call('GET', '/api/terminals');
+
+  /** Software rollouts (provisioning/api/routes/updates.ts). */
+  updates = {
+    status: (): Promise<UpdatesStatus> => this.call('GET', '/api/updates'),
+    log: (q: { id?: number; after?: number } = {}): Promise<{ id: number | null; lines: Array<{ id: number; at: number; line: string }> }> => this.call('GET', `/api/updates/rollout/log${query(q)}`),
+    rollout: (r: { version: string; canary?: string[]; waves?: number[]; maxFailures?: number }): Promise<RolloutView> => this.call('POST', '/api/updates/rollout', r),
+    pause: (): Promise<RolloutView> => this.call('POST', '/api/updates/rollout/pause'),
+    resume: (): Promise<RolloutView> => this.call('POST', '/api/updates/rollout/resume'),
+    abort: (): Promise<RolloutView> => this.call('POST', '/api/updates/rollout/abort'),
+  };
   events = (q: { after?: number; limit?: number; type?: string; door?: string; terminal?: string } = {}): Promise<{ items: unknown[]; next: number }> => this.call('GET', `/api/events${query(q)}`);
   audit = (q: { before?: number; limit?: number; actor?: string; action?: string } = {}): Promise<{ items: Array<{ id: number; at: number; actor: string; action: string; subject: string; detail: Record<string, unknown> }>; next: number | null }> =>
     this.call('GET', `/api/audit${query(q)}`);

@@ -59,6 +59,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   'enrolment-photo': 422,
   'enrolment-mismatch': 422,
   fleet: 404,
+  'rollout-refused': 409,
 };
 
 export function sendProblem(reply: FastifyReply, p: Problem): FastifyReply {

@@ -36,6 +36,7 @@ import { decide } from './policy';
 import { errorHandler, problem, sendProblem } from './problem';
 import type { RealNameCheck } from './realname';
 import { routes } from './routes';
+import { Rollouts } from '../update/rollouts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -67,6 +68,8 @@ export interface ApiOptions {
   livePollMs?: number;
   /** Bundles the web console (default: esbuild over provisioning/console/, console.ts). */
   consoleBuild?: () => Promise<ConsoleBundle>;
+  /** The hub's staged rollouts (shared with its MQTT side); default: status only, no bundles served. */
+  rollouts?: Rollouts;
 }
 
 /** What the route modules get. */
@@ -78,6 +81,7 @@ export interface ApiContext {
   realName: RealNameCheck;
   enroller: Enroller;
   live: LiveFeed;
+  rollouts: Rollouts;
   /** The admin-port context for this request's caller. */
   port(req: FastifyRequest): PortContext;
 }
@@ -120,6 +124,7 @@ export class HubApi {
       realName: o.realName,
       enroller: o.enroller,
       live,
+      rollouts: o.rollouts ?? new Rollouts({ community: o.community, clock: o.clock, log, bundleUrl: null }),
       port: (req) => ({ community: o.community, clock: o.clock, now: o.clock.now(), actor: req.principal?.id ?? 'tenant' }),
     };
 

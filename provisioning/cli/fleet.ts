@@ -17,11 +17,11 @@ export const fleetCommand: Command = async (args, io) => {
       io.out(JSON.stringify(rows, null, 2));
       return 0;
     }
-    io.out(['terminal', 'door', 'state', 'last heartbeat', 'roster lag', 'outbox', 'fps', 'software', 'model', 'faults', 'certificate'].join('\t'));
+    io.out(['terminal', 'door', 'state', 'last heartbeat', 'roster lag', 'outbox', 'fps', 'software', 'update', 'model', 'faults', 'certificate'].join('\t'));
     for (const r of rows) {
       const state = r.status === 'revoked' ? 'revoked' : r.online ? 'online' : 'offline';
       const cert = r.certificateExpiresAt === null ? '-' : `${time(r.certificateExpiresAt).slice(0, 10)}${r.certificate && r.certificate !== 'ok' ? ` (${r.certificate})` : ''}`;
-      io.out([r.terminalId, r.doorId, state, time(r.lastHeartbeat), r.rosterLag ?? '-', r.outboxDepth ?? '-', r.cameraFps ?? '-', r.softwareVersion ?? '-', r.modelVersion ?? '-', r.faults?.length ? r.faults.join(',') : '-', cert].join('\t'));
+      io.out([r.terminalId, r.doorId, state, time(r.lastHeartbeat), r.rosterLag ?? '-', r.outboxDepth ?? '-', r.cameraFps ?? '-', r.version ?? r.softwareVersion ?? '-', r.update ? `${r.update.state}${r.update.slot ? ` (slot ${r.update.slot})` : ''}` : '-', r.modelVersion ?? '-', r.faults?.length ? r.faults.join(',') : '-', cert].join('\t'));
     }
     for (const x of infrastructureCertificates(ctx)) if (x.state !== 'ok') io.out(`warning: the ${x.name} certificate ${x.state === 'expired' ? 'expired' : 'expires'} ${time(x.expiresAt)}: provision ${x.name} renew`);
     return 0;

@@ -1,6 +1,7 @@
 /**
  * `provision hub [renew]`: run the community's hub (provisioning/hub/main.ts), with `--http HOST:PORT`
- * also its HTTPS API (provisioning/api/), or renew its certificate.
+ * also its HTTPS API (provisioning/api/), with `--updates HOST:PORT` its bundle server for terminals
+ * (provisioning/update/hub-bundles.ts) and so staged rollouts; or renew its certificate.
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
@@ -18,13 +19,22 @@ import { Community, WebhookUrlSchema } from '../community';
 import { AuthConfigSchema } from '../operators/config';
 import { ensureRootKey } from '../operators/root';
 import { startCommunityHub } from '../hub/main';
+import { startHubBundleServer } from '../update/hub-bundles';
+import { Rollouts } from '../update/rollouts';
 import { adminContext, common, commonSchema, communityDir, positionals, readPassphrase, time, withCommunity, type Command } from './common';
 
+const HostPort = z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'HOST:PORT');
+
+function hostAndPort(hostPort: string): { host: string; port: number } {
+  const at = hostPort.lastIndexOf(':');
+  return { host: hostPort.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(hostPort.slice(at + 1)) };
+}
+
 export const hubCommand: Command = async (args, io) => {
-  const o = parseCli('hub', args, { ...common, webhook: { type: 'string' }, 'poll-ms': { type: 'string' }, http: { type: 'string' }, 'auth-config': { type: 'string' }, 'real-name-check': { type: 'string' } },
+  const o = parseCli('hub', args, { ...common, webhook: { type: 'string' }, 'poll-ms': { type: 'string' }, http: { type: 'string' }, updates: { type: 'string' }, 'auth-config': { type: 'string' }, 'real-name-check': { type: 'string' } },
     z.strictObject({
       ...commonSchema, webhook: WebhookUrlSchema.optional(), 'poll-ms': z.coerce.number().int().min(20).max(60_000).optional(),
-      http: z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'HOST:PORT').optional(), 'auth-config': z.string().min(1).optional(), 'real-name-check': z.literal('off').optional(),
+      http: HostPort.optional(), updates: HostPort.optional(), 'auth-config': z.string().min(1).optional(), 'real-name-check': z.literal('off').optional(),
     }));
   if (o.positionals[0] === 'renew') {
     positionals('hub renew', o.positionals, 1);
@@ -39,32 +49,37 @@ export const hubCommand: Command = async (args, io) => {
   const passphrase = await readPassphrase();
   c.checkPassphrase(passphrase);
   const clock = new SystemClock();
+  const log = createLogger();
+  // --updates: the bundle server for terminals (mutual TLS, a port of its own), and rollouts that offer its bundles
+  const bundles = o.updates ? await startHubBundleServer(c, { passphrase, ...hostAndPort(o.updates), now: clock.now(), log }) : null;
+  const rollouts = new Rollouts({ community: c, clock, log, bundleUrl: bundles ? (name) => bundles.url(name) : null });
+  if (bundles) io.err(`bundles for terminals on ${o.updates ?? ''} (mutual TLS), offered as ${bundles.url('NAME.bundle')}`);
   const hub = await startCommunityHub({
     community: c,
     passphrase,
     clock,
-    log: createLogger(),
+    log,
+    rollouts,
     ...(o.webhook ? { webhookUrl: o.webhook } : {}),
     ...(o['poll-ms'] ? { pollMs: o['poll-ms'] } : {}),
   });
   io.err(`hub running for "${c.config.name}" on ${c.config.brokerUrl}, roster version ${hub.version()}`);
-  const api = o.http ? await startHttpApi(c, passphrase, clock, o.http, o['auth-config'], o['real-name-check'] === 'off') : null;
+  const api = o.http ? await startHttpApi(c, passphrase, clock, o.http, o['auth-config'], o['real-name-check'] === 'off', rollouts) : null;
   if (api) io.err(`hub API on https://${o.http ?? ''} (OpenAPI at /api/openapi.json)`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
   });
   await api?.close();
+  await bundles?.close();
   await hub.stop();
   c.close();
   return 0;
 };
 
 /** The hub's HTTPS API beside the MQTT side (provisioning/api/). */
-async function startHttpApi(c: Community, passphrase: string, clock: Clock, hostPort: string, authConfigFile: string | undefined, skipRealName: boolean): Promise<HubApi> {
-  const at = hostPort.lastIndexOf(':');
-  const host = hostPort.slice(0, at).replace(/^\[|\]$/g, '');
-  const port = Number(hostPort.slice(at + 1));
+async function startHttpApi(c: Community, passphrase: string, clock: Clock, hostPort: string, authConfigFile: string | undefined, skipRealName: boolean, rollouts: Rollouts): Promise<HubApi> {
+  const { host, port } = hostAndPort(hostPort);
   let auth: unknown = {};
   if (authConfigFile) {
     try {
@@ -84,6 +99,7 @@ async function startHttpApi(c: Community, passphrase: string, clock: Clock, host
     realName: skipRealName ? new SkippedRealNameCheck() : new NoRealNameCheck(),
     enroller: lazyPipelineEnroller(() => FacePipeline.load()),
     auth: parsed.data,
+    rollouts,
   });
   await api.listen(host, port);
   return api;

@@ -30,9 +30,10 @@ community
   broker config [--listen HOST] [--user U]      write mosquitto.conf + ACL + CRL paths for the terminal list
   broker run [--listen HOST]                    run mosquitto on that configuration
   broker renew                                  renew the broker's server certificate (397 days) and reload the broker
-  hub [--webhook URL] [--poll-ms MS] [--http HOST:PORT [--auth-config FILE] [--real-name-check off]]
+  hub [--webhook URL] [--poll-ms MS] [--http HOST:PORT [--auth-config FILE] [--real-name-check off]] [--updates HOST:PORT]
                                                 run the hub service (publish, ingest, alerts, commands, renewals);
-                                                --http: also its HTTPS API (provisioning/api/README.md)
+                                                --http: also its HTTPS API (provisioning/api/README.md);
+                                                --updates: its bundle server for terminals, and rollouts
   hub renew                                     renew the hub's certificate (90 days; the running hub does it itself)
   audit [--json] [-n N]                         who did what, when
 operators (bootstrap and recovery, as root; everyday: the hub's API)
@@ -80,7 +81,17 @@ fleet
 updates (provisioning/update/README.md)
   update build --from DIR --version V --replaces V1,V2 --out FILE [--arch arm64|x64] [--json]
                                                 a signed bundle of a built runtime folder (update key made on first use)
-  update key [--json]                           the update key's public half (made on first use) for terminal configs`;
+  update key [--json]                           the update key's public half (made on first use) for terminal configs
+  update build ... --publish                    build, then publish on the hub's shelf
+  update publish FILE [--arch arm64|x64] [--json]
+                                                check a bundle as a terminal would, then put it on the hub's shelf
+                                                (update/bundles/); refused with the reason (bad-signature, other-community, ...)
+  update templates --version V [--json]         each active person's templates of the bundle's embedding model, made from
+                                                their enrolment photos with the bundle's models (before rolling out a new model)
+  update rollout --version V [--canary t1,t2] [--waves 10%,50%,100%] [--max-failures N] [--hub URL] [--json]
+                                                a staged rollout, through the running hub's API (--hub or PROVISION_HUB_URL)
+  update pause|resume|abort [--hub URL] [--json]
+  update status [--log] [--hub URL] [--json]    the rollout per terminal (wave, status, reason, version, update state)`;
 
 const commands: Record<string, Command> = {
   init: initCommand,

@@ -58,6 +58,8 @@ export interface HubDeps<Item> extends HubOptions {
   onEpochStarted?: (e: HubSignals['epoch']) => void;
   /** The hub's X25519 sealing key: adapted templates from the terminals are sealed to it (none: they are refused). */
   sealKey?: KeyObject;
+  /** More parts, after the hub's own (the rollout's feed: provisioning/update/hub-feed.ts). */
+  extraParts?: (ctx: HubContext<Item>) => HubPart[];
 }
 
 export type { EpochReason };
@@ -87,7 +89,7 @@ export class Hub<Item> {
   private readonly ownsEvents: boolean;
 
   constructor(deps: HubDeps<Item>) {
-    const { transport, roster, events, signingKey, clock, log, store, itemOf, passItemOf, community, onEpochStarted, ownsEvents, sealKey, ...options } = deps;
+    const { transport, roster, events, signingKey, clock, log, store, itemOf, passItemOf, community, onEpochStarted, ownsEvents, sealKey, extraParts, ...options } = deps;
     if (store && !itemOf) throw new HubSetupError('a hub with a store needs itemOf');
     this.ownsEvents = ownsEvents ?? false;
     this.log = log.child({ module: 'hub' });
@@ -132,6 +134,7 @@ export class Hub<Item> {
       this.publisher,
       this.commands,
       this.certificates,
+      ...(extraParts?.(this.ctx) ?? []),
     ];
   }
 

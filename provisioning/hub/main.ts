@@ -4,7 +4,8 @@
  * begins a new roster epoch continuing the recorded history, runtime/sync/README.md), the event store
  * (events.db, 0600), the MQTT connection with the hub's own certificate (CN hub), and starts the Hub
  * (hub.ts) with the store, the fleet guard, alerts, pass uses and revocations, duress alarms, webhook,
- * certificate renewal and adapted templates (sealed to the hub's X25519 key, provisioning/seal-key.ts). The roster at start holds the published persons and the revoked passes
+ * certificate renewal and adapted templates (sealed to the hub's X25519 key, provisioning/seal-key.ts),
+ * and with `rollouts` the feed of staged rollouts. The roster at start holds the published persons and the revoked passes
  * still valid.
  */
 import { readFileSync } from 'node:fs';
@@ -20,6 +21,8 @@ import type { HubOptions } from './context';
 import { EventStore } from './event-store';
 import { Hub } from './hub';
 import { HubRosterStore, type RosterChange } from './roster';
+import { RolloutFeed } from '../update/hub-feed';
+import type { Rollouts } from '../update/rollouts';
 
 export interface CommunityHubOptions extends HubOptions {
   community: Community;
@@ -28,6 +31,8 @@ export interface CommunityHubOptions extends HubOptions {
   log: Logger;
   /** Replaces the MQTT connection (tests). */
   transport?: SyncTransport;
+  /** Staged rollouts to feed with the terminals' heartbeats and update reports (provisioning/update/rollouts.ts). */
+  rollouts?: Rollouts;
 }
 
 /** The running hub of a community. */
@@ -55,7 +60,7 @@ export const ROSTER_ITEM_FORMAT = {
 
 /** Load the roster from the store, connect, and start publishing. */
 export async function startCommunityHub(opts: CommunityHubOptions): Promise<CommunityHub> {
-  const { community: c, passphrase, clock, log, transport: given, ...options } = opts;
+  const { community: c, passphrase, clock, log, transport: given, rollouts, ...options } = opts;
   const store = c.db;
   const signingKey = c.signingKey(passphrase);
   const sealKey = ensureSealKey(c, passphrase).privateKey;
@@ -101,6 +106,7 @@ export async function startCommunityHub(opts: CommunityHubOptions): Promise<Comm
     passItemOf: revokedPassItem,
     community: { community: c, passphrase },
     ownsEvents: true,
+    ...(rollouts ? { extraParts: (ctx) => [new RolloutFeed(ctx, rollouts)] } : {}),
   });
   try {
     await hub.start();

@@ -5,7 +5,7 @@
  *
  * - admin: everything.
  * - security: the security office: alerts and sightings, doors (state, alarms, remote unlock), events,
- *   terminals and fleet health, the live feed. No residents, registrations, operators or audit.
+ *   terminals and fleet health, the live feed, software rollouts (read). No residents, registrations, operators or audit.
  * - manager: the residents, registrations and doors of their own buildings, nothing else.
  * - auditor: reads everything except operators' secrets, exports the audit log, changes nothing.
  *
@@ -34,6 +34,8 @@ export const PERMISSIONS = [
   'events.read',
   'audit.read',
   'live',
+  'updates.read', // software rollouts: status and log
+  'updates.manage', // start, pause, resume, abort a rollout
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -44,9 +46,9 @@ const ALL: readonly Permission[] = PERMISSIONS;
 
 export const ROLE_PERMISSIONS: Record<Role, ReadonlySet<Permission>> = {
   admin: new Set(ALL),
-  security: new Set<Permission>(['session', 'alerts.read', 'alerts.write', 'doors.read', 'doors.unlock', 'terminals.read', 'events.read', 'live']),
+  security: new Set<Permission>(['session', 'alerts.read', 'alerts.write', 'doors.read', 'doors.unlock', 'terminals.read', 'events.read', 'live', 'updates.read']),
   manager: new Set<Permission>(['session', 'registrations.read', 'registrations.decide', 'residents.read', 'residents.write', 'doors.read', 'live']),
-  auditor: new Set<Permission>(['session', 'operators.read', 'registrations.read', 'residents.read', 'alerts.read', 'doors.read', 'terminals.read', 'events.read', 'audit.read', 'live']),
+  auditor: new Set<Permission>(['session', 'operators.read', 'registrations.read', 'residents.read', 'alerts.read', 'doors.read', 'terminals.read', 'events.read', 'audit.read', 'live', 'updates.read']),
 };
 
 /** The built-in root operator's id (the community passphrase); no operator may take it. */

@@ -1,6 +1,6 @@
 /**
  * The hub's storage as the rest of provisioning sees it: persons, the roster log and its epochs,
- * terminals, queued commands, terminal status, alerts, visitor passes, adapted templates and the audit log. `HubDb` (provisioning/db.ts,
+ * terminals, queued commands, terminal status, alerts, visitor passes, adapted templates, software rollouts and the audit log. `HubDb` (provisioning/db.ts,
  * SQLite, versioned migrations) is the implementation today; another database (PostgreSQL for a
  * district) is a new implementation of this interface, not a rewrite of its callers.
  *
@@ -10,6 +10,7 @@
 import type { Command, Health, RosterEpoch } from '../../runtime/protocol/schemas';
 import type { PhotoMove } from '../photos';
 import type { AdaptedTemplateStore } from './adapted-templates';
+import type { RolloutState } from '../update/rollout';
 import type { AlertRecord, AuditRecord, CommandRecord, PassRecord, PersonKind, PersonRecord, PersonStatus, TerminalRecord, TerminalStatusRecord } from '../db';
 
 export interface PersonStore {
@@ -92,7 +93,36 @@ export interface AuditStore {
   auditPage(q: AuditQuery): AuditRecord[];
 }
 
-export interface HubStore extends PersonStore, RosterLogStore, TerminalStore, CommandStore, AlertStore, PassStore, AuditStore, AdaptedTemplateStore {
+/** A staged software rollout as stored: its state machine's whole state (provisioning/update/rollout.ts). */
+export interface RolloutRecord {
+  id: number;
+  version: string;
+  /** The bundle's file name in the community's update/bundles/. */
+  bundle: string;
+  state: RolloutState;
+  startedBy: string;
+  startedAt: number;
+  updatedAt: number;
+}
+
+export interface RolloutLogLine {
+  id: number;
+  at: number;
+  line: string;
+}
+
+export interface RolloutStore {
+  addRollout(r: { version: string; bundle: string; state: RolloutState; startedBy: string }, now: number): number;
+  rollout(id: number): RolloutRecord | null;
+  /** The most recent rollout (whatever its phase), or null. */
+  latestRollout(): RolloutRecord | null;
+  saveRollout(id: number, state: RolloutState, now: number): void;
+  addRolloutLog(id: number, lines: readonly string[], now: number): void;
+  /** The rollout's log lines after line id `afterLine`, oldest first. */
+  rolloutLog(id: number, afterLine?: number): RolloutLogLine[];
+}
+
+export interface HubStore extends PersonStore, RosterLogStore, TerminalStore, CommandStore, AlertStore, PassStore, AuditStore, AdaptedTemplateStore, RolloutStore {
   /** Run `f` as one transaction (immediate: writers queue, never deadlock). */
   tx<T>(f: () => T): T;
   close(): void;

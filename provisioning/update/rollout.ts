@@ -45,27 +45,34 @@ export const RolloutPlanSchema = z
   .refine((p) => p.waves.every((w, i) => i === 0 || w > (p.waves[i - 1] ?? 0)) && p.waves.at(-1) === 100, 'waves must increase and end at 100');
 export type RolloutPlan = z.input<typeof RolloutPlanSchema>;
 
-export type TerminalRolloutStatus = 'queued' | 'offered' | 'waiting' | 'committed' | 'failed';
+export const TerminalRolloutStatusSchema = z.enum(['queued', 'offered', 'waiting', 'committed', 'failed']);
+export type TerminalRolloutStatus = z.infer<typeof TerminalRolloutStatusSchema>;
 
-export interface TerminalRollout {
-  wave: number;
-  status: TerminalRolloutStatus;
-  online: boolean;
+export const TerminalRolloutSchema = z.strictObject({
+  wave: z.number().int().min(0),
+  status: TerminalRolloutStatusSchema,
+  online: z.boolean(),
   /** Why it failed or is waiting (an UpdateReason, or 'offline'). */
-  reason: string | null;
-  at: number | null;
-}
+  reason: z.string().nullable(),
+  at: z.number().nullable(),
+});
+export type TerminalRollout = z.infer<typeof TerminalRolloutSchema>;
 
-export interface RolloutState {
-  version: string;
-  phase: 'running' | 'paused' | 'halted' | 'aborted' | 'done';
-  waves: string[][];
+export const RolloutPhaseSchema = z.enum(['running', 'paused', 'halted', 'aborted', 'done']);
+export type RolloutPhase = z.infer<typeof RolloutPhaseSchema>;
+
+/** The whole state of a rollout (what the hub stores, as JSON, and reads back through this schema). */
+export const RolloutStateSchema = z.strictObject({
+  version: VersionSchema,
+  phase: RolloutPhaseSchema,
+  waves: z.array(z.array(z.string())),
   /** Index of the last wave opened. */
-  opened: number;
-  maxFailures: number;
-  failures: number;
-  terminals: Record<string, TerminalRollout>;
-}
+  opened: z.number().int().min(-1),
+  maxFailures: z.number().int().min(0),
+  failures: z.number().int().min(0),
+  terminals: z.record(z.string(), TerminalRolloutSchema),
+});
+export type RolloutState = z.infer<typeof RolloutStateSchema>;
 
 export type RolloutEvent =
   | { type: 'heartbeat'; terminal: string; online: boolean; version: string | null }
@@ -171,9 +178,10 @@ export function stepRollout(prev: RolloutState, e: RolloutEvent, at: number): Ro
       if (!tr || (e.version !== null && e.version !== state.version)) break;
       tr.at = at;
       if (e.outcome === 'committed' || e.reason === 'already-installed') {
+        // A heartbeat after the health gate may have said so first: one line per terminal.
+        if (tr.status !== 'committed') log.push(`${e.terminal}: committed ${state.version}`);
         tr.status = 'committed';
         tr.reason = null;
-        log.push(`${e.terminal}: committed ${state.version}`);
       } else if (e.reason && RETRY.has(e.reason)) {
         tr.status = 'waiting';
         tr.reason = e.reason;

@@ -282,6 +282,12 @@ export type UpdateReason = z.infer<typeof UpdateReasonSchema>;
 
 const softwareVersion = z.string().regex(/^\d{1,6}\.\d{1,6}\.\d{1,6}$/);
 
+/** Where a terminal downloads a bundle: the hub's bundle server (provisioning/update/server.ts), by name. */
+export const BundleUrlSchema = z
+  .string()
+  .max(512)
+  .regex(/^https:\/\/[A-Za-z0-9.\-[\]:]+\/updates\/[A-Za-z0-9][A-Za-z0-9._-]{0,127}\.bundle$/, 'https://HOST[:PORT]/updates/NAME.bundle');
+
 /**
  * The terminal's update agent finished with a bundle: `committed` (the new version passed its health
  * check and stays), `rolled-back` (it failed it; the previous slot runs again), `refused` (nothing was
@@ -489,6 +495,12 @@ export const CommandSchema = z.discriminatedUnion('type', [
    * has not yet handed to the hub.
    */
   z.strictObject({ type: z.literal('adaptation.reset'), personId: personId.optional() }),
+  /**
+   * Install this version from the hub's bundle server (a staged rollout's offer): the terminal hands
+   * the URL to its update agent, which downloads with the terminal's own certificate and verifies the
+   * bundle against its pinned update key whatever the URL says (runtime/update/README.md).
+   */
+  z.strictObject({ type: z.literal('update'), version: softwareVersion, url: BundleUrlSchema }),
 ]);
 export type Command = z.infer<typeof CommandSchema>;
 

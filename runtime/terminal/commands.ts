@@ -3,7 +3,7 @@
  * `unlock`: one remote release for the command's duration (cut to the lock's maxUnlockMs), at most
  * `remoteUnlock.max` per `remoteUnlock.windowMs` on this terminal; the release, or the refusal and why,
  * is an event with the command's id and the operator who asked. `wipe`, `resync`, `reload-config` and
- * `adaptation.reset` go to their jobs.
+ * `adaptation.reset` go to their jobs; `update` (a rollout's offer) starts the update agent on the bundle.
  */
 import type { Clock } from '../../core/clock';
 import type { Logger } from '../../core/log';
@@ -24,6 +24,8 @@ export interface HubCommandsDeps {
   /** Forgets adapted templates (one person's, or all); returns how many. */
   resetAdaptation: (personId: string | undefined) => number;
   reload: () => void;
+  /** The hub offered a bundle (updates.ts starts the agent). */
+  installUpdate: (version: string, url: string) => void;
   /** The door was released for the remote unlock (feedback for whoever stands at the door). */
   onReleased: () => void;
   notify: (message: string) => void;
@@ -53,6 +55,8 @@ export class HubCommands {
         this.log.info({ command: meta.commandId, forgotten: n, all: c.personId === undefined }, 'adapted templates reset');
         return;
       }
+      case 'update':
+        return this.deps.installUpdate(c.version, c.url);
     }
   }
 

@@ -65,6 +65,8 @@ export interface TerminalUpdateLink {
   drain(store: (e: SyncEvent) => void): { recorded: number; invalid: number };
   /** For the heartbeat (null: no slot layout and no update record). */
   heartbeat(): NonNullable<Health['update']> | null;
+  /** Starts the update agent on an offered bundle (the hub's `update` command). */
+  install(url: string): Promise<void>;
 }
 
 /** What the sync client needs besides the sync file: the connection, the pinned hub key, the roster. */

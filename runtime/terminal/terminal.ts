@@ -189,6 +189,10 @@ export class Terminal {
         this.reloadConfig().catch((e: unknown) => log.error({ ...errorTag(e) }, 'config reload failed'));
       },
       onReleased: () => this.feedback.granted(),
+      installUpdate: (version, url) => {
+        if (this.updates) this.updates.install(version, url);
+        else log.warn({ version }, 'update offered before the update link started; ignored');
+      },
       notify: status,
     });
     this.watchdog = new Watchdog({

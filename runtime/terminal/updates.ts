@@ -2,7 +2,8 @@
  * The running terminal's side of updates (runtime/update). The update agent is a process of its own:
  * it leaves its reports (`update.outcome` events) as files, and they go into the outbox at start and
  * every `update.reportPollMs`; a report stays a file until the outbox has taken it. The heartbeat says
- * which version and slot run and what the agent last did.
+ * which version and slot run and what the agent last did. A hub's offer (`update` command) starts the
+ * agent on the bundle's URL.
  */
 import type { Clock, TimerHandle } from '../../core/clock';
 import type { Logger } from '../../core/log';
@@ -47,6 +48,17 @@ export class UpdateReports {
       this.log.error({ error: (e as Error).name }, 'update state could not be read');
       return {};
     }
+  }
+
+  /** The hub offered a bundle: start the agent (it reports through its own report file). */
+  install(version: string, url: string): void {
+    const link = this.deps.link;
+    if (!link) {
+      this.log.warn({ version }, 'update offered but the update files cannot be opened; not installed');
+      return;
+    }
+    this.log.info({ version }, 'update offered: starting the update agent');
+    link.install(url).catch((e: unknown) => this.log.error({ version, err: (e as Error).message }, 'update agent not started'));
   }
 
   drain(): void {

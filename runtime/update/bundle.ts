@@ -55,10 +55,13 @@ export interface UpdateTrust {
   caSha256: string;
 }
 
-/** What the bundle must fit: this terminal's CPU and the version it runs. */
+/**
+ * What the bundle must fit: this terminal's CPU and the version it runs (null: no installed version to
+ * compare with, as when the hub accepts a bundle for publishing).
+ */
 export interface InstallTarget {
   arch: Arch;
-  installed: Version;
+  installed: Version | null;
 }
 
 export interface VerifiedBundle {
@@ -115,6 +118,7 @@ export function authenticateManifest(manifestText: string, endorsementText: stri
   const m = parsed.data;
   if (m.community.caSha256 !== trust.caSha256) throw new UpdateRefusedError('other-community', `the bundle was made for community "${m.community.name}", not this one`, m.version);
   if (m.arch !== target.arch) throw new UpdateRefusedError('wrong-architecture', `the bundle is built for ${m.arch}; this terminal is ${target.arch}`, m.version);
+  if (target.installed === null) return { manifest: m, endorsedKey };
   const cmp = compareVersions(m.version, target.installed);
   if (cmp < 0) throw new UpdateRefusedError('downgrade', `${m.version} is older than the installed ${target.installed}`, m.version);
   if (cmp === 0) throw new UpdateRefusedError('already-installed', `${m.version} is already installed`, m.version);

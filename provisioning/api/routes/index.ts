@@ -8,6 +8,7 @@ import { recordRoutes } from './records';
 import { registrationRoutes } from './registrations';
 import { residentRoutes } from './residents';
 import { sessionRoutes } from './session';
+import { updateRoutes } from './updates';
 
 export function routes(app: ApiApp, ctx: ApiContext): void {
   sessionRoutes(app, ctx);
@@ -18,4 +19,5 @@ export function routes(app: ApiApp, ctx: ApiContext): void {
   doorRoutes(app, ctx);
   recordRoutes(app, ctx);
   liveRoutes(app, ctx);
+  updateRoutes(app, ctx);
 }

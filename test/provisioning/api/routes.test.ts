@@ -106,6 +106,12 @@ const ROUTES: RouteCase[] = [
   { route: 'GET /api/audit', allowed: ['admin', 'aud'], call: () => ({ method: 'GET', url: '/api/audit?limit=5' }) },
   { route: 'GET /api/audit.csv', allowed: ['admin', 'aud'], call: () => ({ method: 'GET', url: '/api/audit.csv?actor=admin' }) },
   { route: 'GET /api/live', allowed: ['admin', 'sec', 'mgr', 'aud'], call: () => ({ method: 'GET', url: '/api/live' }), no2xx: 'a stream that never ends: auth.test.ts over HTTPS' },
+  { route: 'GET /api/updates', allowed: ['admin', 'sec', 'aud'], call: () => ({ method: 'GET', url: '/api/updates' }) },
+  { route: 'GET /api/updates/rollout/log', allowed: ['admin', 'sec', 'aud'], call: () => ({ method: 'GET', url: '/api/updates/rollout/log' }) },
+  { route: 'POST /api/updates/rollout', allowed: ['admin'], call: () => ({ method: 'POST', url: '/api/updates/rollout', body: { version: '0.2.0' } }), no2xx: 'a rollout needs a published bundle and a bundle server: test/provisioning/update/hub-rollout.test.ts' },
+  { route: 'POST /api/updates/rollout/pause', allowed: ['admin'], call: () => ({ method: 'POST', url: '/api/updates/rollout/pause' }), no2xx: 'needs a running rollout: test/provisioning/update/hub-rollout.test.ts' },
+  { route: 'POST /api/updates/rollout/resume', allowed: ['admin'], call: () => ({ method: 'POST', url: '/api/updates/rollout/resume' }), no2xx: 'needs a paused rollout: test/provisioning/update/hub-rollout.test.ts' },
+  { route: 'POST /api/updates/rollout/abort', allowed: ['admin'], call: () => ({ method: 'POST', url: '/api/updates/rollout/abort' }), no2xx: 'needs a rollout: test/provisioning/update/hub-rollout.test.ts' },
 ];
 
 const WHO: Record<Role, Who> = { admin: 'admin', sec: 'sec', mgr: 'mgr-1', aud: 'aud' };

@@ -132,6 +132,13 @@ describe('rollout', () => {
     expect(stepRollout(s1.state, { type: 'outcome', terminal: 'zz', version: '0.2.0', outcome: 'rolled-back', reason: 'crashed' }, 2).state.failures).toBe(0);
   });
 
+  it('logs a terminal committing once when a heartbeat with the new version comes before its report', () => {
+    const s0 = startRollout({ version: '0.2.0', terminals: ['t1', 't2'] }, online(['t1', 't2']), 0);
+    const r = run(s0, [{ type: 'heartbeat', terminal: 't1', online: true, version: '0.2.0' }, ok('t1')]);
+    expect(r.log.filter((l) => l.startsWith('t1:'))).toEqual(['t1: offered 0.2.0', 't1: runs 0.2.0']);
+    expect(r.state.terminals['t1']?.status).toBe('committed');
+  });
+
   it('refuses a plan whose waves do not end at 100% or whose canary is not in the fleet', () => {
     expect(() => startRollout({ ...plan, waves: [10, 50] }, {}, 0)).toThrow(RolloutError);
     expect(() => startRollout({ ...plan, canary: ['x'] }, {}, 0)).toThrow(/canary/);

@@ -10,6 +10,8 @@ import type { LoopEvent } from '../../../runtime/loop/door-loop';
 import { WrongKeyError } from '../../../runtime/roster/store';
 import { topicsFor } from '../../../runtime/protocol/topics';
 import { UpdateReports, UpdateStateStore, type UpdateOutcomeEvent } from '../../../runtime/update/state';
+import { UpdateLink } from '../../../runtime/update/terminal-link';
+import { tempDir } from '../../harness/update';
 import { person, rng, unitVector } from '../roster/fixtures';
 import { startFakeTerminal, type FakeTerminal } from '../../harness/fake-terminal';
 
@@ -173,6 +175,25 @@ describe('the update agent', () => {
     f.camera.push();
     await f.run(40);
     expect((await f.healthz())['door']).toEqual({ lock: 'locked', doorOpen: false, passage: true });
+  });
+
+  it("starts the update agent on the bundle a signed `update` command offers, and refuses an offer whose URL is not the hub's bundle path", async () => {
+    const launched: string[] = [];
+    const f = await start({
+      roster: [ANA],
+      parts: { updateLink: () => new UpdateLink(tempDir('state'), tempDir('root'), { launch: (url) => (launched.push(url), Promise.resolve()) }) },
+    });
+    f.transport.connect(false);
+    await f.run(10);
+    const url = 'https://hub.example:8443/updates/doorway-0.2.0.bundle';
+    f.transport.deliver(topicsFor(f.config.terminalId).commands, f.command({ type: 'update', version: '0.2.0', url }).payload);
+    await f.run(10);
+    expect(launched).toEqual([url]);
+    // the hub's key signs only what the protocol allows: another path is refused before it reaches the agent
+    const bad = f.command({ type: 'update', version: '0.2.0', url: 'https://hub.example/../etc/passwd' } as never).payload;
+    f.transport.deliver(topicsFor(f.config.terminalId).commands, bad);
+    await f.run(10);
+    expect(launched).toEqual([url]);
   });
 });
 

@@ -14,40 +14,22 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { SystemClock } from '../../../core/clock';
-import { silentLogger } from '../../../core/log';
 import type { Community } from '../../../provisioning/community';
 import { issueCert, newKey } from '../../../provisioning/pki';
-import { freeLoopbackPort } from '../../../provisioning/ports';
-import { addTerminal } from '../../../provisioning/admin/terminals';
 import { buildBundle } from '../../../provisioning/update/build';
 import { startRollout, stepRollout, type RolloutAction, type RolloutState } from '../../../provisioning/update/rollout';
 import { bundleRequestHandler } from '../../../provisioning/update/server';
-import { loadConfig } from '../../../runtime/config';
 import { UpdateOutcomeSchema } from '../../../runtime/protocol/schemas';
-import type { UpdateAgent, UpdateResult } from '../../../runtime/update/agent';
-import { agentFromConfig } from '../../../runtime/update/cli';
-import type { ProcessServiceManager } from '../../../runtime/update/service';
+import type { UpdateResult } from '../../../runtime/update/agent';
 import { Slots } from '../../../runtime/update/slots';
-import { makeCommunity, PASSPHRASE } from '../../harness/update-community';
-import { IDLE_DOOR, runtimeTree, scaled, setDoor, snapshot, standInAnswer, standInService, tempDir } from '../../harness/update';
-import { admin } from '../../harness/admin';
-
-interface Site {
-  id: string;
-  root: string;
-  port: number;
-  doorFile: string;
-  service: ProcessServiceManager;
-  agent: UpdateAgent;
-  stateDir: string;
-}
+import { makeCommunity, PASSPHRASE, updateTerminal, type UpdateTerminal } from '../../harness/update-community';
+import { IDLE_DOOR, runtimeTree, scaled, setDoor, snapshot, standInAnswer, tempDir } from '../../harness/update';
 
 const IDS = ['t1', 't2', 't3', 't4'];
 let c: Community;
 let server: Server;
 let url: string;
-const sites = new Map<string, Site>();
+const sites = new Map<string, UpdateTerminal>();
 const served: { cn: string; range: string | null; status: number }[] = [];
 let cutT1 = true;
 
@@ -85,29 +67,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/updates/doorway-0.2.0.bundle`;
 
-  for (const id of IDS) {
-    const bundle = addTerminal(admin(c, { passphrase: PASSPHRASE }), { id, doorId: `door-${id}`, out: join(tempDir('terminal'), id) });
-    const root = tempDir(`root-${id}`);
-    new Slots(root).adopt(runtimeTree(tempDir('installed'), { version: '0.1.0' }));
-    const port = await freeLoopbackPort();
-    const cfg = JSON.parse(readFileSync(bundle.configFile, 'utf8')) as Record<string, Record<string, unknown>>;
-    cfg['health'] = { port };
-    cfg['update'] = {
-      ...cfg['update'],
-      root,
-      health: { startTimeoutMs: scaled(10_000), windowMs: scaled(2500), pollMs: 100, failAfterProbes: 3 },
-      door: { pollMs: 100, idleTimeoutMs: scaled(60_000) },
-      download: { attempts: 3, retryMs: 200, idleTimeoutMs: scaled(5000) },
-    };
-    writeFileSync(bundle.configFile, JSON.stringify(cfg));
-    const doorFile = join(tempDir('door'), 'door.json');
-    setDoor(doorFile, IDLE_DOOR);
-    const service = standInService(root, { port, doorFile, quirk: id === 't3' });
-    service.start();
-    const config = loadConfig(bundle.configFile);
-    const agent = agentFromConfig(config, { service, clock: new SystemClock(), log: silentLogger(), arch: 'arm64' });
-    sites.set(id, { id, root, port, doorFile, service, agent, stateDir: join(config.paths.dataDir, 'update') });
-  }
+  for (const id of IDS) sites.set(id, await updateTerminal(c, id, { quirk: id === 't3' }));
   for (const s of sites.values()) await standInAnswer(s.port, scaled(10_000));
 }, 120_000);
 
@@ -118,7 +78,7 @@ afterAll(async () => {
   c.close();
 });
 
-const site = (id: string): Site => sites.get(id) as Site;
+const site = (id: string): UpdateTerminal => sites.get(id) as UpdateTerminal;
 
 describe('a rollout over four terminals with their own agents', () => {
   it('commits where the version is healthy, rolls back by itself where it crashes, and the wave halts', async () => {

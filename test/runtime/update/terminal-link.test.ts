@@ -2,12 +2,13 @@
  * The terminal's side of updates: the agent's reports reach the outbox (once each, never lost when the
  * outbox refuses), and the heartbeat says which version and slot run.
  */
-import { chownSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ulid } from 'ulid';
 import type { SyncEvent } from '../../../runtime/protocol/schemas';
 import { Slots } from '../../../runtime/update/slots';
 import { ensureDir, UpdateReports, UpdateStateStore, type UpdateOutcomeEvent } from '../../../runtime/update/state';
+import { SystemdRunLauncher, UpdateLaunchError } from '../../../runtime/update/launcher';
 import { UpdateLink } from '../../../runtime/update/terminal-link';
 import { runtimeTree, tempDir } from '../../harness/update';
 
@@ -62,5 +63,22 @@ describe('UpdateLink', () => {
     chownSync(data, 65534, 65534);
     ensureDir(join(data, 'update', 'reports'));
     expect([statSync(join(data, 'update')).uid, statSync(join(data, 'update', 'reports')).uid]).toEqual([65534, 65534]);
+  });
+
+  it("starts the agent for an offered bundle as a transient systemd unit outside the terminal's own, and refuses an offer when it has no launcher", async () => {
+    const dir = tempDir('launch');
+    const argsFile = join(dir, 'args');
+    const fakeRun = join(dir, 'systemd-run');
+    writeFileSync(fakeRun, `#!/bin/sh\nprintf '%s\\n' "$@" > ${argsFile}\n`, { mode: 0o755 });
+    const url = 'https://hub.example:8443/updates/doorway-0.2.0.bundle';
+    const link = new UpdateLink(tempDir('state'), '/opt/doorway', new SystemdRunLauncher({ configFile: '/etc/doorway/terminal.json', root: '/opt/doorway', node: '/usr/bin/node', systemdRun: fakeRun }));
+    await link.install(url);
+    expect(readFileSync(argsFile, 'utf8').trim().split('\n')).toEqual([
+      '--unit=doorway-update-install', '--collect', '--property=After=doorway.service',
+      '/usr/bin/node', '/opt/doorway/current/bin/doorway.js', 'update', 'install', '--config', '/etc/doorway/terminal.json', '--url', url,
+    ]);
+    writeFileSync(fakeRun, '#!/bin/sh\necho "Unit doorway-update-install.service was already loaded" >&2\nexit 1\n', { mode: 0o755 });
+    await expect(link.install(url)).rejects.toThrow(/already loaded/);
+    await expect(new UpdateLink(tempDir('state'), tempDir('root')).install(url)).rejects.toBeInstanceOf(UpdateLaunchError);
   });
 });
