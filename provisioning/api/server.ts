@@ -61,6 +61,8 @@ export interface ApiOptions {
   realName: RealNameCheck;
   /** Turns registration photos into templates (the face pipeline; its quality gates give each photo's verdict). */
   enroller: Enroller;
+  /** The community passphrase the hub was started with: terminals (certificates, bundles) and passes need it. */
+  passphrase?: string;
   auth?: Partial<AuthConfig>;
   /** How often the live feed looks for new events, sightings and terminal states (default 250 ms). */
   livePollMs?: number;
@@ -74,6 +76,8 @@ export interface ApiContext {
   auth: Authenticator;
   realName: RealNameCheck;
   enroller: Enroller;
+  /** As in ApiOptions (undefined: the routes that need it answer 503). */
+  passphrase: string | undefined;
   live: LiveFeed;
   /** The admin-port context for this request's caller. */
   port(req: FastifyRequest): PortContext;
@@ -116,6 +120,7 @@ export class HubApi {
       auth,
       realName: o.realName,
       enroller: o.enroller,
+      passphrase: o.passphrase,
       live,
       port: (req) => ({ community: o.community, clock: o.clock, now: o.clock.now(), actor: req.principal?.id ?? 'tenant' }),
     };

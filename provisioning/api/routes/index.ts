@@ -3,10 +3,12 @@ import type { ApiApp, ApiContext } from '../server';
 import { doorRoutes } from './doors';
 import { liveRoutes } from './live';
 import { operatorRoutes } from './operators';
+import { passRoutes } from './passes';
 import { recordRoutes } from './records';
 import { registrationRoutes } from './registrations';
 import { residentRoutes } from './residents';
 import { sessionRoutes } from './session';
+import { terminalRoutes } from './terminals';
 
 export function routes(app: ApiApp, ctx: ApiContext): void {
   sessionRoutes(app, ctx);
@@ -14,6 +16,8 @@ export function routes(app: ApiApp, ctx: ApiContext): void {
   registrationRoutes(app, ctx);
   residentRoutes(app, ctx);
   doorRoutes(app, ctx);
+  terminalRoutes(app, ctx);
+  passRoutes(app, ctx);
   recordRoutes(app, ctx);
   liveRoutes(app, ctx);
 }
