@@ -1,9 +1,13 @@
-/** `provision update build|key`: signed software bundles and the update key (provisioning/admin/updates.ts). */
+/**
+ * `provision update build|key`: signed software bundles and the update key (provisioning/admin/updates.ts),
+ * on the community folder with the passphrase (audited as root): they use the update signing key, which
+ * never leaves the folder.
+ */
 import { z } from 'zod';
 import { InvalidInputError } from '../../core/errors';
 import { parseCli } from '../../runtime/command-line';
 import { buildUpdate, updateKey } from '../admin/updates';
-import { adminContext, common, commonSchema, list, readPassphrase, withCommunity, type Command } from './common';
+import { rootContext, common, commonSchema, list, readPassphrase, withCommunity, type Command } from './common';
 
 export const updateCommand: Command = async (args, io) => {
   const [sub, ...rest] = args;
@@ -13,14 +17,14 @@ export const updateCommand: Command = async (args, io) => {
     switch (sub ?? '') {
       case 'build': {
         if (!o.from || !o.version || !o.out || !o.replaces) throw new InvalidInputError('update build', ['--from, --version, --replaces and --out are required']);
-        const ctx = adminContext(c, o.as, { passphrase: await readPassphrase() });
+        const ctx = rootContext(c, await readPassphrase());
         const b = await buildUpdate(ctx, { from: o.from, version: o.version, replaces: list(o.replaces) ?? [], out: o.out, ...(o.arch ? { arch: o.arch } : {}) });
         const summary = { file: b.file, version: b.manifest.version, arch: b.manifest.arch, replaces: b.manifest.replaces, files: b.manifest.files.length, embedModel: b.manifest.models.embed, size: b.size, sha256: b.sha256 };
         io.out(o.json ? JSON.stringify(summary, null, 2) : `bundle ${b.manifest.version} (${b.manifest.arch}, replaces ${b.manifest.replaces.join(', ')}) written to ${b.file}: ${summary.files} files, ${b.size} bytes, sha256 ${b.sha256}`);
         return 0;
       }
       case 'key': {
-        const { created, paths } = updateKey(adminContext(c, o.as, { passphrase: await readPassphrase() }));
+        const { created, paths } = updateKey(rootContext(c, await readPassphrase()));
         io.out(o.json ? JSON.stringify({ publicKeyFile: paths.pub, created }) : `${created ? 'created' : 'update key'}: ${paths.pub} (copy it into terminal bundles as update-signing.pub)`);
         return 0;
       }
