@@ -22,6 +22,7 @@ import { loginCommand, logoutCommand } from './login';
 import { operatorCommand } from './operator';
 import { passCommand } from './pass';
 import { personCommand } from './person';
+import { registrationCommand } from './registration';
 import { terminalCommand } from './terminal';
 import { updateCommand } from './update';
 
@@ -61,6 +62,9 @@ terminals (*)
                                                 expiry and sends them to the terminals); --out: also write device.crt
   terminal list [--json]
 residents (*)
+  registration list [--status pending|approved|rejected] [--building B] [--json]   the tenant app's queue
+  registration approve ID [--doors ...] [--buildings ...] [--from] [--until] [--hours ...]   default: the building registered for
+  registration reject ID --reason TEXT
   person register --id ID --photo A.jpg [--photo B.jpg] [--label L]        a tenant's registration (pending)
   person approve ID --doors D1,D2 [--buildings B] [--from DATE] [--until DATE] [--hours "mon-fri 07:00-22:00"]...
   person add --id ID --photo A.jpg [--photo ...] --doors ... [--from --until --hours --label]   both steps at once
@@ -99,6 +103,7 @@ const commands: Record<string, Command> = {
   terminal: terminalCommand,
   broker: brokerCommand,
   person: personCommand,
+  registration: registrationCommand,
   alert: alertCommand,
   fleet: fleetCommand,
   door: doorCommand,

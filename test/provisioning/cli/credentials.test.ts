@@ -4,11 +4,13 @@
  * gets what the hub allows it and the audit log names who authenticated. Without a credential, or with
  * the old --as, nothing is sent and nothing changes. Real hub, mosquitto and SQLite (cli-hub.ts).
  */
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeEmbedding, type TemplateIn } from '../../../runtime/roster/batch';
 import { FRANCK_STILLS, testFile } from '../../fixtures/photos';
+import { HubClient } from '../../../provisioning/api/client';
 import { oneErrorLine } from '../../harness/bins';
+import { registrationBody } from '../../harness/hub-api';
 import { startCliHub, type CliHub } from '../../harness/cli-hub';
 
 let hub: CliHub;
@@ -99,6 +101,18 @@ describe('provision through the hub API', () => {
       expect([argv.join(' '), r.code, r.err]).toEqual([argv.join(' '), 1, expect.stringMatching(/^provision \w+: Forbidden: an auditor may not do this \([a-z.]+\)$/)]);
     }
     expect(hub.state()).toBe(before);
+  });
+
+  it("lets b-1's manager approve a tenant's registration from the queue, which b-2's manager neither sees nor may approve", async () => {
+    const tenant = new HubClient({ baseUrl: hub.url, ca: readFileSync(hub.caFile) });
+    const { id } = await tenant.registrations.submit(registrationBody('b-1'));
+    expect((await hub.cli(hub.as('mgr-2'), 'registration', 'list')).out).not.toContain(id);
+    const refused = await hub.cli(hub.as('mgr-2'), 'registration', 'approve', id);
+    expect(refused).toMatchObject({ code: 1, err: 'provision registration: Forbidden: not in your buildings' });
+    expect((await hub.cli(hub.as('mgr-1'), 'registration', 'list')).out).toMatch(new RegExp(`^${id}\tpending\tbuilding=b-1\troom=3-101\t`, 'm'));
+    const ok = await hub.cli(hub.as('mgr-1'), 'registration', 'approve', id, '--until', '2030-12-31');
+    expect(ok).toMatchObject({ code: 0, out: `${id}: approved (resident ${id}); the hub publishes it to the doors` });
+    expect(auditOf(id)).toEqual(['tenant person.register', 'tenant registration.submit', 'mgr-1 person.approve', 'mgr-1 registration.approve']);
   });
 
   it('lets the security office unlock a door with a reason, sent by the running hub and audited with the officer', async () => {
