@@ -163,21 +163,10 @@ async function main(): Promise<void> {
   const bundle = join(work, 'terminal');
   const brokerPort = await freeLoopbackPort();
   const healthPort = await freeLoopbackPort();
-  const env: NodeJS.ProcessEnv = { ...process.env, PROVISION_PASSPHRASE: PASSPHRASE, DOORWAY_MODEL_DIR: defaultModelDir(), PROVISION_ACTOR: 'soak-bench' };
+  const httpPort = await freeLoopbackPort();
+  // root with the passphrase: the commands after init go through the running hub's API (it records its address in the folder)
+  const env: NodeJS.ProcessEnv = { ...process.env, PROVISION_PASSPHRASE: PASSPHRASE, DOORWAY_MODEL_DIR: defaultModelDir() };
   provisionSync(app, env, ['init', '--dir', community, '--name', 'Soak Village', '--broker-url', `mqtts://127.0.0.1:${brokerPort}`, '--time-zone', 'Asia/Shanghai']);
-  provisionSync(app, env, ['terminal', 'add', '--dir', community, '--id', TERMINAL_ID, '--door', DOOR_ID, '--out', bundle]);
-  provisionSync(app, env, ['person', 'add', '--dir', community, '--id', 'resident-franck', ...[0, 1, 10].flatMap((i) => ['--photo', testFile(FRANCK_STILLS[i]!)]), '--doors', DOOR_ID]);
-  // the installer's edits for this "board": the file camera, no GPIO here, health on a known port
-  const configFile = join(bundle, 'terminal.json');
-  const config = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
-  config['camera'] = { kind: 'file', input: { kind: 'video', path: clip }, width: 640, height: 480, realtime: true, loop: true };
-  config['gpio'] = { ...(config['gpio'] as object), driver: 'fake' };
-  mkdirSync(join(work, 'opt-doorway'));
-  config['update'] = { ...(config['update'] as object), root: join(work, 'opt-doorway') };
-  // a heap snapshot holds the frame loop for seconds: not a stall to restart for
-  config['health'] = { port: healthPort, ...(SNAPSHOTS > 0 ? { stallExitMs: 120_000 } : {}) };
-  writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`);
-
   // --- the three processes -------------------------------------------------------------------------
   const heapDir = join(work, 'heap');
   const nodeFlags = (who: string): string[] => {
@@ -209,8 +198,26 @@ async function main(): Promise<void> {
 
   let broker = await startBroker();
   children.push(broker);
-  const hub = new Child('hub', process.execPath, [...nodeFlags('hub'), '--require', join(__dirname, 'soak', 'probe.js'), join(app, 'bin', 'provision.js'), 'hub', '--dir', community], join(logs, 'hub.log'), { env, ipc: true });
+  const hub = new Child('hub', process.execPath, [...nodeFlags('hub'), '--require', join(__dirname, 'soak', 'probe.js'), join(app, 'bin', 'provision.js'), 'hub', '--dir', community, '--http', `127.0.0.1:${httpPort}`], join(logs, 'hub.log'), { env, ipc: true });
   children.push(hub);
+  const apiBy = performance.now() + 60_000;
+  while (!/hub API on/.test(hub.tail(20))) {
+    if (!hub.running() || performance.now() > apiBy) throw new Error(`the hub API did not start:\n${hub.tail()}`);
+    await sleep(100);
+  }
+  provisionSync(app, env, ['terminal', 'add', '--dir', community, '--id', TERMINAL_ID, '--door', DOOR_ID, '--out', bundle]);
+  provisionSync(app, env, ['person', 'add', '--dir', community, '--id', 'resident-franck', ...[0, 1, 10].flatMap((i) => ['--photo', testFile(FRANCK_STILLS[i]!)]), '--doors', DOOR_ID]);
+  // the installer's edits for this "board": the file camera, no GPIO here, health on a known port
+  const configFile = join(bundle, 'terminal.json');
+  const config = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
+  config['camera'] = { kind: 'file', input: { kind: 'video', path: clip }, width: 640, height: 480, realtime: true, loop: true };
+  config['gpio'] = { ...(config['gpio'] as object), driver: 'fake' };
+  mkdirSync(join(work, 'opt-doorway'));
+  config['update'] = { ...(config['update'] as object), root: join(work, 'opt-doorway') };
+  // a heap snapshot holds the frame loop for seconds: not a stall to restart for
+  config['health'] = { port: healthPort, ...(SNAPSHOTS > 0 ? { stallExitMs: 120_000 } : {}) };
+  writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`);
+
   const t0 = performance.now();
   const terminal = new Child('terminal', process.execPath, [...nodeFlags('terminal'), join(app, 'bin', 'doorway.js'), 'run', '--config', configFile], join(logs, 'terminal.log'), { env });
   children.push(terminal);

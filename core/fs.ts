@@ -6,8 +6,11 @@
  *
  * Inside the tree, links are removed as links: what they point to is never touched.
  * Callers own `root` (the community folder, a temporary folder they made); its ancestors are trusted.
+ *
+ * Also the one atomic file write (`writeFileAtomic`: a temporary file, then a rename).
  */
-import { lstatSync, realpathSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, fsyncSync, lstatSync, openSync, realpathSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { TerminalError } from './errors';
 
@@ -61,4 +64,27 @@ export function removeInside(root: string, target: string): 'removed' | 'absent'
   }
   rmSync(located, { recursive: true, force: true });
   return 'removed';
+}
+
+/**
+ * Writes `data` to `file` atomically: a temporary file beside it (created with `mode`, synced), then a
+ * rename over the old one, so a reader sees the old content or the new, never a part; a failure leaves
+ * the old file as it was.
+ */
+export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o600): void {
+  const part = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.part`);
+  const fd = openSync(part, 'wx', mode);
+  try {
+    writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    chmodSync(part, mode); // the umask may have narrowed it; never widened beyond `mode`
+    renameSync(part, file);
+  } catch (e) {
+    rmSync(part, { force: true });
+    throw e;
+  }
 }

@@ -16,6 +16,10 @@ export interface FleetRow {
   doorId: string;
   buildingId: string;
   status: 'active' | 'revoked';
+  /** The certificate serial it was added with, when it was added, and when revoked (null: active). */
+  serial: string;
+  createdAt: number;
+  revokedAt: number | null;
   online: boolean;
   lastHeartbeat: number | null;
   rosterVersion: number | null;
@@ -77,6 +81,9 @@ export function fleetStatus(ctx: Pick<AdminContext, 'clock' | 'community' | 'sto
       doorId: t.doorId,
       buildingId: t.buildingId,
       status: t.status,
+      serial: t.serial,
+      createdAt: t.createdAt,
+      revokedAt: t.revokedAt,
       online: t.status === 'active' && s?.state === 'online' && now - s.receivedAt <= 2.5 * c.config.heartbeatMs,
       lastHeartbeat: s?.receivedAt ?? null,
       rosterVersion: h?.rosterVersion ?? null,

@@ -203,17 +203,19 @@ export function parseCsv(text: string): string[][] {
 
 const CSV_COLUMNS = ['id', 'photos', 'doors', 'buildings', 'from', 'until', 'hours', 'label'] as const;
 
+/** One row of an import file: its line, the id as written, and the person it adds (photo paths resolved). */
+export interface ImportRow {
+  line: number;
+  id: string;
+  input: EnrolInput & AccessSpec;
+}
+
 /**
- * Bulk import: header `id,photos,doors[,buildings,from,until,hours,label]`; lists inside a field are
- * separated by `;`; photo paths are relative to the CSV file. Each row is enrolled and stored on its
- * own (whole or not at all); a bad row is reported and the others go on.
+ * An import file: header `id,photos,doors[,buildings,from,until,hours,label]`; lists inside a field are
+ * separated by `;`; photo paths are relative to the CSV file. The command line reads it and adds each
+ * row through the hub's API; `importPersons` adds them here.
  */
-export async function importPersons(
-  ctx: AdminContext,
-  input: { file: string; onRow?: (r: ImportRowResult, done: number, total: number) => void },
-): Promise<ImportRowResult[]> {
-  const file = input.file;
-  actorOf(ctx);
+export function readImportFile(file: string): ImportRow[] {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -227,14 +229,14 @@ export async function importPersons(
     throw new PersonAdminError(`${printable(file, 200)}: header must name columns from ${CSV_COLUMNS.join(',')} including id and photos${unknown.length ? ` (unknown: ${unknown.map((u) => printable(u)).join(', ')})` : ''}`);
   }
   const base = dirname(resolve(file));
-  const results: ImportRowResult[] = [];
-  for (const [i, cells] of rows.entries()) {
+  return rows.map((cells, i) => {
     const get = (col: string): string => (cells[header.indexOf(col)] ?? '').trim();
     const list = (col: string): string[] => get(col).split(';').map((s) => s.trim()).filter(Boolean);
     const id = get('id');
-    const r: ImportRowResult = { line: i + 2, id, ok: false };
-    try {
-      await addPerson(ctx, {
+    return {
+      line: i + 2,
+      id,
+      input: {
         id,
         photos: list('photos').map((p) => (isAbsolute(p) ? p : resolve(base, p))),
         doors: list('doors'),
@@ -243,7 +245,23 @@ export async function importPersons(
         ...(get('until') ? { until: get('until') } : {}),
         hours: list('hours'),
         ...(get('label') ? { label: get('label') } : {}),
-      });
+      },
+    };
+  });
+}
+
+/** Bulk import (readImportFile): each row is enrolled and stored on its own (whole or not at all); a bad row is reported and the others go on. */
+export async function importPersons(
+  ctx: AdminContext,
+  input: { file: string; onRow?: (r: ImportRowResult, done: number, total: number) => void },
+): Promise<ImportRowResult[]> {
+  actorOf(ctx);
+  const rows = readImportFile(input.file);
+  const results: ImportRowResult[] = [];
+  for (const row of rows) {
+    const r: ImportRowResult = { line: row.line, id: row.id, ok: false };
+    try {
+      await addPerson(ctx, row.input);
       r.ok = true;
     } catch (e) {
       r.error = e instanceof Error ? e.message : String(e);

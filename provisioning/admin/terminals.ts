@@ -1,12 +1,13 @@
 /**
- * Terminals: `addTerminal` issues a device identity and writes the bundle an installer copies onto
- * the terminal's storage; `revokeTerminal` puts its certificates on the CRL, drops it from the ACL and
+ * Terminals: `issueTerminal` issues a device identity and answers the bundle an installer copies onto
+ * the terminal's storage (the hub's API sends it to the command line, which writes it with
+ * `writeBundle`); `addTerminal` does both on this machine; `revokeTerminal` puts its certificates on the CRL, drops it from the ACL and
  * marks it revoked so the hub ignores it and sends it nothing. Both need the community passphrase.
  * Commands to a running terminal (unlock, resync, config push, wipe) are in doors.ts.
  */
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { ConfigSchema } from '../../runtime/config';
 import { TerminalError } from '../../core/errors';
 import { parseId } from '../../runtime/protocol/ids';
@@ -42,6 +43,13 @@ export interface TerminalBundle {
   terminal: TerminalRecord;
 }
 
+/** One file of a bundle; a private one (keys, secrets) is written 0600. */
+export interface BundleFile {
+  name: string;
+  data: Buffer;
+  private: boolean;
+}
+
 /** File names inside a bundle (terminal.json refers to them relative to itself). */
 export const BUNDLE_FILES = {
   config: 'terminal.json',
@@ -61,7 +69,38 @@ export function listTerminals(ctx: AdminContext): TerminalRecord[] {
   return ctx.store.terminals();
 }
 
+/** The bundle folder `out`, resolved, when it can take a bundle: missing, or an empty folder. */
+export function checkBundleFolder(out: string): string {
+  const dir = resolve(out);
+  if (existsSync(dir) && (!statSync(dir).isDirectory() || readdirSync(dir).length > 0)) throw new TerminalAdminError(`${dir} is not empty or is not a folder`);
+  return dir;
+}
+
+/** Writes a bundle into `out` (checked first); returns its terminal.json. */
+export function writeBundle(out: string, files: readonly BundleFile[]): string {
+  const dir = checkBundleFolder(out);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  for (const f of files) {
+    const name = basename(f.name);
+    if (name !== f.name || !(Object.values(BUNDLE_FILES) as string[]).includes(name)) throw new TerminalAdminError(`unexpected bundle file ${JSON.stringify(f.name.slice(0, 40))}`);
+    if (f.private) writePrivate(join(dir, name), f.data);
+    else writeFileSync(join(dir, name), f.data);
+  }
+  return join(dir, BUNDLE_FILES.config);
+}
+
+/** Adds a terminal and writes its bundle into `o.out` (checked before anything is issued). */
 export function addTerminal(ctx: AdminContext, o: AddTerminalInput): TerminalBundle {
+  const out = checkBundleFolder(o.out);
+  const { files, terminal } = issueTerminal(ctx, o);
+  return { dir: out, configFile: writeBundle(out, files), terminal };
+}
+
+/**
+ * A new terminal: its identity (key and certificate from the community CA), its config and the files
+ * it trusts, recorded and audited; the bundle's files are answered, not written.
+ */
+export function issueTerminal(ctx: AdminContext, o: Omit<AddTerminalInput, 'out'>): { files: BundleFile[]; terminal: TerminalRecord } {
   const c = ctx.community;
   const id = parseId('terminal', o.id);
   const doorId = parseId('door', o.doorId);
@@ -72,8 +111,6 @@ export function addTerminal(ctx: AdminContext, o: AddTerminalInput): TerminalBun
   // Ids are compared exactly, but terminals/<id>.crt may sit on a file system that ignores case.
   const clash = ctx.store.terminals().find((t) => t.id.toLowerCase() === id.toLowerCase());
   if (clash) throw new ConflictError(clash.id === id ? `terminal ${id} already exists` : `terminal id "${id}" differs from terminal ${clash.id} only by case`);
-  const out = resolve(o.out);
-  if (existsSync(out) && (!statSync(out).isDirectory() || readdirSync(out).length > 0)) throw new TerminalAdminError(`${out} is not empty or is not a folder`);
   c.checkPassphrase(passphrase);
   const updateKey = readFileSync(ensureUpdateKey(c, passphrase).paths.pub, 'utf8');
   const sealKey = ensureSealKey(c, passphrase).publicKeyPem;
@@ -105,17 +142,19 @@ export function addTerminal(ctx: AdminContext, o: AddTerminalInput): TerminalBun
 
   const key = newKey('ec');
   const { cert, serial } = issueCert(c.paths.ca, key, { cn: id, usage: 'client', days: CERT_POLICY.terminalDays }, passphrase);
-  mkdirSync(out, { recursive: true, mode: 0o700 });
-  writeFileSync(join(out, BUNDLE_FILES.config), `${JSON.stringify(config, null, 2)}\n`);
-  copyFileSync(c.paths.ca.cert, join(out, BUNDLE_FILES.ca));
-  writeFileSync(join(out, BUNDLE_FILES.cert), cert);
-  writePrivate(join(out, BUNDLE_FILES.key), key);
-  writeFileSync(join(out, BUNDLE_FILES.hubKey), c.signingPublicKeyPem());
-  writeFileSync(join(out, BUNDLE_FILES.hubSealKey), sealKey);
-  writeFileSync(join(out, BUNDLE_FILES.updateKey), updateKey);
-  writePrivate(join(out, BUNDLE_FILES.secret), randomBytes(32));
-  // The community's credential secret: cards and PINs typed at this door are digested with it.
-  writePrivate(join(out, BUNDLE_FILES.credentialSecret), ensureCredentialSecret(c));
+  const file = (name: string, data: string | Buffer, secret = false): BundleFile => ({ name, data: Buffer.from(data), private: secret });
+  const files = [
+    file(BUNDLE_FILES.config, `${JSON.stringify(config, null, 2)}\n`),
+    file(BUNDLE_FILES.ca, readFileSync(c.paths.ca.cert)),
+    file(BUNDLE_FILES.cert, cert),
+    file(BUNDLE_FILES.key, key, true),
+    file(BUNDLE_FILES.hubKey, c.signingPublicKeyPem()),
+    file(BUNDLE_FILES.hubSealKey, sealKey),
+    file(BUNDLE_FILES.updateKey, updateKey),
+    file(BUNDLE_FILES.secret, randomBytes(32), true),
+    // The community's credential secret: cards and PINs typed at this door are digested with it.
+    file(BUNDLE_FILES.credentialSecret, ensureCredentialSecret(c), true),
+  ];
   mkdirSync(c.paths.terminalsDir, { recursive: true, mode: 0o700 });
   writeFileSync(join(c.paths.terminalsDir, `${id}.crt`), cert);
 
@@ -127,7 +166,7 @@ export function addTerminal(ctx: AdminContext, o: AddTerminalInput): TerminalBun
   refreshBroker(c);
   const terminal = store.terminal(id);
   if (!terminal) throw new TerminalAdminError(`terminal ${id} was not recorded`);
-  return { dir: out, configFile: join(out, BUNDLE_FILES.config), terminal };
+  return { files, terminal };
 }
 
 /**

@@ -6,22 +6,24 @@
  */
 import type { Clock } from '../../core/clock';
 import { resetAdaptation, type AdaptationReset } from '../admin/adaptation';
-import { awaitCommands, queueCommand } from '../admin/doors';
+import { awaitCommands, pushConfig, queueCommand, resyncTerminal, wipeTerminal, type QueuedCommand } from '../admin/doors';
 import type { AdminContext } from '../admin/context';
 import type { AccessSpec } from '../admin/access';
-import { listAlerts } from '../admin/alerts';
+import { addAlert, clearAlert, listAlerts, type AddAlertInput } from '../admin/alerts';
+import { renewTerminals } from '../admin/certificates';
 import { setCredentials, type SetCredentialsInput } from '../admin/credentials';
 import type { Enroller } from '../admin/enrol';
-import { eventsTailStart, fleetStatus, readEvents, type FleetRow } from '../admin/fleet';
-import { issuePassAsResident, type IssuedPass, type IssuePassInput } from '../admin/passes';
-import { getPerson, revokePerson, storedPhotoPaths, updatePerson } from '../admin/persons';
+import { eventsTailStart, fleetStatus, infrastructureCertificates, readEvents, type FleetRow, type InfrastructureCertificate } from '../admin/fleet';
+import { issuePass, issuePassAsResident, listPasses, revokePass, type IssuedPass, type IssuePassInput } from '../admin/passes';
+import { addPerson, getPerson, revokePerson, storedPhotoPaths, updatePerson, type EnrolInput, type UpdateInput } from '../admin/persons';
 import { approvePerson, registerPerson } from '../admin/registrations';
+import { issueTerminal, listTerminals, revokeTerminal, type AddTerminalInput, type BundleFile } from '../admin/terminals';
 import type { Community } from '../community';
-import type { AlertRecord, AuditRecord, PersonRecord, TerminalRecord } from '../db';
+import type { AlertRecord, AuditRecord, PassRecord, PersonRecord, TerminalRecord } from '../db';
 import type { AuditQuery } from '../store/hub-store';
 import type { StoredEvent } from '../hub/event-store';
 
-export type { AccessSpec, AlertRecord, AuditRecord, Enroller, FleetRow, PersonRecord, StoredEvent, TerminalRecord };
+export type { AccessSpec, AlertRecord, AuditRecord, BundleFile, Enroller, FleetRow, InfrastructureCertificate, IssuedPass, PassRecord, PersonRecord, QueuedCommand, StoredEvent, TerminalRecord };
 
 export interface PortContext {
   community: Community;
@@ -55,8 +57,12 @@ export const persons = {
   get: (ctx: PortContext, id: string): PersonRecord => getPerson(admin(ctx), { id }),
   find: (ctx: PortContext, id: string): PersonRecord | null => ctx.community.db.person(id),
   list: (ctx: PortContext, filter: { status?: 'pending' | 'active' | 'revoked'; kind?: 'resident' | 'alert' } = {}): PersonRecord[] => ctx.community.db.persons(filter),
-  register: (ctx: PortContext, enroller: Enroller, input: { id: string; photos: string[] }): Promise<PersonRecord> =>
-    registerPerson(admin(ctx, enroller), { id: input.id, photos: input.photos }),
+  register: (ctx: PortContext, enroller: Enroller, input: Pick<EnrolInput, 'id' | 'photos' | 'noFace' | 'label'>): Promise<PersonRecord> =>
+    registerPerson(admin(ctx, enroller), input),
+  /** Staff add a resident in one step: enrolment (or none: `noFace`) and access. */
+  add: (ctx: PortContext, enroller: Enroller, input: Pick<EnrolInput, 'id' | 'photos' | 'noFace' | 'label'> & AccessSpec): Promise<PersonRecord> => addPerson(admin(ctx, enroller), input),
+  /** Access, photos (re-enrolled), label. */
+  update: (ctx: PortContext, enroller: Enroller, input: Omit<UpdateInput, 'tags'>): Promise<PersonRecord> => updatePerson(admin(ctx, enroller), input),
   approve: (ctx: PortContext, id: string, access: AccessSpec): PersonRecord => approvePerson(admin(ctx), { ...access, id }),
   updateAccess: (ctx: PortContext, id: string, access: AccessSpec): Promise<PersonRecord> => updatePerson(admin(ctx), { ...access, id }),
   revoke: (ctx: PortContext, id: string, reason: string | undefined): PersonRecord => revokePerson(admin(ctx), { id, ...(reason ? { reason } : {}) }),
@@ -71,8 +77,32 @@ export const adaptation = {
 };
 
 export const passes = {
-  /** A resident's pass for their visitor (within the resident's own access; the resident is the actor). */
-  issueAsResident: (ctx: PortContext, passphrase: string, personId: string, input: IssuePassInput): IssuedPass => issuePassAsResident(admin(ctx, undefined, passphrase), { ...input, personId }),
+  /** A visitor pass issued by the operator (the hub's signing key: the passphrase). */
+  issue: (ctx: PortContext, passphrase: string | undefined, input: IssuePassInput): IssuedPass => issuePass(admin(ctx, undefined, passphrase), input),
+  /**
+   * A resident's pass for their visitor (within the resident's own access): the pass is the resident's
+   * (issued by them in hub.db and the audit row of the library), and the operator who asked for it on
+   * their behalf is audited beside it (`pass.issue-for-resident`).
+   */
+  issueAsResident: (ctx: PortContext, passphrase: string | undefined, personId: string, input: IssuePassInput): IssuedPass => {
+    const issued = issuePassAsResident(admin(ctx, undefined, passphrase), { ...input, personId });
+    ctx.community.db.audit(ctx.actor, 'pass.issue-for-resident', issued.record.passId, { personId }, ctx.now);
+    return issued;
+  },
+  revoke: (ctx: PortContext, id: string): PassRecord => revokePass(admin(ctx), { id }),
+  list: (ctx: PortContext): Array<PassRecord & { usedBy: Record<string, number> }> => listPasses(admin(ctx)),
+};
+
+export const terminals = {
+  list: (ctx: PortContext): TerminalRecord[] => listTerminals(admin(ctx)),
+  /** A new terminal and its bundle's files (answered to the caller, never written on the hub). */
+  add: (ctx: PortContext, passphrase: string | undefined, input: Omit<AddTerminalInput, 'out'>): { files: BundleFile[]; terminal: TerminalRecord } => issueTerminal(admin(ctx, undefined, passphrase), input),
+  revoke: (ctx: PortContext, passphrase: string | undefined, id: string): { broker: 'reloaded' | 'not-running' } => revokeTerminal(admin(ctx, undefined, passphrase), { id }),
+  renew: (ctx: PortContext, passphrase: string | undefined, which: { ids: string[] } | { due: true }): Array<{ terminalId: string; notAfter: number; cert: string }> =>
+    renewTerminals(admin(ctx, undefined, passphrase), which).map((r) => ({ terminalId: r.terminalId, notAfter: r.notAfter, cert: r.cert })),
+  wipe: (ctx: PortContext, id: string, confirm: boolean): number[] => wipeTerminal(admin(ctx), { id, confirm }),
+  resync: (ctx: PortContext, id: string): number[] => resyncTerminal(admin(ctx), { id }),
+  reloadConfig: (ctx: PortContext, terminalId: string | undefined): number[] => pushConfig(admin(ctx), terminalId === undefined ? {} : { terminalId }),
 };
 
 export const doors = {
@@ -83,14 +113,19 @@ export const doors = {
     ctx.community.db.audit(ctx.actor, 'door.unlock', doorId, { reason, commands: ids }, ctx.now);
     return ids;
   },
-  awaitCommands: (ctx: PortContext, ids: number[], timeoutMs: number): Promise<Array<{ id: number; terminalId: string; status: string }>> => awaitCommands(admin(ctx), { ids, timeoutMs }),
+  awaitCommands: (ctx: PortContext, ids: number[], timeoutMs: number): Promise<QueuedCommand[]> => awaitCommands(admin(ctx), { ids, timeoutMs }),
 };
 
 export const fleet = {
   status: (ctx: PortContext): FleetRow[] => fleetStatus(admin(ctx)),
+  /** The hub's and the broker's certificates. */
+  certificates: (ctx: PortContext): InfrastructureCertificate[] => infrastructureCertificates(admin(ctx)),
 };
 
 export const alerts = {
+  /** Tag an enrolled person, or enrol a new alert subject from photos. */
+  add: (ctx: PortContext, enroller: Enroller, input: AddAlertInput): Promise<PersonRecord> => addAlert(admin(ctx, enroller), input),
+  clear: (ctx: PortContext, tag: string): { untagged: string[]; revoked: string[] } => clearAlert(admin(ctx), { tag }),
   list: (ctx: PortContext, tag?: string): { active: PersonRecord[]; sightings: AlertRecord[] } => listAlerts(admin(ctx), tag === undefined ? {} : { tag }),
   /** Sightings stored after `afterId` (for the live feed). */
   sightingsAfter: (ctx: PortContext, afterId: number): AlertRecord[] => ctx.community.db.alerts().filter((a) => a.id > afterId),

@@ -135,18 +135,48 @@ export class HubClient {
     list: (q: { q?: string; status?: string; building?: string; page?: number; pageSize?: number } = {}): Promise<{ items: Resident[]; total: number; page: number; pageSize: number }> => this.call('GET', `/api/residents${query(q)}`),
     show: (id: string): Promise<Resident> => this.call('GET', `/api/residents/${id}`),
     updateAccess: (id: string, access: Access): Promise<Resident> => this.call('PUT', `/api/residents/${id}/access`, access),
-    revoke: (id: string, reason: string): Promise<Resident> => this.call('POST', `/api/residents/${id}/revoke`, { reason }),
+    revoke: (id: string, reason?: string): Promise<Resident> => this.call('POST', `/api/residents/${id}/revoke`, reason === undefined ? {} : { reason }),
+    /** Staff add a resident (photos or noFace, with access), or register one (`pending`) for a later approval. */
+    add: (r: ResidentIn): Promise<Resident> => this.call('POST', '/api/residents', r),
+    approve: (id: string, access: Access): Promise<Resident> => this.call('POST', `/api/residents/${id}/approve`, access),
+    change: (id: string, c: Access & { photos?: PhotoIn[]; label?: string }): Promise<Resident> => this.call('PATCH', `/api/residents/${id}`, c),
+    setCredentials: (id: string, c: { cards?: Array<[number, number]>; pin?: string | null; duressPin?: string | null }): Promise<{ personId: string; cards: number; pin: boolean; duressPin: boolean }> =>
+      this.call('PUT', `/api/residents/${id}/credentials`, c),
+    /** Forget the resident's adapted templates on the hub and at every door (enrolled ones stay). */
+    resetAdaptation: (id: string): Promise<{ personId: string; deleted: number; commands: number }> => this.call('POST', `/api/residents/${id}/adaptation/reset`),
+    /** The resident's own pass for a visitor. */
+    issuePass: (id: string, p: PassIn): Promise<IssuedPass> => this.call('POST', `/api/residents/${id}/passes`, p),
+  };
+
+  alertTags = {
+    add: (a: { tag: string; personId?: string; photos?: PhotoIn[]; note?: string }): Promise<{ personId: string; tags: string[] }> => this.call('POST', '/api/alerts', a),
+    clear: (tag: string): Promise<{ untagged: string[]; revoked: string[] }> => this.call('POST', `/api/alerts/${tag}/clear`),
+  };
+
+  terminalAdmin = {
+    add: (t: { id: string; doorId: string; buildingId?: string; cameraUrl?: string }): Promise<{ terminal: TerminalInfo; files: Array<{ name: string; data: string; private: boolean }> }> => this.call('POST', '/api/terminals', t),
+    revoke: (id: string): Promise<{ broker: 'reloaded' | 'not-running' }> => this.call('POST', `/api/terminals/${id}/revoke`),
+    renew: (which: { ids: string[] } | { due: true }): Promise<{ renewed: Array<{ terminalId: string; notAfter: number; cert: string }> }> => this.call('POST', '/api/terminals/renew', which),
+    wipe: (id: string, confirm: boolean, waitMs = 0): Promise<{ commands: CommandState[] }> => this.call('POST', `/api/terminals/${id}/wipe`, { confirm, waitMs }),
+    resync: (id: string, waitMs = 0): Promise<{ commands: CommandState[] }> => this.call('POST', `/api/terminals/${id}/resync`, { waitMs }),
+    reloadConfig: (o: { terminalId?: string; waitMs?: number } = {}): Promise<{ commands: CommandState[] }> => this.call('POST', '/api/terminals/reload-config', o),
+  };
+
+  passes = {
+    list: (): Promise<{ items: Array<PassInfo & { usedBy: Record<string, number> }> }> => this.call('GET', '/api/passes'),
+    issue: (p: PassIn): Promise<IssuedPass> => this.call('POST', '/api/passes', p),
+    revoke: (id: string): Promise<PassInfo> => this.call('POST', `/api/passes/${id}/revoke`),
   };
 
   doors = {
     list: (): Promise<{ items: unknown[] }> => this.call('GET', '/api/doors'),
-    unlock: (id: string, reason: string, o: { seconds?: number; waitMs?: number } = {}): Promise<{ commands: Array<{ id: number; terminalId: string; status: string }> }> =>
+    unlock: (id: string, reason: string, o: { seconds?: number; waitMs?: number } = {}): Promise<{ commands: CommandState[] }> =>
       this.call('POST', `/api/doors/${id}/unlock`, { reason, ...o }),
   };
 
-  alerts = (): Promise<{ active: unknown[]; sightings: Array<{ id: number; tag: string; personId: string; doorId: string; at: number }> }> => this.call('GET', '/api/alerts');
-  terminals = (): Promise<{ items: unknown[] }> => this.call('GET', '/api/terminals');
-
+  alerts = (tag?: string): Promise<{ active: Array<{ personId: string; kind: string; tags: string[]; note: string | null }>; sightings: Array<{ id: number; tag: string; personId: string; doorId: string; terminalId: string; score: number; at: number; webhook: string }> }> =>
+    this.call('GET', `/api/alerts${query({ tag })}`);
+  terminals = (): Promise<{ items: unknown[]; certificates: Array<{ name: string; expiresAt: number; state: string }> }> => this.call('GET', '/api/terminals');
   /** Software rollouts (provisioning/api/routes/updates.ts). */
   updates = {
     status: (): Promise<UpdatesStatus> => this.call('GET', '/api/updates'),
@@ -156,7 +186,7 @@ export class HubClient {
     resume: (): Promise<RolloutView> => this.call('POST', '/api/updates/rollout/resume'),
     abort: (): Promise<RolloutView> => this.call('POST', '/api/updates/rollout/abort'),
   };
-  events = (q: { after?: number; limit?: number; type?: string; door?: string; terminal?: string } = {}): Promise<{ items: unknown[]; next: number }> => this.call('GET', `/api/events${query(q)}`);
+  events = (q: { after?: number; last?: number; limit?: number; type?: string; door?: string; terminal?: string } = {}): Promise<{ items: unknown[]; next: number }> => this.call('GET', `/api/events${query(q)}`);
   audit = (q: { before?: number; limit?: number; actor?: string; action?: string } = {}): Promise<{ items: Array<{ id: number; at: number; actor: string; action: string; subject: string; detail: Record<string, unknown> }>; next: number | null }> =>
     this.call('GET', `/api/audit${query(q)}`);
 }
@@ -233,11 +263,63 @@ export interface Resident {
   name: string | null;
   room: string | null;
   buildings: string[];
-  access: Array<{ doorIds: string[]; buildingIds: string[]; validFrom?: string; validUntil?: string }>;
+  access: Array<{ doorIds: string[]; buildingIds: string[]; validFrom?: string; validUntil?: string; windows?: Array<{ days: number[]; start: string; end: string }> }>;
   templates: number;
   photos: number;
   tags: string[];
   published: boolean;
   createdAt: number;
   updatedAt: number;
+}
+export interface PhotoIn {
+  contentType: 'image/jpeg' | 'image/png';
+  data: string;
+}
+export interface ResidentIn extends Access {
+  id: string;
+  photos?: PhotoIn[];
+  noFace?: boolean;
+  label?: string;
+  pending?: boolean;
+}
+export interface CommandState {
+  id: number;
+  terminalId: string;
+  status: string;
+}
+export interface TerminalInfo {
+  id: string;
+  doorId: string;
+  buildingId: string;
+  serial: string;
+  status: 'active' | 'revoked';
+  createdAt: number;
+  revokedAt: number | null;
+}
+export interface PassIn {
+  doors?: string[];
+  buildings?: string[];
+  notBefore?: number;
+  validForMs?: number;
+  uses?: number;
+  label?: string;
+}
+export interface PassInfo {
+  passId: string;
+  doors: string[];
+  buildings: string[];
+  notBefore: number;
+  notAfter: number;
+  uses: number;
+  label: string | null;
+  issuedBy: string;
+  issuedAt: number;
+  revokedAt: number | null;
+  revokedBy: string | null;
+  used: number;
+}
+export interface IssuedPass {
+  pass: PassInfo;
+  text: string;
+  qr: { version: number; size: number };
 }

@@ -26,7 +26,7 @@ export function decide(p: Principal | null, permission: Permission | 'public', b
   if (!p) return { allow: false, status: 401, reason: 'authentication required' };
   if (p.role === 'root') return { allow: true };
   if (p.mustChangePassword && permission !== 'session') return { allow: false, status: 403, reason: 'change your one-time password first' };
-  if (!ROLE_PERMISSIONS[p.role].has(permission)) return { allow: false, status: 403, reason: `a ${p.role} may not do this (${permission})` };
+  if (!ROLE_PERMISSIONS[p.role].has(permission)) return { allow: false, status: 403, reason: `${/^[aeiou]/.test(p.role) ? 'an' : 'a'} ${p.role} may not do this (${permission})` };
   if (p.role !== 'manager' || !BUILDING_SCOPED.has(permission) || buildings === undefined) return { allow: true };
   const mine = (b: string): boolean => p.buildings.includes(b);
   // Reading needs one of the resource's buildings to be theirs; changing it needs all of them.

@@ -9,27 +9,18 @@
  * real-name check gives one, is shown to the manager beside the registration photos while it is pending
  * (GET .../identity-photo) and enrolled at approval with the selfies if they agree (id-photo.ts).
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ulid } from 'ulid';
 import { z } from 'zod';
-import { removeInside } from '../../core/fs';
 import type { TemplateIn } from '../../runtime/roster/batch';
-import { EnrolmentMismatchError, EnrolmentPhotoError } from '../../runtime/tools/enrol';
+import { EnrolmentPhotoError } from '../../runtime/tools/enrol';
 import { IdSchema } from '../../runtime/protocol/ids';
 import { persons, type Enroller, type PortContext } from './admin-port';
 import { knownBuildings } from './buildings';
 import { EnrolmentDisagreementError, idPhotoFile, idPhotoTemplate, saveIdPhoto } from './id-photo';
+import { PhotoInSchema, withPhotoFiles } from './photos';
 import { ApiProblem } from './problem';
 import type { Community } from '../community';
 import { maskIdNumber, type IdPhoto, type RealNameCheck } from './realname';
-
-export const PhotoInSchema = z.strictObject({
-  contentType: z.enum(['image/jpeg', 'image/png']),
-  /** base64 of the image file, at most 2 MiB decoded */
-  data: z.base64().max(2_800_000),
-});
 
 export const RegistrationInSchema = z.strictObject({
   name: z.string().trim().min(1).max(100),
@@ -111,40 +102,18 @@ export async function submitRegistration(ctx: PortContext, realName: RealNameChe
     throw new ApiProblem(verdict === 'unavailable' ? 503 : 422, 'real-name', verdict === 'unavailable' ? 'the real-name check is unavailable: try again later' : 'the name and identity document number do not match');
   }
   const id = `r-${ulid(ctx.now).toLowerCase()}`;
-  const dir = mkdtempSync(join(tmpdir(), 'doorway-registration-'));
-  try {
-    const files = input.photos.map((p, i) => {
-      const f = join(dir, `${i + 1}.${p.contentType === 'image/png' ? 'png' : 'jpg'}`);
-      writeFileSync(f, Buffer.from(p.data, 'base64'), { mode: 0o600 });
-      return f;
-    });
-    let person;
-    try {
-      person = await persons.register(ctx, enroller, { id, photos: files });
-    } catch (e) {
-      if (e instanceof EnrolmentPhotoError) {
-        const at = files.findIndex((f) => e.photo.endsWith(f) || e.photo === f);
-        throw new ApiProblem(422, 'photo-quality', `photo ${at + 1} was refused: ${e.reasons.join(', ')}`, [{ path: `body.photos.${Math.max(0, at)}`, message: e.reasons.join(', ') }]);
-      }
-      if (e instanceof EnrolmentMismatchError) {
-        throw new ApiProblem(422, 'photo-mismatch', `photos ${e.pair[0]} and ${e.pair[1]} do not show the same person`, [{ path: `body.photos.${e.pair[1] - 1}`, message: 'not the same person as the other photos' }]);
-      }
-      throw e;
-    }
-    // The document's photo waits in the person's folder for the approval (id-photo.ts).
-    if (checked.verdict === 'verified' && checked.idPhoto) saveIdPhoto(ctx.community, person.photoKey, checked.idPhoto);
-    const photos = person.photos.map((name) => ({ name, verdict: 'passed' as const, reasons: [] as string[] }));
-    ctx.community.db.tx(() => {
-      ctx.community.db.db.prepare(`INSERT INTO registrations (id, person_id, name, id_number_masked, building_id, room, photos, real_name, status, submitted_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`).run(id, person.personId, input.name, maskIdNumber(input.idNumber), input.buildingId, input.room, JSON.stringify(photos), verdict, ctx.now);
-      ctx.community.db.audit(ctx.actor, 'registration.submit', id, { buildingId: input.buildingId, photos: photos.length, realName: verdict }, ctx.now);
-    });
-    const r = getRegistration(ctx, id);
-    if (!r) throw new ApiProblem(500, 'internal', 'registration not stored');
-    return r;
-  } finally {
-    removeInside(tmpdir(), dir);
-  }
+  const person = await withPhotoFiles(input.photos, (files) => persons.register(ctx, enroller, { id, photos: files }));
+  // The document's photo waits in the person's folder for the approval (id-photo.ts).
+  if (checked.verdict === 'verified' && checked.idPhoto) saveIdPhoto(ctx.community, person.photoKey, checked.idPhoto);
+  const photos = person.photos.map((name) => ({ name, verdict: 'passed' as const, reasons: [] as string[] }));
+  ctx.community.db.tx(() => {
+    ctx.community.db.db.prepare(`INSERT INTO registrations (id, person_id, name, id_number_masked, building_id, room, photos, real_name, status, submitted_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`).run(id, person.personId, input.name, maskIdNumber(input.idNumber), input.buildingId, input.room, JSON.stringify(photos), verdict, ctx.now);
+    ctx.community.db.audit(ctx.actor, 'registration.submit', id, { buildingId: input.buildingId, photos: photos.length, realName: verdict }, ctx.now);
+  });
+  const r = getRegistration(ctx, id);
+  if (!r) throw new ApiProblem(500, 'internal', 'registration not stored');
+  return r;
 }
 
 export interface AccessIn {

@@ -63,6 +63,8 @@ export interface ApiOptions {
   realName: RealNameCheck;
   /** Turns registration photos into templates (the face pipeline; its quality gates give each photo's verdict). */
   enroller: Enroller;
+  /** The community passphrase the hub was started with: terminals (certificates, bundles) and passes need it. */
+  passphrase?: string;
   auth?: Partial<AuthConfig>;
   /** How often the live feed looks for new events, sightings and terminal states (default 250 ms). */
   livePollMs?: number;
@@ -80,6 +82,8 @@ export interface ApiContext {
   auth: Authenticator;
   realName: RealNameCheck;
   enroller: Enroller;
+  /** As in ApiOptions (undefined: the routes that need it answer 503). */
+  passphrase: string | undefined;
   live: LiveFeed;
   rollouts: Rollouts;
   /** The admin-port context for this request's caller. */
@@ -123,6 +127,7 @@ export class HubApi {
       auth,
       realName: o.realName,
       enroller: o.enroller,
+      passphrase: o.passphrase,
       live,
       rollouts: o.rollouts ?? new Rollouts({ community: o.community, clock: o.clock, log, bundleUrl: null }),
       port: (req) => ({ community: o.community, clock: o.clock, now: o.clock.now(), actor: req.principal?.id ?? 'tenant' }),

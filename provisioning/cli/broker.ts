@@ -5,7 +5,7 @@ import { SystemClock } from '../../core/clock';
 import { parseCli } from '../../runtime/command-line';
 import { renewBroker } from '../admin/certificates';
 import { BrokerProcess, writeBrokerConfig } from '../broker';
-import { adminContext, common, commonSchema, positionals, readPassphrase, time, withCommunity, type Command } from './common';
+import { rootContext, common, commonSchema, positionals, readPassphrase, time, withCommunity, type Command } from './common';
 
 export const brokerCommand: Command = async (args, io) => {
   const [sub, ...rest] = args;
@@ -20,7 +20,7 @@ export const brokerCommand: Command = async (args, io) => {
       return 0;
     }
     if (sub === 'renew') {
-      const r = renewBroker(adminContext(c, o.as, { passphrase: await readPassphrase() }));
+      const r = renewBroker(rootContext(c, await readPassphrase()));
       io.out(`broker certificate renewed until ${time(r.notAfter)}${r.broker === 'reloaded' ? ', broker reloaded' : ' (no running broker found: restart it)'}`);
       return 0;
     }

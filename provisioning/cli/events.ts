@@ -1,10 +1,10 @@
-/** `provision events tail`: the events the hub stored, read through its event store (provisioning/admin/fleet.ts). */
+/** `provision events tail`: the events the hub stored, through the hub's API (/api/events; admin, security, auditor). */
 import { z } from 'zod';
 import { InvalidInputError } from '../../core/errors';
 import { parseCli } from '../../runtime/command-line';
-import { eventsTailStart, readEvents } from '../admin/fleet';
 import type { StoredEvent } from '../hub/event-store';
-import { adminContext, common, commonSchema, positionals, time, withCommunity, type Command } from './common';
+import { common, commonSchema, positionals, time, type Command } from './common';
+import { connect } from './connect';
 
 function eventLine(e: StoredEvent): string {
   const ev = e.event;
@@ -55,20 +55,18 @@ export const eventsCommand: Command = async (args, io) => {
     z.strictObject({ ...commonSchema, n: z.coerce.number().int().min(0).optional(), follow: z.boolean().optional(), json: z.boolean().optional() }));
   if (sub !== 'tail') throw new InvalidInputError('events', ['expected tail']);
   positionals('events tail', o.positionals, 0);
-  return withCommunity(o.dir, async (c) => {
-    const ctx = adminContext(c, o.as);
-    let last = eventsTailStart(ctx, { n: o.n ?? 20 });
-    let stop = false;
-    if (o.follow) {
-      process.once('SIGINT', () => (stop = true));
-      process.once('SIGTERM', () => (stop = true));
-    }
-    do {
-      const r = readEvents(ctx, { after: last });
-      for (const e of r.events) io.out(o.json ? JSON.stringify(e) : eventLine(e));
-      last = r.last;
-      if (o.follow && r.events.length === 0) await new Promise((res) => setTimeout(res, 500));
-    } while (o.follow && !stop);
-    return 0;
-  });
+  const hub = await connect(o.dir);
+  let stop = false;
+  if (o.follow) {
+    process.once('SIGINT', () => (stop = true));
+    process.once('SIGTERM', () => (stop = true));
+  }
+  let r = await hub.events({ last: o.n ?? 20, limit: 500 });
+  for (;;) {
+    for (const e of r.items as StoredEvent[]) io.out(o.json ? JSON.stringify(e) : eventLine(e));
+    if (r.items.length === 500 || (o.follow && !stop)) {
+      if (r.items.length < 500) await new Promise((res) => setTimeout(res, 500));
+      r = await hub.events({ after: r.next, limit: 500 });
+    } else return 0;
+  }
 };

@@ -14,14 +14,13 @@ import { lazyPipelineEnroller } from '../admin/enrol';
 import { renewHub } from '../admin/certificates';
 import { NoRealNameCheck, SkippedRealNameCheck } from '../api/realname';
 import { HubApi } from '../api/server';
-import { httpTls } from '../api/tls';
+import { serveApi } from '../api/endpoint';
 import { Community, WebhookUrlSchema } from '../community';
 import { AuthConfigSchema } from '../operators/config';
-import { ensureRootKey } from '../operators/root';
 import { startCommunityHub } from '../hub/main';
 import { startHubBundleServer } from '../update/hub-bundles';
 import { Rollouts } from '../update/rollouts';
-import { adminContext, common, commonSchema, communityDir, positionals, readPassphrase, time, withCommunity, type Command } from './common';
+import { rootContext, common, commonSchema, communityDir, positionals, readPassphrase, time, withCommunity, type Command } from './common';
 
 const HostPort = z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'HOST:PORT');
 
@@ -39,7 +38,7 @@ export const hubCommand: Command = async (args, io) => {
   if (o.positionals[0] === 'renew') {
     positionals('hub renew', o.positionals, 1);
     return withCommunity(o.dir, async (c) => {
-      const r = renewHub(adminContext(c, o.as, { passphrase: await readPassphrase() }));
+      const r = renewHub(rootContext(c, await readPassphrase()));
       io.out(`hub certificate renewed until ${time(r.notAfter)}; a running hub uses it from its next connection (restart it to use it now)`);
       return 0;
     });
@@ -64,21 +63,21 @@ export const hubCommand: Command = async (args, io) => {
     ...(o['poll-ms'] ? { pollMs: o['poll-ms'] } : {}),
   });
   io.err(`hub running for "${c.config.name}" on ${c.config.brokerUrl}, roster version ${hub.version()}`);
-  const api = o.http ? await startHttpApi(c, passphrase, clock, o.http, o['auth-config'], o['real-name-check'] === 'off', rollouts) : null;
-  if (api) io.err(`hub API on https://${o.http ?? ''} (OpenAPI at /api/openapi.json)`);
+  const served = o.http ? await startHttpApi(c, passphrase, clock, o.http, o['auth-config'], o['real-name-check'] === 'off', rollouts) : null;
+  if (served) io.err(`hub API on https://${o.http ?? ''} (OpenAPI at /api/openapi.json; root on this machine reaches it at ${served.url})`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
   });
-  await api?.close();
+  await served?.api.close();
   await bundles?.close();
   await hub.stop();
   c.close();
   return 0;
 };
 
-/** The hub's HTTPS API beside the MQTT side (provisioning/api/). */
-async function startHttpApi(c: Community, passphrase: string, clock: Clock, hostPort: string, authConfigFile: string | undefined, skipRealName: boolean, rollouts: Rollouts): Promise<HubApi> {
+/** The hub's HTTPS API beside the MQTT side (provisioning/api/), its address recorded for root on the folder. */
+async function startHttpApi(c: Community, passphrase: string, clock: Clock, hostPort: string, authConfigFile: string | undefined, skipRealName: boolean, rollouts: Rollouts): Promise<{ api: HubApi; url: string }> {
   const { host, port } = hostAndPort(hostPort);
   let auth: unknown = {};
   if (authConfigFile) {
@@ -90,17 +89,16 @@ async function startHttpApi(c: Community, passphrase: string, clock: Clock, host
   }
   const parsed = AuthConfigSchema.safeParse(auth);
   if (!parsed.success) throw new InvalidInputError('--auth-config', parsed.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`));
-  ensureRootKey(c, passphrase);
-  const api = await HubApi.create({
+  return serveApi({
     community: c,
+    passphrase,
     clock,
     log: createLogger(),
-    tls: httpTls(c, passphrase, clock.now()),
     realName: skipRealName ? new SkippedRealNameCheck() : new NoRealNameCheck(),
     enroller: lazyPipelineEnroller(() => FacePipeline.load()),
     auth: parsed.data,
     rollouts,
+    host,
+    port,
   });
-  await api.listen(host, port);
-  return api;
 }

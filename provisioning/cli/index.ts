@@ -1,29 +1,46 @@
 /**
- * `provision` command line: community, operators, terminals, residents, passes, alerts, fleet, and the hub service; one
- * file per command group beside this one, each calling the admin library (provisioning/admin/).
- * Every command finds the community through --dir DIR or PROVISION_DIR; keys are unlocked with
- * PROVISION_PASSPHRASE when set, otherwise a prompt on the terminal. Results go to stdout (--json
- * where it helps scripts), errors to stderr with a non-zero exit status.
+ * `provision` command line: community, operators, terminals, residents, passes, alerts, fleet, and the
+ * hub service; one file per command group beside this one. Every command that reads or changes the
+ * community's state is a client of the hub's API (connect.ts: a login, an API token, or root with the
+ * passphrase), and the hub authorises and audits it; only bootstrap and offline recovery work on the
+ * community folder directly (init, broker, hub, update build and key), as root with the passphrase.
+ * Results go to stdout (--json where it helps scripts), errors to stderr in one line with a non-zero
+ * exit status.
  */
 import { commandLine } from '../../runtime/command-line';
 import { alertCommand } from './alert';
 import { auditCommand } from './audit';
 import { brokerCommand } from './broker';
-import type { Command } from './common';
+import { refuseActorOption, type Command } from './common';
 import { configCommand } from './config';
 import { doorCommand } from './door';
 import { eventsCommand } from './events';
 import { fleetCommand } from './fleet';
 import { hubCommand } from './hub';
 import { initCommand } from './init';
+import { loginCommand, logoutCommand } from './login';
 import { operatorCommand } from './operator';
 import { passCommand } from './pass';
 import { personCommand } from './person';
+import { registrationCommand } from './registration';
 import { terminalCommand } from './terminal';
 import { updateCommand } from './update';
 
-const USAGE = `usage: provision <command> [options]   (every command: --dir DIR or PROVISION_DIR, --as NAME for the audit log)
+const USAGE = `usage: provision <command> [options]
 
+Commands marked * call the hub's API (provision hub --http) with one credential, the first of:
+  PROVISION_HUB + PROVISION_TOKEN [+ PROVISION_CA]   an API token
+  PROVISION_PASSPHRASE + (--dir DIR | PROVISION_DIR)  root: requests signed with the folder's root key
+  provision login                                    the login kept in $XDG_CONFIG_HOME/doorway/credentials.json
+  (--dir DIR | PROVISION_DIR) on a terminal          root, the passphrase asked for
+The others work on the community folder (--dir DIR or PROVISION_DIR) with the passphrase, as root.
+
+operators
+  login --hub https://HOST:PORT [--ca FILE] --id NAME    password asked for (PROVISION_PASSWORD); a one-time password
+                                                must be replaced (PROVISION_NEW_PASSWORD); keeps an API token
+  logout                                        revoke that token and delete the file
+  operator add --id ID --role admin|security|manager|auditor [--buildings b-1,b-2]   * prints a one-time password
+  operator list [--json] | operator disable ID | operator reset-password ID          *
 community
   init [--name N] [--broker-url mqtts://HOST:PORT] [--broker-host IP:x|DNS:y]... [--time-zone TZ] [--webhook URL]
        [--admin ID] [--http-host IP:x|DNS:y]...    also the first admin (one-time password printed) and the API's certificate
@@ -35,11 +52,8 @@ community
                                                 --http: also its HTTPS API (provisioning/api/README.md);
                                                 --updates: its bundle server for terminals, and rollouts
   hub renew                                     renew the hub's certificate (90 days; the running hub does it itself)
-  audit [--json] [-n N]                         who did what, when
-operators (bootstrap and recovery, as root; everyday: the hub's API)
-  operator add --id ID --role admin|security|manager|auditor [--buildings b-1,b-2]   prints a one-time password
-  operator list [--json] | operator disable ID | operator reset-password ID
-terminals
+  audit [--json] [-n N]                         * who did what, when
+terminals (*)
   terminal add --id ID --door DOOR [--building B] --out DIR [--camera RTSP_URL]
   terminal revoke ID
   terminal wipe ID --yes [--wait S]              erase every face template and person on that terminal (stolen,
@@ -48,7 +62,10 @@ terminals
   terminal renew (ID... | --due) [--out DIR]     renew certificates (90 days; the running hub renews them 30 days before
                                                 expiry and sends them to the terminals); --out: also write device.crt
   terminal list [--json]
-residents
+residents (*)
+  registration list [--status pending|approved|rejected] [--building B] [--json]   the tenant app's queue
+  registration approve ID [--doors ...] [--buildings ...] [--from] [--until] [--hours ...]   default: the building registered for
+  registration reject ID --reason TEXT
   person register --id ID --photo A.jpg [--photo B.jpg] [--label L]        a tenant's registration (pending)
   person approve ID --doors D1,D2 [--buildings B] [--from DATE] [--until DATE] [--hours "mon-fri 07:00-22:00"]...
   person add --id ID --photo A.jpg [--photo ...] --doors ... [--from --until --hours --label]   both steps at once
@@ -64,18 +81,18 @@ residents
   person credentials ID [--card FAC:NUM]... [--no-cards] [--pin-stdin] [--no-pin]
                                                 cards and PINs (only digests are kept); --pin-stdin reads the PIN
                                                 and, on a second line, an optional duress PIN
-passes
+passes (*)
   pass issue --door D [--door D2] [--building B] [--valid-for 2h] [--from ISO] [--uses N] [--label L] --out pass.png|.svg
                                                 a signed visitor pass as a QR code (prints its id and QR version)
   pass revoke ID                                refused at every door from the next roster version on
   pass list [--json]
-alerts
+alerts (*)
   alert add --tag TAG (--photo P.jpg... | --person ID) [--note TEXT]
   alert clear --tag TAG
   alert list [--tag TAG] [--json]
-fleet
+fleet (*)
   fleet status [--json]
-  door unlock ID [--seconds S]                  ID: a door or terminal id; signed, expiring command
+  door unlock ID --reason TEXT [--seconds S]    ID: a door or terminal id; signed, expiring command
   config push [--terminal ID]                   ask terminals to reload their configuration
   events tail [-n N] [--follow] [--json]
 updates (provisioning/update/README.md)
@@ -99,6 +116,7 @@ const commands: Record<string, Command> = {
   terminal: terminalCommand,
   broker: brokerCommand,
   person: personCommand,
+  registration: registrationCommand,
   alert: alertCommand,
   fleet: fleetCommand,
   door: doorCommand,
@@ -108,6 +126,14 @@ const commands: Record<string, Command> = {
   hub: hubCommand,
   update: updateCommand,
   operator: operatorCommand,
+  login: loginCommand,
+  logout: logoutCommand,
 };
 
-export const { run, main } = commandLine('provision', USAGE, commands);
+// --as and PROVISION_ACTOR are refused before any command runs: the hub audits who authenticated.
+const guarded: Record<string, Command> = Object.fromEntries(Object.entries(commands).map(([name, command]): [string, Command] => [name, (args, io) => {
+  refuseActorOption(args);
+  return command(args, io);
+}]));
+
+export const { run, main } = commandLine('provision', USAGE, guarded);

@@ -12,7 +12,7 @@ import { initCommunity } from '../community';
 import { OperatorAccounts } from '../operators/accounts';
 import { ensureRootKey } from '../operators/root';
 import { ROOT_OPERATOR } from '../operators/roles';
-import { common, commonSchema, communityDir, operator, positionals, readPassphrase, type Command } from './common';
+import { common, commonSchema, communityDir, positionals, readPassphrase, type Command } from './common';
 
 export const initCommand: Command = async (args, io) => {
   const o = parseCli('init', args, {
@@ -38,7 +38,7 @@ export const initCommand: Command = async (args, io) => {
     ...(o['broker-host'] ? { brokerAltNames: o['broker-host'] } : {}),
     ...(o['time-zone'] ? { timeZone: o['time-zone'] } : {}),
     ...(o.webhook ? { webhookUrl: o.webhook } : {}),
-    actor: operator(o.as),
+    actor: ROOT_OPERATOR,
     now: clock.now(),
   });
   io.out(`community "${c.config.name}" created in ${c.paths.dir} (broker ${c.config.brokerUrl})`);

@@ -6,30 +6,16 @@
  *   rollout, pause, resume,      calls to the running hub's API (HubClient), which owns the rollout: it
  *   abort, status                serves the bundles and hears the terminals
  *
- * The API calls authenticate as root with the community passphrase (PROVISION_PASSPHRASE or a prompt)
- * and the folder's root request key; the hub's address is --hub or PROVISION_HUB_URL. That credential
- * code is `hubClient` below, on its own, until the command line's shared credential resolution is here.
+ * The API calls use the command line's credential (connect.ts: a login, an API token, or the community
+ * passphrase as root with the folder's root request key and the address the hub recorded).
  */
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { InvalidInputError } from '../../core/errors';
 import { parseCli, type CliIo } from '../../runtime/command-line';
 import { buildUpdate, prepareUpdateTemplates, publishUpdate, updateKey } from '../admin/updates';
-import { HubClient, type RolloutView } from '../api/client';
-import type { Community } from '../community';
-import { ensureRootKey } from '../operators/root';
-import { adminContext, common, commonSchema, list, positionals, readPassphrase, time, withCommunity, type Command } from './common';
-
-const HubUrl = z.url({ protocol: /^https$/, message: 'https://HOST:PORT' });
-
-/** A client of the running hub's API, as root (the passphrase unlocks the folder's root request key). */
-async function hubClient(c: Community, hub: string | undefined): Promise<HubClient> {
-  const baseUrl = hub ?? process.env['PROVISION_HUB_URL'];
-  if (!baseUrl) throw new InvalidInputError('hub', ['give --hub https://HOST:PORT or set PROVISION_HUB_URL (the hub started with --http)']);
-  const url = HubUrl.safeParse(baseUrl);
-  if (!url.success) throw new InvalidInputError('--hub', [url.error.issues[0]?.message ?? 'https://HOST:PORT']);
-  return new HubClient({ baseUrl: url.data, ca: readFileSync(c.paths.ca.cert), credential: { kind: 'root', key: ensureRootKey(c, await readPassphrase()) } });
-}
+import type { RolloutView } from '../api/client';
+import { rootContext, common, commonSchema, list, positionals, readPassphrase, time, withCommunity, type Command } from './common';
+import { connect } from './connect';
 
 /** `10%,50%,100%` (or 10,50,100) as numbers. */
 function percentages(v: string[] | undefined): number[] | undefined {
@@ -56,21 +42,55 @@ export const updateCommand: Command = async (args, io) => {
     {
       ...common,
       from: { type: 'string' }, version: { type: 'string' }, replaces: { type: 'string', multiple: true }, out: { type: 'string' }, arch: { type: 'string' }, json: { type: 'boolean' },
-      publish: { type: 'boolean' }, hub: { type: 'string' }, canary: { type: 'string', multiple: true }, waves: { type: 'string', multiple: true }, 'max-failures': { type: 'string' }, log: { type: 'boolean' },
+      publish: { type: 'boolean' }, canary: { type: 'string', multiple: true }, waves: { type: 'string', multiple: true }, 'max-failures': { type: 'string' }, log: { type: 'boolean' },
     },
     z.strictObject({
       ...commonSchema,
       from: z.string().min(1).optional(), version: z.string().optional(), replaces: z.array(z.string()).optional(), out: z.string().min(1).optional(), arch: z.enum(['arm64', 'x64']).optional(), json: z.boolean().optional(),
-      publish: z.boolean().optional(), hub: z.string().optional(), canary: z.array(z.string()).optional(), waves: z.array(z.string()).optional(), 'max-failures': z.coerce.number().int().min(0).optional(), log: z.boolean().optional(),
+      publish: z.boolean().optional(), canary: z.array(z.string()).optional(), waves: z.array(z.string()).optional(), 'max-failures': z.coerce.number().int().min(0).optional(), log: z.boolean().optional(),
     }),
   );
   const show = (v: unknown, text: () => void): void => (o.json ? io.out(JSON.stringify(v, null, 2)) : text());
+  // Through the hub's API (connect.ts): no community folder needed.
+  switch (sub ?? '') {
+    case 'rollout': {
+      positionals('update rollout', o.positionals, 0);
+      if (!o.version) throw new InvalidInputError('update rollout', ['--version is required']);
+      const waves = percentages(o.waves);
+      const canary = list(o.canary);
+      const r = await (await connect(o.dir)).updates.rollout({ version: o.version, ...(canary ? { canary } : {}), ...(waves ? { waves } : {}), ...(o['max-failures'] !== undefined ? { maxFailures: o['max-failures'] } : {}) });
+      show(r, () => printRollout(io, r));
+      return 0;
+    }
+    case 'pause':
+    case 'resume':
+    case 'abort': {
+      positionals(`update ${sub ?? ''}`, o.positionals, 0);
+      const client = await connect(o.dir);
+      const r = await (sub === 'pause' ? client.updates.pause() : sub === 'resume' ? client.updates.resume() : client.updates.abort());
+      show(r, () => printRollout(io, r));
+      return 0;
+    }
+    case 'status': {
+      positionals('update status', o.positionals, 0);
+      const client = await connect(o.dir);
+      const s = await client.updates.status();
+      const log = o.log ? await client.updates.log() : null;
+      show({ ...s, ...(log ? { log: log.lines } : {}) }, () => {
+        io.out(`published: ${s.published.join(', ') || 'none'}; ${s.serving ? 'the hub serves bundles' : 'the hub serves no bundles (start it with --updates HOST:PORT)'}`);
+        if (s.rollout) printRollout(io, s.rollout);
+        else io.out('no rollout yet');
+        for (const l of log?.lines ?? []) io.out(`${time(l.at)}  ${l.line}`);
+      });
+      return 0;
+    }
+  }
   return withCommunity(o.dir, async (c) => {
     switch (sub ?? '') {
       case 'build': {
         positionals('update build', o.positionals, 0);
         if (!o.from || !o.version || !o.out || !o.replaces) throw new InvalidInputError('update build', ['--from, --version, --replaces and --out are required']);
-        const ctx = adminContext(c, o.as, { passphrase: await readPassphrase() });
+        const ctx = rootContext(c, await readPassphrase());
         const b = await buildUpdate(ctx, { from: o.from, version: o.version, replaces: list(o.replaces) ?? [], out: o.out, ...(o.arch ? { arch: o.arch } : {}) });
         const published = o.publish ? await publishUpdate(ctx, { file: b.file, arch: b.manifest.arch }) : null;
         const summary = { file: b.file, version: b.manifest.version, arch: b.manifest.arch, replaces: b.manifest.replaces, files: b.manifest.files.length, embedModel: b.manifest.models.embed, size: b.size, sha256: b.sha256, published: published?.name ?? null };
@@ -82,14 +102,14 @@ export const updateCommand: Command = async (args, io) => {
       }
       case 'key': {
         positionals('update key', o.positionals, 0);
-        const { created, paths } = updateKey(adminContext(c, o.as, { passphrase: await readPassphrase() }));
+        const { created, paths } = updateKey(rootContext(c, await readPassphrase()));
         io.out(o.json ? JSON.stringify({ publicKeyFile: paths.pub, created }) : `${created ? 'created' : 'update key'}: ${paths.pub} (copy it into terminal bundles as update-signing.pub)`);
         return 0;
       }
       case 'publish': {
         const [file] = positionals('update publish', o.positionals, 1);
         if (!file) throw new InvalidInputError('update publish', ['give the bundle file: provision update publish FILE [--arch arm64|x64]']);
-        const p = await publishUpdate(adminContext(c, o.as), { file, arch: o.arch ?? 'arm64' });
+        const p = await publishUpdate(rootContext(c, await readPassphrase()), { file, arch: o.arch ?? 'arm64' });
         show({ name: p.name, version: p.manifest.version, arch: p.manifest.arch, replaces: p.manifest.replaces, sha256: p.sha256, already: p.already }, () =>
           io.out(`${p.already ? 'already published' : 'published'}: ${p.name} (${p.manifest.version}, ${p.manifest.arch}, replaces ${p.manifest.replaces.join(', ')}); roll it out with provision update rollout --version ${p.manifest.version}`));
         return 0;
@@ -97,43 +117,12 @@ export const updateCommand: Command = async (args, io) => {
       case 'templates': {
         positionals('update templates', o.positionals, 0);
         if (!o.version) throw new InvalidInputError('update templates', ['--version is required']);
-        const r = await prepareUpdateTemplates(adminContext(c, o.as), { version: o.version });
+        const r = await prepareUpdateTemplates(rootContext(c, await readPassphrase()), { version: o.version });
         show(r, () => {
           io.out(`templates of ${r.model} (the embedding model of ${r.version}): made for ${r.added.length} person(s), ${r.unchanged} needed none${r.failed.length ? `, ${r.failed.length} failed` : ''}`);
           for (const f of r.failed) io.out(`  ${f.personId}: ${f.reason}`);
         });
         return r.failed.length === 0 ? 0 : 1;
-      }
-      case 'rollout': {
-        positionals('update rollout', o.positionals, 0);
-        if (!o.version) throw new InvalidInputError('update rollout', ['--version is required']);
-        const waves = percentages(o.waves);
-        const canary = list(o.canary);
-        const r = await (await hubClient(c, o.hub)).updates.rollout({ version: o.version, ...(canary ? { canary } : {}), ...(waves ? { waves } : {}), ...(o['max-failures'] !== undefined ? { maxFailures: o['max-failures'] } : {}) });
-        show(r, () => printRollout(io, r));
-        return 0;
-      }
-      case 'pause':
-      case 'resume':
-      case 'abort': {
-        positionals(`update ${sub ?? ''}`, o.positionals, 0);
-        const client = await hubClient(c, o.hub);
-        const r = await (sub === 'pause' ? client.updates.pause() : sub === 'resume' ? client.updates.resume() : client.updates.abort());
-        show(r, () => printRollout(io, r));
-        return 0;
-      }
-      case 'status': {
-        positionals('update status', o.positionals, 0);
-        const client = await hubClient(c, o.hub);
-        const s = await client.updates.status();
-        const log = o.log ? await client.updates.log() : null;
-        show({ ...s, ...(log ? { log: log.lines } : {}) }, () => {
-          io.out(`published: ${s.published.join(', ') || 'none'}; ${s.serving ? 'the hub serves bundles' : 'the hub serves no bundles (start it with --updates HOST:PORT)'}`);
-          if (s.rollout) printRollout(io, s.rollout);
-          else io.out('no rollout yet');
-          for (const l of log?.lines ?? []) io.out(`${time(l.at)}  ${l.line}`);
-        });
-        return 0;
       }
       default:
         throw new InvalidInputError('update', ['expected build, key, publish, templates, rollout, pause, resume, abort or status']);

@@ -3,9 +3,9 @@
  * one permission (provisioning/api/route.ts); the policy (provisioning/api/policy.ts) checks it against
  * this table and, for a manager, against the buildings of the resource.
  *
- * - admin: everything.
+ * - admin: everything, and alone manages terminals (add, revoke, wipe, resync, renew, config push).
  * - security: the security office: alerts and sightings, doors (state, alarms, remote unlock), events,
- *   terminals and fleet health, the live feed, software rollouts (read). No residents, registrations, operators or audit.
+ *   terminals and fleet health, visitor passes, the live feed, software rollouts (read). No residents, registrations, operators or audit.
  * - manager: the residents, registrations and doors of their own buildings, nothing else.
  * - auditor: reads everything except operators' secrets, exports the audit log, changes nothing.
  *
@@ -31,6 +31,9 @@ export const PERMISSIONS = [
   'doors.read',
   'doors.unlock',
   'terminals.read',
+  'terminals.write',
+  'passes.read',
+  'passes.write',
   'events.read',
   'audit.read',
   'live',
@@ -46,9 +49,9 @@ const ALL: readonly Permission[] = PERMISSIONS;
 
 export const ROLE_PERMISSIONS: Record<Role, ReadonlySet<Permission>> = {
   admin: new Set(ALL),
-  security: new Set<Permission>(['session', 'alerts.read', 'alerts.write', 'doors.read', 'doors.unlock', 'terminals.read', 'events.read', 'live', 'updates.read']),
+  security: new Set<Permission>(['session', 'alerts.read', 'alerts.write', 'doors.read', 'doors.unlock', 'terminals.read', 'passes.read', 'passes.write', 'events.read', 'live', 'updates.read']),
   manager: new Set<Permission>(['session', 'registrations.read', 'registrations.decide', 'residents.read', 'residents.write', 'doors.read', 'live']),
-  auditor: new Set<Permission>(['session', 'operators.read', 'registrations.read', 'residents.read', 'alerts.read', 'doors.read', 'terminals.read', 'events.read', 'audit.read', 'live', 'updates.read']),
+  auditor: new Set<Permission>(['session', 'operators.read', 'registrations.read', 'residents.read', 'alerts.read', 'doors.read', 'terminals.read', 'passes.read', 'events.read', 'audit.read', 'live', 'updates.read']),
 };
 
 /** The built-in root operator's id (the community passphrase); no operator may take it. */

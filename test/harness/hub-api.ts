@@ -72,7 +72,7 @@ export async function startApiSite(auth: Partial<AuthConfig> = {}): Promise<ApiS
   addTerminal(asRoot, { id: 't2', doorId: 'door-2', buildingId: 'b-2', out: join(dir, 't2') });
   const rootKey = ensureRootKey(community, PASS);
   const realName = new FakeRealNameCheck(IDENTITIES);
-  const api = await HubApi.create({ community, clock, log: silentLogger(), tls: httpTls(community, PASS, clock.now()), realName, enroller: testEnroller, auth });
+  const api = await HubApi.create({ community, clock, log: silentLogger(), tls: httpTls(community, PASS, clock.now()), realName, enroller: testEnroller, passphrase: PASS, auth });
   const { port } = await api.listen('127.0.0.1', 0);
   const baseUrl = `https://127.0.0.1:${port}`;
   const ca = readFileSync(community.paths.ca.cert, 'utf8');

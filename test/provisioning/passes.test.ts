@@ -8,7 +8,10 @@ import { createPublicKey } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeClock } from '../../core/clock';
+import { FakeClock, SystemClock } from '../../core/clock';
+import { serveApi } from '../../provisioning/api/endpoint';
+import { FakeRealNameCheck } from '../../provisioning/api/realname';
+import type { HubApi } from '../../provisioning/api/server';
 import { silentLogger } from '../../core/log';
 import { run as provision } from '../../provisioning/cli';
 import { ulid } from 'ulid';
@@ -31,6 +34,7 @@ const PASS = 'passes-test-passphrase';
 let root: string;
 let c: Community;
 let bundle: string;
+let api: HubApi;
 
 async function cli(run: typeof provision, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
@@ -39,7 +43,7 @@ async function cli(run: typeof provision, ...argv: string[]): Promise<{ code: nu
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'provision-passes-'));
   c = initCommunity({ dir: join(root, 'c'), passphrase: PASS, timeZone: 'Asia/Shanghai', actor: 'ops-li', now: Date.now() });
   bundle = join(root, 'gate-1');
@@ -47,14 +51,15 @@ beforeAll(() => {
   addTerminal(ops, { id: 'gate-1', doorId: 'gate-1', buildingId: 'b-1', out: bundle });
   addTerminal(ops, { id: 'gate-1b', doorId: 'gate-1', buildingId: 'b-1', out: join(root, 'gate-1b') });
   addTerminal(ops, { id: 'gate-2', doorId: 'gate-2', buildingId: 'b-2', out: join(root, 'gate-2') });
+  // The command line goes through the hub's API (as root with the passphrase); the roster side is the hub service below.
+  api = (await serveApi({ community: c, passphrase: PASS, clock: new SystemClock(), log: silentLogger(), realName: new FakeRealNameCheck([]), enroller: NO_FACE, host: '127.0.0.1', port: 0 })).api;
   process.env['PROVISION_PASSPHRASE'] = PASS;
-  process.env['PROVISION_ACTOR'] = 'ops-li';
 }, 60_000);
 
-afterAll(() => {
+afterAll(async () => {
+  await api.close();
   c.close();
   delete process.env['PROVISION_PASSPHRASE'];
-  delete process.env['PROVISION_ACTOR'];
 });
 
 describe('passes from the hub to the door', () => {
@@ -67,7 +72,7 @@ describe('passes from the hub to the door', () => {
     expect((await cli(provision, 'pass', 'issue', '--dir', c.paths.dir, '--door', 'gate-1', '--out', join(root, 'v.svg'))).code).toBe(0);
     expect(readFileSync(join(root, 'v.svg'), 'utf8')).toMatch(/^<svg /);
     const rec = c.db.pass(info.passId);
-    expect(rec).toMatchObject({ doors: ['gate-1'], uses: 1, label: 'visitor of flat 302', issuedBy: 'ops-li', revokedAt: null });
+    expect(rec).toMatchObject({ doors: ['gate-1'], uses: 1, label: 'visitor of flat 302', issuedBy: 'root', revokedAt: null });
     const audit = c.db.db.prepare("SELECT detail FROM audit WHERE action = 'pass.issue' AND subject = ?").get(info.passId) as { detail: string };
     expect(audit.detail).not.toMatch(/302/);
 

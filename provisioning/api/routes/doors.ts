@@ -69,16 +69,22 @@ export function doorRoutes(app: ApiApp, ctx: ApiContext): void {
     return d;
   });
 
+  // An unlock names a door (every active terminal at it) or one terminal.
+  const buildingOfTarget = (id: string): string[] | null => {
+    const t = doors.terminals({ community: ctx.community }).find((x) => (x.doorId === id || x.id === id) && x.status === 'active');
+    return t ? [t.buildingId] : null;
+  };
+
   app.post('/api/doors/:id/unlock', {
-    config: { permission: 'doors.unlock', buildings: (req) => buildingOfDoor((req.params as { id: string }).id) },
+    config: { permission: 'doors.unlock', buildings: (req) => buildingOfTarget((req.params as { id: string }).id) },
     schema: {
-      summary: 'Remote unlock: a signed, expiring command; requestedBy is the caller; the reason is audited',
+      summary: 'Remote unlock of a door (or of one terminal by its id): a signed, expiring command; requestedBy is the caller; the reason is audited',
       params: z.strictObject({ id: IdSchema }),
       body: z.strictObject({ reason: z.string().trim().min(3).max(500), seconds: z.number().int().min(1).max(60).default(5), waitMs: z.number().int().min(0).max(10_000).default(0) }),
       response: { 202: z.strictObject({ commands: z.array(z.strictObject({ id: z.number(), terminalId: z.string(), status: z.string() })) }) },
     },
   }, async (req, reply) => {
-    if (buildingOfDoor(req.params.id) === null) throw new ApiProblem(404, 'door-unknown', `no active door ${req.params.id}`);
+    if (buildingOfTarget(req.params.id) === null) throw new ApiProblem(404, 'door-unknown', `no active terminal or door ${req.params.id}`);
     const port = ctx.port(req);
     const ids = doors.unlock(port, req.params.id, req.body.seconds, req.body.reason);
     return reply.code(202).send({ commands: await doors.awaitCommands(port, ids, req.body.waitMs) });
@@ -86,6 +92,9 @@ export function doorRoutes(app: ApiApp, ctx: ApiContext): void {
 
   app.get('/api/terminals', {
     config: { permission: 'terminals.read' },
-    schema: { summary: 'Terminals and fleet health (online, heartbeat, roster lag, outbox, faults, certificate)' },
-  }, (req) => ({ items: fleet.status(ctx.port(req)) }));
+    schema: { summary: "Terminals and fleet health (online, heartbeat, roster lag, outbox, faults, certificate), and the hub's and the broker's certificates" },
+  }, (req) => {
+    const port = ctx.port(req);
+    return { items: fleet.status(port), certificates: fleet.certificates(port) };
+  });
 }

@@ -4,11 +4,13 @@ import { adaptationRoutes } from './adaptation';
 import { doorRoutes } from './doors';
 import { liveRoutes } from './live';
 import { operatorRoutes } from './operators';
+import { passRoutes } from './passes';
 import { recordRoutes } from './records';
 import { registrationRoutes } from './registrations';
 import { residentRoutes } from './residents';
 import { sessionRoutes } from './session';
 import { updateRoutes } from './updates';
+import { terminalRoutes } from './terminals';
 
 export function routes(app: ApiApp, ctx: ApiContext): void {
   sessionRoutes(app, ctx);
@@ -17,6 +19,8 @@ export function routes(app: ApiApp, ctx: ApiContext): void {
   residentRoutes(app, ctx);
   adaptationRoutes(app, ctx);
   doorRoutes(app, ctx);
+  terminalRoutes(app, ctx);
+  passRoutes(app, ctx);
   recordRoutes(app, ctx);
   liveRoutes(app, ctx);
   updateRoutes(app, ctx);

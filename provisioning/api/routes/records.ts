@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { IdSchema } from '../../../runtime/protocol/ids';
 import { alerts, audit, events, type StoredEvent } from '../admin-port';
+import { PHOTOS_BODY_LIMIT, PhotoInSchema, withPhotoFiles } from '../photos';
 import type { ApiApp, ApiContext } from '../server';
 
 /** Rows of events.db scanned per events page at most (a filter that matches little returns a cursor to go on from). */
@@ -34,12 +35,38 @@ export function recordRoutes(app: ApiApp, ctx: ApiContext): void {
     };
   });
 
+  app.post('/api/alerts', {
+    bodyLimit: PHOTOS_BODY_LIMIT,
+    config: { permission: 'alerts.write' },
+    schema: {
+      summary: 'Tag an enrolled person (personId) or enrol a new alert subject from photos (base64): published to every door, a sighting becomes an alert',
+      body: z.strictObject({ tag: IdSchema, personId: IdSchema.optional(), photos: z.array(PhotoInSchema).min(1).max(10).optional(), note: z.string().max(500).optional() }),
+      response: { 201: z.strictObject({ personId: z.string(), tags: z.array(z.string()) }) },
+    },
+  }, async (req, reply) => {
+    const b = req.body;
+    const port = ctx.port(req);
+    const input = { tag: b.tag, ...(b.personId ? { personId: b.personId } : {}), ...(b.note ? { note: b.note } : {}) };
+    const p = b.photos ? await withPhotoFiles(b.photos, (photos) => alerts.add(port, ctx.enroller, { ...input, photos })) : await alerts.add(port, ctx.enroller, input);
+    return reply.code(201).send({ personId: p.personId, tags: p.tags });
+  });
+
+  app.post('/api/alerts/:tag/clear', {
+    config: { permission: 'alerts.write' },
+    schema: {
+      summary: 'Clear a tag everywhere: residents untagged, alert subjects revoked (photos and templates deleted)',
+      params: z.strictObject({ tag: IdSchema }),
+      response: { 200: z.strictObject({ untagged: z.array(z.string()), revoked: z.array(z.string()) }) },
+    },
+  }, (req) => alerts.clear(ctx.port(req), req.params.tag));
+
   app.get('/api/events', {
     config: { permission: 'events.read' },
     schema: {
-      summary: 'Events from the doors, oldest first after the cursor `after`; `next` continues',
+      summary: 'Events from the doors, oldest first after the cursor `after` (or from the last `last` events); `next` continues',
       querystring: z.strictObject({
         after: z.coerce.number().int().min(0).default(0),
+        last: z.coerce.number().int().min(0).max(100_000).optional(),
         limit: z.coerce.number().int().min(1).max(500).default(100),
         type: z.string().regex(/^[a-z.-]{1,40}$/).optional(),
         terminal: IdSchema.optional(),
@@ -51,7 +78,7 @@ export function recordRoutes(app: ApiApp, ctx: ApiContext): void {
     const port = ctx.port(req);
     const doorOf = new Map(ctx.community.db.terminals().map((t) => [t.id, t.doorId]));
     const items: Array<StoredEvent & { doorId: string | null }> = [];
-    let cursor = q.after;
+    let cursor = q.last !== undefined ? events.tailStart(port, q.last) : q.after;
     let scanned = 0;
     while (items.length < q.limit && scanned < EVENT_SCAN) {
       const r = events.read(port, cursor, Math.min(500, EVENT_SCAN - scanned));

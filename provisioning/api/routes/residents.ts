@@ -1,13 +1,55 @@
-/** Residents: search, list (paged), show, update access, revoke. A manager: those of their buildings. */
+/**
+ * Residents: search, list (paged), show; staff add (photos as base64, or none), approve a staff
+ * registration, change access, photos and label, set cards and PINs, revoke; a resident's own visitor
+ * pass. A manager: those of their buildings (a change counts the buildings it would open too).
+ */
+import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { IdSchema } from '../../../runtime/protocol/ids';
-import { persons, type PersonRecord } from '../admin-port';
+import { passes, persons, type PersonRecord } from '../admin-port';
 import { accessBuildings, doorBuildings, personBuildings } from '../buildings';
+import { PHOTOS_BODY_LIMIT, PhotoInSchema, withPhotoFiles } from '../photos';
 import { visibleTo } from '../policy';
 import { ApiProblem } from '../problem';
 import type { ApiApp, ApiContext } from '../server';
+import { issuedView, IssuedPassView, PassInSchema, passInput } from './passes';
 import { AccessInSchema } from './registrations';
 import { fail } from './session';
+
+/** A resident added by staff: photos (base64) or `noFace`, and access; `pending: true` registers without access for a later approval. */
+const PersonInSchema = z.strictObject({
+  ...AccessInSchema.shape,
+  id: IdSchema,
+  photos: z.array(PhotoInSchema).max(10).default([]),
+  noFace: z.boolean().default(false),
+  label: z.string().max(200).optional(),
+  pending: z.boolean().default(false),
+});
+
+const PersonChangeSchema = z.strictObject({
+  ...AccessInSchema.shape,
+  photos: z.array(PhotoInSchema).min(1).max(10).optional(),
+  label: z.string().max(200).optional(),
+});
+
+const CredentialsInSchema = z.strictObject({
+  /** [facility, number] each; replaces the cards ([] removes them) */
+  cards: z.array(z.tuple([z.number().int().min(0).max(65535), z.number().int().min(0).max(65535)])).max(20).optional(),
+  /** 4-8 digits; null removes it */
+  pin: z.string().regex(/^\d{4,8}$/, '4 to 8 digits').nullable().optional(),
+  duressPin: z.string().regex(/^\d{4,8}$/, '4 to 8 digits').nullable().optional(),
+});
+
+/** The tenant registration a person came from, if any. */
+function registrationOf(c: ApiContext['community'], personId: string): string | null {
+  const r = c.db.db.prepare('SELECT id FROM registrations WHERE person_id = ?').get(personId) as { id: string } | undefined;
+  return r?.id ?? null;
+}
+
+/** Access options as the admin library takes them (absent ones left out). */
+function accessOf(b: z.infer<typeof AccessInSchema>): { doors?: string[]; buildings?: string[]; from?: string; until?: string; hours?: string[] } {
+  return Object.fromEntries(Object.entries(b).filter(([k, v]) => v !== undefined && ['doors', 'buildings', 'from', 'until', 'hours'].includes(k)));
+}
 
 const Params = z.strictObject({ id: IdSchema });
 
@@ -112,11 +154,87 @@ export function residentRoutes(app: ApiApp, ctx: ApiContext): void {
 
   app.post('/api/residents/:id/revoke', {
     config: { permission: 'residents.write', buildings: (req) => buildingsOf((req.params as { id: string }).id) },
-    schema: { summary: 'Revoke: the doors delete the person; templates and photos are deleted from the hub', params: Params, body: z.strictObject({ reason: z.string().trim().min(1).max(500) }), response: { 200: ResidentView } },
+    schema: { summary: 'Revoke: the doors delete the person; templates and photos are deleted from the hub', params: Params, body: z.strictObject({ reason: z.string().trim().min(1).max(500).optional() }), response: { 200: ResidentView } },
   }, (req) => {
     const before = ctx.community.db.person(req.params.id);
     const b = before ? personBuildings(ctx.community, before) : [];
     const r = persons.revoke(ctx.port(req), req.params.id, req.body.reason);
     return view(r, b, names().get(r.personId));
+  });
+
+  /** The buildings a change would touch: the resident's now and those the access in the body opens. */
+  const changing = (req: FastifyRequest): string[] | null => {
+    const now = buildingsOf((req.params as { id: string }).id);
+    return now === null ? null : [...new Set([...now, ...accessBuildings(doorBuildings(ctx.community), req.body as z.infer<typeof AccessInSchema>)])];
+  };
+
+  app.post('/api/residents', {
+    bodyLimit: PHOTOS_BODY_LIMIT,
+    config: { permission: 'residents.write', buildings: (req) => accessBuildings(doorBuildings(ctx.community), req.body as z.infer<typeof AccessInSchema>) },
+    schema: {
+      summary: 'Staff add a resident: up to 10 photos (base64; enrolled by the face pipeline and its quality gates) or noFace, with access; pending: registered without access, for an approval',
+      body: PersonInSchema,
+      response: { 201: ResidentView },
+    },
+  }, async (req, reply) => {
+    const b = req.body;
+    const port = ctx.port(req);
+    const base = { id: b.id, noFace: b.noFace, ...(b.label !== undefined ? { label: b.label } : {}) };
+    const access = accessOf(b);
+    if (b.pending && Object.keys(access).length > 0) throw new ApiProblem(400, 'invalid-input', 'a pending resident is given access when approved', [{ path: 'body.pending', message: 'no access with pending' }]);
+    const r = await withPhotoFiles(b.photos, (photos) => (b.pending ? persons.register(port, ctx.enroller, { ...base, photos }) : persons.add(port, ctx.enroller, { ...base, photos, ...access })));
+    return reply.code(201).send(view(r, personBuildings(ctx.community, r), names().get(r.personId)));
+  });
+
+  app.post('/api/residents/:id/approve', {
+    config: { permission: 'residents.write', buildings: changing },
+    schema: { summary: 'Approve a resident registered by staff (pending) with access', params: Params, body: AccessInSchema, response: { 200: ResidentView } },
+  }, (req) => {
+    const reg = registrationOf(ctx.community, req.params.id);
+    if (reg) throw new ApiProblem(409, 'conflict', `${req.params.id} registered through the tenant app: approve registration ${reg} (POST /api/registrations/${reg}/approve)`);
+    const r = persons.approve(ctx.port(req), req.params.id, accessOf(req.body));
+    return view(r, personBuildings(ctx.community, r), names().get(r.personId));
+  });
+
+  app.patch('/api/residents/:id', {
+    bodyLimit: PHOTOS_BODY_LIMIT,
+    config: { permission: 'residents.write', buildings: changing },
+    schema: { summary: 'Change access (options not given are kept), photos (re-enrolled; the old ones deleted) or the label', params: Params, body: PersonChangeSchema, response: { 200: ResidentView } },
+  }, async (req) => {
+    const b = req.body;
+    const port = ctx.port(req);
+    const input = { id: req.params.id, ...accessOf(b), ...(b.label !== undefined ? { label: b.label } : {}) };
+    const r = b.photos ? await withPhotoFiles(b.photos, (photos) => persons.update(port, ctx.enroller, { ...input, photos })) : await persons.update(port, ctx.enroller, input);
+    return view(r, personBuildings(ctx.community, r), names().get(r.personId));
+  });
+
+  app.put('/api/residents/:id/credentials', {
+    config: { permission: 'residents.write', buildings: (req) => buildingsOf((req.params as { id: string }).id) },
+    schema: {
+      summary: 'Cards and PINs (only digests are kept; a PIN taken by someone else is refused without saying whose)',
+      params: Params,
+      body: CredentialsInSchema,
+      response: { 200: z.strictObject({ personId: z.string(), cards: z.number(), pin: z.boolean(), duressPin: z.boolean() }) },
+    },
+  }, async (req) => {
+    const b = req.body;
+    const r = await persons.setCredentials(ctx.port(req), req.params.id, {
+      ...(b.cards !== undefined ? { cards: b.cards } : {}),
+      ...(b.pin !== undefined ? { pin: b.pin } : {}),
+      ...(b.duressPin !== undefined ? { duressPin: b.duressPin } : {}),
+    });
+    return { personId: r.personId, cards: r.credentials?.cards.length ?? 0, pin: r.credentials?.pin !== undefined, duressPin: r.credentials?.duressPin !== undefined };
+  });
+
+  // The resident's own pass for a visitor, asked for on their behalf by an operator who may change the
+  // resident (an admin, or the manager of all the resident's buildings: the office, or the tenant app's
+  // service account). It is limited to what the resident may open now and ends with their access; the
+  // pass is the resident's (issued by them), and the operator is audited beside it.
+  app.post('/api/residents/:id/passes', {
+    config: { permission: 'residents.write', buildings: (req) => buildingsOf((req.params as { id: string }).id) },
+    schema: { summary: "A resident's pass for their visitor, within the resident's own access and ending with it", params: Params, body: PassInSchema, response: { 201: IssuedPassView } },
+  }, (req, reply) => {
+    void reply.code(201);
+    return issuedView(passes.issueAsResident(ctx.port(req), ctx.passphrase, req.params.id, passInput(req.body)));
   });
 }

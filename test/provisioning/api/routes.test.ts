@@ -4,8 +4,12 @@
  * -> 403 where the resource belongs to a building, and an allowed role -> 2xx. Requests go through
  * Fastify's inject with API tokens (the same hooks; the HTTPS boundary itself is auth.test.ts).
  */
+import { join } from 'node:path';
+import { addTerminal } from '../../../provisioning';
+import { issuePass } from '../../../provisioning/admin/passes';
 import { ROOT_OPERATOR } from '../../../provisioning/operators/roles';
-import { registrationBody, startApiSite, type ApiSite, type Who } from '../../harness/hub-api';
+import { admin } from '../../harness/admin';
+import { PASS, registrationBody, startApiSite, type ApiSite, type Who } from '../../harness/hub-api';
 
 let site: ApiSite;
 
@@ -18,7 +22,7 @@ afterAll(async () => {
 });
 
 interface Call {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   url: string;
   body?: unknown;
 }
@@ -46,6 +50,22 @@ async function resident(building: string): Promise<string> {
   const r = await inject('admin', { method: 'POST', url: `/api/registrations/${id}/approve`, body: {} });
   if (r.status !== 200) throw new Error(`approve: ${r.status}`);
   return id;
+}
+/** A resident registered by staff, pending, with no building yet. */
+async function pendingPerson(): Promise<string> {
+  const id = `p-${n++}`;
+  const r = await inject('admin', { method: 'POST', url: '/api/residents', body: { id, noFace: true, pending: true } });
+  if (r.status !== 201) throw new Error(`pending: ${r.status} ${r.body}`);
+  return id;
+}
+/** An active terminal of b-1's door-1 that may be revoked. */
+function spareTerminal(): string {
+  const id = `t-spare-${n++}`;
+  addTerminal(admin(site.community, { actor: ROOT_OPERATOR, passphrase: PASS }), { id, doorId: 'door-1', buildingId: 'b-1', out: join(site.dir, id) });
+  return id;
+}
+function pass(): string {
+  return issuePass(admin(site.community, { actor: ROOT_OPERATOR, passphrase: PASS }), { doors: ['door-1'] }).record.passId;
 }
 async function operator(): Promise<string> {
   const id = `op-${n++}`;
@@ -97,6 +117,22 @@ const ROUTES: RouteCase[] = [
   { route: 'PUT /api/residents/{id}/access', allowed: ['admin', 'mgr'], scoped: true, call: async () => ({ method: 'PUT', url: `/api/residents/${await resident('b-1')}/access`, body: { doors: ['door-1'], until: '2030-12-31' } }) },
   { route: 'POST /api/residents/{id}/adaptation/reset', allowed: ['admin', 'mgr'], scoped: true, call: async () => ({ method: 'POST', url: `/api/residents/${await resident('b-1')}/adaptation/reset` }) },
   { route: 'POST /api/residents/{id}/revoke', allowed: ['admin', 'mgr'], scoped: true, call: async () => ({ method: 'POST', url: `/api/residents/${await resident('b-1')}/revoke`, body: { reason: 'moved out' } }) },
+  { route: 'POST /api/residents', allowed: ['admin', 'mgr'], scoped: true, call: () => ({ method: 'POST', url: '/api/residents', body: { id: `p-${n++}`, noFace: true, doors: ['door-1'] } }) },
+  { route: 'POST /api/residents/{id}/approve', allowed: ['admin', 'mgr'], scoped: true, call: async () => ({ method: 'POST', url: `/api/residents/${await pendingPerson()}/approve`, body: { doors: ['door-1'] } }) },
+  { route: 'PATCH /api/residents/{id}', allowed: ['admin', 'mgr'], scoped: true, call: async () => ({ method: 'PATCH', url: `/api/residents/${await resident('b-1')}`, body: { label: 'flat 3-101' } }) },
+  { route: 'PUT /api/residents/{id}/credentials', allowed: ['admin', 'mgr'], scoped: true, call: async () => ({ method: 'PUT', url: `/api/residents/${await resident('b-1')}/credentials`, body: { cards: [[7, n++]] } }) },
+  { route: 'POST /api/residents/{id}/passes', allowed: ['admin', 'mgr'], scoped: true, call: async () => ({ method: 'POST', url: `/api/residents/${await resident('b-1')}/passes`, body: { doors: ['door-1'] } }) },
+  { route: 'POST /api/alerts', allowed: ['admin', 'sec'], call: async () => ({ method: 'POST', url: '/api/alerts', body: { tag: `missing-${n++}`, personId: await resident('b-1') } }) },
+  { route: 'POST /api/alerts/{tag}/clear', allowed: ['admin', 'sec'], call: () => ({ method: 'POST', url: '/api/alerts/missing-nobody/clear' }) },
+  { route: 'POST /api/terminals', allowed: ['admin'], call: () => ({ method: 'POST', url: '/api/terminals', body: { id: `t-new-${n++}`, doorId: 'door-9', buildingId: 'b-9' } }) },
+  { route: 'POST /api/terminals/{id}/revoke', allowed: ['admin'], call: () => ({ method: 'POST', url: `/api/terminals/${spareTerminal()}/revoke` }) },
+  { route: 'POST /api/terminals/renew', allowed: ['admin'], call: () => ({ method: 'POST', url: '/api/terminals/renew', body: { ids: ['t2'] } }) },
+  { route: 'POST /api/terminals/{id}/wipe', allowed: ['admin'], call: () => ({ method: 'POST', url: '/api/terminals/t2/wipe', body: { confirm: true } }) },
+  { route: 'POST /api/terminals/{id}/resync', allowed: ['admin'], call: () => ({ method: 'POST', url: '/api/terminals/t2/resync', body: {} }) },
+  { route: 'POST /api/terminals/reload-config', allowed: ['admin'], call: () => ({ method: 'POST', url: '/api/terminals/reload-config', body: { terminalId: 't2' } }) },
+  { route: 'GET /api/passes', allowed: ['admin', 'sec', 'aud'], call: () => ({ method: 'GET', url: '/api/passes' }) },
+  { route: 'POST /api/passes', allowed: ['admin', 'sec'], call: () => ({ method: 'POST', url: '/api/passes', body: { doors: ['door-1'], label: 'a visitor' } }) },
+  { route: 'POST /api/passes/{id}/revoke', allowed: ['admin', 'sec'], call: () => ({ method: 'POST', url: `/api/passes/${pass()}/revoke` }) },
   { route: 'GET /api/doors', allowed: ['admin', 'sec', 'mgr', 'aud'], call: () => ({ method: 'GET', url: '/api/doors' }) },
   { route: 'GET /api/doors/{id}', allowed: ['admin', 'sec', 'mgr', 'aud'], scoped: true, call: () => ({ method: 'GET', url: '/api/doors/door-1' }) },
   { route: 'POST /api/doors/{id}/unlock', allowed: ['admin', 'sec'], call: () => ({ method: 'POST', url: '/api/doors/door-1/unlock', body: { reason: 'delivery' } }) },

@@ -1,23 +1,26 @@
 /**
  * `provision init` makes the first admin and the API's certificate; `provision operator ...` manages
- * operators on the folder as root. The one-time passwords printed are then used over real HTTPS
- * against the hub's API on that community.
+ * operators through the hub's API, here as root with the passphrase (requests signed with the folder's
+ * root key). The one-time passwords printed are then used over real HTTPS against that API.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeClock } from '../../../core/clock';
+import { SystemClock } from '../../../core/clock';
 import { silentLogger } from '../../../core/log';
 import { Community } from '../../../provisioning';
 import { ApiClientError, HubClient } from '../../../provisioning/api/client';
 import { FakeRealNameCheck } from '../../../provisioning/api/realname';
-import { HubApi } from '../../../provisioning/api/server';
-import { httpTls } from '../../../provisioning/api/tls';
+import { serveApi } from '../../../provisioning/api/endpoint';
+import type { HubApi } from '../../../provisioning/api/server';
 import { run } from '../../../provisioning/cli';
 import { testEnroller } from '../../harness/hub-api';
 
 const PASS = 'cli-operator-passphrase';
 let dir: string;
+let c: Community | null = null;
+let api: HubApi | null = null;
+let port = 0;
 
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
@@ -31,12 +34,12 @@ const oneTime = (out: string): string => /one-time password:? (\S+)/.exec(out)?.
 beforeAll(() => {
   dir = join(mkdtempSync(join(tmpdir(), 'provision-operator-')), 'c');
   process.env['PROVISION_PASSPHRASE'] = PASS;
-  process.env['PROVISION_ACTOR'] = 'ops-zhang';
 });
 
-afterAll(() => {
+afterAll(async () => {
+  await api?.close();
+  c?.close();
   delete process.env['PROVISION_PASSPHRASE'];
-  delete process.env['PROVISION_ACTOR'];
 });
 
 describe('provision operator', () => {
@@ -46,6 +49,11 @@ describe('provision operator', () => {
     expect(init.out).toContain('first admin "it-wang"');
     const adminPassword = oneTime(init.out);
     expect(adminPassword).toHaveLength(20);
+    c = Community.open(dir);
+    const clock = new SystemClock();
+    const served = await serveApi({ community: c, passphrase: PASS, clock, log: silentLogger(), realName: new FakeRealNameCheck([]), enroller: testEnroller, host: '127.0.0.1', port: 0 });
+    api = served.api;
+    port = Number(new URL(served.url).port);
 
     const add = await cli('operator', 'add', '--dir', dir, '--id', 'mgr-li', '--role', 'manager', '--buildings', 'b-1,b-2');
     expect(add.code).toBe(0);
@@ -53,12 +61,8 @@ describe('provision operator', () => {
     expect(mgrPassword).toHaveLength(20);
     expect((await cli('operator', 'list', '--dir', dir)).out.split('\n')).toEqual(['it-wang\tadmin\t-\tmust change password', 'mgr-li\tmanager\tb-1,b-2\tmust change password']);
 
-    const c = Community.open(dir);
-    const clock = new FakeClock(Date.now());
-    const api = await HubApi.create({ community: c, clock, log: silentLogger(), tls: httpTls(c, PASS, clock.now()), realName: new FakeRealNameCheck([]), enroller: testEnroller });
-    try {
-      const { port } = await api.listen('127.0.0.1', 0);
-      const ca = readFileSync(c.paths.ca.cert);
+    {
+      const ca = readFileSync(dir + '/ca/ca.crt');
       const admin = new HubClient({ baseUrl: `https://127.0.0.1:${port}`, ca });
       const me = await admin.login('it-wang', adminPassword);
       expect(me.operator).toMatchObject({ role: 'admin', mustChangePassword: true });
@@ -69,9 +73,6 @@ describe('provision operator', () => {
       expect((await mgr.login('mgr-li', mgrPassword)).operator.buildings).toEqual(['b-1', 'b-2']);
       // A one-time password works once: the admin's old one is refused now.
       await expect(new HubClient({ baseUrl: `https://127.0.0.1:${port}`, ca }).login('it-wang', adminPassword)).rejects.toBeInstanceOf(ApiClientError);
-    } finally {
-      await api.close();
-      c.close();
     }
     const audit = (await cli('audit', '--dir', dir, '--json')).out.split('\n').map((l) => JSON.parse(l) as { actor: string; action: string; subject: string });
     expect(audit.filter((a) => a.action === 'operator.add').map((a) => [a.actor, a.subject])).toEqual([['root', 'it-wang'], ['root', 'mgr-li']]);
