@@ -16,11 +16,12 @@ import { issuePassAsResident, type IssuedPass, type IssuePassInput } from '../ad
 import { getPerson, revokePerson, storedPhotoPaths, updatePerson } from '../admin/persons';
 import { approvePerson, registerPerson } from '../admin/registrations';
 import type { Community } from '../community';
-import type { AlertRecord, AuditRecord, PersonRecord, TerminalRecord } from '../db';
-import type { AuditQuery } from '../store/hub-store';
+import { summaryOf, type AlertRecord, type AuditRecord, type PersonRecord, type PersonSummary, type TerminalRecord } from '../db';
+import type { AuditQuery, ResidentQuery, ResidentRow } from '../store/hub-store';
 import type { StoredEvent } from '../hub/event-store';
 
-export type { AccessSpec, AlertRecord, AuditRecord, Enroller, FleetRow, PersonRecord, StoredEvent, TerminalRecord };
+export type { AccessSpec, AlertRecord, AuditRecord, Enroller, FleetRow, PersonRecord, PersonSummary, StoredEvent, TerminalRecord };
+export { summaryOf };
 
 export interface PortContext {
   community: Community;
@@ -54,6 +55,8 @@ export const persons = {
   get: (ctx: PortContext, id: string): PersonRecord => getPerson(admin(ctx), { id }),
   find: (ctx: PortContext, id: string): PersonRecord | null => ctx.community.db.person(id),
   list: (ctx: PortContext, filter: { status?: 'pending' | 'active' | 'revoked'; kind?: 'resident' | 'alert' } = {}): PersonRecord[] => ctx.community.db.persons(filter),
+  /** Residents filtered and paged in the store. */
+  page: (ctx: PortContext, q: ResidentQuery): { items: ResidentRow[]; total: number } => ctx.community.db.residentsPage(q),
   register: (ctx: PortContext, enroller: Enroller, input: { id: string; photos: string[] }): Promise<PersonRecord> =>
     registerPerson(admin(ctx, enroller), { id: input.id, photos: input.photos }),
   approve: (ctx: PortContext, id: string, access: AccessSpec): PersonRecord => approvePerson(admin(ctx), { ...access, id }),

@@ -39,3 +39,8 @@ export function visibleTo(p: Principal, buildings: readonly string[]): boolean {
   if (p.role !== 'manager') return true;
   return buildings.some((b) => p.buildings.includes(b));
 }
+
+/** For lists filtered in the store: the buildings `p` is limited to (a manager's), or null for all of them. */
+export function visibleBuildings(p: Principal): readonly string[] | null {
+  return p.role === 'manager' ? p.buildings : null;
+}
