@@ -77,6 +77,12 @@ export function principalOf(op: Operator, via: Principal['via'], sessionHash?: s
 
 export class Authenticator {
   readonly accounts: OperatorAccounts;
+  /**
+   * A session's last use (and a token's) is written when it is older than this, not on every request:
+   * each write is a durable commit that holds the hub's event loop for milliseconds. An idle session
+   * may so end up to this much earlier than `sessionIdleMs` (a minute at most: a 30th of it).
+   */
+  readonly touchMs: number;
 
   constructor(
     private readonly db: HubDb,
@@ -84,6 +90,7 @@ export class Authenticator {
     readonly config: AuthConfig,
   ) {
     this.accounts = new OperatorAccounts(db, clock);
+    this.touchMs = Math.min(60_000, Math.floor(config.sessionIdleMs / 30));
   }
 
   // ------------------------------------------------------------------------------------------ login
@@ -147,7 +154,7 @@ export class Authenticator {
       this.db.db.prepare('DELETE FROM operator_sessions WHERE id_hash = ?').run(h);
       return null;
     }
-    this.db.db.prepare('UPDATE operator_sessions SET last_seen_at = ? WHERE id_hash = ?').run(now, h);
+    if (now - r.last_seen_at >= this.touchMs) this.db.db.prepare('UPDATE operator_sessions SET last_seen_at = ? WHERE id_hash = ?').run(now, h);
     return principalOf(op, 'session', h);
   }
 
@@ -205,11 +212,12 @@ export class Authenticator {
   bearer(token: string): Principal | null {
     const m = /^dwt_(tok-[0-9a-f]{12})\.([A-Za-z0-9_-]{43})$/.exec(token);
     if (!m) return null;
-    const r = this.db.db.prepare('SELECT operator_id, secret_hash, revoked_at FROM api_tokens WHERE id = ?').get(m[1]) as { operator_id: string; secret_hash: string; revoked_at: number | null } | undefined;
+    const r = this.db.db.prepare('SELECT operator_id, secret_hash, revoked_at, last_used_at FROM api_tokens WHERE id = ?').get(m[1]) as { operator_id: string; secret_hash: string; revoked_at: number | null; last_used_at: number | null } | undefined;
     if (!r || r.revoked_at !== null || !same(r.secret_hash, sha256(m[2] ?? ''))) return null;
     const op = this.accounts.get(r.operator_id);
     if (!op || op.disabled) return null;
-    this.db.db.prepare('UPDATE api_tokens SET last_used_at = ? WHERE id = ?').run(this.clock.now(), m[1]);
+    const now = this.clock.now();
+    if (r.last_used_at === null || now - r.last_used_at >= this.touchMs) this.db.db.prepare('UPDATE api_tokens SET last_used_at = ? WHERE id = ?').run(now, m[1]);
     return principalOf(op, 'token');
   }
 
