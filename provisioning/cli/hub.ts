@@ -13,7 +13,7 @@ import { lazyPipelineEnroller } from '../admin/enrol';
 import { renewHub } from '../admin/certificates';
 import { NoRealNameCheck, SkippedRealNameCheck } from '../api/realname';
 import { HubApi } from '../api/server';
-import { httpTls } from '../api/tls';
+import { httpTls, renewHttpTlsIfDue } from '../api/tls';
 import { Community, WebhookUrlSchema } from '../community';
 import { AuthConfigSchema } from '../operators/config';
 import { ensureRootKey } from '../operators/root';
@@ -81,6 +81,7 @@ async function startHttpApi(c: Community, passphrase: string, clock: Clock, host
     clock,
     log: createLogger(),
     tls: httpTls(c, passphrase, clock.now()),
+    renewTls: (now) => renewHttpTlsIfDue(c, passphrase, now),
     realName: skipRealName ? new SkippedRealNameCheck() : new NoRealNameCheck(),
     enroller: lazyPipelineEnroller(() => FacePipeline.load()),
     auth: parsed.data,
