@@ -25,7 +25,9 @@
  * manager of their building), evenly spread over the run: approval-to-roster is from the moment the
  * approval request is sent until the terminal process sees the person in its encrypted roster (the
  * terminal's clock: the same machine's wall clock, sub-ms). Figures: per run p50/p99, printed as the
- * medians over the runs; the hub's peak resident memory; the machine's load average.
+ * medians over the runs; the hub's peak resident memory; the hub's CPU time per request answered (from
+ * /proc: unlike the latencies, it does not grow with the other load on a shared machine); the machine's
+ * load average.
  * `--json`: one last line, snake_case keys with their unit. `--keep` keeps the work folder (logs, the
  * community); `--profile` also writes a CPU profile of the hub there (node --cpu-prof).
  */
@@ -43,8 +45,8 @@ import { freeLoopbackPort } from '../provisioning/ports';
 import { sleep, waitFor } from '../test/harness/wait';
 import { buildingId, communityDoors, MANAGERS, managerBuildings, managerId, rng, seedCommunity, type SeedResult } from './hub/community';
 import { figureOf, parseHubBenchArgs, thinkTime, type Figure } from './hub/figures';
-import { Child, load1, rssBytes } from './soak/processes';
-import { percentile, r2 } from './stats';
+import { Child, cpuMs, load1, rssBytes } from './soak/processes';
+import { median, percentile, r2 } from './stats';
 
 const ROOT = resolve(__dirname, '..');
 const PASSPHRASE = 'hub-bench-passphrase';
@@ -78,6 +80,8 @@ interface RunResult {
   errors: number;
   requests: number;
   hubRssMb: number;
+  /** CPU time the hub used in the run (all its threads), per request answered. */
+  hubCpuMsPerRequest: number;
   load1: number;
 }
 
@@ -195,7 +199,8 @@ async function main(): Promise<void> {
     const runs: RunResult[] = [];
     for (let run = 0; run < a.runs; run++) {
       const r = rng(a.seed * 1000 + run);
-      const res: RunResult = { search: [], list: [], approval: [], errors: 0, requests: 0, hubRssMb: 0, load1: 0 };
+      const res: RunResult = { search: [], list: [], approval: [], errors: 0, requests: 0, hubRssMb: 0, hubCpuMsPerRequest: NaN, load1: 0 };
+      const cpu0 = cpuMs(hub.pid);
       const end = performance.now() + a.seconds * 1000;
       const timed = async (into: number[], f: () => Promise<unknown>): Promise<void> => {
         const t = performance.now();
@@ -255,16 +260,18 @@ async function main(): Promise<void> {
         }
       };
       await Promise.all([...operators.map(reader), approver(), sampler()]);
+      res.hubCpuMsPerRequest = (cpuMs(hub.pid) - cpu0) / Math.max(1, res.requests + res.approval.length);
       res.load1 = load1();
       runs.push(res);
       const f = (v: number[]): string => (v.length ? `p50 ${percentile(v, 50).toFixed(1)} ms, p99 ${percentile(v, 99).toFixed(1)} ms (${v.length})` : 'none');
-      say(`run ${run + 1}/${a.runs}: search ${f(res.search)}; list ${f(res.list)}; approval to roster ${f(res.approval)}; ${(res.requests / a.seconds).toFixed(0)} requests/s, ${res.errors} errors; hub rss ${res.hubRssMb.toFixed(0)} MB; load ${res.load1}`);
+      say(`run ${run + 1}/${a.runs}: search ${f(res.search)}; list ${f(res.list)}; approval to roster ${f(res.approval)}; ${(res.requests / a.seconds).toFixed(0)} requests/s, ${res.errors} errors; hub rss ${res.hubRssMb.toFixed(0)} MB, ${res.hubCpuMsPerRequest.toFixed(2)} ms of hub CPU per request; load ${res.load1}`);
     }
 
     const search = figureOf(runs.map((x) => x.search));
     const list = figureOf(runs.map((x) => x.list));
     const approval = figureOf(runs.map((x) => x.approval));
     const hubRss = Math.max(...runs.map((x) => x.hubRssMb));
+    const hubCpu = median(runs.map((x) => x.hubCpuMsPerRequest));
     const show = (name: string, fig: Figure): void => say(`${name}: p50 ${fig.p50.toFixed(1)} ms, p99 ${fig.p99.toFixed(1)} ms (medians of ${fig.runs.length} runs, ${fig.n} samples)`);
     show('resident search', search);
     show('resident list', list);
@@ -277,7 +284,7 @@ async function main(): Promise<void> {
       ['errors == 0', errors === 0],
     ] as const;
     for (const [g, ok] of goals) say(`goal ${g}: ${ok ? 'met' : 'NOT met'}`);
-    say(`hub peak rss ${hubRss.toFixed(0)} MB; load average (1 min) ${runs.map((x) => x.load1).join(', ')}`);
+    say(`hub peak rss ${hubRss.toFixed(0)} MB; hub CPU per request ${hubCpu.toFixed(2)} ms (median of the runs, background work included; it hardly grows with the machine's other load); load average (1 min) ${runs.map((x) => x.load1).join(', ')}`);
     if (a.json) {
       process.stdout.write(`${JSON.stringify({
         residents: a.residents,
@@ -295,6 +302,7 @@ async function main(): Promise<void> {
         requests_per_s: r2(runs.reduce((s, x) => s + x.requests, 0) / (a.runs * a.seconds)),
         errors,
         hub_rss_mb: r2(hubRss),
+        hub_cpu_ms_per_request: r2(hubCpu),
         load1: runs.at(-1)?.load1 ?? NaN,
       })}\n`);
     }
