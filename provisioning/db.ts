@@ -548,7 +548,8 @@ export class HubDb implements HubStore {
       UNION SELECT person_id FROM person_places WHERE kind = 'door' AND place IN (SELECT value FROM json_each(?))
       UNION SELECT person_id FROM registrations WHERE building_id IN (SELECT value FROM json_each(?))`;
     const placeArgs = (pl: Places): string[] => [JSON.stringify(pl.buildings), JSON.stringify(pl.doors), JSON.stringify(pl.buildings)];
-    const text = q.text?.toLowerCase();
+    // SQLite's lower() folds ASCII letters only: the text is folded the same way.
+    const text = q.text?.replace(/[A-Z]/g, (ch) => ch.toLowerCase());
     const where = ["p.kind = 'resident'"];
     const params: unknown[] = [];
     let driver: { sql: string; params: unknown[] } | null = null;
