@@ -1,7 +1,8 @@
 /**
  * Where every external program this project starts comes from: the one place that turns a program's
  * name into the file to run, for the terminal (ffmpeg, gst-launch-1.0, systemd-notify), the management
- * plane (openssl, mosquitto) and the tests (the system python3 that runs GStreamer's RTSP server).
+ * plane (openssl, mosquitto) and the tests (the system python3 that runs GStreamer's RTSP server, and
+ * Debian's chromium that the web console's tests drive).
  *
  * The system's copy comes first (found on PATH, as Debian installs it, with every codec and plugin the
  * board offers). ffmpeg alone has a second source: the static build inside the npm registry package
@@ -31,7 +32,7 @@ export class ProgramMissingError extends TerminalError {
   }
 }
 
-export type ProgramName = 'ffmpeg' | 'gst-launch-1.0' | 'mosquitto' | 'openssl' | 'system-python3' | 'systemd-notify';
+export type ProgramName = 'chromium' | 'ffmpeg' | 'gst-launch-1.0' | 'mosquitto' | 'openssl' | 'system-python3' | 'systemd-notify';
 
 interface ProgramSpec {
   /** The file name looked for on PATH. */
@@ -47,6 +48,8 @@ interface ProgramSpec {
 }
 
 export const PROGRAMS: Readonly<Record<ProgramName, ProgramSpec>> = {
+  // Only the tests start it: the hub's web console in a real headless browser (playwright-core drives it).
+  chromium: { command: 'chromium', packages: ['chromium'], overrideEnv: 'DOORWAY_CHROMIUM' },
   ffmpeg: { command: 'ffmpeg', packages: ['ffmpeg'], registryPackage: '@ffmpeg-installer/ffmpeg' },
   'gst-launch-1.0': {
     command: 'gst-launch-1.0',

@@ -3,7 +3,7 @@
 // missing. One script for `npm test`, `npm start`, the benchmarks and .ci/run (no npm packages
 // needed: it runs before `npm ci`).
 //
-//   node scripts/system-packages.js SET...     SET: test (everything), broker, rtsp, demo
+//   node scripts/system-packages.js SET...     SET: test (everything), broker, rtsp, browser, demo
 //
 // Everything present (one dpkg-query call, no apt-get): prints nothing, exit 0. Something missing and
 // this process is root with apt-get: `apt-get update` + `apt-get install --no-install-recommends`,
@@ -27,11 +27,14 @@ const SETS = {
     'ffmpeg', 'python3-gi', 'gir1.2-gst-rtsp-server-1.0', 'gstreamer1.0-tools',
     'gstreamer1.0-plugins-base', 'gstreamer1.0-plugins-good', 'gstreamer1.0-plugins-bad', 'gstreamer1.0-plugins-ugly', 'gstreamer1.0-libav',
   ],
+  // Debian's Chromium: the web console's tests drive it with playwright-core (whose own browser download
+  // cannot be relied on); a CJK font so the Simplified Chinese pages (and their screenshots) are legible
+  browser: ['chromium', 'fonts-wqy-microhei'],
 };
-SETS.test = [...new Set([...SETS.demo, ...SETS.broker, ...SETS.rtsp])];
+SETS.test = [...new Set([...SETS.demo, ...SETS.broker, ...SETS.rtsp, ...SETS.browser])];
 
 /** Without dpkg: how to tell that a package's part is there. */
-const PROGRAM_OF = { openssl: 'openssl', mosquitto: 'mosquitto', ffmpeg: 'ffmpeg', 'gstreamer1.0-tools': 'gst-launch-1.0' };
+const PROGRAM_OF = { openssl: 'openssl', mosquitto: 'mosquitto', ffmpeg: 'ffmpeg', 'gstreamer1.0-tools': 'gst-launch-1.0', chromium: 'chromium' };
 const GST_PYTHON = "import gi; gi.require_version('GstRtspServer','1.0'); from gi.repository import GstRtspServer";
 
 function onPath(cmd) {

@@ -5,18 +5,34 @@
  */
 export type RealNameVerdict = 'verified' | 'mismatch' | 'unavailable' | 'unchecked';
 
+/** The portrait an identity service holds for an identity (the photo of the identity document). */
+export interface IdentityPortrait {
+  contentType: 'image/jpeg' | 'image/png';
+  data: Buffer;
+}
+
 export interface RealNameCheck {
   check(identity: { name: string; idNumber: string }): Promise<RealNameVerdict>;
+  /**
+   * The identity's portrait, for a verified identity, where the service gives one: the manager sees it
+   * beside the registration photos. Kept with the registration until it is decided, then deleted.
+   */
+  portrait?(identity: { name: string; idNumber: string }): Promise<IdentityPortrait | null>;
 }
 
 export class FakeRealNameCheck implements RealNameCheck {
   readonly calls: number[] = [];
-  constructor(private readonly known: ReadonlyArray<{ name: string; idNumber: string }>) {}
+  constructor(private readonly known: ReadonlyArray<{ name: string; idNumber: string; portrait?: IdentityPortrait }>) {}
 
   check(identity: { name: string; idNumber: string }): Promise<RealNameVerdict> {
     this.calls.push(1);
     const hit = this.known.find((k) => k.idNumber === identity.idNumber);
     return Promise.resolve(hit === undefined || hit.name !== identity.name ? 'mismatch' : 'verified');
+  }
+
+  portrait(identity: { name: string; idNumber: string }): Promise<IdentityPortrait | null> {
+    const hit = this.known.find((k) => k.idNumber === identity.idNumber && k.name === identity.name);
+    return Promise.resolve(hit?.portrait ?? null);
   }
 }
 

@@ -5,9 +5,11 @@
  * pending person (persons.ts, via admin-port.ts) plus this row; the person id is the registration id.
  * A manager of that building approves it (the person becomes active with the access given, the hub
  * publishes it) or rejects it with a reason (the pending person is revoked: templates and photos deleted).
- * The identity document number is kept masked only (realname.ts).
+ * The identity document number is kept masked only (realname.ts). The identity's portrait, when the
+ * real-name check gives one, is kept beside the registration (`registrations/<id>.identity.{jpg,png}` in
+ * the community folder, 0600) for the manager to compare, and deleted when the registration is decided.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ulid } from 'ulid';
@@ -18,7 +20,8 @@ import { IdSchema } from '../../runtime/protocol/ids';
 import { persons, type Enroller, type PortContext } from './admin-port';
 import { knownBuildings } from './buildings';
 import { ApiProblem } from './problem';
-import { maskIdNumber, type RealNameCheck } from './realname';
+import type { Community } from '../community';
+import { maskIdNumber, type IdentityPortrait, type RealNameCheck } from './realname';
 
 export const PhotoInSchema = z.strictObject({
   contentType: z.enum(['image/jpeg', 'image/png']),
@@ -49,13 +52,38 @@ export const RegistrationSchema = z.strictObject({
   decidedAt: z.number().nullable(),
   reason: z.string().nullable(),
   submittedAt: z.number(),
+  /** Whether the identity's portrait from the real-name check is there to compare (GET .../identity-photo). */
+  identityPhoto: z.boolean(),
 });
 export type Registration = z.infer<typeof RegistrationSchema>;
 
+const PORTRAIT_TYPES = { jpg: 'image/jpeg', png: 'image/png' } as const;
+
+/** The identity portrait kept with registration `id`, if any: its file and type. */
+export function identityPhotoOf(c: Community, id: string): { file: string; contentType: IdentityPortrait['contentType'] } | null {
+  for (const [ext, contentType] of Object.entries(PORTRAIT_TYPES)) {
+    const file = join(c.paths.dir, 'registrations', `${id}.identity.${ext}`);
+    if (existsSync(file)) return { file, contentType };
+  }
+  return null;
+}
+
+function keepIdentityPhoto(c: Community, id: string, p: IdentityPortrait): void {
+  const dir = join(c.paths.dir, 'registrations');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  writeFileSync(join(dir, `${id}.identity.${p.contentType === 'image/png' ? 'png' : 'jpg'}`), p.data, { mode: 0o600 });
+}
+
+function dropIdentityPhoto(c: Community, id: string): void {
+  const p = identityPhotoOf(c, id);
+  if (p) unlinkSync(p.file);
+}
+
 type Row = Record<string, unknown>;
 
-function fromRow(r: Row): Registration {
+function fromRow(c: Community, r: Row): Registration {
   return RegistrationSchema.parse({
+    identityPhoto: identityPhotoOf(c, r['id'] as string) !== null,
     id: r['id'],
     personId: r['person_id'],
     name: r['name'],
@@ -74,7 +102,7 @@ function fromRow(r: Row): Registration {
 
 export function getRegistration(ctx: Pick<PortContext, 'community'>, id: string): Registration | null {
   const r = ctx.community.db.db.prepare('SELECT * FROM registrations WHERE id = ?').get(id) as Row | undefined;
-  return r ? fromRow(r) : null;
+  return r ? fromRow(ctx.community, r) : null;
 }
 
 /** Filtered in the database (index on status and building): the queue is read, not every tenant who ever registered. */
@@ -89,7 +117,7 @@ export function listRegistrations(ctx: Pick<PortContext, 'community'>, filter: {
     where.push('building_id = ?');
     params.push(filter.buildingId);
   }
-  return (ctx.community.db.db.prepare(`SELECT * FROM registrations WHERE ${where.join(' AND ')} ORDER BY submitted_at, id`).all(...params) as Row[]).map(fromRow);
+  return (ctx.community.db.db.prepare(`SELECT * FROM registrations WHERE ${where.join(' AND ')} ORDER BY submitted_at, id`).all(...params) as Row[]).map((r) => fromRow(ctx.community, r));
 }
 
 /** Checks and stores a tenant's registration; nothing is stored when any check refuses it. */
@@ -99,6 +127,7 @@ export async function submitRegistration(ctx: PortContext, realName: RealNameChe
   if (verdict !== 'verified' && verdict !== 'unchecked') {
     throw new ApiProblem(verdict === 'unavailable' ? 503 : 422, 'real-name', verdict === 'unavailable' ? 'the real-name check is unavailable: try again later' : 'the name and identity document number do not match');
   }
+  const portrait = verdict === 'verified' && realName.portrait ? await realName.portrait({ name: input.name, idNumber: input.idNumber }) : null;
   const id = `r-${ulid(ctx.now).toLowerCase()}`;
   const dir = mkdtempSync(join(tmpdir(), 'doorway-registration-'));
   try {
@@ -126,6 +155,7 @@ export async function submitRegistration(ctx: PortContext, realName: RealNameChe
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`).run(id, person.personId, input.name, maskIdNumber(input.idNumber), input.buildingId, input.room, JSON.stringify(photos), verdict, ctx.now);
       ctx.community.db.audit(ctx.actor, 'registration.submit', id, { buildingId: input.buildingId, photos: photos.length, realName: verdict }, ctx.now);
     });
+    if (portrait) keepIdentityPhoto(ctx.community, id, portrait);
     const r = getRegistration(ctx, id);
     if (!r) throw new ApiProblem(500, 'internal', 'registration not stored');
     return r;
@@ -162,6 +192,7 @@ export function approveRegistration(ctx: PortContext, id: string, access: Access
     ctx.community.db.db.prepare("UPDATE registrations SET status = 'approved', decided_by = ?, decided_at = ? WHERE id = ?").run(ctx.actor, ctx.now, id);
     ctx.community.db.audit(ctx.actor, 'registration.approve', id, { personId: r.personId }, ctx.now);
   });
+  dropIdentityPhoto(ctx.community, id);
   return getRegistration(ctx, id) ?? r;
 }
 
@@ -173,5 +204,6 @@ export function rejectRegistration(ctx: PortContext, id: string, reason: string)
     ctx.community.db.db.prepare("UPDATE registrations SET status = 'rejected', decided_by = ?, decided_at = ?, reason = ?, name = '', id_number_masked = '', photos = '[]' WHERE id = ?").run(ctx.actor, ctx.now, reason, id);
     ctx.community.db.audit(ctx.actor, 'registration.reject', id, { reason }, ctx.now);
   });
+  dropIdentityPhoto(ctx.community, id);
   return getRegistration(ctx, id) ?? r;
 }

@@ -30,6 +30,7 @@ import { AuthConfigSchema, type AuthConfig } from '../operators/config';
 import { ROOT_AUTH_SCHEME, RootTokenVerifier, rootPublicKey } from '../operators/root';
 import type { Permission } from '../operators/roles';
 import type { Enroller, PortContext } from './admin-port';
+import { serveConsole, type ConsoleBundle } from './console';
 import { LiveFeed } from './live';
 import { decide } from './policy';
 import { errorHandler, problem, sendProblem } from './problem';
@@ -70,6 +71,8 @@ export interface ApiOptions {
    */
   renewTls?: (now: number) => { key: string; cert: string } | null;
   tlsCheckMs?: number;
+  /** Bundles the web console (default: esbuild over provisioning/console/, console.ts). */
+  consoleBuild?: () => Promise<ConsoleBundle>;
 }
 
 /** What the route modules get. */
@@ -175,6 +178,7 @@ export class HubApi {
 
     app.get('/api/openapi.json', { config: { permission: 'public' }, schema: { hide: true } }, () => app.swagger());
     routes(app, ctx);
+    serveConsole(app, log, o.consoleBuild); // the web console (console.ts), and every response's security headers
     await app.ready();
     return new HubApi(app, ctx, o.renewTls ? { renew: o.renewTls, everyMs: o.tlsCheckMs ?? DAY_MS } : null);
   }

@@ -56,6 +56,7 @@ describe('locating a program', () => {
       ['openssl', 'apt-get install -y openssl'],
       ['gst-launch-1.0', 'apt-get install -y gstreamer1.0-tools'],
       ['ffmpeg', 'apt-get install -y ffmpeg'],
+      ['chromium', 'apt-get install -y chromium'],
     ];
     for (const [name, command] of cases) {
       let thrown: unknown = null;

@@ -31,7 +31,8 @@ export const testEnroller: Enroller = {
 export const IDENTITIES = [
   { name: '王小明', idNumber: '110101199003074512' },
   { name: '李红', idNumber: '110101198805061234' },
-  { name: '张伟', idNumber: '440301199512120011' },
+  // The fake identity service has a portrait of this one (the console shows it beside the registration photos).
+  { name: '张伟', idNumber: '440301199512120011', portrait: { contentType: 'image/jpeg' as const, data: Buffer.from('identity portrait of 张伟') } },
 ];
 
 export const OPERATORS = {

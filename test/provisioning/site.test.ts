@@ -9,16 +9,11 @@
 import { createServer, type Server } from 'node:http';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { FileSource, type FrameSource, type FrameSourceEvents } from '../../drivers/camera';
-import { FakeGpio } from '../../drivers/gpio/fake';
 import { FacePipeline } from '../../models/pipeline';
 import { SystemClock } from '../../core/clock';
-import { ConfigSchema, parseConfig } from '../../runtime/config';
 import { silentLogger } from '../../core/log';
-import type { LoopEvent } from '../../runtime/loop/door-loop';
-import { startTerminal, type TerminalNotice } from '../../runtime/main';
 import { freeLoopbackPort as freePort } from '../../provisioning/ports';
 import {
   addAlert,
@@ -38,30 +33,12 @@ import {
   type Enroller,
   type TerminalBundle,
 } from '../../provisioning';
-import { FRANCK_STILLS, FRANCK_VIDEO, testFile } from '../fixtures/photos';
-import { sleep, waitFor } from '../harness/wait';
+import { FRANCK_STILLS, testFile } from '../fixtures/photos';
+import { startBundleTerminal } from '../harness/bundle-terminal';
+import { waitFor } from '../harness/wait';
 import { admin } from '../harness/admin';
 
-type Decision = Extract<LoopEvent, { type: 'decision' }>;
 const PASS = 'test-passphrase-1';
-
-/** The video's frames reach the door loop only while someone "stands at the door". */
-class GatedSource implements FrameSource {
-  open = false;
-  constructor(private readonly inner: FrameSource) {}
-  start(): void {
-    this.inner.start();
-  }
-  stop(): Promise<void> {
-    return this.inner.stop();
-  }
-  latest(): ReturnType<FrameSource['latest']> {
-    return this.open ? this.inner.latest() : null;
-  }
-  on<K extends keyof FrameSourceEvents>(event: K, listener: FrameSourceEvents[K]): () => void {
-    return this.inner.on(event, listener);
-  }
-}
 
 /** An MQTT client holding a bundle's credentials (as a thief with that terminal's SD card would). */
 function bundleClient(bundle: TerminalBundle, url: string, clientId: string): Promise<mqtt.MqttClient> {
@@ -114,46 +91,8 @@ afterAll(async () => {
 describe('a community provisioned with the provision API', () => {
   it('enrols, grants, revokes, alerts and unlocks through a terminal started from its bundle', async () => {
     // The terminal as installed: the bundle's config, with the franck video as its camera and fake GPIO.
-    const raw = JSON.parse(readFileSync(t1.configFile, 'utf8')) as Record<string, unknown>;
-    const config = parseConfig(
-      {
-        ...raw,
-        camera: { kind: 'file', input: { kind: 'video', path: testFile(FRANCK_VIDEO) }, realtime: true, loop: true },
-        gpio: { ...(raw['gpio'] as object), driver: 'fake' },
-        health: { port: 0 },
-        logging: { level: 'silent' },
-        // A recorded video is a replay to the liveness evidence, which rightly refuses it; this test is
-        // about provisioning, so this door accepts any liveness.
-        ...('liveness' in ConfigSchema.shape ? { liveness: { preset: 'fast', fastAccept: 0, fastReject: 0, fastPath: 'score' } } : {}),
-      },
-      t1.configFile,
-      dirname(t1.configFile),
-    );
-    if (config.camera.kind !== 'file') throw new Error('file camera expected');
-    const clock = new SystemClock();
-    const gpio = new FakeGpio(clock);
-    const camera = new GatedSource(new FileSource(config.camera, { clock, logger: silentLogger() }));
-    const decisions: Decision[] = [];
-    const notices: string[] = [];
-    const remoteUnlocks: number[] = [];
-    const onNotice = (n: TerminalNotice): void => {
-      if (n.kind === 'loop' && n.event.type === 'decision') decisions.push(n.event);
-      if (n.kind === 'status') notices.push(n.message);
-      if (n.kind === 'lock' && n.event.type === 'unlocked' && n.event.source === 'remote') remoteUnlocks.push(n.event.at);
-    };
-    const terminal = await startTerminal({ config, gpio, clock, camera, onNotice });
+    const { config, terminal, gpio, notices, remoteUnlocks, passage, rosterAt } = await startBundleTerminal(t1);
     const relayLocked = config.lock.lockType === 'fail-safe';
-    const passage = async (what: string): Promise<Decision> => {
-      const before = decisions.length;
-      camera.open = true;
-      const d = await waitFor(() => decisions[before], 20_000, what);
-      camera.open = false;
-      // He walks away: time itself must pass, as the tracker ends his track only after trackGapMs
-      // without a face (no event marks it), so that his next passage is a new decision.
-      await sleep((config.evidence.trackGapMs ?? 700) + 500);
-      return d;
-    };
-    const rosterAt = (v: number): Promise<string> => waitFor(() => notices.find((m) => m.endsWith(`applied: version ${v}`)), 15_000, `roster version ${v}`);
     try {
       await waitFor(() => notices.includes('hub connected'), 15_000, 'the terminal to connect');
 

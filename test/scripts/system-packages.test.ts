@@ -77,6 +77,7 @@ describe('the system packages preflight', () => {
     expect(calls[0]).toMatch(/ update$/);
     expect(calls[1]).toMatch(/install --no-install-recommends openssl mosquitto /);
     expect(calls[1]).toMatch(RTSP_PACKAGES);
+    expect(calls[1]).toMatch(/ chromium fonts-wqy-microhei$/); // the web console's browser tests
     // Idempotent: the next run finds everything and calls apt-get no more.
     const again = run(['test'], { path: withApt, state });
     expect(again.status).toBe(0);
@@ -113,6 +114,6 @@ describe('the system packages preflight', () => {
   it('refuses an unknown set', () => {
     const r = run(['everything'], { path: withApt, state: join(root, 'state-unknown') });
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/usage: .*demo\|broker\|rtsp\|test.*\(unknown: everything\)/);
+    expect(r.stderr).toMatch(/usage: .*demo\|broker\|rtsp\|browser\|test.*\(unknown: everything\)/);
   });
 });

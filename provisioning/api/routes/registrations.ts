@@ -6,7 +6,7 @@ import { persons } from '../admin-port';
 import { accessBuildings, doorBuildings } from '../buildings';
 import { visibleTo } from '../policy';
 import { ApiProblem } from '../problem';
-import { approveRegistration, getRegistration, listRegistrations, rejectRegistration, RegistrationInSchema, RegistrationSchema, submitRegistration } from '../registrations';
+import { approveRegistration, getRegistration, identityPhotoOf, listRegistrations, rejectRegistration, RegistrationInSchema, RegistrationSchema, submitRegistration, type Registration } from '../registrations';
 import type { ApiApp, ApiContext } from '../server';
 import { fail } from './session';
 
@@ -67,13 +67,29 @@ export function registrationRoutes(app: ApiApp, ctx: ApiContext): void {
       response: { 200: RegistrationSchema.extend({ photoData: z.array(z.strictObject({ name: z.string(), contentType: z.string(), data: z.string() })) }) },
     },
   }, (req) => {
-    const port = ctx.port(req);
-    const r = getRegistration(port, req.params.id);
-    if (!r) throw new ApiProblem(404, 'registration-unknown', `no registration ${req.params.id}`);
-    const person = persons.find(port, r.personId);
-    const files = person ? persons.photoPaths(port, person) : [];
-    const photoData = files.map((f, i) => ({ name: person?.photos[i] ?? '', contentType: f.endsWith('.png') ? 'image/png' : 'image/jpeg', data: readFileSync(f).toString('base64') }));
-    return { ...r, photoData };
+    const { registration, photos } = withPhotos(ctx, req, req.params.id);
+    return { ...registration, photoData: photos.map((p) => ({ name: p.name, contentType: p.contentType, data: readFileSync(p.file).toString('base64') })) };
+  });
+
+  app.get('/api/registrations/:id/photos/:n', {
+    config: { permission: 'registrations.read', buildings: (req) => buildingOf((req.params as { id: string }).id) },
+    schema: {
+      summary: "One of a registration's photos (the image itself, for the console; never cached)",
+      params: Params.extend({ n: z.coerce.number().int().min(1).max(5) }),
+    },
+  }, (req, reply) => {
+    const photo = withPhotos(ctx, req, req.params.id).photos[req.params.n - 1];
+    if (!photo) throw new ApiProblem(404, 'photo-unknown', `registration ${req.params.id} has no photo ${req.params.n}`);
+    return reply.type(photo.contentType).header('cache-control', 'no-store').send(readFileSync(photo.file));
+  });
+
+  app.get('/api/registrations/:id/identity-photo', {
+    config: { permission: 'registrations.read', buildings: (req) => buildingOf((req.params as { id: string }).id) },
+    schema: { summary: "The identity's portrait from the real-name check, until the registration is decided (the image; never cached)", params: Params },
+  }, (req, reply) => {
+    const p = getRegistration(ctx.port(req), req.params.id) ? identityPhotoOf(ctx.community, req.params.id) : null;
+    if (!p) throw new ApiProblem(404, 'photo-unknown', `registration ${req.params.id} has no identity photo`);
+    return reply.type(p.contentType).header('cache-control', 'no-store').send(readFileSync(p.file));
   });
 
   app.post('/api/registrations/:id/approve', {
@@ -92,4 +108,14 @@ export function registrationRoutes(app: ApiApp, ctx: ApiContext): void {
     config: { permission: 'registrations.decide', buildings: (req) => buildingOf((req.params as { id: string }).id) },
     schema: { summary: 'Reject with a reason (photos and templates deleted)', params: Params, body: z.strictObject({ reason: z.string().trim().min(1).max(500) }), response: { 200: RegistrationSchema } },
   }, (req) => rejectRegistration(ctx.port(req), req.params.id, req.body.reason));
+}
+
+/** A registration and the files of its photos (none once it is rejected: they are deleted then). */
+function withPhotos(ctx: ApiContext, req: Parameters<ApiContext['port']>[0], id: string): { registration: Registration; photos: Array<{ name: string; contentType: 'image/png' | 'image/jpeg'; file: string }> } {
+  const port = ctx.port(req);
+  const registration = getRegistration(port, id);
+  if (!registration) throw new ApiProblem(404, 'registration-unknown', `no registration ${id}`);
+  const person = persons.find(port, registration.personId);
+  const files = person ? persons.photoPaths(port, person) : [];
+  return { registration, photos: files.map((file, i) => ({ name: person?.photos[i] ?? '', contentType: file.endsWith('.png') ? 'image/png' : 'image/jpeg', file })) };
 }

@@ -2,7 +2,8 @@
 import { z } from 'zod';
 import { ApiProblem } from '../problem';
 import { CSRF_HEADER, SESSION_COOKIE, type ApiApp, type ApiContext } from '../server';
-import type { Principal } from '../../operators/auth';
+import { csrfTokenOf, type Principal } from '../../operators/auth';
+import { PERMISSIONS, ROLE_PERMISSIONS } from '../../operators/roles';
 
 export const PrincipalView = z.strictObject({
   id: z.string(),
@@ -48,8 +49,20 @@ export function sessionRoutes(app: ApiApp, ctx: ApiContext): void {
 
   app.get('/api/me', {
     config: { permission: 'session' },
-    schema: { summary: 'Who I am', response: { 200: z.strictObject({ operator: PrincipalView, csrfHeader: z.string() }) } },
-  }, (req) => ({ operator: viewOf(req.principal ?? fail()), csrfHeader: CSRF_HEADER }));
+    schema: {
+      summary: 'Who I am, what I may do, and (for a session) the CSRF token of this session, so a reloaded console page can make changes',
+      response: { 200: z.strictObject({ operator: PrincipalView, csrfHeader: z.string(), permissions: z.array(z.enum(PERMISSIONS)), csrfToken: z.string().optional() }) },
+    },
+  }, (req) => {
+    const p = req.principal ?? fail();
+    const sid = p.via === 'session' ? req.cookies[SESSION_COOKIE] : undefined;
+    return {
+      operator: viewOf(p),
+      csrfHeader: CSRF_HEADER,
+      permissions: p.role === 'root' ? [...PERMISSIONS] : [...ROLE_PERMISSIONS[p.role]],
+      ...(sid !== undefined ? { csrfToken: csrfTokenOf(sid) } : {}),
+    };
+  });
 
   app.post('/api/me/password', {
     config: { permission: 'session' },

@@ -35,8 +35,8 @@ async function inject(who: Who | null, c: Call): Promise<{ status: number; body:
 
 let n = 0;
 /** A pending registration in `building`, and its id. */
-async function registration(building: string): Promise<string> {
-  const r = await inject(null, { method: 'POST', url: '/api/registrations', body: registrationBody(building, n++ % 3) });
+async function registration(building: string, who = n++ % 3): Promise<string> {
+  const r = await inject(null, { method: 'POST', url: '/api/registrations', body: registrationBody(building, who) });
   if (r.status !== 201) throw new Error(`registration: ${r.status} ${r.body}`);
   return (JSON.parse(r.body) as { id: string }).id;
 }
@@ -88,6 +88,8 @@ const ROUTES: RouteCase[] = [
   { route: 'POST /api/registrations', allowed: 'public', call: () => ({ method: 'POST', url: '/api/registrations', body: registrationBody('b-1') }) },
   { route: 'GET /api/registrations', allowed: ['admin', 'mgr', 'aud'], call: () => ({ method: 'GET', url: '/api/registrations' }) },
   { route: 'GET /api/registrations/{id}', allowed: ['admin', 'mgr', 'aud'], scoped: true, call: async () => ({ method: 'GET', url: `/api/registrations/${await registration('b-1')}` }) },
+  { route: 'GET /api/registrations/{id}/photos/{n}', allowed: ['admin', 'mgr', 'aud'], scoped: true, call: async () => ({ method: 'GET', url: `/api/registrations/${await registration('b-1')}/photos/1` }) },
+  { route: 'GET /api/registrations/{id}/identity-photo', allowed: ['admin', 'mgr', 'aud'], scoped: true, call: async () => ({ method: 'GET', url: `/api/registrations/${await registration('b-1', 2)}/identity-photo` }) },
   { route: 'POST /api/registrations/{id}/approve', allowed: ['admin', 'mgr'], scoped: true, call: async () => ({ method: 'POST', url: `/api/registrations/${await registration('b-1')}/approve`, body: {} }) },
   { route: 'POST /api/registrations/{id}/reject', allowed: ['admin', 'mgr'], scoped: true, call: async () => ({ method: 'POST', url: `/api/registrations/${await registration('b-1')}/reject`, body: { reason: 'photo of a photo' } }) },
   { route: 'GET /api/residents', allowed: ['admin', 'mgr', 'aud'], call: () => ({ method: 'GET', url: '/api/residents?q=r-' }) },
