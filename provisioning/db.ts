@@ -15,7 +15,7 @@ import { TerminalError } from '../core/errors';
 import { OPERATORS_SCHEMA } from './operators/schema';
 import { newPhotoKey, PhotoKeySchema, PhotoNameSchema, type PhotoMove } from './photos';
 import { ADAPTED_TEMPLATES_TABLE, SqliteAdaptedTemplates, type AdaptedTemplateRecord } from './store/adapted-templates';
-import type { AuditQuery, HubStore } from './store/hub-store';
+import type { AuditQuery, HubStore, Places, ResidentQuery, ResidentRow } from './store/hub-store';
 import { ROLLOUTS_SCHEMA, SqliteRollouts } from './store/rollouts-sqlite';
 
 export class HubDbError extends TerminalError {
@@ -104,6 +104,31 @@ CREATE TABLE IF NOT EXISTS roster_epochs (
   reason TEXT NOT NULL,
   created_at INTEGER NOT NULL
 );
+`;
+
+/**
+ * Migration 7. The doors and buildings named in each person's access, kept by savePerson beside the
+ * person (`person_places`), so that a manager's residents are found by index instead of reading every
+ * person's access; persons by kind in id order (a page or a count reads this index, not the rows with
+ * their templates); registrations by person (their name and room, for search) and by building; and
+ * the persons not yet published (the hub asks every tick: without it, it read every person's row).
+ */
+const RESIDENT_LISTING = `
+CREATE TABLE person_places (
+  kind TEXT NOT NULL CHECK (kind IN ('building', 'door')),
+  place TEXT NOT NULL,
+  person_id TEXT NOT NULL,
+  PRIMARY KEY (kind, place, person_id)
+) WITHOUT ROWID;
+CREATE INDEX person_places_person ON person_places (person_id);
+INSERT OR IGNORE INTO person_places (kind, place, person_id)
+  SELECT 'building', b.value, p.person_id FROM persons p, json_each(p.authorisations) a, json_each(a.value, '$.buildingIds') b;
+INSERT OR IGNORE INTO person_places (kind, place, person_id)
+  SELECT 'door', d.value, p.person_id FROM persons p, json_each(p.authorisations) a, json_each(a.value, '$.doorIds') d;
+CREATE INDEX persons_listing ON persons (kind, person_id, status);
+CREATE INDEX registrations_person ON registrations (person_id, building_id, name, room);
+CREATE INDEX registrations_building ON registrations (building_id, person_id);
+CREATE INDEX persons_unpublished ON persons (updated_at, person_id) WHERE rev > published_rev;
 `;
 
 type Json = Record<string, unknown>;
@@ -207,6 +232,8 @@ export const HUB_MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
   (db) => db.exec(ADAPTED_TEMPLATES_TABLE),
   // 8: staged software rollouts (provisioning/update/rollouts.ts): each one's state and its log
   (db) => db.exec(ROLLOUTS_SCHEMA),
+  // 9: what the resident lists of the API filter and page on, in the database (residentsPage)
+  (db) => db.exec(RESIDENT_LISTING),
 ];
 
 export const HUB_SCHEMA_VERSION = HUB_MIGRATIONS.length;
@@ -247,7 +274,7 @@ export function migrateHubDb(db: Database.Database): number {
 export type PersonStatus = 'pending' | 'active' | 'revoked';
 export type PersonKind = 'resident' | 'alert';
 
-export const PersonRecordSchema = z.strictObject({
+const PersonFieldsSchema = z.strictObject({
   /** The identifier rule (runtime/protocol/ids.ts); a row with an older id can only be a tombstone (see migration 2). */
   personId: RevokedPersonIdSchema,
   kind: z.enum(['resident', 'alert']),
@@ -267,8 +294,20 @@ export const PersonRecordSchema = z.strictObject({
   publishedRev: z.number().int(),
   createdAt: z.number().int(),
   updatedAt: z.number().int(),
-}).refine((p) => p.status === 'revoked' || isId(p.personId), { path: ['personId'], message: 'only a revoked person may keep an id from before the identifier rule' });
+});
+const IdRuleKept = { check: (p: { status: PersonStatus; personId: string }): boolean => p.status === 'revoked' || isId(p.personId), path: ['personId'], message: 'only a revoked person may keep an id from before the identifier rule' };
+export const PersonRecordSchema = PersonFieldsSchema.refine(IdRuleKept.check, IdRuleKept);
 export type PersonRecord = z.infer<typeof PersonRecordSchema>;
+
+/** A person as lists show them: their templates and photos counted, not read. */
+export const PersonSummarySchema = PersonFieldsSchema.pick({ personId: true, kind: true, status: true, label: true, authorisations: true, tags: true, rev: true, publishedRev: true, createdAt: true, updatedAt: true })
+  .extend({ templates: z.number().int().nonnegative(), photos: z.number().int().nonnegative() })
+  .refine(IdRuleKept.check, IdRuleKept);
+export type PersonSummary = z.infer<typeof PersonSummarySchema>;
+
+export function summaryOf(p: PersonRecord): PersonSummary {
+  return { personId: p.personId, kind: p.kind, status: p.status, label: p.label, authorisations: p.authorisations, tags: p.tags, rev: p.rev, publishedRev: p.publishedRev, createdAt: p.createdAt, updatedAt: p.updatedAt, templates: p.templates.length, photos: p.photos.length };
+}
 
 export interface TerminalRecord {
   id: string;
@@ -474,6 +513,19 @@ export class HubDb extends SqliteRollouts implements HubStore {
 
   /** Insert or replace a person; bumps `rev` so the hub publishes the change. */
   savePerson(p: Omit<PersonRecord, 'rev' | 'publishedRev' | 'createdAt' | 'updatedAt'>, now: number): PersonRecord {
+    return this.tx(() => {
+      const rec = this.writePerson(p, now);
+      this.db.prepare('DELETE FROM person_places WHERE person_id = ?').run(rec.personId);
+      const place = this.db.prepare('INSERT OR IGNORE INTO person_places (kind, place, person_id) VALUES (?, ?, ?)');
+      for (const a of rec.authorisations) {
+        for (const b of a.buildingIds) place.run('building', b, rec.personId);
+        for (const d of a.doorIds) place.run('door', d, rec.personId);
+      }
+      return rec;
+    });
+  }
+
+  private writePerson(p: Omit<PersonRecord, 'rev' | 'publishedRev' | 'createdAt' | 'updatedAt'>, now: number): PersonRecord {
     const prev = this.person(p.personId);
     const rev = (prev?.rev ?? 0) + 1;
     const rec: PersonRecord = PersonRecordSchema.parse({ ...p, rev, publishedRev: prev?.publishedRev ?? 0, createdAt: prev?.createdAt ?? now, updatedAt: now });
@@ -511,6 +563,90 @@ export class HubDb extends SqliteRollouts implements HubStore {
 
   deleteAdaptedTemplates(personId: string | null, now: number): Array<{ personId: string; deleted: number }> {
     return this.adapted.deleteAdaptedTemplates(personId, now);
+  }
+
+  /**
+   * A page of residents in id order and how many match, filtered in the database: the rows read in full
+   * are the page's only.
+   */
+  residentsPage(q: ResidentQuery): { items: ResidentRow[]; total: number } {
+    // Who may be in it, as small sets read by index: the places (a manager's buildings, the building
+    // filter) or the text (matched against every registration's name and room and every id, which are
+    // in narrow indexes). The first of them drives the query; the others are checked on its persons.
+    const inPlaces = `SELECT person_id FROM person_places WHERE kind = 'building' AND place IN (SELECT value FROM json_each(?))
+      UNION SELECT person_id FROM person_places WHERE kind = 'door' AND place IN (SELECT value FROM json_each(?))
+      UNION SELECT person_id FROM registrations WHERE building_id IN (SELECT value FROM json_each(?))`;
+    const placeArgs = (pl: Places): string[] => [JSON.stringify(pl.buildings), JSON.stringify(pl.doors), JSON.stringify(pl.buildings)];
+    // SQLite's lower() folds ASCII letters only: the text is folded the same way.
+    const text = q.text?.replace(/[A-Z]/g, (ch) => ch.toLowerCase());
+    const where = ["p.kind = 'resident'"];
+    const params: unknown[] = [];
+    let driver: { sql: string; params: unknown[] } | null = null;
+    for (const pl of [q.within, q.building]) {
+      if (!pl) continue;
+      if (!driver) driver = { sql: inPlaces, params: placeArgs(pl) };
+      else {
+        where.push(`(EXISTS (SELECT 1 FROM person_places pp WHERE pp.person_id = p.person_id AND ((pp.kind = 'building' AND pp.place IN (SELECT value FROM json_each(?))) OR (pp.kind = 'door' AND pp.place IN (SELECT value FROM json_each(?)))))
+          OR EXISTS (SELECT 1 FROM registrations r WHERE r.person_id = p.person_id AND r.building_id IN (SELECT value FROM json_each(?))))`);
+        params.push(...placeArgs(pl));
+      }
+    }
+    if (text !== undefined && text !== '') {
+      if (!driver) {
+        // Only text that can be part of an id is looked for in the ids (a name in Chinese cannot).
+        driver = /^[a-z0-9._-]+$/.test(text)
+          ? { sql: "SELECT person_id FROM registrations WHERE instr(lower(name), ?) > 0 OR lower(room) = ? UNION SELECT person_id FROM persons WHERE kind = 'resident' AND instr(lower(person_id), ?) > 0", params: [text, text, text] }
+          : { sql: 'SELECT person_id FROM registrations WHERE instr(lower(name), ?) > 0', params: [text] };
+      } else {
+        where.push('(instr(lower(p.person_id), ?) > 0 OR EXISTS (SELECT 1 FROM registrations r WHERE r.person_id = p.person_id AND (instr(lower(r.name), ?) > 0 OR lower(r.room) = ?)))');
+        params.push(text, text, text);
+      }
+    }
+    if (q.status) {
+      where.push('p.status = ?');
+      params.push(q.status);
+    }
+    const cond = where.join(' AND ');
+    let total: number;
+    let ids: string[];
+    if (driver) {
+      const all = (this.db.prepare(`WITH d(person_id) AS (${driver.sql}) SELECT p.person_id FROM d CROSS JOIN persons p ON p.person_id = d.person_id WHERE ${cond} ORDER BY p.person_id`)
+        .all(...driver.params, ...params) as Array<{ person_id: string }>).map((r) => r.person_id);
+      total = all.length;
+      ids = all.slice(q.offset, q.offset + q.limit);
+    } else {
+      total = (this.db.prepare(`SELECT COUNT(*) AS n FROM persons p WHERE ${cond}`).get(...params) as { n: number }).n;
+      ids = (this.db.prepare(`SELECT p.person_id FROM persons p WHERE ${cond} ORDER BY p.person_id LIMIT ? OFFSET ?`).all(...params, q.limit, q.offset) as Array<{ person_id: string }>).map((r) => r.person_id);
+    }
+    const rows = this.db.prepare(`SELECT p.person_id, p.kind, p.status, p.label, p.authorisations, p.tags, p.rev, p.published_rev, p.created_at, p.updated_at,
+        json_array_length(p.templates) AS template_count, json_array_length(p.photos) AS photo_count, r.name AS reg_name, r.room AS reg_room, r.building_id AS reg_building
+      FROM persons p LEFT JOIN registrations r ON r.person_id = p.person_id WHERE p.person_id IN (SELECT value FROM json_each(?)) ORDER BY p.person_id`).all(JSON.stringify(ids)) as Row[];
+    return {
+      total,
+      items: rows.map((r) => ({
+        person: PersonSummarySchema.parse({
+          personId: r['person_id'],
+          kind: r['kind'],
+          status: r['status'],
+          label: r['label'],
+          authorisations: JSON.parse(r['authorisations'] as string) as unknown,
+          tags: JSON.parse(r['tags'] as string) as unknown,
+          rev: r['rev'],
+          publishedRev: r['published_rev'],
+          createdAt: r['created_at'],
+          updatedAt: r['updated_at'],
+          templates: r['template_count'],
+          photos: r['photo_count'],
+        }),
+        registration: typeof r['reg_building'] === 'string' ? { name: r['reg_name'] as string, room: r['reg_room'] as string, buildingId: r['reg_building'] } : null,
+      })),
+    };
+  }
+
+  /** The registration a person came from (name, room, building), or null. */
+  registrationOf(personId: string): ResidentRow['registration'] {
+    const r = this.db.prepare('SELECT name, room, building_id FROM registrations WHERE person_id = ?').get(personId) as { name: string; room: string; building_id: string } | undefined;
+    return r ? { name: r.name, room: r.room, buildingId: r.building_id } : null;
   }
 
   /** Persons changed since they were last published (oldest change first). */

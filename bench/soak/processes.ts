@@ -139,3 +139,18 @@ export function load1(): number {
     return NaN;
   }
 }
+
+/** CPU time the process has used so far (user + system) in ms, NaN when it is gone. */
+export function cpuMs(pid: number): number {
+  try {
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS_PER_S;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Linux's USER_HZ (sysconf(_SC_CLK_TCK)), 100 on every architecture it runs on here. */
+const CLOCK_TICKS_PER_S = 100;

@@ -19,11 +19,12 @@ import { addPerson, getPerson, revokePerson, storedPhotoPaths, updatePerson, typ
 import { approvePerson, registerPerson } from '../admin/registrations';
 import { issueTerminal, listTerminals, revokeTerminal, type AddTerminalInput, type BundleFile } from '../admin/terminals';
 import type { Community } from '../community';
-import type { AlertRecord, AuditRecord, PassRecord, PersonRecord, TerminalRecord } from '../db';
-import type { AuditQuery } from '../store/hub-store';
+import { summaryOf, type AlertRecord, type AuditRecord, type PassRecord, type PersonRecord, type PersonSummary, type TerminalRecord } from '../db';
+import type { AuditQuery, ResidentQuery, ResidentRow } from '../store/hub-store';
 import type { StoredEvent } from '../hub/event-store';
 
-export type { AccessSpec, AlertRecord, AuditRecord, BundleFile, Enroller, FleetRow, InfrastructureCertificate, IssuedPass, PassRecord, PersonRecord, QueuedCommand, StoredEvent, TerminalRecord };
+export type { AccessSpec, AlertRecord, AuditRecord, BundleFile, Enroller, FleetRow, InfrastructureCertificate, IssuedPass, PassRecord, PersonRecord, PersonSummary, QueuedCommand, StoredEvent, TerminalRecord };
+export { summaryOf };
 
 export interface PortContext {
   community: Community;
@@ -57,6 +58,8 @@ export const persons = {
   get: (ctx: PortContext, id: string): PersonRecord => getPerson(admin(ctx), { id }),
   find: (ctx: PortContext, id: string): PersonRecord | null => ctx.community.db.person(id),
   list: (ctx: PortContext, filter: { status?: 'pending' | 'active' | 'revoked'; kind?: 'resident' | 'alert' } = {}): PersonRecord[] => ctx.community.db.persons(filter),
+  /** Residents filtered and paged in the store. */
+  page: (ctx: PortContext, q: ResidentQuery): { items: ResidentRow[]; total: number } => ctx.community.db.residentsPage(q),
   register: (ctx: PortContext, enroller: Enroller, input: Pick<EnrolInput, 'id' | 'photos' | 'noFace' | 'label'>): Promise<PersonRecord> =>
     registerPerson(admin(ctx, enroller), input),
   /** Staff add a resident in one step: enrolment (or none: `noFace`) and access. */

@@ -11,7 +11,7 @@ import { writeFileAtomic } from '../../core/fs';
 import type { Community } from '../community';
 import { ensureRootKey } from '../operators/root';
 import { HubApi, type ApiOptions } from './server';
-import { httpTls } from './tls';
+import { httpTls, renewHttpTlsIfDue } from './tls';
 
 const EndpointSchema = z.strictObject({ v: z.literal(1), url: z.url({ protocol: /^https$/ }) });
 
@@ -46,12 +46,13 @@ export function recordedApiEndpoint(c: Pick<Community, 'paths'>): string | null 
 /**
  * The hub's API for a community, as `provision hub --http` runs it: the root request key made if
  * missing, the HTTPS certificate (made or renewed when due), listening on `host:port` (0: any free
- * port), the address recorded for root on the folder.
+ * port), the certificate renewed while it runs when due (once a day), the address recorded for root on
+ * the folder.
  */
 export async function serveApi(o: Omit<ApiOptions, 'tls' | 'passphrase'> & { passphrase: string; host: string; port: number }): Promise<{ api: HubApi; url: string }> {
   const { host, port, ...options } = o;
   ensureRootKey(o.community, o.passphrase);
-  const api = await HubApi.create({ ...options, tls: httpTls(o.community, o.passphrase, o.clock.now()) });
+  const api = await HubApi.create({ ...options, tls: httpTls(o.community, o.passphrase, o.clock.now()), renewTls: (now) => renewHttpTlsIfDue(o.community, o.passphrase, now) });
   const at = await api.listen(host, port);
   return { api, url: recordApiEndpoint(o.community, host, at.port) };
 }

@@ -9,7 +9,7 @@
  * - a manager, for a building-scoped permission: allowed only when the resource's buildings are known and
  *   all of them are the manager's. A resource in another building, and one that does not exist, both
  *   answer 403, so that a manager learns nothing about other buildings (not even whether an id exists);
- *   lists are filtered by `visibleTo` instead. Reading a resource needs one of its buildings to be the
+ *   lists are filtered by `visibleTo` (or in the store, by `visibleBuildings`) instead. Reading a resource needs one of its buildings to be the
  *   manager's (a resident with access to b-1 and b-2 is seen by both managers); changing it needs all.
  * - root and admin: allowed (a resource that does not exist is then a 404 from the handler).
  */
@@ -38,4 +38,9 @@ export function decide(p: Principal | null, permission: Permission | 'public', b
 export function visibleTo(p: Principal, buildings: readonly string[]): boolean {
   if (p.role !== 'manager') return true;
   return buildings.some((b) => p.buildings.includes(b));
+}
+
+/** For lists filtered in the store: the buildings `p` is limited to (a manager's), or null for all of them. */
+export function visibleBuildings(p: Principal): readonly string[] | null {
+  return p.role === 'manager' ? p.buildings : null;
 }

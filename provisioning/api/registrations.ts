@@ -88,9 +88,19 @@ export function getRegistration(ctx: Pick<PortContext, 'community'>, id: string)
   return r ? fromRow(ctx.community, r) : null;
 }
 
+/** Filtered in the database (index on status and building): the queue is read, not every tenant who ever registered. */
 export function listRegistrations(ctx: Pick<PortContext, 'community'>, filter: { status?: Registration['status']; buildingId?: string }): Registration[] {
-  return (ctx.community.db.db.prepare('SELECT * FROM registrations ORDER BY submitted_at, id').all() as Row[]).map((r) => fromRow(ctx.community, r))
-    .filter((r) => (!filter.status || r.status === filter.status) && (!filter.buildingId || r.buildingId === filter.buildingId));
+  const where = ['1'];
+  const params: string[] = [];
+  if (filter.status) {
+    where.push('status = ?');
+    params.push(filter.status);
+  }
+  if (filter.buildingId) {
+    where.push('building_id = ?');
+    params.push(filter.buildingId);
+  }
+  return (ctx.community.db.db.prepare(`SELECT * FROM registrations WHERE ${where.join(' AND ')} ORDER BY submitted_at, id`).all(...params) as Row[]).map((r) => fromRow(ctx.community, r));
 }
 
 /** Checks and stores a tenant's registration; nothing is stored when any check refuses it. */

@@ -22,7 +22,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTyp
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { Clock } from '../../core/clock';
+import type { Clock, TimerHandle } from '../../core/clock';
 import type { Logger } from '../../core/log';
 import type { Community } from '../community';
 import { Authenticator, csrfMatches, ROOT_PRINCIPAL, type Principal } from '../operators/auth';
@@ -68,6 +68,12 @@ export interface ApiOptions {
   auth?: Partial<AuthConfig>;
   /** How often the live feed looks for new events, sightings and terminal states (default 250 ms). */
   livePollMs?: number;
+  /**
+   * Asked once a day (`tlsCheckMs`) while the API listens: a renewed key and certificate, or null when
+   * none is due (tls.ts renewHttpTlsIfDue). A renewed one is served from the next connection on.
+   */
+  renewTls?: (now: number) => { key: string; cert: string } | null;
+  tlsCheckMs?: number;
   /** Bundles the web console (default: esbuild over provisioning/console/, console.ts). */
   consoleBuild?: () => Promise<ConsoleBundle>;
   /** The hub's staged rollouts (shared with its MQTT side); default: status only, no bundles served. */
@@ -92,10 +98,15 @@ export interface ApiContext {
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+const DAY_MS = 24 * 3_600_000;
+
 export class HubApi {
+  private tlsTimer: TimerHandle | null = null;
+
   private constructor(
     readonly app: ApiApp,
     readonly ctx: ApiContext,
+    private readonly tlsRenewal: { renew: (now: number) => { key: string; cert: string } | null; everyMs: number } | null,
   ) {}
 
   /** Builds the app (routes, hooks, OpenAPI); `listen` serves it. */
@@ -179,17 +190,36 @@ export class HubApi {
     routes(app, ctx);
     serveConsole(app, log, o.consoleBuild); // the web console (console.ts), and every response's security headers
     await app.ready();
-    return new HubApi(app, ctx);
+    return new HubApi(app, ctx, o.renewTls ? { renew: o.renewTls, everyMs: o.tlsCheckMs ?? DAY_MS } : null);
   }
 
   async listen(host: string, port: number): Promise<{ host: string; port: number }> {
     await this.app.listen({ host, port });
     this.ctx.live.start();
+    if (this.tlsRenewal) this.tlsTimer = this.ctx.clock.setInterval(() => this.renewTls(), this.tlsRenewal.everyMs);
     const a = this.app.server.address() as AddressInfo;
     return { host: a.address, port: a.port };
   }
 
+  /** The daily check: a renewed certificate replaces the served one in place (no restart, open connections kept). */
+  renewTls(): boolean {
+    if (!this.tlsRenewal) return false;
+    try {
+      const tls = this.tlsRenewal.renew(this.ctx.clock.now());
+      if (!tls) return false;
+      this.app.server.setSecureContext({ key: tls.key, cert: tls.cert, minVersion: 'TLSv1.2' });
+      this.ctx.log.info('HTTPS certificate renewed and in use');
+      return true;
+    } catch (e) {
+      // The certificate in use stays valid for weeks yet: tried again at the next check.
+      this.ctx.log.warn({ err: { name: (e as Error).name, code: (e as { code?: string }).code } }, 'HTTPS certificate renewal failed');
+      return false;
+    }
+  }
+
   async close(): Promise<void> {
+    this.tlsTimer?.cancel();
+    this.tlsTimer = null;
     this.ctx.live.stop();
     await this.app.close();
   }

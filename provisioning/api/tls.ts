@@ -2,7 +2,10 @@
  * The hub's HTTPS server certificate (hub/http.key + hub/http.crt), signed by the community CA for the
  * names the console and the tenant app reach the hub by. Made by `provision init` (`--http-host`; a
  * community from before operators gets one for the broker's names at its first `provision hub --http`),
- * 397 days like the broker's, renewed for the same key and names when due (the hub checks when it starts). The key stays in the folder encrypted under the passphrase; the hub unlocks it in memory.
+ * 397 days like the broker's, renewed for the same key and names when due (within 30 days of its end):
+ * the hub checks when it starts and then once a day while it runs, and a running API serves the renewed
+ * certificate from the next connection on, without a restart (HubApi's `renewTls`). The key stays in the
+ * folder encrypted under the passphrase; the hub unlocks it in memory.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
@@ -43,11 +46,20 @@ function namesOf(certPem: string): string[] {
 export function httpTls(c: Community, passphrase: string, now: number): { key: string; cert: string; ca: Buffer } {
   const p = httpTlsPaths(c);
   if (!existsSync(p.cert) || !existsSync(p.key)) issueHttpCertificate(c, passphrase, defaultHttpNames(c), 'hub', now);
-  let cert = readFileSync(p.cert, 'utf8');
-  if (isDue(certificateInfo(cert), now)) {
-    cert = renewCert(c.paths.ca, cert, { cn: 'hub-http', usage: 'server', altNames: namesOf(cert), days: CERT_POLICY.brokerDays }, passphrase).cert;
-    writeFileSync(p.cert, cert);
-    c.db.audit('hub', 'http.renew', 'hub-http', { notAfter: new Date(certificateInfo(cert).notAfter).toISOString() }, now);
-  }
-  return { key: unlockedPem(p.key, passphrase), cert, ca: readFileSync(c.paths.ca.cert) };
+  const renewed = renewHttpTlsIfDue(c, passphrase, now);
+  return { ...(renewed ?? { key: unlockedPem(p.key, passphrase), cert: readFileSync(p.cert, 'utf8') }), ca: readFileSync(c.paths.ca.cert) };
+}
+
+/**
+ * Renews the HTTPS certificate when it is due at `now` (same key and names, audited as `http.renew`)
+ * and returns the key and the new certificate for the server; null when it is not due.
+ */
+export function renewHttpTlsIfDue(c: Community, passphrase: string, now: number): { key: string; cert: string } | null {
+  const p = httpTlsPaths(c);
+  const current = readFileSync(p.cert, 'utf8');
+  if (!isDue(certificateInfo(current), now)) return null;
+  const cert = renewCert(c.paths.ca, current, { cn: 'hub-http', usage: 'server', altNames: namesOf(current), days: CERT_POLICY.brokerDays }, passphrase).cert;
+  writeFileSync(p.cert, cert);
+  c.db.audit('hub', 'http.renew', 'hub-http', { notAfter: new Date(certificateInfo(cert).notAfter).toISOString() }, now);
+  return { key: unlockedPem(p.key, passphrase), cert };
 }

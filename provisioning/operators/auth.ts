@@ -45,6 +45,8 @@ export interface Principal {
   mustChangePassword: boolean;
   /** SHA-256 of the session id (via session). */
   sessionHash?: string;
+  /** The API token's id (via token). */
+  tokenId?: string;
 }
 
 export const ROOT_PRINCIPAL: Principal = { id: ROOT_OPERATOR, role: 'root', buildings: [], via: 'root', mustChangePassword: false };
@@ -71,12 +73,22 @@ export function csrfTokenOf(sessionId: string): string {
   return createHmac('sha256', sessionId).update('doorway-csrf-v1').digest('base64url');
 }
 
-export function principalOf(op: Operator, via: Principal['via'], sessionHash?: string): Principal {
-  return { id: op.id, role: op.role, buildings: op.buildings, via, mustChangePassword: op.mustChangePassword, ...(sessionHash ? { sessionHash } : {}) };
+export function principalOf(op: Operator, via: Principal['via'], ref: { sessionHash?: string | undefined; tokenId?: string | undefined } = {}): Principal {
+  return {
+    id: op.id, role: op.role, buildings: op.buildings, via, mustChangePassword: op.mustChangePassword,
+    ...(ref.sessionHash ? { sessionHash: ref.sessionHash } : {}),
+    ...(ref.tokenId ? { tokenId: ref.tokenId } : {}),
+  };
 }
 
 export class Authenticator {
   readonly accounts: OperatorAccounts;
+  /**
+   * A session's last use (and a token's) is written when it is older than this, not on every request:
+   * each write is a durable commit that holds the hub's event loop for milliseconds. An idle session
+   * may so end up to this much earlier than `sessionIdleMs` (a minute at most: a 30th of it).
+   */
+  readonly touchMs: number;
 
   constructor(
     private readonly db: HubDb,
@@ -84,6 +96,7 @@ export class Authenticator {
     readonly config: AuthConfig,
   ) {
     this.accounts = new OperatorAccounts(db, clock);
+    this.touchMs = Math.min(60_000, Math.floor(config.sessionIdleMs / 30));
   }
 
   // ------------------------------------------------------------------------------------------ login
@@ -143,12 +156,35 @@ export class Authenticator {
     if (!r) return null;
     const now = this.clock.now();
     const op = this.accounts.get(r.operator_id);
-    if (!op || op.disabled || now - r.last_seen_at >= this.config.sessionIdleMs || now - r.created_at >= this.config.sessionAbsoluteMs) {
+    if (!op || op.disabled || !this.sessionAlive(r, now)) {
       this.db.db.prepare('DELETE FROM operator_sessions WHERE id_hash = ?').run(h);
       return null;
     }
-    this.db.db.prepare('UPDATE operator_sessions SET last_seen_at = ? WHERE id_hash = ?').run(now, h);
-    return principalOf(op, 'session', h);
+    if (now - r.last_seen_at >= this.touchMs) this.db.db.prepare('UPDATE operator_sessions SET last_seen_at = ? WHERE id_hash = ?').run(now, h);
+    return principalOf(op, 'session', { sessionHash: h });
+  }
+
+  private sessionAlive(r: { created_at: number; last_seen_at: number }, now: number): boolean {
+    return now - r.last_seen_at < this.config.sessionIdleMs && now - r.created_at < this.config.sessionAbsoluteMs;
+  }
+
+  /**
+   * The caller of a long request (the live feed) as they stand now, changing nothing: their current role
+   * and buildings, or null when the session or token has ended since (logout, timeout, revocation, a
+   * password change or reset) or the operator was disabled. Root stays root.
+   */
+  current(p: Principal): Principal | null {
+    if (p.role === 'root') return p;
+    const op = this.accounts.get(p.id);
+    if (!op || op.disabled) return null;
+    if (p.via === 'session') {
+      const r = this.db.db.prepare('SELECT operator_id, created_at, last_seen_at FROM operator_sessions WHERE id_hash = ?').get(p.sessionHash ?? '') as { operator_id: string; created_at: number; last_seen_at: number } | undefined;
+      if (!r || r.operator_id !== op.id || !this.sessionAlive(r, this.clock.now())) return null;
+    } else {
+      const r = this.db.db.prepare('SELECT operator_id, revoked_at FROM api_tokens WHERE id = ?').get(p.tokenId ?? '') as { operator_id: string; revoked_at: number | null } | undefined;
+      if (!r || r.operator_id !== op.id || r.revoked_at !== null) return null;
+    }
+    return principalOf(op, p.via, p);
   }
 
   logout(sessionHash: string, operatorId: string): void {
@@ -205,12 +241,13 @@ export class Authenticator {
   bearer(token: string): Principal | null {
     const m = /^dwt_(tok-[0-9a-f]{12})\.([A-Za-z0-9_-]{43})$/.exec(token);
     if (!m) return null;
-    const r = this.db.db.prepare('SELECT operator_id, secret_hash, revoked_at FROM api_tokens WHERE id = ?').get(m[1]) as { operator_id: string; secret_hash: string; revoked_at: number | null } | undefined;
+    const r = this.db.db.prepare('SELECT operator_id, secret_hash, revoked_at, last_used_at FROM api_tokens WHERE id = ?').get(m[1]) as { operator_id: string; secret_hash: string; revoked_at: number | null; last_used_at: number | null } | undefined;
     if (!r || r.revoked_at !== null || !same(r.secret_hash, sha256(m[2] ?? ''))) return null;
     const op = this.accounts.get(r.operator_id);
     if (!op || op.disabled) return null;
-    this.db.db.prepare('UPDATE api_tokens SET last_used_at = ? WHERE id = ?').run(this.clock.now(), m[1]);
-    return principalOf(op, 'token');
+    const now = this.clock.now();
+    if (r.last_used_at === null || now - r.last_used_at >= this.touchMs) this.db.db.prepare('UPDATE api_tokens SET last_used_at = ? WHERE id = ?').run(now, m[1]);
+    return principalOf(op, 'token', { tokenId: m[1] });
   }
 
   private mustToken(id: string): ApiToken {

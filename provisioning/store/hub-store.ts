@@ -11,13 +11,41 @@ import type { Command, Health, RosterEpoch } from '../../runtime/protocol/schema
 import type { PhotoMove } from '../photos';
 import type { AdaptedTemplateStore } from './adapted-templates';
 import type { RolloutState } from '../update/rollout';
-import type { AlertRecord, AuditRecord, CommandRecord, PassRecord, PersonKind, PersonRecord, PersonStatus, TerminalRecord, TerminalStatusRecord } from '../db';
+import type { AlertRecord, AuditRecord, CommandRecord, PassRecord, PersonKind, PersonRecord, PersonStatus, PersonSummary, TerminalRecord, TerminalStatusRecord } from '../db';
+
+/** Doors and buildings a resident may belong to: by access to one of the buildings or doors, or registered for one of the buildings. */
+export interface Places {
+  buildings: readonly string[];
+  doors: readonly string[];
+}
+
+/** Which residents, and which page of them; every filter optional. */
+export interface ResidentQuery {
+  status?: PersonStatus;
+  /** Only residents of these places (a manager's buildings and their doors). */
+  within?: Places;
+  /** And of these too (the `building` filter). */
+  building?: Places;
+  /** The id or the registered name contains it, or the room is it; ignoring case. */
+  text?: string;
+  offset: number;
+  limit: number;
+}
+
+export interface ResidentRow {
+  person: PersonSummary;
+  registration: { name: string; room: string; buildingId: string } | null;
+}
 
 export interface PersonStore {
   person(id: string): PersonRecord | null;
   persons(filter?: { status?: PersonStatus; kind?: PersonKind; tag?: string }): PersonRecord[];
   /** Insert or replace a person; bumps `rev` so the hub publishes the change. */
   savePerson(p: Omit<PersonRecord, 'rev' | 'publishedRev' | 'createdAt' | 'updatedAt'>, now: number): PersonRecord;
+  /** A page of residents in id order, and how many match (the API's resident search and list). */
+  residentsPage(q: ResidentQuery): { items: ResidentRow[]; total: number };
+  /** The registration a person came from, or null (added by `provision person add`). */
+  registrationOf(personId: string): ResidentRow['registration'];
   /** Persons changed since they were last published (oldest change first). */
   dirtyPersons(limit: number): PersonRecord[];
   /** Marks persons published at the revs read, without a roster version (pending registrations). */

@@ -13,7 +13,7 @@ import { addTerminal, initCommunity, type Community } from '../../provisioning';
 import { HubClient } from '../../provisioning/api/client';
 import { FakeRealNameCheck } from '../../provisioning/api/realname';
 import { HubApi } from '../../provisioning/api/server';
-import { httpTls } from '../../provisioning/api/tls';
+import { httpTls, renewHttpTlsIfDue } from '../../provisioning/api/tls';
 import type { AuthConfig } from '../../provisioning/operators/config';
 import { ensureRootKey } from '../../provisioning/operators/root';
 import type { Enroller } from '../../provisioning/admin/enrol';
@@ -72,7 +72,7 @@ export async function startApiSite(auth: Partial<AuthConfig> = {}): Promise<ApiS
   addTerminal(asRoot, { id: 't2', doorId: 'door-2', buildingId: 'b-2', out: join(dir, 't2') });
   const rootKey = ensureRootKey(community, PASS);
   const realName = new FakeRealNameCheck(IDENTITIES);
-  const api = await HubApi.create({ community, clock, log: silentLogger(), tls: httpTls(community, PASS, clock.now()), realName, enroller: testEnroller, passphrase: PASS, auth });
+  const api = await HubApi.create({ community, clock, log: silentLogger(), tls: httpTls(community, PASS, clock.now()), renewTls: (now) => renewHttpTlsIfDue(community, PASS, now), realName, enroller: testEnroller, passphrase: PASS, auth });
   const { port } = await api.listen('127.0.0.1', 0);
   const baseUrl = `https://127.0.0.1:${port}`;
   const ca = readFileSync(community.paths.ca.cert, 'utf8');

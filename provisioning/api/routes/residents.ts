@@ -6,10 +6,10 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { IdSchema } from '../../../runtime/protocol/ids';
-import { passes, persons, type PersonRecord } from '../admin-port';
-import { accessBuildings, doorBuildings, personBuildings } from '../buildings';
+import { passes, persons, summaryOf, type PersonSummary } from '../admin-port';
+import { accessBuildings, doorBuildings, personBuildings, placesOf, residentBuildings } from '../buildings';
 import { PHOTOS_BODY_LIMIT, PhotoInSchema, withPhotoFiles } from '../photos';
-import { visibleTo } from '../policy';
+import { visibleBuildings } from '../policy';
 import { ApiProblem } from '../problem';
 import type { ApiApp, ApiContext } from '../server';
 import { issuedView, IssuedPassView, PassInSchema, passInput } from './passes';
@@ -76,18 +76,17 @@ const ResidentView = z.strictObject({
 });
 
 export function residentRoutes(app: ApiApp, ctx: ApiContext): void {
-  const names = (): Map<string, { name: string; room: string }> =>
-    new Map((ctx.community.db.db.prepare('SELECT person_id, name, room FROM registrations').all() as Array<{ person_id: string; name: string; room: string }>).map((r) => [r.person_id, { name: r.name, room: r.room }]));
+  const registration = (personId: string): { name: string; room: string } | undefined => ctx.community.db.registrationOf(personId) ?? undefined;
 
-  const view = (p: PersonRecord, buildings: string[], reg: { name: string; room: string } | undefined): z.infer<typeof ResidentView> => ({
+  const view = (p: PersonSummary, buildings: string[], reg: { name: string; room: string } | undefined): z.infer<typeof ResidentView> => ({
     personId: p.personId,
     status: p.status,
     name: reg?.name || null,
     room: reg?.room ?? null,
     buildings,
     access: p.authorisations.map((a) => ({ ...a })),
-    templates: p.templates.length,
-    photos: p.photos.length,
+    templates: p.templates,
+    photos: p.photos,
     tags: p.tags,
     published: p.publishedRev >= p.rev,
     createdAt: p.createdAt,
@@ -116,16 +115,18 @@ export function residentRoutes(app: ApiApp, ctx: ApiContext): void {
     const p = req.principal ?? fail();
     const q = req.query;
     const doors = doorBuildings(ctx.community);
-    const regs = names();
-    const needle = q.q?.toLowerCase();
-    const all = persons.list(ctx.port(req), { kind: 'resident', ...(q.status ? { status: q.status } : {}) }).flatMap((r) => {
-      const b = personBuildings(ctx.community, r, doors);
-      const reg = regs.get(r.personId);
-      if (!visibleTo(p, b) || (q.building && !b.includes(q.building))) return [];
-      if (needle && !r.personId.toLowerCase().includes(needle) && !(reg?.name.toLowerCase().includes(needle) ?? false) && !(reg?.room.toLowerCase() === needle)) return [];
-      return [view(r, b, reg)];
+    // Filtered and paged in the store: only the page's residents are read in full.
+    const mine = visibleBuildings(p);
+    const found = persons.page(ctx.port(req), {
+      ...(q.status ? { status: q.status } : {}),
+      ...(mine ? { within: placesOf(doors, mine) } : {}),
+      ...(q.building ? { building: placesOf(doors, [q.building]) } : {}),
+      ...(q.q ? { text: q.q } : {}),
+      offset: (q.page - 1) * q.pageSize,
+      limit: q.pageSize,
     });
-    return { items: all.slice((q.page - 1) * q.pageSize, q.page * q.pageSize), total: all.length, page: q.page, pageSize: q.pageSize };
+    const items = found.items.map((r) => view(r.person, residentBuildings(doors, r.person, r.registration?.buildingId ?? null), r.registration ?? undefined));
+    return { items, total: found.total, page: q.page, pageSize: q.pageSize };
   });
 
   app.get('/api/residents/:id', {
@@ -134,7 +135,7 @@ export function residentRoutes(app: ApiApp, ctx: ApiContext): void {
   }, (req) => {
     const r = ctx.community.db.person(req.params.id);
     if (!r || r.kind !== 'resident') throw new ApiProblem(404, 'resident-unknown', `no resident ${req.params.id}`);
-    return view(r, personBuildings(ctx.community, r), names().get(r.personId));
+    return view(summaryOf(r), personBuildings(ctx.community, r), registration(r.personId));
   });
 
   app.put('/api/residents/:id/access', {
@@ -149,7 +150,7 @@ export function residentRoutes(app: ApiApp, ctx: ApiContext): void {
   }, async (req) => {
     const spec = Object.fromEntries(Object.entries(req.body).filter(([, v]) => v !== undefined));
     const r = await persons.updateAccess(ctx.port(req), req.params.id, spec);
-    return view(r, personBuildings(ctx.community, r), names().get(r.personId));
+    return view(summaryOf(r), personBuildings(ctx.community, r), registration(r.personId));
   });
 
   app.post('/api/residents/:id/revoke', {
@@ -159,7 +160,7 @@ export function residentRoutes(app: ApiApp, ctx: ApiContext): void {
     const before = ctx.community.db.person(req.params.id);
     const b = before ? personBuildings(ctx.community, before) : [];
     const r = persons.revoke(ctx.port(req), req.params.id, req.body.reason);
-    return view(r, b, names().get(r.personId));
+    return view(summaryOf(r), b, registration(r.personId));
   });
 
   /** The buildings a change would touch: the resident's now and those the access in the body opens. */
@@ -183,7 +184,7 @@ export function residentRoutes(app: ApiApp, ctx: ApiContext): void {
     const access = accessOf(b);
     if (b.pending && Object.keys(access).length > 0) throw new ApiProblem(400, 'invalid-input', 'a pending resident is given access when approved', [{ path: 'body.pending', message: 'no access with pending' }]);
     const r = await withPhotoFiles(b.photos, (photos) => (b.pending ? persons.register(port, ctx.enroller, { ...base, photos }) : persons.add(port, ctx.enroller, { ...base, photos, ...access })));
-    return reply.code(201).send(view(r, personBuildings(ctx.community, r), names().get(r.personId)));
+    return reply.code(201).send(view(summaryOf(r), personBuildings(ctx.community, r), registration(r.personId)));
   });
 
   app.post('/api/residents/:id/approve', {
@@ -193,7 +194,7 @@ export function residentRoutes(app: ApiApp, ctx: ApiContext): void {
     const reg = registrationOf(ctx.community, req.params.id);
     if (reg) throw new ApiProblem(409, 'conflict', `${req.params.id} registered through the tenant app: approve registration ${reg} (POST /api/registrations/${reg}/approve)`);
     const r = persons.approve(ctx.port(req), req.params.id, accessOf(req.body));
-    return view(r, personBuildings(ctx.community, r), names().get(r.personId));
+    return view(summaryOf(r), personBuildings(ctx.community, r), registration(r.personId));
   });
 
   app.patch('/api/residents/:id', {
@@ -205,7 +206,7 @@ export function residentRoutes(app: ApiApp, ctx: ApiContext): void {
     const port = ctx.port(req);
     const input = { id: req.params.id, ...accessOf(b), ...(b.label !== undefined ? { label: b.label } : {}) };
     const r = b.photos ? await withPhotoFiles(b.photos, (photos) => persons.update(port, ctx.enroller, { ...input, photos })) : await persons.update(port, ctx.enroller, input);
-    return view(r, personBuildings(ctx.community, r), names().get(r.personId));
+    return view(summaryOf(r), personBuildings(ctx.community, r), registration(r.personId));
   });
 
   app.put('/api/residents/:id/credentials', {
