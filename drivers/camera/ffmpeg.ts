@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import type { Clock } from '../../core/clock';
 import { TerminalError } from '../../core/errors';
 import { locateProgram, ProgramMissingError, type LocatedProgram, type ProgramName } from '../../core/programs';
+import type { FramePool, PooledBuffer } from './frame-pool';
 
 /** Any failure of a camera source. `detail` is ffmpeg's last error line (no credentials: URLs are masked). */
 export abstract class CameraError extends TerminalError {
@@ -114,8 +115,13 @@ export interface FfmpegFrameProcessOptions {
   width: number;
   height: number;
   clock: Clock;
-  /** Called for every complete RGB24 frame with the time its last byte was read. */
-  onFrame: (data: Buffer, capturedAt: number) => void;
+  /** Where frames are assembled: its buffers are `width * height * 3` bytes; shared across restarts. */
+  pool: FramePool;
+  /**
+   * Called for every complete RGB24 frame with the time its last byte was read. The callee takes over
+   * this process's hold on the buffer and must release it to the pool.
+   */
+  onFrame: (buffer: PooledBuffer, capturedAt: number) => void;
   /** Called once when the child has gone, with ffmpeg's stderr tail. */
   onExit: (info: { code: number | null; signal: string | null; stderr: string[]; spawnError: Error | null }) => void;
 }
@@ -128,13 +134,18 @@ const STDERR_LINES = 20;
  *    process dies, even by SIGKILL; without setpriv it still dies on its next write (SIGPIPE) and the
  *    RTSP socket timeout bounds a stalled read;
  *  - is never detached, has no stdin (-nostdin), and its stderr is kept only as a bounded tail.
- * Frames are assembled into fresh buffers; nothing is queued beyond the frame being filled.
+ * Frames are assembled in buffers of the pool; nothing is queued beyond the frame being filled. When
+ * every buffer of the pool is held, the frames read meanwhile are dropped (`dropped`), never written
+ * over a held one.
  */
 export class FfmpegFrameProcess {
   private child: ChildProcess | null = null;
   private readonly frameSize: number;
-  private current: Buffer;
+  /** The buffer being filled; null while every buffer is held (the frame being read is dropped). */
+  private current: PooledBuffer | null = null;
   private filled = 0;
+  /** Frames read but not delivered because every buffer of the pool was held. */
+  dropped = 0;
   private readonly stderr: string[] = [];
   private stderrPartial = '';
   private exited = false;
@@ -142,7 +153,9 @@ export class FfmpegFrameProcess {
 
   constructor(private readonly opts: FfmpegFrameProcessOptions) {
     this.frameSize = opts.width * opts.height * 3;
-    this.current = Buffer.allocUnsafe(this.frameSize);
+    if (opts.pool.frameBytes !== this.frameSize) {
+      throw new RangeError(`frame pool buffers hold ${opts.pool.frameBytes} bytes; ${opts.width}x${opts.height} RGB24 frames need ${this.frameSize}`);
+    }
   }
 
   get pid(): number | null {
@@ -169,6 +182,9 @@ export class FfmpegFrameProcess {
     child.stderr?.on('data', (s: string) => this.onStderr(s));
     child.on('close', (code, signal) => {
       this.exited = true;
+      // a partly filled frame of a child that has gone is never delivered: its buffer goes back
+      if (this.current) this.opts.pool.release(this.current);
+      this.current = null;
       if (this.stderrPartial) this.pushStderr(this.stderrPartial);
       // setpriv reports a missing ffmpeg on stderr with exit code 127 rather than a spawn error.
       if (!spawnError && code === 127 && this.stderr.some((l) => /No such file|not found/i.test(l))) {
@@ -193,17 +209,21 @@ export class FfmpegFrameProcess {
   }
 
   private onData(chunk: Buffer): void {
+    if (this.exited) return;
     let off = 0;
     while (off < chunk.length) {
+      // a buffer is taken at a frame's first byte, so a dropped frame is dropped whole
+      if (this.filled === 0 && !this.current) this.current = this.opts.pool.acquire();
       const n = Math.min(this.frameSize - this.filled, chunk.length - off);
-      chunk.copy(this.current, this.filled, off, off + n);
+      if (this.current) chunk.copy(this.current.data, this.filled, off, off + n);
       this.filled += n;
       off += n;
       if (this.filled === this.frameSize) {
         const frame = this.current;
-        this.current = Buffer.allocUnsafe(this.frameSize);
+        this.current = null;
         this.filled = 0;
-        this.opts.onFrame(frame, this.opts.clock.now());
+        if (frame) this.opts.onFrame(frame, this.opts.clock.now());
+        else this.dropped += 1;
       }
     }
   }
