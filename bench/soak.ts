@@ -83,6 +83,8 @@ interface ProbeAnswer {
   heapTotal: number;
   external: number;
   arrayBuffers: number;
+  heapAfterMajorGc: number;
+  majorGcs: number;
   eventLoopP99Ms: number;
   activeResources: number;
 }
@@ -124,8 +126,8 @@ async function fetchText(url: string, timeoutMs = 5000): Promise<{ status: numbe
   }
 }
 
-/** Asks the hub's probe for its figures; null when it does not answer in time. */
-function askHub(hub: Child, id: number, timeoutMs = 5000): Promise<ProbeAnswer | null> {
+/** Asks a process's probe (hub or terminal) for its figures; null when it does not answer in time. */
+function askProbe(child: Child, id: number, timeoutMs = 5000): Promise<ProbeAnswer | null> {
   return new Promise((resolveAnswer) => {
     const onMessage = (m: unknown): void => {
       const a = m as ProbeAnswer;
@@ -134,12 +136,12 @@ function askHub(hub: Child, id: number, timeoutMs = 5000): Promise<ProbeAnswer |
     const timer = setTimeout(() => finish(null), timeoutMs);
     const finish = (a: ProbeAnswer | null): void => {
       clearTimeout(timer);
-      hub.proc.off('message', onMessage);
+      child.proc.off('message', onMessage);
       resolveAnswer(a);
     };
-    hub.proc.on('message', onMessage);
+    child.proc.on('message', onMessage);
     try {
-      hub.proc.send({ type: 'doorway-soak-sample', id });
+      child.proc.send({ type: 'doorway-soak-sample', id });
     } catch {
       finish(null);
     }
@@ -209,10 +211,11 @@ async function main(): Promise<void> {
 
   let broker = await startBroker();
   children.push(broker);
-  const hub = new Child('hub', process.execPath, [...nodeFlags('hub'), '--require', join(__dirname, 'soak', 'probe.js'), join(app, 'bin', 'provision.js'), 'hub', '--dir', community], join(logs, 'hub.log'), { env, ipc: true });
+  const probe = ['--require', join(__dirname, 'soak', 'probe.js')];
+  const hub = new Child('hub', process.execPath, [...nodeFlags('hub'), ...probe, join(app, 'bin', 'provision.js'), 'hub', '--dir', community], join(logs, 'hub.log'), { env, ipc: true });
   children.push(hub);
   const t0 = performance.now();
-  const terminal = new Child('terminal', process.execPath, [...nodeFlags('terminal'), join(app, 'bin', 'doorway.js'), 'run', '--config', configFile], join(logs, 'terminal.log'), { env });
+  const terminal = new Child('terminal', process.execPath, [...nodeFlags('terminal'), ...probe, join(app, 'bin', 'doorway.js'), 'run', '--config', configFile], join(logs, 'terminal.log'), { env, ipc: true });
   children.push(terminal);
   const metricsUrl = `http://127.0.0.1:${healthPort}/metrics`;
 
@@ -248,7 +251,7 @@ async function main(): Promise<void> {
     if (t > endMs) break;
     for (const c of [terminal, hub]) if (!c.running()) throw new Error(`${c.name} exited during the soak:\n${c.tail()}`);
 
-    const [page, probe] = await Promise.all([fetchText(metricsUrl), askHub(hub, ++probeId)]);
+    const [page, hubProbe, terminalProbe] = await Promise.all([fetchText(metricsUrl), askProbe(hub, ++probeId), askProbe(terminal, ++probeId)]);
     const prom = parsePrometheus(page?.text ?? '');
     const ffmpegs = childPids(terminal.pid).filter((p) => commandName(p) === 'ffmpeg');
     const s: Sample = {
@@ -261,6 +264,8 @@ async function main(): Promise<void> {
         rssAnon: rssBytes(terminal.pid, 'RssAnon') / MB,
         heapUsed: promValue(prom, 'nodejs_heap_size_used_bytes') / MB,
         heapTotal: promValue(prom, 'nodejs_heap_size_total_bytes') / MB,
+        heapAfterGc: (terminalProbe?.heapAfterMajorGc ?? NaN) / MB,
+        majorGcs: terminalProbe?.majorGcs ?? NaN,
         external: promValue(prom, 'nodejs_external_memory_bytes') / MB,
         fds: openFds(terminal.pid),
         threads: threads(terminal.pid),
@@ -278,14 +283,16 @@ async function main(): Promise<void> {
       hub: {
         rss: rssBytes(hub.pid) / MB,
         rssAnon: rssBytes(hub.pid, 'RssAnon') / MB,
-        heapUsed: (probe?.heapUsed ?? NaN) / MB,
-        heapTotal: (probe?.heapTotal ?? NaN) / MB,
-        external: (probe?.external ?? NaN) / MB,
-        arrayBuffers: (probe?.arrayBuffers ?? NaN) / MB,
+        heapUsed: (hubProbe?.heapUsed ?? NaN) / MB,
+        heapTotal: (hubProbe?.heapTotal ?? NaN) / MB,
+        heapAfterGc: (hubProbe?.heapAfterMajorGc ?? NaN) / MB,
+        majorGcs: hubProbe?.majorGcs ?? NaN,
+        external: (hubProbe?.external ?? NaN) / MB,
+        arrayBuffers: (hubProbe?.arrayBuffers ?? NaN) / MB,
         fds: openFds(hub.pid),
         threads: threads(hub.pid),
-        eventLoopP99: probe?.eventLoopP99Ms ?? NaN,
-        activeResources: probe?.activeResources ?? NaN,
+        eventLoopP99: hubProbe?.eventLoopP99Ms ?? NaN,
+        activeResources: hubProbe?.activeResources ?? NaN,
         hubDb: fileBytes(join(community, 'hub.db')) / MB,
         hubWal: fileBytes(join(community, 'hub.db-wal')) / MB,
         eventsDb: fileBytes(join(community, 'events.db')) / MB,
@@ -327,7 +334,7 @@ async function main(): Promise<void> {
   // before stopping them (a stop during the write would leave an empty file)
   if (SNAPSHOTS > 0) {
     say('waiting for the last heap snapshots to be written');
-    await Promise.all([fetchText(metricsUrl, 300_000), askHub(hub, ++probeId, 300_000)]);
+    await Promise.all([fetchText(metricsUrl, 300_000), askProbe(hub, ++probeId, 300_000)]);
   }
 
   // --- stop: terminal first (it flushes its outbox to the hub), then the hub and the broker ------------
@@ -386,6 +393,8 @@ function report(r: { samples: Sample[]; outage: OutageSummary | null; atHub: num
     rssAnon: tr((s) => s.terminal.rssAnon),
     heap: tr((s) => s.terminal.heapUsed),
     heapFloor: floorTrend((s) => s.terminal.heapUsed),
+    heapAfterGc: tr((s) => s.terminal.heapAfterGc),
+    majorGcs: tr((s) => s.terminal.majorGcs),
     external: tr((s) => s.terminal.external),
     // what RSS is besides buffers awaiting collection: flat while the growth is only dead buffers
     rssLessExternal: tr((s) => s.terminal.rss - s.terminal.external),
@@ -404,6 +413,8 @@ function report(r: { samples: Sample[]; outage: OutageSummary | null; atHub: num
     rssAnon: tr((s) => s.hub.rssAnon),
     heap: tr((s) => s.hub.heapUsed),
     heapFloor: floorTrend((s) => s.hub.heapUsed),
+    heapAfterGc: tr((s) => s.hub.heapAfterGc),
+    majorGcs: tr((s) => s.hub.majorGcs),
     external: tr((s) => s.hub.external),
     fds: tr((s) => s.hub.fds),
     threads: tr((s) => s.hub.threads),
@@ -413,6 +424,8 @@ function report(r: { samples: Sample[]; outage: OutageSummary | null; atHub: num
     eventsDb: tr((s) => s.hub.eventsDb),
     wal: tr((s) => s.hub.hubWal + s.hub.eventsWal),
   };
+  // major collections during the measured window (the probe counts from the process's start)
+  const majorGcsIn = (f: (s: Sample) => number): number => f(soak[soak.length - 1] as Sample) - f(soak[0] as Sample);
   const decisionsPerMinute = ratePerMinute(at, soak.map((s) => s.terminal.decisions));
   const grantsPerMinute = ratePerMinute(at, soak.map((s) => s.terminal.grants));
   const loads = soak.map((s) => s.load1);
@@ -426,11 +439,11 @@ function report(r: { samples: Sample[]; outage: OutageSummary | null; atHub: num
   const row = (name: string, x: Trend, d = 1): string => `| ${name} | ${f(x.first, d)} | ${f(x.last, d)} | ${f(x.perHour, 2)} | ${f(x.max, d)} |`;
   const head = (who: string): string => `| ${who} | first ${r2(edge / 60_000)} min (median) | last ${r2(edge / 60_000)} min (median) | slope per hour | max |\n|---|---|---|---|---|`;
   print(['', head('terminal (doorway run)'),
-    row('RSS, MB', T.rss), row('RSS anonymous (no mapped files), MB', T.rssAnon), row('V8 heap used, MB', T.heap), row(`V8 heap used, lowest per ${r2(floorMs / 60_000)} min, MB`, T.heapFloor), row('external + array buffers, MB', T.external), row('RSS minus external, MB', T.rssLessExternal), row('open fds', T.fds, 0), row('threads', T.threads, 0),
+    row('RSS, MB', T.rss), row('RSS anonymous (no mapped files), MB', T.rssAnon), row('V8 heap used, MB', T.heap), row(`V8 heap used, lowest per ${r2(floorMs / 60_000)} min, MB`, T.heapFloor), row('V8 heap after the last major GC, MB', T.heapAfterGc), row('major GCs since start', T.majorGcs, 0), row('external + array buffers, MB', T.external), row('RSS minus external, MB', T.rssLessExternal), row('open fds', T.fds, 0), row('threads', T.threads, 0),
     row('active handles', T.handles, 0), row('event-loop delay p99, ms', T.loopDelay), row('ffmpeg RSS, MB', T.ffmpeg), row('roster.db, MB', T.rosterDb, 3), row('sync.db (outbox), MB', T.syncDb, 3),
     row('WAL files (roster + sync), MB', T.wal, 3), row('outbox rows', T.outbox, 0)].join('\n'));
   print(['', head('hub (provision hub)'),
-    row('RSS, MB', H.rss), row('RSS anonymous (no mapped files), MB', H.rssAnon), row('V8 heap used, MB', H.heap), row(`V8 heap used, lowest per ${r2(floorMs / 60_000)} min, MB`, H.heapFloor), row('external + array buffers, MB', H.external), row('open fds', H.fds, 0), row('threads', H.threads, 0),
+    row('RSS, MB', H.rss), row('RSS anonymous (no mapped files), MB', H.rssAnon), row('V8 heap used, MB', H.heap), row(`V8 heap used, lowest per ${r2(floorMs / 60_000)} min, MB`, H.heapFloor), row('V8 heap after the last major GC, MB', H.heapAfterGc), row('major GCs since start', H.majorGcs, 0), row('external + array buffers, MB', H.external), row('open fds', H.fds, 0), row('threads', H.threads, 0),
     row('active resources', H.handles, 0), row('event-loop delay p99, ms', H.loopDelay), row('hub.db, MB', H.hubDb, 3), row('events.db, MB', H.eventsDb, 3),
     row('WAL files (hub + events), MB', H.wal, 3)].join('\n'));
   if (o) {
@@ -449,6 +462,7 @@ function report(r: { samples: Sample[]; outage: OutageSummary | null; atHub: num
       terminal_rss_anon_mb_per_hour: j2(T.rssAnon.perHour),
       terminal_heap_mb_first: j2(T.heap.first), terminal_heap_mb_last: j2(T.heap.last), terminal_heap_mb_per_hour: j2(T.heap.perHour),
       terminal_heap_floor_mb_per_hour: j2(T.heapFloor.perHour),
+      terminal_heap_after_gc_mb_per_hour: j2(T.heapAfterGc.perHour), terminal_major_gcs: j2(majorGcsIn((s) => s.terminal.majorGcs)),
       terminal_external_mb_per_hour: j2(T.external.perHour),
       terminal_rss_minus_external_mb_per_hour: j2(T.rssLessExternal.perHour),
       terminal_fds_max: j2(T.fds.max), terminal_fds_per_hour: j2(T.fds.perHour),
@@ -461,6 +475,8 @@ function report(r: { samples: Sample[]; outage: OutageSummary | null; atHub: num
       hub_rss_anon_mb_per_hour: j2(H.rssAnon.perHour),
       hub_heap_mb_first: j2(H.heap.first), hub_heap_mb_last: j2(H.heap.last), hub_heap_mb_per_hour: j2(H.heap.perHour),
       hub_heap_floor_mb_per_hour: j2(H.heapFloor.perHour),
+      hub_heap_after_gc_mb_per_hour: j2(H.heapAfterGc.perHour), hub_major_gcs: j2(majorGcsIn((s) => s.hub.majorGcs)),
+      hub_events_db_mb_last: j2(H.eventsDb.last),
       hub_external_mb_per_hour: j2(H.external.perHour),
       hub_fds_max: j2(H.fds.max), hub_fds_per_hour: j2(H.fds.perHour),
       hub_wal_mb_max: j2(H.wal.max), hub_wal_mb_per_hour: j2(H.wal.perHour),
