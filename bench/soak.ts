@@ -1,6 +1,6 @@
 /**
  * `npm run bench:soak -- [--minutes N] [--warmup-minutes W] [--outage-minutes O] [--json]
- *                        [--sample-seconds S] [--heap-snapshots K] [--keep]`
+ *                        [--sample-seconds S] [--heap-snapshots K] [--alloc-profile] [--keep]`
  * `npm run bench:soak -- --report bench/results/soak-.../samples.csv [--json]`
  *
  * Does a terminal (and the hub) keep its size over a long run? One community on this machine, each part
@@ -31,7 +31,10 @@
  * outage. `--heap-snapshots K`: K heap snapshots of each
  * process (node --heapsnapshot-signal), from the end of the warm-up to the end, for bench/heap-diff.ts;
  * a snapshot stops a process for seconds and collects its garbage, so figures of such a run are for
- * diagnosis, not for the record. --keep: keep the work folder (logs, snapshots).
+ * diagnosis, not for the record. `--alloc-profile`: V8's sampling heap profiler in both processes from
+ * the end of the warm-up, keeping only objects that outlive a minor collection; at the end each writes a
+ * .heapprofile beside the samples and the top allocation sites are printed (bench/alloc-profile.ts): what
+ * fills the old generation between major collections. --keep: keep the work folder (logs, snapshots).
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -49,6 +52,7 @@ import { OutageBook, type OutageSummary } from './soak/outage';
 import { CSV_HEADER, parseSamplesCsv, type Sample, sampleCsvRow } from './soak/sample';
 import { floors, parsePrometheus, promValue, ratePerMinute, trend, type Trend } from './soak/series';
 import { median, r2, wantsJson } from './stats';
+import { allocationReport, type SamplingProfile } from './alloc-profile';
 
 const ROOT = resolve(__dirname, '..');
 const MB = 1024 * 1024;
@@ -70,6 +74,7 @@ const OUTAGE = num('outage-minutes', 0);
 const SAMPLE_S = num('sample-seconds', 10);
 const SNAPSHOTS = num('heap-snapshots', 0);
 const KEEP = args.includes('--keep') || SNAPSHOTS > 0;
+const ALLOC_PROFILE = args.includes('--alloc-profile');
 if (OUTAGE > 0 && OUTAGE >= MINUTES) throw new Error('--outage-minutes must be shorter than --minutes');
 if (SNAPSHOTS === 1) throw new Error('--heap-snapshots: 0, or at least 2 to compare');
 
@@ -126,26 +131,31 @@ async function fetchText(url: string, timeoutMs = 5000): Promise<{ status: numbe
   }
 }
 
-/** Asks a process's probe (hub or terminal) for its figures; null when it does not answer in time. */
-function askProbe(child: Child, id: number, timeoutMs = 5000): Promise<ProbeAnswer | null> {
+/** Sends a request to a process's probe and waits for the answer of the same type and id; null when none comes in time. */
+function askChild<A extends { type: string; id: number }>(child: Child, request: { type: A['type']; id: number } & Record<string, unknown>, timeoutMs: number): Promise<A | null> {
   return new Promise((resolveAnswer) => {
     const onMessage = (m: unknown): void => {
-      const a = m as ProbeAnswer;
-      if (a && a.type === 'doorway-soak-sample' && a.id === id) finish(a);
+      const a = m as A;
+      if (a && a.type === request.type && a.id === request.id) finish(a);
     };
     const timer = setTimeout(() => finish(null), timeoutMs);
-    const finish = (a: ProbeAnswer | null): void => {
+    const finish = (a: A | null): void => {
       clearTimeout(timer);
       child.proc.off('message', onMessage);
       resolveAnswer(a);
     };
     child.proc.on('message', onMessage);
     try {
-      child.proc.send({ type: 'doorway-soak-sample', id });
+      child.proc.send(request);
     } catch {
       finish(null);
     }
   });
+}
+
+/** Asks a process's probe (hub or terminal) for its figures; null when it does not answer in time. */
+function askProbe(child: Child, id: number, timeoutMs = 5000): Promise<ProbeAnswer | null> {
+  return askChild<ProbeAnswer>(child, { type: 'doorway-soak-sample', id }, timeoutMs);
 }
 
 async function main(): Promise<void> {
@@ -242,6 +252,7 @@ async function main(): Promise<void> {
   const bundleData = join(bundle, 'data');
   let probeId = 0;
   let lastProgress = 0;
+  let profiling = false;
 
   for (let k = 0; ; k++) {
     const due = t0 + k * SAMPLE_S * 1000;
@@ -318,6 +329,11 @@ async function main(): Promise<void> {
       wall.restarted = Date.now();
       say(`outage: mosquitto started again at ${((performance.now() - t0) / 60_000).toFixed(1)} min (outbox ${s.terminal.outbox} rows)`);
     }
+    if (ALLOC_PROFILE && !profiling && t >= warmupMs) {
+      profiling = true;
+      for (const c of [terminal, hub]) c.proc.send({ type: 'doorway-soak-alloc-start' });
+      say(`allocation sampling started in both processes at ${(t / 60_000).toFixed(1)} min`);
+    }
     if (snapshotAt.length > 0 && t >= (snapshotAt[0] as number)) {
       snapshotAt.shift();
       say(`heap snapshot ${SNAPSHOTS - snapshotAt.length} of ${SNAPSHOTS} at ${(t / 60_000).toFixed(1)} min`);
@@ -335,6 +351,16 @@ async function main(): Promise<void> {
   if (SNAPSHOTS > 0) {
     say('waiting for the last heap snapshots to be written');
     await Promise.all([fetchText(metricsUrl, 300_000), askProbe(hub, ++probeId, 300_000)]);
+  }
+
+  const profiles: Array<{ name: string; file: string }> = [];
+  if (profiling) {
+    for (const c of [terminal, hub]) {
+      const file = join(results, `${c.name}.heapprofile`);
+      const a = await askChild<{ type: 'doorway-soak-alloc-profile'; id: number; error: string | null }>(c, { type: 'doorway-soak-alloc-profile', id: ++probeId, file }, 120_000);
+      if (a && a.error === null) profiles.push({ name: c.name, file });
+      else say(`no allocation profile from the ${c.name}: ${a?.error ?? 'no answer'}`);
+    }
   }
 
   // --- stop: terminal first (it flushes its outbox to the hub), then the hub and the broker ------------
@@ -356,6 +382,11 @@ async function main(): Promise<void> {
     atHub: atHub.n,
     outageEvents: outageEvents && { n: outageEvents.n, atHubAfterS: outageEvents.last !== null && Number.isFinite(wall.restarted) ? (outageEvents.last - wall.restarted) / 1000 : NaN },
   });
+  for (const p of profiles) {
+    const lines = ['', ...allocationReport(`${p.name} (${p.file})`, JSON.parse(readFileSync(p.file, 'utf8')) as SamplingProfile)];
+    for (const line of lines) say(line);
+    printed.push(...lines);
+  }
   writeFileSync(join(results, 'report.txt'), `${printed.join('\n')}\n`);
   say(`samples: ${csvFile}`);
   if (KEEP) say(`work folder kept: ${work} (logs/${SNAPSHOTS > 0 ? ', heap/' : ''})`);

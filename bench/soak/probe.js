@@ -8,6 +8,11 @@
 // major collections includes the garbage promoted since the last one; after one it is what is alive, so
 // a leak shows there and garbage does not. (Read in the gc observer's callback, which runs shortly after
 // the collection: an upper bound by what was allocated in between.)
+// `doorway-soak-alloc-start` / `doorway-soak-alloc-profile` (bench:soak --alloc-profile): V8's sampling heap
+// profiler from the end of the warm-up, keeping the objects a major collection freed and dropping those
+// a minor one freed: what it holds at the end is what was promoted to the old generation (alive or
+// garbage awaiting a major collection), by allocation stack, written as a .heapprofile for
+// bench/alloc-profile.ts. Off unless asked.
 // Nothing else of the process is touched; without an IPC channel this does nothing.
 // Plain CommonJS so that it loads as it is into the compiled hub (no TypeScript loader in that process).
 'use strict';
@@ -26,8 +31,31 @@ if (typeof process.send === 'function') {
       }
     }
   }).observe({ entryTypes: ['gc'] });
+  let profiler = null;
   process.on('message', (m) => {
-    if (!m || typeof m !== 'object' || m.type !== 'doorway-soak-sample') return;
+    if (!m || typeof m !== 'object') return;
+    if (m.type === 'doorway-soak-alloc-start' && !profiler) {
+      const inspector = require('node:inspector');
+      profiler = new inspector.Session();
+      profiler.connect();
+      profiler.post('HeapProfiler.startSampling', { samplingInterval: 8192, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: false });
+      return;
+    }
+    if (m.type === 'doorway-soak-alloc-profile') {
+      const done = (error) => process.send({ type: 'doorway-soak-alloc-profile', id: m.id, error: error ? String(error) : null });
+      if (!profiler) return done('sampling was not started');
+      profiler.post('HeapProfiler.getSamplingProfile', (err, r) => {
+        if (err) return done(err);
+        try {
+          require('node:fs').writeFileSync(m.file, JSON.stringify(r.profile));
+          done(null);
+        } catch (e) {
+          done(e);
+        }
+      });
+      return;
+    }
+    if (m.type !== 'doorway-soak-sample') return;
     const mem = process.memoryUsage();
     const p99Ms = delay.count > 0 ? delay.percentile(99) / 1e6 : NaN;
     delay.reset();
