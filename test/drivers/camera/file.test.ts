@@ -102,8 +102,8 @@ describe('FileSource', () => {
     let n = 0;
     const past = new Promise<void>((resolve) => src.on('frame', () => { if (++n === 120) resolve(); }));
     src.start();
-    const pid = src.pid;
     await past;
+    const pid = src.pid;
     await src.stop();
     expect(pid).not.toBeNull();
     expect(alive(pid ?? -1)).toBe(false);
