@@ -146,6 +146,7 @@ const DISCARD_BYTES = 64 * 1024;
 export class FfmpegFrameProcess {
   private child: ChildProcess | null = null;
   private reader: net.Socket | null = null;
+  private closeListener: (() => void) | null = null;
   private started = false;
   private stopRequested = false;
   private spawnError: Error | null = null;
@@ -198,13 +199,8 @@ export class FfmpegFrameProcess {
       return;
     }
     const address = path.join(dir, 'frames.sock');
-    const cleanup = (): void => {
-      fs.rmSync(address, { force: true });
-      fs.rmdirSync(dir);
-    };
     const server = net.createServer((writeEnd) => {
-      server.close();
-      cleanup();
+      this.closeListener?.();
       if (this.stopRequested) {
         writeEnd.destroy();
         this.reader?.destroy();
@@ -214,18 +210,26 @@ export class FfmpegFrameProcess {
       // the child has its own copy of this end
       writeEnd.destroy();
     });
-    const setupFailed = (e: Error): void => {
+    let listening = true;
+    // stops listening and removes the socket and its folder, once (connected, failed or stopped early)
+    this.closeListener = () => {
+      if (!listening) return;
+      listening = false;
       server.close();
+      fs.rmSync(address, { force: true });
       try {
-        cleanup();
+        fs.rmdirSync(dir);
       } catch {
-        // already gone
+        // gone already; it held nothing but the socket
       }
+    };
+    server.on('error', (e) => {
+      this.closeListener?.();
       this.reader?.destroy();
       this.finish({ code: null, signal: null, spawnError: e });
-    };
-    server.on('error', setupFailed);
+    });
     server.listen(address, () => {
+      if (this.stopRequested) return;
       const reader = net.connect({
         path: address,
         onread: { buffer: () => this.readTarget(), callback: (n: number) => this.onRead(n) },
@@ -294,6 +298,7 @@ export class FfmpegFrameProcess {
     const child = this.child;
     if (!child) {
       // not spawned yet: it will not be; the reader's close finishes
+      this.closeListener?.();
       this.reader?.destroy();
       if (!this.reader) this.finish({ code: null, signal: null, spawnError: null });
       await gone;

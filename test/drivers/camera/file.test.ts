@@ -109,6 +109,21 @@ describe('FileSource', () => {
     expect(alive(pid ?? -1)).toBe(false);
   });
 
+  it('stops cleanly when stopped before its decoder started, leaving no decoder and no socket folder behind', async () => {
+    const video = makeTestVideo({ seconds: 2, width: 320, height: 240, fps: 25 });
+    const folders = (): string[] => fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('doorway-frames-'));
+    const before = new Set(folders());
+    const src = new FileSource(fileSourceConfigSchema.parse({ input: { kind: 'video', path: video }, width: 64, height: 48 }), deps());
+    let frames = 0;
+    src.on('frame', () => frames++);
+    src.start();
+    await src.stop();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(src.pid).toBeNull();
+    expect(frames).toBe(0);
+    expect(folders().filter((n) => !before.has(n))).toEqual([]);
+  });
+
   it('paces at the file rate only in realtime mode and loops only when asked', () => {
     const base = { input: { kind: 'video', path: '/x.mp4' } };
     const plain = fileFfmpegArgs(fileSourceConfigSchema.parse(base));
