@@ -1,6 +1,6 @@
 /**
  * `npm run bench:soak -- [--minutes N] [--warmup-minutes W] [--outage-minutes O] [--json]
- *                        [--sample-seconds S] [--heap-snapshots K] [--keep]`
+ *                        [--sample-seconds S] [--heap-snapshots K] [--alloc-profile] [--keep]`
  * `npm run bench:soak -- --report bench/results/soak-.../samples.csv [--json]`
  *
  * Does a terminal (and the hub) keep its size over a long run? One community on this machine, each part
@@ -31,7 +31,10 @@
  * outage. `--heap-snapshots K`: K heap snapshots of each
  * process (node --heapsnapshot-signal), from the end of the warm-up to the end, for bench/heap-diff.ts;
  * a snapshot stops a process for seconds and collects its garbage, so figures of such a run are for
- * diagnosis, not for the record. --keep: keep the work folder (logs, snapshots).
+ * diagnosis, not for the record. `--alloc-profile`: V8's sampling heap profiler in both processes from
+ * the end of the warm-up, keeping only objects that outlive a minor collection; at the end each writes a
+ * .heapprofile beside the samples and the top allocation sites are printed (bench/alloc-profile.ts): what
+ * fills the old generation between major collections. --keep: keep the work folder (logs, snapshots).
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -49,6 +52,7 @@ import { OutageBook, type OutageSummary } from './soak/outage';
 import { CSV_HEADER, parseSamplesCsv, type Sample, sampleCsvRow } from './soak/sample';
 import { floors, parsePrometheus, promValue, ratePerMinute, trend, type Trend } from './soak/series';
 import { median, r2, wantsJson } from './stats';
+import { allocationReport, type SamplingProfile } from './alloc-profile';
 
 const ROOT = resolve(__dirname, '..');
 const MB = 1024 * 1024;
@@ -70,6 +74,7 @@ const OUTAGE = num('outage-minutes', 0);
 const SAMPLE_S = num('sample-seconds', 10);
 const SNAPSHOTS = num('heap-snapshots', 0);
 const KEEP = args.includes('--keep') || SNAPSHOTS > 0;
+const ALLOC_PROFILE = args.includes('--alloc-profile');
 if (OUTAGE > 0 && OUTAGE >= MINUTES) throw new Error('--outage-minutes must be shorter than --minutes');
 if (SNAPSHOTS === 1) throw new Error('--heap-snapshots: 0, or at least 2 to compare');
 
@@ -83,6 +88,8 @@ interface ProbeAnswer {
   heapTotal: number;
   external: number;
   arrayBuffers: number;
+  heapAfterMajorGc: number;
+  majorGcs: number;
   eventLoopP99Ms: number;
   activeResources: number;
 }
@@ -124,26 +131,31 @@ async function fetchText(url: string, timeoutMs = 5000): Promise<{ status: numbe
   }
 }
 
-/** Asks the hub's probe for its figures; null when it does not answer in time. */
-function askHub(hub: Child, id: number, timeoutMs = 5000): Promise<ProbeAnswer | null> {
+/** Sends a request to a process's probe and waits for the answer of the same type and id; null when none comes in time. */
+function askChild<A extends { type: string; id: number }>(child: Child, request: { type: A['type']; id: number } & Record<string, unknown>, timeoutMs: number): Promise<A | null> {
   return new Promise((resolveAnswer) => {
     const onMessage = (m: unknown): void => {
-      const a = m as ProbeAnswer;
-      if (a && a.type === 'doorway-soak-sample' && a.id === id) finish(a);
+      const a = m as A;
+      if (a && a.type === request.type && a.id === request.id) finish(a);
     };
     const timer = setTimeout(() => finish(null), timeoutMs);
-    const finish = (a: ProbeAnswer | null): void => {
+    const finish = (a: A | null): void => {
       clearTimeout(timer);
-      hub.proc.off('message', onMessage);
+      child.proc.off('message', onMessage);
       resolveAnswer(a);
     };
-    hub.proc.on('message', onMessage);
+    child.proc.on('message', onMessage);
     try {
-      hub.proc.send({ type: 'doorway-soak-sample', id });
+      child.proc.send(request);
     } catch {
       finish(null);
     }
   });
+}
+
+/** Asks a process's probe (hub or terminal) for its figures; null when it does not answer in time. */
+function askProbe(child: Child, id: number, timeoutMs = 5000): Promise<ProbeAnswer | null> {
+  return askChild<ProbeAnswer>(child, { type: 'doorway-soak-sample', id }, timeoutMs);
 }
 
 async function main(): Promise<void> {
@@ -198,7 +210,8 @@ async function main(): Promise<void> {
 
   let broker = await startBroker();
   children.push(broker);
-  const hub = new Child('hub', process.execPath, [...nodeFlags('hub'), '--require', join(__dirname, 'soak', 'probe.js'), join(app, 'bin', 'provision.js'), 'hub', '--dir', community, '--http', `127.0.0.1:${httpPort}`], join(logs, 'hub.log'), { env, ipc: true });
+  const probe = ['--require', join(__dirname, 'soak', 'probe.js')];
+  const hub = new Child('hub', process.execPath, [...nodeFlags('hub'), ...probe, join(app, 'bin', 'provision.js'), 'hub', '--dir', community, '--http', `127.0.0.1:${httpPort}`], join(logs, 'hub.log'), { env, ipc: true });
   children.push(hub);
   const apiBy = performance.now() + 60_000;
   while (!/hub API on/.test(hub.tail(20))) {
@@ -219,7 +232,7 @@ async function main(): Promise<void> {
   writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`);
 
   const t0 = performance.now();
-  const terminal = new Child('terminal', process.execPath, [...nodeFlags('terminal'), join(app, 'bin', 'doorway.js'), 'run', '--config', configFile], join(logs, 'terminal.log'), { env });
+  const terminal = new Child('terminal', process.execPath, [...nodeFlags('terminal'), ...probe, join(app, 'bin', 'doorway.js'), 'run', '--config', configFile], join(logs, 'terminal.log'), { env, ipc: true });
   children.push(terminal);
   const metricsUrl = `http://127.0.0.1:${healthPort}/metrics`;
 
@@ -246,6 +259,7 @@ async function main(): Promise<void> {
   const bundleData = join(bundle, 'data');
   let probeId = 0;
   let lastProgress = 0;
+  let profiling = false;
 
   for (let k = 0; ; k++) {
     const due = t0 + k * SAMPLE_S * 1000;
@@ -255,7 +269,7 @@ async function main(): Promise<void> {
     if (t > endMs) break;
     for (const c of [terminal, hub]) if (!c.running()) throw new Error(`${c.name} exited during the soak:\n${c.tail()}`);
 
-    const [page, probe] = await Promise.all([fetchText(metricsUrl), askHub(hub, ++probeId)]);
+    const [page, hubProbe, terminalProbe] = await Promise.all([fetchText(metricsUrl), askProbe(hub, ++probeId), askProbe(terminal, ++probeId)]);
     const prom = parsePrometheus(page?.text ?? '');
     const ffmpegs = childPids(terminal.pid).filter((p) => commandName(p) === 'ffmpeg');
     const s: Sample = {
@@ -268,6 +282,8 @@ async function main(): Promise<void> {
         rssAnon: rssBytes(terminal.pid, 'RssAnon') / MB,
         heapUsed: promValue(prom, 'nodejs_heap_size_used_bytes') / MB,
         heapTotal: promValue(prom, 'nodejs_heap_size_total_bytes') / MB,
+        heapAfterGc: (terminalProbe?.heapAfterMajorGc ?? NaN) / MB,
+        majorGcs: terminalProbe?.majorGcs ?? NaN,
         external: promValue(prom, 'nodejs_external_memory_bytes') / MB,
         fds: openFds(terminal.pid),
         threads: threads(terminal.pid),
@@ -285,14 +301,16 @@ async function main(): Promise<void> {
       hub: {
         rss: rssBytes(hub.pid) / MB,
         rssAnon: rssBytes(hub.pid, 'RssAnon') / MB,
-        heapUsed: (probe?.heapUsed ?? NaN) / MB,
-        heapTotal: (probe?.heapTotal ?? NaN) / MB,
-        external: (probe?.external ?? NaN) / MB,
-        arrayBuffers: (probe?.arrayBuffers ?? NaN) / MB,
+        heapUsed: (hubProbe?.heapUsed ?? NaN) / MB,
+        heapTotal: (hubProbe?.heapTotal ?? NaN) / MB,
+        heapAfterGc: (hubProbe?.heapAfterMajorGc ?? NaN) / MB,
+        majorGcs: hubProbe?.majorGcs ?? NaN,
+        external: (hubProbe?.external ?? NaN) / MB,
+        arrayBuffers: (hubProbe?.arrayBuffers ?? NaN) / MB,
         fds: openFds(hub.pid),
         threads: threads(hub.pid),
-        eventLoopP99: probe?.eventLoopP99Ms ?? NaN,
-        activeResources: probe?.activeResources ?? NaN,
+        eventLoopP99: hubProbe?.eventLoopP99Ms ?? NaN,
+        activeResources: hubProbe?.activeResources ?? NaN,
         hubDb: fileBytes(join(community, 'hub.db')) / MB,
         hubWal: fileBytes(join(community, 'hub.db-wal')) / MB,
         eventsDb: fileBytes(join(community, 'events.db')) / MB,
@@ -318,6 +336,11 @@ async function main(): Promise<void> {
       wall.restarted = Date.now();
       say(`outage: mosquitto started again at ${((performance.now() - t0) / 60_000).toFixed(1)} min (outbox ${s.terminal.outbox} rows)`);
     }
+    if (ALLOC_PROFILE && !profiling && t >= warmupMs) {
+      profiling = true;
+      for (const c of [terminal, hub]) c.proc.send({ type: 'doorway-soak-alloc-start' });
+      say(`allocation sampling started in both processes at ${(t / 60_000).toFixed(1)} min`);
+    }
     if (snapshotAt.length > 0 && t >= (snapshotAt[0] as number)) {
       snapshotAt.shift();
       say(`heap snapshot ${SNAPSHOTS - snapshotAt.length} of ${SNAPSHOTS} at ${(t / 60_000).toFixed(1)} min`);
@@ -334,7 +357,17 @@ async function main(): Promise<void> {
   // before stopping them (a stop during the write would leave an empty file)
   if (SNAPSHOTS > 0) {
     say('waiting for the last heap snapshots to be written');
-    await Promise.all([fetchText(metricsUrl, 300_000), askHub(hub, ++probeId, 300_000)]);
+    await Promise.all([fetchText(metricsUrl, 300_000), askProbe(hub, ++probeId, 300_000)]);
+  }
+
+  const profiles: Array<{ name: string; file: string }> = [];
+  if (profiling) {
+    for (const c of [terminal, hub]) {
+      const file = join(results, `${c.name}.heapprofile`);
+      const a = await askChild<{ type: 'doorway-soak-alloc-profile'; id: number; error: string | null }>(c, { type: 'doorway-soak-alloc-profile', id: ++probeId, file }, 120_000);
+      if (a && a.error === null) profiles.push({ name: c.name, file });
+      else say(`no allocation profile from the ${c.name}: ${a?.error ?? 'no answer'}`);
+    }
   }
 
   // --- stop: terminal first (it flushes its outbox to the hub), then the hub and the broker ------------
@@ -356,6 +389,11 @@ async function main(): Promise<void> {
     atHub: atHub.n,
     outageEvents: outageEvents && { n: outageEvents.n, atHubAfterS: outageEvents.last !== null && Number.isFinite(wall.restarted) ? (outageEvents.last - wall.restarted) / 1000 : NaN },
   });
+  for (const p of profiles) {
+    const lines = ['', ...allocationReport(`${p.name} (${p.file})`, JSON.parse(readFileSync(p.file, 'utf8')) as SamplingProfile)];
+    for (const line of lines) say(line);
+    printed.push(...lines);
+  }
   writeFileSync(join(results, 'report.txt'), `${printed.join('\n')}\n`);
   say(`samples: ${csvFile}`);
   if (KEEP) say(`work folder kept: ${work} (logs/${SNAPSHOTS > 0 ? ', heap/' : ''})`);
@@ -393,6 +431,8 @@ function report(r: { samples: Sample[]; outage: OutageSummary | null; atHub: num
     rssAnon: tr((s) => s.terminal.rssAnon),
     heap: tr((s) => s.terminal.heapUsed),
     heapFloor: floorTrend((s) => s.terminal.heapUsed),
+    heapAfterGc: tr((s) => s.terminal.heapAfterGc),
+    majorGcs: tr((s) => s.terminal.majorGcs),
     external: tr((s) => s.terminal.external),
     // what RSS is besides buffers awaiting collection: flat while the growth is only dead buffers
     rssLessExternal: tr((s) => s.terminal.rss - s.terminal.external),
@@ -411,6 +451,8 @@ function report(r: { samples: Sample[]; outage: OutageSummary | null; atHub: num
     rssAnon: tr((s) => s.hub.rssAnon),
     heap: tr((s) => s.hub.heapUsed),
     heapFloor: floorTrend((s) => s.hub.heapUsed),
+    heapAfterGc: tr((s) => s.hub.heapAfterGc),
+    majorGcs: tr((s) => s.hub.majorGcs),
     external: tr((s) => s.hub.external),
     fds: tr((s) => s.hub.fds),
     threads: tr((s) => s.hub.threads),
@@ -420,6 +462,8 @@ function report(r: { samples: Sample[]; outage: OutageSummary | null; atHub: num
     eventsDb: tr((s) => s.hub.eventsDb),
     wal: tr((s) => s.hub.hubWal + s.hub.eventsWal),
   };
+  // major collections during the measured window (the probe counts from the process's start)
+  const majorGcsIn = (f: (s: Sample) => number): number => f(soak[soak.length - 1] as Sample) - f(soak[0] as Sample);
   const decisionsPerMinute = ratePerMinute(at, soak.map((s) => s.terminal.decisions));
   const grantsPerMinute = ratePerMinute(at, soak.map((s) => s.terminal.grants));
   const loads = soak.map((s) => s.load1);
@@ -433,11 +477,11 @@ function report(r: { samples: Sample[]; outage: OutageSummary | null; atHub: num
   const row = (name: string, x: Trend, d = 1): string => `| ${name} | ${f(x.first, d)} | ${f(x.last, d)} | ${f(x.perHour, 2)} | ${f(x.max, d)} |`;
   const head = (who: string): string => `| ${who} | first ${r2(edge / 60_000)} min (median) | last ${r2(edge / 60_000)} min (median) | slope per hour | max |\n|---|---|---|---|---|`;
   print(['', head('terminal (doorway run)'),
-    row('RSS, MB', T.rss), row('RSS anonymous (no mapped files), MB', T.rssAnon), row('V8 heap used, MB', T.heap), row(`V8 heap used, lowest per ${r2(floorMs / 60_000)} min, MB`, T.heapFloor), row('external + array buffers, MB', T.external), row('RSS minus external, MB', T.rssLessExternal), row('open fds', T.fds, 0), row('threads', T.threads, 0),
+    row('RSS, MB', T.rss), row('RSS anonymous (no mapped files), MB', T.rssAnon), row('V8 heap used, MB', T.heap), row(`V8 heap used, lowest per ${r2(floorMs / 60_000)} min, MB`, T.heapFloor), row('V8 heap after the last major GC, MB', T.heapAfterGc), row('major GCs since start', T.majorGcs, 0), row('external + array buffers, MB', T.external), row('RSS minus external, MB', T.rssLessExternal), row('open fds', T.fds, 0), row('threads', T.threads, 0),
     row('active handles', T.handles, 0), row('event-loop delay p99, ms', T.loopDelay), row('ffmpeg RSS, MB', T.ffmpeg), row('roster.db, MB', T.rosterDb, 3), row('sync.db (outbox), MB', T.syncDb, 3),
     row('WAL files (roster + sync), MB', T.wal, 3), row('outbox rows', T.outbox, 0)].join('\n'));
   print(['', head('hub (provision hub)'),
-    row('RSS, MB', H.rss), row('RSS anonymous (no mapped files), MB', H.rssAnon), row('V8 heap used, MB', H.heap), row(`V8 heap used, lowest per ${r2(floorMs / 60_000)} min, MB`, H.heapFloor), row('external + array buffers, MB', H.external), row('open fds', H.fds, 0), row('threads', H.threads, 0),
+    row('RSS, MB', H.rss), row('RSS anonymous (no mapped files), MB', H.rssAnon), row('V8 heap used, MB', H.heap), row(`V8 heap used, lowest per ${r2(floorMs / 60_000)} min, MB`, H.heapFloor), row('V8 heap after the last major GC, MB', H.heapAfterGc), row('major GCs since start', H.majorGcs, 0), row('external + array buffers, MB', H.external), row('open fds', H.fds, 0), row('threads', H.threads, 0),
     row('active resources', H.handles, 0), row('event-loop delay p99, ms', H.loopDelay), row('hub.db, MB', H.hubDb, 3), row('events.db, MB', H.eventsDb, 3),
     row('WAL files (hub + events), MB', H.wal, 3)].join('\n'));
   if (o) {
@@ -456,6 +500,7 @@ function report(r: { samples: Sample[]; outage: OutageSummary | null; atHub: num
       terminal_rss_anon_mb_per_hour: j2(T.rssAnon.perHour),
       terminal_heap_mb_first: j2(T.heap.first), terminal_heap_mb_last: j2(T.heap.last), terminal_heap_mb_per_hour: j2(T.heap.perHour),
       terminal_heap_floor_mb_per_hour: j2(T.heapFloor.perHour),
+      terminal_heap_after_gc_mb_per_hour: j2(T.heapAfterGc.perHour), terminal_major_gcs: j2(majorGcsIn((s) => s.terminal.majorGcs)),
       terminal_external_mb_per_hour: j2(T.external.perHour),
       terminal_rss_minus_external_mb_per_hour: j2(T.rssLessExternal.perHour),
       terminal_fds_max: j2(T.fds.max), terminal_fds_per_hour: j2(T.fds.perHour),
@@ -468,6 +513,8 @@ function report(r: { samples: Sample[]; outage: OutageSummary | null; atHub: num
       hub_rss_anon_mb_per_hour: j2(H.rssAnon.perHour),
       hub_heap_mb_first: j2(H.heap.first), hub_heap_mb_last: j2(H.heap.last), hub_heap_mb_per_hour: j2(H.heap.perHour),
       hub_heap_floor_mb_per_hour: j2(H.heapFloor.perHour),
+      hub_heap_after_gc_mb_per_hour: j2(H.heapAfterGc.perHour), hub_major_gcs: j2(majorGcsIn((s) => s.hub.majorGcs)),
+      hub_events_db_mb_last: j2(H.eventsDb.last),
       hub_external_mb_per_hour: j2(H.external.perHour),
       hub_fds_max: j2(H.fds.max), hub_fds_per_hour: j2(H.fds.perHour),
       hub_wal_mb_max: j2(H.wal.max), hub_wal_mb_per_hour: j2(H.wal.perHour),

@@ -20,6 +20,10 @@ export interface Sample {
     rssAnon: number;
     heapUsed: number;
     heapTotal: number;
+    /** V8 heap used right after the last major collection (bench/soak/probe.js): what is alive */
+    heapAfterGc: number;
+    /** major collections since the start */
+    majorGcs: number;
     /** V8's external memory, array buffers included (prom-client reports no separate figure) */
     external: number;
     fds: number;
@@ -40,6 +44,8 @@ export interface Sample {
     rssAnon: number;
     heapUsed: number;
     heapTotal: number;
+    heapAfterGc: number;
+    majorGcs: number;
     external: number;
     arrayBuffers: number;
     fds: number;
@@ -59,6 +65,8 @@ const TERMINAL_COLUMNS: Record<keyof Sample['terminal'], string> = {
   rssAnon: 'rss_anon_mb',
   heapUsed: 'heap_used_mb',
   heapTotal: 'heap_total_mb',
+  heapAfterGc: 'heap_after_gc_mb',
+  majorGcs: 'major_gcs',
   external: 'external_mb',
   fds: 'fds',
   threads: 'threads',
@@ -79,6 +87,8 @@ const HUB_COLUMNS: Record<keyof Sample['hub'], string> = {
   rssAnon: 'rss_anon_mb',
   heapUsed: 'heap_used_mb',
   heapTotal: 'heap_total_mb',
+  heapAfterGc: 'heap_after_gc_mb',
+  majorGcs: 'major_gcs',
   external: 'external_mb',
   arrayBuffers: 'array_buffers_mb',
   fds: 'fds',

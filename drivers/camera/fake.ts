@@ -1,7 +1,7 @@
 import type { Clock } from '../../core/clock';
 import type { CameraError } from './ffmpeg';
 import { Emitter } from './ffmpeg';
-import type { Frame, FrameSource, FrameSourceEvents } from './index';
+import type { Frame, FrameHold, FrameSource, FrameSourceEvents } from './index';
 
 /** A frame of one colour, handy for tests that only need "a frame". */
 export function solidFrame(width: number, height: number, rgb: [number, number, number], capturedAt = 0, seq = 1): Frame {
@@ -16,13 +16,17 @@ export function solidFrame(width: number, height: number, rgb: [number, number, 
 
 /**
  * Scriptable in-memory FrameSource: `push()` delivers a frame now (capturedAt from the clock, seq
- * numbered), `fail()`, `stall()`, `recover()` and `end()` emit the matching events.
+ * numbered), `fail()`, `stall()`, `recover()` and `end()` emit the matching events. Each frame has its
+ * own buffer (nothing is reused); `held` counts the holds not yet released, so a test can see that a
+ * reader hands back every frame it held.
  */
 export class FakeFrameSource implements FrameSource {
   private readonly events = new Emitter<FrameSourceEvents>();
   private last: Frame | null = null;
   private seq = 0;
   running = false;
+  /** Holds taken with hold() and not yet released. */
+  held = 0;
 
   constructor(private readonly clock: Clock) {}
 
@@ -37,6 +41,20 @@ export class FakeFrameSource implements FrameSource {
 
   latest(): Frame | null {
     return this.last;
+  }
+
+  hold(): FrameHold | null {
+    if (!this.last) return null;
+    this.held += 1;
+    let holding = true;
+    return {
+      frame: this.last,
+      release: () => {
+        if (!holding) return;
+        holding = false;
+        this.held -= 1;
+      },
+    };
   }
 
   on<K extends keyof FrameSourceEvents>(event: K, listener: FrameSourceEvents[K]): () => void {

@@ -1,8 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import type { Clock } from '../../core/clock';
 import { TerminalError } from '../../core/errors';
 import { locateProgram, ProgramMissingError, type LocatedProgram, type ProgramName } from '../../core/programs';
+import type { FramePool, PooledBuffer } from './frame-pool';
 
 /** Any failure of a camera source. `detail` is ffmpeg's last error line (no credentials: URLs are masked). */
 export abstract class CameraError extends TerminalError {
@@ -114,27 +118,48 @@ export interface FfmpegFrameProcessOptions {
   width: number;
   height: number;
   clock: Clock;
-  /** Called for every complete RGB24 frame with the time its last byte was read. */
-  onFrame: (data: Buffer, capturedAt: number) => void;
+  /** Where frames are assembled: its buffers are `width * height * 3` bytes; shared across restarts. */
+  pool: FramePool;
+  /**
+   * Called for every complete RGB24 frame with the time its last byte was read. The callee takes over
+   * this process's hold on the buffer and must release it to the pool.
+   */
+  onFrame: (buffer: PooledBuffer, capturedAt: number) => void;
   /** Called once when the child has gone, with ffmpeg's stderr tail. */
   onExit: (info: { code: number | null; signal: string | null; stderr: string[]; spawnError: Error | null }) => void;
 }
 
 const STDERR_LINES = 20;
+const DISCARD_BYTES = 64 * 1024;
 
 /**
- * One ffmpeg child writing raw RGB24 frames to stdout. The child:
+ * One ffmpeg child writing raw RGB24 frames to stdout, a unix socket read into the pool's buffers
+ * (see start()). The child:
  *  - is started through `setpriv --pdeathsig KILL` where available, so the kernel kills it if this
  *    process dies, even by SIGKILL; without setpriv it still dies on its next write (SIGPIPE) and the
  *    RTSP socket timeout bounds a stalled read;
  *  - is never detached, has no stdin (-nostdin), and its stderr is kept only as a bounded tail.
- * Frames are assembled into fresh buffers; nothing is queued beyond the frame being filled.
+ * Frames are read into buffers of the pool; nothing is queued beyond the frame being filled. When
+ * every buffer of the pool is held, the frames read meanwhile are dropped (`dropped`), never written
+ * over a held one.
  */
 export class FfmpegFrameProcess {
   private child: ChildProcess | null = null;
+  private reader: net.Socket | null = null;
+  private closeListener: (() => void) | null = null;
+  private started = false;
+  private stopRequested = false;
+  private spawnError: Error | null = null;
+  private childExit: { code: number | null; signal: string | null } | null = null;
+  private readerClosed = false;
+  /** Where the bytes of a dropped frame are read (allocated the first time one is dropped). */
+  private discard: Buffer | undefined;
   private readonly frameSize: number;
-  private current: Buffer;
+  /** The buffer being filled; null while every buffer is held (the frame being read is dropped). */
+  private current: PooledBuffer | null = null;
   private filled = 0;
+  /** Frames read but not delivered because every buffer of the pool was held. */
+  dropped = 0;
   private readonly stderr: string[] = [];
   private stderrPartial = '';
   private exited = false;
@@ -142,7 +167,9 @@ export class FfmpegFrameProcess {
 
   constructor(private readonly opts: FfmpegFrameProcessOptions) {
     this.frameSize = opts.width * opts.height * 3;
-    this.current = Buffer.allocUnsafe(this.frameSize);
+    if (opts.pool.frameBytes !== this.frameSize) {
+      throw new RangeError(`frame pool buffers hold ${opts.pool.frameBytes} bytes; ${opts.width}x${opts.height} RGB24 frames need ${this.frameSize}`);
+    }
   }
 
   get pid(): number | null {
@@ -153,59 +180,158 @@ export class FfmpegFrameProcess {
     return this.exited;
   }
 
+  /**
+   * Starts the decoder. Its stdout is one end of a unix socket whose other end is read with net's
+   * `onread`, straight into the pool's buffers: a pipe read allocates a fresh 64 KB Buffer per read
+   * (23 MB/s at 640x480, 25 fps), which kept V8's external memory churning and forced a major
+   * collection about every second (bench:soak). The socket is made in a fresh 0700 folder (only this
+   * user can connect to it) that is removed once connected; so the child is spawned a few ms after
+   * start() returns (`pid` is null until then).
+   */
   start(): void {
+    if (this.started) return;
+    this.started = true;
+    let dir: string;
+    try {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'doorway-frames-'));
+    } catch (e) {
+      queueMicrotask(() => this.finish({ code: null, signal: null, spawnError: e as Error }));
+      return;
+    }
+    const address = path.join(dir, 'frames.sock');
+    const server = net.createServer((writeEnd) => {
+      this.closeListener?.();
+      if (this.stopRequested) {
+        writeEnd.destroy();
+        this.reader?.destroy();
+        return;
+      }
+      this.spawnChild(writeEnd);
+      // the child has its own copy of this end
+      writeEnd.destroy();
+    });
+    let listening = true;
+    // stops listening and removes the socket and its folder, once (connected, failed or stopped early)
+    this.closeListener = () => {
+      if (!listening) return;
+      listening = false;
+      server.close();
+      fs.rmSync(address, { force: true });
+      try {
+        fs.rmdirSync(dir);
+      } catch {
+        // gone already; it held nothing but the socket
+      }
+    };
+    server.on('error', (e) => {
+      this.closeListener?.();
+      this.reader?.destroy();
+      this.finish({ code: null, signal: null, spawnError: e });
+    });
+    server.listen(address, () => {
+      if (this.stopRequested) return;
+      const reader = net.connect({
+        path: address,
+        onread: { buffer: () => this.readTarget(), callback: (n: number) => this.onRead(n) },
+      });
+      this.reader = reader;
+      reader.on('error', () => {
+        // the child's end closing is the end of the stream; errors end it the same way
+      });
+      reader.on('close', () => {
+        this.readerClosed = true;
+        if (this.stopRequested && !this.child) this.finish({ code: null, signal: null, spawnError: null });
+        else this.maybeFinish();
+      });
+    });
+  }
+
+  private spawnChild(stdout: net.Socket): void {
     const setpriv = findSetpriv();
     const [cmd, args] = setpriv
       ? [setpriv, ['--pdeathsig', 'KILL', '--', this.opts.ffmpegPath, ...this.opts.args]]
       : [this.opts.ffmpegPath, [...this.opts.args]];
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: false });
+    const child = spawn(cmd, args, { stdio: ['ignore', stdout, 'pipe'], detached: false });
     this.child = child;
-    let spawnError: Error | null = null;
     child.on('error', (err) => {
-      spawnError = err;
+      this.spawnError = err;
+      // no child: nothing will write to the socket
+      this.reader?.destroy();
     });
-    child.stdout?.on('data', (chunk: Buffer) => this.onData(chunk));
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (s: string) => this.onStderr(s));
     child.on('close', (code, signal) => {
-      this.exited = true;
-      if (this.stderrPartial) this.pushStderr(this.stderrPartial);
-      // setpriv reports a missing ffmpeg on stderr with exit code 127 rather than a spawn error.
-      if (!spawnError && code === 127 && this.stderr.some((l) => /No such file|not found/i.test(l))) {
-        spawnError = Object.assign(new Error(`spawn ${this.opts.ffmpegPath} ENOENT`), { code: 'ENOENT' });
-      }
-      this.opts.onExit({ code, signal, stderr: [...this.stderr], spawnError });
-      for (const w of this.exitWaiters.splice(0)) w();
+      this.childExit = { code, signal };
+      this.maybeFinish();
     });
+  }
+
+  /** Once the child has gone and everything it wrote has been read. */
+  private maybeFinish(): void {
+    if (!this.childExit || !this.readerClosed) return;
+    const { code, signal } = this.childExit;
+    let spawnError = this.spawnError;
+    if (this.stderrPartial) this.pushStderr(this.stderrPartial);
+    this.stderrPartial = '';
+    // setpriv reports a missing ffmpeg on stderr with exit code 127 rather than a spawn error.
+    if (!spawnError && code === 127 && this.stderr.some((l) => /No such file|not found/i.test(l))) {
+      spawnError = Object.assign(new Error(`spawn ${this.opts.ffmpegPath} ENOENT`), { code: 'ENOENT' });
+    }
+    this.finish({ code, signal, spawnError });
+  }
+
+  private finish(info: { code: number | null; signal: string | null; spawnError: Error | null }): void {
+    if (this.exited) return;
+    this.exited = true;
+    // a partly filled frame of a child that has gone is never delivered: its buffer goes back
+    if (this.current) this.opts.pool.release(this.current);
+    this.current = null;
+    this.opts.onExit({ ...info, stderr: [...this.stderr] });
+    for (const w of this.exitWaiters.splice(0)) w();
   }
 
   /** SIGTERM, then SIGKILL if the child is still there after `killTimeoutMs`. Resolves once it has gone. */
   async stop(killTimeoutMs: number): Promise<void> {
-    const child = this.child;
-    if (!child || this.exited) return;
+    if (!this.started || this.exited) return;
+    this.stopRequested = true;
     const gone = new Promise<void>((resolve) => this.exitWaiters.push(resolve));
+    const child = this.child;
+    if (!child) {
+      // not spawned yet: it will not be; the reader's close finishes
+      this.closeListener?.();
+      this.reader?.destroy();
+      if (!this.reader) this.finish({ code: null, signal: null, spawnError: null });
+      await gone;
+      return;
+    }
     child.kill('SIGTERM');
     const timer = this.opts.clock.setTimeout(() => {
-      if (!this.exited) child.kill('SIGKILL');
+      if (!this.childExit) child.kill('SIGKILL');
     }, killTimeoutMs);
     await gone;
     timer.cancel();
   }
 
-  private onData(chunk: Buffer): void {
-    let off = 0;
-    while (off < chunk.length) {
-      const n = Math.min(this.frameSize - this.filled, chunk.length - off);
-      chunk.copy(this.current, this.filled, off, off + n);
-      this.filled += n;
-      off += n;
-      if (this.filled === this.frameSize) {
-        const frame = this.current;
-        this.current = Buffer.allocUnsafe(this.frameSize);
-        this.filled = 0;
-        this.opts.onFrame(frame, this.opts.clock.now());
-      }
-    }
+  /** Where the next read goes: the rest of the frame being filled, or a scratch buffer for a dropped frame. */
+  private readTarget(): Uint8Array {
+    // a buffer is taken at a frame's first byte, so a dropped frame is dropped whole
+    if (this.filled === 0 && !this.current && !this.exited) this.current = this.opts.pool.acquire();
+    if (this.current) return this.current.data.subarray(this.filled);
+    this.discard ??= Buffer.allocUnsafe(DISCARD_BYTES);
+    return this.discard.subarray(0, Math.min(DISCARD_BYTES, this.frameSize - this.filled));
+  }
+
+  /** The socket's read callback: `n` bytes went where readTarget() said. Always keeps reading. */
+  private onRead(n: number): boolean {
+    if (this.exited) return true;
+    this.filled += n;
+    if (this.filled < this.frameSize) return true;
+    const frame = this.current;
+    this.current = null;
+    this.filled = 0;
+    if (frame) this.opts.onFrame(frame, this.opts.clock.now());
+    else this.dropped += 1;
+    return true;
   }
 
   private onStderr(s: string): void {

@@ -12,7 +12,8 @@ import {
   type CameraError,
   type FfmpegDialect,
 } from './ffmpeg';
-import type { Frame, FrameSource, FrameSourceEvents } from './index';
+import { FramePool, LatestFrame } from './frame-pool';
+import type { Frame, FrameHold, FrameSource, FrameSourceEvents } from './index';
 
 export const fileSourceConfigSchema = z.strictObject({
   input: z.discriminatedUnion('kind', [
@@ -61,8 +62,7 @@ export class FileSource implements FrameSource {
   private readonly events: Emitter<FrameSourceEvents>;
   private readonly log: Logger;
   private proc: FfmpegFrameProcess | null = null;
-  private last: Frame | null = null;
-  private seq = 0;
+  private readonly frames: LatestFrame;
   private stopped = false;
 
   constructor(
@@ -72,6 +72,7 @@ export class FileSource implements FrameSource {
   ) {
     this.log = deps.logger.child({ module: 'camera', source: 'file' });
     this.events = new Emitter((err) => this.log.error({ err: String(err) }, 'frame source listener failed'));
+    this.frames = new LatestFrame(new FramePool(config.width * config.height * 3), config.width, config.height);
   }
 
   on<K extends keyof FrameSourceEvents>(event: K, listener: FrameSourceEvents[K]): () => void {
@@ -79,7 +80,16 @@ export class FileSource implements FrameSource {
   }
 
   latest(): Frame | null {
-    return this.last;
+    return this.frames.latest();
+  }
+
+  hold(): FrameHold | null {
+    return this.frames.hold();
+  }
+
+  /** Frames not delivered because every buffer of the frame pool was held. */
+  get dropped(): number {
+    return this.proc?.dropped ?? 0;
   }
 
   get pid(): number | null {
@@ -103,18 +113,17 @@ export class FileSource implements FrameSource {
       width: this.config.width,
       height: this.config.height,
       clock: this.deps.clock,
-      onFrame: (data, capturedAt) => {
-        if (this.stopped) return;
-        const frame: Frame = { width: this.config.width, height: this.config.height, format: 'rgb24', data, capturedAt, seq: ++this.seq };
-        this.last = frame;
-        this.events.emit('frame', frame);
+      pool: this.frames.pool,
+      onFrame: (buffer, capturedAt) => {
+        if (this.stopped) return this.frames.pool.release(buffer);
+        this.events.emit('frame', this.frames.publish(buffer, capturedAt));
       },
       onExit: (info) => {
         if (this.stopped) return;
         if (info.spawnError && (info.spawnError as NodeJS.ErrnoException).code === 'ENOENT') {
           this.emitError(new FfmpegMissingError(`ffmpeg vanished from ${ffmpeg.path}: install it with \`apt-get install -y ffmpeg\``));
-        } else if (info.code === 0 && this.seq > 0) {
-          this.events.emit('end', { frames: this.seq });
+        } else if (info.code === 0 && this.frames.count > 0) {
+          this.events.emit('end', { frames: this.frames.count });
         } else {
           this.emitError(classifyFfmpegExit(info.stderr, info.code, info.signal));
         }

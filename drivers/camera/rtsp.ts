@@ -13,7 +13,8 @@ import {
   type CameraError,
   type FfmpegDialect,
 } from './ffmpeg';
-import type { Frame, FrameSource, FrameSourceEvents } from './index';
+import { FramePool, LatestFrame, type PooledBuffer } from './frame-pool';
+import type { Frame, FrameHold, FrameSource, FrameSourceEvents } from './index';
 
 export const rtspSourceConfigSchema = z.strictObject({
   url: z.string().regex(/^rtsps?:\/\//, 'must be an rtsp:// or rtsps:// URL'),
@@ -99,8 +100,7 @@ export class RtspSource implements FrameSource {
   private readonly log: Logger;
   private state: State = 'idle';
   private proc: FfmpegFrameProcess | null = null;
-  private last: Frame | null = null;
-  private seq = 0;
+  private readonly frames: LatestFrame;
   private lastProgress = 0;
   private watchdog: TimerHandle | null = null;
   private restartTimer: TimerHandle | null = null;
@@ -109,6 +109,8 @@ export class RtspSource implements FrameSource {
   private stalled = false;
   private framesSinceSpawn = 0;
   private restarts = 0;
+  /** Frames dropped by decoders that have gone (stats()). */
+  private dropped = 0;
 
   constructor(
     private readonly config: RtspSourceConfig,
@@ -117,6 +119,7 @@ export class RtspSource implements FrameSource {
   ) {
     this.log = deps.logger.child({ module: 'camera', source: 'rtsp' });
     this.events = new Emitter((err) => this.log.error({ err: String(err) }, 'frame source listener failed'));
+    this.frames = new LatestFrame(new FramePool(config.width * config.height * 3), config.width, config.height);
   }
 
   on<K extends keyof FrameSourceEvents>(event: K, listener: FrameSourceEvents[K]): () => void {
@@ -124,7 +127,11 @@ export class RtspSource implements FrameSource {
   }
 
   latest(): Frame | null {
-    return this.last;
+    return this.frames.latest();
+  }
+
+  hold(): FrameHold | null {
+    return this.frames.hold();
   }
 
   /** pid of the current ffmpeg child (tests use it to prove it is gone). */
@@ -132,8 +139,9 @@ export class RtspSource implements FrameSource {
     return this.proc && !this.proc.hasExited ? this.proc.pid : null;
   }
 
-  stats(): { seq: number; restarts: number; state: State } {
-    return { seq: this.seq, restarts: this.restarts, state: this.state };
+  /** `dropped`: frames not delivered because every buffer of the frame pool was held, over all restarts. */
+  stats(): { seq: number; restarts: number; state: State; dropped: number } {
+    return { seq: this.frames.count, restarts: this.restarts, state: this.state, dropped: this.dropped + (this.proc?.dropped ?? 0) };
   }
 
   start(): void {
@@ -177,8 +185,10 @@ export class RtspSource implements FrameSource {
       width: this.config.width,
       height: this.config.height,
       clock: this.deps.clock,
-      onFrame: (data, capturedAt) => this.onFrame(data, capturedAt),
+      pool: this.frames.pool,
+      onFrame: (buffer, capturedAt) => this.onFrame(buffer, capturedAt),
       onExit: (info) => {
+        this.dropped += proc.dropped;
         if (this.proc !== proc || this.state === 'stopped') return;
         this.proc = null;
         let error: CameraError;
@@ -197,12 +207,14 @@ export class RtspSource implements FrameSource {
     this.log.debug({ url: maskUrl(this.config.url), pid: proc.pid, decoder: this.config.decoder }, 'decoder started');
   }
 
-  private onFrame(data: Buffer, capturedAt: number): void {
-    if (this.state === 'stopped') return;
+  private onFrame(buffer: PooledBuffer, capturedAt: number): void {
+    if (this.state === 'stopped') {
+      this.frames.pool.release(buffer);
+      return;
+    }
     this.lastProgress = this.deps.clock.monotonic();
     this.framesSinceSpawn += 1;
-    const frame: Frame = { width: this.config.width, height: this.config.height, format: 'rgb24', data, capturedAt, seq: ++this.seq };
-    this.last = frame;
+    const frame = this.frames.publish(buffer, capturedAt);
     if (this.downSince !== null) {
       const info = { downMs: this.deps.clock.monotonic() - this.downSince, attempts: this.failures };
       this.downSince = null;

@@ -35,11 +35,19 @@ export interface HalfGray {
   data: Float32Array;
 }
 
-export function halfGray(frame: RawFrame): HalfGray {
+/**
+ * The half-resolution smoothed luma of a frame. `into` (its data reused when the size fits) and `scratch`
+ * (at least a quarter of the frame's pixels) let a caller that runs per frame keep its buffers: each
+ * image is 300 KB at 640x480, three of them a frame otherwise.
+ */
+export function halfGray(frame: RawFrame, into?: HalfGray, scratch?: Float32Array): HalfGray {
   const w = frame.width >> 1, h = frame.height >> 1;
   const src = frame.data, s = frame.width * 3;
   const [ri, bi] = frame.format === 'rgb24' ? [0, 2] : [2, 0];
-  const raw = new Float32Array(w * h);
+  // the output holds the unsmoothed luma first (read only by the horizontal pass), then the result
+  const out = into && into.data.length === w * h ? into.data : new Float32Array(w * h);
+  const tmp = scratch && scratch.length >= w * h ? scratch : new Float32Array(w * h);
+  const raw = out;
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       let acc = 0;
@@ -51,7 +59,6 @@ export function halfGray(frame: RawFrame): HalfGray {
       raw[y * w + x] = acc / 4;
     }
   }
-  const tmp = new Float32Array(w * h), out = new Float32Array(w * h);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       const i = y * w + x;
@@ -65,6 +72,11 @@ export function halfGray(frame: RawFrame): HalfGray {
       const u = tmp[y > 0 ? i - w : i] as number, d = tmp[y < h - 1 ? i + w : i] as number;
       out[i] = (u + 2 * (tmp[i] as number) + d) / 4;
     }
+  }
+  if (into && into.data === out) {
+    into.width = w;
+    into.height = h;
+    return into;
   }
   return { width: w, height: h, data: out };
 }
@@ -149,14 +161,23 @@ export function flowBlocks(box: Box): { face: [number, number, number]; ring: Ar
   return { face, ring };
 }
 
-/** Frame-to-frame face and background translations over one face track. One instance per track. */
+/**
+ * Frame-to-frame face and background translations over one face track. One instance per track; it keeps
+ * two half-resolution images (this frame's and the previous one's, swapped each frame) and one scratch
+ * image, allocated on its first frame, not per frame.
+ */
 export class RingFlow {
   private prev: HalfGray | null = null;
+  private spare: HalfGray | undefined;
+  private scratch: Float32Array | undefined;
 
   observe(frame: RawFrame, box: Box): FlowSample {
-    const cur = halfGray(frame);
+    const n = (frame.width >> 1) * (frame.height >> 1);
+    if (!this.scratch || this.scratch.length < n) this.scratch = new Float32Array(n);
+    const cur = halfGray(frame, this.spare, this.scratch);
     const prev = this.prev;
     this.prev = cur;
+    this.spare = prev ?? undefined;
     const blocks = flowBlocks(box);
     if (!prev || prev.width !== cur.width || prev.height !== cur.height) return { face: null, ring: blocks.ring.map(() => null) };
     const full = (s: Shift | null): Shift | null => (s ? [s[0] * 2, s[1] * 2] : null);

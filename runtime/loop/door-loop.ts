@@ -22,7 +22,14 @@ export interface LoopFrame extends RawFrame {
 }
 
 export interface FrameProvider {
+  /** The newest frame, for its capture time (the stall check). */
   latest(): LoopFrame | null;
+  /**
+   * The newest frame, held: its pixels stay as they are until `release()` (the camera refills a small
+   * pool of buffers, drivers/camera/frame-pool.ts). The loop holds the frame it works on and hands it
+   * back when the frame has been processed, or at once when it is not new.
+   */
+  hold(): { frame: LoopFrame; release(): void } | null;
 }
 
 export interface FaceAnalyzer {
@@ -151,12 +158,14 @@ export class DoorLoop {
    */
   async step(): Promise<boolean> {
     if (this.inFlight) return false;
-    const frame = this.deps.frames.latest();
-    if (!frame || frame.seq === this.lastSeq) {
+    const held = this.deps.frames.hold();
+    if (!held || held.frame.seq === this.lastSeq) {
+      held?.release();
       this.endStaleTracks();
       this.lastProgress = this.deps.clock.monotonic();
       return false;
     }
+    const frame = held.frame;
     this.inFlight = true;
     this.lastSeq = frame.seq;
     try {
@@ -167,6 +176,7 @@ export class DoorLoop {
       this.log.error({ code, err: e instanceof Error ? e.message : String(e) }, 'decision path failed; door stays locked');
       this.deps.emit({ type: 'error', at: this.deps.clock.now(), code, message: e instanceof Error ? e.message : String(e) });
     } finally {
+      held.release();
       this.inFlight = false;
       this.framesProcessed++;
       this.lastProgress = this.deps.clock.monotonic();

@@ -295,7 +295,7 @@ export class Terminal {
       this.loop = new DoorLoop({
         clock: this.clock,
         logger: this.log,
-        frames: { latest: () => this.deps.camera.latest() },
+        frames: { latest: () => this.deps.camera.latest(), hold: () => this.deps.camera.hold() },
         pipeline: faces,
         identifier: { search: (e, k) => (this.faceOff ? [] : identifier.search(e, k)) },
         ...(adaptation ? { passages: (p: Passage) => adaptation.learn(p) } : {}),

@@ -32,6 +32,9 @@ export class GatedSource implements FrameSource {
   latest(): ReturnType<FrameSource['latest']> {
     return this.open ? this.inner.latest() : null;
   }
+  hold(): ReturnType<FrameSource['hold']> {
+    return this.open ? this.inner.hold() : null;
+  }
   on<K extends keyof FrameSourceEvents>(event: K, listener: FrameSourceEvents[K]): () => void {
     return this.inner.on(event, listener);
   }

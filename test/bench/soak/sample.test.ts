@@ -11,6 +11,8 @@ function sample(t: number, over: Partial<Sample['terminal']> = {}): Sample {
       rssAnon: 180.5,
       heapUsed: 23.763229370117188,
       heapTotal: 58.97,
+      heapAfterGc: 21.25,
+      majorGcs: 3,
       external: 33.5,
       fds: 35,
       threads: 13,
@@ -31,6 +33,8 @@ function sample(t: number, over: Partial<Sample['terminal']> = {}): Sample {
       rssAnon: 90.25,
       heapUsed: NaN, // the probe did not answer
       heapTotal: NaN,
+      heapAfterGc: NaN,
+      majorGcs: NaN,
       external: NaN,
       arrayBuffers: NaN,
       fds: 27,

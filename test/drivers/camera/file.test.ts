@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { SystemClock } from '../../../core/clock';
 import { silentLogger } from '../../../core/log';
-import { CameraCodecError, CameraNotFoundError, FileSource, fileSourceConfigSchema, type Frame } from '../../../drivers/camera';
+import { CameraCodecError, CameraNotFoundError, DEFAULT_FRAME_BUFFERS, FileSource, fileSourceConfigSchema, type Frame, type FrameHold } from '../../../drivers/camera';
 import { fileFfmpegArgs } from '../../../drivers/camera/file';
 import { makeTestImages, makeTestVideo } from '../../harness/rtsp';
 import { alive, once } from './wait';
@@ -17,7 +17,8 @@ describe('FileSource', () => {
     const video = makeTestVideo({ seconds: 2, width: 320, height: 240, fps: 25 });
     const src = new FileSource(fileSourceConfigSchema.parse({ input: { kind: 'video', path: video }, width: 160, height: 120 }), deps());
     const frames: Frame[] = [];
-    src.on('frame', (f) => frames.push(f));
+    // the source reuses its buffers: a frame kept past its handler is a copy (or a hold)
+    src.on('frame', (f) => frames.push({ ...f, data: Buffer.from(f.data) }));
     const ended = once(src, 'end');
     src.start();
     expect(await ended).toEqual({ frames: 50 });
@@ -37,7 +38,7 @@ describe('FileSource', () => {
       let exe = '';
       src.on('frame', (f) => {
         // The program the child runs (setpriv execs it in place): which ffmpeg was taken.
-        if (frames.push(f) === 1) exe = fs.readlinkSync(`/proc/${src.pid ?? -1}/exe`);
+        if (frames.push({ ...f, data: Buffer.from(f.data) }) === 1) exe = fs.readlinkSync(`/proc/${src.pid ?? -1}/exe`);
       });
       const ended = once(src, 'end');
       src.start();
@@ -61,6 +62,25 @@ describe('FileSource', () => {
     expect(meanDiff(registry[10]!.data, system[40]!.data)).toBeGreaterThan(meanDiff(registry[10]!.data, system[10]!.data));
   });
 
+  it('never writes a new frame over a held one: frames with no free buffer are dropped until one is handed back', async () => {
+    const video = makeTestVideo({ seconds: 2, width: 320, height: 240, fps: 25 });
+    const src = new FileSource(fileSourceConfigSchema.parse({ input: { kind: 'video', path: video }, width: 64, height: 48 }), deps());
+    // a reader that holds every frame it sees and hands none back, keeping a copy to compare
+    const held: Array<{ hold: FrameHold; copy: Buffer }> = [];
+    src.on('frame', () => {
+      const hold = src.hold();
+      if (hold) held.push({ hold, copy: Buffer.from(hold.frame.data) });
+    });
+    const ended = once(src, 'end');
+    src.start();
+    await ended;
+    // the pool's buffers, each held, each with the pixels of its own frame; the other frames were dropped
+    expect(held.map((h) => h.hold.frame.seq)).toEqual(Array.from({ length: DEFAULT_FRAME_BUFFERS }, (_, i) => i + 1));
+    expect(held.every((h) => h.hold.frame.data.equals(h.copy))).toBe(true);
+    expect(src.dropped).toBe(50 - DEFAULT_FRAME_BUFFERS);
+    for (const h of held) h.hold.release();
+  });
+
   it('asks the registry ffmpeg for -vsync and Debian\'s for -fps_mode (ffmpeg 4.1 has no -fps_mode)', () => {
     const c = fileSourceConfigSchema.parse({ input: { kind: 'video', path: '/x.mp4' } });
     expect(fileFfmpegArgs(c, 'current').join(' ')).toContain('-fps_mode passthrough');
@@ -82,11 +102,26 @@ describe('FileSource', () => {
     let n = 0;
     const past = new Promise<void>((resolve) => src.on('frame', () => { if (++n === 120) resolve(); }));
     src.start();
-    const pid = src.pid;
     await past;
+    const pid = src.pid;
     await src.stop();
     expect(pid).not.toBeNull();
     expect(alive(pid ?? -1)).toBe(false);
+  });
+
+  it('stops cleanly when stopped before its decoder started, leaving no decoder and no socket folder behind', async () => {
+    const video = makeTestVideo({ seconds: 2, width: 320, height: 240, fps: 25 });
+    const folders = (): string[] => fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('doorway-frames-'));
+    const before = new Set(folders());
+    const src = new FileSource(fileSourceConfigSchema.parse({ input: { kind: 'video', path: video }, width: 64, height: 48 }), deps());
+    let frames = 0;
+    src.on('frame', () => frames++);
+    src.start();
+    await src.stop();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(src.pid).toBeNull();
+    expect(frames).toBe(0);
+    expect(folders().filter((n) => !before.has(n))).toEqual([]);
   });
 
   it('paces at the file rate only in realtime mode and loops only when asked', () => {

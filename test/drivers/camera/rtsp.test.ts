@@ -190,6 +190,8 @@ describe('RtspSource watchdog and backoff (fake clock, a stand-in ffmpeg that ne
     src.on('restarting', (r) => restarts.push(r.delayMs));
     try {
       src.start();
+      // the decoder is spawned once its frame socket is connected, a few ms after start()
+      await waitFor(() => src.pid, 10_000, 'the stand-in ffmpeg');
       const firstPid = src.pid;
       clock.advance(999);
       expect(stalls).toEqual([]);
@@ -200,8 +202,8 @@ describe('RtspSource watchdog and backoff (fake clock, a stand-in ffmpeg that ne
       clock.advance(299);
       expect(src.pid).toBeNull();
       clock.advance(1);
-      expect(src.pid).not.toBeNull();
-      expect(src.pid).not.toBe(firstPid);
+      const secondPid = await waitFor(() => src.pid, 10_000, 'the stand-in ffmpeg started again');
+      expect(secondPid).not.toBe(firstPid);
       // The watchdog polls every stallTimeoutMs/5, so a stall is seen within [timeout, timeout * 1.2].
       clock.advance(1_200);
       await waitFor(() => restarts.length === 2, 10_000, 'second restart');

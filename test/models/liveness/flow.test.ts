@@ -78,6 +78,16 @@ describe('face-against-background motion', () => {
     expect(((s as [number, number])[1] * 2)).toBeCloseTo(-0.7, 1);
   });
 
+  it('computes the same half-resolution image into reused buffers as into fresh ones', () => {
+    const fresh = halfGray(frame([1, 2], [0.5, 0]));
+    const reused = halfGray(frame([0, 0], [0, 0]));
+    const scratch = new Float32Array(reused.data.length);
+    const again = halfGray(frame([1, 2], [0.5, 0]), reused, scratch);
+    expect(again).toBe(reused);
+    expect(again.data).toEqual(fresh.data);
+    expect([again.width, again.height]).toEqual([fresh.width, fresh.height]);
+  });
+
   it('gives no measurement for a block without texture instead of a wrong one', () => {
     const a = halfGray(frame([0, 0], [0, 0], true));
     const b = halfGray(frame([0, 0], [2, 1], true));

@@ -1,9 +1,10 @@
 import { FakeClock } from '../../../core/clock';
 import { silentLogger } from '../../../core/log';
+import { FakeFrameSource } from '../../../drivers/camera';
 import type { FaceResult, ProcessOptions } from '../../../models/pipeline';
 import type { Box } from '../../../models/nms';
 import type { PersonFacts } from '../../../runtime/decision/policy';
-import { DoorLoop, type DoorLoopDeps, type LivenessOutcome, type LoopConfig, type LoopEvent, type LoopFrame } from '../../../runtime/loop/door-loop';
+import { DoorLoop, type DoorLoopDeps, type LivenessOutcome, type LoopConfig, type LoopEvent } from '../../../runtime/loop/door-loop';
 
 const DOOR = { doorId: 'gate-1', buildingId: 'b-7', timeZone: 'Asia/Shanghai' };
 
@@ -35,8 +36,8 @@ const resident: PersonFacts = { personId: 'p-ana', status: 'active', authorisati
 
 class Harness {
   clock = new FakeClock(Date.UTC(2026, 5, 1, 4, 0, 0)); // 12:00 in Shanghai
-  seq = 0;
-  frame: LoopFrame | null = null;
+  /** The camera: the loop holds the frame it works on (hold counts what it has not handed back). */
+  camera = new FakeFrameSource(this.clock);
   /** What the fake pipeline returns for the next frames. */
   faces: FaceResult[] = [];
   calls: ProcessOptions[] = [];
@@ -53,11 +54,12 @@ class Harness {
   loop: DoorLoop;
 
   constructor(cfg: LoopConfig = config, passages?: DoorLoopDeps['passages']) {
+    this.camera.start();
     this.loop = new DoorLoop({
       ...(passages ? { passages } : {}),
       clock: this.clock,
       logger: silentLogger(),
-      frames: { latest: () => this.frame },
+      frames: this.camera,
       pipeline: {
         process: async (_f, opts) => {
           this.calls.push(opts);
@@ -86,7 +88,7 @@ class Harness {
   /** A new camera frame 40 ms after the previous one, then one loop step. */
   async next(): Promise<boolean> {
     this.clock.advance(40);
-    this.frame = { width: 4, height: 4, format: 'rgb24', data: new Uint8Array(48), capturedAt: this.clock.now(), seq: ++this.seq };
+    this.camera.push({ width: 4, height: 4, data: Buffer.alloc(48) });
     return this.loop.step();
   }
 
@@ -240,6 +242,24 @@ describe('door loop', () => {
     expect(h.grants).toBe(0);
     expect(h.events.filter((e) => e.type === 'error')).toHaveLength(5);
     expect(h.events[0]).toMatchObject({ type: 'error', code: 'internal', message: 'onnx session crashed' });
+    expect(h.camera.held).toBe(0); // a failed run hands its frame back too
+  });
+
+  it('holds the frame it works on until the pipeline run ends, and hands back a frame it does not process', async () => {
+    const h = new Harness();
+    h.faces = [face(BOX, 1)];
+    h.holdPipeline = true;
+    const first = h.next();
+    expect(h.camera.held).toBe(1); // the frame in the pipeline: its camera buffer must not be refilled
+    await h.next(); // a newer frame while the run is in flight: not taken
+    expect(h.camera.held).toBe(1);
+    h.release?.();
+    await first;
+    expect(h.camera.held).toBe(0);
+    h.holdPipeline = false;
+    await h.loop.step(); // the newer frame
+    await h.loop.step(); // nothing new: held for the comparison and handed back at once
+    expect(h.camera.held).toBe(0);
   });
 
   it('never runs two pipelines at once and never processes the same frame twice', async () => {
