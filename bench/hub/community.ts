@@ -15,6 +15,7 @@ import type { HubDb } from '../../provisioning/db';
 import { newPhotoKey } from '../../provisioning/photos';
 import { maskIdNumber } from '../../provisioning/api/realname';
 import { encodeEmbedding, type AuthorisationIn } from '../../runtime/roster/batch';
+import { rng } from '../../test/fixtures/random';
 
 export const BUILDINGS = 966;
 export const MANAGERS = 683;
@@ -35,18 +36,6 @@ export const managerId = (i: number): string => `mgr-${String(i + 1).padStart(3,
 export function managerBuildings(i: number): string[] {
   const extra = MANAGERS + i;
   return extra < BUILDINGS ? [buildingId(i), buildingId(extra)] : [buildingId(i)];
-}
-
-/** A small seeded generator (mulberry32): the same community for the same seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const SURNAMES = '王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤';

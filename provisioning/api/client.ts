@@ -10,6 +10,7 @@ import { request as httpsRequest } from 'node:https';
 import { TerminalError } from '../../core/errors';
 import { ROOT_AUTH_SCHEME, signRootToken } from '../operators/root';
 import type { RolloutView } from '../update/rollouts';
+import type { PassRecord } from '../db';
 import type { Problem } from './problem';
 
 export type { RolloutView };
@@ -304,20 +305,8 @@ export interface PassIn {
   uses?: number;
   label?: string;
 }
-export interface PassInfo {
-  passId: string;
-  doors: string[];
-  buildings: string[];
-  notBefore: number;
-  notAfter: number;
-  uses: number;
-  label: string | null;
-  issuedBy: string;
-  issuedAt: number;
-  revokedAt: number | null;
-  revokedBy: string | null;
-  used: number;
-}
+/** A visitor pass as the API answers it: the hub database's record. */
+export type PassInfo = PassRecord;
 export interface IssuedPass {
   pass: PassInfo;
   text: string;

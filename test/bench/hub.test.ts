@@ -1,5 +1,6 @@
 import { InvalidInputError } from '../../core/errors';
-import { BUILDINGS, MANAGERS, managerBuildings, residentName, rng } from '../../bench/hub/community';
+import { BUILDINGS, MANAGERS, managerBuildings, residentName } from '../../bench/hub/community';
+import { rng } from '../fixtures/random';
 import { figureOf, parseHubBenchArgs, thinkTime } from '../../bench/hub/figures';
 
 describe('bench:hub arguments', () => {
