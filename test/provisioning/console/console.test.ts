@@ -4,12 +4,13 @@
  * real terminal started from its bundle (real models, ffmpeg reading the franck video, fake GPIO).
  * Tenants register with real photos of a face through the API as the tenant app does.
  *
- * Each run saves a screenshot of every page under docs/console/ (1280x800; Simplified Chinese, and
- * login and queue in English too), for a reviewer to look at.
+ * Each run saves a screenshot of every page (1280x800; Simplified Chinese, and login and queue in
+ * English too) under .cache/screenshots/console; `npm run show:console` writes them to docs/console/,
+ * the committed ones a reviewer looks at, so a test run leaves the tree as it was.
  */
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { SystemClock } from '../../../core/clock';
 import { silentLogger } from '../../../core/log';
@@ -29,7 +30,8 @@ import { IDENTITIES, NEW_PASSWORD } from '../../harness/hub-api';
 import { waitFor } from '../../harness/wait';
 
 const PASS = 'console-test-passphrase';
-const SHOTS = join(__dirname, '../../../docs/console');
+/** Where the screenshots go: `.cache/screenshots/console` (not tracked), or docs/console with `npm run show:console`. */
+const SHOTS = resolve(process.env['DOORWAY_SCREENSHOTS'] ?? join(__dirname, '../../../.cache/screenshots/console'));
 /** The alerts board's promise: a sighting is on screen within this long of the hub receiving it. */
 const SIGHTING_TO_SCREEN_MS = 2000;
 
