@@ -145,7 +145,7 @@ describe('the web console in a real browser', () => {
       await page.reload();
       await page.getByRole('heading', { name: 'Log in' }).waitFor();
       expect(await page.getAttribute('html', 'lang')).toBe('en');
-      await expect(page.getByLabel('Account').isVisible()).resolves.toBe(true);
+      await page.getByLabel('Account').waitFor({ timeout: 10_000 });
       await page.getByLabel('Language').selectOption('zh-CN');
       await page.getByRole('heading', { name: '登录' }).waitFor();
     } finally {
@@ -171,8 +171,8 @@ describe('the web console in a real browser', () => {
 
       await page.getByRole('button', { name: `审核 ${IDENTITIES[0]!.name} 的注册` }).click();
       const review = page.getByRole('region', { name: `审核 ${IDENTITIES[0]!.name} 的注册` });
-      await expect(review.getByText('1101**********4512').isVisible()).resolves.toBe(true);
-      await expect(review.getByText('已核验').isVisible()).resolves.toBe(true);
+      await review.getByText('1101**********4512').waitFor({ timeout: 10_000 });
+      await review.getByText('已核验').waitFor({ timeout: 10_000 });
       // The identity's portrait beside each registration photo (loaded from the hub), with its quality verdict.
       const photos = review.getByRole('img');
       await waitFor(async () => (await photos.count()) === 4 && (await photos.evaluateAll(loaded)), 10_000, 'the identity photo and the three registration photos');
@@ -205,7 +205,7 @@ describe('the web console in a real browser', () => {
       await page.getByLabel('搜索（编号、姓名或房间）').fill(IDENTITIES[0]!.name);
       await page.getByRole('button', { name: '搜索' }).click();
       await page.getByRole('cell', { name: reg.id }).waitFor();
-      await expect(page.getByRole('button', { name: `注销 ${IDENTITIES[0]!.name}` }).isVisible()).resolves.toBe(true);
+      await page.getByRole('button', { name: `注销 ${IDENTITIES[0]!.name}` }).waitFor({ timeout: 10_000 });
       // His access: another building's door is refused (the API's 403, said on the page), a date in his own is kept.
       await page.getByRole('button', { name: `修改 ${IDENTITIES[0]!.name} 的通行权限` }).click();
       await page.getByLabel('可进入的门（逗号分隔）').fill('door-2');
@@ -302,8 +302,9 @@ describe('the web console in a real browser', () => {
       await page.getByRole('link', { name: '门' }).click();
       await page.getByRole('heading', { name: '门与报警' }).waitFor();
       const row1 = page.getByRole('row').filter({ hasText: 'door-1' });
-      await expect(row1.getByText('在线').isVisible()).resolves.toBe(true);
-      await expect(page.getByRole('row').filter({ hasText: 'door-2' }).getByText('离线').isVisible()).resolves.toBe(true);
+      // The page loads its rows after its heading: wait for them (a missing state fails at the timeout).
+      await row1.getByText('在线').waitFor({ timeout: 10_000 });
+      await page.getByRole('row').filter({ hasText: 'door-2' }).getByText('离线').waitFor({ timeout: 10_000 });
       const unlocksBefore = door.remoteUnlocks.length;
       await page.getByRole('button', { name: '远程打开 door-1' }).click();
       await page.getByLabel('开门原因（将记入审计日志）').fill('快递员送药');
