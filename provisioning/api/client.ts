@@ -10,7 +10,7 @@ import { request as httpsRequest } from 'node:https';
 import { TerminalError } from '../../core/errors';
 import { ROOT_AUTH_SCHEME, signRootToken } from '../operators/root';
 import type { RolloutView } from '../update/rollouts';
-import type { PassRecord } from '../db';
+import type { PassRecord, TerminalRecord } from '../db';
 import type { Problem } from './problem';
 
 export type { RolloutView };
@@ -288,15 +288,8 @@ export interface CommandState {
   terminalId: string;
   status: string;
 }
-export interface TerminalInfo {
-  id: string;
-  doorId: string;
-  buildingId: string;
-  serial: string;
-  status: 'active' | 'revoked';
-  createdAt: number;
-  revokedAt: number | null;
-}
+/** A terminal as the API answers it: the hub database's record. */
+export type TerminalInfo = TerminalRecord;
 export interface PassIn {
   doors?: string[];
   buildings?: string[];
