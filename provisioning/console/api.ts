@@ -120,6 +120,10 @@ export interface Terminal {
   rosterLag: number | null;
   outboxDepth: number | null;
   softwareVersion: string | null;
+  /** The installed version as the update agent knows it (else the software version). */
+  version: string | null;
+  /** What the update agent last did (idle, trial, committed, rolled-back, refused) and the slot that runs. */
+  update: { state: string; slot: 'a' | 'b' | null } | null;
   modelVersion: string | null;
   faults: string[] | null;
   certificate: string | null;

@@ -1,4 +1,4 @@
-/** Fleet health: every terminal, online or not (live), heartbeat, roster, versions, faults, certificate. */
+/** Fleet health: every terminal, online or not (live), heartbeat, roster, versions and update state, faults, certificate. */
 import { api, type Terminal } from '../api';
 import { formatTime, t } from '../i18n';
 import { useLive } from '../live';
@@ -25,6 +25,7 @@ export function FleetPage(): preact.JSX.Element {
               <th scope="col">{t('fleet.roster')}</th>
               <th scope="col">{t('fleet.outbox')}</th>
               <th scope="col">{t('fleet.software')}</th>
+              <th scope="col">{t('fleet.update')}</th>
               <th scope="col">{t('fleet.model')}</th>
               <th scope="col">{t('fleet.faults')}</th>
               <th scope="col">{t('fleet.certificate')}</th>
@@ -40,7 +41,8 @@ export function FleetPage(): preact.JSX.Element {
                 <td>{formatTime(x.lastHeartbeat)}</td>
                 <td>{x.rosterVersion ?? '—'}{x.rosterLag ? ` (${x.rosterLag})` : ''}</td>
                 <td>{x.outboxDepth ?? '—'}</td>
-                <td>{x.softwareVersion ?? '—'}</td>
+                <td>{x.version ?? x.softwareVersion ?? '—'}</td>
+                <td>{x.update ? `${x.update.state}${x.update.slot ? ` (${t('fleet.slot')} ${x.update.slot})` : ''}` : '—'}</td>
                 <td>{x.modelVersion ?? '—'}</td>
                 <td>{x.faults && x.faults.length > 0 ? x.faults.join(', ') : '—'}</td>
                 <td>{x.certificate ?? '—'}</td>

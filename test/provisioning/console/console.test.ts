@@ -318,6 +318,7 @@ describe('the web console in a real browser', () => {
       const t1Row = page.getByRole('row').filter({ hasText: 'door-1' });
       // The versions t1 reports in its heartbeats.
       await waitFor(async () => (await t1Row.innerText()).includes(pipeline.modelId), 5000, 'the versions of t1');
+      await page.getByRole('columnheader', { name: '升级状态' }).waitFor({ timeout: 10_000 }); // each terminal's update state
       await shot(page, 'fleet.zh-CN');
 
       await page.getByRole('link', { name: '审计日志' }).click();
