@@ -107,7 +107,7 @@ CREATE TABLE IF NOT EXISTS roster_epochs (
 `;
 
 /**
- * Migration 7. The doors and buildings named in each person's access, kept by savePerson beside the
+ * Migration 9. The doors and buildings named in each person's access, kept by savePerson beside the
  * person (`person_places`), so that a manager's residents are found by index instead of reading every
  * person's access; persons by kind in id order (a page or a count reads this index, not the rows with
  * their templates); registrations by person (their name and room, for search) and by building; and
