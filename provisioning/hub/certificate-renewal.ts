@@ -5,7 +5,7 @@
  * each active terminal's current certificate (signed, retained: an offline terminal gets it when it
  * comes back; runtime/sync/certificate.ts installs it) whenever it changed since last published.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { TerminalError } from '../../core/errors';
 import { SCHEMA_VERSION, type CertificateBody } from '../../runtime/protocol/schemas';
 import { signBody } from '../../runtime/protocol/signing';
@@ -22,6 +22,8 @@ export class CertificateRenewal<Item> implements HubPart {
   private lastCheck = -Infinity;
   /** The certificate the hub's connection presents. */
   private hubCert: string | null = null;
+  /** mtime, size and inode of hub/tls.crt when last read: a replaced file (renamed into place) differs. */
+  private hubCertSeen = '';
 
   constructor(private readonly ctx: HubContext<Item>) {
     if (ctx.community) this.hubCert = readFileSync(ctx.community.community.paths.hubTlsCert, 'utf8');
@@ -72,7 +74,14 @@ export class CertificateRenewal<Item> implements HubPart {
   /** hub/tls.crt replaced (by this hub or by `provision hub renew` in another process): the next connection presents it. */
   private reloadOwnCertificate(): void {
     if (!this.ctx.community) return;
-    const pem = readFileSync(this.ctx.community.community.paths.hubTlsCert, 'utf8');
+    const file = this.ctx.community.community.paths.hubTlsCert;
+    // Read only when the file looks changed: this runs on every tick (4 a second), and reading the PEM
+    // each time was the largest source of the hub's garbage in the soak (bench:soak --alloc-profile).
+    const st = statSync(file);
+    const seen = `${st.mtimeMs}:${st.size}:${st.ino}`;
+    if (seen === this.hubCertSeen) return;
+    this.hubCertSeen = seen;
+    const pem = readFileSync(file, 'utf8');
     if (this.hubCert !== null && pem !== this.hubCert) {
       this.ctx.transport.setCertificate?.(pem);
       this.ctx.log.info('hub certificate file changed; used from the next connection');
