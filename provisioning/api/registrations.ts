@@ -56,9 +56,10 @@ export type Registration = z.infer<typeof RegistrationSchema>;
  * enrolment photo of the person, no longer the registration's).
  */
 export function identityPhotoOf(c: Community, id: string): { file: string; contentType: IdPhoto['contentType'] } | null {
-  const row = c.db.db.prepare("SELECT person_id FROM registrations WHERE id = ? AND status = 'pending'").get(id) as { person_id: string } | undefined;
-  const person = row ? c.db.person(row.person_id) : null;
-  const file = person ? idPhotoFile(c, person.photoKey) : null;
+  // Only the photo key is read (the queue asks this for every pending row: no person parsed for it).
+  const row = c.db.db.prepare("SELECT p.photo_key FROM registrations r JOIN persons p ON p.person_id = r.person_id WHERE r.id = ? AND r.status = 'pending'")
+    .get(id) as { photo_key: string } | undefined;
+  const file = row && row.photo_key !== '' ? idPhotoFile(c, row.photo_key) : null;
   return file === null ? null : { file, contentType: file.endsWith('.png') ? 'image/png' : 'image/jpeg' };
 }
 
