@@ -46,6 +46,7 @@ export type AccessConfig = z.infer<typeof AccessConfigSchema>;
 
 export type AccessDenyReason =
   | 'garbled'
+  | 'no-roster'
   | 'unknown'
   | 'ambiguous'
   | 'wrong-pin'
@@ -87,6 +88,12 @@ export interface AccessControllerDeps {
   config: () => AccessConfig;
   lock: { grant(source: 'card' | 'pin'): string };
   emit: (e: AccessEvent) => void;
+  /**
+   * False while the terminal holds no roster it can judge by (never synced, wiped, or the roster file
+   * cannot be opened): every card and PIN is then refused as `no-roster`, with the deny tone and a record,
+   * rather than as `unknown` or not at all. Default: always true.
+   */
+  rosterKnown?: () => boolean;
 }
 
 export class AccessController {
@@ -144,6 +151,10 @@ export class AccessController {
     });
   }
 
+  private rosterKnown(): boolean {
+    return this.deps.rosterKnown?.() ?? true;
+  }
+
   private accepts(m: CredentialMethod): boolean {
     return this.deps.config().accept.includes(m);
   }
@@ -152,6 +163,8 @@ export class AccessController {
     const cardAlone = this.accepts('card');
     const withPin = this.accepts('card+pin');
     if (!cardAlone && !withPin) return this.emit({ credential: 'card', outcome: 'deny', reason: 'method-not-accepted', personId: null, duress: false, lock: null }, t0);
+    // No roster: said at once, even at a card-and-PIN door (no PIN could be checked either).
+    if (!this.rosterKnown()) return this.emit({ credential: 'card', outcome: 'deny', reason: 'no-roster', personId: null, duress: false, lock: null }, t0);
     const holders = this.deps.index.card(await credentialDigest('card', value, this.deps.key));
     if (holders.length > 1) throw new CredentialConflictError('one card digest belongs to several persons');
     const personId = holders[0] ?? null;
@@ -171,6 +184,8 @@ export class AccessController {
     const credential = card ? 'card+pin' : 'pin';
     if (this.guard.locked(t0)) return this.emit({ credential, outcome: 'deny', reason: 'keypad-locked', personId: card?.personId ?? null, duress: false, lock: null }, t0);
     if (!card && !this.accepts('pin')) return this.emit({ credential, outcome: 'deny', reason: 'method-not-accepted', personId: null, duress: false, lock: null }, t0);
+    // Not a wrong PIN: the keypad's count of failures is left alone.
+    if (!this.rosterKnown()) return this.emit({ credential, outcome: 'deny', reason: 'no-roster', personId: null, duress: false, lock: null }, t0);
     const digest = await credentialDigest('pin', digits, this.deps.key);
     if (card) {
       const which = card.personId === null ? null : this.deps.index.pinOf(card.personId, digest);

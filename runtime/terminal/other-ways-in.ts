@@ -1,9 +1,11 @@
 /**
  * The terminal's ways in besides a face: visitor passes shown to the camera (runtime/pass) and cards and
  * PINs on a Wiegand reader (drivers/wiegand, runtime/access). One job of a running terminal, built like
- * the others from its dependencies; the Terminal starts it once the roster is open (a card, a PIN or a
- * pass cannot be judged without the roster and its keys: in degraded mode for the roster it is not
- * started, and the door stays locked for them while the exit button and the fire release still work).
+ * the others from its dependencies; the Terminal starts it whether or not the roster could be opened. A
+ * card, a PIN or a pass cannot be judged without the roster (its credentials and pass revocations):
+ * without one (degraded mode for the roster: `NO_ROSTER`; or a roster never synced) each is refused as
+ * `no-roster`, with the deny tone and an entry record, so the person at the door is told and the
+ * security office sees the attempts; the exit button and the fire release still work.
  *
  * What it needs that can fail comes from the parts as openers (parts.ts `CredentialParts`): the QR
  * decoder and the pinned hub key for passes, the community's credential key and the reader's GPIO lines
@@ -54,6 +56,14 @@ export interface CredentialParts {
 
 /** The roster as passes, cards and PINs use it (runtime/roster/store.ts). */
 export type CredentialRoster = CredentialSource & PassRevocations;
+
+/** Stands in for a roster that could not be opened: nobody's credentials, no revocations known. */
+export const NO_ROSTER: CredentialRoster = {
+  credentials: () => ({ persons: [] }),
+  onChange: () => () => undefined,
+  revocationsKnown: () => false,
+  isPassRevoked: () => true,
+};
 
 export interface OtherWaysInDeps {
   config: () => Config;
@@ -163,6 +173,7 @@ export class OtherWaysIn {
       config: () => this.deps.config().access,
       lock: this.deps.lock,
       emit: (e) => this.onAccess(e),
+      rosterKnown: () => this.deps.roster.revocationsKnown(),
     });
     this.access = access;
     try {

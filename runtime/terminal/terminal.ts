@@ -41,7 +41,7 @@ import { DegradedMode, errorTag, rosterFaultOf } from './degraded';
 import type { EventStore } from './event-store';
 import { EventRecorder, lockEventRecords, loopEventRecords } from './events';
 import { Feedback } from './feedback';
-import { OtherWaysIn } from './other-ways-in';
+import { NO_ROSTER, OtherWaysIn } from './other-ways-in';
 import type { FaceAnalyser, TerminalAdaptation, TerminalMatcher, TerminalParts, TerminalRoster } from './parts';
 import { ConfigReload, type ReloadResult } from './reload';
 import { UpdateReports } from './updates';
@@ -311,26 +311,25 @@ export class Terminal {
     this.deps.camera.start();
     this.loop?.start();
 
-    // 5b. Passes, cards and PINs (other-ways-in.ts): they are judged against the roster, so not without one.
-    if (roster) {
-      const ways = new OtherWaysIn({
-        config: () => this.current,
-        clock: this.clock,
-        log: this.log,
-        parts,
-        roster,
-        eventsDb: this.events?.db ?? null,
-        frames: { latest: () => this.deps.camera.latest() },
-        persons: { facts: (id) => (this.faceOff ? null : personFacts(roster, id)) },
-        lock: this.lock,
-        recorder: this.recorder,
-        feedback: this.feedback,
-        fault: (code, e) => this.degraded.raise(code, e),
-        notify: (e) => this.notify(e.type === 'pass' ? { kind: 'pass', event: e } : { kind: 'access', event: e }),
-      });
-      this.otherWays = ways;
-      await ways.start();
-    }
+    // 5b. Passes, cards and PINs (other-ways-in.ts): judged against the roster; without one, each is
+    // refused as no-roster (a deny tone and a record), never let in.
+    const ways = new OtherWaysIn({
+      config: () => this.current,
+      clock: this.clock,
+      log: this.log,
+      parts,
+      roster: roster ?? NO_ROSTER,
+      eventsDb: this.events?.db ?? null,
+      frames: { latest: () => this.deps.camera.latest() },
+      persons: { facts: (id) => (this.faceOff || !roster ? null : personFacts(roster, id)) },
+      lock: this.lock,
+      recorder: this.recorder,
+      feedback: this.feedback,
+      fault: (code, e) => this.degraded.raise(code, e),
+      notify: (e) => this.notify(e.type === 'pass' ? { kind: 'pass', event: e } : { kind: 'access', event: e }),
+    });
+    this.otherWays = ways;
+    await ways.start();
 
     // 6. Health, metrics, stall watchdog, systemd.
     this.health = new HealthServer(config.health, () => this.checks(), this.metrics, () => this.refreshGauges());

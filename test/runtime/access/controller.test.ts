@@ -31,7 +31,7 @@ beforeAll(async () => {
   ];
 });
 
-function door1(accept: AccessConfig['accept']) {
+function door1(accept: AccessConfig['accept'], rosterKnown?: () => boolean) {
   const clock = new FakeClock(Date.UTC(2026, 0, 5, 3, 0, 0));
   const gpio = new FakeGpio(clock);
   const roster = tempRoster();
@@ -48,6 +48,7 @@ function door1(accept: AccessConfig['accept']) {
     door: () => door, config: () => config,
     lock: { grant: (s) => (grants.push(s), 'unlocked') },
     emit: (e) => events.push(e),
+    ...(rosterKnown ? { rosterKnown } : {}),
   });
   const reader = new WiegandReader(gpio, clock, wiegandConfigSchema.parse({ d0: { line: 5 }, d1: { line: 6 } }), silentLogger());
   reader.onFrame((f) => access.onFrame(f));
@@ -171,6 +172,23 @@ describe('AccessController: cards and PINs through Wiegand pulse trains', () => 
       d.keys('4821#');
       await d.access.idle();
       expect(d.last()).toMatchObject({ outcome: 'grant', personId: 'p-ann' });
+    } finally {
+      d.cleanup();
+    }
+  });
+
+  it('refuses cards and PINs as no-roster while no roster is known, without counting them as wrong PINs, and judges them again once it is', async () => {
+    let known = false;
+    const d = door1(['card', 'pin', 'card+pin'], () => known);
+    try {
+      await d.swipe(12, 3456);
+      expect(d.last()).toMatchObject({ credential: 'card', outcome: 'deny', reason: 'no-roster', personId: null });
+      for (let i = 0; i < 4; i++) await d.type('4821#');
+      expect(d.events.slice(1).map((e) => e.reason)).toEqual(['no-roster', 'no-roster', 'no-roster', 'no-roster']);
+      expect(d.grants).toEqual([]);
+      known = true;
+      await d.type('4821#');
+      expect(d.last()).toMatchObject({ credential: 'pin', outcome: 'grant', personId: 'p-ann' });
     } finally {
       d.cleanup();
     }

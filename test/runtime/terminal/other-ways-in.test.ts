@@ -217,7 +217,7 @@ describe('passes, cards and PINs in a running terminal', () => {
     }
   });
 
-  it('makes no card, PIN or pass decision while the roster cannot be opened, and the exit button still releases the door', async () => {
+  it('refuses every card, PIN and pass as no-roster while the roster cannot be opened, with a deny tone and a record each, and the exit button still releases the door', async () => {
     const f = await door(['card', 'pin', 'pass'], {
       config: (c) => {
         writeFileSync(join(c.paths.dataDir, 'roster.db'), Buffer.from('this is not an SQLite database at all, not even close'));
@@ -225,9 +225,19 @@ describe('passes, cards and PINs in a running terminal', () => {
     });
     try {
       expect((await f.healthz()).faults).toEqual(['roster-corrupt']);
+      const buzzerBefore = f.gpio.out('buzzer').writes.length;
       await play(f, cardTrain(26, 12, 3456));
+      const afterCard = f.gpio.out('buzzer').writes.length;
+      expect(afterCard).toBeGreaterThan(buzzerBefore);
+      await play(f, keysTrain(8, '4821#'));
       await show(f, encodePass({ passId: 'c0ffee0000000004', notBefore: f.clock.now() - 1, notAfter: f.clock.now() + 60_000, uses: 1, doors: ['door-1'], buildings: [] }, f.hubKey));
-      expect(entries(f)).toEqual([]);
+      expect(f.gpio.out('buzzer').writes.length).toBeGreaterThan(afterCard);
+      expect(entries(f).map((e) => ({ type: e.type, reason: (e as { reason?: string }).reason, credential: (e as { credential?: string }).credential, personId: (e as { personId?: string | null }).personId }))).toEqual([
+        { type: 'entry.denied', reason: 'no-roster', credential: 'card', personId: null },
+        { type: 'entry.denied', reason: 'no-roster', credential: 'pin', personId: null },
+        { type: 'entry.denied', reason: 'no-roster', credential: 'pass', personId: null },
+      ]);
+      expect(relayWrites(f).some((on) => on)).toBe(false);
       expect(f.t.lock.getState().state).toBe('locked');
       f.gpio.set('exit', 'pressed');
       await f.run(200);
