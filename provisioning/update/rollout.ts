@@ -17,6 +17,11 @@
  * - a refusal the bundle is not to blame for (door busy, download failed, interrupted) is offered again
  *   at the terminal's next heartbeat; so is a terminal that was offline when its wave opened: it
  *   catches up whenever it comes back, even after later waves have opened;
+ * - an offer with no answer (no outcome, no heartbeat on the version) for OFFER_RETRY_MS is made again at
+ *   the terminal's next heartbeat: the offer or its report may have been lost on the way (a broker
+ *   restart, a terminal restart before it started the agent). A second offer while an install runs is
+ *   harmless: the terminal's launcher and the agent's lock refuse a second install, and the terminal
+ *   only logs it;
  * - a terminal already on the version counts as committed;
  * - pause stops new offers (catch-ups included) until resume; abort ends the rollout (installed
  *   terminals keep the version: a rollback of the fleet is a rollout of the previous bundle).
@@ -88,6 +93,13 @@ export interface RolloutStep {
   actions: RolloutAction[];
   log: string[];
 }
+
+/**
+ * How long an offer may go unanswered before it is made again: longer than a download, an install and
+ * the health gate's trial take on a door's board (a few minutes), so that a terminal busy with it is not
+ * asked twice in the ordinary case.
+ */
+export const OFFER_RETRY_MS = 30 * 60_000;
 
 /** Refusals the bundle is not to blame for: offered again at the terminal's next heartbeat. */
 const RETRY: ReadonlySet<UpdateReason> = new Set<UpdateReason>(['door-busy', 'download-failed', 'interrupted']);
@@ -169,6 +181,9 @@ export function stepRollout(prev: RolloutState, e: RolloutEvent, at: number): Ro
         log.push(`${e.terminal}: runs ${e.version}`);
       } else if (e.online && tr.status === 'waiting' && tr.wave <= state.opened && state.phase === 'running') {
         log.push(`${e.terminal}: back online; catching up`);
+        offer(state, e.terminal, at, actions, log);
+      } else if (e.online && tr.status === 'offered' && tr.at !== null && at - tr.at >= OFFER_RETRY_MS && state.phase === 'running') {
+        log.push(`${e.terminal}: no answer to the offer in ${Math.round((at - tr.at) / 60_000)} min; offered again`);
         offer(state, e.terminal, at, actions, log);
       }
       break;

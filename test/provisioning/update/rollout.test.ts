@@ -2,7 +2,7 @@
  * The rollout state machine (pure): waves advance when the previous one is healthy, halt on failures,
  * an offline terminal catches up, pause/resume/abort.
  */
-import { RolloutError, startRollout, stepRollout, type RolloutEvent, type RolloutPlan, type RolloutState, type RolloutStep } from '../../../provisioning/update/rollout';
+import { OFFER_RETRY_MS, RolloutError, startRollout, stepRollout, type RolloutEvent, type RolloutPlan, type RolloutState, type RolloutStep } from '../../../provisioning/update/rollout';
 
 const ten = Array.from({ length: 10 }, (_, i) => `t${i + 1}`);
 const online = (ids: string[], version = '0.1.0'): Record<string, { online: boolean; version: string | null }> => Object.fromEntries(ids.map((t) => [t, { online: true, version }]));
@@ -104,6 +104,22 @@ describe('rollout', () => {
     const busy = stepRollout(s0.state, { type: 'outcome', terminal: 't1', version: '0.2.0', outcome: 'refused', reason: 'door-busy' }, 1);
     expect(busy.state).toMatchObject({ failures: 0, phase: 'running' });
     expect(offered(stepRollout(busy.state, { type: 'heartbeat', terminal: 't1', online: true, version: '0.1.0' }, 2))).toEqual(['t1']);
+  });
+
+  it('offers again at a heartbeat once an offer has gone unanswered for OFFER_RETRY_MS, not before, and not while paused', () => {
+    const s0 = startRollout({ version: '0.2.0', terminals: ['t1', 't2'] }, online(['t1', 't2']), 0);
+    expect(offered(s0)).toEqual(['t1', 't2']);
+    const beat = (t: string): RolloutEvent => ({ type: 'heartbeat', terminal: t, online: true, version: '0.1.0' });
+    const early = stepRollout(s0.state, beat('t1'), OFFER_RETRY_MS - 1);
+    expect(offered(early)).toEqual([]);
+    const late = stepRollout(early.state, beat('t1'), OFFER_RETRY_MS);
+    expect(offered(late)).toEqual(['t1']);
+    expect(late.log).toEqual(['t1: no answer to the offer in 30 min; offered again', 't1: offered 0.2.0']);
+    // The clock of the retry starts again at the new offer.
+    expect(offered(stepRollout(late.state, beat('t1'), OFFER_RETRY_MS + 1))).toEqual([]);
+    const paused = stepRollout(late.state, { type: 'pause' }, OFFER_RETRY_MS + 2);
+    expect(offered(stepRollout(paused.state, beat('t2'), 3 * OFFER_RETRY_MS))).toEqual([]);
+    expect(stepRollout(late.state, ok('t1'), OFFER_RETRY_MS + 3).state.terminals['t1']?.status).toBe('committed');
   });
 
   it('counts a terminal already on the version (a heartbeat, or already-installed) as committed', () => {
