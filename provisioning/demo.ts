@@ -69,6 +69,21 @@ async function main(): Promise<void> {
   const log = createLogger({ level: process.env['DOORWAY_LOG_LEVEL'] ?? 'warn' });
   const dir = mkdtempSync(join(tmpdir(), 'doorway-demo-'));
   console.log(`doorway demo: community in ${dir}`);
+  // Ctrl-C reaches this process from the terminal (and again through npm): while starting there is
+  // nothing to hand over cleanly, so the folder is removed and the process ends (its ffmpeg children
+  // got the same Ctrl-C); once running, one clean stop however many signals come.
+  let stop: (() => Promise<void>) | null = null;
+  const onSignal = (): void => {
+    if (stop) {
+      void stop().then(() => process.exit(0));
+      return;
+    }
+    removeInside(tmpdir(), dir);
+    console.log('\nstopped while starting');
+    process.exit(130);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const port = await freeLoopbackPort();
   const clock = new SystemClock();
   const community = initCommunity({ dir: join(dir, 'community'), passphrase: PASSPHRASE, name: 'Demo Village', brokerUrl: `mqtts://127.0.0.1:${port}`, timeZone: 'Asia/Shanghai', actor: 'demo', now: clock.now() });
@@ -114,23 +129,20 @@ async function main(): Promise<void> {
   }
   console.log('\nwatching (Ctrl-C to stop)\n');
 
-  let stopping = false;
-  const stop = async (): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    console.log('\nstopping: cameras, relays to their safe state, outboxes flushed, hub, broker');
-    for (const t of terminals) await t.stop();
-    await hub.stop();
-    await broker.stop();
-    community.close();
-    removeInside(tmpdir(), dir);
-    console.log('stopped cleanly');
-  };
-  process.once('SIGINT', () => void stop().then(() => process.exit(0)));
-  process.once('SIGTERM', () => void stop().then(() => process.exit(0)));
+  let stopping: Promise<void> | null = null;
+  stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      console.log('\nstopping: cameras, relays to their safe state, outboxes flushed, hub, broker');
+      await Promise.all(terminals.map((t) => t.stop()));
+      await hub.stop();
+      await broker.stop();
+      community.close();
+      removeInside(tmpdir(), dir);
+      console.log('stopped cleanly');
+    })());
   if (RUN_SECONDS > 0) {
     await new Promise((r) => setTimeout(r, RUN_SECONDS * 1000));
-    await stop();
+    await stop?.();
     process.exit(0);
   }
 }

@@ -52,6 +52,22 @@ export function maskUrl(text: string): string {
   return text.replace(/([a-z]+:\/\/)[^/@\s]+@/gi, '$1***@');
 }
 
+/**
+ * How long a source waits before it reports a decoder that was stopped by a signal it did not send: a
+ * Ctrl-C in a shell (or systemd stopping the unit) reaches ffmpeg, in the same process group, a moment
+ * before this process's own handler stops the source; reported at once, every such stop printed a
+ * camera failure. Within this time the source is usually stopped, and nothing is reported.
+ */
+export const OUTSIDE_SIGNAL_GRACE_MS = 500;
+
+/**
+ * The decoder ended on a signal (killed outright, or ffmpeg's own handler: exit code 255 with nothing said
+ * at -loglevel error). Not necessarily from outside (a crash is a signal too): the caller only delays.
+ */
+export function endedOnSignal(info: { code: number | null; signal: string | null; stderr: readonly string[] }): boolean {
+  return info.signal !== null || (info.code === 255 && info.stderr.every((l) => l.trim() === ''));
+}
+
 /** Turns the decoder's stderr (ffmpeg at -loglevel error, or gst-launch-1.0) and exit status into a typed error. */
 export function classifyFfmpegExit(stderrLines: readonly string[], code: number | null, signal: string | null): CameraError {
   const text = stderrLines.join('\n');

@@ -6,6 +6,8 @@ import {
   FfmpegFrameProcess,
   FfmpegMissingError,
   classifyFfmpegExit,
+  endedOnSignal,
+  OUTSIDE_SIGNAL_GRACE_MS,
   ffmpegDialect,
   locateDecoder,
   passthroughArgs,
@@ -120,6 +122,13 @@ export class FileSource implements FrameSource {
       },
       onExit: (info) => {
         if (this.stopped) return;
+        if (endedOnSignal(info) && !info.spawnError) {
+          // Perhaps a Ctrl-C meant for this whole process: report it only if nobody stops the source.
+          this.deps.clock.setTimeout(() => {
+            if (!this.stopped) this.emitError(classifyFfmpegExit(info.stderr, info.code, info.signal));
+          }, OUTSIDE_SIGNAL_GRACE_MS);
+          return;
+        }
         if (info.spawnError && (info.spawnError as NodeJS.ErrnoException).code === 'ENOENT') {
           this.emitError(new FfmpegMissingError(`ffmpeg vanished from ${ffmpeg.path}: install it with \`apt-get install -y ffmpeg\``));
         } else if (info.code === 0 && this.frames.count > 0) {

@@ -7,6 +7,8 @@ import {
   FfmpegFrameProcess,
   FfmpegMissingError,
   classifyFfmpegExit,
+  endedOnSignal,
+  OUTSIDE_SIGNAL_GRACE_MS,
   ffmpegDialect,
   locateDecoder,
   maskUrl,
@@ -198,6 +200,13 @@ export class RtspSource implements FrameSource {
           error = new CameraStallError(`no frame for ${this.framesSinceSpawn > 0 ? this.config.stallTimeoutMs : this.config.startTimeoutMs} ms`);
         } else {
           error = classifyFfmpegExit(info.stderr, info.code, info.signal);
+          if (endedOnSignal(info)) {
+            // Perhaps a Ctrl-C meant for this whole process: report it only if nobody stops the source.
+            this.deps.clock.setTimeout(() => {
+              if (this.state !== 'stopped') this.fail(error);
+            }, OUTSIDE_SIGNAL_GRACE_MS);
+            return;
+          }
         }
         this.fail(error);
       },

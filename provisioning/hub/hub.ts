@@ -149,7 +149,9 @@ export class Hub<Item> {
             .then(ready)
             .catch((err: unknown) => this.log.error({ err: String(err) }, 'hub subscribe failed'));
         },
-        onDisconnect: () => this.log.warn('hub disconnected'),
+        onDisconnect: () => {
+          if (!this.stopped) this.log.warn('hub disconnected');
+        },
         onMessage: (m) => this.onMessage(m),
       },
       null,

@@ -5,6 +5,7 @@ import { SystemClock } from '../../../core/clock';
 import { silentLogger } from '../../../core/log';
 import { CameraCodecError, CameraNotFoundError, DEFAULT_FRAME_BUFFERS, FileSource, fileSourceConfigSchema, type Frame, type FrameHold } from '../../../drivers/camera';
 import { fileFfmpegArgs } from '../../../drivers/camera/file';
+import { OUTSIDE_SIGNAL_GRACE_MS } from '../../../drivers/camera/ffmpeg';
 import { makeTestImages, makeTestVideo } from '../../harness/rtsp';
 import { alive, once } from './wait';
 
@@ -107,6 +108,34 @@ describe('FileSource', () => {
     await src.stop();
     expect(pid).not.toBeNull();
     expect(alive(pid ?? -1)).toBe(false);
+  });
+
+  it('says nothing when its ffmpeg gets a Ctrl-C and the source is stopped within the grace (the shell signalled the whole process group), and reports the failure when it is not', async () => {
+    const video = makeTestVideo({ seconds: 2, width: 320, height: 240, fps: 25 });
+    const loopOf = (): FileSource => new FileSource(fileSourceConfigSchema.parse({ input: { kind: 'video', path: video }, width: 64, height: 48, loop: true }), deps());
+    const firstFrame = (src: FileSource): Promise<void> => new Promise((resolve) => src.on('frame', () => resolve()));
+    const a = loopOf();
+    const errorsA: string[] = [];
+    a.on('error', (e) => errorsA.push(e.code));
+    const seenA = firstFrame(a);
+    a.start();
+    await seenA;
+    process.kill(a.pid ?? -1, 'SIGINT');
+    await new Promise((r) => setTimeout(r, 100));
+    await a.stop();
+    await new Promise((r) => setTimeout(r, OUTSIDE_SIGNAL_GRACE_MS + 200));
+    expect(errorsA).toEqual([]);
+
+    const b = loopOf();
+    const failed = new Promise<string>((resolve) => b.on('error', (e) => resolve(e.code)));
+    const seenB = firstFrame(b);
+    b.start();
+    await seenB;
+    const signalled = Date.now();
+    process.kill(b.pid ?? -1, 'SIGINT');
+    expect(await failed).toBe('camera-stream');
+    expect(Date.now() - signalled).toBeGreaterThanOrEqual(OUTSIDE_SIGNAL_GRACE_MS - 50);
+    await b.stop();
   });
 
   it('stops cleanly when stopped before its decoder started, leaving no decoder and no socket folder behind', async () => {
