@@ -232,7 +232,11 @@ async function main(): Promise<void> {
   writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`);
 
   const t0 = performance.now();
-  const terminal = new Child('terminal', process.execPath, [...nodeFlags('terminal'), ...probe, join(app, 'bin', 'doorway.js'), 'run', '--config', configFile], join(logs, 'terminal.log'), { env, ipc: true });
+  // The environment doorway.service gives the terminal's allocator (MALLOC_ARENA_MAX), as deployed.
+  const malloc = unitMallocEnv(join(ROOT, 'deploy', 'doorway.service'));
+  const terminalEnv = { ...env, ...malloc };
+  say(`terminal allocator settings from deploy/doorway.service: ${Object.entries(malloc).map(([k, v]) => `${k}=${v}`).join(' ') || 'none'}`);
+  const terminal = new Child('terminal', process.execPath, [...nodeFlags('terminal'), ...probe, join(app, 'bin', 'doorway.js'), 'run', '--config', configFile], join(logs, 'terminal.log'), { env: terminalEnv, ipc: true });
   children.push(terminal);
   const metricsUrl = `http://127.0.0.1:${healthPort}/metrics`;
 
@@ -549,3 +553,17 @@ const reportFile = args.includes('--report') ? args[args.indexOf('--report') + 1
   say(`bench:soak failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
   process.exit(1);
 });
+
+/** The MALLOC_* variables of a systemd unit's Environment= lines (the allocator settings the terminal runs with). */
+function unitMallocEnv(unitFile: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of readFileSync(unitFile, 'utf8').split('\n')) {
+    const m = /^Environment=(.*)$/.exec(line.trim());
+    if (!m) continue;
+    for (const pair of (m[1] as string).split(/\s+/)) {
+      const [k, v] = pair.split('=', 2);
+      if (k && v !== undefined && k.startsWith('MALLOC_')) out[k] = v;
+    }
+  }
+  return out;
+}
