@@ -493,6 +493,8 @@ function report(r: { samples: Sample[]; outage: OutageSummary | null; atHub: num
       (o.drained ? `${o.rowsAfter} ${f(o.drainMs / 1000, 0)} s after mosquitto restarted (to the ${SAMPLE_S} s sample period)` : 'NOT back to its size before by the end') +
       (r.outageEvents ? `; ${r.outageEvents.n} entry records made during the outage, the last of them at the hub ${f(r.outageEvents.atHubAfterS)} s after the restart (reconnect backoff included)` : ''));
   }
+  const peaks = (x: Trend): string => `${f(x.peakFirst)} MB in the first ${r2(edge / 60_000)} min, ${f(x.peakLast)} MB in the last (${f(x.peakLast - x.peakFirst)} MB)`;
+  print(`\nresident memory's highest: terminal ${peaks(T.rss)}; hub ${peaks(H.rss)}`);
   const goal = [T.rss, T.heap, H.rss, H.heap].every((x) => x.perHour <= 1);
   print(`\ngoal (RSS and heap slopes <= 1 MB/h for both processes): ${goal ? 'met' : 'NOT met'}`);
   if (wantsJson()) {
@@ -502,6 +504,7 @@ function report(r: { samples: Sample[]; outage: OutageSummary | null; atHub: num
       samples: soak.length,
       terminal_rss_mb_first: j2(T.rss.first), terminal_rss_mb_last: j2(T.rss.last), terminal_rss_mb_per_hour: j2(T.rss.perHour),
       terminal_rss_anon_mb_per_hour: j2(T.rssAnon.perHour),
+      terminal_rss_mb_peak_growth: j2(T.rss.peakLast - T.rss.peakFirst),
       terminal_heap_mb_first: j2(T.heap.first), terminal_heap_mb_last: j2(T.heap.last), terminal_heap_mb_per_hour: j2(T.heap.perHour),
       terminal_heap_floor_mb_per_hour: j2(T.heapFloor.perHour),
       terminal_heap_after_gc_mb_per_hour: j2(T.heapAfterGc.perHour), terminal_major_gcs: j2(majorGcsIn((s) => s.terminal.majorGcs)),
@@ -515,6 +518,7 @@ function report(r: { samples: Sample[]; outage: OutageSummary | null; atHub: num
       terminal_loop_delay_p99_ms_median: j2(T.loopDelay.median), terminal_loop_delay_p99_ms_slope_per_hour: j2(T.loopDelay.perHour),
       hub_rss_mb_first: j2(H.rss.first), hub_rss_mb_last: j2(H.rss.last), hub_rss_mb_per_hour: j2(H.rss.perHour),
       hub_rss_anon_mb_per_hour: j2(H.rssAnon.perHour),
+      hub_rss_mb_peak_growth: j2(H.rss.peakLast - H.rss.peakFirst),
       hub_heap_mb_first: j2(H.heap.first), hub_heap_mb_last: j2(H.heap.last), hub_heap_mb_per_hour: j2(H.heap.perHour),
       hub_heap_floor_mb_per_hour: j2(H.heapFloor.perHour),
       hub_heap_after_gc_mb_per_hour: j2(H.heapAfterGc.perHour), hub_major_gcs: j2(majorGcsIn((s) => s.hub.majorGcs)),

@@ -70,6 +70,9 @@ export interface Trend {
   median: number;
   max: number;
   min: number;
+  /** Highest values of the first and last stretch: a sawtooth (memory given back and taken again) moves the slope, not these. */
+  peakFirst: number;
+  peakLast: number;
 }
 
 /**
@@ -78,7 +81,7 @@ export interface Trend {
  */
 export function trend(atMs: readonly number[], values: readonly number[], edgeMs: number): Trend {
   const pts = atMs.map((t, i) => ({ t, v: values[i] as number })).filter((p) => Number.isFinite(p.v));
-  if (pts.length === 0) return { first: NaN, last: NaN, perHour: NaN, median: NaN, max: NaN, min: NaN };
+  if (pts.length === 0) return { first: NaN, last: NaN, perHour: NaN, median: NaN, max: NaN, min: NaN, peakFirst: NaN, peakLast: NaN };
   const t0 = (pts[0] as { t: number }).t, t1 = (pts[pts.length - 1] as { t: number }).t;
   const vs = pts.map((p) => p.v);
   return {
@@ -88,6 +91,8 @@ export function trend(atMs: readonly number[], values: readonly number[], edgeMs
     median: median(vs),
     max: Math.max(...vs),
     min: Math.min(...vs),
+    peakFirst: Math.max(...pts.filter((p) => p.t <= t0 + edgeMs).map((p) => p.v)),
+    peakLast: Math.max(...pts.filter((p) => p.t >= t1 - edgeMs).map((p) => p.v)),
   };
 }
 

@@ -44,6 +44,12 @@ describe('soak bench series', () => {
     const growing = trend(at, at.map((t) => 200 + (8 * t) / 3_600_000), 600_000);
     expect(growing.perHour).toBeCloseTo(8, 6);
     expect(growing.last - growing.first).toBeGreaterThan(6);
+    expect(growing.peakLast - growing.peakFirst).toBeGreaterThan(6);
+    // memory given back in the middle of the hour and taken again (the first soak's terminal): a slope
+    // of several MB an hour, and peaks that say it never went above where it started
+    const dip = trend(at, at.map((t) => (t > 1_000_000 && t < 2_000_000 ? 250 : 272)), 600_000);
+    expect(dip.perHour).toBeGreaterThan(2);
+    expect(dip).toMatchObject({ peakFirst: 272, peakLast: 272 });
   });
 
   it('turns a counter into a rate per minute, and a counter that went back into no rate', () => {
