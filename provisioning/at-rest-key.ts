@@ -88,7 +88,12 @@ export function atRestCipherFromKeyFile(file: string): AtRestCipher {
 export function writeAtRestKeyFile(c: Community, passphrase: string, out: string): { keyId: string } {
   const cipher = atRestCipherFromPassphrase(c, passphrase);
   const pem = loadKey(atRestKeyPath(c), passphrase).export({ type: 'pkcs8', format: 'pem' });
-  writePrivateFile(out, pem, 'wx');
+  try {
+    writePrivateFile(out, pem, 'wx');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'error';
+    throw new AtRestKeyError(code === 'EEXIST' ? `${out} exists already: a key file is never written over` : `the key file ${out} cannot be written (${code})`, { cause: e });
+  }
   return { keyId: cipher.keyId };
 }
 

@@ -185,7 +185,7 @@ describe('templates and photos at rest on the hub', () => {
     try {
       const { keyId } = writeAtRestKeyFile(opened, PASS, keyFile);
       expect(statSync(keyFile).mode & 0o777).toBe(0o600);
-      expect(() => writeAtRestKeyFile(opened, PASS, keyFile)).toThrow(/EEXIST/);
+      expect(() => writeAtRestKeyFile(opened, PASS, keyFile)).toThrow(/exists already/);
       expect(keyId).toMatch(/^[0-9a-f]{16}$/);
       unlockCommunity(opened, { keyFile }, NOW);
       expect(opened.db.person('p-franck')?.templates).toHaveLength(2);
