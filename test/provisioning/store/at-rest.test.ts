@@ -20,7 +20,7 @@ import { saveIdPhoto } from '../../../provisioning/api/id-photo';
 import { atRestKeyPath, unlockCommunity, writeAtRestKeyFile } from '../../../provisioning/at-rest-key';
 import { BadPassphraseError } from '../../../provisioning/pki';
 import { readPhotoFile } from '../../../provisioning/photos';
-import { AtRestIntegrityError, AtRestKeyError, AtRestLockedError } from '../../../provisioning/store/at-rest';
+import { AtRestCipher, AtRestIntegrityError, AtRestKeyError, AtRestLockedError } from '../../../provisioning/store/at-rest';
 import { FRANCK_STILLS, testFile } from '../../fixtures/photos';
 import { admin } from '../../harness/admin';
 import { waitFor } from '../../harness/wait';
@@ -223,5 +223,18 @@ describe('templates and photos at rest on the hub', () => {
     expect(c.db.person('p-franck')?.templates).toEqual(p.templates);
     expect(readPhotoFile(firstPhoto!)).toEqual(plainPhoto);
     expect(c.db.rosterLog(0)[0]).toEqual(delta);
+  });
+});
+
+describe('a per-terminal key kept by the hub', () => {
+  it('is wrapped with the at-rest key and unwraps only for the same terminal and purpose', () => {
+    const cipher = AtRestCipher.random();
+    const secret = Buffer.from('0123456789abcdef0123456789abcdef');
+    const wrapped = cipher.wrapKey(secret, 't1', 'roster');
+    expect(wrapped).not.toContain(secret.toString('base64').slice(0, 16));
+    expect(cipher.unwrapKey(wrapped, 't1', 'roster')).toEqual(secret);
+    expect(() => cipher.unwrapKey(wrapped, 't2', 'roster')).toThrow(AtRestIntegrityError);
+    expect(() => cipher.unwrapKey(wrapped, 't1', 'events')).toThrow(AtRestIntegrityError);
+    expect(() => AtRestCipher.random().unwrapKey(wrapped, 't1', 'roster')).toThrow(AtRestIntegrityError);
   });
 });
