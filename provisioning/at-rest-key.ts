@@ -12,16 +12,23 @@
  *                     read it. Keep it outside the community folder (another disk, a root-only
  *                     credentials folder such as systemd's LoadCredential=), or the copy protects nothing.
  *
+ * Rotation (`provision hub rotate-key`, the hub stopped): a new key in hub/at-rest.key.next, every photo
+ * and every sealed row sealed again with it, then the new key takes the old one's place. Key files
+ * written before open nothing any more. Interrupted, it is run again and finishes; meanwhile no process
+ * unlocks the community (AtRestKeyError says what to do).
+ *
  * A wrong passphrase is BadPassphraseError, a key file that is not this community's key AtRestKeyError
  * (hub.db records the key's id), both before anything is read or changed.
  */
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { writePrivateFile } from '../core/fs';
 import type { Community } from './community';
 import { loadKey, newKey, writePrivate } from './pki';
+import { resealPhotos } from './photos';
 import { AtRestCipher, AtRestKeyError } from './store/at-rest';
+import { resealRows, type SealedInPlace } from './store/at-rest-rows';
 
 export type AtRestSource = { passphrase: string } | { keyFile: string };
 
@@ -104,6 +111,28 @@ export function writeAtRestKeyFile(c: Community, passphrase: string, out: string
  */
 export function unlockCommunity(c: Community, source: AtRestSource, now: number): ReturnType<Community['unlock']> {
   if (c.atRestUnlocked) return null;
+  if (existsSync(`${atRestKeyPath(c)}.next`)) throw new AtRestKeyError('a rotation of the at-rest key was interrupted: run provision hub rotate-key again to finish it');
   const cipher = 'passphrase' in source ? atRestCipherFromPassphrase(c, source.passphrase) : atRestCipherFromKeyFile(source.keyFile);
   return c.unlock(cipher, now);
+}
+
+/**
+ * Replaces the at-rest key (the hub and every other process stopped): photos and rows sealed again with
+ * a new key, which then takes the old one's place. Run again after an interruption, it finishes.
+ */
+export function rotateAtRestKey(c: Community, passphrase: string, now: number): SealedInPlace & { photos: number; keyId: string } {
+  if (c.atRestUnlocked) throw new AtRestKeyError('rotate the at-rest key on a community not unlocked in this process');
+  const current = atRestKeyPath(c);
+  const next = `${current}.next`;
+  const from = cipherOf(loadKey(current, passphrase), current);
+  if (!existsSync(next)) {
+    if (c.db.atRestKeyId() === null) throw new AtRestKeyError('the community was never unlocked: start the hub once (it encrypts what is in clear) before rotating the key');
+    if (c.db.atRestKeyId() !== from.keyId) throw new AtRestKeyError(`${current} is not the key the community's values are sealed with`);
+    writePrivate(next, newKey('ed25519', passphrase));
+  }
+  const to = cipherOf(loadKey(next, passphrase), next);
+  const photos = resealPhotos(c.paths.photosDir, from, to);
+  const rows = c.db.atRestKeyId() === to.keyId ? { persons: 0, adaptedTemplates: 0, rosterDeltas: 0 } : resealRows(c.db.db, from, to, now);
+  renameSync(next, current);
+  return { ...rows, photos, keyId: to.keyId };
 }

@@ -23,7 +23,7 @@ import { z } from 'zod';
 import { TerminalError } from '../core/errors';
 import { ensurePrivateDir, removeInside, writeFileAtomic, writePrivateFile } from '../core/fs';
 import type { HubDb } from './db';
-import { AAD, isSealedFile, photoCipher } from './store/at-rest';
+import { AAD, isSealedFile, photoCipher, type AtRestCipher } from './store/at-rest';
 
 /** 128 random bits, hex. */
 export const PhotoKeySchema = z.string().regex(/^[0-9a-f]{32}$/, 'photo key');
@@ -133,6 +133,35 @@ export function sealPlainPhotos(photosDir: string): number {
     }
   }
   return converted;
+}
+
+/**
+ * Key rotation: every photo under `photosDir` sealed again with `to` (each replaced atomically). A photo
+ * `to` opens already is left as it is, so an interrupted rotation can be run again. Returns how many.
+ */
+export function resealPhotos(photosDir: string, from: AtRestCipher, to: AtRestCipher): number {
+  if (!existsSync(photosDir)) return 0;
+  let resealed = 0;
+  for (const key of readdirSync(photosDir)) {
+    if (!PhotoKeySchema.safeParse(key).success || !lstatSync(join(photosDir, key)).isDirectory()) continue;
+    for (const name of readdirSync(join(photosDir, key))) {
+      const file = join(photosDir, key, name);
+      if (!PhotoNameSchema.safeParse(name).success || !lstatSync(file).isFile()) continue;
+      const data = readFileSync(file);
+      const aad = AAD.photo(key, name);
+      if (isSealedFile(data)) {
+        try {
+          to.openFile(data, aad);
+          continue; // done before an interruption
+        } catch {
+          // sealed with `from`: below
+        }
+      }
+      writeFileAtomic(file, to.sealFile(isSealedFile(data) ? from.openFile(data, aad) : data, aad));
+      resealed += 1;
+    }
+  }
+  return resealed;
 }
 
 // ------------------------------------------------------------------------------- legacy folders

@@ -1,9 +1,10 @@
 /**
- * `provision hub [renew | key-file --out PATH]`: run the community's hub (provisioning/hub/main.ts), with
+ * `provision hub [renew | key-file --out PATH | rotate-key]`: run the community's hub (provisioning/hub/main.ts), with
  * `--http HOST:PORT` also its HTTPS API (provisioning/api/), with `--updates HOST:PORT` its bundle server
  * for terminals (provisioning/update/hub-bundles.ts) and so staged rollouts; or renew its certificate;
  * or write the at-rest key to a key file (provisioning/at-rest-key.ts) for `--key-file PATH`, which
- * unlocks the templates and photos with that file instead of the passphrase.
+ * unlocks the templates and photos with that file instead of the passphrase; or replace that key (the
+ * hub stopped): everything sealed again, key files written before useless.
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
@@ -13,7 +14,7 @@ import { createLogger } from '../../core/log';
 import { FacePipeline } from '../../models/pipeline';
 import { parseCli } from '../../runtime/command-line';
 import { lazyPipelineEnroller } from '../admin/enrol';
-import { unlockCommunity, writeAtRestKeyFile } from '../at-rest-key';
+import { rotateAtRestKey, unlockCommunity, writeAtRestKeyFile } from '../at-rest-key';
 import { renewHub } from '../admin/certificates';
 import { NoRealNameCheck, SkippedRealNameCheck } from '../api/realname';
 import { HubApi } from '../api/server';
@@ -39,6 +40,16 @@ export const hubCommand: Command = async (args, io) => {
       http: HostPort.optional(), updates: HostPort.optional(), 'auth-config': z.string().min(1).optional(), 'real-name-check': z.literal('off').optional(),
       'key-file': z.string().min(1).optional(), out: z.string().min(1).optional(),
     }));
+  if (o.positionals[0] === 'rotate-key') {
+    positionals('hub rotate-key', o.positionals, 1);
+    return withCommunity(o.dir, async (c) => {
+      const passphrase = await readPassphrase();
+      c.checkPassphrase(passphrase);
+      const r = rotateAtRestKey(c, passphrase, new SystemClock().now());
+      io.out(`at-rest key replaced by ${r.keyId}: sealed again ${r.persons} persons' templates, ${r.adaptedTemplates} adapted templates, ${r.rosterDeltas} roster deltas, ${r.photos} photos; key files written before open nothing any more (write a new one with provision hub key-file)`);
+      return 0;
+    });
+  }
   if (o.positionals[0] === 'key-file') {
     positionals('hub key-file', o.positionals, 1);
     const out = o.out;

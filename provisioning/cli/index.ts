@@ -54,6 +54,8 @@ community
   hub renew                                     renew the hub's certificate (90 days; the running hub does it itself)
   hub key-file --out PATH                       write the key templates and photos are encrypted with (0600) for
                                                 hub --key-file PATH (provisioning/README.md, "Encryption at rest")
+  hub rotate-key                                the hub stopped: a new at-rest key, templates and photos sealed again
+                                                with it; key files written before open nothing any more
   audit [--json] [-n N]                         * who did what, when
 terminals (*)
   terminal add --id ID --door DOOR [--building B] --out DIR [--camera RTSP_URL]

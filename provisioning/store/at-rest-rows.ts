@@ -10,7 +10,7 @@
  * repeated: a value already sealed is left as it is.
  */
 import type Database from 'better-sqlite3';
-import { AtRestKeyError, isSealedText, sealEmbedding, sealRosterPayload, sealTemplates, type AtRestCipher } from './at-rest';
+import { AtRestKeyError, isSealedText, openEmbedding, openRosterPayload, openTemplates, sealEmbedding, sealRosterPayload, sealTemplates, type AtRestCipher } from './at-rest';
 
 export const AT_REST_KEY_TABLE = `CREATE TABLE at_rest_key (
   id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -90,5 +90,43 @@ export function sealPlainRows(db: Database.Database, cipher: AtRestCipher, now: 
     db.exec('VACUUM');
     db.pragma('wal_checkpoint(TRUNCATE)');
   }
+  return out;
+}
+
+/**
+ * Key rotation: every sealed value opened with `from` and sealed again with `to`, and `to` recorded,
+ * in one transaction (all or nothing); then the file rebuilt without the old values' pages. Refused
+ * unless `from` is the recorded key. Returns how many values of each kind were sealed again.
+ */
+export function resealRows(db: Database.Database, from: AtRestCipher, to: AtRestCipher, now: number): SealedInPlace {
+  const out: SealedInPlace = { persons: 0, adaptedTemplates: 0, rosterDeltas: 0 };
+  db.transaction(() => {
+    const held = recordedAtRestKey(db);
+    if (!held || held.keyId !== from.keyId) throw new AtRestKeyError('the rows are not sealed with the key being rotated away from');
+    const setTemplates = db.prepare('UPDATE persons SET templates = ? WHERE person_id = ?');
+    const persons = db.prepare(`SELECT person_id, templates FROM persons WHERE person_id > ? AND templates != '[]' ORDER BY person_id LIMIT ${BATCH}`);
+    for (let after = '', rows = persons.all(after) as Array<{ person_id: string; templates: string }>; rows.length > 0; rows = persons.all(after) as typeof rows) {
+      for (const r of rows) setTemplates.run(sealTemplates(to, r.person_id, openTemplates(from, r.person_id, r.templates)), r.person_id);
+      out.persons += rows.length;
+      after = rows[rows.length - 1]?.person_id ?? after;
+    }
+    const setEmbedding = db.prepare('UPDATE adapted_templates SET embedding = ? WHERE template_id = ?');
+    const adapted = db.prepare(`SELECT template_id, person_id, embedding FROM adapted_templates WHERE template_id > ? ORDER BY template_id LIMIT ${BATCH}`);
+    for (let after = '', rows = adapted.all(after) as Array<{ template_id: string; person_id: string; embedding: string }>; rows.length > 0; rows = adapted.all(after) as typeof rows) {
+      for (const r of rows) setEmbedding.run(sealEmbedding(to, r.person_id, r.template_id, openEmbedding(from, r.person_id, r.template_id, r.embedding)), r.template_id);
+      out.adaptedTemplates += rows.length;
+      after = rows[rows.length - 1]?.template_id ?? after;
+    }
+    const setPayload = db.prepare('UPDATE roster_log SET payload = ? WHERE version = ?');
+    const deltas = db.prepare(`SELECT version, payload FROM roster_log WHERE version > ? ORDER BY version LIMIT ${BATCH}`);
+    for (let after = -1, rows = deltas.all(after) as Array<{ version: number; payload: string }>; rows.length > 0; rows = deltas.all(after) as typeof rows) {
+      for (const r of rows) setPayload.run(sealRosterPayload(to, r.version, openRosterPayload(from, r.version, r.payload)), r.version);
+      out.rosterDeltas += rows.length;
+      after = rows[rows.length - 1]?.version ?? after;
+    }
+    db.prepare('UPDATE at_rest_key SET key_id = ?, recorded_at = ?, sealed_at = ? WHERE id = 1').run(to.keyId, now, now);
+  }).immediate();
+  db.exec('VACUUM');
+  db.pragma('wal_checkpoint(TRUNCATE)');
   return out;
 }

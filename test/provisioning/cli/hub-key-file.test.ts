@@ -1,7 +1,8 @@
 /**
  * `provision hub key-file --out PATH` writes the at-rest key for an unattended start (0600, never over
  * a file), and `provision hub --key-file PATH` refuses a key file that is not the community's, or that
- * others may read, in one line before it starts anything.
+ * others may read, in one line before it starts anything; `provision hub rotate-key` makes the key files
+ * written before useless.
  */
 import { chmodSync, existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -57,5 +58,11 @@ describe('provision hub key-file and --key-file', () => {
     writeFileSync(garbage, 'not a key', { mode: 0o600 });
     expect((await cli('hub', '--dir', dir, '--key-file', garbage)).err).toMatch(/is not an unencrypted at-rest key file/);
     expect(existsSync(join(dir, 'events.db'))).toBe(false); // nothing was started
+
+    // After a rotation, the key file written before is another key.
+    chmodSync(keyFile, 0o600);
+    const rotated = await cli('hub', 'rotate-key', '--dir', dir);
+    expect(rotated).toMatchObject({ code: 0, out: expect.stringMatching(/^at-rest key replaced by [0-9a-f]{16}: sealed again .* key files written before open nothing any more/) as unknown });
+    expect((await cli('hub', '--dir', dir, '--key-file', keyFile)).err).toMatch(/does not open the community's templates and photos/);
   }, 120_000);
 });

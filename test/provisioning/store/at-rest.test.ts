@@ -17,9 +17,9 @@ import { FakeTransport } from '../../../runtime/sync/fake-transport';
 import { addPerson, Community, initCommunity, pipelineEnroller, registerPerson, startCommunityHub, type Enroller } from '../../../provisioning';
 import { storedPhotoPaths } from '../../../provisioning/admin';
 import { saveIdPhoto } from '../../../provisioning/api/id-photo';
-import { atRestKeyPath, unlockCommunity, writeAtRestKeyFile } from '../../../provisioning/at-rest-key';
-import { BadPassphraseError } from '../../../provisioning/pki';
-import { readPhotoFile } from '../../../provisioning/photos';
+import { atRestCipherFromKeyFile, atRestCipherFromPassphrase, atRestKeyPath, rotateAtRestKey, unlockCommunity, writeAtRestKeyFile } from '../../../provisioning/at-rest-key';
+import { BadPassphraseError, loadKey, newKey } from '../../../provisioning/pki';
+import { readPhotoFile, resealPhotos } from '../../../provisioning/photos';
 import { AtRestCipher, AtRestIntegrityError, AtRestKeyError, AtRestLockedError } from '../../../provisioning/store/at-rest';
 import { FRANCK_STILLS, testFile } from '../../fixtures/photos';
 import { admin } from '../../harness/admin';
@@ -75,6 +75,13 @@ function photoNeedles(name: string, data: Buffer): Array<{ name: string; bytes: 
 function digests(dir: string): Record<string, string> {
   return Object.fromEntries(filesUnder(dir).filter((f) => !/-(wal|shm)$/.test(f.file))
     .map((f) => [relative(dir, f.file), createHash('sha256').update(f.data).digest('hex')]));
+}
+
+/** The pending next key of an interrupted rotation, unencrypted in a key file (to seal with it as the rotation does). */
+function writeNextKeyFile(community: Community): string {
+  const file = join(root, `next-${Date.now()}.key`);
+  writeFileSync(file, loadKey(`${atRestKeyPath(community)}.next`, PASS).export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  return file;
 }
 
 beforeAll(async () => {
@@ -223,6 +230,41 @@ describe('templates and photos at rest on the hub', () => {
     expect(c.db.person('p-franck')?.templates).toEqual(p.templates);
     expect(readPhotoFile(firstPhoto!)).toEqual(plainPhoto);
     expect(c.db.rosterLog(0)[0]).toEqual(delta);
+  });
+});
+
+describe('rotating the at-rest key', () => {
+  it('seals everything again with a new key, so a key file written before opens nothing; an interrupted rotation blocks unlocking until it is run again', () => {
+    const dir = c.paths.dir;
+    const before = c.db.person('p-franck')!;
+    const photo = storedPhotoPaths(c, before)[0]!;
+    const plainPhoto = readPhotoFile(photo);
+    const oldKeyFile = join(root, 'before-rotation.key');
+    writeAtRestKeyFile(c, PASS, oldKeyFile);
+    c.close();
+
+    // Interrupted after the photos: the next key exists, the rows are still sealed with the old one.
+    c = Community.open(dir);
+    writeFileSync(`${atRestKeyPath(c)}.next`, newKey('ed25519', PASS), { mode: 0o600 });
+    const oldCipher = atRestCipherFromPassphrase(c, PASS);
+    const nextCipher = atRestCipherFromKeyFile(writeNextKeyFile(c));
+    resealPhotos(c.paths.photosDir, oldCipher, nextCipher);
+    expect(() => unlockCommunity(c, { passphrase: PASS }, NOW)).toThrow(/rotation of the at-rest key was interrupted/);
+    const r = rotateAtRestKey(c, PASS, NOW);
+    expect(r.keyId).toBe(nextCipher.keyId);
+    expect(r.photos).toBe(0); // done before the interruption
+    expect(r.persons).toBeGreaterThanOrEqual(2);
+    expect(existsSync(`${atRestKeyPath(c)}.next`)).toBe(false);
+    c.close();
+
+    c = Community.open(dir);
+    expect(() => unlockCommunity(c, { keyFile: oldKeyFile }, NOW)).toThrow(AtRestKeyError);
+    unlockCommunity(c, { passphrase: PASS }, NOW);
+    expect(c.db.person('p-franck')?.templates).toEqual(before.templates);
+    expect(readPhotoFile(photo)).toEqual(plainPhoto);
+    // Nothing of it opens with the old key any more.
+    const sealed = readFileSync(photo);
+    expect(() => oldCipher.openFile(sealed, `photo\0${before.photoKey}\0${before.photos[0]!}`)).toThrow(AtRestIntegrityError);
   });
 });
 
