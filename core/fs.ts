@@ -7,10 +7,23 @@
  * Inside the tree, links are removed as links: what they point to is never touched.
  * Callers own `root` (the community folder, a temporary folder they made); its ancestors are trusted.
  *
- * Also the one atomic file write (`writeFileAtomic`: a temporary file, then a rename).
+ * Also the one atomic file write (`writeFileAtomic`: a temporary file, then a rename), and the one rule
+ * for the modes of files that hold personal data or keys (issue 16): such a file is created 0600 and
+ * its folder 0700 from the start, whatever the process umask is (systemd's UMask is not relied on):
+ *
+ * - `ensurePrivateDir(dir)`: made 0700 (missing parents too), an existing one narrowed to 0700;
+ * - `writePrivateFile(file, data)`: opened with mode 0600 (never a moment with a wider one), an existing
+ *   wider file narrowed before it is written;
+ * - `preparePrivateDatabase(file)`: an SQLite file created empty 0600 before SQLite opens it. SQLite
+ *   creates the -wal and -shm files itself with the database file's mode (checked: a database made by
+ *   SQLite under umask 022 is 0644 and so are its -wal and -shm; one made here first is 0600 and so are
+ *   they); existing ones are narrowed;
+ * - `withPrivateUmask(f)`: runs `f` under umask 077, for files made by something else (openssl, a
+ *   broker started from here inherits it): the umask of the process is restored afterwards. Synchronous
+ *   work only (an await inside would leave the umask narrowed for whatever else runs meanwhile).
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, fsyncSync, lstatSync, openSync, realpathSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fchmodSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, realpathSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { TerminalError } from './errors';
 
@@ -86,5 +99,50 @@ export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o60
   } catch (e) {
     rmSync(part, { force: true });
     throw e;
+  }
+}
+
+/** Mode of every file that holds personal data or keys. */
+export const PRIVATE_FILE_MODE = 0o600;
+/** Mode of every folder that holds such files. */
+export const PRIVATE_DIR_MODE = 0o700;
+
+/** `dir` (and missing parents) made 0700; an existing `dir` narrowed to 0700 (parents left as they are). */
+export function ensurePrivateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  chmodSync(dir, PRIVATE_DIR_MODE);
+}
+
+/** Writes `data` to `file`, created 0600 (an existing file is narrowed to 0600 before anything is written). */
+export function writePrivateFile(file: string, data: string | Buffer, flag: 'w' | 'wx' = 'w'): void {
+  const fd = openSync(file, flag, PRIVATE_FILE_MODE);
+  try {
+    if ((fstatSync(fd).mode & 0o777) !== PRIVATE_FILE_MODE) fchmodSync(fd, PRIVATE_FILE_MODE);
+    writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Before SQLite opens `file`: creates it empty with mode 0600 when missing (SQLite then gives its -wal
+ * and -shm files the same mode), and narrows an existing database and its -wal, -shm and -journal
+ * files to 0600 (files made by older builds). ':memory:' and '' are left alone.
+ */
+export function preparePrivateDatabase(file: string): void {
+  if (file === '' || file === ':memory:') return;
+  closeSync(openSync(file, 'a', PRIVATE_FILE_MODE));
+  for (const f of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) {
+    if (existsSync(f) && (lstatSync(f).mode & 0o777) !== PRIVATE_FILE_MODE && lstatSync(f).isFile()) chmodSync(f, PRIVATE_FILE_MODE);
+  }
+}
+
+/** Runs `f` (synchronous) under umask 077: what it, or a program it starts, creates is private; the umask is restored. */
+export function withPrivateUmask<T>(f: () => T): T {
+  const before = process.umask(0o077);
+  try {
+    return f();
+  } finally {
+    process.umask(before);
   }
 }

@@ -16,7 +16,8 @@
  * provisioning/admin/certificates.ts does it for an operator (`provision ... renew`).
  */
 import { X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { ensurePrivateDir } from '../core/fs';
 import { join } from 'node:path';
 import { TerminalError } from '../core/errors';
 import { reloadBrokers } from './broker-reload';
@@ -90,9 +91,9 @@ export function renewTerminalCertificate(c: Community, id: string, o: RenewOptio
   const current = readFileSync(file, 'utf8');
   const { cert, serial } = renewCert(c.paths.ca, current, { cn: id, usage: 'client', days: daysFrom(o.now, CERT_POLICY.terminalDays) }, o.passphrase);
   const old = certificateInfo(current);
-  mkdirSync(renewedDir(c, id), { recursive: true, mode: 0o700 });
+  ensurePrivateDir(renewedDir(c, id));
   renameSync(file, join(renewedDir(c, id), `${old.serial}.crt`));
-  writeFileSync(file, cert);
+  writePrivate(file, cert);
   const info = certificateInfo(cert);
   const now = o.now;
   c.db.tx(() => {
@@ -116,7 +117,7 @@ export function renewHubCertificate(c: Community, o: RenewOptions): CertificateI
 export function renewBrokerCertificate(c: Community, o: RenewOptions): CertificateInfo & { cert: string; broker: 'reloaded' | 'not-running' } {
   const current = readFileSync(c.paths.brokerCert, 'utf8');
   const { cert } = renewCert(c.paths.ca, current, { cn: 'broker', usage: 'server', altNames: c.config.brokerAltNames, days: daysFrom(o.now, CERT_POLICY.brokerDays) }, o.passphrase);
-  writeFileSync(c.paths.brokerCert, cert);
+  writePrivate(c.paths.brokerCert, cert);
   const info = certificateInfo(cert);
   c.db.audit(o.actor, 'broker.renew', 'broker', { serial: info.serial, notAfter: new Date(info.notAfter).toISOString() }, o.now);
   return { ...info, cert, broker: reloadBrokers(c).reached.length > 0 ? 'reloaded' : 'not-running' };

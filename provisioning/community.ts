@@ -9,18 +9,26 @@
  *   terminals/<id>.crt      every issued terminal certificate (to revoke it later)
  *   photos/<key>/           enrolment photos, one folder per person named by a random key (photos.ts)
  *   hub.db, events.db       the hub database and the event store
+ *   hub/at-rest.key         the key templates and photos are encrypted with (at-rest-key.ts)
+ *
+ * Every file is created 0600 and every folder 0700 (core/fs.ts), whatever the umask; the exceptions are
+ * public by nature and listed in PUBLIC_FILES. Templates and photos are readable only after `unlock`.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { TimeZoneSchema } from '../core/time-zone';
 import { InvalidInputError, TerminalError } from '../core/errors';
+import { ensurePrivateDir, withPrivateUmask, writePrivateFile } from '../core/fs';
 import { parseId } from '../runtime/protocol/ids';
 import { jsonErrorPlace } from '../runtime/config';
+import { unlockCommunity } from './at-rest-key';
 import { HubDb } from './db';
-import { finishPhotoMoves } from './photos';
+import { finishPhotoMoves, sealPlainPhotos } from './photos';
 import { caPaths, CERT_POLICY, createCa, encryptKey, issueCert, loadKey, newKey, writePrivate, type CaPaths } from './pki';
+import { AtRestKeyError, bindPhotoFolder, unbindPhotoFolder, type AtRestCipher } from './store/at-rest';
+import type { SealedInPlace } from './store/at-rest-rows';
 
 export class CommunityError extends TerminalError {
   readonly code = 'community';
@@ -124,27 +132,36 @@ export function initCommunity(opts: InitOptions): Community {
   });
   if (!parsed.success) throw new InvalidInputError('community settings', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   const config = parsed.data;
-  mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
-  for (const d of [join(paths.dir, 'hub'), paths.brokerDir, paths.terminalsDir, paths.photosDir]) mkdirSync(d, { recursive: true, mode: 0o700 });
-  const ca = createCa(paths.ca.dir, `${config.name} CA`, opts.passphrase);
+  for (const d of [paths.dir, join(paths.dir, 'hub'), paths.brokerDir, paths.terminalsDir, paths.photosDir]) ensurePrivateDir(d);
+  const ca = withPrivateUmask(() => createCa(paths.ca.dir, `${config.name} CA`, opts.passphrase));
   // Hub: a TLS client identity (CN hub) and the Ed25519 roster-signing key the terminals pin.
   const hubKey = newKey('ec');
   writePrivate(paths.hubTlsCert, issueCert(ca, hubKey, { cn: 'hub', usage: 'client', days: CERT_POLICY.hubDays }, opts.passphrase).cert);
   writePrivate(paths.hubTlsKey, encryptKey(hubKey, opts.passphrase));
   writePrivate(paths.signingKey, newKey('ed25519', opts.passphrase));
-  writeFileSync(paths.signingPub, createPublicKey(loadKey(paths.signingKey, opts.passphrase)).export({ type: 'spki', format: 'pem' }));
+  writePrivateFile(paths.signingPub, createPublicKey(loadKey(paths.signingKey, opts.passphrase)).export({ type: 'spki', format: 'pem' }));
   // Broker: a server certificate for the names terminals connect to (mosquitto reads its key unencrypted).
   const brokerKey = newKey('ec');
   writePrivate(paths.brokerKey, brokerKey);
-  writeFileSync(paths.brokerCert, issueCert(ca, brokerKey, { cn: 'broker', usage: 'server', altNames: config.brokerAltNames, days: CERT_POLICY.brokerDays }, opts.passphrase).cert);
-  writeFileSync(paths.config, `${JSON.stringify(config, null, 2)}\n`);
+  writePrivateFile(paths.brokerCert, issueCert(ca, brokerKey, { cn: 'broker', usage: 'server', altNames: config.brokerAltNames, days: CERT_POLICY.brokerDays }, opts.passphrase).cert);
+  writePrivateFile(paths.config, `${JSON.stringify(config, null, 2)}\n`); // it may hold a webhook token
   const c = new Community(paths, config);
+  unlockCommunity(c, { passphrase: opts.passphrase }, now); // makes hub/at-rest.key
   c.db.audit(actor, 'community.init', config.name, { brokerUrl }, now);
   return c;
 }
 
+/**
+ * Files of a community folder that are public by nature and so may be readable by others (0644): the
+ * CA certificate and its CRL, certificates, public keys. Paths relative to the folder; `*` one name.
+ */
+export const PUBLIC_FILES: readonly string[] = [
+  'ca/ca.crt', 'ca/crl.pem', 'hub/tls.crt', 'hub/signing.pub', 'hub/seal.pub', 'hub/root-auth.pub', 'broker/server.crt', 'terminals/*.crt',
+];
+
 export class Community {
   private hubDb: HubDb | null = null;
+  private atRest: AtRestCipher | null = null;
 
   constructor(
     readonly paths: CommunityPaths,
@@ -181,6 +198,29 @@ export class Community {
     return this.hubDb;
   }
 
+  /** Whether templates and photos can be read and written (unlock was called). */
+  get atRestUnlocked(): boolean {
+    return this.atRest !== null;
+  }
+
+  /**
+   * Gives the store and the photo folder the at-rest key (at-rest-key.ts unlockCommunity finds it). A key
+   * other than the community's is refused (AtRestKeyError) before anything changes. The first unlock
+   * encrypts in place the photos and rows kept in clear before, and returns how many (null afterwards).
+   */
+  unlock(cipher: AtRestCipher, now: number): (SealedInPlace & { photos: number }) | null {
+    if (this.atRest) {
+      if (this.atRest.keyId !== cipher.keyId) throw new AtRestKeyError('this community is unlocked with another key');
+      return null;
+    }
+    this.db.useAtRest(cipher, now);
+    bindPhotoFolder(this.paths.photosDir, cipher);
+    this.atRest = cipher;
+    if (this.db.atRestSealed()) return null;
+    const photos = sealPlainPhotos(this.paths.photosDir);
+    return { ...this.db.sealPlainRows(now), photos };
+  }
+
   /** The hub's roster-signing key (needs the passphrase). */
   signingKey(passphrase: string): KeyObject {
     return loadKey(this.paths.signingKey, passphrase);
@@ -198,5 +238,7 @@ export class Community {
   close(): void {
     this.hubDb?.close();
     this.hubDb = null;
+    if (this.atRest) unbindPhotoFolder(this.paths.photosDir);
+    this.atRest = null;
   }
 }

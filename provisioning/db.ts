@@ -5,18 +5,20 @@
  * terminal status, alerts). WAL lets both processes work on it at the same time.
  */
 import Database from 'better-sqlite3';
-import { chmodSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { z } from 'zod';
 import { AuthorisationSchema, CredentialsSchema, RevokedPersonIdSchema, TagSchema, TemplateSchema, type PersonUpsert } from '../runtime/roster/batch';
 import { CommandSchema, HealthSchema, RosterEpochSchema, type Command, type Health, type RosterEpoch } from '../runtime/protocol/schemas';
 import { isId } from '../runtime/protocol/ids';
 import { TerminalError } from '../core/errors';
+import { preparePrivateDatabase } from '../core/fs';
 import { OPERATORS_SCHEMA } from './operators/schema';
 import { newPhotoKey, PhotoKeySchema, PhotoNameSchema, type PhotoMove } from './photos';
 import { ADAPTED_TEMPLATES_TABLE, SqliteAdaptedTemplates, type AdaptedTemplateRecord } from './store/adapted-templates';
 import type { AuditQuery, HubStore, Places, ResidentQuery, ResidentRow } from './store/hub-store';
 import { ROLLOUTS_SCHEMA, SqliteRollouts } from './store/rollouts-sqlite';
+import { openRosterPayload, openTemplates, sealRosterPayload, sealTemplates, type AtRestCipher } from './store/at-rest';
+import { AT_REST_KEY_TABLE, checkAtRestKey, recordedAtRestKey, sealPlainRows, type SealedInPlace } from './store/at-rest-rows';
 
 export class HubDbError extends TerminalError {
   readonly code = 'hub-db';
@@ -234,6 +236,8 @@ export const HUB_MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
   (db) => db.exec(ROLLOUTS_SCHEMA),
   // 9: what the resident lists of the API filter and page on, in the database (residentsPage)
   (db) => db.exec(RESIDENT_LISTING),
+  // the key templates and photos are encrypted with (store/at-rest-rows.ts: recorded, and the values in clear sealed, at the first unlock)
+  (db) => db.exec(AT_REST_KEY_TABLE),
 ];
 
 export const HUB_SCHEMA_VERSION = HUB_MIGRATIONS.length;
@@ -360,14 +364,14 @@ export interface CommandRecord {
 
 type Row = Record<string, unknown>;
 
-function personFromRow(r: Row): PersonRecord {
+function personFromRow(r: Row, atRest: AtRestCipher | null): PersonRecord {
   return PersonRecordSchema.parse({
     personId: r['person_id'],
     kind: r['kind'],
     status: r['status'],
     label: r['label'],
     note: r['note'],
-    templates: JSON.parse(r['templates'] as string) as unknown,
+    templates: openTemplates(atRest, r['person_id'] as string, r['templates'] as string),
     authorisations: JSON.parse(r['authorisations'] as string) as unknown,
     tags: JSON.parse(r['tags'] as string) as unknown,
     photoKey: r['photo_key'],
@@ -446,12 +450,18 @@ function passFromRow(r: Row): PassRecord {
 export class HubDb extends SqliteRollouts implements HubStore {
   readonly db: Database.Database;
   private adaptedStore: SqliteAdaptedTemplates | null = null;
+  /** The key templates are sealed with (store/at-rest.ts); null until the community is unlocked. */
+  private atRest: AtRestCipher | null = null;
 
   constructor(readonly path: string) {
     super();
-    this.db = new Database(path);
     try {
-      chmodSync(path, 0o600); // templates are biometric data
+      preparePrivateDatabase(path); // 0600 from creation, and so its -wal and -shm: templates are biometric data
+      this.db = new Database(path);
+    } catch (e) {
+      throw new HubDbError(`${path} cannot be opened as the hub database (${(e as { code?: string }).code ?? (e as Error).name})`, { cause: e });
+    }
+    try {
       this.db.pragma('busy_timeout = 5000');
       refuseNewer(this.db); // before anything writes to the file
       this.db.pragma('journal_mode = WAL');
@@ -467,6 +477,37 @@ export class HubDb extends SqliteRollouts implements HubStore {
 
   close(): void {
     this.db.close();
+  }
+
+  /**
+   * From now on templates and roster deltas are sealed with `cipher` (store/at-rest.ts). A key other
+   * than the one recorded is refused (AtRestKeyError) before anything is read or changed; the first
+   * unlock records it.
+   */
+  useAtRest(cipher: AtRestCipher, now: number): void {
+    checkAtRestKey(this.db, cipher, now);
+    this.atRest = cipher;
+  }
+
+  /** Whether this store was given the at-rest key. */
+  get atRestUnlocked(): boolean {
+    return this.atRest !== null;
+  }
+
+  /** The id of the key the values are sealed with (null: never unlocked). */
+  atRestKeyId(): string | null {
+    return recordedAtRestKey(this.db)?.keyId ?? null;
+  }
+
+  /** Whether what was written in clear before encryption at rest has all been sealed. */
+  atRestSealed(): boolean {
+    return recordedAtRestKey(this.db)?.sealed ?? false;
+  }
+
+  /** Seals in place the templates, adapted templates and roster deltas still in clear (after useAtRest). */
+  sealPlainRows(now: number): SealedInPlace {
+    if (!this.atRest) throw new HubDbError('sealPlainRows needs the at-rest key (useAtRest)');
+    return sealPlainRows(this.db, this.atRest, now);
   }
 
   tx<T>(f: () => T): T {
@@ -502,12 +543,12 @@ export class HubDb extends SqliteRollouts implements HubStore {
 
   person(id: string): PersonRecord | null {
     const r = this.db.prepare('SELECT * FROM persons WHERE person_id = ?').get(id) as Row | undefined;
-    return r ? personFromRow(r) : null;
+    return r ? personFromRow(r, this.atRest) : null;
   }
 
   persons(filter: { status?: PersonStatus; kind?: PersonKind; tag?: string } = {}): PersonRecord[] {
     const rows = this.db.prepare('SELECT * FROM persons ORDER BY person_id').all() as Row[];
-    return rows.map(personFromRow).filter((p) =>
+    return rows.map((r) => personFromRow(r, this.atRest)).filter((p) =>
       (!filter.status || p.status === filter.status) && (!filter.kind || p.kind === filter.kind) && (!filter.tag || p.tags.includes(filter.tag)));
   }
 
@@ -536,7 +577,7 @@ export class HubDb extends SqliteRollouts implements HubStore {
         credentials = excluded.credentials, rev = excluded.rev, updated_at = excluded.updated_at`).run({
       ...rec,
       credentials: rec.credentials ? JSON.stringify(rec.credentials) : null,
-      templates: JSON.stringify(rec.templates),
+      templates: sealTemplates(this.atRest, rec.personId, rec.templates),
       authorisations: JSON.stringify(rec.authorisations),
       tags: JSON.stringify(rec.tags),
       photos: JSON.stringify(rec.photos),
@@ -549,7 +590,7 @@ export class HubDb extends SqliteRollouts implements HubStore {
   // Adapted templates (provisioning/store/adapted-templates.ts)
 
   private get adapted(): SqliteAdaptedTemplates {
-    this.adaptedStore ??= new SqliteAdaptedTemplates(this.db);
+    this.adaptedStore ??= new SqliteAdaptedTemplates(this.db, () => this.atRest);
     return this.adaptedStore;
   }
 
@@ -651,7 +692,7 @@ export class HubDb extends SqliteRollouts implements HubStore {
 
   /** Persons changed since they were last published (oldest change first). */
   dirtyPersons(limit: number): PersonRecord[] {
-    return (this.db.prepare('SELECT * FROM persons WHERE rev > published_rev ORDER BY updated_at, person_id LIMIT ?').all(limit) as Row[]).map(personFromRow);
+    return (this.db.prepare('SELECT * FROM persons WHERE rev > published_rev ORDER BY updated_at, person_id LIMIT ?').all(limit) as Row[]).map((r) => personFromRow(r, this.atRest));
   }
 
   /** Marks persons published at the revs read, without a roster version (pending registrations). */
@@ -741,7 +782,7 @@ export class HubDb extends SqliteRollouts implements HubStore {
 
   rosterLog(sinceVersion: number): Array<[number, string]> {
     return (this.db.prepare('SELECT version, payload FROM roster_log WHERE version > ? ORDER BY version').all(sinceVersion) as Row[])
-      .map((r) => [r['version'] as number, r['payload'] as string]);
+      .map((r) => [r['version'] as number, openRosterPayload(this.atRest, r['version'] as number, r['payload'] as string)]);
   }
 
   /**
@@ -766,7 +807,7 @@ export class HubDb extends SqliteRollouts implements HubStore {
   /** Record a published roster version and mark the persons in it as published at the revs read. */
   recordVersion(version: number, payload: string, published: ReadonlyArray<{ personId: string; rev: number }>, now: number): void {
     this.tx(() => {
-      this.db.prepare('INSERT INTO roster_log (version, payload, persons, created_at) VALUES (?, ?, ?, ?)').run(version, payload, published.length, now);
+      this.db.prepare('INSERT INTO roster_log (version, payload, persons, created_at) VALUES (?, ?, ?, ?)').run(version, sealRosterPayload(this.atRest, version, payload), published.length, now);
       const mark = this.db.prepare('UPDATE persons SET published_rev = ? WHERE person_id = ? AND published_rev < ?');
       for (const p of published) mark.run(p.rev, p.personId, p.rev);
     });

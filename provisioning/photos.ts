@@ -5,17 +5,25 @@
  * checked here, and every delete goes through removeInside (core/fs.ts), which refuses anything that
  * is not strictly inside the photos folder.
  *
+ * Every photo file is encrypted at rest (store/at-rest.ts: AES-256-GCM bound to its folder key and
+ * name, 0600 from creation): `savePhotos` and `saveIdPhoto` seal what they write, `readPhotoFile` opens
+ * one, `withPlainPhotoFiles` lends decrypted copies to something that reads files (the enrolment
+ * pipeline) in a private temporary folder removed afterwards, and `sealPlainPhotos` encrypts in place the
+ * files written before (at the community's first unlock).
+ *
  * Databases from before the keys kept absolute paths under `photos/<personId>/`: the hub database's
  * migration (db.ts) records the moves in `photo_moves`, and `finishPhotoMoves` carries them out (on
  * every open, until none is left; each move can be repeated safely).
  */
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, lstatSync, mkdirSync, realpathSync, renameSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { TerminalError } from '../core/errors';
-import { removeInside } from '../core/fs';
+import { ensurePrivateDir, removeInside, writeFileAtomic, writePrivateFile } from '../core/fs';
 import type { HubDb } from './db';
+import { AAD, isSealedFile, photoCipher, type AtRestCipher } from './store/at-rest';
 
 /** 128 random bits, hex. */
 export const PhotoKeySchema = z.string().regex(/^[0-9a-f]{32}$/, 'photo key');
@@ -40,15 +48,22 @@ function extensionOf(file: string): string {
   return /^\.[a-z0-9]{1,5}$/.test(ext) ? ext : '.jpg';
 }
 
-/** Copy photos into the person's folder; returns their names. All or none: a failed copy removes the ones made. */
-export function savePhotos(photosDir: string, key: string, sources: readonly string[], rev: number): string[] {
+/** Writes one photo into the person's folder, encrypted (0600 from creation). */
+export function writePhoto(photosDir: string, key: string, name: string, data: Uint8Array): void {
+  const cipher = photoCipher(photosDir);
   const dir = folder(photosDir, key);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  ensurePrivateDir(dir);
+  writeFileAtomic(join(dir, PhotoNameSchema.parse(name)), cipher.sealFile(data, AAD.photo(key, name)));
+}
+
+/** Copy photos into the person's folder, encrypted; returns their names. All or none: a failed copy removes the ones made. */
+export function savePhotos(photosDir: string, key: string, sources: readonly string[], rev: number): string[] {
+  photoCipher(photosDir); // locked: refused before anything is read or written
   const names: string[] = [];
   try {
     for (const [i, src] of sources.entries()) {
       const name = PhotoNameSchema.parse(`${rev}-${i + 1}${extensionOf(src)}`);
-      copyFileSync(src, join(dir, name));
+      writePhoto(photosDir, key, name, readFileSync(src));
       names.push(name);
     }
   } catch (e) {
@@ -65,6 +80,88 @@ export function removePhotos(photosDir: string, key: string, names?: readonly st
     return;
   }
   for (const p of photoPaths(photosDir, key, names)) removeInside(photosDir, p);
+}
+
+/** A stored photo's content, decrypted (a file from before encryption is read as it is). */
+export function readPhotoFile(file: string): Buffer {
+  const name = PhotoNameSchema.parse(basename(file));
+  const key = PhotoKeySchema.parse(basename(dirname(file)));
+  const data = readFileSync(file);
+  if (!isSealedFile(data)) return data;
+  return photoCipher(dirname(dirname(file))).openFile(data, AAD.photo(key, name));
+}
+
+/**
+ * `f` with decrypted copies of stored photos (same names, same order), for code that reads files (the
+ * enrolment pipeline): in a private temporary folder (0700, files 0600) removed afterwards, whatever happened.
+ */
+export async function withPlainPhotoFiles<T>(files: readonly string[], f: (plain: string[]) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), 'doorway-plain-photos-'));
+  try {
+    const plain = files.map((file, i) => {
+      const out = join(dir, `${i + 1}-${basename(file)}`);
+      writePrivateFile(out, readPhotoFile(file), 'wx');
+      return out;
+    });
+    return await f(plain);
+  } finally {
+    removeInside(tmpdir(), dir);
+  }
+}
+
+/**
+ * Encrypts in place every photo still in clear under `photosDir` (written before encryption at rest):
+ * each one replaced atomically by its sealed form. Returns how many were converted.
+ */
+export function sealPlainPhotos(photosDir: string): number {
+  if (!existsSync(photosDir)) return 0;
+  const cipher = photoCipher(photosDir);
+  let converted = 0;
+  for (const key of readdirSync(photosDir)) {
+    if (!PhotoKeySchema.safeParse(key).success) continue;
+    const dir = join(photosDir, key);
+    if (!lstatSync(dir).isDirectory()) continue;
+    ensurePrivateDir(dir);
+    for (const name of readdirSync(dir)) {
+      if (!PhotoNameSchema.safeParse(name).success) continue;
+      const file = join(dir, name);
+      if (!lstatSync(file).isFile()) continue;
+      const data = readFileSync(file);
+      if (isSealedFile(data)) continue;
+      writeFileAtomic(file, cipher.sealFile(data, AAD.photo(key, name)));
+      converted += 1;
+    }
+  }
+  return converted;
+}
+
+/**
+ * Key rotation: every photo under `photosDir` sealed again with `to` (each replaced atomically). A photo
+ * `to` opens already is left as it is, so an interrupted rotation can be run again. Returns how many.
+ */
+export function resealPhotos(photosDir: string, from: AtRestCipher, to: AtRestCipher): number {
+  if (!existsSync(photosDir)) return 0;
+  let resealed = 0;
+  for (const key of readdirSync(photosDir)) {
+    if (!PhotoKeySchema.safeParse(key).success || !lstatSync(join(photosDir, key)).isDirectory()) continue;
+    for (const name of readdirSync(join(photosDir, key))) {
+      const file = join(photosDir, key, name);
+      if (!PhotoNameSchema.safeParse(name).success || !lstatSync(file).isFile()) continue;
+      const data = readFileSync(file);
+      const aad = AAD.photo(key, name);
+      if (isSealedFile(data)) {
+        try {
+          to.openFile(data, aad);
+          continue; // done before an interruption
+        } catch {
+          // sealed with `from`: below
+        }
+      }
+      writeFileAtomic(file, to.sealFile(isSealedFile(data) ? from.openFile(data, aad) : data, aad));
+      resealed += 1;
+    }
+  }
+  return resealed;
 }
 
 // ------------------------------------------------------------------------------- legacy folders
@@ -118,8 +215,8 @@ export function finishPhotoMoves(db: HubDb, communityDir: string, photosDir: str
     const src = candidates.map((c) => legacyFile(communityDir, resolve(c))).find((c) => c !== null) ?? null;
     const dest = m.key !== null && m.name !== null ? join(folder(photosDir, m.key), PhotoNameSchema.parse(m.name)) : null;
     if (src !== null && dest !== null) {
-      mkdirSync(dirname(dest), { recursive: true, mode: 0o700 });
-      if (!existsSync(dest)) renameSync(src, dest);
+      ensurePrivateDir(dirname(dest));
+      if (!existsSync(dest)) renameSync(src, dest); // sealed in place at the next unlock (sealPlainPhotos)
     } else if (src !== null) {
       removeInside(communityDir, src);
     } else if (dest !== null && m.name !== null && !existsSync(dest)) {

@@ -13,6 +13,7 @@ import { createPrivateKey, randomBytes, X509Certificate, type KeyObject } from '
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TerminalError } from '../core/errors';
+import { ensurePrivateDir, withPrivateUmask, writePrivateFile } from '../core/fs';
 import { programPath } from '../core/programs';
 
 export class PkiError extends TerminalError {
@@ -32,12 +33,13 @@ const PASS_ENV = 'DOORWAY_PROVISION_KEY_PASS';
 function openssl(args: string[], opts: { passphrase?: string; input?: string | Buffer } = {}): Buffer {
   const path = programPath('openssl'); // missing: a ProgramMissingError that names the package
   try {
-    return execFileSync(path, args, {
+    // Under umask 077: what openssl writes (the CA database, the CRL, its .old copies) is 0600 from creation.
+    return withPrivateUmask(() => execFileSync(path, args, {
       input: opts.input,
       env: { ...process.env, ...(opts.passphrase !== undefined ? { [PASS_ENV]: opts.passphrase } : {}) },
       stdio: ['pipe', 'pipe', 'pipe'],
       maxBuffer: 16 * 1024 * 1024,
-    });
+    }));
   } catch (e) {
     const err = e as { stderr?: Buffer; message: string };
     const detail = err.stderr?.toString().trim().split('\n').slice(-3).join(' ') ?? err.message;
@@ -45,8 +47,9 @@ function openssl(args: string[], opts: { passphrase?: string; input?: string | B
   }
 }
 
+/** A file of the community folder: 0600 from creation (core/fs.ts). */
 export function writePrivate(path: string, data: string | Buffer): void {
-  writeFileSync(path, data, { mode: 0o600 });
+  writePrivateFile(path, data);
 }
 
 /** A new private key (PEM PKCS#8), EC P-256 or Ed25519; encrypted with scrypt when a passphrase is given. */
@@ -92,14 +95,14 @@ export function caPaths(dir: string): CaPaths {
 /** A new CA (key encrypted under the passphrase) with an empty CRL. */
 export function createCa(dir: string, name: string, passphrase: string): CaPaths {
   const p = caPaths(dir);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  ensurePrivateDir(dir);
   writePrivate(p.key, newKey('ec', passphrase));
   openssl(['req', '-x509', '-new', '-key', p.key, '-passin', `env:${PASS_ENV}`, '-subj', `/CN=${name}`, '-days', String(CERT_POLICY.caDays),
     '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-out', p.cert], { passphrase });
-  writeFileSync(join(dir, 'index.txt'), '');
-  writeFileSync(join(dir, 'index.txt.attr'), 'unique_subject = no\n');
-  writeFileSync(join(dir, 'crlnumber'), '1000\n');
-  writeFileSync(p.config, [
+  writePrivate(join(dir, 'index.txt'), '');
+  writePrivate(join(dir, 'index.txt.attr'), 'unique_subject = no\n');
+  writePrivate(join(dir, 'crlnumber'), '1000\n');
+  writePrivate(p.config, [
     '[ ca ]',
     'default_ca = community_ca',
     '[ community_ca ]',

@@ -11,7 +11,7 @@
  * adapted templates to themselves until they are provisioned again.
  */
 import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Community } from './community';
 import { encryptKey, loadKey, writePrivate } from './pki';
@@ -28,7 +28,7 @@ export function ensureSealKey(c: Community, passphrase: string): { privateKey: K
     c.checkPassphrase(passphrase);
     const { privateKey } = generateKeyPairSync('x25519');
     writePrivate(paths.key, encryptKey(privateKey.export({ type: 'pkcs8', format: 'pem' }), passphrase));
-    writeFileSync(paths.pub, createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }));
+    writePrivate(paths.pub, createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }));
   }
   const privateKey = loadKey(paths.key, passphrase);
   return { privateKey, publicKeyPem: readFileSync(paths.pub, 'utf8') };

@@ -7,7 +7,8 @@
  * fail to open are handed over as openers, so that a corrupt file, a bad key or a missing
  * certificate becomes degraded mode there instead of a crash here.
  */
-import { readFileSync, mkdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { ensurePrivateDir } from '../core/fs';
 import { createPublicKey } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { FileSource, RtspSource, type FrameSource } from '../drivers/camera';
@@ -69,11 +70,11 @@ export function realParts(config: Config, clock: Clock, log: Logger, gpio: GpioF
   let matcher: Matcher | null = null;
   return {
     openEventStore: () => {
-      mkdirSync(dataDir, { recursive: true });
+      ensurePrivateDir(dataDir);
       return openEventStore(join(dataDir, 'sync.db'), { clock, log, skewMs: DEFAULT_TIMING.commandMaxSkewMs });
     },
     openRoster: () => {
-      mkdirSync(dataDir, { recursive: true });
+      ensurePrivateDir(dataDir);
       store = RosterStore.open({ path: join(dataDir, 'roster.db'), secretFile: config.paths.secretFile, logger: log, clock });
       return store;
     },

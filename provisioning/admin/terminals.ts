@@ -6,7 +6,8 @@
  * Commands to a running terminal (unlock, resync, config push, wipe) are in doors.ts.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { ensurePrivateDir, writePrivateFile } from '../../core/fs';
 import { basename, join, resolve } from 'node:path';
 import { ConfigSchema } from '../../runtime/config';
 import { TerminalError } from '../../core/errors';
@@ -14,7 +15,7 @@ import { parseId } from '../../runtime/protocol/ids';
 import { refreshBroker } from '../broker';
 import { terminalCertFiles } from '../certificates';
 import type { TerminalRecord } from '../db';
-import { CERT_POLICY, issueCert, newKey, revokeCert, writePrivate } from '../pki';
+import { CERT_POLICY, issueCert, newKey, revokeCert } from '../pki';
 import { ensureSealKey } from '../seal-key';
 import { ensureUpdateKey } from '../update/keys';
 import { actorOf, ConflictError, NotFoundError, passphraseOf, type AdminContext } from './context';
@@ -79,12 +80,12 @@ export function checkBundleFolder(out: string): string {
 /** Writes a bundle into `out` (checked first); returns its terminal.json. */
 export function writeBundle(out: string, files: readonly BundleFile[]): string {
   const dir = checkBundleFolder(out);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  ensurePrivateDir(dir);
   for (const f of files) {
     const name = basename(f.name);
     if (name !== f.name || !(Object.values(BUNDLE_FILES) as string[]).includes(name)) throw new TerminalAdminError(`unexpected bundle file ${JSON.stringify(f.name.slice(0, 40))}`);
-    if (f.private) writePrivate(join(dir, name), f.data);
-    else writeFileSync(join(dir, name), f.data);
+    // Every file 0600 from creation, public ones too: the folder is carried to the door as one (its config may name a camera's password).
+    writePrivateFile(join(dir, name), f.data, 'wx');
   }
   return join(dir, BUNDLE_FILES.config);
 }
@@ -155,8 +156,8 @@ export function issueTerminal(ctx: AdminContext, o: Omit<AddTerminalInput, 'out'
     // The community's credential secret: cards and PINs typed at this door are digested with it.
     file(BUNDLE_FILES.credentialSecret, ensureCredentialSecret(c), true),
   ];
-  mkdirSync(c.paths.terminalsDir, { recursive: true, mode: 0o700 });
-  writeFileSync(join(c.paths.terminalsDir, `${id}.crt`), cert);
+  ensurePrivateDir(c.paths.terminalsDir);
+  writePrivateFile(join(c.paths.terminalsDir, `${id}.crt`), cert);
 
   const store = ctx.store;
   store.tx(() => {

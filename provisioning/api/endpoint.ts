@@ -27,7 +27,7 @@ export function apiUrl(host: string, port: number): string {
 
 export function recordApiEndpoint(c: Pick<Community, 'paths'>, host: string, port: number): string {
   const url = apiUrl(host, port);
-  writeFileAtomic(apiEndpointFile(c), `${JSON.stringify({ v: 1, url })}\n`, 0o644);
+  writeFileAtomic(apiEndpointFile(c), `${JSON.stringify({ v: 1, url })}\n`);
   return url;
 }
 

@@ -1,14 +1,15 @@
 /**
  * Enrolment from the identity document's photo with the app's selfies (issue 17 item 4). The real-name
  * check gives the document's photo with a `verified` verdict (realname.ts); the registration keeps it in
- * the pending person's own photo folder (photos/<key>/0-0.jpg, 0600: deleted with the folder when the
+ * the pending person's own photo folder (photos/<key>/0-0.jpg, encrypted at rest like every photo
+ * (photos.ts), 0600: deleted with the folder when the
  * registration is rejected or the person revoked; never sent to a door). On approval the hub enrols it
  * only if every pair of the person's photos agrees: the ID photo with each selfie at least
  * AGREEMENT.idPhoto, each pair of selfies at least AGREEMENT.selfies (runtime/tools/enrol.ts, measured by
  * `npm run eval:id-photo`); otherwise the approval is refused naming the pairs, and nothing is stored.
  * The ID photo's template is stored as an enrolled template, next to the selfies' ones.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { TerminalError } from '../../core/errors';
 import { cosine } from '../../models/embedder';
@@ -17,7 +18,7 @@ import { AGREEMENT } from '../../runtime/tools/enrol';
 import type { Enroller } from '../admin/enrol';
 import type { Community } from '../community';
 import type { PersonRecord } from '../db';
-import { PhotoKeySchema } from '../photos';
+import { PhotoKeySchema, withPlainPhotoFiles, writePhoto } from '../photos';
 import type { IdPhoto } from './realname';
 
 /** One pair of a person's photos that does not agree enough: photos are named "ID photo" or "selfie N" (1-based). */
@@ -41,9 +42,7 @@ const NAMES = ['0-0.jpg', '0-0.png'] as const;
 
 /** Keeps the document's photo in the person's folder (replacing one kept before). */
 export function saveIdPhoto(c: Community, photoKey: string, photo: IdPhoto): void {
-  const dir = join(c.paths.photosDir, PhotoKeySchema.parse(photoKey));
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  writeFileSync(join(dir, photo.contentType === 'image/png' ? '0-0.png' : '0-0.jpg'), photo.data, { mode: 0o600 });
+  writePhoto(c.paths.photosDir, PhotoKeySchema.parse(photoKey), photo.contentType === 'image/png' ? '0-0.png' : '0-0.jpg', photo.data);
 }
 
 /** The person's kept ID photo, or null. */
@@ -77,7 +76,7 @@ export function disagreements(idPhoto: Float32Array | null, selfies: readonly Fl
  * (EnrolmentDisagreementError). Named `<personId>-id-t1`.
  */
 export async function idPhotoTemplate(enroller: Enroller, idFile: string, p: PersonRecord): Promise<TemplateIn> {
-  const [t] = await enroller.templates([idFile], `${p.personId}-id`);
+  const [t] = await withPlainPhotoFiles([idFile], (plain) => enroller.templates(plain, `${p.personId}-id`));
   const id = t ? decodeEmbedding(t.embedding) : null;
   if (!t || !id) throw new EnrolmentDisagreementError([]);
   const selfies = p.templates.filter((x) => x.modelId === t.modelId).map((x) => decodeEmbedding(x.embedding)).filter((e): e is Float32Array => e !== null);

@@ -15,6 +15,7 @@
  * SameSite=Strict, Path=/) whose changes (any method but GET/HEAD) also need `X-CSRF-Token`, the value
  * the login answered. Header credentials need no CSRF token: a browser never adds them by itself.
  */
+import { unlockCommunity } from '../at-rest-key';
 import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -113,6 +114,8 @@ export class HubApi {
   static async create(o: ApiOptions): Promise<HubApi> {
     const config = AuthConfigSchema.parse(o.auth ?? {});
     const log = o.log.child({ module: 'hub-api' });
+    // Templates and photos are encrypted at rest: the API of a hub started with the passphrase reads them.
+    if (o.passphrase !== undefined) unlockCommunity(o.community, { passphrase: o.passphrase }, o.clock.now());
     const app = Fastify({
       https: { key: o.tls.key, cert: o.tls.cert, minVersion: 'TLSv1.2' },
       loggerInstance: log,

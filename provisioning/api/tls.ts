@@ -7,7 +7,7 @@
  * certificate from the next connection on, without a restart (HubApi's `renewTls`). The key stays in the
  * folder encrypted under the passphrase; the hub unlocks it in memory.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import type { Community } from '../community';
@@ -29,7 +29,7 @@ export function issueHttpCertificate(c: Community, passphrase: string, altNames:
   const key = newKey('ec');
   const { cert } = issueCert(c.paths.ca, key, { cn: 'hub-http', usage: 'server', altNames, days: CERT_POLICY.brokerDays }, passphrase);
   writePrivate(p.key, encryptKey(key, passphrase));
-  writeFileSync(p.cert, cert);
+  writePrivate(p.cert, cert);
   const info = certificateInfo(cert);
   c.db.audit(actor, 'http.certificate', 'hub-http', { names: altNames, notAfter: new Date(info.notAfter).toISOString() }, now);
   return { notAfter: info.notAfter };
@@ -59,7 +59,7 @@ export function renewHttpTlsIfDue(c: Community, passphrase: string, now: number)
   const current = readFileSync(p.cert, 'utf8');
   if (!isDue(certificateInfo(current), now)) return null;
   const cert = renewCert(c.paths.ca, current, { cn: 'hub-http', usage: 'server', altNames: namesOf(current), days: CERT_POLICY.brokerDays }, passphrase).cert;
-  writeFileSync(p.cert, cert);
+  writePrivate(p.cert, cert);
   c.db.audit('hub', 'http.renew', 'hub-http', { notAfter: new Date(certificateInfo(cert).notAfter).toISOString() }, now);
   return { key: unlockedPem(p.key, passphrase), cert };
 }

@@ -5,6 +5,7 @@
  * key), the admin context as the root operator. Everything else goes through the hub's API (connect.ts).
  * The command line is the composition root of its process: the system clock is made here.
  */
+import { unlockCommunity } from '../at-rest-key';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { ParseArgsConfig } from 'node:util';
@@ -106,7 +107,9 @@ export async function withCommunity<T>(dir: string | undefined, f: (c: Community
 /** The admin context of a command on the folder itself (bootstrap, recovery): root, with the passphrase. */
 export function rootContext(c: Community, passphrase: string): AdminContext {
   c.checkPassphrase(passphrase);
-  return { clock: new SystemClock(), actor: ROOT_OPERATOR, community: c, store: c.db, passphrase };
+  const clock = new SystemClock();
+  unlockCommunity(c, { passphrase }, clock.now()); // templates and photos are encrypted at rest
+  return { clock, actor: ROOT_OPERATOR, community: c, store: c.db, passphrase };
 }
 
 export function time(ms: number | null): string {

@@ -1,7 +1,10 @@
 /**
- * `provision hub [renew]`: run the community's hub (provisioning/hub/main.ts), with `--http HOST:PORT`
- * also its HTTPS API (provisioning/api/), with `--updates HOST:PORT` its bundle server for terminals
- * (provisioning/update/hub-bundles.ts) and so staged rollouts; or renew its certificate.
+ * `provision hub [renew | key-file --out PATH | rotate-key]`: run the community's hub (provisioning/hub/main.ts), with
+ * `--http HOST:PORT` also its HTTPS API (provisioning/api/), with `--updates HOST:PORT` its bundle server
+ * for terminals (provisioning/update/hub-bundles.ts) and so staged rollouts; or renew its certificate;
+ * or write the at-rest key to a key file (provisioning/at-rest-key.ts) for `--key-file PATH`, which
+ * unlocks the templates and photos with that file instead of the passphrase; or replace that key (the
+ * hub stopped): everything sealed again, key files written before useless.
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
@@ -11,6 +14,7 @@ import { createLogger } from '../../core/log';
 import { FacePipeline } from '../../models/pipeline';
 import { parseCli } from '../../runtime/command-line';
 import { lazyPipelineEnroller } from '../admin/enrol';
+import { rotateAtRestKey, unlockCommunity, writeAtRestKeyFile } from '../at-rest-key';
 import { renewHub } from '../admin/certificates';
 import { NoRealNameCheck, SkippedRealNameCheck } from '../api/realname';
 import { HubApi } from '../api/server';
@@ -30,11 +34,32 @@ function hostAndPort(hostPort: string): { host: string; port: number } {
 }
 
 export const hubCommand: Command = async (args, io) => {
-  const o = parseCli('hub', args, { ...common, webhook: { type: 'string' }, 'poll-ms': { type: 'string' }, http: { type: 'string' }, updates: { type: 'string' }, 'auth-config': { type: 'string' }, 'real-name-check': { type: 'string' } },
+  const o = parseCli('hub', args, { ...common, webhook: { type: 'string' }, 'poll-ms': { type: 'string' }, http: { type: 'string' }, updates: { type: 'string' }, 'auth-config': { type: 'string' }, 'real-name-check': { type: 'string' }, 'key-file': { type: 'string' }, out: { type: 'string' } },
     z.strictObject({
       ...commonSchema, webhook: WebhookUrlSchema.optional(), 'poll-ms': z.coerce.number().int().min(20).max(60_000).optional(),
       http: HostPort.optional(), updates: HostPort.optional(), 'auth-config': z.string().min(1).optional(), 'real-name-check': z.literal('off').optional(),
+      'key-file': z.string().min(1).optional(), out: z.string().min(1).optional(),
     }));
+  if (o.positionals[0] === 'rotate-key') {
+    positionals('hub rotate-key', o.positionals, 1);
+    return withCommunity(o.dir, async (c) => {
+      const passphrase = await readPassphrase();
+      c.checkPassphrase(passphrase);
+      const r = rotateAtRestKey(c, passphrase, new SystemClock().now());
+      io.out(`at-rest key replaced by ${r.keyId}: sealed again ${r.persons} persons' templates, ${r.adaptedTemplates} adapted templates, ${r.rosterDeltas} roster deltas, ${r.photos} photos; key files written before open nothing any more (write a new one with provision hub key-file)`);
+      return 0;
+    });
+  }
+  if (o.positionals[0] === 'key-file') {
+    positionals('hub key-file', o.positionals, 1);
+    const out = o.out;
+    if (out === undefined) throw new InvalidInputError('hub key-file', ['--out PATH: where to write the key file (0600, not over an existing file)']);
+    return withCommunity(o.dir, async (c) => {
+      const { keyId } = writeAtRestKeyFile(c, await readPassphrase(), out);
+      io.out(`at-rest key ${keyId} written to ${out} (0600): keep it outside the community folder; start the hub with --key-file ${out}`);
+      return 0;
+    });
+  }
   if (o.positionals[0] === 'renew') {
     positionals('hub renew', o.positionals, 1);
     return withCommunity(o.dir, async (c) => {
@@ -49,6 +74,9 @@ export const hubCommand: Command = async (args, io) => {
   c.checkPassphrase(passphrase);
   const clock = new SystemClock();
   const log = createLogger();
+  // Templates and photos: unlocked here, before anything else starts (a wrong key changes nothing).
+  const sealed = unlockCommunity(c, o['key-file'] !== undefined ? { keyFile: o['key-file'] } : { passphrase }, clock.now());
+  if (sealed) io.err(`encrypted in place what was kept in clear: ${sealed.persons} persons' templates, ${sealed.adaptedTemplates} adapted templates, ${sealed.rosterDeltas} roster deltas, ${sealed.photos} photos`);
   // --updates: the bundle server for terminals (mutual TLS, a port of its own), and rollouts that offer its bundles
   const bundles = o.updates ? await startHubBundleServer(c, { passphrase, ...hostAndPort(o.updates), now: clock.now(), log }) : null;
   const rollouts = new Rollouts({ community: c, clock, log, bundleUrl: bundles ? (name) => bundles.url(name) : null });

@@ -47,11 +47,15 @@ community
   broker config [--listen HOST] [--user U]      write mosquitto.conf + ACL + CRL paths for the terminal list
   broker run [--listen HOST]                    run mosquitto on that configuration
   broker renew                                  renew the broker's server certificate (397 days) and reload the broker
-  hub [--webhook URL] [--poll-ms MS] [--http HOST:PORT [--auth-config FILE] [--real-name-check off]] [--updates HOST:PORT]
+  hub [--webhook URL] [--poll-ms MS] [--http HOST:PORT [--auth-config FILE] [--real-name-check off]] [--updates HOST:PORT] [--key-file PATH]
                                                 run the hub service (publish, ingest, alerts, commands, renewals);
                                                 --http: also its HTTPS API (provisioning/api/README.md);
                                                 --updates: its bundle server for terminals, and rollouts
   hub renew                                     renew the hub's certificate (90 days; the running hub does it itself)
+  hub key-file --out PATH                       write the key templates and photos are encrypted with (0600) for
+                                                hub --key-file PATH (provisioning/README.md, "Encryption at rest")
+  hub rotate-key                                the hub stopped: a new at-rest key, templates and photos sealed again
+                                                with it; key files written before open nothing any more
   audit [--json] [-n N]                         * who did what, when
 terminals (*)
   terminal add --id ID --door DOOR [--building B] --out DIR [--camera RTSP_URL]

@@ -5,7 +5,8 @@
  * table itself.
  */
 import Database from 'better-sqlite3';
-import { chmodSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { preparePrivateDatabase } from '../../core/fs';
 import { decodePlain, DEFAULT_MAX_PAYLOAD_BYTES } from '../../runtime/protocol/codec';
 import { EventsMessageSchema, type SyncEvent } from '../../runtime/protocol/schemas';
 
@@ -43,16 +44,16 @@ export class EventStore {
   private duplicatesSeen = 0;
 
   /**
-   * Opens (creating) the store at `path` (':memory:' in unit tests); `mode` is applied to a file
-   * (0600 for the hub: events name residents).
+   * Opens (creating) the store at `path` (':memory:' in unit tests); the file and its -wal and
+   * -shm are 0600 from creation (core/fs.ts preparePrivateDatabase): events name residents.
    */
-  constructor(path: string, private readonly opts: { maxPayloadBytes?: number; mode?: number; readonly?: boolean } = {}) {
+  constructor(path: string, private readonly opts: { maxPayloadBytes?: number; readonly?: boolean } = {}) {
+    if (!opts.readonly) preparePrivateDatabase(path);
     this.db = new Database(path, opts.readonly ? { readonly: true, fileMustExist: true } : {});
     if (opts.readonly) {
       this.insert = null;
       return;
     }
-    if (opts.mode !== undefined && path !== ':memory:') chmodSync(path, opts.mode);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.exec(SCHEMA);

@@ -14,6 +14,7 @@ import type { Logger } from '../../core/log';
 import { MqttTransport, type SyncTransport } from '../../runtime/sync/transport';
 import type { Community } from '../community';
 import type { PassRecord, RosterItem } from '../db';
+import { unlockCommunity } from '../at-rest-key';
 import { unlockedPem } from '../pki';
 import { ensureSealKey } from '../seal-key';
 import { withAdaptedTemplates } from './adapted-templates';
@@ -61,6 +62,9 @@ export const ROSTER_ITEM_FORMAT = {
 /** Load the roster from the store, connect, and start publishing. */
 export async function startCommunityHub(opts: CommunityHubOptions): Promise<CommunityHub> {
   const { community: c, passphrase, clock, log, transport: given, rollouts, ...options } = opts;
+  // Templates and photos are encrypted at rest: unlocked with the passphrase unless the caller did (--key-file).
+  const sealed = unlockCommunity(c, { passphrase }, clock.now());
+  if (sealed) log.child({ module: 'hub' }).info(sealed, 'templates and photos kept in clear before were encrypted in place');
   const store = c.db;
   const signingKey = c.signingKey(passphrase);
   const sealKey = ensureSealKey(c, passphrase).privateKey;
@@ -90,7 +94,7 @@ export async function startCommunityHub(opts: CommunityHubOptions): Promise<Comm
     keepaliveS: 30,
     log,
   });
-  const events = new EventStore(c.paths.eventsDb, { mode: 0o600 });
+  const events = new EventStore(c.paths.eventsDb);
   const hub = new Hub<RosterItem>({
     ...options,
     webhookUrl: options.webhookUrl !== undefined ? options.webhookUrl : c.config.webhookUrl,

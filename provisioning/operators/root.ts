@@ -13,7 +13,7 @@
  * be valid for the other. The signed bytes start with a purpose string for the same reason.
  */
 import { createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Clock } from '../../core/clock';
@@ -40,7 +40,7 @@ export function ensureRootKey(c: Community, passphrase: string): KeyObject {
     writePrivate(p.key, newKey('ed25519', passphrase));
   }
   const key = loadKey(p.key, passphrase);
-  if (!existsSync(p.pub)) writeFileSync(p.pub, createPublicKey(key).export({ type: 'spki', format: 'pem' }));
+  if (!existsSync(p.pub)) writePrivate(p.pub, createPublicKey(key).export({ type: 'spki', format: 'pem' }));
   return key;
 }
 

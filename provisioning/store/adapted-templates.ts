@@ -1,13 +1,15 @@
 /**
  * Adapted templates on the hub (issue 17), hub.db `adapted_templates` (migration 7): templates the
  * terminals learnt from confident door captures and the hub accepted (provisioning/hub/adapted-templates.ts
- * checks them). Kept as the hub keeps enrolled templates (base64 float32 in hub.db, a 0600 file), one
+ * checks them). Kept as the hub keeps enrolled templates (base64 float32 in hub.db, a 0600 file,
+ * encrypted at rest: store/at-rest.ts, bound to the person and the template id), one
  * row each, named `adapted:<personId>:<ULID>` (runtime/roster/batch.ts). At most a bound per person: a
  * new one replaces the oldest. Deleted when the person is revoked or their enrolled templates change
  * (HubDb.savePerson), and by an operator's reset (provisioning/admin/adaptation.ts). Every change bumps
  * the person's revision, so the hub publishes the person again with the adapted templates they now have.
  */
 import type Database from 'better-sqlite3';
+import { openEmbedding, sealEmbedding, type AtRestCipher } from './at-rest';
 
 export const ADAPTED_TEMPLATES_TABLE = `CREATE TABLE adapted_templates (
   template_id TEXT PRIMARY KEY,
@@ -49,12 +51,12 @@ export interface AdaptedTemplateStore {
 
 type Row = Record<string, unknown>;
 
-function fromRow(r: Row): AdaptedTemplateRecord {
+function fromRow(r: Row, atRest: AtRestCipher | null): AdaptedTemplateRecord {
   return {
     templateId: r['template_id'] as string,
     personId: r['person_id'] as string,
     modelId: r['model_id'] as string,
-    embedding: r['embedding'] as string,
+    embedding: openEmbedding(atRest, r['person_id'] as string, r['template_id'] as string, r['embedding'] as string),
     terminalId: r['terminal_id'] as string,
     anchor: r['anchor'] as number,
     learntAt: r['learnt_at'] as number,
@@ -64,16 +66,20 @@ function fromRow(r: Row): AdaptedTemplateRecord {
 
 /** The SQLite implementation, on hub.db's connection (HubDb delegates to it). */
 export class SqliteAdaptedTemplates implements AdaptedTemplateStore {
-  constructor(private readonly db: Database.Database) {}
+  /** `atRest`: the store's at-rest key as it is now (null until the community is unlocked). */
+  constructor(
+    private readonly db: Database.Database,
+    private readonly atRest: () => AtRestCipher | null = () => null,
+  ) {}
 
   adaptedTemplates(personId: string): AdaptedTemplateRecord[] {
-    return (this.db.prepare('SELECT * FROM adapted_templates WHERE person_id = ? ORDER BY learnt_at, template_id').all(personId) as Row[]).map(fromRow);
+    return (this.db.prepare('SELECT * FROM adapted_templates WHERE person_id = ? ORDER BY learnt_at, template_id').all(personId) as Row[]).map((r) => fromRow(r, this.atRest()));
   }
 
   addAdaptedTemplate(t: AdaptedTemplateRecord, maxPerPerson: number, now: number): { added: boolean; replaced: string[] } {
     return this.db.transaction(() => {
       const ins = this.db.prepare(`INSERT OR IGNORE INTO adapted_templates (template_id, person_id, model_id, embedding, terminal_id, anchor, learnt_at, received_at)
-        VALUES (@templateId, @personId, @modelId, @embedding, @terminalId, @anchor, @learntAt, @receivedAt)`).run(t);
+        VALUES (@templateId, @personId, @modelId, @embedding, @terminalId, @anchor, @learntAt, @receivedAt)`).run({ ...t, embedding: sealEmbedding(this.atRest(), t.personId, t.templateId, t.embedding) });
       if (ins.changes === 0) return { added: false, replaced: [] };
       const held = this.adaptedTemplates(t.personId);
       const replaced = held.slice(0, Math.max(0, held.length - maxPerPerson)).map((r) => r.templateId);

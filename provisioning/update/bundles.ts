@@ -7,7 +7,8 @@
  * sha256. A refused bundle leaves the shelf as it was and says why (the terminal's reasons).
  */
 import { createPublicKey } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { ensurePrivateDir, writePrivateFile } from '../../core/fs';
 import { join } from 'node:path';
 import { TerminalError } from '../../core/errors';
 import { UpdateRefusedError, verifyBundle } from '../../runtime/update/bundle';
@@ -94,13 +95,14 @@ export async function publishBundle(c: Community, file: string, o: { arch: Arch;
     if ((await sha256File(dest)) === sha256) return { name, file: dest, manifest, sha256, already: true };
     throw new BundlePublishError('exists', `another bundle of ${manifest.version} is published already (${name}); a version is never replaced: build a new one`);
   }
-  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  ensurePrivateDir(dir);
   const part = `${dest}.part`;
   try {
     copyFileSync(file, part);
+    chmodSync(part, 0o600); // a copy takes the source's mode
     if ((await sha256File(part)) !== sha256) throw new BundlePublishError('file-mismatch', `${file} changed while it was copied`);
     const entry: ShelfEntry = { version: manifest.version, arch: manifest.arch, replaces: manifest.replaces, embed: manifest.models.embed, sha256 };
-    writeFileSync(`${dest}.json`, `${JSON.stringify(entry, null, 2)}\n`);
+    writePrivateFile(`${dest}.json`, `${JSON.stringify(entry, null, 2)}\n`);
     renameSync(part, dest);
   } finally {
     rmSync(part, { force: true });

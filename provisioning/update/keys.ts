@@ -11,7 +11,7 @@
  * already pin (`updateKeyEndorsement`, carried in every bundle; runtime/update/README.md, Migration).
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TerminalError } from '../../core/errors';
 import { signBody } from '../../runtime/protocol/signing';
@@ -40,12 +40,12 @@ export function ensureUpdateKey(c: Community, passphrase: string): { created: bo
   const paths = updateKeyPaths(c);
   c.checkPassphrase(passphrase);
   if (existsSync(paths.key)) {
-    if (!existsSync(paths.pub)) writeFileSync(paths.pub, publicPem(loadKey(paths.key, passphrase)));
+    if (!existsSync(paths.pub)) writePrivate(paths.pub, publicPem(loadKey(paths.key, passphrase)));
     return { created: false, paths };
   }
   mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
   writePrivate(paths.key, newKey('ed25519', passphrase));
-  writeFileSync(paths.pub, publicPem(loadKey(paths.key, passphrase)));
+  writePrivate(paths.pub, publicPem(loadKey(paths.key, passphrase)));
   return { created: true, paths };
 }
 

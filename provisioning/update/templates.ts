@@ -17,6 +17,7 @@ import { removeInside } from '../../core/fs';
 import { unpackBundle } from '../../runtime/update/bundle';
 import { lazyPipelineEnroller, type Enroller } from '../admin/enrol';
 import { storedPhotoPaths } from '../admin/persons';
+import { withPlainPhotoFiles } from '../photos';
 import type { Community } from '../community';
 import { FacePipeline } from '../../models/pipeline';
 import { checkBundle, publishedBundle } from './bundles';
@@ -67,7 +68,7 @@ export async function prepareTemplates(c: Community, o: { version: string; actor
       }
       try {
         // template ids name the model by a short digest (model ids hold '/', which template ids may not)
-        const made = (await enroller.templates(photos, `${p.personId}-m${createHash('sha256').update(model).digest('hex').slice(0, 8)}`)).filter((t) => t.modelId === model);
+        const made = (await withPlainPhotoFiles(photos, (plain) => enroller.templates(plain, `${p.personId}-m${createHash('sha256').update(model).digest('hex').slice(0, 8)}`))).filter((t) => t.modelId === model);
         if (made.length === 0) throw new Error(`the bundle's pipeline made no template of ${model}`);
         c.db.tx(() => {
           const now = c.db.person(p.personId);

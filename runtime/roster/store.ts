@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { preparePrivateDatabase } from '../../core/fs';
 import { randomBytes } from 'node:crypto';
 import { renameSync } from 'node:fs';
 import { z } from 'zod';
@@ -243,6 +244,7 @@ export class RosterStore {
    * InsecureSecretFileError / SecretFileError for a bad secret file, WrongKeyError for a wrong key.
    */
   static open(opts: RosterStoreOptions): RosterStore {
+    preparePrivateDatabase(opts.path); // 0600 from creation, and so its -wal and -shm
     const db = new Database(opts.path);
     try {
       db.pragma('journal_mode = WAL');

@@ -7,8 +7,9 @@
  * other) and is used from the next connection on.
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync } from 'node:fs';
 import type { Clock } from '../../core/clock';
+import { writePrivateFile } from '../../core/fs';
 import type { Logger } from '../../core/log';
 import { ProtocolRejectError } from '../protocol/codec';
 
@@ -65,7 +66,7 @@ export class CertificateInstaller {
     if (cur && Date.parse(cert.validTo) < Date.parse(cur.validTo)) refuse('expires before the certificate in use');
     const file = this.deps.files.certFile;
     const tmp = `${file}.new`;
-    writeFileSync(tmp, pem, { mode: 0o644 });
+    writePrivateFile(tmp, pem); // 0600 like every file of the bundle folder (core/fs.ts)
     renameSync(tmp, file);
     this.current = cert;
     this.deps.log.info({ expiresAt: cert.validTo, serial: cert.serialNumber }, 'renewed TLS certificate installed');

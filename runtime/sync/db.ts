@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { preparePrivateDatabase } from '../../core/fs';
 
 export type SyncDb = Database.Database;
 
@@ -24,6 +25,7 @@ export const SYNC_DB_VERSION = 2;
  * the chunks of a snapshot being received (sealed). Separate from the roster database on purpose.
  */
 export function openSyncDb(path: string, opts: SyncDbOptions = {}): SyncDb {
+  preparePrivateDatabase(path); // 0600 from creation, and so its -wal and -shm (the outbox names residents)
   const db = new Database(path);
   try {
     prepare(db, opts);

@@ -4,6 +4,7 @@
  * store, commands, alerts), and several complete terminals (real models, real encrypted roster, real
  * ffmpeg on a file camera, fake GPIO), each at its own door and registered in the hub's store.
  */
+import { AtRestCipher } from '../../provisioning/store/at-rest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,9 +59,10 @@ export class Site {
     writeFileSync(hubKeyFile, keys.publicKey.export({ type: 'spki', format: 'pem' }));
     const clock = new SystemClock();
     const store = new HubDb(join(dir, 'hub.db'));
+    store.useAtRest(AtRestCipher.random(), clock.now()); // templates are encrypted at rest, as in the hub
     for (const d of doors) store.addTerminal({ id: d.id, doorId: d.doorId, buildingId: 'default', serial: '01', createdAt: clock.now() });
     const roster = new HubRosterStore<RosterItem>({ signingKey: keys.privateKey, ...ROSTER_ITEM_FORMAT, now: () => clock.now() });
-    const events = new EventStore(join(dir, 'events.db'), { mode: 0o600 });
+    const events = new EventStore(join(dir, 'events.db'));
     const hub = new Hub<RosterItem>({ transport: mqttTransport(broker, pki, 'hub'), roster, events, signingKey: keys.privateKey, clock, log: silentLogger(), store, itemOf: rosterItemOf, passItemOf: revokedPassItem, pollMs: 100 });
     await hub.start();
     const site = new Site(dir, pki, broker, hub, store, events);

@@ -1,5 +1,4 @@
 /** Tenant self-registration (the one anonymous write) and the approval queue. */
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { IdSchema } from '../../../runtime/protocol/ids';
 import { persons } from '../admin-port';
@@ -8,6 +7,7 @@ import { visibleTo } from '../policy';
 import { ApiProblem } from '../problem';
 import { approveRegistration, getRegistration, identityPhotoOf, listRegistrations, rejectRegistration, RegistrationInSchema, RegistrationSchema, submitRegistration, type Registration } from '../registrations';
 import type { ApiApp, ApiContext } from '../server';
+import { readPhotoFile } from '../../photos';
 import { fail } from './session';
 
 const Params = z.strictObject({ id: z.string().regex(/^r-[0-9a-z]{26}$/, 'a registration id') });
@@ -68,7 +68,7 @@ export function registrationRoutes(app: ApiApp, ctx: ApiContext): void {
     },
   }, (req) => {
     const { registration, photos } = withPhotos(ctx, req, req.params.id);
-    return { ...registration, photoData: photos.map((p) => ({ name: p.name, contentType: p.contentType, data: readFileSync(p.file).toString('base64') })) };
+    return { ...registration, photoData: photos.map((p) => ({ name: p.name, contentType: p.contentType, data: readPhotoFile(p.file).toString('base64') })) };
   });
 
   app.get('/api/registrations/:id/photos/:n', {
@@ -80,7 +80,7 @@ export function registrationRoutes(app: ApiApp, ctx: ApiContext): void {
   }, (req, reply) => {
     const photo = withPhotos(ctx, req, req.params.id).photos[req.params.n - 1];
     if (!photo) throw new ApiProblem(404, 'photo-unknown', `registration ${req.params.id} has no photo ${req.params.n}`);
-    return reply.type(photo.contentType).header('cache-control', 'no-store').send(readFileSync(photo.file));
+    return reply.type(photo.contentType).header('cache-control', 'no-store').send(readPhotoFile(photo.file));
   });
 
   app.get('/api/registrations/:id/identity-photo', {
@@ -89,7 +89,7 @@ export function registrationRoutes(app: ApiApp, ctx: ApiContext): void {
   }, (req, reply) => {
     const p = getRegistration(ctx.port(req), req.params.id) ? identityPhotoOf(ctx.community, req.params.id) : null;
     if (!p) throw new ApiProblem(404, 'photo-unknown', `registration ${req.params.id} has no identity photo`);
-    return reply.type(p.contentType).header('cache-control', 'no-store').send(readFileSync(p.file));
+    return reply.type(p.contentType).header('cache-control', 'no-store').send(readPhotoFile(p.file));
   });
 
   app.post('/api/registrations/:id/approve', {

@@ -15,6 +15,7 @@ import { run } from '../../../provisioning/cli';
 import { freeLoopbackPort } from '../../../provisioning/ports';
 import { FRANCK_STILLS, GROUP_PHOTOS, testFile } from '../../fixtures/photos';
 import { waitFor } from '../../harness/wait';
+import { unlockCommunity } from '../../../provisioning/at-rest-key';
 
 const PASS = 'hub-http-passphrase';
 let dir: string;
@@ -52,6 +53,7 @@ it('serves the API beside the MQTT side: a tenant registers with real photos, th
   const httpPort = await freeLoopbackPort();
   const adminPassword = oneTime(await cli('init', '--dir', dir, '--broker-url', `mqtts://127.0.0.1:${mqttPort}`, '--admin', 'it-wang'));
   community = Community.open(dir);
+  unlockCommunity(community, { passphrase: PASS }, Date.now()); // this test reads the persons' templates as the hub does
   broker = new BrokerProcess(community, { listenHost: '127.0.0.1', clock: new SystemClock() });
   await broker.start();
 

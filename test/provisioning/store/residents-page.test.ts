@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import { HUB_MIGRATIONS, HUB_SCHEMA_VERSION, HubDb, type PersonRecord } from '../../../provisioning/db';
 import { newPhotoKey } from '../../../provisioning/photos';
 import type { Places } from '../../../provisioning/store/hub-store';
+import { AtRestCipher } from '../../../provisioning/store/at-rest';
 
 const NOW = Date.UTC(2026, 5, 1);
 
@@ -41,6 +42,7 @@ let db: HubDb;
 
 beforeAll(() => {
   db = new HubDb(join(mkdtempSync(join(tmpdir(), 'residents-page-')), 'hub.db'));
+  db.useAtRest(AtRestCipher.random(), NOW);
   db.savePerson(resident('r-a', { buildings: ['b-1'] }), NOW);
   register(db, 'r-a', '王小明', 'b-1', '3-101');
   db.savePerson(resident('r-b', { doors: ['door-2'] }), NOW); // b-2 by its door
