@@ -17,6 +17,8 @@ import { newPhotoKey, PhotoKeySchema, PhotoNameSchema, type PhotoMove } from './
 import { ADAPTED_TEMPLATES_TABLE, SqliteAdaptedTemplates, type AdaptedTemplateRecord } from './store/adapted-templates';
 import type { AuditQuery, HubStore, Places, ResidentQuery, ResidentRow } from './store/hub-store';
 import { ROLLOUTS_SCHEMA, SqliteRollouts } from './store/rollouts-sqlite';
+import { ERASURES_TABLES, SqliteErasures } from './store/erasures';
+import { convertToIncrementalVacuum, reclaimAfterErasure, secureDeletes, type Reclaimed } from './store/reclaim';
 
 export class HubDbError extends TerminalError {
   readonly code = 'hub-db';
@@ -234,6 +236,8 @@ export const HUB_MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
   (db) => db.exec(ROLLOUTS_SCHEMA),
   // 9: what the resident lists of the API filter and page on, in the database (residentsPage)
   (db) => db.exec(RESIDENT_LISTING),
+  // erasures: each person revoked or erased, the roster version of their tombstone, the terminals that confirmed it (provisioning/store/erasures.ts)
+  (db) => db.exec(ERASURES_TABLES),
 ];
 
 export const HUB_SCHEMA_VERSION = HUB_MIGRATIONS.length;
@@ -446,17 +450,22 @@ function passFromRow(r: Row): PassRecord {
 export class HubDb extends SqliteRollouts implements HubStore {
   readonly db: Database.Database;
   private adaptedStore: SqliteAdaptedTemplates | null = null;
+  /** Persons revoked and erased, their tombstones' versions and the terminals' confirmations. */
+  readonly erasures: SqliteErasures;
 
   constructor(readonly path: string) {
     super();
     this.db = new Database(path);
+    this.erasures = new SqliteErasures(this.db);
     try {
       chmodSync(path, 0o600); // templates are biometric data
       this.db.pragma('busy_timeout = 5000');
       refuseNewer(this.db); // before anything writes to the file
+      secureDeletes(this.db); // deleted rows zeroed; a new file frees pages by incremental vacuum (store/reclaim.ts)
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');
       migrateHubDb(this.db);
+      convertToIncrementalVacuum(this.db); // once, for a file made before erasures
     } catch (e) {
       this.db.close();
       if (e instanceof TerminalError) throw e;
@@ -467,6 +476,11 @@ export class HubDb extends SqliteRollouts implements HubStore {
 
   close(): void {
     this.db.close();
+  }
+
+  /** After an erasure: free pages back to the file system, the write-ahead log checkpointed and truncated (store/reclaim.ts). */
+  reclaim(): Reclaimed {
+    return reclaimAfterErasure(this.db);
   }
 
   tx<T>(f: () => T): T {

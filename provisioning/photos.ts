@@ -10,7 +10,7 @@
  * every open, until none is left; each move can be repeated safely).
  */
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, lstatSync, mkdirSync, realpathSync, renameSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { TerminalError } from '../core/errors';
@@ -56,6 +56,27 @@ export function savePhotos(photosDir: string, key: string, sources: readonly str
     throw e;
   }
   return names;
+}
+
+/**
+ * Every photo file in a person's folder (enrolment photos and the identity document's `0-0.*`), with
+ * its bytes: what a person's export carries (provisioning/admin/person-export.ts). Links and files
+ * named otherwise are left out.
+ */
+export function readPhotos(photosDir: string, key: string): Array<{ name: string; data: Buffer }> {
+  const dir = folder(photosDir, key);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isFile() && PhotoNameSchema.safeParse(d.name).success)
+    .map((d) => d.name)
+    .sort()
+    .map((name) => ({ name, data: readFileSync(join(dir, name)) }));
+}
+
+/** How many photo files a person's folder holds (what an erasure reports it deleted). */
+export function countPhotos(photosDir: string, key: string): number {
+  const dir = folder(photosDir, key);
+  return existsSync(dir) ? readdirSync(dir).length : 0;
 }
 
 /** Delete some of a person's photos (names given) or their whole folder (no names). */
