@@ -10,24 +10,42 @@
  * Runs every tick after the roster publisher (so a revocation is compacted in the tick that publishes
  * it). The roster log's redesign (per-door rosters, no payloads in roster_log) may replace it.
  */
-import { RosterDeltaSchema, SignedEnvelopeSchema } from '../../runtime/protocol/schemas';
+import type { HubStore } from '../store/hub-store';
 import type { HubContext, HubPart } from './context';
 
-/** What a recorded delta says about `personId`: an upsert of them, their tombstone, or neither. */
+/**
+ * What a recorded delta says about `personId`: an upsert of them, their tombstone, or neither. Read as
+ * the hub wrote it (a signed envelope around the body's JSON); its signature was checked when it was
+ * made, and here it is only looked into.
+ */
 export function deltaMentions(payload: string, personId: string): { upsert: boolean; tombstone: boolean } {
   try {
-    const env = SignedEnvelopeSchema.parse(JSON.parse(payload));
-    const body = RosterDeltaSchema.parse(JSON.parse(env.body));
-    const batch = body.batch as { upserts?: Array<{ personId?: unknown }>; upsert?: Array<{ personId?: unknown; id?: unknown }>; revocations?: unknown[]; remove?: unknown[] };
-    const ups = [...(batch.upserts ?? []), ...(batch.upsert ?? [])];
+    const env = JSON.parse(payload) as { body?: unknown };
+    const body = (typeof env.body === 'string' ? JSON.parse(env.body) : null) as { batch?: Record<string, unknown> } | null;
+    const batch = body?.batch ?? {};
+    const list = (k: string): unknown[] => (Array.isArray(batch[k]) ? (batch[k] as unknown[]) : []);
+    const ups = [...list('upserts'), ...list('upsert')] as Array<{ personId?: unknown; id?: unknown } | null>;
     return {
-      upsert: ups.some((u) => u.personId === personId || (u as { id?: unknown }).id === personId),
-      tombstone: [...(batch.revocations ?? []), ...(batch.remove ?? [])].includes(personId),
+      upsert: ups.some((u) => u?.personId === personId || u?.id === personId),
+      tombstone: [...list('revocations'), ...list('remove')].includes(personId),
     };
   } catch {
-    // Not a delta this code can read: it is kept (and the text naming the person is left for the caller to see in the count).
-    return { upsert: false, tombstone: false };
+    return { upsert: false, tombstone: false }; // not a delta this code can read: kept
   }
+}
+
+/**
+ * Deletes from roster_log the deltas before the person's tombstone that carried them; returns the
+ * tombstone's version (not found, e.g. deleted by hand: the current version, which is after it) and the
+ * versions deleted. A later enrolment under the same id, after the tombstone, is not touched.
+ */
+export function compactRosterLog(store: HubStore, personId: string): { version: number; deleted: number[] } {
+  const named = store.erasures.rosterDeltasNaming(personId).map(([version, payload]) => ({ version, ...deltaMentions(payload, personId) }));
+  const found = named.filter((d) => d.tombstone).map((d) => d.version);
+  const version = found.length > 0 ? Math.max(...found) : store.rosterVersion();
+  const deleted = named.filter((d) => d.upsert && d.version < version).map((d) => d.version);
+  store.erasures.deleteRosterVersions(deleted);
+  return { version, deleted };
 }
 
 export class RosterCompaction<Item> implements HubPart {
@@ -44,19 +62,14 @@ export class RosterCompaction<Item> implements HubPart {
     if (due.length === 0) return Promise.resolve();
     const now = this.ctx.clock.now();
     for (const e of due) {
-      const named = store.erasures.rosterDeltasNaming(e.personId).map(([version, payload]) => ({ version, ...deltaMentions(payload, e.personId) }));
-      // The tombstone's version (not found, e.g. the delta was deleted by hand: the current version, which is after it).
-      const found = named.filter((d) => d.tombstone).map((d) => d.version);
-      const tombstone = found.length > 0 ? Math.max(...found) : store.rosterVersion();
-      // Deltas before the tombstone that carried the person; a later enrolment under the same id is not this erasure's.
-      const old = named.filter((d) => d.upsert && d.version < tombstone).map((d) => d.version);
-      store.tx(() => {
-        store.erasures.deleteRosterVersions(old);
-        store.erasures.markCompacted(e.personId, tombstone, old.length, now);
+      const { version, deleted } = store.tx(() => {
+        const r = compactRosterLog(store, e.personId);
+        store.erasures.markCompacted(e.personId, r.version, r.deleted.length, now);
+        return r;
       });
-      this.ctx.roster.forgetDeltas(old);
-      this.onCompacted?.(e.personId, tombstone);
-      this.ctx.log.info({ version: tombstone, deltas: old.length }, 'roster deltas of a revoked person compacted');
+      this.ctx.roster.forgetDeltas(deleted);
+      this.onCompacted?.(e.personId, version);
+      this.ctx.log.info({ version, deltas: deleted.length }, 'roster deltas of a revoked person compacted');
     }
     const r = store.reclaim();
     if (!r.walTruncated) this.ctx.log.warn({}, 'hub.db write-ahead log not truncated after an erasure (a reader held it); truncated at the next one');
