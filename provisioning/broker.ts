@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import { z } from 'zod';
 import { InvalidInputError, TerminalError } from '../core/errors';
-import { ensurePrivateDir, withPrivateUmask, writePrivateFile } from '../core/fs';
+import { ensurePrivateDir, removeInside, withPrivateUmask, writePrivateFile } from '../core/fs';
 import { programPath } from '../core/programs';
 import { MAX_PACKET_BYTES } from '../runtime/protocol/limits';
 import { reloadBrokers } from './broker-reload';
@@ -62,6 +62,22 @@ export const BROKER_LIMITS = {
   maxInflightMessages: 20,
   maxInflightBytes: 8 * 1024 * 1024,
 } as const;
+
+/**
+ * Why the broker keeps nothing on disk (`persistence false`; issue 16 item 2). With persistence,
+ * mosquitto writes every queued message and retained status to `data/mosquitto.db` at its autosave
+ * and when it stops: roster deltas queued for an offline terminal (templates and labels, in clear
+ * until roster payloads are encrypted per terminal, and even then a copy of an erased person that no
+ * erasure reaches), events queued for the hub (entries naming residents). Nothing in the protocol
+ * needs it: every client subscribes again on each connection; a terminal asks for a roster sync after
+ * every reconnect (deltas or a snapshot); events stay in the terminal's outbox until the hub
+ * acknowledges them; commands live 30 s and a broker restart outlasts them; statuses are published
+ * again at connect (the hub keeps the last one in hub.db). What remains: while the broker runs, the
+ * messages queued for an offline terminal are held in its memory (at most BROKER_LIMITS per client)
+ * until delivered, and are delivered in order, so a revoked person's deltas reach that terminal
+ * followed by their tombstone.
+ */
+export const BROKER_PERSISTENCE = false;
 
 /**
  * The mosquitto options that bind a connection to its certificate and bound what one client can cost,
@@ -122,6 +138,9 @@ export function writeBrokerConfig(c: Community, opts: BrokerConfigOptions = {}):
   checkBrokerOptions(opts);
   const dir = c.paths.brokerDir;
   ensurePrivateDir(join(dir, 'data'));
+  // A persistence file from a configuration before BROKER_PERSISTENCE held queued roster deltas in clear.
+  const old = join(dir, 'data', 'mosquitto.db');
+  if (existsSync(old)) removeInside(dir, old);
   const port = brokerPort(c);
   const files: BrokerFiles = { conf: join(dir, 'mosquitto.conf'), acl: join(dir, 'acl'), pidFile: join(dir, 'mosquitto.pid'), port };
   writePrivateFile(files.acl, aclText(c));
@@ -132,8 +151,8 @@ export function writeBrokerConfig(c: Community, opts: BrokerConfigOptions = {}):
       '# per-terminal ACL, bounded packets and queues. Send SIGHUP after the CRL or ACL changes.',
       'per_listener_settings false',
       'allow_anonymous false',
-      'persistence true',
-      `persistence_location ${join(dir, 'data')}/`,
+      // No persistence (see BROKER_PERSISTENCE): queued messages live in the broker's memory only.
+      `persistence ${BROKER_PERSISTENCE}`,
       `pid_file ${files.pidFile}`,
       `user ${opts.user ?? userInfo().username}`,
       'set_tcp_nodelay true',

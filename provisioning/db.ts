@@ -19,6 +19,8 @@ import type { AuditQuery, HubStore, Places, ResidentQuery, ResidentRow } from '.
 import { ROLLOUTS_SCHEMA, SqliteRollouts } from './store/rollouts-sqlite';
 import { openRosterPayload, openTemplates, sealRosterPayload, sealTemplates, type AtRestCipher } from './store/at-rest';
 import { AT_REST_KEY_TABLE, checkAtRestKey, recordedAtRestKey, sealPlainRows, type SealedInPlace } from './store/at-rest-rows';
+import { ERASURES_TABLES, SqliteErasures } from './store/erasures';
+import { convertToIncrementalVacuum, reclaimAfterErasure, secureDeletes, type Reclaimed } from './store/reclaim';
 
 export class HubDbError extends TerminalError {
   readonly code = 'hub-db';
@@ -238,6 +240,8 @@ export const HUB_MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
   (db) => db.exec(RESIDENT_LISTING),
   // the key templates and photos are encrypted with (store/at-rest-rows.ts: recorded, and the values in clear sealed, at the first unlock)
   (db) => db.exec(AT_REST_KEY_TABLE),
+  // erasures: each person revoked or erased, the roster version of their tombstone, the terminals that confirmed it (provisioning/store/erasures.ts)
+  (db) => db.exec(ERASURES_TABLES),
 ];
 
 export const HUB_SCHEMA_VERSION = HUB_MIGRATIONS.length;
@@ -452,6 +456,8 @@ export class HubDb extends SqliteRollouts implements HubStore {
   private adaptedStore: SqliteAdaptedTemplates | null = null;
   /** The key templates are sealed with (store/at-rest.ts); null until the community is unlocked. */
   private atRest: AtRestCipher | null = null;
+  /** Persons revoked and erased, their tombstones' versions and the terminals' confirmations. */
+  readonly erasures: SqliteErasures;
 
   constructor(readonly path: string) {
     super();
@@ -461,12 +467,15 @@ export class HubDb extends SqliteRollouts implements HubStore {
     } catch (e) {
       throw new HubDbError(`${path} cannot be opened as the hub database (${(e as { code?: string }).code ?? (e as Error).name})`, { cause: e });
     }
+    this.erasures = new SqliteErasures(this.db);
     try {
       this.db.pragma('busy_timeout = 5000');
       refuseNewer(this.db); // before anything writes to the file
+      secureDeletes(this.db); // deleted rows zeroed; a new file frees pages by incremental vacuum (store/reclaim.ts)
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');
       migrateHubDb(this.db);
+      convertToIncrementalVacuum(this.db); // once, for a file made before erasures
     } catch (e) {
       this.db.close();
       if (e instanceof TerminalError) throw e;
@@ -508,6 +517,11 @@ export class HubDb extends SqliteRollouts implements HubStore {
   sealPlainRows(now: number): SealedInPlace {
     if (!this.atRest) throw new HubDbError('sealPlainRows needs the at-rest key (useAtRest)');
     return sealPlainRows(this.db, this.atRest, now);
+  }
+
+  /** After an erasure: free pages back to the file system, the write-ahead log checkpointed and truncated (store/reclaim.ts). */
+  reclaim(): Reclaimed {
+    return reclaimAfterErasure(this.db);
   }
 
   tx<T>(f: () => T): T {

@@ -73,6 +73,27 @@ export function savePhotos(photosDir: string, key: string, sources: readonly str
   return names;
 }
 
+/**
+ * Every photo file in a person's folder (enrolment photos and the identity document's `0-0.*`), with
+ * its bytes decrypted: what a person's export carries (provisioning/admin/person-export.ts). Links and files
+ * named otherwise are left out.
+ */
+export function readPhotos(photosDir: string, key: string): Array<{ name: string; data: Buffer }> {
+  const dir = folder(photosDir, key);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isFile() && PhotoNameSchema.safeParse(d.name).success)
+    .map((d) => d.name)
+    .sort()
+    .map((name) => ({ name, data: readPhotoFile(join(dir, name)) }));
+}
+
+/** How many photo files a person's folder holds (what an erasure reports it deleted). */
+export function countPhotos(photosDir: string, key: string): number {
+  const dir = folder(photosDir, key);
+  return existsSync(dir) ? readdirSync(dir).length : 0;
+}
+
 /** Delete some of a person's photos (names given) or their whole folder (no names). */
 export function removePhotos(photosDir: string, key: string, names?: readonly string[]): void {
   if (names === undefined) {

@@ -13,3 +13,5 @@ export * from './audit';
 export * from './passes';
 export * from './credentials';
 export * from './adaptation';
+export * from './erasure';
+export * from './person-export';

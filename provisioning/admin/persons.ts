@@ -148,7 +148,12 @@ export async function updatePerson(ctx: AdminContext, o: UpdateInput): Promise<P
   return rec;
 }
 
-/** Revoke: the terminals get a tombstone; templates and photos are deleted from the hub's store. Idempotent. */
+/**
+ * Revoke: the terminals get a tombstone; templates, photos, label, note, credentials and the
+ * registration's name, room and number are deleted from the hub (the id and the fact stay, recorded as
+ * an erasure: erasure.ts). The running hub compacts the roster deltas that held the person once the
+ * tombstone is out, and records which terminals confirm it. Idempotent.
+ */
 export function revokePerson(ctx: AdminContext, input: { id: string; reason?: string }): PersonRecord {
   const p = getPerson(ctx, input);
   const id = p.personId;
@@ -157,12 +162,15 @@ export function revokePerson(ctx: AdminContext, input: { id: string; reason?: st
   const now = ctx.clock.now();
   const store = ctx.store;
   const rec = store.tx(() => {
-    const r = store.savePerson({ ...p, status: 'revoked', templates: [], photos: [], authorisations: [], tags: [], credentials: undefined }, now);
-    store.audit(actor, 'person.revoke', id, { reason: input.reason ?? null, deletedPhotos: p.photos.length, deletedTemplates: p.templates.length }, now);
+    const r = store.savePerson({ ...p, status: 'revoked', label: null, note: null, templates: [], photos: [], authorisations: [], tags: [], credentials: undefined }, now);
+    const scrubbed = store.erasures.scrubOnRevoke(id);
+    store.erasures.recordErasure({ personId: id, kind: 'revoke', requestedBy: actor, rev: r.rev }, now);
+    store.audit(actor, 'person.revoke', id, { reason: input.reason ?? null, deletedPhotos: p.photos.length, deletedTemplates: p.templates.length, scrubbedRegistrations: scrubbed.registrations }, now);
     return r;
   });
   // The person's own folder, by its key: never a path made from the id.
   removePhotos(ctx.community.paths.photosDir, p.photoKey);
+  store.reclaim();
   return rec;
 }
 

@@ -17,6 +17,8 @@ import { eventsTailStart, fleetStatus, infrastructureCertificates, readEvents, t
 import { issuePass, issuePassAsResident, listPasses, revokePass, type IssuedPass, type IssuePassInput } from '../admin/passes';
 import { addPerson, getPerson, revokePerson, storedPhotoPaths, updatePerson, type EnrolInput, type UpdateInput } from '../admin/persons';
 import { approvePerson, registerPerson } from '../admin/registrations';
+import { erasePerson, erasureStatus, type ErasureReport, type ErasureStatus } from '../admin/erasure';
+import { exportPerson, type PersonExport } from '../admin/person-export';
 import { issueTerminal, listTerminals, revokeTerminal, type AddTerminalInput, type BundleFile } from '../admin/terminals';
 import type { Community } from '../community';
 import { summaryOf, type AlertRecord, type AuditRecord, type PassRecord, type PersonRecord, type PersonSummary, type TerminalRecord } from '../db';
@@ -72,6 +74,13 @@ export const persons = {
   photoPaths: (ctx: PortContext, p: PersonRecord): string[] => storedPhotoPaths(ctx.community, p),
   /** Cards and PINs (digests only are kept). */
   setCredentials: (ctx: PortContext, id: string, input: Omit<SetCredentialsInput, 'id'>): Promise<PersonRecord> => setCredentials(admin(ctx), { ...input, id }),
+};
+
+/** A person's rights (provisioning/admin/person-export.ts, erasure.ts): everything held about them, its erasure, who has confirmed it. */
+export const rights = {
+  export: (ctx: PortContext, id: string): PersonExport => exportPerson(admin(ctx), { id }),
+  erase: (ctx: PortContext, id: string): ErasureReport => erasePerson(admin(ctx), { id }),
+  erasureStatus: (ctx: PortContext, id: string): ErasureStatus => erasureStatus(admin(ctx), { id }),
 };
 
 export const adaptation = {

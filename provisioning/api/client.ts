@@ -11,6 +11,8 @@ import { TerminalError } from '../../core/errors';
 import { ROOT_AUTH_SCHEME, signRootToken } from '../operators/root';
 import type { RolloutView } from '../update/rollouts';
 import type { PassRecord, TerminalRecord } from '../db';
+import type { ErasureReport, ErasureStatus } from '../admin/erasure';
+import type { PersonExport } from '../admin/person-export';
 import type { Problem } from './problem';
 
 export type { RolloutView };
@@ -130,6 +132,13 @@ export class HubClient {
     show: (id: string): Promise<Registration & { photoData: Array<{ name: string; contentType: string; data: string }> }> => this.call('GET', `/api/registrations/${id}`),
     approve: (id: string, access: Access = {}): Promise<Registration> => this.call('POST', `/api/registrations/${id}/approve`, access),
     reject: (id: string, reason: string): Promise<Registration> => this.call('POST', `/api/registrations/${id}/reject`, { reason }),
+  };
+
+  /** A person's rights: their export, their erasure (it asks the hub to erase: confirm), who has confirmed it. */
+  persons = {
+    export: (id: string): Promise<PersonExport> => this.call('GET', `/api/persons/${id}/export`),
+    erase: (id: string): Promise<ErasureReport> => this.call('POST', `/api/persons/${id}/erase`, { confirm: true }),
+    erasureStatus: (id: string): Promise<ErasureStatus> => this.call('GET', `/api/persons/${id}/erasure`),
   };
 
   residents = {

@@ -77,6 +77,11 @@ residents (*)
                                                 too): no photo, no template; give a card or PIN with person credentials
   person update ID [--doors ...] [--buildings ...] [--from] [--until] [--hours ...] [--photo ...] [--label]
   person revoke ID [--reason TEXT]
+  person export ID [--out FILE]                  everything the hub holds about the person as one JSON (photos
+                                                base64); --out: a new file, 0600
+  person erase ID --confirm [--json]             delete everything held about the person everywhere (admin);
+                                                reports where what was deleted and which terminals confirmed
+  person erasure-status ID [--json]              which terminals have deleted a revoked or erased person
   person reset-adaptation (ID | --all) [--json]   forget adapted templates (learnt at the doors): on the hub, and
                                                 at every door (roster republished, adaptation.reset sent)
   person list [--status pending|active|revoked] [--json]

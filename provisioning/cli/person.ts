@@ -1,5 +1,5 @@
 /**
- * `provision person register|approve|add|update|revoke|list|show|import|credentials|reset-adaptation`: residents, through
+ * `provision person register|approve|add|update|revoke|list|show|import|credentials|reset-adaptation|export|erase|erasure-status`: residents, through
  * the hub's API (/api/residents; an admin, a manager within their buildings, root; an auditor reads).
  * Photos are read here and sent (base64); the hub enrols them with its face pipeline.
  */
@@ -7,8 +7,11 @@ import type { ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 import { InvalidInputError, TerminalError } from '../../core/errors';
 import { parseCli } from '../../runtime/command-line';
-import { parseId } from '../../runtime/protocol/ids';
+import { parseId, printable } from '../../runtime/protocol/ids';
 import { readImportFile, type ImportRowResult } from '../admin/persons';
+import { existsSync } from 'node:fs';
+import { writeFileAtomic } from '../../core/fs';
+import type { ErasureReport, ErasureStatus } from '../admin/erasure';
 import type { Access, Resident } from '../api/client';
 import { common, commonSchema, list, personLine, photosIn, positionals, shown, time, type Command } from './common';
 import { connect, type CliHubClient } from './connect';
@@ -57,12 +60,13 @@ export const personCommand: Command = async (args, io) => {
   if (sub === 'credentials') return credentialsCommand(rest, io);
   const o = parseCli(`person ${sub ?? ''}`, rest, {
     ...common, ...accessOptions, id: { type: 'string' }, photo: { type: 'string', multiple: true }, label: { type: 'string' }, reason: { type: 'string' },
-    status: { type: 'string' }, json: { type: 'boolean' }, 'no-face': { type: 'boolean' },
+    status: { type: 'string' }, json: { type: 'boolean' }, 'no-face': { type: 'boolean' }, out: { type: 'string' }, confirm: { type: 'boolean' },
   }, z.strictObject({
     ...commonSchema, ...accessSchema, id: z.string().optional(), photo: z.array(z.string()).optional(), label: z.string().max(200).optional(), reason: z.string().max(500).optional(),
     status: z.enum(['pending', 'active', 'revoked']).optional(), json: z.boolean().optional(), 'no-face': z.boolean().optional(),
+    out: z.string().min(1).max(4096).optional(), confirm: z.boolean().optional(),
   }));
-  const pmax = ({ register: 1, add: 1, approve: 1, update: 1, revoke: 1, 'reset-adaptation': 1, list: 0, show: 1, import: 1 } as Record<string, number>)[sub ?? ''];
+  const pmax = ({ register: 1, add: 1, approve: 1, update: 1, revoke: 1, 'reset-adaptation': 1, list: 0, show: 1, import: 1, export: 1, erase: 1, 'erasure-status': 1 } as Record<string, number>)[sub ?? ''];
   if (pmax !== undefined) positionals(`person ${sub ?? ''}`, o.positionals, pmax);
   const idArg = (): string => {
     const id = o.positionals[0] ?? o.id;
@@ -106,6 +110,28 @@ export const personCommand: Command = async (args, io) => {
     case 'reset-adaptation': {
       const r = await (await connect(o.dir)).residents.resetAdaptation(idArg());
       io.out(o.json ? JSON.stringify(r, null, 2) : `${r.personId}: ${r.deleted} adapted template(s) deleted from the hub; adaptation.reset queued for ${r.commands} terminal(s)`);
+      return 0;
+    }
+    case 'export': {
+      const id = idArg();
+      const x = await (await connect(o.dir)).persons.export(id);
+      const text = `${JSON.stringify(x, null, 2)}\n`;
+      if (o.out) {
+        writeExport(o.out, text);
+        io.out(`${x.person.personId}: written to ${printable(o.out, 200)} (${x.photos.length} photo(s), ${x.events.length} event(s), ${x.audit.length} audit row(s))`);
+      } else io.out(text.trimEnd());
+      return 0;
+    }
+    case 'erase': {
+      const id = idArg();
+      if (!o.confirm) throw new InvalidInputError('person erase', [`erasing ${id} deletes everything held about them and cannot be undone: add --confirm`]);
+      const r = await (await connect(o.dir)).persons.erase(id);
+      io.out(o.json ? JSON.stringify(r, null, 2) : erasureLines(r).join('\n'));
+      return 0;
+    }
+    case 'erasure-status': {
+      const r = await (await connect(o.dir)).persons.erasureStatus(idArg());
+      io.out(o.json ? JSON.stringify(r, null, 2) : statusLines(r).join('\n'));
       return 0;
     }
     case 'list': {
@@ -154,9 +180,36 @@ export const personCommand: Command = async (args, io) => {
       return failed.length > 0 ? 1 : 0;
     }
     default:
-      throw new InvalidInputError('person', ['expected register, approve, add, update, revoke, list, show, import, credentials or reset-adaptation']);
+      throw new InvalidInputError('person', ['expected register, approve, add, update, revoke, list, show, import, credentials, reset-adaptation, export, erase or erasure-status']);
   }
 };
+
+/** An export holds biometric data and photos: written 0600, atomically, never over a file that exists. */
+function writeExport(file: string, text: string): void {
+  if (existsSync(file)) throw new InvalidInputError('person export', [`${printable(file, 200)} exists already: give a new file`]);
+  writeFileAtomic(file, text, 0o600);
+}
+
+function statusLines(s: ErasureStatus): string[] {
+  return [
+    `${s.personId}: ${s.kind === 'erase' ? 'erased' : 'revoked'} by ${s.requestedBy} at ${time(s.requestedAt)}`,
+    s.tombstoneVersion === null ? 'tombstone: not yet published by the hub' : `tombstone: roster version ${s.tombstoneVersion}; ${s.compactedDeltas ?? 0} older delta(s) holding the person deleted`,
+    `terminals confirmed (${s.confirmed.length}): ${s.confirmed.map((c) => c.terminalId).join(' ') || '-'}`,
+    `terminals pending (${s.pending.length}): ${s.pending.join(' ') || '-'}`,
+  ];
+}
+
+function erasureLines(r: ErasureReport): string[] {
+  const h = r.deleted.hubDb;
+  return [
+    `${r.personId}: erased`,
+    `hub.db: ${h.templates} template(s), label ${h.label ? 'deleted' : 'none'}, note ${h.note ? 'deleted' : 'none'}, credentials ${h.credentials ? 'deleted' : 'none'}, ${h.registrations} registration(s), ${h.alerts} sighting(s), ${h.adaptedTemplates} adapted template(s), ${h.passLabels} pass label(s), ${h.auditRowsScrubbed} audit row(s) reduced to the fact; tombstone ${h.tombstone}`,
+    `photos: ${r.deleted.photos} file(s) deleted`,
+    `events.db: ${r.deleted.eventsDb} event(s) deleted`,
+    `write-ahead logs truncated: hub.db ${r.reclaimed.hubDb.walTruncated ? 'yes' : 'no (at the next erasure)'}, events.db ${r.reclaimed.eventsDb ? (r.reclaimed.eventsDb.walTruncated ? 'yes' : 'no') : 'none'}`,
+    ...statusLines(r.status).slice(1),
+  ];
+}
 
 async function readStdinLines(): Promise<string[]> {
   const chunks: Buffer[] = [];

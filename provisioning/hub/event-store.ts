@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { preparePrivateDatabase } from '../../core/fs';
 import { decodePlain, DEFAULT_MAX_PAYLOAD_BYTES } from '../../runtime/protocol/codec';
 import { EventsMessageSchema, type SyncEvent } from '../../runtime/protocol/schemas';
+import { reclaimAfterErasure, secureDeletes, type Reclaimed } from '../store/reclaim';
 
 export interface IngestResult {
   /** Every id in the message (stored now or before): all of them are acknowledged. */
@@ -54,6 +55,7 @@ export class EventStore {
       this.insert = null;
       return;
     }
+    secureDeletes(this.db); // a deleted event is zeroed in the file (provisioning/store/reclaim.ts)
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.exec(SCHEMA);
@@ -122,6 +124,22 @@ export class EventStore {
   tailStart(n: number): number {
     const row = this.db.prepare('SELECT COALESCE(MAX(rowid), 0) AS m FROM events').get() as { m: number };
     return Math.max(0, row.m - n);
+  }
+
+  /** The stored events that name a person (entries, sightings, alarms with their `personId`), oldest first. */
+  aboutPerson(personId: string): StoredEvent[] {
+    return (this.db.prepare("SELECT terminal_id, body, received_at FROM events WHERE json_extract(body, '$.personId') = ? ORDER BY id").all(personId) as Array<{ terminal_id: string; body: string; received_at: number }>)
+      .map((x) => ({ terminalId: x.terminal_id, receivedAt: x.received_at, event: JSON.parse(x.body) as SyncEvent }));
+  }
+
+  /**
+   * An erasure (provisioning/admin/erasure.ts): deletes the events that name the person, then frees the
+   * pages and truncates the write-ahead log so no copy stays in either file. Returns how many were deleted.
+   */
+  eraseAboutPerson(personId: string): { deleted: number } & Reclaimed {
+    if (!this.insert) throw new Error('event store opened read-only');
+    const deleted = this.db.prepare("DELETE FROM events WHERE json_extract(body, '$.personId') = ?").run(personId).changes;
+    return { deleted, ...reclaimAfterErasure(this.db) };
   }
 
   /** Events received again after they had been stored (harmless; shows retries happened). */

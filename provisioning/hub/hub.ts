@@ -26,11 +26,13 @@ import { CommandSender } from './command-sender';
 import { HubBus, type EpochReason, type HubContext, type HubOptions, type HubPart, type HubSignals } from './context';
 import { Epochs } from './epochs';
 import { DuressAlarms } from './duress-alarms';
+import { ErasureConfirmations } from './erasure-confirmations';
 import { EventReceiver } from './event-receiver';
 import type { EventStore } from './event-store';
 import { FleetGuard } from './fleet-guard';
 import { PassUses } from './pass-uses';
 import type { HubRosterStore, RosterChange } from './roster';
+import { RosterCompaction } from './roster-compaction';
 import { RosterPublisher } from './roster-publisher';
 import { StatusRecorder } from './status';
 import { SyncResponder } from './sync-responder';
@@ -121,7 +123,9 @@ export class Hub<Item> {
     this.publisher = new RosterPublisher(this.ctx, () => this.stop());
     this.certificates = new CertificateRenewal(this.ctx);
     this.adapted = new AdaptedTemplateReceiver(this.ctx, sealKey ?? null, options.adaptation);
-    // Order matters: status is recorded before the history check reads it; the roster goes out before commands.
+    const confirmations = new ErasureConfirmations(this.ctx);
+    // Order matters: status is recorded before the history check reads it; the roster goes out before
+    // commands; a revocation is compacted in the tick that publishes it.
     this.parts = [
       new EventReceiver(this.ctx),
       this.status,
@@ -131,7 +135,9 @@ export class Hub<Item> {
       new PassUses(this.ctx),
       new DuressAlarms(this.ctx, this.webhook),
       this.adapted,
+      confirmations,
       this.publisher,
+      new RosterCompaction(this.ctx, (personId, version) => confirmations.compacted(personId, version)),
       this.commands,
       this.certificates,
       ...(extraParts?.(this.ctx) ?? []),

@@ -180,6 +180,15 @@ export class HubRosterStore<Item = SimpleRosterItem> {
     return { version, payload };
   }
 
+  /**
+   * Forgets kept deltas (an erasure compacted them away: provisioning/hub/roster-compaction.ts) and the
+   * cached snapshots; a terminal that would need one of them gets a snapshot instead.
+   */
+  forgetDeltas(versions: readonly number[]): void {
+    for (const v of versions) this.deltas.delete(v);
+    if (versions.length > 0) this.snapshotCache = []; // one cut before the tombstone still holds the person
+  }
+
   /** Signed deltas after `version`, or null if some are no longer kept (send a snapshot). */
   deltasSince(version: number): string[] | null {
     const out: string[] = [];

@@ -10,6 +10,8 @@
 import type { Command, Health, RosterEpoch } from '../../runtime/protocol/schemas';
 import type { PhotoMove } from '../photos';
 import type { AdaptedTemplateStore } from './adapted-templates';
+import type { ErasureStore, PersonDataStore, RosterCompactionStore } from './erasures';
+import type { Reclaimed } from './reclaim';
 import type { RolloutState } from '../update/rollout';
 import type { AlertRecord, AuditRecord, CommandRecord, PassRecord, PersonKind, PersonRecord, PersonStatus, PersonSummary, TerminalRecord, TerminalStatusRecord } from '../db';
 
@@ -153,5 +155,9 @@ export interface RolloutStore {
 export interface HubStore extends PersonStore, RosterLogStore, TerminalStore, CommandStore, AlertStore, PassStore, AuditStore, AdaptedTemplateStore, RolloutStore {
   /** Run `f` as one transaction (immediate: writers queue, never deadlock). */
   tx<T>(f: () => T): T;
+  /** Persons revoked and erased, and the terminals that confirmed it (erasures.ts). */
+  readonly erasures: ErasureStore & RosterCompactionStore & PersonDataStore;
+  /** After an erasure: the space freed and no old page left in the write-ahead log (reclaim.ts). */
+  reclaim(): Reclaimed;
   close(): void;
 }

@@ -343,6 +343,7 @@ export class RosterStore {
       };
     }).immediate();
     this.log.info({ version: change.version, upserts: change.upserted.length, revocations: change.revoked.length }, 'roster batch applied');
+    if (change.revoked.length > 0) this.truncateLog();
     this.emit(change);
     return change;
   }
@@ -378,6 +379,7 @@ export class RosterStore {
       return { version: snap.version, replacedAll: true, upserted: snap.persons.map((p) => p.personId), revoked: [...snap.revoked] };
     }).immediate();
     this.log.info({ version: change.version, persons: change.upserted.length }, 'roster replaced');
+    this.truncateLog();
     this.emit(change);
     return change;
   }
@@ -503,6 +505,16 @@ export class RosterStore {
    */
   wipeFinishedAtOpen(): { persons: number; templates: number } | null {
     return this.resumed;
+  }
+
+  /**
+   * After a revocation or a replaced roster: the write-ahead log, which held the deleted persons' rows
+   * as they were written (sealed), is checkpointed into the file (where secure_delete zeroed them) and
+   * truncated, so no copy of a revoked person stays on the terminal's storage beside its device secret.
+   * A reader mid-transaction leaves it to the next one.
+   */
+  private truncateLog(): void {
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
   /**

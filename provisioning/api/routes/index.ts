@@ -5,6 +5,7 @@ import { doorRoutes } from './doors';
 import { liveRoutes } from './live';
 import { operatorRoutes } from './operators';
 import { passRoutes } from './passes';
+import { personRightsRoutes } from './person-rights';
 import { recordRoutes } from './records';
 import { registrationRoutes } from './registrations';
 import { residentRoutes } from './residents';
@@ -18,6 +19,7 @@ export function routes(app: ApiApp, ctx: ApiContext): void {
   registrationRoutes(app, ctx);
   residentRoutes(app, ctx);
   adaptationRoutes(app, ctx);
+  personRightsRoutes(app, ctx);
   doorRoutes(app, ctx);
   terminalRoutes(app, ctx);
   passRoutes(app, ctx);

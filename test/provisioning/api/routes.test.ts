@@ -51,6 +51,13 @@ async function resident(building: string): Promise<string> {
   if (r.status !== 200) throw new Error(`approve: ${r.status}`);
   return id;
 }
+/** A resident of `building`, revoked. */
+async function revokedResident(building: string): Promise<string> {
+  const id = await resident(building);
+  const r = await inject('admin', { method: 'POST', url: `/api/residents/${id}/revoke`, body: {} });
+  if (r.status !== 200) throw new Error(`revoke: ${r.status}`);
+  return id;
+}
 /** A resident registered by staff, pending, with no building yet. */
 async function pendingPerson(): Promise<string> {
   const id = `p-${n++}`;
@@ -116,6 +123,9 @@ const ROUTES: RouteCase[] = [
   { route: 'GET /api/residents/{id}', allowed: ['admin', 'mgr', 'aud'], scoped: true, call: async () => ({ method: 'GET', url: `/api/residents/${await resident('b-1')}` }) },
   { route: 'PUT /api/residents/{id}/access', allowed: ['admin', 'mgr'], scoped: true, call: async () => ({ method: 'PUT', url: `/api/residents/${await resident('b-1')}/access`, body: { doors: ['door-1'], until: '2030-12-31' } }) },
   { route: 'POST /api/residents/{id}/adaptation/reset', allowed: ['admin', 'mgr'], scoped: true, call: async () => ({ method: 'POST', url: `/api/residents/${await resident('b-1')}/adaptation/reset` }) },
+  { route: 'GET /api/persons/{id}/export', allowed: ['admin', 'mgr'], scoped: true, call: async () => ({ method: 'GET', url: `/api/persons/${await resident('b-1')}/export` }) },
+  { route: 'POST /api/persons/{id}/erase', allowed: ['admin'], call: async () => ({ method: 'POST', url: `/api/persons/${await resident('b-1')}/erase`, body: { confirm: true } }) },
+  { route: 'GET /api/persons/{id}/erasure', allowed: ['admin', 'mgr', 'aud'], scoped: true, call: async () => ({ method: 'GET', url: `/api/persons/${await revokedResident('b-1')}/erasure` }) },
   { route: 'POST /api/residents/{id}/revoke', allowed: ['admin', 'mgr'], scoped: true, call: async () => ({ method: 'POST', url: `/api/residents/${await resident('b-1')}/revoke`, body: { reason: 'moved out' } }) },
   { route: 'POST /api/residents', allowed: ['admin', 'mgr'], scoped: true, call: () => ({ method: 'POST', url: '/api/residents', body: { id: `p-${n++}`, noFace: true, doors: ['door-1'] } }) },
   { route: 'POST /api/residents/{id}/approve', allowed: ['admin', 'mgr'], scoped: true, call: async () => ({ method: 'POST', url: `/api/residents/${await pendingPerson()}/approve`, body: { doors: ['door-1'] } }) },

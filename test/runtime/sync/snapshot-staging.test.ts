@@ -138,8 +138,10 @@ test('staged chunks leave neither template values nor person ids in clear in syn
   const staged = t.db.prepare('SELECT COUNT(*) AS n FROM staged_chunks').get() as { n: number };
   expect(staged.n).toBe(snap.chunks.length - 1);
 
+  const sealed = (t.db.prepare('SELECT sealed FROM staged_chunks').all() as Array<{ sealed: Buffer }>).map((r) => Buffer.from(r.sealed).subarray(0, 64));
   const bytes = syncFileBytes(d);
   const text = bytes.toString('latin1');
+  expect(sealed.every((b) => bytes.includes(b))).toBe(true);
   // The reading sees what the file holds in clear: the snapshot id is stored unsealed on purpose.
   expect(text.includes(snap.snapshotId)).toBe(true);
   const leaks: string[] = [];
@@ -158,6 +160,9 @@ test('staged chunks leave neither template values nor person ids in clear in syn
   expect(t.store.version()).toBe(1);
   expect(t.store.getPerson(residents[5]!.upsert.personId)).not.toBeNull();
   expect(t.rejected).toEqual([]);
+  // Once applied, the staged chunks are gone from the file and from its write-ahead log, even sealed.
+  const after = syncFileBytes(d);
+  expect(sealed.filter((b) => after.includes(b))).toEqual([]);
   await t.stop();
 });
 
