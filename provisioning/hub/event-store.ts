@@ -7,7 +7,7 @@
 import Database from 'better-sqlite3';
 import { chmodSync, existsSync } from 'node:fs';
 import { decodePlain, DEFAULT_MAX_PAYLOAD_BYTES } from '../../runtime/protocol/codec';
-import { EventsMessageSchema, type SyncEvent } from '../../runtime/protocol/schemas';
+import { denialNamesPerson, EventsMessageSchema, IDENTIFIED_FACE_DENIALS, type SyncEvent } from '../../runtime/protocol/schemas';
 
 export interface IngestResult {
   /** Every id in the message (stored now or before): all of them are acknowledged. */
@@ -37,6 +37,27 @@ const SCHEMA = `CREATE TABLE IF NOT EXISTS events (
   received_at INTEGER NOT NULL
 )`;
 
+/**
+ * events.db's own versions (PRAGMA user_version), each run once. 1: the indexes the daily retention
+ * sweep deletes by (`at`) and the unused-residents report reads (granted entries by person), and a
+ * denial of an unknown face stored by an older terminal loses the nearest resident's id (issue 16 item 7).
+ */
+const EVENTS_DB_VERSION = 1;
+const EVENTS_V1 = `
+CREATE INDEX IF NOT EXISTS events_at ON events (type, at);
+CREATE INDEX IF NOT EXISTS events_granted_person ON events (json_extract(body, '$.personId'), at) WHERE type = 'entry.granted';
+UPDATE events SET body = json_set(body, '$.personId', json('null'))
+  WHERE type = 'entry.denied' AND COALESCE(json_extract(body, '$.credential'), 'face') = 'face'
+    AND json_extract(body, '$.reason') NOT IN (${[...IDENTIFIED_FACE_DENIALS].map((r) => `'${r}'`).join(', ')})
+    AND json_extract(body, '$.personId') IS NOT NULL;
+`;
+
+/** A denial of a face that was not identified, as the hub keeps it: without the nearest resident's id (older terminals sent it). */
+export function withoutNearestPerson(e: SyncEvent): SyncEvent {
+  if (e.type !== 'entry.denied' || e.personId === null || denialNamesPerson(e)) return e;
+  return { ...e, personId: null };
+}
+
 export class EventStore {
   private readonly db: Database.Database;
   private readonly insert: Database.Statement | null;
@@ -56,6 +77,12 @@ export class EventStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.exec(SCHEMA);
+    if ((this.db.pragma('user_version', { simple: true }) as number) < EVENTS_DB_VERSION) {
+      this.db.transaction(() => {
+        this.db.exec(EVENTS_V1);
+        this.db.pragma(`user_version = ${EVENTS_DB_VERSION}`);
+      })();
+    }
     this.insert = this.db.prepare('INSERT OR IGNORE INTO events (id, terminal_id, type, at, body, received_at) VALUES (?, ?, ?, ?, ?, ?)');
   }
 
@@ -80,7 +107,7 @@ export class EventStore {
     const insert = this.insert;
     if (!insert) throw new Error('event store opened read-only');
     const events = this.db.transaction(() =>
-      msg.events.map((e) => ({ event: e, duplicate: insert.run(e.id, terminalId, e.type, e.at, JSON.stringify(e), receivedAt).changes === 0 })),
+      msg.events.map(withoutNearestPerson).map((e) => ({ event: e, duplicate: insert.run(e.id, terminalId, e.type, e.at, JSON.stringify(e), receivedAt).changes === 0 })),
     )();
     const duplicates = events.filter((e) => e.duplicate).length;
     this.duplicatesSeen += duplicates;
@@ -121,6 +148,30 @@ export class EventStore {
   tailStart(n: number): number {
     const row = this.db.prepare('SELECT COALESCE(MAX(rowid), 0) AS m FROM events').get() as { m: number };
     return Math.max(0, row.m - n);
+  }
+
+  /**
+   * Retention (provisioning/retention/): deletes the events that happened before `before`, of the
+   * types listed (`only`) or of every type but those (`except`); returns how many.
+   */
+  deleteBefore(before: number, types: { only: readonly string[] } | { except: readonly string[] }): number {
+    if (!this.insert) throw new Error('event store opened read-only');
+    const list = 'only' in types ? types.only : types.except;
+    const marks = list.map(() => '?').join(', ') || "''";
+    const cond = 'only' in types ? `type IN (${marks})` : `type NOT IN (${marks})`;
+    return this.db.prepare(`DELETE FROM events WHERE ${cond} AND at < ?`).run(...list, before).changes;
+  }
+
+  /**
+   * The last granted entry at or after `since` of each person who had one (persons and passes by the
+   * id the door recorded), read from the index on granted entries.
+   */
+  lastGrantedSince(since: number): Map<string, number> {
+    const rows = this.db.prepare(`SELECT json_extract(body, '$.personId') AS p, MAX(at) AS at FROM events
+      WHERE type = 'entry.granted' AND at >= ? GROUP BY json_extract(body, '$.personId')`).all(since) as Array<{ p: string | null; at: number }>;
+    const out = new Map<string, number>();
+    for (const r of rows) if (r.p !== null) out.set(r.p, r.at);
+    return out;
   }
 
   /** Events received again after they had been stored (harmless; shows retries happened). */

@@ -1,3 +1,7 @@
+import Database from 'better-sqlite3';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ProtocolRejectError } from '../../../runtime/protocol/codec';
 import { EventStore } from '../../../provisioning/hub/event-store';
 import { entryEvent } from '../../harness/sync-site';
@@ -20,4 +24,34 @@ test('a message with one invalid event is refused whole and stores nothing', () 
   expect(() => ing.ingest('door-1', msg([entryEvent(1), { ...entryEvent(2), type: 'bogus' }]), 1)).toThrow(ProtocolRejectError);
   expect(() => ing.ingest('door-1', Buffer.from('nope'), 1)).toThrow(ProtocolRejectError);
   expect(ing.count()).toBe(0);
+});
+
+const unknownFace = (at: number, personId: string | null, reason = 'unknown', credential = 'face') =>
+  ({ id: entryEvent(at).id, at, type: 'entry.denied', reason, credential, personId, score: 0.42, liveness: 0.9, latencyMs: 200 });
+
+test('a denial of an unknown face from an older terminal is kept without the nearest resident, a card holder\'s denial with them', () => {
+  const ing = new EventStore(':memory:');
+  const r = ing.ingest('door-1', msg([unknownFace(1, 'p-near'), unknownFace(2, 'p-near', 'ambiguous'), unknownFace(3, 'p-ana', 'expired'), unknownFace(4, 'p-card', 'wrong-pin', 'card')]), 10);
+  expect(r.events.map((e) => (e.event as { personId: string | null }).personId)).toEqual([null, null, 'p-ana', 'p-card']);
+  const stored = ing.read(0).events.map((e) => e.event as { personId: string | null; score: number });
+  expect(stored.map((e) => e.personId)).toEqual([null, null, 'p-ana', 'p-card']);
+  expect(stored[0]?.score).toBe(0.42);
+});
+
+test('opening an events.db from before loses the nearest resident of the unknown faces it stored, once', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'events-'));
+  {
+    const file = join(dir, 'events.db');
+    const old = new Database(file);
+    old.exec('CREATE TABLE events (id TEXT PRIMARY KEY, terminal_id TEXT NOT NULL, type TEXT NOT NULL, at INTEGER NOT NULL, body TEXT NOT NULL, received_at INTEGER NOT NULL)');
+    const put = old.prepare('INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)');
+    for (const e of [unknownFace(1, 'p-near'), unknownFace(2, 'p-ana', 'revoked')]) put.run(e.id, 'door-1', e.type, e.at, JSON.stringify(e), 5);
+    old.close();
+    const s = new EventStore(file);
+    expect(s.read(0).events.map((e) => (e.event as { personId: string | null }).personId)).toEqual([null, 'p-ana']);
+    s.close();
+    const raw = new Database(file, { readonly: true });
+    expect((raw.prepare("SELECT COUNT(*) AS n FROM events WHERE body LIKE '%p-near%'").get() as { n: number }).n).toBe(0);
+    raw.close();
+  }
 });
