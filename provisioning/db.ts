@@ -16,6 +16,7 @@ import { OPERATORS_SCHEMA } from './operators/schema';
 import { newPhotoKey, PhotoKeySchema, PhotoNameSchema, type PhotoMove } from './photos';
 import { ADAPTED_TEMPLATES_TABLE, SqliteAdaptedTemplates, type AdaptedTemplateRecord } from './store/adapted-templates';
 import type { AuditQuery, HubStore, Places, ResidentQuery, ResidentRow } from './store/hub-store';
+import { RETENTION_SCHEMA } from './store/retention-sqlite';
 import { ROLLOUTS_SCHEMA, SqliteRollouts } from './store/rollouts-sqlite';
 
 export class HubDbError extends TerminalError {
@@ -234,6 +235,8 @@ export const HUB_MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
   (db) => db.exec(ROLLOUTS_SCHEMA),
   // 9: what the resident lists of the API filter and page on, in the database (residentsPage)
   (db) => db.exec(RESIDENT_LISTING),
+  // retention and the unused-residents check (provisioning/store/retention-sqlite.ts): indexes by time, ended tenancies, confirmations
+  (db) => db.exec(RETENTION_SCHEMA),
 ];
 
 export const HUB_SCHEMA_VERSION = HUB_MIGRATIONS.length;

@@ -20,6 +20,8 @@ import type { PassRecord, PersonRecord } from '../db';
 import type { HubStore } from '../store/hub-store';
 import { TerminalError } from '../../core/errors';
 import { AdaptedTemplateReceiver } from './adapted-templates';
+import { RetentionSweeper } from './retention';
+import type { SweepCounts } from '../retention/sweep';
 import { AlertRaiser } from './alerts';
 import { CertificateRenewal } from './certificate-renewal';
 import { CommandSender } from './command-sender';
@@ -81,6 +83,7 @@ export class Hub<Item> {
   private readonly certificates: CertificateRenewal<Item>;
   private readonly webhook: Webhook | null;
   private readonly adapted: AdaptedTemplateReceiver<Item>;
+  private readonly retention: RetentionSweeper<Item>;
   private readonly log: Logger;
   private timer: TimerHandle | null = null;
   private busy = false;
@@ -121,6 +124,7 @@ export class Hub<Item> {
     this.publisher = new RosterPublisher(this.ctx, () => this.stop());
     this.certificates = new CertificateRenewal(this.ctx);
     this.adapted = new AdaptedTemplateReceiver(this.ctx, sealKey ?? null, options.adaptation);
+    this.retention = new RetentionSweeper(this.ctx);
     // Order matters: status is recorded before the history check reads it; the roster goes out before commands.
     this.parts = [
       new EventReceiver(this.ctx),
@@ -134,6 +138,7 @@ export class Hub<Item> {
       this.publisher,
       this.commands,
       this.certificates,
+      this.retention,
       ...(extraParts?.(this.ctx) ?? []),
     ];
   }
@@ -225,6 +230,11 @@ export class Hub<Item> {
   /** Messages refused by a part (bad payloads, unknown topics). */
   rejected(): number {
     return this.rejectedCount;
+  }
+
+  /** What the last retention sweep deleted (counts; provisioning/retention/), or null before the first. */
+  lastRetentionSweep(): SweepCounts | null {
+    return this.retention.lastSweep();
   }
 
   /** Adapted templates from the terminals accepted and refused since start (adapted-templates.ts). */
