@@ -12,6 +12,7 @@ import { ROOT_AUTH_SCHEME, signRootToken } from '../operators/root';
 import type { RolloutView } from '../update/rollouts';
 import type { PassRecord, TerminalRecord } from '../db';
 import type { Problem } from './problem';
+import type { UnusedResident } from '../retention/unused';
 
 export type { RolloutView };
 export interface UpdatesStatus {
@@ -135,6 +136,10 @@ export class HubClient {
   residents = {
     list: (q: { q?: string; status?: string; building?: string; page?: number; pageSize?: number } = {}): Promise<{ items: Resident[]; total: number; page: number; pageSize: number }> => this.call('GET', `/api/residents${query(q)}`),
     show: (id: string): Promise<Resident> => this.call('GET', `/api/residents/${id}`),
+    /** Active residents not seen at any door for `days` days (provisioning/retention/unused.ts). */
+    unused: (q: { days?: number; building?: string } = {}): Promise<{ days: number; items: UnusedResident[] }> => this.call('GET', `/api/residents/unused${query(q)}`),
+    /** The resident still lives here (hidden from the unused report for its days again). */
+    confirm: (id: string): Promise<{ personId: string; confirmedAt: number }> => this.call('POST', `/api/residents/${id}/confirm`, {}),
     updateAccess: (id: string, access: Access): Promise<Resident> => this.call('PUT', `/api/residents/${id}/access`, access),
     revoke: (id: string, reason?: string): Promise<Resident> => this.call('POST', `/api/residents/${id}/revoke`, reason === undefined ? {} : { reason }),
     /** Staff add a resident (photos or noFace, with access), or register one (`pending`) for a later approval. */
