@@ -13,7 +13,8 @@ const days = (fallback: number) => z.number().int().min(1).max(3650).default(fal
 
 export const RetentionSchema = z.strictObject({
   /**
-   * Entry records and every other door event (grants, denials, releases, alarms) in events.db: 90 days.
+   * Entry records and every other door event (grants, denials, releases, alarms) in events.db, and
+   * visitor passes counted from their end: 90 days.
    * Purpose: answering who came through which door when a resident, the property office or the police
    * ask about an incident, which happens within weeks; and the unused-residents check (its N days can
    * be at most this). After a quarter an entry record serves nobody.

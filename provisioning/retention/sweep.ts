@@ -4,6 +4,8 @@
  *
  * - deletes door events older than `entryDays` and alert sightings older than `sightingDays` from
  *   events.db, and the alerts older than `sightingDays` and audit rows older than `auditDays` from hub.db;
+ *   visitor passes (a label may name the visitor) and their use counts `entryDays` after the pass ended,
+ *   when the entries that name them are gone too;
  * - refuses registrations still pending after `pendingRegistrationDays` as expired (their person
  *   revoked: templates, selfies and the identity document's photo deleted, name and number erased), and
  *   revokes staff-registered pending persons as old; deletes rejected registrations' rows
@@ -42,6 +44,7 @@ export interface SweepCounts {
   sightingEvents: number;
   alerts: number;
   auditRows: number;
+  passes: number;
   expiredRegistrations: number;
   rejectedRegistrations: number;
   orphanPhotoFolders: number;
@@ -70,7 +73,7 @@ export function sweepRetention(c: Community, events: EventStore | null, clock: C
   const db = c.db;
   const store = new SqliteRetention(db.db);
   const ctx: AdminContext = { clock, actor: RETENTION_ACTOR, community: c, store: db };
-  const counts: SweepCounts = { entryEvents: 0, sightingEvents: 0, alerts: 0, auditRows: 0, expiredRegistrations: 0, rejectedRegistrations: 0, orphanPhotoFolders: 0, accessEnded: 0, tenanciesPurged: 0 };
+  const counts: SweepCounts = { entryEvents: 0, sightingEvents: 0, alerts: 0, auditRows: 0, passes: 0, expiredRegistrations: 0, rejectedRegistrations: 0, orphanPhotoFolders: 0, accessEnded: 0, tenanciesPurged: 0 };
 
   if (events) {
     counts.entryEvents = events.deleteBefore(now - r.entryDays * DAY_MS, { except: ['alert.sighting'] });
@@ -79,6 +82,7 @@ export function sweepRetention(c: Community, events: EventStore | null, clock: C
   db.tx(() => {
     counts.alerts = store.deleteAlertsBefore(now - r.sightingDays * DAY_MS);
     counts.auditRows = store.deleteAuditBefore(now - r.auditDays * DAY_MS);
+    counts.passes = store.deletePassesEndedBefore(now - r.entryDays * DAY_MS);
   });
 
   for (const p of store.pendingBefore(now - r.pendingRegistrationDays * DAY_MS)) {

@@ -42,6 +42,12 @@ export class SqliteRetention {
     return this.db.prepare('DELETE FROM alerts WHERE at < ?').run(before).changes;
   }
 
+  /** Visitor passes (their label may name the visitor) and their uses, ended before `before`. */
+  deletePassesEndedBefore(before: number): number {
+    this.db.prepare('DELETE FROM pass_uses WHERE pass_id IN (SELECT pass_id FROM passes WHERE not_after < ?)').run(before);
+    return this.db.prepare('DELETE FROM passes WHERE not_after < ?').run(before).changes;
+  }
+
   /** Active residents (their access as stored JSON), without templates or photos. */
   activeResidents(): ActiveResident[] {
     return this.db.prepare("SELECT person_id AS personId, authorisations, created_at AS createdAt FROM persons WHERE kind = 'resident' AND status = 'active' ORDER BY person_id").all() as ActiveResident[];

@@ -41,7 +41,7 @@ const msg = (events: unknown[]): Buffer => Buffer.from(JSON.stringify({ v: 1, ev
 const sighting = (at: number): unknown => ({ id: entryEvent(at).id, at, type: 'alert.sighting', tag: 'missing', personId: 'p-sought', doorId: 'door-1', score: 0.9 });
 
 describe('the daily retention sweep of the running hub', () => {
-  it('deletes entries, sightings, alerts and audit rows one day past their period, keeps those a day inside, and audits counts only', async () => {
+  it('deletes entries, sightings, alerts, audit rows and ended passes one day past their period, keeps those a day inside, and audits counts only', async () => {
     const t0 = Date.UTC(2026, 5, 1, 2, 0, 0);
     const clock = new FakeClock(t0);
     const { c } = community('hub', t0);
@@ -59,6 +59,9 @@ describe('the daily retention sweep of the running hub', () => {
     for (const at of [t1 - (r.sightingDays + 1) * DAY_MS, t1 - (r.sightingDays - 1) * DAY_MS]) {
       c.db.addAlert({ eventId: `e-${at}`, tag: 'missing', personId: 'p-sought', doorId: 'door-1', terminalId: 't1', score: 0.9, at, raisedAt: at });
     }
+    for (const [passId, end] of [['pass-old', t1 - (r.entryDays + 1) * DAY_MS], ['pass-kept', t1 - (r.entryDays - 1) * DAY_MS]] as const) {
+      c.db.addPass({ passId, doors: ['door-1'], buildings: [], notBefore: end - DAY_MS, notAfter: end, uses: 1, label: 'visitor', issuedBy: 'test-operator', issuedAt: end - DAY_MS });
+    }
     c.db.audit('test-operator', 'old.action', 'p-old', {}, t1 - (r.auditDays + 1) * DAY_MS);
     c.db.audit('test-operator', 'kept.action', 'p-kept', {}, t1 - (r.auditDays - 1) * DAY_MS);
 
@@ -69,13 +72,14 @@ describe('the daily retention sweep of the running hub', () => {
     const hub = await started;
     try {
       // The first sweep ran at start: everything was still inside its period.
-      expect(hub.lastRetentionSweep()).toMatchObject({ entryEvents: 0, sightingEvents: 0, alerts: 0, auditRows: 0 });
+      expect(hub.lastRetentionSweep()).toMatchObject({ entryEvents: 0, sightingEvents: 0, alerts: 0, auditRows: 0, passes: 0 });
       clock.advance(DAY_MS - 1);
       await hub.tick();
       expect(c.db.auditLog(1000).filter((a) => a.action === 'retention.sweep')).toHaveLength(1);
       clock.advance(1);
       await hub.tick();
-      expect(hub.lastRetentionSweep()).toMatchObject({ entryEvents: 1, sightingEvents: 1, alerts: 1, auditRows: 1 });
+      expect(hub.lastRetentionSweep()).toMatchObject({ entryEvents: 1, sightingEvents: 1, alerts: 1, auditRows: 1, passes: 1 });
+      expect(c.db.passes().map((p) => p.passId)).toEqual(['pass-kept']);
 
       const events = EventStore.openReadOnly(c.paths.eventsDb);
       const left = events?.read(0).events.map((e) => JSON.stringify(e.event)) ?? [];
