@@ -44,7 +44,7 @@ const SCHEMA = `CREATE TABLE IF NOT EXISTS events (
  */
 const EVENTS_DB_VERSION = 1;
 const EVENTS_V1 = `
-CREATE INDEX IF NOT EXISTS events_at ON events (type, at);
+CREATE INDEX IF NOT EXISTS events_at ON events (at);
 CREATE INDEX IF NOT EXISTS events_granted_person ON events (json_extract(body, '$.personId'), at) WHERE type = 'entry.granted';
 UPDATE events SET body = json_set(body, '$.personId', json('null'))
   WHERE type = 'entry.denied' AND COALESCE(json_extract(body, '$.credential'), 'face') = 'face'
