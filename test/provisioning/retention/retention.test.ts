@@ -179,6 +179,8 @@ describe('registrations and photos nobody needs', () => {
       await registerPerson(admin(c, { clock, enroller, actor: 'app' }), { id: 'p-fresh', photos: [photo] });
       const reject = c.db.db.prepare(`INSERT INTO registrations (id, person_id, name, id_number_masked, building_id, room, photos, real_name, status, decided_by, decided_at, reason, submitted_at)
         VALUES (?, ?, '', '', 'b-1', '101', '[]', 'verified', 'rejected', 'mgr', ?, 'not a tenant', ?)`);
+      c.db.db.prepare(`INSERT INTO registrations (id, person_id, name, id_number_masked, building_id, room, photos, real_name, status, submitted_at)
+        VALUES ('r-waited', ?, '王小明', '1101**********4512', 'b-1', '3-101', '[]', 'verified', 'pending', ?)`).run(old.personId, t0);
       reject.run('r-old', 'p-r-old', t0 + (r.pendingRegistrationDays - r.rejectedRegistrationDays) * DAY_MS, t0 - 40 * DAY_MS);
       reject.run('r-recent', 'p-r-recent', t0 + 2 * DAY_MS, t0);
       // A folder left by an interrupted enrolment, found by a sweep a day before; and one being written now.
@@ -195,7 +197,11 @@ describe('registrations and photos nobody needs', () => {
       expect(counts).toMatchObject({ expiredRegistrations: 1, rejectedRegistrations: 1, orphanPhotoFolders: 1 });
       expect(c.db.person(old.personId)).toMatchObject({ status: 'revoked', templates: [], photos: [] });
       expect(c.db.person('p-fresh')?.status).toBe('pending');
-      expect((c.db.db.prepare('SELECT id FROM registrations ORDER BY id').all() as Array<{ id: string }>).map((x) => x.id)).toEqual(['r-recent']);
+      // The tenant app's registration is refused as expired: its name and number erased like a rejection's.
+      expect(c.db.db.prepare('SELECT id, status, name, id_number_masked AS masked, reason, decided_by AS by FROM registrations ORDER BY id').all()).toEqual([
+        { id: 'r-recent', status: 'rejected', name: '', masked: '', reason: 'not a tenant', by: 'mgr' },
+        { id: 'r-waited', status: 'rejected', name: '', masked: '', reason: `expired: not decided within ${r.pendingRegistrationDays} days`, by: 'hub' },
+      ]);
       expect(existsSync(orphan)).toBe(false);
       expect(existsSync(writing)).toBe(true);
       expect(storedPhotoPaths(c, c.db.person('p-fresh')!).every((f) => existsSync(f))).toBe(true);
