@@ -38,14 +38,20 @@ const SCHEMA = `CREATE TABLE IF NOT EXISTS events (
 )`;
 
 /**
- * events.db's own versions (PRAGMA user_version), each run once. 1: the indexes the daily retention
- * sweep deletes by (`at`) and the unused-residents report reads (granted entries by person), and a
- * denial of an unknown face stored by an older terminal loses the nearest resident's id (issue 16 item 7).
+ * events.db's own versions (PRAGMA user_version), each run once. 1: the index the daily retention
+ * sweep deletes by (`at`); `last_granted`, each person's last granted entry (kept on ingest, filled here
+ * from the events already stored), which the unused-residents report reads instead of every entry;
+ * and a denial of an unknown face stored by an older terminal loses the nearest resident's id (issue
+ * 16 item 7).
  */
 const EVENTS_DB_VERSION = 1;
 const EVENTS_V1 = `
 CREATE INDEX IF NOT EXISTS events_at ON events (at);
-CREATE INDEX IF NOT EXISTS events_granted_person ON events (json_extract(body, '$.personId'), at) WHERE type = 'entry.granted';
+CREATE TABLE IF NOT EXISTS last_granted (person_id TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS last_granted_at ON last_granted (at);
+INSERT OR REPLACE INTO last_granted (person_id, at)
+  SELECT json_extract(body, '$.personId'), MAX(at) FROM events
+  WHERE type = 'entry.granted' AND json_extract(body, '$.personId') IS NOT NULL GROUP BY json_extract(body, '$.personId');
 UPDATE events SET body = json_set(body, '$.personId', json('null'))
   WHERE type = 'entry.denied' AND COALESCE(json_extract(body, '$.credential'), 'face') = 'face'
     AND json_extract(body, '$.reason') NOT IN (${[...IDENTIFIED_FACE_DENIALS].map((r) => `'${r}'`).join(', ')})
@@ -61,6 +67,7 @@ export function withoutNearestPerson(e: SyncEvent): SyncEvent {
 export class EventStore {
   private readonly db: Database.Database;
   private readonly insert: Database.Statement | null;
+  private readonly granted: Database.Statement | null;
   private duplicatesSeen = 0;
 
   /**
@@ -71,6 +78,7 @@ export class EventStore {
     this.db = new Database(path, opts.readonly ? { readonly: true, fileMustExist: true } : {});
     if (opts.readonly) {
       this.insert = null;
+      this.granted = null;
       return;
     }
     if (opts.mode !== undefined && path !== ':memory:') chmodSync(path, opts.mode);
@@ -84,6 +92,7 @@ export class EventStore {
       })();
     }
     this.insert = this.db.prepare('INSERT OR IGNORE INTO events (id, terminal_id, type, at, body, received_at) VALUES (?, ?, ?, ?, ?, ?)');
+    this.granted = this.db.prepare('INSERT INTO last_granted (person_id, at) VALUES (?, ?) ON CONFLICT (person_id) DO UPDATE SET at = MAX(at, excluded.at)');
   }
 
   /**
@@ -105,9 +114,14 @@ export class EventStore {
   ingest(terminalId: string, payload: Buffer, receivedAt: number): IngestResult & { events: IngestedEvent[] } {
     const msg = decodePlain(payload, EventsMessageSchema, this.opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES);
     const insert = this.insert;
-    if (!insert) throw new Error('event store opened read-only');
+    const granted = this.granted;
+    if (!insert || !granted) throw new Error('event store opened read-only');
     const events = this.db.transaction(() =>
-      msg.events.map(withoutNearestPerson).map((e) => ({ event: e, duplicate: insert.run(e.id, terminalId, e.type, e.at, JSON.stringify(e), receivedAt).changes === 0 })),
+      msg.events.map(withoutNearestPerson).map((e) => {
+        const duplicate = insert.run(e.id, terminalId, e.type, e.at, JSON.stringify(e), receivedAt).changes === 0;
+        if (!duplicate && e.type === 'entry.granted') granted.run(e.personId, e.at);
+        return { event: e, duplicate };
+      }),
     )();
     const duplicates = events.filter((e) => e.duplicate).length;
     this.duplicatesSeen += duplicates;
@@ -159,19 +173,25 @@ export class EventStore {
     const list = 'only' in types ? types.only : types.except;
     const marks = list.map(() => '?').join(', ') || "''";
     const cond = 'only' in types ? `type IN (${marks})` : `type NOT IN (${marks})`;
-    return this.db.prepare(`DELETE FROM events WHERE ${cond} AND at < ?`).run(...list, before).changes;
+    const grantedGo = 'only' in types ? types.only.includes('entry.granted') : !types.except.includes('entry.granted');
+    return this.db.transaction(() => {
+      if (grantedGo) this.db.prepare('DELETE FROM last_granted WHERE at < ?').run(before);
+      return this.db.prepare(`DELETE FROM events WHERE ${cond} AND at < ?`).run(...list, before).changes;
+    })();
   }
 
   /**
    * The last granted entry at or after `since` of each person who had one (persons and passes by the
-   * id the door recorded), read from the index on granted entries.
+   * id the door recorded), from `last_granted`: one row per person, not one per entry.
    */
   lastGrantedSince(since: number): Map<string, number> {
-    const rows = this.db.prepare(`SELECT json_extract(body, '$.personId') AS p, MAX(at) AS at FROM events
-      WHERE type = 'entry.granted' AND at >= ? GROUP BY json_extract(body, '$.personId')`).all(since) as Array<{ p: string | null; at: number }>;
-    const out = new Map<string, number>();
-    for (const r of rows) if (r.p !== null) out.set(r.p, r.at);
-    return out;
+    const kept = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'last_granted'").get() !== undefined;
+    // A file the hub has not opened since this version (read-only here): from the entries themselves.
+    const rows = (kept
+      ? this.db.prepare('SELECT person_id AS p, at FROM last_granted WHERE at >= ?').all(since)
+      : this.db.prepare(`SELECT json_extract(body, '$.personId') AS p, MAX(at) AS at FROM events WHERE type = 'entry.granted' AND at >= ?
+          GROUP BY json_extract(body, '$.personId') HAVING p IS NOT NULL`).all(since)) as Array<{ p: string; at: number }>;
+    return new Map(rows.map((r) => [r.p, r.at]));
   }
 
   /** Events received again after they had been stored (harmless; shows retries happened). */

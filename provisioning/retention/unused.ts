@@ -13,6 +13,7 @@ import { InvalidInputError } from '../../core/errors';
 import { parseId } from '../../runtime/protocol/ids';
 import type { Places } from '../store/hub-store';
 import type { Community } from '../community';
+import type { PersonRecord } from '../db';
 import { EventStore } from '../hub/event-store';
 import { SqliteRetention } from '../store/retention-sqlite';
 import { residentBuildings, doorBuildings } from '../api/buildings';
@@ -49,6 +50,11 @@ export function unusedDays(c: Community, days: number | undefined): number {
   return d;
 }
 
+/**
+ * Read in the order that keeps it cheap at community scale: the ids of the active residents from the
+ * listing index, less those let in since (one row per person in events.db's `last_granted`) and those
+ * confirmed since; only the residents left are read in full (their access, registration, buildings).
+ */
 export function unusedResidents(c: Community, now: number, q: UnusedQuery): UnusedResident[] {
   const days = unusedDays(c, q.days);
   const since = now - days * DAY_MS;
@@ -59,28 +65,27 @@ export function unusedResidents(c: Community, now: number, q: UnusedQuery): Unus
   } finally {
     events?.close();
   }
-  const confirmed = new SqliteRetention(c.db.db).confirmations();
+  const store = new SqliteRetention(c.db.db);
+  const confirmed = store.confirmations();
   const doors = doorBuildings(c);
-  const { items } = c.db.residentsPage({ status: 'active', ...(q.within ? { within: q.within } : {}), ...(q.building ? { building: q.building } : {}), offset: 0, limit: 1_000_000 });
+  const inPlaces = (buildings: readonly string[], p: Places | undefined): boolean => p === undefined || buildings.some((b) => p.buildings.includes(b));
   const out: UnusedResident[] = [];
-  for (const r of items) {
-    const p = r.person;
-    if (p.kind !== 'resident' || p.createdAt > since) continue;
-    const last = seen.get(p.personId) ?? null;
+  for (const id of store.activeResidentIds()) {
+    const last = seen.get(id) ?? null;
     if (last !== null && last >= since) continue;
-    const conf = confirmed.get(p.personId) ?? null;
+    const conf = confirmed.get(id) ?? null;
     if (conf !== null && conf > since) continue;
-    out.push({
-      personId: p.personId,
-      name: r.registration?.name || null,
-      room: r.registration?.room ?? null,
-      buildings: residentBuildings(doors, p, r.registration?.buildingId ?? null),
-      createdAt: p.createdAt,
-      lastSeenAt: last,
-      confirmedAt: conf,
-    });
+    const facts = store.residentFacts(id);
+    if (facts === null || facts.createdAt > since) continue;
+    const createdAt = facts.createdAt;
+    // The access as savePerson validated and stored it (only the places are read here).
+    const access = { authorisations: JSON.parse(facts.authorisations) as PersonRecord['authorisations'] };
+    const registration = c.db.registrationOf(id);
+    const buildings = residentBuildings(doors, access, registration?.buildingId ?? null);
+    if (!inPlaces(buildings, q.within) || !inPlaces(buildings, q.building)) continue;
+    out.push({ personId: id, name: registration?.name || null, room: registration?.room ?? null, buildings, createdAt, lastSeenAt: last, confirmedAt: conf });
   }
-  return out;
+  return out.sort((a, b) => (a.personId < b.personId ? -1 : 1));
 }
 
 /** A manager confirms the resident still lives there: hidden from the report for its days again; audited. */

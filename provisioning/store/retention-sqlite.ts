@@ -53,6 +53,16 @@ export class SqliteRetention {
     return this.db.prepare("SELECT person_id AS personId, authorisations, created_at AS createdAt FROM persons WHERE kind = 'resident' AND status = 'active' ORDER BY person_id").all() as ActiveResident[];
   }
 
+  /** Ids of the active residents, from the listing index (no row, no template read). */
+  activeResidentIds(): string[] {
+    return (this.db.prepare("SELECT person_id AS p FROM persons WHERE kind = 'resident' AND status = 'active'").all() as Array<{ p: string }>).map((r) => r.p);
+  }
+
+  /** When a person was added (ms) and their access as stored (JSON), or null; templates are not parsed. */
+  residentFacts(personId: string): { createdAt: number; authorisations: string } | null {
+    return (this.db.prepare('SELECT created_at AS createdAt, authorisations FROM persons WHERE person_id = ?').get(personId) as { createdAt: number; authorisations: string } | undefined) ?? null;
+  }
+
   /** Pending persons (registrations not decided) added before `before`, with their registration's id if any. */
   pendingBefore(before: number): Array<{ personId: string; registrationId: string | null }> {
     return this.db.prepare(`SELECT p.person_id AS personId, r.id AS registrationId FROM persons p

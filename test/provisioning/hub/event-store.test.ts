@@ -38,20 +38,33 @@ test('a denial of an unknown face from an older terminal is kept without the nea
   expect(stored[0]?.score).toBe(0.42);
 });
 
-test('opening an events.db from before loses the nearest resident of the unknown faces it stored, once', () => {
+test('opening an events.db from before loses the nearest resident of the unknown faces it stored and learns the last granted entries, once', () => {
   const dir = mkdtempSync(join(tmpdir(), 'events-'));
   {
     const file = join(dir, 'events.db');
     const old = new Database(file);
     old.exec('CREATE TABLE events (id TEXT PRIMARY KEY, terminal_id TEXT NOT NULL, type TEXT NOT NULL, at INTEGER NOT NULL, body TEXT NOT NULL, received_at INTEGER NOT NULL)');
     const put = old.prepare('INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)');
-    for (const e of [unknownFace(1, 'p-near'), unknownFace(2, 'p-ana', 'revoked')]) put.run(e.id, 'door-1', e.type, e.at, JSON.stringify(e), 5);
+    for (const e of [unknownFace(1, 'p-near'), unknownFace(2, 'p-ana', 'revoked'), entryEvent(3, 'p-ana')]) put.run(e.id, 'door-1', e.type, e.at, JSON.stringify(e), 5);
     old.close();
     const s = new EventStore(file);
-    expect(s.read(0).events.map((e) => (e.event as { personId: string | null }).personId)).toEqual([null, 'p-ana']);
+    expect(s.read(0).events.map((e) => (e.event as { personId: string | null }).personId)).toEqual([null, 'p-ana', 'p-ana']);
+    expect(Object.fromEntries(s.lastGrantedSince(0))).toEqual({ 'p-ana': 3 });
     s.close();
     const raw = new Database(file, { readonly: true });
     expect((raw.prepare("SELECT COUNT(*) AS n FROM events WHERE body LIKE '%p-near%'").get() as { n: number }).n).toBe(0);
     raw.close();
   }
+});
+
+test('each person\'s last granted entry is kept on ingest, from the latest entry whatever the order, and goes with the entries', () => {
+  const ing = new EventStore(':memory:');
+  ing.ingest('door-1', msg([entryEvent(5_000, 'p-ana'), entryEvent(3_000, 'p-ana'), entryEvent(4_000, 'p-bo')]), 10);
+  ing.ingest('door-2', msg([entryEvent(2_000, 'p-ana')]), 11);
+  expect(Object.fromEntries(ing.lastGrantedSince(0))).toEqual({ 'p-ana': 5_000, 'p-bo': 4_000 });
+  expect(Object.fromEntries(ing.lastGrantedSince(4_500))).toEqual({ 'p-ana': 5_000 });
+  expect(ing.deleteBefore(4_500, { except: ['alert.sighting'] })).toBe(3);
+  expect(Object.fromEntries(ing.lastGrantedSince(0))).toEqual({ 'p-ana': 5_000 });
+  expect(ing.deleteBefore(9_000, { only: ['alert.sighting'] })).toBe(0);
+  expect(Object.fromEntries(ing.lastGrantedSince(0))).toEqual({ 'p-ana': 5_000 });
 });
