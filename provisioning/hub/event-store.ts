@@ -166,9 +166,9 @@ export class EventStore {
 
   /**
    * Retention (provisioning/retention/): deletes the events that happened before `before`, of the
-   * types listed (`only`) or of every type but those (`except`); returns how many.
+   * types listed (`only`) or of every type but those (`except`), at most `limit` of them; returns how many.
    */
-  deleteBefore(before: number, types: { only: readonly string[] } | { except: readonly string[] }): number {
+  deleteBefore(before: number, types: { only: readonly string[] } | { except: readonly string[] }, limit?: number): number {
     if (!this.insert) throw new Error('event store opened read-only');
     const list = 'only' in types ? types.only : types.except;
     const marks = list.map(() => '?').join(', ') || "''";
@@ -176,7 +176,8 @@ export class EventStore {
     const grantedGo = 'only' in types ? types.only.includes('entry.granted') : !types.except.includes('entry.granted');
     return this.db.transaction(() => {
       if (grantedGo) this.db.prepare('DELETE FROM last_granted WHERE at < ?').run(before);
-      return this.db.prepare(`DELETE FROM events WHERE ${cond} AND at < ?`).run(...list, before).changes;
+      if (limit === undefined) return this.db.prepare(`DELETE FROM events WHERE ${cond} AND at < ?`).run(...list, before).changes;
+      return this.db.prepare(`DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE ${cond} AND at < ? LIMIT ?)`).run(...list, before, limit).changes;
     })();
   }
 

@@ -66,8 +66,27 @@ export function accessEndedAt(authorisationsJson: string, now: number): number |
   return last <= now ? last : null;
 }
 
-/** One sweep at `clock.now()`; `events` is the hub's own event store (null: events.db is left alone). */
-export function sweepRetention(c: Community, events: EventStore | null, clock: Clock): SweepCounts {
+/** Events deleted per statement: between two, the hub's event loop handles terminals' messages. */
+const EVENT_CHUNK = 5_000;
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+async function deleteEvents(events: EventStore, before: number, types: { only: readonly string[] } | { except: readonly string[] }): Promise<number> {
+  let n = 0;
+  for (;;) {
+    const k = events.deleteBefore(before, types, EVENT_CHUNK);
+    n += k;
+    if (k < EVENT_CHUNK) return n;
+    await nextTurn();
+  }
+}
+
+/**
+ * One sweep at `clock.now()`; `events` is the hub's own event store (null: events.db is left alone).
+ * Events go in chunks of EVENT_CHUNK with a turn of the event loop between them (a day's entries of a
+ * large community would otherwise hold the hub for seconds); the rest is small.
+ */
+export async function sweepRetention(c: Community, events: EventStore | null, clock: Clock): Promise<SweepCounts> {
   const now = clock.now();
   const r = c.config.retention;
   const db = c.db;
@@ -76,8 +95,8 @@ export function sweepRetention(c: Community, events: EventStore | null, clock: C
   const counts: SweepCounts = { entryEvents: 0, sightingEvents: 0, alerts: 0, auditRows: 0, passes: 0, expiredRegistrations: 0, rejectedRegistrations: 0, orphanPhotoFolders: 0, accessEnded: 0, tenanciesPurged: 0 };
 
   if (events) {
-    counts.entryEvents = events.deleteBefore(now - r.entryDays * DAY_MS, { except: ['alert.sighting'] });
-    counts.sightingEvents = events.deleteBefore(now - r.sightingDays * DAY_MS, { only: ['alert.sighting'] });
+    counts.entryEvents = await deleteEvents(events, now - r.entryDays * DAY_MS, { except: ['alert.sighting'] });
+    counts.sightingEvents = await deleteEvents(events, now - r.sightingDays * DAY_MS, { only: ['alert.sighting'] });
   }
   db.tx(() => {
     counts.alerts = store.deleteAlertsBefore(now - r.sightingDays * DAY_MS);

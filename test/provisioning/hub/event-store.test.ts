@@ -68,3 +68,10 @@ test('each person\'s last granted entry is kept on ingest, from the latest entry
   expect(ing.deleteBefore(9_000, { only: ['alert.sighting'] })).toBe(0);
   expect(Object.fromEntries(ing.lastGrantedSince(0))).toEqual({ 'p-ana': 5_000 });
 });
+
+test('old events are deleted at most a given number at a time, the newer ones kept', () => {
+  const ing = new EventStore(':memory:');
+  ing.ingest('door-1', msg([1, 2, 3, 4, 5, 9].map((at) => entryEvent(at * 1000))), 10);
+  expect([2, 2, 2].map(() => ing.deleteBefore(6_000, { except: ['alert.sighting'] }, 2))).toEqual([2, 2, 1]);
+  expect(ing.count()).toBe(1);
+});

@@ -119,23 +119,23 @@ describe('the end of a tenancy', () => {
       expect(authorisationRefusal(facts, door, until)).toBe('expired');
 
       clock.advance(until - 1 - t0);
-      expect(sweepRetention(c, null, clock).accessEnded).toBe(0);
+      expect((await sweepRetention(c, null, clock)).accessEnded).toBe(0);
       clock.advance(1);
-      expect(sweepRetention(c, null, clock).accessEnded).toBe(1);
-      expect(sweepRetention(c, null, clock).accessEnded).toBe(0); // marked once
+      expect((await sweepRetention(c, null, clock)).accessEnded).toBe(1);
+      expect((await sweepRetention(c, null, clock)).accessEnded).toBe(0); // marked once
       expect(c.db.auditLog(100).filter((a) => a.action === 'person.access-ended').map((a) => [a.actor, a.subject, a.detail['until']])).toEqual([['hub', 'p-tenant', new Date(until).toISOString()]]);
       const photos = storedPhotoPaths(c, p);
       c.db.addAdaptedTemplate({ templateId: `adapted:p-tenant:01JADAPTED0000000000000000`, personId: 'p-tenant', terminalId: 't1', modelId: 'test-model', embedding: encodeEmbedding(new Float32Array(8).fill(1)), anchor: 0.9, learntAt: until - DAY_MS, receivedAt: until - DAY_MS }, 3, until - DAY_MS);
 
       // A day inside the grace period: all kept.
       clock.advance((DEFAULT_RETENTION.tenancyGraceDays - 1) * DAY_MS);
-      expect(sweepRetention(c, null, clock).tenanciesPurged).toBe(0);
+      expect((await sweepRetention(c, null, clock)).tenanciesPurged).toBe(0);
       expect(c.db.person('p-tenant')).toMatchObject({ status: 'active', templates: [expect.anything(), expect.anything()] });
       expect(photos.every((f) => existsSync(f))).toBe(true);
 
       // A day past it: purged through the revocation (the doors get a tombstone), adapted templates too.
       clock.advance(2 * DAY_MS);
-      expect(sweepRetention(c, null, clock).tenanciesPurged).toBe(1);
+      expect((await sweepRetention(c, null, clock)).tenanciesPurged).toBe(1);
       const after = c.db.person('p-tenant');
       expect(after).toMatchObject({ status: 'revoked', templates: [], photos: [] });
       expect(after && rosterItemOf(after)).toEqual({ revokedPersonId: 'p-tenant' });
@@ -155,10 +155,10 @@ describe('the end of a tenancy', () => {
     try {
       await addPerson(admin(c, { clock, enroller }), { id: 'p-stays', photos: [photo], buildings: ['b-1'], until: '2026-03-10' });
       clock.advance(20 * DAY_MS);
-      expect(sweepRetention(c, null, clock).accessEnded).toBe(1);
+      expect((await sweepRetention(c, null, clock)).accessEnded).toBe(1);
       await updatePerson(admin(c, { clock }), { id: 'p-stays', until: '2027-03-10' });
       clock.advance(40 * DAY_MS);
-      expect(sweepRetention(c, null, clock)).toMatchObject({ accessEnded: 0, tenanciesPurged: 0 });
+      expect((await sweepRetention(c, null, clock))).toMatchObject({ accessEnded: 0, tenanciesPurged: 0 });
       expect(c.db.person('p-stays')?.status).toBe('active');
       expect(c.db.db.prepare('SELECT COUNT(*) AS n FROM access_ended').get()).toEqual({ n: 0 });
     } finally {
@@ -188,12 +188,12 @@ describe('registrations and photos nobody needs', () => {
       mkdirSync(orphan, { mode: 0o700 });
       writeFileSync(join(orphan, '1-1.jpg'), 'x');
       clock.advance((r.pendingRegistrationDays - 2) * DAY_MS);
-      expect(sweepRetention(c, null, clock)).toMatchObject({ expiredRegistrations: 0, orphanPhotoFolders: 0 });
+      expect((await sweepRetention(c, null, clock))).toMatchObject({ expiredRegistrations: 0, orphanPhotoFolders: 0 });
       const writing = join(c.paths.photosDir, newPhotoKey());
       mkdirSync(writing, { mode: 0o700 });
       writeFileSync(join(writing, '1-1.jpg'), 'x');
       clock.advance(DAY_MS);
-      const counts = sweepRetention(c, null, clock);
+      const counts = (await sweepRetention(c, null, clock));
       expect(counts).toMatchObject({ expiredRegistrations: 1, rejectedRegistrations: 1, orphanPhotoFolders: 1 });
       expect(c.db.person(old.personId)).toMatchObject({ status: 'revoked', templates: [], photos: [] });
       expect(c.db.person('p-fresh')?.status).toBe('pending');
