@@ -2,7 +2,7 @@
  * A community folder: its CA, the hub's keys, the broker's files, the hub database. Every provision
  * command opens one with `Community.open(dir)`; `initCommunity` makes a new one.
  *
- *   community.json          name, broker URL, time zone, heartbeat, webhook
+ *   community.json          name, broker URL, time zone, heartbeat, webhook, retention periods
  *   ca/                     ca.key (scrypt-encrypted), ca.crt, crl.pem, openssl CA database
  *   hub/                    tls.key + tls.crt (CN hub), signing.key (Ed25519, encrypted), signing.pub
  *   broker/                 server.key/.crt, mosquitto.conf, acl (generated), data/
@@ -25,6 +25,7 @@ import { parseId } from '../runtime/protocol/ids';
 import { jsonErrorPlace } from '../runtime/config';
 import { unlockCommunity } from './at-rest-key';
 import { HubDb } from './db';
+import { RetentionSchema } from './retention/config';
 import { finishPhotoMoves, sealPlainPhotos } from './photos';
 import { caPaths, CERT_POLICY, createCa, encryptKey, issueCert, loadKey, newKey, writePrivate, type CaPaths } from './pki';
 import { AtRestKeyError, bindPhotoFolder, unbindPhotoFolder, type AtRestCipher } from './store/at-rest';
@@ -49,6 +50,8 @@ export const CommunityConfigSchema = z.strictObject({
   heartbeatMs: z.number().int().min(1000).default(30_000),
   /** Alerts are POSTed here as JSON (null: stored only). */
   webhookUrl: WebhookUrlSchema.nullable().default(null),
+  /** How long each kind of personal data is kept, in days (provisioning/retention/config.ts: defaults and their reasons). */
+  retention: RetentionSchema.prefault({}),
   createdAt: z.number().int(),
 });
 export type CommunityConfig = z.infer<typeof CommunityConfigSchema>;

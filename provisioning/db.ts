@@ -16,6 +16,7 @@ import { OPERATORS_SCHEMA } from './operators/schema';
 import { newPhotoKey, PhotoKeySchema, PhotoNameSchema, type PhotoMove } from './photos';
 import { ADAPTED_TEMPLATES_TABLE, SqliteAdaptedTemplates, type AdaptedTemplateRecord } from './store/adapted-templates';
 import type { AuditQuery, HubStore, Places, ResidentQuery, ResidentRow } from './store/hub-store';
+import { RETENTION_SCHEMA } from './store/retention-sqlite';
 import { ROLLOUTS_SCHEMA, SqliteRollouts } from './store/rollouts-sqlite';
 import { openRosterPayload, openTemplates, sealRosterPayload, sealTemplates, type AtRestCipher } from './store/at-rest';
 import { AT_REST_KEY_TABLE, checkAtRestKey, recordedAtRestKey, sealPlainRows, type SealedInPlace } from './store/at-rest-rows';
@@ -242,6 +243,8 @@ export const HUB_MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
   (db) => db.exec(AT_REST_KEY_TABLE),
   // erasures: each person revoked or erased, the roster version of their tombstone, the terminals that confirmed it (provisioning/store/erasures.ts)
   (db) => db.exec(ERASURES_TABLES),
+  // retention and the unused-residents check (provisioning/store/retention-sqlite.ts): indexes by time, ended tenancies, confirmations
+  (db) => db.exec(RETENTION_SCHEMA),
 ];
 
 export const HUB_SCHEMA_VERSION = HUB_MIGRATIONS.length;

@@ -14,6 +14,7 @@ import type { PassRecord, TerminalRecord } from '../db';
 import type { ErasureReport, ErasureStatus } from '../admin/erasure';
 import type { PersonExport } from '../admin/person-export';
 import type { Problem } from './problem';
+import type { UnusedResident } from '../retention/unused';
 
 export type { RolloutView };
 export interface UpdatesStatus {
@@ -144,6 +145,10 @@ export class HubClient {
   residents = {
     list: (q: { q?: string; status?: string; building?: string; page?: number; pageSize?: number } = {}): Promise<{ items: Resident[]; total: number; page: number; pageSize: number }> => this.call('GET', `/api/residents${query(q)}`),
     show: (id: string): Promise<Resident> => this.call('GET', `/api/residents/${id}`),
+    /** Active residents not seen at any door for `days` days (provisioning/retention/unused.ts). */
+    unused: (q: { days?: number; building?: string } = {}): Promise<{ days: number; items: UnusedResident[] }> => this.call('GET', `/api/residents/unused${query(q)}`),
+    /** The resident still lives here (hidden from the unused report for its days again). */
+    confirm: (id: string): Promise<{ personId: string; confirmedAt: number }> => this.call('POST', `/api/residents/${id}/confirm`, {}),
     updateAccess: (id: string, access: Access): Promise<Resident> => this.call('PUT', `/api/residents/${id}/access`, access),
     revoke: (id: string, reason?: string): Promise<Resident> => this.call('POST', `/api/residents/${id}/revoke`, reason === undefined ? {} : { reason }),
     /** Staff add a resident (photos or noFace, with access), or register one (`pending`) for a later approval. */

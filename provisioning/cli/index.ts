@@ -87,6 +87,9 @@ residents (*)
   person list [--status pending|active|revoked] [--json]
   person show ID [--json]
   person import FILE.csv [--json]               columns id,photos,doors[,buildings,from,until,hours,label]; lists use ";"
+  person unused [--days N] [--building B] [--json]   active residents not seen at any door for N days (default 90,
+                                                at most the days entry events are kept), to confirm or end
+  person confirm ID                             still lives here: left out of the unused report for N more days
   person credentials ID [--card FAC:NUM]... [--no-cards] [--pin-stdin] [--no-pin]
                                                 cards and PINs (only digests are kept); --pin-stdin reads the PIN
                                                 and, on a second line, an optional duress PIN

@@ -1,5 +1,5 @@
 /**
- * `provision person register|approve|add|update|revoke|list|show|import|credentials|reset-adaptation|export|erase|erasure-status`: residents, through
+ * `provision person register|approve|add|update|revoke|list|show|import|credentials|reset-adaptation|export|erase|erasure-status|unused|confirm`: residents, through
  * the hub's API (/api/residents; an admin, a manager within their buildings, root; an auditor reads).
  * Photos are read here and sent (base64); the hub enrols them with its face pipeline.
  */
@@ -16,6 +16,7 @@ import type { Access, Resident } from '../api/client';
 import { common, commonSchema, list, personLine, photosIn, positionals, shown, time, type Command } from './common';
 import { connect, type CliHubClient } from './connect';
 import { localPhotoRefusal } from './photos';
+import { confirmCommand, unusedCommand } from './unused';
 
 const accessOptions = {
   doors: { type: 'string', multiple: true },
@@ -58,6 +59,8 @@ async function allResidents(hub: CliHubClient, status: Resident['status'] | unde
 export const personCommand: Command = async (args, io) => {
   const [sub, ...rest] = args;
   if (sub === 'credentials') return credentialsCommand(rest, io);
+  if (sub === 'unused') return unusedCommand(rest, io);
+  if (sub === 'confirm') return confirmCommand(rest, io);
   const o = parseCli(`person ${sub ?? ''}`, rest, {
     ...common, ...accessOptions, id: { type: 'string' }, photo: { type: 'string', multiple: true }, label: { type: 'string' }, reason: { type: 'string' },
     status: { type: 'string' }, json: { type: 'boolean' }, 'no-face': { type: 'boolean' }, out: { type: 'string' }, confirm: { type: 'boolean' },
@@ -180,7 +183,7 @@ export const personCommand: Command = async (args, io) => {
       return failed.length > 0 ? 1 : 0;
     }
     default:
-      throw new InvalidInputError('person', ['expected register, approve, add, update, revoke, list, show, import, credentials, reset-adaptation, export, erase or erasure-status']);
+      throw new InvalidInputError('person', ['expected register, approve, add, update, revoke, list, show, import, credentials, reset-adaptation, export, erase, erasure-status, unused or confirm']);
   }
 };
 

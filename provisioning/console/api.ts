@@ -101,6 +101,17 @@ export interface Resident {
   updatedAt: number;
 }
 
+/** A resident not let in at any door for the report's days (GET /api/residents/unused). */
+export interface UnusedResident {
+  personId: string;
+  name: string | null;
+  room: string | null;
+  buildings: string[];
+  createdAt: number;
+  lastSeenAt: number | null;
+  confirmedAt: number | null;
+}
+
 export interface Door {
   doorId: string;
   buildingId: string;

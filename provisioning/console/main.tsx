@@ -1,6 +1,6 @@
 /**
  * The hub's web console: login (and the forced change of a one-time password), then the pages the
- * operator's role may use (the API's /api/me says which): approval queue, residents, alerts board,
+ * operator's role may use (the API's /api/me says which): approval queue, residents, residents long unused, alerts board,
  * doors, fleet health, audit log. Client-side routes in the fragment (/console/#/queue), so the hub
  * serves one page. Simplified Chinese by default, English on request (remembered).
  */
@@ -16,6 +16,7 @@ import { FleetPage } from './pages/fleet';
 import { LoginPage, PasswordPage } from './pages/login';
 import { QueuePage } from './pages/queue';
 import { ResidentsPage } from './pages/residents';
+import { UnusedPage } from './pages/unused';
 import './style.css';
 
 interface Route {
@@ -29,6 +30,7 @@ interface Route {
 const ROUTES: Route[] = [
   { path: 'queue', label: 'nav.queue', permission: 'registrations.read', page: QueuePage },
   { path: 'residents', label: 'nav.residents', permission: 'residents.read', page: ResidentsPage },
+  { path: 'unused', label: 'nav.unused', permission: 'residents.read', page: UnusedPage },
   { path: 'alerts', label: 'nav.alerts', permission: 'alerts.read', page: AlertsPage },
   { path: 'doors', label: 'nav.doors', permission: 'doors.read', page: DoorsPage },
   { path: 'fleet', label: 'nav.fleet', permission: 'terminals.read', page: FleetPage },

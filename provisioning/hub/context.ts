@@ -38,6 +38,8 @@ export interface HubOptions {
   /** Where alerts and wipe reports are POSTed (null: nowhere). */
   webhookUrl?: string | null;
   onAlert?: (a: AlertRecord) => void;
+  /** How often the retention sweep runs (provisioning/retention/; default one day; 0: never). */
+  retentionSweepMs?: number;
   /** How adapted templates from the terminals are judged (anchor floor, bound per person); default DEFAULT_ADAPTATION. */
   adaptation?: Pick<AdaptationPolicy, 'minEnrolledScore' | 'maxPerPerson'>;
 }

@@ -20,6 +20,8 @@ import type { PassRecord, PersonRecord } from '../db';
 import type { HubStore } from '../store/hub-store';
 import { TerminalError } from '../../core/errors';
 import { AdaptedTemplateReceiver } from './adapted-templates';
+import { RetentionSweeper } from './retention';
+import type { SweepCounts } from '../retention/sweep';
 import { AlertRaiser } from './alerts';
 import { CertificateRenewal } from './certificate-renewal';
 import { CommandSender } from './command-sender';
@@ -83,6 +85,7 @@ export class Hub<Item> {
   private readonly certificates: CertificateRenewal<Item>;
   private readonly webhook: Webhook | null;
   private readonly adapted: AdaptedTemplateReceiver<Item>;
+  private readonly retention: RetentionSweeper<Item>;
   private readonly log: Logger;
   private timer: TimerHandle | null = null;
   private busy = false;
@@ -124,6 +127,7 @@ export class Hub<Item> {
     this.certificates = new CertificateRenewal(this.ctx);
     this.adapted = new AdaptedTemplateReceiver(this.ctx, sealKey ?? null, options.adaptation);
     const confirmations = new ErasureConfirmations(this.ctx);
+    this.retention = new RetentionSweeper(this.ctx);
     // Order matters: status is recorded before the history check reads it; the roster goes out before
     // commands; a revocation is compacted in the tick that publishes it.
     this.parts = [
@@ -140,6 +144,7 @@ export class Hub<Item> {
       new RosterCompaction(this.ctx, (personId, version) => confirmations.compacted(personId, version)),
       this.commands,
       this.certificates,
+      this.retention,
       ...(extraParts?.(this.ctx) ?? []),
     ];
   }
@@ -233,6 +238,11 @@ export class Hub<Item> {
   /** Messages refused by a part (bad payloads, unknown topics). */
   rejected(): number {
     return this.rejectedCount;
+  }
+
+  /** What the last retention sweep deleted (counts; provisioning/retention/), or null before the first. */
+  lastRetentionSweep(): SweepCounts | null {
+    return this.retention.lastSweep();
   }
 
   /** Adapted templates from the terminals accepted and refused since start (adapted-templates.ts). */

@@ -86,6 +86,19 @@ export const DenyReasonSchema = z.enum([
   'error',
 ]);
 
+/**
+ * Face denials that follow a confident identification of a live face (issue 16 item 7): only these
+ * name the person. A face that was unknown, ambiguous, not live or too poor to judge names nobody: the
+ * nearest resident's id is not recorded, by the terminal nor kept by the hub (`withoutNearestPerson`);
+ * the best score stays, as a number only, for tuning the thresholds.
+ */
+export const IDENTIFIED_FACE_DENIALS: ReadonlySet<z.infer<typeof DenyReasonSchema>> = new Set(['revoked', 'not-authorised-here', 'outside-hours', 'expired', 'method-not-accepted'] as const);
+
+/** Whether a denial may carry a person's id: a card or PIN names its holder; a face only when it was identified. */
+export function denialNamesPerson(e: { credential: Credential; reason: z.infer<typeof DenyReasonSchema> }): boolean {
+  return e.credential !== 'face' || IDENTIFIED_FACE_DENIALS.has(e.reason);
+}
+
 export const EntryDeniedSchema = z.strictObject({
   ...eventBase,
   type: z.literal('entry.denied'),

@@ -24,7 +24,8 @@ export type EnqueueResult = 'queued' | 'duplicate' | 'dropped';
 
 /**
  * Durable event queue. `enqueue` commits the event to SQLite before anyone may publish it; rows are
- * deleted only by `ack` (the hub's acknowledgement of their ids). When full, the oldest non-security
+ * deleted only by `ack` (the hub's acknowledgement of their ids), at once, zeroed (secure_delete), and
+ * the WAL truncated when the last one goes. When full, the oldest non-security
  * event is dropped (and counted) to make room; security events (alarms, roster integrity) are never
  * dropped, even if that takes the outbox past its capacity.
  */
@@ -127,7 +128,22 @@ export class Outbox {
     });
     const n = tx();
     this.count -= n;
+    if (n > 0 && this.count === 0) this.scrubWal();
     return n;
+  }
+
+  /**
+   * Once every event is acknowledged, nothing of them is needed here: secure_delete zeroed their rows
+   * in the file, and a truncating checkpoint drops the WAL's older copies of those pages (issue 16: the
+   * terminal keeps no entry record once the hub has it). While events wait, their bytes are needed
+   * anyway; a checkpoint another connection holds up is left to the next empty outbox.
+   */
+  private scrubWal(): void {
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch (err) {
+      this.opts.log.warn({ err: String(err) }, 'outbox: WAL checkpoint after the last acknowledgement failed');
+    }
   }
 
   private bumpDropped(): void {

@@ -10,7 +10,7 @@ import { TerminalError } from '../../core/errors';
 import type { Logger } from '../../core/log';
 import type { LockConfig, LockEvent } from '../../drivers/lock';
 import type { LoopEvent } from '../loop/door-loop';
-import { isSecurityEvent, type SyncEvent } from '../protocol/schemas';
+import { denialNamesPerson, isSecurityEvent, type SyncEvent } from '../protocol/schemas';
 import type { SyncDb } from '../sync/db';
 import { Outbox, OutboxEventError } from '../sync/outbox';
 
@@ -177,7 +177,9 @@ export function loopEventRecords(e: LoopEvent, doorId: string, pulseMs: number):
     out.push({ type: 'entry.granted', personId: d.personId, credential: 'face', score, liveness, latencyMs });
     if (e.lock === 'unlocked') out.push({ type: 'door.released', source: 'face', personId: d.personId, commandId: null, requestedBy: null, durationMs: pulseMs });
   } else {
-    out.push({ type: 'entry.denied', reason: d.reason, credential: 'face', personId: d.match?.personId ?? null, score, liveness, latencyMs });
+    // An unknown, ambiguous or not-live face names nobody: the nearest resident is not recorded (the score is, as a number).
+    const named = denialNamesPerson({ credential: 'face', reason: d.reason });
+    out.push({ type: 'entry.denied', reason: d.reason, credential: 'face', personId: named ? (d.match?.personId ?? null) : null, score, liveness, latencyMs });
   }
   for (const a of d.alerts) out.push({ type: 'alert.sighting', tag: a.tag, personId: a.personId, doorId, score: score ?? 0 });
   return out;

@@ -67,7 +67,8 @@ export interface CliHub {
   stop(): Promise<void>;
 }
 
-async function inProcess(env: CliEnv, argv: string[], emptyConfig: string): Promise<CliResult> {
+/** The command line run in this process with exactly the credential variables given (also for tests on an API site without a broker). */
+export async function inProcess(env: CliEnv, argv: string[], emptyConfig: string): Promise<CliResult> {
   const saved = new Map(CREDENTIAL_VARS.map((k) => [k, process.env[k]]));
   for (const k of CREDENTIAL_VARS) delete process.env[k];
   Object.assign(process.env, { XDG_CONFIG_HOME: emptyConfig }, env);

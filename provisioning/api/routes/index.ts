@@ -12,11 +12,13 @@ import { residentRoutes } from './residents';
 import { sessionRoutes } from './session';
 import { updateRoutes } from './updates';
 import { terminalRoutes } from './terminals';
+import { unusedRoutes } from './unused';
 
 export function routes(app: ApiApp, ctx: ApiContext): void {
   sessionRoutes(app, ctx);
   operatorRoutes(app, ctx);
   registrationRoutes(app, ctx);
+  unusedRoutes(app, ctx);
   residentRoutes(app, ctx);
   adaptationRoutes(app, ctx);
   personRightsRoutes(app, ctx);

@@ -121,7 +121,8 @@ function Access({ resident: r, onDone }: { resident: Resident; onDone: (message:
   );
 }
 
-function Revoke({ resident: r, onDone }: { resident: Resident; onDone: (message: string) => void }): preact.JSX.Element {
+/** Revoke with a reason (also on the unused-residents page, to end a resident's access). */
+export function Revoke({ resident: r, onDone }: { resident: Pick<Resident, 'personId' | 'name'>; onDone: (message: string) => void }): preact.JSX.Element {
   const [open, setOpen] = useState(false);
   const [reason, setReason] = useState('');
   const [error, setError] = useState<string | null>(null);

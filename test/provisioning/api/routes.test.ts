@@ -120,6 +120,8 @@ const ROUTES: RouteCase[] = [
   { route: 'POST /api/registrations/{id}/approve', allowed: ['admin', 'mgr'], scoped: true, call: async () => ({ method: 'POST', url: `/api/registrations/${await registration('b-1')}/approve`, body: {} }) },
   { route: 'POST /api/registrations/{id}/reject', allowed: ['admin', 'mgr'], scoped: true, call: async () => ({ method: 'POST', url: `/api/registrations/${await registration('b-1')}/reject`, body: { reason: 'photo of a photo' } }) },
   { route: 'GET /api/residents', allowed: ['admin', 'mgr', 'aud'], call: () => ({ method: 'GET', url: '/api/residents?q=r-' }) },
+  { route: 'GET /api/residents/unused', allowed: ['admin', 'mgr', 'aud'], call: () => ({ method: 'GET', url: '/api/residents/unused?days=30' }) },
+  { route: 'POST /api/residents/{id}/confirm', allowed: ['admin', 'mgr'], scoped: true, call: async () => ({ method: 'POST', url: `/api/residents/${await resident('b-1')}/confirm`, body: {} }) },
   { route: 'GET /api/residents/{id}', allowed: ['admin', 'mgr', 'aud'], scoped: true, call: async () => ({ method: 'GET', url: `/api/residents/${await resident('b-1')}` }) },
   { route: 'PUT /api/residents/{id}/access', allowed: ['admin', 'mgr'], scoped: true, call: async () => ({ method: 'PUT', url: `/api/residents/${await resident('b-1')}/access`, body: { doors: ['door-1'], until: '2030-12-31' } }) },
   { route: 'POST /api/residents/{id}/adaptation/reset', allowed: ['admin', 'mgr'], scoped: true, call: async () => ({ method: 'POST', url: `/api/residents/${await resident('b-1')}/adaptation/reset` }) },

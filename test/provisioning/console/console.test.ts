@@ -15,7 +15,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { SystemClock } from '../../../core/clock';
 import { silentLogger } from '../../../core/log';
 import { FacePipeline } from '../../../models/pipeline';
-import { addAlert, addTerminal, BrokerProcess, initCommunity, pipelineEnroller, startCommunityHub, type Community, type CommunityHub, type TerminalBundle } from '../../../provisioning';
+import { addAlert, addPerson, addTerminal, BrokerProcess, initCommunity, pipelineEnroller, startCommunityHub, type Community, type CommunityHub, type TerminalBundle } from '../../../provisioning';
 import { HubClient } from '../../../provisioning/api/client';
 import { FakeRealNameCheck } from '../../../provisioning/api/realname';
 import { HubApi } from '../../../provisioning/api/server';
@@ -167,7 +167,7 @@ describe('the web console in a real browser', () => {
       await page.getByRole('button', { name: '保存新密码' }).click();
       await page.getByRole('heading', { name: '注册审核队列' }).waitFor();
       // A manager sees what a manager may use, nothing else.
-      expect(await navLinks(page)).toEqual(['审核队列', '住户', '门']);
+      expect(await navLinks(page)).toEqual(['审核队列', '住户', '长期未使用', '门']);
 
       await page.getByRole('button', { name: `审核 ${IDENTITIES[0]!.name} 的注册` }).click();
       const review = page.getByRole('region', { name: `审核 ${IDENTITIES[0]!.name} 的注册` });
@@ -231,7 +231,7 @@ describe('the web console in a real browser', () => {
       await page.getByRole('heading', { name: '注册审核队列' }).waitFor();
       await page.getByText('没有待审核的注册。').waitFor();
       expect(await page.getByText(IDENTITIES[1]!.name).count()).toBe(0);
-      expect(await navLinks(page)).toEqual(['审核队列', '住户', '门']);
+      expect(await navLinks(page)).toEqual(['审核队列', '住户', '长期未使用', '门']);
       // Straight to the API with his own session and CSRF token: refused.
       const answers = await page.evaluate(async (id) => {
         const me = (await (await fetch('/api/me')).json()) as { csrfToken: string };
@@ -250,6 +250,35 @@ describe('the web console in a real browser', () => {
       expect(statuses).toEqual([401, 401, 401]);
     } finally {
       await anonymous.context.close();
+    }
+  }, 60_000);
+
+  it("lists b-2's residents not seen at any door for 90 days to b-2's manager, who confirms one still lives there and ends another's access", async () => {
+    // Added 100 days ago and never let in at a door since; b-1's is not his to see.
+    const longAgo = admin(community, { actor: 'it-staff', now: Date.now() - 100 * 86_400_000 });
+    for (const [id, building] of [['p-b2-stays', 'b-2'], ['p-b2-left', 'b-2'], ['p-b1-quiet', 'b-1']] as const) await addPerson(longAgo, { id, photos: [], noFace: true, buildings: [building] });
+    const { context, page } = await open();
+    try {
+      await login(page, 'mgr-2', NEW_PASSWORD);
+      await page.getByRole('link', { name: '长期未使用' }).click();
+      await page.getByRole('heading', { name: '长期未使用的住户' }).waitFor();
+      await page.getByRole('cell', { name: 'p-b2-stays', exact: true }).waitFor();
+      await page.getByText('共 2 人 90 天内未通行').waitFor();
+      expect(await page.getByRole('cell', { name: 'p-b1-quiet', exact: true }).count()).toBe(0);
+      expect(await page.getByRole('cell', { name: '保留期内无通行记录' }).count()).toBe(2);
+      await shot(page, 'unused.zh-CN');
+      await page.getByRole('button', { name: '确认 p-b2-stays 仍在居住' }).click();
+      await page.getByText('已确认 p-b2-stays 仍在居住，在此期间内不再列出。').waitFor();
+      await page.getByRole('button', { name: '注销 p-b2-left' }).click();
+      await page.getByLabel('原因').fill('已搬离');
+      await page.getByRole('button', { name: '注销 p-b2-left' }).click();
+      await page.getByText('已注销 p-b2-left。').waitFor();
+      await page.getByText('共 0 人 90 天内未通行').waitFor();
+      expect(community.db.person('p-b2-left')?.status).toBe('revoked');
+      expect(community.db.person('p-b2-stays')?.status).toBe('active');
+      expect(community.db.auditLog(50).filter((a) => a.action === 'person.confirm-resident').map((a) => `${a.actor} ${a.subject}`)).toEqual(['mgr-2 p-b2-stays']);
+    } finally {
+      await context.close();
     }
   }, 60_000);
 
@@ -297,7 +326,7 @@ describe('the web console in a real browser', () => {
     try {
       await login(page, 'admin-zhao', NEW_PASSWORD);
       await page.getByRole('heading', { name: '注册审核队列' }).waitFor();
-      expect(await navLinks(page)).toEqual(['审核队列', '住户', '告警', '门', '设备状态', '审计日志']);
+      expect(await navLinks(page)).toEqual(['审核队列', '住户', '长期未使用', '告警', '门', '设备状态', '审计日志']);
 
       await page.getByRole('link', { name: '门' }).click();
       await page.getByRole('heading', { name: '门与报警' }).waitFor();

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monotonicFactory } from 'ulid';
@@ -91,4 +91,20 @@ test('ack deletes exactly the acknowledged ids and ignores unknown ones', () => 
   expect(o.ack([evs[0]!.id, evs[2]!.id, entryEvent(9).id])).toBe(2);
   expect(o.depth()).toBe(1);
   expect(o.after(0, 10).map((r) => r.id)).toEqual([evs[1]!.id]);
+});
+
+test('once the hub has acknowledged every entry, no byte of them is left in the sync file or its WAL', () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'outbox-')), 'sync.db');
+  const db = openSyncDb(path);
+  const o = new Outbox(db, { capacity: 100, log: silentLogger() });
+  const evs = [entryEvent(1, 'p-left-no-trace'), entryEvent(2, 'p-left-no-trace')];
+  for (const e of evs) o.enqueue(e);
+  const bytes = (): string => [path, `${path}-wal`].map((f) => (existsSync(f) ? readFileSync(f).toString('latin1') : '')).join('');
+  expect(bytes()).toContain('p-left-no-trace');
+  o.ack([evs[0]!.id]);
+  expect(bytes()).toContain('p-left-no-trace'); // one is still waiting for the hub
+  o.ack([evs[1]!.id]);
+  expect(o.depth()).toBe(0);
+  expect(bytes()).not.toContain('p-left-no-trace');
+  db.close();
 });

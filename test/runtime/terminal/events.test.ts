@@ -73,6 +73,25 @@ describe('what decisions and lock transitions record', () => {
     expect(loopEventRecords(decision('relay-fault'), 'door-1', 5000).map((e) => e.type)).toEqual(['entry.granted']);
   });
 
+  const denial = (reason: string): LoopEvent => ({
+    ...(decision(null) as Extract<LoopEvent, { type: 'decision' }>),
+    decision: { kind: 'deny', reason, match: { personId: 'p-ana', score: 0.41, margin: 0.2 }, alerts: [] } as unknown as Extract<LoopEvent, { type: 'decision' }>['decision'],
+  });
+
+  it('records a denial of an unknown, ambiguous or not-live face without the nearest resident, keeping the score as a number', () => {
+    for (const reason of ['unknown', 'ambiguous', 'not-live', 'poor-quality']) {
+      const [e] = loopEventRecords(denial(reason), 'door-1', 5000);
+      expect(e).toMatchObject({ type: 'entry.denied', reason, personId: null, score: 0.41 });
+      expect(JSON.stringify(e)).not.toContain('p-ana');
+    }
+  });
+
+  it('records the person of a denial that followed a confident identification (revoked, elsewhere, outside hours, expired)', () => {
+    for (const reason of ['revoked', 'not-authorised-here', 'outside-hours', 'expired']) {
+      expect(loopEventRecords(denial(reason), 'door-1', 5000)[0]).toMatchObject({ type: 'entry.denied', reason, personId: 'p-ana' });
+    }
+  });
+
   it('records exit-button and fire releases from the lock, and leaves grant releases to whoever asked for the grant', () => {
     const lock = lockConfigSchema.parse({ lockType: 'fail-safe', unlockPulseMs: 4000 });
     expect(lockEventRecords({ type: 'unlocked', reason: 'exit-button', source: null, at: 1 }, lock)).toEqual([
