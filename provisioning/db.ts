@@ -17,6 +17,7 @@ import { newPhotoKey, PhotoKeySchema, PhotoNameSchema, type PhotoMove } from './
 import { ADAPTED_TEMPLATES_TABLE, SqliteAdaptedTemplates, type AdaptedTemplateRecord } from './store/adapted-templates';
 import type { AuditQuery, HubStore, Places, ResidentQuery, ResidentRow } from './store/hub-store';
 import { ROLLOUTS_SCHEMA, SqliteRollouts } from './store/rollouts-sqlite';
+import { migrateRosterLogToIds, RosterLogChangesSchema, SqliteTerminalRosters, type RosterLogChanges, type TerminalRosterState } from './store/terminal-rosters';
 
 export class HubDbError extends TerminalError {
   readonly code = 'hub-db';
@@ -234,6 +235,9 @@ export const HUB_MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
   (db) => db.exec(ROLLOUTS_SCHEMA),
   // 9: what the resident lists of the API filter and page on, in the database (residentsPage)
   (db) => db.exec(RESIDENT_LISTING),
+  // per-door rosters (issue 16): roster_log keeps ids, not payloads; each terminal's roster key and
+  // where its roster stands (provisioning/store/terminal-rosters.ts)
+  migrateRosterLogToIds,
 ];
 
 export const HUB_SCHEMA_VERSION = HUB_MIGRATIONS.length;
@@ -395,12 +399,12 @@ function terminalFromRow(r: Row): TerminalRecord {
 /** What the terminals get for one person: an upsert, a tombstone for a revoked one, or nothing yet. */
 export type RosterItem = PersonUpsert | { revokedPersonId: string } | { revokedPassId: string; notAfter: number };
 
+/** No name or note ever leaves the hub (issue 16): a terminal never uses one. */
 export function rosterItemOf(p: PersonRecord): RosterItem | null {
   if (p.status === 'revoked') return { revokedPersonId: p.personId };
   if (p.status === 'pending') return null;
   return {
     personId: p.personId,
-    ...(p.label !== null ? { label: p.label } : {}),
     templates: p.templates,
     authorisations: p.authorisations,
     tags: p.tags,
@@ -739,9 +743,44 @@ export class HubDb extends SqliteRollouts implements HubStore {
     return (this.db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM roster_log').get() as { v: number }).v;
   }
 
-  rosterLog(sinceVersion: number): Array<[number, string]> {
-    return (this.db.prepare('SELECT version, payload FROM roster_log WHERE version > ? ORDER BY version').all(sinceVersion) as Row[])
-      .map((r) => [r['version'] as number, r['payload'] as string]);
+  /** What each version after `sinceVersion` covered (ids and revisions only), oldest first. */
+  rosterChanges(sinceVersion: number): Array<[number, RosterLogChanges]> {
+    return (this.db.prepare('SELECT version, changes FROM roster_log WHERE version > ? ORDER BY version').all(sinceVersion) as Row[])
+      .map((r) => [r['version'] as number, RosterLogChangesSchema.parse(JSON.parse(r['changes'] as string))]);
+  }
+
+  /** The oldest version roster_log still names (0: none), so a catch-up knows how far back it can go. */
+  rosterLogStart(): number {
+    return (this.db.prepare('SELECT COALESCE(MIN(version), 0) AS v FROM roster_log').get() as { v: number }).v;
+  }
+
+  // Per-door rosters (provisioning/store/terminal-rosters.ts)
+
+  private terminalRostersStore: SqliteTerminalRosters | null = null;
+
+  private get terminalRosters(): SqliteTerminalRosters {
+    this.terminalRostersStore ??= new SqliteTerminalRosters(this.db);
+    return this.terminalRostersStore;
+  }
+
+  rosterKey(terminalId: string): Buffer | null {
+    return this.terminalRosters.rosterKey(terminalId);
+  }
+
+  createRosterKey(terminalId: string, now: number): Buffer {
+    return this.terminalRosters.createRosterKey(terminalId, now);
+  }
+
+  terminalRosterStates(): TerminalRosterState[] {
+    return this.terminalRosters.terminalRosterStates();
+  }
+
+  markTerminalsSent(terminalIds: readonly string[], version: number): void {
+    this.terminalRosters.markTerminalsSent(terminalIds, version);
+  }
+
+  markTerminalScoped(terminalId: string, version: number): void {
+    this.terminalRosters.markTerminalScoped(terminalId, version);
   }
 
   /**
@@ -763,10 +802,13 @@ export class HubDb extends SqliteRollouts implements HubStore {
       .run(e.id, e.startedAt, e.continues?.epoch ?? null, e.continues?.version ?? null, reason, now);
   }
 
-  /** Record a published roster version and mark the persons in it as published at the revs read. */
-  recordVersion(version: number, payload: string, published: ReadonlyArray<{ personId: string; rev: number }>, now: number): void {
+  /**
+   * Record a published roster version (which persons and passes it covered, never their data) and
+   * mark the persons in it as published at the revs read.
+   */
+  recordVersion(version: number, changes: RosterLogChanges, published: ReadonlyArray<{ personId: string; rev: number }>, now: number): void {
     this.tx(() => {
-      this.db.prepare('INSERT INTO roster_log (version, payload, persons, created_at) VALUES (?, ?, ?, ?)').run(version, payload, published.length, now);
+      this.db.prepare('INSERT INTO roster_log (version, changes, persons, created_at) VALUES (?, ?, ?, ?)').run(version, JSON.stringify(RosterLogChangesSchema.parse(changes)), changes.persons.length, now);
       const mark = this.db.prepare('UPDATE persons SET published_rev = ? WHERE person_id = ? AND published_rev < ?');
       for (const p of published) mark.run(p.rev, p.personId, p.rev);
     });

@@ -31,6 +31,7 @@ import type { EventStore } from './event-store';
 import { FleetGuard } from './fleet-guard';
 import { PassUses } from './pass-uses';
 import type { HubRosterStore, RosterChange } from './roster';
+import type { TerminalRosters } from './terminal-rosters';
 import { RosterPublisher } from './roster-publisher';
 import { StatusRecorder } from './status';
 import { SyncResponder } from './sync-responder';
@@ -52,6 +53,8 @@ export interface HubDeps<Item> extends HubOptions {
   itemOf?: (p: PersonRecord) => Item | null;
   /** With a store: what a revoked pass is in this hub's roster (revoked passes are published from the store too). */
   passItemOf?: (p: PassRecord) => Item;
+  /** With a store: the per-door rosters (terminal-rosters.ts), loaded; every roster version goes out through them. */
+  scoped?: TerminalRosters<Item>;
   /** The community folder and passphrase, for certificate renewal. */
   community?: { community: Community; passphrase: string };
   /** Told of every epoch this hub starts while running, before it is announced. */
@@ -89,8 +92,8 @@ export class Hub<Item> {
   private readonly ownsEvents: boolean;
 
   constructor(deps: HubDeps<Item>) {
-    const { transport, roster, events, signingKey, clock, log, store, itemOf, passItemOf, community, onEpochStarted, ownsEvents, sealKey, extraParts, ...options } = deps;
-    if (store && !itemOf) throw new HubSetupError('a hub with a store needs itemOf');
+    const { transport, roster, events, signingKey, clock, log, store, itemOf, passItemOf, scoped, community, onEpochStarted, ownsEvents, sealKey, extraParts, ...options } = deps;
+    if (store && (!itemOf || !scoped)) throw new HubSetupError('a hub with a store needs itemOf and its per-door rosters');
     this.ownsEvents = ownsEvents ?? false;
     this.log = log.child({ module: 'hub' });
     this.guard = store ? new FleetGuard(transport, store) : null;
@@ -109,6 +112,7 @@ export class Hub<Item> {
       store: store ?? null,
       itemOf: itemOf ?? null,
       passItemOf: passItemOf ?? null,
+      scoped: scoped ?? null,
       community: community ?? null,
       isActive: (id) => guard?.isActive(id) ?? true,
     };
@@ -182,6 +186,7 @@ export class Hub<Item> {
     this.busy = true;
     try {
       this.guard?.refresh();
+      this.ctx.scoped?.refresh();
       for (const p of this.parts) await p.tick?.();
     } finally {
       this.busy = false;

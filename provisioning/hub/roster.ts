@@ -169,7 +169,7 @@ export class HubRosterStore<Item = SimpleRosterItem> {
    */
   change(change: RosterChange<Item>): { version: number; payload: string } {
     const version = this.v + 1;
-    const batch = this.opts.toBatch ? this.opts.toBatch(version, change) : { version, upsert: change.upsert, remove: change.remove };
+    const batch = this.batchOf(version, change);
     const body: RosterDelta = { v: SCHEMA_VERSION, kind: 'roster.delta', epoch: this.epoch(), version, batch };
     const payload = checkedSize(signBody(body, this.opts.signingKey), `roster delta ${version}`);
     for (const id of change.remove) this.items.delete(id);
@@ -178,6 +178,36 @@ export class HubRosterStore<Item = SimpleRosterItem> {
     this.deltas.set(version, payload);
     this.deltas.delete(version - this.keepDeltas);
     return { version, payload };
+  }
+
+  /**
+   * Apply a change to the master roster without signing or keeping a delta (per-door rosters,
+   * terminal-rosters.ts: each terminal gets its own part of the change); returns the new version.
+   */
+  advance(change: RosterChange<Item>): number {
+    for (const id of change.remove) this.items.delete(id);
+    for (const it of change.upsert) this.items.set(this.opts.idOf(it), it);
+    this.v += 1;
+    return this.v;
+  }
+
+  /** The roster's item under `id` (a person, a tombstone, a revoked pass), or undefined. */
+  item(id: string): Item | undefined {
+    return this.items.get(id);
+  }
+
+  /** Every item of the roster with its id. */
+  entries(): IterableIterator<[string, Item]> {
+    return this.items.entries();
+  }
+
+  /** The terminals' batch for one change at `version` (the format this roster was built with). */
+  batchOf(version: number, change: RosterChange<Item>): unknown {
+    return this.opts.toBatch ? this.opts.toBatch(version, change) : { version, upsert: change.upsert, remove: change.remove };
+  }
+
+  idOf(item: Item): string {
+    return this.opts.idOf(item);
   }
 
   /** Signed deltas after `version`, or null if some are no longer kept (send a snapshot). */
@@ -242,7 +272,7 @@ export class HubRosterStore<Item = SimpleRosterItem> {
   }
 }
 
-function checkedSize(payload: string, what: string): string {
+export function checkedSize(payload: string, what: string): string {
   const bytes = Buffer.byteLength(payload, 'utf8');
   if (bytes > MAX_PAYLOAD_BYTES) throw new RosterMessageTooLargeError(`${what} is ${bytes} bytes, over the ${MAX_PAYLOAD_BYTES}-byte limit`);
   return payload;
