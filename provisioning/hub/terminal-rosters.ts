@@ -156,6 +156,9 @@ export class TerminalRosters<Item> {
 
   /** After version `version` was recorded: the new scopes, and the terminals it was planned for. */
   commit(version: number, persons: ReadonlyArray<PersonChange<Item>>, passes: readonly PassRecord[], sent: readonly TerminalMessageOut[]): void {
+    // A revoked person's templates must not stay in this memory: snapshots cut before (kept for
+    // resumption, sealed but openable by this hub) are dropped; a terminal resuming one gets a new one.
+    if (persons.some((p) => p.record.status === 'revoked')) this.snapshots.clear();
     for (const p of persons) {
       this.unknownBefore.delete(p.record.personId);
       if (p.item === null || p.record.status !== 'active') this.scopes.delete(p.record.personId);

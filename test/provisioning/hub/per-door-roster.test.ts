@@ -169,6 +169,13 @@ describe('per-door rosters through the hub', () => {
     revokePerson(admin(c), { id: 'bo' });
     await waitFor(() => ['t-a', 't-b', 't-gate'].every((id) => !held(door(id)).includes('bo')), 15_000, 'bo gone from doors A, B and the gate');
     expect(held(door('t-c'))).toEqual(['cy', 'eve']);
+    // Nothing of bo is left in roster_log (ids only) or in the hub's roster (a tombstone).
+    const b64 = encodeEmbedding(embedding(seeds.get('bo') ?? 0));
+    const log = JSON.stringify(c.db.db.prepare('SELECT * FROM roster_log').all());
+    expect(c.db.rosterChanges(0).some(([, ch]) => ch.persons.some((x) => x.id === 'bo'))).toBe(true);
+    expect(log).not.toContain(b64.slice(0, 24));
+    expect(log).not.toContain('Name of bo');
+    expect(hub['ctx'].roster.item('bo')).toEqual({ revokedPersonId: 'bo' });
   });
 
   it('never keeps a name at a terminal', () => {
