@@ -68,11 +68,13 @@ export interface SignedSnapshot {
 }
 
 /**
- * The hub's master roster (minimal, in memory): every change gets the next version and becomes one
- * signed delta; a snapshot is the whole roster at one version, cut into signed chunks. Both carry the
- * current epoch. Deltas are kept for replay to terminals that missed them, as long as the terminal's
- * place lies on this hub's history (its epochs, each continuing the one before); other terminals get a
- * snapshot.
+ * The hub's master roster (minimal, in memory): its items, its version sequence and its epochs. A hub
+ * fed by hand (protocol tests, the sync bench) makes every change one signed delta for every door
+ * (`change`), keeps deltas for replay to terminals that missed them, as long as the terminal's place
+ * lies on this hub's history (its epochs, each continuing the one before), and cuts the whole roster
+ * into signed chunks for the others. A community hub only `advance`s it: each terminal's part of a
+ * version, its catch-ups and snapshots are made by the per-door rosters (terminal-rosters.ts), and no
+ * signed delta is kept.
  */
 export class HubRosterStore<Item = SimpleRosterItem> {
   private readonly items = new Map<string, Item>();

@@ -40,7 +40,12 @@ export class SyncResponder<Item> implements HubPart {
         if (scoped) {
           const t = scoped.terminal(m.terminalId);
           if (!t) return;
-          const ok = req.version > 0 && this.ctx.roster.onHistory(held, req.version) && scoped.scopedAt(t.id, req.version);
+          // A catch-up is one delta in the current epoch: a terminal takes it from the current epoch or
+          // from the one it directly continues; from further back it needs a snapshot.
+          const cur = this.ctx.roster.epoch();
+          const heldId = held?.id ?? null;
+          const direct = heldId === cur.id || (cur.continues !== null && cur.continues.epoch === heldId);
+          const ok = req.version > 0 && direct && this.ctx.roster.onHistory(held, req.version) && scoped.scopedAt(t.id, req.version);
           const answer = ok ? scoped.catchUp(t, req.version, this.ctx.clock.now()) : null;
           if (answer) this.fire(m.terminalId, answer);
           else this.sendSnapshotFor(m.terminalId, held);

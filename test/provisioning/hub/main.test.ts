@@ -116,6 +116,15 @@ describe('hub service', () => {
     expect(next[0]?.epoch?.continues).toEqual({ epoch: firstEpoch?.id, version: v1 + 1 });
     expect(deltas(second.fake, 't2').filter((d) => d.version === v1 + 2)).toEqual([]);
     await second.svc.stop();
+
+    // Two epochs on, a catch-up signed in the current epoch would not follow from the first one: a
+    // terminal still there gets a snapshot of its scope.
+    const third = await startHub(clock);
+    third.fake.deliver('door/t1/requests', JSON.stringify({ v: 1, kind: 'sync', version: v1, epoch }));
+    const sent = bodies(third.fake, 't1').map((b) => b.body);
+    expect(sent.map((b) => b.kind)).toEqual(['roster.snapshot']);
+    expect(sent[0]?.kind === 'roster.snapshot' ? sent[0].items.map((i) => (i as { personId?: string }).personId).sort() : []).toEqual(['p-1', 'p-3']);
+    await third.svc.stop();
   });
 
   it('cuts a large change into several deltas that stay under the payload limit', async () => {
