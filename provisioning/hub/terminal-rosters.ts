@@ -62,9 +62,10 @@ export interface PersonChange<Item> {
 /** Snapshots kept for resumption, newest last, within this many bytes (a gate's is the whole roster); the newest is always kept. */
 const SNAPSHOT_CACHE_BYTES = 256 * 1024 * 1024;
 
-/** A snapshot of one terminal's scope: its chunks, and how many items it holds. */
+/** A snapshot of one terminal's scope: its chunks, how many items it holds and their bytes (as JSON, what the terminal takes in), and the chunks' bytes as sent. */
 export interface ScopedSnapshot extends SignedSnapshot {
   items: number;
+  itemBytes: number;
   bytes: number;
 }
 
@@ -219,10 +220,12 @@ export class TerminalRosters<Item> {
     const groups: Item[][] = [];
     let cur: Item[] = [];
     let bytes = 0;
+    let itemBytes = 0;
     for (const [id, item] of roster.entries()) {
       const scope = this.scopes.get(id);
       if (scope === undefined || !covers(scope, t)) continue;
       const len = signedItemBytes(item);
+      itemBytes += len;
       if (cur.length > 0 && bytes + len > max) {
         groups.push(cur);
         cur = [];
@@ -238,7 +241,7 @@ export class TerminalRosters<Item> {
       const body: RosterSnapshotChunk = { v: SCHEMA_VERSION, kind: 'roster.snapshot', epoch, snapshotId, version, index, count: groups.length, items };
       return this.seal(t.id, body, `snapshot chunk ${index} for ${t.id}`);
     });
-    const snap = { snapshotId, version, chunks, epoch: epoch.id, items: groups.reduce((n, g) => n + g.length, 0), bytes: chunks.reduce((n, c) => n + Buffer.byteLength(c, 'utf8'), 0) };
+    const snap = { snapshotId, version, chunks, epoch: epoch.id, items: groups.reduce((n, g) => n + g.length, 0), itemBytes, bytes: chunks.reduce((n, c) => n + Buffer.byteLength(c, 'utf8'), 0) };
     this.snapshots.delete(t.id);
     this.snapshots.set(t.id, snap);
     let kept = 0;
