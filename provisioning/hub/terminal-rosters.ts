@@ -15,6 +15,10 @@
  * large. Nothing signed is kept for replay, so nothing of a revoked person remains in roster_log or
  * in this memory (a tombstone is an id).
  *
+ * A snapshot of a terminal's scope holds its persons and the revoked passes of its doors, and no
+ * tombstones (a tombstone of every revoked person would name them to every door): a revoked person is
+ * simply absent from it, and a terminal that held them is sent their removal as a delta.
+ *
  * A terminal that may still hold a whole roster from before per-door rosters (no `scoped_from` yet)
  * gets no delta: it gets a snapshot of its scope first (asked by it, or pushed at its heartbeat), at a
  * version above the one it holds (the hub records an empty version at start for that).
