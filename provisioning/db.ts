@@ -18,10 +18,11 @@ import { ADAPTED_TEMPLATES_TABLE, SqliteAdaptedTemplates, type AdaptedTemplateRe
 import type { AuditQuery, HubStore, Places, ResidentQuery, ResidentRow } from './store/hub-store';
 import { RETENTION_SCHEMA } from './store/retention-sqlite';
 import { ROLLOUTS_SCHEMA, SqliteRollouts } from './store/rollouts-sqlite';
-import { openRosterPayload, openTemplates, sealRosterPayload, sealTemplates, type AtRestCipher } from './store/at-rest';
+import { openTemplates, sealTemplates, type AtRestCipher } from './store/at-rest';
 import { AT_REST_KEY_TABLE, checkAtRestKey, recordedAtRestKey, sealPlainRows, type SealedInPlace } from './store/at-rest-rows';
 import { ERASURES_TABLES, SqliteErasures } from './store/erasures';
 import { convertToIncrementalVacuum, reclaimAfterErasure, secureDeletes, type Reclaimed } from './store/reclaim';
+import { migrateRosterLogToIds, RosterLogChangesSchema, SqliteTerminalRosters, type RosterLogChanges, type TerminalRosterState } from './store/terminal-rosters';
 
 export class HubDbError extends TerminalError {
   readonly code = 'hub-db';
@@ -201,6 +202,10 @@ function migrateToPhotoKeys(db: Database.Database): void {
  * Schema history of hub.db. Never edit a released step: append one. Step i (1-based) upgrades a
  * database at version i-1 to version i, in one transaction with the version bump.
  */
+function addErasures(db: Database.Database): void {
+  db.exec(ERASURES_TABLES);
+}
+
 export const HUB_MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
   // 1: the tables as they were before versions (IF NOT EXISTS: such a database becomes version 1 as it is).
   (db) => db.exec(SCHEMA_V1),
@@ -242,12 +247,18 @@ export const HUB_MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
   // the key templates and photos are encrypted with (store/at-rest-rows.ts: recorded, and the values in clear sealed, at the first unlock)
   (db) => db.exec(AT_REST_KEY_TABLE),
   // erasures: each person revoked or erased, the roster version of their tombstone, the terminals that confirmed it (provisioning/store/erasures.ts)
-  (db) => db.exec(ERASURES_TABLES),
+  addErasures,
   // retention and the unused-residents check (provisioning/store/retention-sqlite.ts): indexes by time, ended tenancies, confirmations
   (db) => db.exec(RETENTION_SCHEMA),
+  // per-door rosters (issue 16): roster_log keeps ids, not payloads; each terminal's roster key and
+  // where its roster stands (provisioning/store/terminal-rosters.ts)
+  migrateRosterLogToIds,
 ];
 
 export const HUB_SCHEMA_VERSION = HUB_MIGRATIONS.length;
+
+/** The schema version the migration that adds erasures brings a hub.db to (its tests build the file before it). */
+export const ERASURES_SCHEMA_VERSION = HUB_MIGRATIONS.indexOf(addErasures) + 1;
 
 /** The version recorded in the file, read without writing anything (0: none recorded). */
 function recordedVersion(db: Database.Database): number {
@@ -406,12 +417,12 @@ function terminalFromRow(r: Row): TerminalRecord {
 /** What the terminals get for one person: an upsert, a tombstone for a revoked one, or nothing yet. */
 export type RosterItem = PersonUpsert | { revokedPersonId: string } | { revokedPassId: string; notAfter: number };
 
+/** No name or note ever leaves the hub (issue 16): a terminal never uses one. */
 export function rosterItemOf(p: PersonRecord): RosterItem | null {
   if (p.status === 'revoked') return { revokedPersonId: p.personId };
   if (p.status === 'pending') return null;
   return {
     personId: p.personId,
-    ...(p.label !== null ? { label: p.label } : {}),
     templates: p.templates,
     authorisations: p.authorisations,
     tags: p.tags,
@@ -797,9 +808,44 @@ export class HubDb extends SqliteRollouts implements HubStore {
     return (this.db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM roster_log').get() as { v: number }).v;
   }
 
-  rosterLog(sinceVersion: number): Array<[number, string]> {
-    return (this.db.prepare('SELECT version, payload FROM roster_log WHERE version > ? ORDER BY version').all(sinceVersion) as Row[])
-      .map((r) => [r['version'] as number, openRosterPayload(this.atRest, r['version'] as number, r['payload'] as string)]);
+  /** What each version after `sinceVersion` covered (ids and revisions only), oldest first. */
+  rosterChanges(sinceVersion: number): Array<[number, RosterLogChanges]> {
+    return (this.db.prepare('SELECT version, changes FROM roster_log WHERE version > ? ORDER BY version').all(sinceVersion) as Row[])
+      .map((r) => [r['version'] as number, RosterLogChangesSchema.parse(JSON.parse(r['changes'] as string))]);
+  }
+
+  /** The oldest version roster_log still names (0: none), so a catch-up knows how far back it can go. */
+  rosterLogStart(): number {
+    return (this.db.prepare('SELECT COALESCE(MIN(version), 0) AS v FROM roster_log').get() as { v: number }).v;
+  }
+
+  // Per-door rosters (provisioning/store/terminal-rosters.ts)
+
+  private terminalRostersStore: SqliteTerminalRosters | null = null;
+
+  private get terminalRosters(): SqliteTerminalRosters {
+    this.terminalRostersStore ??= new SqliteTerminalRosters(this.db);
+    return this.terminalRostersStore;
+  }
+
+  rosterKey(terminalId: string): Buffer | null {
+    return this.terminalRosters.rosterKey(terminalId);
+  }
+
+  createRosterKey(terminalId: string, now: number): Buffer {
+    return this.terminalRosters.createRosterKey(terminalId, now);
+  }
+
+  terminalRosterStates(): TerminalRosterState[] {
+    return this.terminalRosters.terminalRosterStates();
+  }
+
+  markTerminalsSent(terminalIds: readonly string[], version: number): void {
+    this.terminalRosters.markTerminalsSent(terminalIds, version);
+  }
+
+  markTerminalScoped(terminalId: string, version: number): void {
+    this.terminalRosters.markTerminalScoped(terminalId, version);
   }
 
   /**
@@ -821,10 +867,13 @@ export class HubDb extends SqliteRollouts implements HubStore {
       .run(e.id, e.startedAt, e.continues?.epoch ?? null, e.continues?.version ?? null, reason, now);
   }
 
-  /** Record a published roster version and mark the persons in it as published at the revs read. */
-  recordVersion(version: number, payload: string, published: ReadonlyArray<{ personId: string; rev: number }>, now: number): void {
+  /**
+   * Record a published roster version (which persons and passes it covered, never their data) and
+   * mark the persons in it as published at the revs read.
+   */
+  recordVersion(version: number, changes: RosterLogChanges, published: ReadonlyArray<{ personId: string; rev: number }>, now: number): void {
     this.tx(() => {
-      this.db.prepare('INSERT INTO roster_log (version, payload, persons, created_at) VALUES (?, ?, ?, ?)').run(version, sealRosterPayload(this.atRest, version, payload), published.length, now);
+      this.db.prepare('INSERT INTO roster_log (version, changes, persons, created_at) VALUES (?, ?, ?, ?)').run(version, JSON.stringify(RosterLogChangesSchema.parse(changes)), changes.persons.length, now);
       const mark = this.db.prepare('UPDATE persons SET published_rev = ? WHERE person_id = ? AND published_rev < ?');
       for (const p of published) mark.run(p.rev, p.personId, p.rev);
     });

@@ -123,6 +123,12 @@ export const ConfigSchema = z.strictObject({
        * sealed to it. Absent (a bundle from before it): adapted templates stay on this terminal.
        */
       hubSealKeyFile: z.string().min(1).optional(),
+      /**
+       * This terminal's roster key (32 random bytes, 0600), created by the hub with the terminal: roster
+       * data comes sealed to it (runtime/protocol/roster-seal.ts) and plain roster data is refused.
+       * Absent (a bundle from before it): plain roster data is taken.
+       */
+      rosterKeyFile: z.string().min(1).optional(),
       heartbeatMs: z.number().int().min(1000).default(30_000),
       /** Reconnect back-off: the wait doubles from min to max after each failed attempt (jittered). */
       reconnectMinMs: z.number().int().min(100).max(600_000).default(500),
@@ -249,6 +255,7 @@ export function parseConfig(raw: unknown, file = '(config)', baseDir = process.c
     c.hub.keyFile = abs(c.hub.keyFile);
     c.hub.hubPublicKeyFile = abs(c.hub.hubPublicKeyFile);
     if (c.hub.hubSealKeyFile !== undefined) c.hub.hubSealKeyFile = abs(c.hub.hubSealKeyFile);
+    if (c.hub.rosterKeyFile !== undefined) c.hub.rosterKeyFile = abs(c.hub.rosterKeyFile);
   }
   if (c.camera.kind === 'file') {
     if (c.camera.input.kind === 'video') c.camera.input.path = abs(c.camera.input.path);

@@ -23,6 +23,7 @@ import { loadConfig, updateStateDir, type Config } from './config';
 import { LivenessFusion } from './loop/liveness-fusion';
 import { LocalAdaptation } from './roster/local-adaptation';
 import { loadSealPublicKey } from './protocol/sealed';
+import { loadRosterKeyFile } from './protocol/roster-seal';
 import { Matcher } from './roster/matcher';
 import { RosterStore } from './roster/store';
 import { CertificateInstaller } from './sync/certificate';
@@ -114,6 +115,7 @@ export function realParts(config: Config, clock: Clock, log: Logger, gpio: GpioF
         }),
         hubPublicKey: createPublicKey(readFileSync(hub.hubPublicKeyFile)),
         ...(hub.hubSealKeyFile !== undefined ? { hubSealKey: loadSealPublicKey(readFileSync(hub.hubSealKeyFile)) } : {}),
+        ...(hub.rosterKeyFile !== undefined ? { rosterKey: loadRosterKeyFile(hub.rosterKeyFile) } : {}),
         ...(stagingKey ? { stagingKey } : {}),
         // Renewed certificates from the hub replace the bundle's certFile (runtime/sync/certificate.ts).
         certificates: new CertificateInstaller({ terminalId: config.terminalId, files: { certFile: hub.certFile, keyFile: hub.keyFile, caFile: hub.caFile }, clock, log }),

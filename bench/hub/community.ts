@@ -72,9 +72,13 @@ function template(personId: string, k: number): { templateId: string; modelId: s
   return { templateId: `${personId}-t${k + 1}`, modelId: MODEL_ID, embedding: encodeEmbedding(v) };
 }
 
-/** What a resident may open: their building; some the gates too; some until their tenancy ends. */
-function accessOf(b: string, r: () => number, now: number): AuthorisationIn {
-  const gates = r() < 0.3 ? [gateDoor(Math.floor(r() * GATES)), gateDoor(Math.floor(r() * GATES))] : [];
+/**
+ * What a resident may open: their building; some the gates too (every gate, with `gatesForEveryone`:
+ * the community's gates admit every resident); some until their tenancy ends.
+ */
+function accessOf(b: string, r: () => number, now: number, gatesForEveryone: boolean): AuthorisationIn {
+  const some = r() < 0.3 ? [gateDoor(Math.floor(r() * GATES)), gateDoor(Math.floor(r() * GATES))] : [];
+  const gates = gatesForEveryone ? Array.from({ length: GATES }, (_, i) => gateDoor(i)) : some;
   const until = r() < 0.4 ? { validUntil: new Date(now + (30 + Math.floor(r() * 700)) * 86_400_000).toISOString().replace('Z', '+00:00') } : {};
   return { doorIds: [...new Set(gates)], buildingIds: [b], ...until };
 }
@@ -99,7 +103,7 @@ export function communityDoors(): Array<{ terminalId: string; doorId: string; bu
 }
 
 /** `residents` residents, and `pending` pending registrations in `pendingBuildings`. */
-export function seedCommunity(db: HubDb, o: { residents: number; pending: number; pendingBuildings: readonly string[]; now: number; seed: number }): SeedResult {
+export function seedCommunity(db: HubDb, o: { residents: number; pending: number; pendingBuildings: readonly string[]; now: number; seed: number; gatesForEveryone?: boolean }): SeedResult {
   const t0 = performance.now();
   const r = rng(o.seed);
   const names: string[] = [];
@@ -117,7 +121,7 @@ export function seedCommunity(db: HubDb, o: { residents: number; pending: number
         label: null,
         note: null,
         templates: [template(id, 0), template(id, 1)],
-        authorisations: status === 'active' ? [accessOf(b, r, o.now)] : [],
+        authorisations: status === 'active' ? [accessOf(b, r, o.now, o.gatesForEveryone ?? false)] : [],
         tags: [],
         photoKey: newPhotoKey(),
         photos: [`${at}-1.jpg`, `${at}-2.jpg`],

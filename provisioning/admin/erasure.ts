@@ -60,7 +60,10 @@ export function erasureStatus(ctx: AdminContext, input: { id: string }): Erasure
   if (!e || p.status !== 'revoked') throw new ConflictError(`person ${p.personId} is ${p.status}, not revoked or erased`);
   const confirmed = e.version === null ? [] : ctx.store.erasures.confirmations(p.personId);
   const by = new Set(confirmed.map((c) => c.terminalId));
-  const active = ctx.store.terminals().filter((t) => t.status === 'active').map((t) => t.id);
+  // Per-door rosters: only the terminals the tombstone was sent to ever held the person (a version from
+  // before per-door rosters names none: every active terminal is waited for).
+  const sentTo = e.version === null ? undefined : ctx.store.rosterChanges(e.version - 1)[0]?.[1].terminals;
+  const active = ctx.store.terminals().filter((t) => t.status === 'active' && (sentTo === undefined || sentTo.includes(t.id))).map((t) => t.id);
   return {
     personId: p.personId,
     kind: e.kind,

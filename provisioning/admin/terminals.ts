@@ -64,6 +64,8 @@ export const BUNDLE_FILES = {
   updateKey: 'update-signing.pub',
   secret: 'device.secret',
   credentialSecret: 'credential.secret',
+  /** This terminal's roster key: the hub seals its roster to it (runtime/protocol/roster-seal.ts). */
+  rosterKey: 'roster.key',
 } as const;
 
 export function listTerminals(ctx: AdminContext): TerminalRecord[] {
@@ -133,6 +135,7 @@ export function issueTerminal(ctx: AdminContext, o: Omit<AddTerminalInput, 'out'
       keyFile: BUNDLE_FILES.key,
       hubPublicKeyFile: BUNDLE_FILES.hubKey,
       hubSealKeyFile: BUNDLE_FILES.hubSealKey,
+      rosterKeyFile: BUNDLE_FILES.rosterKey,
       heartbeatMs: c.config.heartbeatMs,
     },
     paths: { dataDir: 'data', secretFile: BUNDLE_FILES.secret, credentialSecretFile: BUNDLE_FILES.credentialSecret },
@@ -160,10 +163,14 @@ export function issueTerminal(ctx: AdminContext, o: Omit<AddTerminalInput, 'out'
   writePrivateFile(join(c.paths.terminalsDir, `${id}.crt`), cert);
 
   const store = ctx.store;
-  store.tx(() => {
+  // The roster key is created with the terminal, in the same transaction: the hub never has a terminal without one.
+  const rosterKey = store.tx(() => {
     store.addTerminal({ id, doorId, buildingId, serial, createdAt: now });
     store.audit(actor, 'terminal.add', id, { doorId, buildingId, serial }, now);
+    return store.createRosterKey(id, now);
   });
+  files.push(file(BUNDLE_FILES.rosterKey, rosterKey, true));
+  rosterKey.fill(0);
   refreshBroker(c);
   const terminal = store.terminal(id);
   if (!terminal) throw new TerminalAdminError(`terminal ${id} was not recorded`);

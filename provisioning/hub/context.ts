@@ -14,6 +14,7 @@ import type { AlertRecord, PassRecord, PersonRecord } from '../db';
 import type { HubStore } from '../store/hub-store';
 import type { EventStore } from './event-store';
 import type { HubRosterStore } from './roster';
+import type { TerminalRosters } from './terminal-rosters';
 
 /** Why the hub starts a roster epoch while running (see epochs.ts). */
 export type EpochReason = 'terminal-newer';
@@ -95,6 +96,8 @@ export interface HubContext<Item> {
   itemOf: ((p: PersonRecord) => Item | null) | null;
   /** What a revoked pass is in this hub's roster (its id and end only); with a store. */
   passItemOf: ((p: PassRecord) => Item) | null;
+  /** Per-door rosters (terminal-rosters.ts): with a store, each terminal is sent its own part, sealed to it. */
+  scoped: TerminalRosters<Item> | null;
   /** The community folder and its passphrase (certificates); null without one. */
   community: { community: Community; passphrase: string } | null;
   /** True when messages to and from this terminal may pass (the fleet guard; always without a store). */

@@ -34,7 +34,8 @@ import type { EventStore } from './event-store';
 import { FleetGuard } from './fleet-guard';
 import { PassUses } from './pass-uses';
 import type { HubRosterStore, RosterChange } from './roster';
-import { RosterCompaction } from './roster-compaction';
+import { ErasureTombstones } from './erasure-tombstones';
+import type { TerminalRosters } from './terminal-rosters';
 import { RosterPublisher } from './roster-publisher';
 import { StatusRecorder } from './status';
 import { SyncResponder } from './sync-responder';
@@ -56,6 +57,8 @@ export interface HubDeps<Item> extends HubOptions {
   itemOf?: (p: PersonRecord) => Item | null;
   /** With a store: what a revoked pass is in this hub's roster (revoked passes are published from the store too). */
   passItemOf?: (p: PassRecord) => Item;
+  /** With a store: the per-door rosters (terminal-rosters.ts), loaded; every roster version goes out through them. */
+  scoped?: TerminalRosters<Item>;
   /** The community folder and passphrase, for certificate renewal. */
   community?: { community: Community; passphrase: string };
   /** Told of every epoch this hub starts while running, before it is announced. */
@@ -94,8 +97,8 @@ export class Hub<Item> {
   private readonly ownsEvents: boolean;
 
   constructor(deps: HubDeps<Item>) {
-    const { transport, roster, events, signingKey, clock, log, store, itemOf, passItemOf, community, onEpochStarted, ownsEvents, sealKey, extraParts, ...options } = deps;
-    if (store && !itemOf) throw new HubSetupError('a hub with a store needs itemOf');
+    const { transport, roster, events, signingKey, clock, log, store, itemOf, passItemOf, scoped, community, onEpochStarted, ownsEvents, sealKey, extraParts, ...options } = deps;
+    if (store && (!itemOf || !scoped)) throw new HubSetupError('a hub with a store needs itemOf and its per-door rosters');
     this.ownsEvents = ownsEvents ?? false;
     this.log = log.child({ module: 'hub' });
     this.guard = store ? new FleetGuard(transport, store) : null;
@@ -114,6 +117,7 @@ export class Hub<Item> {
       store: store ?? null,
       itemOf: itemOf ?? null,
       passItemOf: passItemOf ?? null,
+      scoped: scoped ?? null,
       community: community ?? null,
       isActive: (id) => guard?.isActive(id) ?? true,
     };
@@ -141,7 +145,7 @@ export class Hub<Item> {
       this.adapted,
       confirmations,
       this.publisher,
-      new RosterCompaction(this.ctx, (personId, version) => confirmations.compacted(personId, version)),
+      new ErasureTombstones(this.ctx, (personId, version) => confirmations.compacted(personId, version)),
       this.commands,
       this.certificates,
       this.retention,
@@ -195,6 +199,7 @@ export class Hub<Item> {
     this.busy = true;
     try {
       this.guard?.refresh();
+      this.ctx.scoped?.refresh();
       for (const p of this.parts) await p.tick?.();
     } finally {
       this.busy = false;

@@ -8,12 +8,13 @@
  * and with `rollouts` the feed of staged rollouts. The roster at start holds the published persons and the revoked passes
  * still valid.
  */
+import type { KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Clock } from '../../core/clock';
 import type { Logger } from '../../core/log';
 import { MqttTransport, type SyncTransport } from '../../runtime/sync/transport';
 import type { Community } from '../community';
-import type { PassRecord, RosterItem } from '../db';
+import type { HubDb, PassRecord, PersonRecord, RosterItem } from '../db';
 import { unlockCommunity } from '../at-rest-key';
 import { unlockedPem } from '../pki';
 import { ensureSealKey } from '../seal-key';
@@ -22,6 +23,7 @@ import type { HubOptions } from './context';
 import { EventStore } from './event-store';
 import { Hub } from './hub';
 import { HubRosterStore, type RosterChange } from './roster';
+import { TerminalRosters } from './terminal-rosters';
 import { RolloutFeed } from '../update/hub-feed';
 import type { Rollouts } from '../update/rollouts';
 
@@ -59,6 +61,39 @@ export const ROSTER_ITEM_FORMAT = {
   }),
 };
 
+/**
+ * The community's roster as the hub starts with it (also built by bench/roster-scope.ts): the persons
+ * published and the revoked passes still valid, in a new epoch continuing the recorded history, and the
+ * per-door rosters over it. When some terminal may still hold a roster from before per-door rosters,
+ * an empty version is recorded first (it concerns no one): the snapshot of its scope is then newer than
+ * what it holds, so it takes it.
+ */
+export function openCommunityRoster(store: HubDb, signingKey: KeyObject, itemOf: (p: PersonRecord) => RosterItem | null, clock: Clock, log: Logger): { roster: HubRosterStore<RosterItem>; scoped: TerminalRosters<RosterItem>; version: number; persons: number } {
+  let version = store.rosterVersion();
+  const published = store.persons().filter((p) => p.publishedRev > 0);
+  const items = published.map(itemOf).filter((x): x is RosterItem => x !== null);
+  // Revoked passes still valid are part of the snapshots of their doors too.
+  const now0 = clock.now();
+  const revokedPasses = store.passes().filter((p) => p.revokedAt !== null && p.notAfter > now0);
+  for (const p of revokedPasses) items.push(revokedPassItem(p));
+  const epochs = store.rosterEpochs();
+  // No signed delta is kept for replay (per-door rosters compute catch-ups from the current state).
+  const roster = new HubRosterStore<RosterItem>({
+    signingKey,
+    ...ROSTER_ITEM_FORMAT,
+    now: () => clock.now(),
+    initial: { version, items, deltas: [], epochs },
+  });
+  store.recordEpoch(roster.epoch(), epochs.length === 0 && version > 0 ? 'upgrade' : 'start', clock.now());
+  const scoped = new TerminalRosters<RosterItem>({ store, roster, signingKey, log: log.child({ module: 'hub' }), passItemOf: revokedPassItem });
+  scoped.load(published, revokedPasses);
+  if (version > 0 && scoped.someUnscoped()) {
+    version = roster.advance({ upsert: [], remove: [] });
+    store.recordVersion(version, { persons: [], passes: [], terminals: [] }, [], clock.now());
+  }
+  return { roster, scoped, version, persons: items.length };
+}
+
 /** Load the roster from the store, connect, and start publishing. */
 export async function startCommunityHub(opts: CommunityHubOptions): Promise<CommunityHub> {
   const { community: c, passphrase, clock, log, transport: given, rollouts, ...options } = opts;
@@ -69,19 +104,7 @@ export async function startCommunityHub(opts: CommunityHubOptions): Promise<Comm
   const signingKey = c.signingKey(passphrase);
   const sealKey = ensureSealKey(c, passphrase).privateKey;
   const itemOf = withAdaptedTemplates(store);
-  const version = store.rosterVersion();
-  const items = store.persons().filter((p) => p.publishedRev > 0).map(itemOf).filter((x): x is RosterItem => x !== null);
-  // Revoked passes still valid are part of every snapshot too.
-  const now0 = clock.now();
-  for (const p of store.passes()) if (p.revokedAt !== null && p.notAfter > now0) items.push(revokedPassItem(p));
-  const epochs = store.rosterEpochs();
-  const roster = new HubRosterStore<RosterItem>({
-    signingKey,
-    ...ROSTER_ITEM_FORMAT,
-    now: () => clock.now(),
-    initial: { version, items, deltas: store.rosterLog(Math.max(0, version - 10_000)), epochs },
-  });
-  store.recordEpoch(roster.epoch(), epochs.length === 0 && version > 0 ? 'upgrade' : 'start', clock.now());
+  const { roster, scoped, version, persons } = openCommunityRoster(store, signingKey, itemOf, clock, log);
   const transport = given ?? new MqttTransport({
     url: c.config.brokerUrl,
     clientId: 'hub',
@@ -108,6 +131,7 @@ export async function startCommunityHub(opts: CommunityHubOptions): Promise<Comm
     itemOf,
     sealKey,
     passItemOf: revokedPassItem,
+    scoped,
     community: { community: c, passphrase },
     ownsEvents: true,
     ...(rollouts ? { extraParts: (ctx) => [new RolloutFeed(ctx, rollouts)] } : {}),
@@ -118,6 +142,6 @@ export async function startCommunityHub(opts: CommunityHubOptions): Promise<Comm
     await hub.stop();
     throw e;
   }
-  log.child({ module: 'hub' }).info({ version, persons: items.length }, 'hub running');
+  log.child({ module: 'hub' }).info({ version, persons }, 'hub running');
   return hub;
 }

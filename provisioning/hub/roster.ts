@@ -68,11 +68,13 @@ export interface SignedSnapshot {
 }
 
 /**
- * The hub's master roster (minimal, in memory): every change gets the next version and becomes one
- * signed delta; a snapshot is the whole roster at one version, cut into signed chunks. Both carry the
- * current epoch. Deltas are kept for replay to terminals that missed them, as long as the terminal's
- * place lies on this hub's history (its epochs, each continuing the one before); other terminals get a
- * snapshot.
+ * The hub's master roster (minimal, in memory): its items, its version sequence and its epochs. A hub
+ * fed by hand (protocol tests, the sync bench) makes every change one signed delta for every door
+ * (`change`), keeps deltas for replay to terminals that missed them, as long as the terminal's place
+ * lies on this hub's history (its epochs, each continuing the one before), and cuts the whole roster
+ * into signed chunks for the others. A community hub only `advance`s it: each terminal's part of a
+ * version, its catch-ups and snapshots are made by the per-door rosters (terminal-rosters.ts), and no
+ * signed delta is kept.
  */
 export class HubRosterStore<Item = SimpleRosterItem> {
   private readonly items = new Map<string, Item>();
@@ -169,7 +171,7 @@ export class HubRosterStore<Item = SimpleRosterItem> {
    */
   change(change: RosterChange<Item>): { version: number; payload: string } {
     const version = this.v + 1;
-    const batch = this.opts.toBatch ? this.opts.toBatch(version, change) : { version, upsert: change.upsert, remove: change.remove };
+    const batch = this.batchOf(version, change);
     const body: RosterDelta = { v: SCHEMA_VERSION, kind: 'roster.delta', epoch: this.epoch(), version, batch };
     const payload = checkedSize(signBody(body, this.opts.signingKey), `roster delta ${version}`);
     for (const id of change.remove) this.items.delete(id);
@@ -181,12 +183,33 @@ export class HubRosterStore<Item = SimpleRosterItem> {
   }
 
   /**
-   * Forgets kept deltas (an erasure compacted them away: provisioning/hub/roster-compaction.ts) and the
-   * cached snapshots; a terminal that would need one of them gets a snapshot instead.
+   * Apply a change to the master roster without signing or keeping a delta (per-door rosters,
+   * terminal-rosters.ts: each terminal gets its own part of the change); returns the new version.
    */
-  forgetDeltas(versions: readonly number[]): void {
-    for (const v of versions) this.deltas.delete(v);
-    if (versions.length > 0) this.snapshotCache = []; // one cut before the tombstone still holds the person
+  advance(change: RosterChange<Item>): number {
+    for (const id of change.remove) this.items.delete(id);
+    for (const it of change.upsert) this.items.set(this.opts.idOf(it), it);
+    this.v += 1;
+    return this.v;
+  }
+
+  /** The roster's item under `id` (a person, a tombstone, a revoked pass), or undefined. */
+  item(id: string): Item | undefined {
+    return this.items.get(id);
+  }
+
+  /** Every item of the roster with its id. */
+  entries(): IterableIterator<[string, Item]> {
+    return this.items.entries();
+  }
+
+  /** The terminals' batch for one change at `version` (the format this roster was built with). */
+  batchOf(version: number, change: RosterChange<Item>): unknown {
+    return this.opts.toBatch ? this.opts.toBatch(version, change) : { version, upsert: change.upsert, remove: change.remove };
+  }
+
+  idOf(item: Item): string {
+    return this.opts.idOf(item);
   }
 
   /** Signed deltas after `version`, or null if some are no longer kept (send a snapshot). */
@@ -251,7 +274,7 @@ export class HubRosterStore<Item = SimpleRosterItem> {
   }
 }
 
-function checkedSize(payload: string, what: string): string {
+export function checkedSize(payload: string, what: string): string {
   const bytes = Buffer.byteLength(payload, 'utf8');
   if (bytes > MAX_PAYLOAD_BYTES) throw new RosterMessageTooLargeError(`${what} is ${bytes} bytes, over the ${MAX_PAYLOAD_BYTES}-byte limit`);
   return payload;

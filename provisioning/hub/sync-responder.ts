@@ -4,6 +4,11 @@
  * window of chunks (SNAPSHOT_WINDOW_CHUNKS), the first ones missing or the first of a new snapshot. A
  * heartbeat showing a roster off this hub's history (a hub restored from a backup) is sent a snapshot
  * without waiting for the terminal to ask.
+ *
+ * With per-door rosters (a hub with a store, terminal-rosters.ts) every answer is the terminal's own:
+ * a catch-up computed for it (one delta from its version), or a snapshot of its scope, sealed to it.
+ * A terminal not yet sent a snapshot of its scope (it may hold a whole roster from before per-door
+ * rosters) gets one at its first request or heartbeat.
  */
 import { decodePlain, DEFAULT_MAX_PAYLOAD_BYTES } from '../../runtime/protocol/codec';
 import { SNAPSHOT_WINDOW_CHUNKS } from '../../runtime/protocol/limits';
@@ -11,6 +16,7 @@ import { RequestMessageSchema, StatusMessageSchema, type HeldEpoch } from '../..
 import { topicsFor } from '../../runtime/protocol/topics';
 import type { HubContext, HubPart, TerminalMessage } from './context';
 import type { Epochs } from './epochs';
+import type { SignedSnapshot } from './roster';
 
 /** At most one epoch started for a terminal's report per this period. */
 const EPOCH_COOLDOWN_MS = 10 * 60_000;
@@ -30,9 +36,30 @@ export class SyncResponder<Item> implements HubPart {
       const req = decodePlain(m.payload, RequestMessageSchema, max);
       if (req.kind === 'sync') {
         const held = req.epoch ?? null;
+        const scoped = this.ctx.scoped;
+        if (scoped) {
+          const t = scoped.terminal(m.terminalId);
+          if (!t) return;
+          // A catch-up is one delta in the current epoch: a terminal takes it from the current epoch or
+          // from the one it directly continues; from further back it needs a snapshot.
+          const cur = this.ctx.roster.epoch();
+          const heldId = held?.id ?? null;
+          const direct = heldId === cur.id || (cur.continues !== null && cur.continues.epoch === heldId);
+          const ok = req.version > 0 && direct && this.ctx.roster.onHistory(held, req.version) && scoped.scopedAt(t.id, req.version);
+          const answer = ok ? scoped.catchUp(t, req.version, this.ctx.clock.now()) : null;
+          if (answer) this.fire(m.terminalId, answer);
+          else this.sendSnapshotFor(m.terminalId, held);
+          return;
+        }
         const deltas = this.ctx.roster.answerSync(held, req.version);
         if (deltas && deltas.length <= (this.ctx.options.maxReplay ?? 1000)) this.fire(m.terminalId, deltas);
         else this.sendSnapshotFor(m.terminalId, held);
+      } else if (this.ctx.scoped) {
+        const scoped = this.ctx.scoped;
+        const t = scoped.terminal(m.terminalId);
+        if (!t) return;
+        const resumed = req.resume ? scoped.snapshotChunks(t.id, req.resume.snapshotId, req.resume.missing.slice(0, SNAPSHOT_WINDOW_CHUNKS)) : null;
+        this.fire(m.terminalId, resumed ?? scoped.snapshot(t).chunks.slice(0, SNAPSHOT_WINDOW_CHUNKS));
       } else {
         const roster = this.ctx.roster;
         const resumed = req.resume ? roster.snapshotChunks(req.resume.snapshotId, req.resume.missing.slice(0, SNAPSHOT_WINDOW_CHUNKS)) : null;
@@ -46,7 +73,7 @@ export class SyncResponder<Item> implements HubPart {
 
   /** The first window of a fresh snapshot to one terminal; it asks for the rest window by window. */
   async sendSnapshot(terminalId: string): Promise<void> {
-    const chunks = this.ctx.roster.snapshot().chunks.slice(0, SNAPSHOT_WINDOW_CHUNKS);
+    const chunks = this.snapshotOf(terminalId)?.chunks.slice(0, SNAPSHOT_WINDOW_CHUNKS) ?? [];
     await Promise.all(chunks.map((p) => this.ctx.transport.publish(topicsFor(terminalId).roster, p, { retain: false })));
   }
 
@@ -62,16 +89,26 @@ export class SyncResponder<Item> implements HubPart {
       this.lastEpochStartAt = now;
       this.epochs.begin('terminal-newer', held.startedAt + 1);
     }
-    this.fire(id, roster.snapshot().chunks.slice(0, SNAPSHOT_WINDOW_CHUNKS));
+    this.fire(id, this.snapshotOf(id)?.chunks.slice(0, SNAPSHOT_WINDOW_CHUNKS) ?? []);
+  }
+
+  /** The snapshot for one terminal: of its scope with per-door rosters (null: not an active terminal), else the whole roster. */
+  private snapshotOf(terminalId: string): SignedSnapshot | null {
+    const scoped = this.ctx.scoped;
+    if (!scoped) return this.ctx.roster.snapshot();
+    const t = scoped.terminal(terminalId);
+    return t ? scoped.snapshot(t) : null;
   }
 
   /** An empty or wiped roster (version 0) asks for what it needs itself. */
   private checkHistory(id: string, held: HeldEpoch | null, version: number): void {
-    if (version === 0 || this.ctx.roster.onHistory(held, version)) return;
+    const unscoped = this.ctx.scoped !== null && !this.ctx.scoped.scopedAt(id, version);
+    if (version === 0 || (this.ctx.roster.onHistory(held, version) && !unscoped)) return;
     const now = this.ctx.clock.monotonic();
     if (now - (this.offHistorySentAt.get(id) ?? -Infinity) < (this.ctx.options.offHistorySnapshotMs ?? 10 * 60_000)) return;
     this.offHistorySentAt.set(id, now);
-    this.ctx.log.warn({ terminal: id, version }, 'terminal roster off this hub\'s history: sending a snapshot');
+    if (unscoped) this.ctx.log.info({ terminal: id, version }, 'terminal roster not yet of its door: sending a snapshot of its scope');
+    else this.ctx.log.warn({ terminal: id, version }, 'terminal roster off this hub\'s history: sending a snapshot');
     this.sendSnapshotFor(id, held);
   }
 

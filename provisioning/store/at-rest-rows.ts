@@ -10,7 +10,7 @@
  * repeated: a value already sealed is left as it is.
  */
 import type Database from 'better-sqlite3';
-import { AtRestKeyError, isSealedText, openEmbedding, openRosterPayload, openTemplates, sealEmbedding, sealRosterPayload, sealTemplates, type AtRestCipher } from './at-rest';
+import { AtRestKeyError, isSealedText, openEmbedding, openTemplates, sealEmbedding, sealTemplates, type AtRestCipher } from './at-rest';
 
 export const AT_REST_KEY_TABLE = `CREATE TABLE at_rest_key (
   id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -72,17 +72,7 @@ export function sealPlainRows(db: Database.Database, cipher: AtRestCipher, now: 
     out.adaptedTemplates += rows.length;
     after = rows[rows.length - 1]?.template_id ?? after;
   }
-  const deltas = db.prepare(`SELECT version, payload FROM roster_log WHERE version > ? AND substr(payload, 1, 5) != 'enc1:' ORDER BY version LIMIT ${BATCH}`);
-  const setPayload = db.prepare('UPDATE roster_log SET payload = ? WHERE version = ?');
-  for (let after = -1; ;) {
-    const rows = deltas.all(after) as Array<{ version: number; payload: string }>;
-    if (rows.length === 0) break;
-    db.transaction(() => {
-      for (const r of rows) setPayload.run(sealRosterPayload(cipher, r.version, r.payload), r.version);
-    }).immediate();
-    out.rosterDeltas += rows.length;
-    after = rows[rows.length - 1]?.version ?? after;
-  }
+  // roster_log holds ids only (store/terminal-rosters.ts): no roster payload is left to seal.
   db.prepare('UPDATE at_rest_key SET sealed_at = ? WHERE id = 1').run(now);
   if (out.persons + out.adaptedTemplates + out.rosterDeltas > 0) {
     // The values in clear are still in the pages they were freed from: rebuild the file without them,
@@ -116,13 +106,6 @@ export function resealRows(db: Database.Database, from: AtRestCipher, to: AtRest
       for (const r of rows) setEmbedding.run(sealEmbedding(to, r.person_id, r.template_id, openEmbedding(from, r.person_id, r.template_id, r.embedding)), r.template_id);
       out.adaptedTemplates += rows.length;
       after = rows[rows.length - 1]?.template_id ?? after;
-    }
-    const setPayload = db.prepare('UPDATE roster_log SET payload = ? WHERE version = ?');
-    const deltas = db.prepare(`SELECT version, payload FROM roster_log WHERE version > ? ORDER BY version LIMIT ${BATCH}`);
-    for (let after = -1, rows = deltas.all(after) as Array<{ version: number; payload: string }>; rows.length > 0; rows = deltas.all(after) as typeof rows) {
-      for (const r of rows) setPayload.run(sealRosterPayload(to, r.version, openRosterPayload(from, r.version, r.payload)), r.version);
-      out.rosterDeltas += rows.length;
-      after = rows[rows.length - 1]?.version ?? after;
     }
     db.prepare('UPDATE at_rest_key SET key_id = ?, recorded_at = ?, sealed_at = ? WHERE id = 1').run(to.keyId, now, now);
   }).immediate();

@@ -12,6 +12,7 @@ import type { PhotoMove } from '../photos';
 import type { AdaptedTemplateStore } from './adapted-templates';
 import type { ErasureStore, PersonDataStore, RosterCompactionStore } from './erasures';
 import type { Reclaimed } from './reclaim';
+import type { RosterLogChanges, TerminalRosterStore } from './terminal-rosters';
 import type { RolloutState } from '../update/rollout';
 import type { AlertRecord, AuditRecord, CommandRecord, PassRecord, PersonKind, PersonRecord, PersonStatus, PersonSummary, TerminalRecord, TerminalStatusRecord } from '../db';
 
@@ -59,11 +60,14 @@ export interface PersonStore {
 
 export interface RosterLogStore {
   rosterVersion(): number;
-  rosterLog(sinceVersion: number): Array<[number, string]>;
+  /** What each version after `sinceVersion` covered (ids and revisions only), oldest first. */
+  rosterChanges(sinceVersion: number): Array<[number, RosterLogChanges]>;
+  /** The oldest version roster_log still names (0: none). */
+  rosterLogStart(): number;
   rosterEpochs(): RosterEpoch[];
   recordEpoch(e: RosterEpoch, reason: string, now: number): void;
-  /** Record a published roster version and mark the persons in it as published at the revs read. */
-  recordVersion(version: number, payload: string, published: ReadonlyArray<{ personId: string; rev: number }>, now: number): void;
+  /** Record a published roster version (the ids it covered, never their data) and mark the persons in it as published at the revs read. */
+  recordVersion(version: number, changes: RosterLogChanges, published: ReadonlyArray<{ personId: string; rev: number }>, now: number): void;
 }
 
 export interface TerminalStore {
@@ -152,7 +156,7 @@ export interface RolloutStore {
   rolloutLog(id: number, afterLine?: number): RolloutLogLine[];
 }
 
-export interface HubStore extends PersonStore, RosterLogStore, TerminalStore, CommandStore, AlertStore, PassStore, AuditStore, AdaptedTemplateStore, RolloutStore {
+export interface HubStore extends PersonStore, RosterLogStore, TerminalRosterStore, TerminalStore, CommandStore, AlertStore, PassStore, AuditStore, AdaptedTemplateStore, RolloutStore {
   /** Run `f` as one transaction (immediate: writers queue, never deadlock). */
   tx<T>(f: () => T): T;
   /** Persons revoked and erased, and the terminals that confirmed it (erasures.ts). */

@@ -26,7 +26,9 @@ export type RejectReason =
   /** A snapshot chunk staged on disk no longer authenticated (altered file, rotated device secret). */
   | 'staged-chunk-unreadable'
   /** A renewed certificate that is not for this terminal, its CA or its key, not valid now, or older. */
-  | 'certificate-refused';
+  | 'certificate-refused'
+  /** Roster data not sealed to this terminal while it holds a roster key, or a sealed box that does not open. */
+  | 'roster-unsealed';
 
 /** An incoming MQTT payload was refused. `reason` is stable; the message never quotes the payload. */
 export class ProtocolRejectError extends TerminalError {

@@ -469,15 +469,19 @@ export type SignedEnvelope = z.infer<typeof SignedEnvelopeSchema>;
 
 /**
  * Body of a roster delta: `batch` is opaque here and validated by the roster store's own schema.
- * `epoch` is absent only in deltas signed by a hub from before epochs.
+ * `epoch` is absent only in deltas signed by a hub from before epochs. `after` (per-door rosters,
+ * provisioning/hub/README.md): the delta follows version `after`, not only `version - 1`; a roster
+ * holding any version in [after, version) may apply it, because no version in between concerned
+ * this terminal. Absent: only `version - 1`.
  */
 export const RosterDeltaSchema = z.strictObject({
   v,
   kind: z.literal('roster.delta'),
   epoch: RosterEpochSchema.optional(),
   version: z.number().int().positive(),
+  after: z.number().int().nonnegative().optional(),
   batch: z.unknown(),
-});
+}).refine((d) => d.after === undefined || d.after < d.version, { path: ['after'], message: 'after must be below version' });
 
 /** Body of one snapshot chunk: `items` are opaque here and validated by the roster's item schema. */
 export const RosterSnapshotChunkSchema = z.strictObject({

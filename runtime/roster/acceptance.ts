@@ -18,6 +18,10 @@
  * - of any other epoch newer than the held one (started later): nothing to apply; the hub is asked for
  *   a sync and answers with the deltas along its history or a snapshot;
  * - of an older epoch (or one started at the same time): refused (`stale-epoch`).
+ * "version + 1" above reads "version + 1, or any version above the delta's `after` when it has one":
+ * a delta that says it follows version `after` (per-door rosters: no version between concerned this
+ * terminal) applies onto any version in [after, v); onto a lower one it is held while the gap is asked
+ * for, exactly as a delta after a gap.
  *
  * A snapshot (epoch E, version v):
  * - of the held epoch (or from before epochs while none is held): newer than the roster (or the same
@@ -40,6 +44,8 @@ export interface RosterPosition {
 export interface RosterMessagePlace {
   epoch?: RosterEpoch | undefined;
   version: number;
+  /** A delta's `after`: it applies onto any version in [after, version). */
+  after?: number | undefined;
 }
 
 export type StaleReason = 'stale-version' | 'stale-epoch';
@@ -66,24 +72,29 @@ function order(a: HeldEpoch, b: HeldEpoch): -1 | 0 | 1 | null {
   return a.startedAt > b.startedAt ? 1 : -1;
 }
 
-function sameLine(pos: RosterPosition, v: number): DeltaVerdict {
+/** The delta at `v` (following `after`, when it says so) goes straight onto version `held`. */
+function follows(held: number, v: number, after: number | undefined): boolean {
+  return v === held + 1 || (after !== undefined && after <= held && held < v);
+}
+
+function sameLine(pos: RosterPosition, v: number, after: number | undefined): DeltaVerdict {
   if (v <= pos.version) return { kind: 'refuse', reason: 'stale-version', detail: `delta ${v} <= current ${pos.version}` };
-  return v === pos.version + 1 ? { kind: 'apply', epoch: pos.epoch } : { kind: 'hold' };
+  return follows(pos.version, v, after) ? { kind: 'apply', epoch: pos.epoch } : { kind: 'hold' };
 }
 
 export function judgeDelta(pos: RosterPosition, msg: RosterMessagePlace): DeltaVerdict {
   const e = msg.epoch;
   if (e === undefined) {
     if (pos.epoch !== null) return { kind: 'refuse', reason: 'stale-epoch', detail: 'delta from before epochs' };
-    return sameLine(pos, msg.version);
+    return sameLine(pos, msg.version, msg.after);
   }
   const held = heldOf(e) as HeldEpoch;
   const o = pos.epoch === null ? 1 : order(held, pos.epoch);
-  if (o === 0) return sameLine(pos, msg.version);
+  if (o === 0) return sameLine(pos, msg.version, msg.after);
   if (o === null || o < 0) return { kind: 'refuse', reason: 'stale-epoch', detail: `delta of an epoch older than the one held` };
   const c = e.continues;
   if (c !== null && c.epoch === (pos.epoch?.id ?? null) && pos.version <= c.version && msg.version > c.version) {
-    if (msg.version === pos.version + 1) return { kind: 'apply', epoch: held };
+    if (follows(pos.version, msg.version, msg.after)) return { kind: 'apply', epoch: held };
     return { kind: 'hold' };
   }
   return { kind: 'ask' };

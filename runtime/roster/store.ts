@@ -309,16 +309,17 @@ export class RosterStore {
    * Applies one delta onto version `batch.version - 1`, all or nothing, if the acceptance rule takes
    * it (`epoch`: the signed delta's; absent for a delta from before epochs). Throws InvalidInputError
    * for a malformed batch, RosterVersionError for a gap or replay, RosterEpochError for an older
-   * epoch; in each case nothing changes.
+   * epoch; in each case nothing changes. `after`: the signed delta's (it applies onto any version in
+   * [after, batch.version), runtime/roster/acceptance.ts).
    */
-  applyBatch(input: RosterBatchInput, epoch?: RosterEpoch): RosterChange {
+  applyBatch(input: RosterBatchInput, epoch?: RosterEpoch, after?: number): RosterChange {
     if (this.wiping) throw new WipeInProgressError();
     const batch = parseOrThrow(RosterBatchSchema, input, 'roster batch');
     const decoded = this.decodeUpserts(batch.upserts);
     const total = batch.upserts.length + batch.revocations.length;
     const change = this.db.transaction((): RosterChange => {
       const pos = this.position.get();
-      const verdict = judgeDelta(pos, { epoch, version: batch.version });
+      const verdict = judgeDelta(pos, { epoch, version: batch.version, after });
       if (verdict.kind !== 'apply') {
         if (verdict.kind === 'refuse' && verdict.reason === 'stale-epoch') throw new RosterEpochError(verdict.detail);
         throw new RosterVersionError(pos.version, batch.version);
@@ -786,8 +787,9 @@ export class RosterStore {
   }
 
   private writePerson(p: PersonUpsert, decoded: Map<string, Float32Array>, version: number, ids: { person: number; template: number }): void {
+    // A name is never kept at the door, even from a hub that still sends one (issue 16): the
+    // decision never uses it. Rows written before keep theirs until the person is next written.
     const data: SealedPerson = { authorisations: p.authorisations.map(toAuthorisation), tags: p.tags };
-    if (p.label !== undefined) data.label = p.label;
     if (p.credentials !== undefined && (p.credentials.cards.length > 0 || p.credentials.pin !== undefined || p.credentials.duressPin !== undefined)) data.credentials = p.credentials;
     const ref = this.writePersonRow(p.personId, 'active', data, version, ids);
     const ins = this.db.prepare('INSERT INTO template (id, person_ref, template_id, model_id, row_version, sealed) VALUES (?, ?, ?, ?, ?, ?)');

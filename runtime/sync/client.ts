@@ -9,7 +9,6 @@ import {
   AcksMessageSchema,
   CertificateBodySchema,
   CommandBodySchema,
-  RosterBodySchema,
   SCHEMA_VERSION,
   type Command,
   type Health,
@@ -17,6 +16,7 @@ import {
   type StatusMessage,
   type SyncEvent,
 } from '../protocol/schemas';
+import { decodeRoster } from '../protocol/roster-seal';
 import { parseTopic, terminalSubscriptions, topicsFor, type TopicKind } from '../protocol/topics';
 import type { CertificateInstaller } from './certificate';
 import type { SyncDb } from './db';
@@ -68,6 +68,11 @@ export interface SyncClientDeps {
   stagingKey?: KeyObject;
   /** The hub's Ed25519 public key, pinned at provisioning. */
   hubPublicKey: KeyObject;
+  /**
+   * This terminal's roster key (bundle `roster.key`, runtime/protocol/roster-seal.ts): roster data must
+   * then come sealed to this terminal. Absent (a bundle from before it): plain roster bodies are taken.
+   */
+  rosterKey?: KeyObject;
   roster: {
     sink: RosterSink;
     /** The roster store's batch schema (applied to `batch` of each delta before applyBatch). */
@@ -482,7 +487,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   }
 
   private onRoster(msg: IncomingMessage): void {
-    this.roster.onBody(decodeSigned(msg.payload, RosterBodySchema, this.deps.hubPublicKey, this.maxPayload));
+    this.roster.onBody(decodeRoster(msg.payload, this.deps.hubPublicKey, this.maxPayload, this.deps.terminalId, this.deps.rosterKey ?? null));
   }
 
   private onCertificate(msg: IncomingMessage): void {

@@ -14,8 +14,11 @@ export interface RosterSink {
   version(): number;
   /** Epoch, version and high-water mark, committed with the roster. */
   position(): RosterPosition;
-  /** Apply one delta atomically (`epoch`: the signed delta's, absent from a hub before epochs). */
-  applyBatch(batch: unknown, epoch?: RosterEpoch): void;
+  /**
+   * Apply one delta atomically (`epoch`: the signed delta's, absent from a hub before epochs; `after`:
+   * the delta's, when it follows an earlier version than `version - 1`).
+   */
+  applyBatch(batch: unknown, epoch?: RosterEpoch, after?: number): void;
   /** Replace the whole roster with a complete, verified snapshot at `snapshot.version`. */
   replaceAll(snapshot: RosterSnapshot): void;
   /**
@@ -75,9 +78,9 @@ export class MemoryRosterSink implements RosterSink {
     return { ...this.pos };
   }
 
-  applyBatch(batch: unknown, epoch?: RosterEpoch): void {
+  applyBatch(batch: unknown, epoch?: RosterEpoch, after?: number): void {
     const b = SimpleRosterBatchSchema.parse(batch);
-    const verdict = judgeDelta(this.pos, { epoch, version: b.version });
+    const verdict = judgeDelta(this.pos, { epoch, version: b.version, after });
     if (verdict.kind !== 'apply') throw new RosterSinkError(`batch version ${b.version} refused (${verdict.kind === 'refuse' ? verdict.reason : verdict.kind})`);
     for (const id of b.remove) this.persons.delete(id);
     for (const p of b.upsert) this.persons.set(p.id, p);

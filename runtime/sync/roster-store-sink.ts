@@ -40,8 +40,8 @@ export class RosterStoreSink implements RosterSink {
     return this.store.wipedAt() !== null;
   }
 
-  applyBatch(batch: unknown, epoch?: RosterEpoch): void {
-    this.store.applyBatch(batch as RosterBatchInput, epoch);
+  applyBatch(batch: unknown, epoch?: RosterEpoch, after?: number): void {
+    this.store.applyBatch(batch as RosterBatchInput, epoch, after);
   }
 
   replaceAll(snapshot: RosterSnapshot): void {

@@ -40,7 +40,7 @@ export interface RosterSyncDeps {
 const MAX_BUFFERED_DELTAS = 1000;
 
 export class RosterSync {
-  private buffered = new Map<number, { epoch: RosterEpoch | undefined; batch: unknown }>();
+  private buffered = new Map<number, { epoch: RosterEpoch | undefined; after: number | undefined; batch: unknown }>();
   private lastRequestAt = -Infinity;
   private lastRequestKey = '';
   private snapshotWanted = false;
@@ -127,17 +127,17 @@ export class RosterSync {
     const batch = checkWith(this.deps.batchSchema, d.batch, 'roster batch');
     if (verdict.kind === 'hold' || this.deps.staging.current()) {
       // A gap (or a snapshot in progress): hold it and ask the hub for what is missing.
-      if (this.buffered.size < MAX_BUFFERED_DELTAS) this.buffered.set(d.version, { epoch: d.epoch, batch });
+      if (this.buffered.size < MAX_BUFFERED_DELTAS) this.buffered.set(d.version, { epoch: d.epoch, after: d.after, batch });
       if (!this.deps.staging.current()) this.requestSync(false);
       return;
     }
-    this.applyDelta(d.version, d.epoch, batch);
+    this.applyDelta(d.version, d.epoch, d.after, batch);
     this.applyBuffered();
   }
 
-  private applyDelta(version: number, epoch: RosterEpoch | undefined, batch: unknown): void {
+  private applyDelta(version: number, epoch: RosterEpoch | undefined, after: number | undefined, batch: unknown): void {
     const sink = this.deps.sink;
-    sink.applyBatch(batch, epoch);
+    sink.applyBatch(batch, epoch, after);
     if (sink.version() !== version) {
       throw new ProtocolRejectError('store-refused', `store reports version ${sink.version()} after delta ${version}`);
     }
@@ -150,12 +150,15 @@ export class RosterSync {
     for (;;) {
       const pos = sink.position();
       for (const v of [...this.buffered.keys()]) if (v <= pos.version) this.buffered.delete(v);
-      const next = this.buffered.get(pos.version + 1);
-      if (next === undefined) return;
-      this.buffered.delete(pos.version + 1);
+      // The lowest held delta that follows the version now held (version + 1, or one whose `after` it passed).
+      let v: number | undefined;
+      for (const [k, d] of this.buffered) if ((k === pos.version + 1 || (d.after !== undefined && d.after <= pos.version)) && (v === undefined || k < v)) v = k;
+      const next = v === undefined ? undefined : this.buffered.get(v);
+      if (v === undefined || next === undefined) return;
+      this.buffered.delete(v);
       // Held under another epoch than the one now held (a snapshot came between): judged again.
-      if (judgeDelta(pos, { epoch: next.epoch, version: pos.version + 1 }).kind !== 'apply') continue;
-      this.applyDelta(pos.version + 1, next.epoch, next.batch);
+      if (judgeDelta(pos, { epoch: next.epoch, version: v, after: next.after }).kind !== 'apply') continue;
+      this.applyDelta(v, next.epoch, next.after, next.batch);
     }
   }
 

@@ -81,6 +81,8 @@ export interface HubLink {
   rosterSink: RosterSink | null;
   /** The hub's X25519 sealing key: adapted templates go to the hub sealed to it (none: they stay here). */
   hubSealKey?: KeyObject;
+  /** This terminal's roster key (bundle roster.key): roster data must then come sealed to it. */
+  rosterKey?: KeyObject;
   batchSchema: ZodType;
   itemSchema: ZodType;
 }

@@ -360,6 +360,7 @@ export class Terminal {
       ...(link.stagingKey ? { stagingKey: link.stagingKey } : {}),
       ...(events.commandsIssuedAfter !== null ? { commandsIssuedAfter: events.commandsIssuedAfter } : {}),
       hubPublicKey: link.hubPublicKey,
+      ...(link.rosterKey ? { rosterKey: link.rosterKey } : {}),
       // Renewed certificates from the hub replace the bundle's certFile (runtime/sync/certificate.ts).
       ...(link.certificates ? { certificates: link.certificates } : {}),
       roster: { sink: link.rosterSink ?? new UnavailableRosterSink(), batchSchema: link.batchSchema, itemSchema: link.itemSchema },

@@ -12,8 +12,7 @@ import { FakeGpio } from '../../drivers/gpio/fake';
 import { HubDb, rosterItemOf, type RosterItem } from '../../provisioning/db';
 import { EventStore } from '../../provisioning/hub/event-store';
 import { Hub } from '../../provisioning/hub/hub';
-import { revokedPassItem, ROSTER_ITEM_FORMAT } from '../../provisioning/hub/main';
-import { HubRosterStore } from '../../provisioning/hub/roster';
+import { openCommunityRoster, revokedPassItem } from '../../provisioning/hub/main';
 import { newPhotoKey } from '../../provisioning/photos';
 import { SystemClock } from '../../core/clock';
 import { silentLogger } from '../../core/log';
@@ -60,10 +59,17 @@ export class Site {
     const clock = new SystemClock();
     const store = new HubDb(join(dir, 'hub.db'));
     store.useAtRest(AtRestCipher.random(), clock.now()); // templates are encrypted at rest, as in the hub
-    for (const d of doors) store.addTerminal({ id: d.id, doorId: d.doorId, buildingId: 'default', serial: '01', createdAt: clock.now() });
-    const roster = new HubRosterStore<RosterItem>({ signingKey: keys.privateKey, ...ROSTER_ITEM_FORMAT, now: () => clock.now() });
+    // Each terminal with its roster key, as `provision terminal add` creates it (the hub seals its roster to it).
+    const rosterKeyFiles = new Map<string, string>();
+    for (const d of doors) {
+      store.addTerminal({ id: d.id, doorId: d.doorId, buildingId: 'default', serial: '01', createdAt: clock.now() });
+      const keyFile = join(dir, `${d.id}-roster.key`);
+      writeFileSync(keyFile, store.createRosterKey(d.id, clock.now()), { mode: 0o600 });
+      rosterKeyFiles.set(d.id, keyFile);
+    }
+    const { roster, scoped } = openCommunityRoster(store, keys.privateKey, rosterItemOf, clock, silentLogger());
     const events = new EventStore(join(dir, 'events.db'));
-    const hub = new Hub<RosterItem>({ transport: mqttTransport(broker, pki, 'hub'), roster, events, signingKey: keys.privateKey, clock, log: silentLogger(), store, itemOf: rosterItemOf, passItemOf: revokedPassItem, pollMs: 100 });
+    const hub = new Hub<RosterItem>({ transport: mqttTransport(broker, pki, 'hub'), roster, scoped, events, signingKey: keys.privateKey, clock, log: silentLogger(), store, itemOf: rosterItemOf, passItemOf: revokedPassItem, pollMs: 100 });
     await hub.start();
     const site = new Site(dir, pki, broker, hub, store, events);
     for (const d of doors) {
@@ -71,7 +77,7 @@ export class Site {
       const creds = pki.client(d.id);
       const config = terminalConfig(local, { doorId: d.doorId, video });
       config.terminalId = d.id;
-      config.hub = { url: broker.url, caFile: pki.caPath, certFile: creds.certPath, keyFile: creds.keyPath, hubPublicKeyFile: hubKeyFile, heartbeatMs: 2000, reconnectMinMs: 500, reconnectMaxMs: 30_000, connectTimeoutMs: 10_000, keepaliveS: 30, stopFlushMs: 3000 };
+      config.hub = { url: broker.url, caFile: pki.caPath, certFile: creds.certPath, keyFile: creds.keyPath, hubPublicKeyFile: hubKeyFile, rosterKeyFile: rosterKeyFiles.get(d.id), heartbeatMs: 2000, reconnectMinMs: 500, reconnectMaxMs: 30_000, connectTimeoutMs: 10_000, keepaliveS: 30, stopFlushMs: 3000 };
       config.lock.unlockPulseMs = 1000;
       const clock = new SystemClock();
       const gpio = new FakeGpio(clock);
@@ -99,7 +105,7 @@ export class Site {
 
   /**
    * Persons enrolled and approved at the hub (as `provision person add` stores them); the hub
-   * publishes them to every door at once.
+   * publishes them to the doors their access names.
    */
   async enrol(...persons: PersonUpsert[]): Promise<void> {
     const now = Date.now();

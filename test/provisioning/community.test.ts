@@ -63,6 +63,12 @@ describe('provision terminal add / revoke', () => {
     expect(statSync(config.paths.secretFile).mode & 0o777).toBe(0o600);
     expect(statSync(config.hub?.keyFile ?? '').mode & 0o777).toBe(0o600);
     expect(readFileSync(config.paths.secretFile)).not.toEqual(readFileSync(loadConfig(b2.configFile).paths.secretFile));
+    // Its roster key: 32 bytes, 0600, the one the hub keeps for it, another terminal's another.
+    const rosterKey = readFileSync(config.hub?.rosterKeyFile ?? '');
+    expect(rosterKey).toHaveLength(32);
+    expect(statSync(config.hub?.rosterKeyFile ?? '').mode & 0o777).toBe(0o600);
+    expect(rosterKey).toEqual(c.db.rosterKey('gate-3'));
+    expect(rosterKey).not.toEqual(readFileSync(loadConfig(b2.configFile).hub?.rosterKeyFile ?? ''));
   });
 
   it('refuses a duplicate id, a reserved id, a non-empty folder and a wrong passphrase', () => {

@@ -150,3 +150,28 @@ describe('hub.db migration to opaque photo keys', () => {
     expect(() => new HubDb(join(dir, 'hub.db'))).toThrow(/hub\.db cannot be opened as the hub database \(SQLITE_NOTADB\)$/);
   });
 });
+
+describe('hub.db migration to per-door rosters', () => {
+  it('keeps of every published delta only the ids it covered: no template or name is left in roster_log', () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'hub-db-roster-log-')), 'c');
+    legacyCommunity(dir);
+    const body = JSON.stringify({ v: 1, kind: 'roster.delta', version: 1, batch: { version: 1, upserts: [{ personId: 'p-ann', label: 'Wang Fang', templates: [template] }], revocations: ['p-bo'], passRevocations: [{ passId: 'pass-0000000001', notAfter: 5 }] } });
+    const legacy = new Database(join(dir, 'hub.db'));
+    legacy.prepare('INSERT INTO roster_log (version, payload, persons, created_at) VALUES (1, ?, 2, 1)').run(JSON.stringify({ v: 1, body, sig: 'x' }));
+    legacy.prepare("INSERT INTO roster_log (version, payload, persons, created_at) VALUES (2, 'not json', 0, 2)").run();
+    legacy.close();
+    const db = new HubDb(join(dir, 'hub.db'));
+    try {
+      expect((db.db.prepare('PRAGMA table_info(roster_log)').all() as Array<{ name: string }>).map((c) => c.name)).not.toContain('payload');
+      expect(db.rosterChanges(0)).toEqual([
+        [1, { persons: [{ id: 'p-ann', rev: 0 }, { id: 'p-bo', rev: 0 }], passes: ['pass-0000000001'] }],
+        [2, { persons: [], passes: [] }],
+      ]);
+      const text = JSON.stringify(db.db.prepare('SELECT * FROM roster_log').all());
+      expect(text).not.toContain('Wang Fang');
+      expect(text).not.toContain(template.embedding);
+    } finally {
+      db.close();
+    }
+  });
+});

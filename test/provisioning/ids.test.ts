@@ -159,7 +159,7 @@ describe('any id, through every library call that takes one', () => {
           return;
         }
         if (error === null) {
-          expect(readdirSync(out).sort()).toEqual(['ca.crt', 'credential.secret', 'device.crt', 'device.key', 'device.secret', 'hub-seal.pub', 'hub-signing.pub', 'terminal.json', 'update-signing.pub']);
+          expect(readdirSync(out).sort()).toEqual(['ca.crt', 'credential.secret', 'device.crt', 'device.key', 'device.secret', 'hub-seal.pub', 'hub-signing.pub', 'roster.key', 'terminal.json', 'update-signing.pub']);
           expect(existsSync(join(c.paths.terminalsDir, `${asDoor ? `t-${n}` : id}.crt`))).toBe(true);
         }
       }),

@@ -23,9 +23,10 @@ import type { SyncEvent } from '../../runtime/protocol/schemas';
 import { run as doorway } from '../../runtime/cli';
 import { loadConfig } from '../../runtime/config';
 import { credentialDigest, credentialKeyFromFile } from '../../runtime/access/digest';
-import { RosterDeltaSchema, SignedEnvelopeSchema } from '../../runtime/protocol/schemas';
+import { decodeRoster, loadRosterKeyFile } from '../../runtime/protocol/roster-seal';
+import type { RosterBody } from '../../runtime/protocol/schemas';
 import { RosterStore } from '../../runtime/roster/store';
-import { ROSTER_STORE_SCHEMAS } from '../../runtime/sync/roster-store-sink';
+import { ROSTER_STORE_SCHEMAS, RosterStoreSink } from '../../runtime/sync/roster-store-sink';
 import { FakeTransport } from '../../runtime/sync/fake-transport';
 import { encodeEmbedding, type TemplateIn } from '../../runtime/roster/batch';
 import { waitFor } from '../harness/wait';
@@ -92,20 +93,28 @@ describe('passes from the hub to the door', () => {
       return started;
     };
     const svc = await startHub(fake);
+    // The door's terminal asks for its roster as a fresh one does: the hub answers with a snapshot of its scope.
+    fake.deliver(topicsFor('gate-1').requests, JSON.stringify({ v: 1, kind: 'sync', version: 0 }));
+    fake.deliver(topicsFor('gate-2').requests, JSON.stringify({ v: 1, kind: 'sync', version: 0 }));
     const enroller: Enroller = { templates: (photos, prefix): Promise<TemplateIn[]> => Promise.resolve(photos.map((_, i) => ({ templateId: `${prefix}-t${i}`, modelId: 'm', embedding: encodeEmbedding(new Float32Array(8).fill(1)) }))) };
     await addPerson(admin(c, { enroller }), { id: 'p-ann', photos: [png], doors: ['gate-1'] });
     await setCredentials(admin(c), { id: 'p-ann', cards: [[12, 3456]], pin: '4821', duressPin: '4822' });
     await svc.tick();
     mkdirSync(cfg.paths.dataDir, { recursive: true });
     const store = RosterStore.open({ path: join(cfg.paths.dataDir, 'roster.db'), secretFile: cfg.paths.secretFile, logger: silentLogger() });
-    const applyAll = (from: number): void => {
-      for (const m of fake.published.filter((x) => x.topic === 'hub/roster/all')) {
-        const body = RosterDeltaSchema.parse(JSON.parse(SignedEnvelopeSchema.parse(JSON.parse(m.payload)).body));
-        if (body.version > from) store.applyBatch(ROSTER_STORE_SCHEMAS.batchSchema.parse(body.batch));
+    // What the hub sent door gate-1, opened with the roster key of its bundle.
+    const rosterKey = loadRosterKeyFile(cfg.hub?.rosterKeyFile ?? '');
+    const hubKey = createPublicKey(c.signingPublicKeyPem());
+    const sentToGate = (): RosterBody[] => fake.published.filter((x) => x.topic === topicsFor('gate-1').roster).map((m) => decodeRoster(Buffer.from(m.payload), hubKey, 4 << 20, 'gate-1', rosterKey));
+    const applyAll = (to: RosterStore): void => {
+      const sink = new RosterStoreSink(to);
+      for (const body of sentToGate()) {
+        if (body.kind === 'roster.snapshot' && body.version > to.version()) sink.replaceAll({ version: body.version, epoch: body.epoch, items: body.items });
+        if (body.kind === 'roster.delta' && body.version > to.version()) sink.applyBatch(ROSTER_STORE_SCHEMAS.batchSchema.parse(body.batch), body.epoch, body.after);
       }
     };
     try {
-      applyAll(0);
+      applyAll(store);
       store.close();
       expect(await check()).toMatchObject({ valid: true, reason: null, passId: info.passId });
       // Several images: one JSON line each, with exactly the issue's fields, whatever the verdict.
@@ -118,7 +127,8 @@ describe('passes from the hub to the door', () => {
       expect(many.code).toBe(1);
 
       // Cards and PINs arrived as the digests the terminal computes from what is presented, nothing else.
-      const delta = fake.published.find((x) => x.topic === 'hub/roster/all')?.payload ?? '';
+      expect(fake.published.some((x) => x.topic === 'hub/roster/all')).toBe(false);
+      const delta = JSON.stringify(sentToGate().find((b) => b.kind === 'roster.delta') ?? null);
       expect(delta).not.toMatch(/4821|3456/);
       const key = credentialKeyFromFile(cfg.paths.credentialSecretFile!);
       expect(delta).toContain(await credentialDigest('pin', '4821', key));
@@ -126,12 +136,12 @@ describe('passes from the hub to the door', () => {
       expect((await cli(provision, 'pass', 'revoke', '--dir', c.paths.dir, info.passId)).code).toBe(0);
       await svc.tick();
       const reopened = RosterStore.open({ path: join(cfg.paths.dataDir, 'roster.db'), secretFile: cfg.paths.secretFile, logger: silentLogger() });
-      const v = reopened.version();
-      for (const m of fake.published.filter((x) => x.topic === 'hub/roster/all')) {
-        const body = RosterDeltaSchema.parse(JSON.parse(SignedEnvelopeSchema.parse(JSON.parse(m.payload)).body));
-        if (body.version > v) reopened.applyBatch(ROSTER_STORE_SCHEMAS.batchSchema.parse(body.batch));
-      }
+      applyAll(reopened);
       expect(reopened.isPassRevoked(info.passId)).toBe(true);
+      // The revocation went to the doors the pass was issued for, not to the others.
+      const gate2Key = loadRosterKeyFile(join(root, 'gate-2', 'roster.key'));
+      const toGate2 = fake.published.filter((x) => x.topic === topicsFor('gate-2').roster).map((m) => decodeRoster(Buffer.from(m.payload), hubKey, 4 << 20, 'gate-2', gate2Key));
+      expect(toGate2.map((b) => b.kind)).toEqual(['roster.snapshot']);
 
       // Uses come back as the doors' entry events: counted once per event, per terminal and in total.
       const use = (): SyncEvent => ({ id: ulid(), at: Date.now(), type: 'entry.granted', personId: info.passId, credential: 'pass', passId: info.passId, score: null, liveness: null, latencyMs: 40 });

@@ -1,6 +1,6 @@
 /**
  * The hub service on an in-memory transport: what the provision commands write to the database is
- * signed and published, versions survive a restart, revoked terminals are ignored, sightings become
+ * published to the doors it concerns, signed and sealed to each terminal, versions survive a restart, revoked terminals are ignored, sightings become
  * alerts, queued commands are sent while fresh.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -10,9 +10,10 @@ import { join } from 'node:path';
 import { ulid } from 'ulid';
 import { FakeClock } from '../../../core/clock';
 import { silentLogger } from '../../../core/log';
-import { CommandBodySchema, RosterDeltaSchema, SignedEnvelopeSchema, type RosterEpoch } from '../../../runtime/protocol/schemas';
-import { loadPublicKey, verifyEnvelope } from '../../../runtime/protocol/signing';
-import { RosterBatchSchema, encodeEmbedding, type TemplateIn } from '../../../runtime/roster/batch';
+import { CommandBodySchema, SignedEnvelopeSchema, type RosterBody, type RosterEpoch } from '../../../runtime/protocol/schemas';
+import { decodeRoster, rosterKeyOf } from '../../../runtime/protocol/roster-seal';
+import { loadPublicKey } from '../../../runtime/protocol/signing';
+import { RosterBatchSchema, encodeEmbedding, type RosterBatch, type TemplateIn } from '../../../runtime/roster/batch';
 import { FakeTransport } from '../../../runtime/sync/fake-transport';
 import { addPerson, addTerminal, Community, startCommunityHub, type CommunityHub, initCommunity, queueCommand, revokePerson, revokeTerminal, type AlertRecord, type Enroller } from '../../../provisioning';
 import { waitFor } from '../../harness/wait';
@@ -48,43 +49,82 @@ async function startHub(clock: FakeClock, onAlert?: (a: AlertRecord) => void, we
   return { svc: await p, fake };
 }
 
-function deltas(fake: FakeTransport, topic = 'hub/roster/all'): Array<{ version: number; batch: unknown; raw: string; epoch: RosterEpoch | undefined }> {
-  return fake.published.filter((m) => m.topic === topic).map((m) => {
-    const env = SignedEnvelopeSchema.parse(JSON.parse(m.payload));
-    expect(verifyEnvelope(env, loadPublicKey(c.signingPublicKeyPem()))).toBe(true);
-    const body = RosterDeltaSchema.parse(JSON.parse(env.body));
-    return { version: body.version, batch: body.batch, raw: m.payload, epoch: body.epoch };
-  });
+/** The roster bodies published on one terminal's topic, signature checked and opened with that terminal's roster key. */
+function bodies(fake: FakeTransport, terminalId: string): Array<{ body: RosterBody; raw: string }> {
+  const raw = c.db.rosterKey(terminalId);
+  if (!raw) throw new Error(`no roster key for ${terminalId}`);
+  const key = rosterKeyOf(raw);
+  return fake.published.filter((m) => m.topic === `hub/${terminalId}/roster`).map((m) => ({
+    body: decodeRoster(Buffer.from(m.payload), loadPublicKey(c.signingPublicKeyPem()), 4 * 1024 * 1024, terminalId, key),
+    raw: m.payload,
+  }));
+}
+
+function deltas(fake: FakeTransport, terminalId: string): Array<{ version: number; after: number | undefined; batch: RosterBatch; raw: string; epoch: RosterEpoch | undefined }> {
+  return bodies(fake, terminalId).flatMap(({ body, raw }) => (body.kind === 'roster.delta' ? [{ version: body.version, after: body.after, batch: RosterBatchSchema.parse(body.batch), raw, epoch: body.epoch }] : []));
+}
+
+/** Each terminal asks for its roster as a fresh one does (version 0): the hub answers with a snapshot of its scope. */
+function freshTerminals(fake: FakeTransport, ...ids: string[]): void {
+  for (const id of ids) fake.deliver(`door/${id}/requests`, JSON.stringify({ v: 1, kind: 'sync', version: 0 }));
 }
 
 describe('hub service', () => {
-  it('publishes signed, versioned deltas for what the commands wrote, and resumes its versions after a restart', async () => {
+  it('publishes to each door only the persons it may open, sealed to that terminal and without names, and resumes its versions after a restart', async () => {
     const clock = new FakeClock();
     const first = await startHub(clock);
-    await addPerson(admin(c, { enroller }), { id: 'p-1', photos: [photo], doors: ['door-1'] });
-    await addPerson(admin(c, { enroller }), { id: 'p-2', photos: [photo], doors: ['door-2'] });
+    freshTerminals(first.fake, 't1', 't2');
+    await addPerson(admin(c, { enroller }), { id: 'p-1', photos: [photo], doors: ['door-1'], label: 'Wang Fang' });
+    await addPerson(admin(c, { enroller }), { id: 'p-2', photos: [photo], doors: ['door-2'], label: 'Li Lei' });
     await first.svc.tick();
     revokePerson(admin(c), { id: 'p-2' });
     await first.svc.tick();
     await first.svc.tick(); // nothing new: nothing published
-    const got = deltas(first.fake);
-    expect(got.map((d) => d.version)).toEqual([1, 2]);
-    expect(RosterBatchSchema.parse(got[0]?.batch).upserts.map((u) => u.personId)).toEqual(['p-1', 'p-2']);
-    expect(RosterBatchSchema.parse(got[1]?.batch)).toMatchObject({ version: 2, upserts: [], revocations: ['p-2'] });
+    expect(first.fake.published.filter((m) => m.topic === 'hub/roster/all')).toEqual([]);
+    const t1 = deltas(first.fake, 't1');
+    const t2 = deltas(first.fake, 't2');
+    const v1 = t1[0]?.version ?? 0;
+    // p-1 went to door-1 only, p-2 to door-2 only, and p-2's revocation only where p-2 was.
+    expect(t1.map((d) => [d.version, d.batch.upserts.map((u) => u.personId), d.batch.revocations])).toEqual([[v1, ['p-1'], []]]);
+    expect(t2.map((d) => [d.version, d.batch.upserts.map((u) => u.personId), d.batch.revocations])).toEqual([[v1, ['p-2'], []], [v1 + 1, [], ['p-2']]]);
+    expect(t2[1]?.after).toBe(v1);
+    // No name ever leaves the hub, and the broker only ever carries sealed roster bodies.
+    for (const m of first.fake.published.filter((x) => x.topic.endsWith('/roster'))) {
+      expect(m.payload).not.toContain('Wang Fang');
+      expect(m.payload).not.toContain('Li Lei');
+      expect(m.payload).not.toContain('p-1');
+      expect(JSON.parse((JSON.parse(m.payload) as { body: string }).body)).toMatchObject({ kind: 'roster.sealed' });
+    }
+    expect(t1[0]?.batch.upserts[0]).not.toHaveProperty('label');
     await first.svc.stop();
 
     const second = await startHub(clock);
-    expect(second.svc.version()).toBe(2);
-    // A terminal at version 1 (of the first run's epoch) gets exactly the recorded delta 2 again.
-    const firstEpoch = got[0]?.epoch;
-    second.fake.deliver('door/t1/requests', JSON.stringify({ v: 1, kind: 'sync', version: 1, epoch: { id: firstEpoch?.id, startedAt: firstEpoch?.startedAt } }));
-    expect(deltas(second.fake, 'hub/t1/roster').map((d) => d.raw)).toEqual([got[1]?.raw]);
+    expect(second.svc.version()).toBe(v1 + 1);
+    // t1 at version v1 (of the first run's epoch) catches up to the current version with nothing to change;
+    // t2 at v1 gets p-2's removal again, computed from the current state.
+    const firstEpoch = t1[0]?.epoch;
+    const epoch = { id: firstEpoch?.id, startedAt: firstEpoch?.startedAt };
+    second.fake.deliver('door/t1/requests', JSON.stringify({ v: 1, kind: 'sync', version: v1, epoch }));
+    second.fake.deliver('door/t2/requests', JSON.stringify({ v: 1, kind: 'sync', version: v1, epoch }));
+    expect(deltas(second.fake, 't1').map((d) => [d.version, d.after, d.batch.upserts, d.batch.revocations])).toEqual([[v1 + 1, v1, [], []]]);
+    expect(deltas(second.fake, 't2').map((d) => [d.version, d.after, d.batch.upserts, d.batch.revocations])).toEqual([[v1 + 1, v1, [], ['p-2']]]);
     await addPerson(admin(c, { enroller }), { id: 'p-3', photos: [photo], doors: ['door-1'] });
     await second.svc.tick();
-    expect(deltas(second.fake).map((d) => d.version)).toEqual([3]);
-    // ...in a new epoch, started by this run, that continues the first run's history at version 2.
-    expect(deltas(second.fake)[0]?.epoch?.continues).toEqual({ epoch: firstEpoch?.id, version: 2 });
+    const next = deltas(second.fake, 't1').filter((d) => d.batch.upserts.length > 0);
+    expect(next.map((d) => [d.version, d.after, d.batch.upserts.map((u) => u.personId)])).toEqual([[v1 + 2, v1, ['p-3']]]);
+    // ...in a new epoch, started by this run, that continues the first run's history.
+    expect(next[0]?.epoch?.continues).toEqual({ epoch: firstEpoch?.id, version: v1 + 1 });
+    expect(deltas(second.fake, 't2').filter((d) => d.version === v1 + 2)).toEqual([]);
     await second.svc.stop();
+
+    // Two epochs on, a catch-up signed in the current epoch would not follow from the first one: a
+    // terminal still there gets a snapshot of its scope.
+    const third = await startHub(clock);
+    third.fake.deliver('door/t1/requests', JSON.stringify({ v: 1, kind: 'sync', version: v1, epoch }));
+    const sent = bodies(third.fake, 't1').map((b) => b.body);
+    expect(sent.map((b) => b.kind)).toEqual(['roster.snapshot']);
+    expect(sent[0]?.kind === 'roster.snapshot' ? sent[0].items.map((i) => (i as { personId?: string }).personId).sort() : []).toEqual(['p-1', 'p-3']);
+    await third.svc.stop();
   });
 
   it('cuts a large change into several deltas that stay under the payload limit', async () => {
@@ -94,12 +134,13 @@ describe('hub service', () => {
     };
     const { svc, fake } = await startHub(new FakeClock());
     try {
+      freshTerminals(fake, 't1');
       for (let i = 0; i < 8; i++) await addPerson(admin(c, { enroller: big }), { id: `p-big-${i}`, photos: [photo], doors: ['door-1'] });
       await svc.tick();
-      const sizes = fake.published.filter((m) => m.topic === 'hub/roster/all').map((m) => m.payload.length);
+      const sizes = fake.published.filter((m) => m.topic === 'hub/t1/roster').map((m) => m.payload.length);
       expect(sizes.length).toBeGreaterThan(1);
       expect(Math.max(...sizes)).toBeLessThan(2 * 1024 * 1024);
-      const ids = deltas(fake).flatMap((d) => RosterBatchSchema.parse(d.batch).upserts.map((u) => u.personId));
+      const ids = deltas(fake, 't1').flatMap((d) => d.batch.upserts.map((u) => u.personId));
       expect(ids.sort()).toEqual(Array.from({ length: 8 }, (_, i) => `p-big-${i}`));
     } finally {
       await svc.stop();

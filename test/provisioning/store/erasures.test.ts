@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HUB_MIGRATIONS, HubDb } from '../../../provisioning/db';
+import { ERASURES_SCHEMA_VERSION, HUB_MIGRATIONS, HubDb } from '../../../provisioning/db';
 import { EventStore } from '../../../provisioning/hub/event-store';
 
 /** A hub.db at the schema version before the migration that adds erasures, with one active and one revoked person, each registered. */
@@ -16,7 +16,7 @@ function before(path: string): void {
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.exec('CREATE TABLE schema_version (version INTEGER NOT NULL)');
-  const upTo = HUB_MIGRATIONS.length - 1;
+  const upTo = ERASURES_SCHEMA_VERSION - 1;
   for (let v = 1; v <= upTo; v++) HUB_MIGRATIONS[v - 1]!(db);
   db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(upTo);
   const person = db.prepare(`INSERT INTO persons (person_id, kind, status, label, note, templates, authorisations, tags, photos, rev, published_rev, created_at, updated_at, photo_key)

@@ -26,6 +26,14 @@ describe('deltas', () => {
     ['of the first epoch after an upgrade, for a roster from before epochs at that version: applied', at(null, 40), { epoch: U, version: 41 }, 'apply'],
     ['of the first epoch after an upgrade, for a roster from before epochs ahead of it: ask', at(null, 45), { epoch: U, version: 41 }, 'ask'],
     ['of an epoch with the held id but another start (forged or corrupt): stale', at(E1, 80), { epoch: { ...E1, startedAt: 9999 }, version: 81 }, 'stale-epoch'],
+    ['of the held epoch, following an earlier version this roster holds or passed (per-door): applied', at(E1, 80), { epoch: E1, version: 90, after: 75 }, 'apply'],
+    ['of the held epoch, following exactly the version held: applied', at(E1, 80), { epoch: E1, version: 90, after: 80 }, 'apply'],
+    ['of the held epoch, following a version this roster has not reached: held', at(E1, 80), { epoch: E1, version: 90, after: 85 }, 'hold'],
+    ['of the held epoch, following an earlier version but not newer than the roster: stale', at(E1, 80), { epoch: E1, version: 80, after: 70 }, 'stale-version'],
+    ['of an epoch continuing the held one, following a version this roster holds: applied', at(E1, 78), { epoch: E2, version: 85, after: 75 }, 'apply'],
+    ['of an epoch continuing the held one, following a version this roster has not reached: held', at(E1, 70), { epoch: E2, version: 85, after: 75 }, 'hold'],
+    ['of a restored hub whose history forks below this version, whatever it follows: ask the hub', at(E1, 80), { epoch: R, version: 60, after: 10 }, 'ask'],
+    ['of an older epoch, whatever it follows: stale', at(E2, 90), { epoch: E1, version: 95, after: 10 }, 'stale-epoch'],
   ])('%s', (_what, pos, msg, expected) => {
     const v = judgeDelta(pos, msg);
     expect(v.kind === 'refuse' ? v.reason : v.kind).toBe(expected);

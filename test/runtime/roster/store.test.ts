@@ -28,7 +28,7 @@ describe('RosterStore', () => {
     raw.close();
   });
 
-  it('reads back a person with label, authorisations (instants as epoch ms) and tags', () => {
+  it('reads back a person with authorisations (instants as epoch ms) and tags, and keeps no name even when the hub sends one', () => {
     const store = open();
     const change = store.applyBatch({
       version: 1,
@@ -45,7 +45,6 @@ describe('RosterStore', () => {
     expect(store.getPerson('p-1')).toEqual({
       personId: 'p-1',
       status: 'active',
-      label: 'Flat 3-201',
       authorisations: [{ doorIds: ['d1'], buildingIds: ['b7'], validFrom: Date.UTC(2025, 11, 31, 16), validUntil: Date.UTC(2026, 6, 1), windows: [{ days: [1, 2], start: '07:00', end: '22:00' }] }],
       tags: ['missing-person'],
     });
@@ -181,13 +180,13 @@ describe('RosterStore', () => {
   it('re-encrypts everything under a rotated key, after which only the new secret opens it', () => {
     const v = unitVector(rng(3));
     const store = open();
-    store.applyBatch({ version: 1, upserts: [person('a', [v], { label: 'L' })] });
+    store.applyBatch({ version: 1, upserts: [person('a', [v], { tags: ['missing-person'] })] });
     const oldSecret = readFileSync(env.secretFile);
     const next = join(env.dir, 'next.secret');
     writeSecret(next);
     const nextBytes = readFileSync(next);
     store.rotateKey(next);
-    expect(store.getPerson('a')?.label).toBe('L');
+    expect(store.getPerson('a')?.tags).toEqual(['missing-person']);
     store.close();
     expect(readFileSync(env.secretFile).equals(nextBytes)).toBe(true);
     const reopened = open();

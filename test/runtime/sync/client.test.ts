@@ -1,4 +1,4 @@
-import type { KeyObject } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { FakeClock } from '../../../core/clock';
@@ -6,6 +6,7 @@ import { silentLogger, type Logger } from '../../../core/log';
 import { StatusMessageSchema, type Command, type CommandBody, type Health, type RosterSnapshotChunk } from '../../../runtime/protocol/schemas';
 import { generateSigningKeyPair, signBody } from '../../../runtime/protocol/signing';
 import { SNAPSHOT_WINDOW_CHUNKS } from '../../../runtime/protocol/limits';
+import { rosterKeyOf, sealRosterBody } from '../../../runtime/protocol/roster-seal';
 import { topicsFor } from '../../../runtime/protocol/topics';
 import { SyncClient, type CommandMeta, type Rejected } from '../../../runtime/sync/client';
 import { Outbox } from '../../../runtime/sync/outbox';
@@ -36,7 +37,7 @@ interface Site {
   mark: number;
 }
 
-function site(opts: { db?: SyncDb; sink?: MemoryRosterSink; log?: Logger; clock?: FakeClock; stagingKey?: KeyObject; outbox?: Outbox; commandsIssuedAfter?: number; faults?: Health['faults']; update?: Health['update'] } = {}): Site {
+function site(opts: { db?: SyncDb; sink?: MemoryRosterSink; log?: Logger; clock?: FakeClock; stagingKey?: KeyObject; rosterKey?: KeyObject; outbox?: Outbox; commandsIssuedAfter?: number; faults?: Health['faults']; update?: Health['update'] } = {}): Site {
   const clock = opts.clock ?? new FakeClock();
   const transport = new FakeTransport();
   const sink = opts.sink ?? new MemoryRosterSink();
@@ -48,6 +49,7 @@ function site(opts: { db?: SyncDb; sink?: MemoryRosterSink; log?: Logger; clock?
     log: opts.log ?? silentLogger(),
     db,
     ...(opts.stagingKey ? { stagingKey: opts.stagingKey } : {}),
+    ...(opts.rosterKey ? { rosterKey: opts.rosterKey } : {}),
     ...(opts.outbox ? { outbox: opts.outbox } : {}),
     ...(opts.commandsIssuedAfter !== undefined ? { commandsIssuedAfter: opts.commandsIssuedAfter } : {}),
     hubPublicKey: hubKeys.publicKey,
@@ -84,6 +86,56 @@ function command(body: Partial<CommandBody> & { command: Command }, clock: FakeC
 function requests(s: Site): unknown[] {
   return s.transport.published.slice(s.mark).filter((p) => p.topic === T.requests).map((p) => JSON.parse(p.payload) as unknown);
 }
+
+/** A roster body as the community hub sends it: sealed to `to` with `key`, then signed. */
+function sealedTo(to: string, key: KeyObject, body: object): string {
+  return signBody(sealRosterBody(JSON.stringify(body), to, key), hubKeys.privateKey);
+}
+
+describe('roster bodies sealed to the terminal', () => {
+  const key = rosterKeyOf(randomBytes(32));
+  const delta = (version: number, after?: number): object => ({ v: 1, kind: 'roster.delta', version, ...(after !== undefined ? { after } : {}), batch: { version, upsert: [person(version)], remove: [] } });
+
+  test('a terminal with a roster key applies a delta sealed to it, and one following an earlier version it holds', async () => {
+    const s = site({ rosterKey: key });
+    await online(s);
+    s.transport.deliver(T.roster, sealedTo('door-1', key, delta(1)));
+    s.transport.deliver(T.roster, sealedTo('door-1', key, delta(7, 1)));
+    expect(s.sink.version()).toBe(7);
+    expect([...s.sink.persons.keys()].sort()).toEqual(['p-000001', 'p-000007']);
+    expect(s.client.rejectedTotal()).toBe(0);
+  });
+
+  test('a terminal with a roster key refuses plain roster data, a box for another terminal and a box under another key, and changes nothing', async () => {
+    const s = site({ rosterKey: key });
+    await online(s);
+    s.transport.deliver(T.rosterAll, s.hub.change({ upsert: [person(1)], remove: [] }).payload);
+    s.transport.deliver(T.roster, sealedTo('door-2', key, delta(1)));
+    s.transport.deliver(T.roster, sealedTo('door-1', rosterKeyOf(randomBytes(32)), delta(1)));
+    expect(s.rejected.map((r) => r.reason)).toEqual(['roster-unsealed', 'wrong-terminal', 'roster-unsealed']);
+    expect(s.sink.version()).toBe(0);
+  });
+
+  test('a terminal without a roster key cannot take a sealed box', async () => {
+    const s = site();
+    await online(s);
+    s.transport.deliver(T.roster, sealedTo('door-1', key, delta(1)));
+    expect(s.rejected.map((r) => r.reason)).toEqual(['roster-unsealed']);
+    expect(s.sink.version()).toBe(0);
+  });
+
+  test('a delta following a version the terminal has not reached is held, and applied once the gap is filled', async () => {
+    const s = site({ rosterKey: key });
+    await online(s);
+    s.transport.deliver(T.roster, sealedTo('door-1', key, delta(5, 3)));
+    expect(s.sink.version()).toBe(0);
+    s.transport.deliver(T.roster, sealedTo('door-1', key, delta(3, 0)));
+    expect(s.sink.history).toEqual(['delta:3', 'delta:5']);
+    s.transport.deliver(T.roster, sealedTo('door-1', key, delta(3, 0))); // late duplicate: stale
+    expect(s.rejected.map((r) => r.reason)).toEqual(['stale-version']);
+    expect(s.sink.version()).toBe(5);
+  });
+});
 
 describe('roster deltas', () => {
   test('a signed delta with the next version is applied and nothing is counted as rejected', async () => {
