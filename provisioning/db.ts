@@ -17,6 +17,7 @@ import { newPhotoKey, PhotoKeySchema, PhotoNameSchema, type PhotoMove } from './
 import { ADAPTED_TEMPLATES_TABLE, SqliteAdaptedTemplates, type AdaptedTemplateRecord } from './store/adapted-templates';
 import type { AuditQuery, HubStore, Places, ResidentQuery, ResidentRow } from './store/hub-store';
 import { ROLLOUTS_SCHEMA, SqliteRollouts } from './store/rollouts-sqlite';
+import { SqliteRegistrations } from './store/registrations-sqlite';
 
 export class HubDbError extends TerminalError {
   readonly code = 'hub-db';
@@ -446,6 +447,7 @@ function passFromRow(r: Row): PassRecord {
 export class HubDb extends SqliteRollouts implements HubStore {
   readonly db: Database.Database;
   private adaptedStore: SqliteAdaptedTemplates | null = null;
+  private registrationsStore: SqliteRegistrations | null = null;
 
   constructor(readonly path: string) {
     super();
@@ -544,6 +546,13 @@ export class HubDb extends SqliteRollouts implements HubStore {
     // Adapted templates were anchored on the enrolment: a revocation or a new enrolment deletes them.
     if (rec.status !== 'active' || (prev !== null && JSON.stringify(prev.templates) !== JSON.stringify(rec.templates))) this.adapted.forget(rec.personId);
     return rec;
+  }
+
+  // Registrations (provisioning/store/registrations-sqlite.ts)
+
+  registrationIdOf(personId: string): string | null {
+    this.registrationsStore ??= new SqliteRegistrations(this.db);
+    return this.registrationsStore.registrationIdOf(personId);
   }
 
   // Adapted templates (provisioning/store/adapted-templates.ts)
