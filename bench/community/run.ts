@@ -85,6 +85,8 @@ export interface CommunityResult {
   tagDoors: number;
   peaks: PeakRun[];
   hubRssMb: number;
+  /** The hub's RSS once every resident was published, before the terminals started. */
+  hubRssPublishedMb: number;
   hubCpuS: number;
   brokerRssMb: number;
   brokerCpuS: number;
@@ -223,7 +225,9 @@ export async function runCommunityBench(a: CommunityBenchArgs, say: (s: string) 
     const dirty = c.db.db.prepare('SELECT COUNT(*) AS n FROM persons WHERE rev > published_rev');
     await waitFor(() => (dirty.get() as { n: number }).n === 0, 1_800_000, 'every resident published', 200);
     const target = c.db.rosterVersion();
-    say(`hub (pid ${hub.pid}) published every resident as roster version ${target} after ${secs(performance.now() - tHub)}; broker pid ${brokerPid}`);
+    // The hub holding the community before any terminal asks for anything: its roster, kept deltas and store.
+    const hubRssPublishedMb = rssBytes(hub.pid) / MB;
+    say(`hub (pid ${hub.pid}) published every resident as roster version ${target} after ${secs(performance.now() - tHub)} (rss ${hubRssPublishedMb.toFixed(0)} MB); broker pid ${brokerPid}`);
     const client = new HubClient({ baseUrl: `https://127.0.0.1:${httpPort}`, ca: readFileSync(c.paths.ca.cert, 'utf8') });
     await client.login('bench-admin', admin.password);
     await client.changePassword(admin.password, 'bench admin password 1');
@@ -426,7 +430,7 @@ export async function runCommunityBench(a: CommunityBenchArgs, say: (s: string) 
       approvalDoorP50Ms: percentile(approvalDoor, 50), approvalDoorP99Ms: percentile(approvalDoor, 99),
       tagP50Ms: percentile(tagMs, 50), tagP99Ms: percentile(tagMs, 99), tagDoors: tags.size,
       peaks,
-      hubRssMb: peak.hub, hubCpuS, brokerRssMb: peak.broker, brokerCpuS, phaseCpu,
+      hubRssMb: peak.hub, hubRssPublishedMb, hubCpuS, brokerRssMb: peak.broker, brokerCpuS, phaseCpu,
       terminalDiskBytesP50: percentile(disk, 50), terminalDiskBytesMax: Math.max(...disk),
       load1: load, work,
     };
