@@ -367,7 +367,10 @@ export async function runCommunityBench(a: CommunityBenchArgs, say: (s: string) 
       const injectS = (a['peak-minutes'] * 60) / factor;
       const eventsPerS = perSecond * doors.length * 2; // entry.granted + door.released
       const mark = events?.tailStart(0) ?? 0;
-      for (const w of workers) w.entriesDone = false;
+      for (const w of workers) {
+        w.entriesDone = false;
+        w.recorded = 0;
+      }
       const tPeak = performance.now();
       broadcast({ type: 'entries', perSecond, durationMs: injectS * 1000, persons: entrants.length > 0 ? entrants : leavers, seed: a.seed + factor });
       const series: Array<[number, number]> = [];
