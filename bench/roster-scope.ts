@@ -60,7 +60,7 @@ function main(): void {
       }
     });
     say(`seeding ${residents} residents over 966 buildings, ${doors.length} terminals...`);
-    const seeded = seedCommunity(c.db, { residents, pending: 0, pendingBuildings: [], now, seed, gatesForEveryone: true });
+    const seeded = seedCommunity(c.db, { residents, pending: 0, pendingBuildings: [], now, seed, access: 'building-and-gates' });
     // As a running hub leaves them: every resident published (the bench measures what is held, not the publishing).
     c.db.markPublished(c.db.persons().map((p) => ({ personId: p.personId, rev: p.rev })));
     say(`seeded in ${(seeded.ms / 1000).toFixed(1)} s; opening the hub's roster...`);

@@ -23,6 +23,7 @@ import { AT_REST_KEY_TABLE, checkAtRestKey, recordedAtRestKey, sealPlainRows, ty
 import { ERASURES_TABLES, SqliteErasures } from './store/erasures';
 import { convertToIncrementalVacuum, reclaimAfterErasure, secureDeletes, type Reclaimed } from './store/reclaim';
 import { migrateRosterLogToIds, RosterLogChangesSchema, SqliteTerminalRosters, type RosterLogChanges, type TerminalRosterState } from './store/terminal-rosters';
+import { SqliteRegistrations } from './store/registrations-sqlite';
 
 export class HubDbError extends TerminalError {
   readonly code = 'hub-db';
@@ -472,6 +473,7 @@ export class HubDb extends SqliteRollouts implements HubStore {
   private atRest: AtRestCipher | null = null;
   /** Persons revoked and erased, their tombstones' versions and the terminals' confirmations. */
   readonly erasures: SqliteErasures;
+  private registrationsStore: SqliteRegistrations | null = null;
 
   constructor(readonly path: string) {
     super();
@@ -613,6 +615,13 @@ export class HubDb extends SqliteRollouts implements HubStore {
     // Adapted templates were anchored on the enrolment: a revocation or a new enrolment deletes them.
     if (rec.status !== 'active' || (prev !== null && JSON.stringify(prev.templates) !== JSON.stringify(rec.templates))) this.adapted.forget(rec.personId);
     return rec;
+  }
+
+  // Registrations (provisioning/store/registrations-sqlite.ts)
+
+  registrationIdOf(personId: string): string | null {
+    this.registrationsStore ??= new SqliteRegistrations(this.db);
+    return this.registrationsStore.registrationIdOf(personId);
   }
 
   // Adapted templates (provisioning/store/adapted-templates.ts)

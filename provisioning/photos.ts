@@ -22,8 +22,8 @@ import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } 
 import { z } from 'zod';
 import { TerminalError } from '../core/errors';
 import { ensurePrivateDir, removeInside, writeFileAtomic, writePrivateFile } from '../core/fs';
-import type { HubDb } from './db';
 import { AAD, isSealedFile, photoCipher, type AtRestCipher } from './store/at-rest';
+import type { PersonStore } from './store/hub-store';
 
 /** 128 random bits, hex. */
 export const PhotoKeySchema = z.string().regex(/^[0-9a-f]{32}$/, 'photo key');
@@ -225,7 +225,7 @@ export interface PhotoMove {
  * removed. A file that is missing, not a regular file, or outside the community folder is left alone.
  * Returns how many moves were done.
  */
-export function finishPhotoMoves(db: HubDb, communityDir: string, photosDir: string): number {
+export function finishPhotoMoves(db: PersonStore, communityDir: string, photosDir: string): number {
   const moves = db.photoMoves();
   if (moves.length === 0) return 0;
   const legacyFolders = new Set<string>();

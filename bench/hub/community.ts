@@ -72,13 +72,18 @@ function template(personId: string, k: number): { templateId: string; modelId: s
   return { templateId: `${personId}-t${k + 1}`, modelId: MODEL_ID, embedding: encodeEmbedding(v) };
 }
 
+/** Every gate door of the community (bench:community's residents may open them all). */
+export const gateDoors = (): string[] => Array.from({ length: GATES }, (_, i) => gateDoor(i));
+
 /**
- * What a resident may open: their building; some the gates too (every gate, with `gatesForEveryone`:
- * the community's gates admit every resident); some until their tenancy ends.
+ * What a resident may open. `sampled` (bench:hub): their building; some the gates too; some until their
+ * tenancy ends. `building-and-gates` (bench:community): their building and every gate.
  */
-function accessOf(b: string, r: () => number, now: number, gatesForEveryone: boolean): AuthorisationIn {
-  const some = r() < 0.3 ? [gateDoor(Math.floor(r() * GATES)), gateDoor(Math.floor(r() * GATES))] : [];
-  const gates = gatesForEveryone ? Array.from({ length: GATES }, (_, i) => gateDoor(i)) : some;
+export type AccessMode = 'sampled' | 'building-and-gates';
+
+function accessOf(b: string, r: () => number, now: number, mode: AccessMode): AuthorisationIn {
+  if (mode === 'building-and-gates') return { doorIds: gateDoors(), buildingIds: [b] };
+  const gates = r() < 0.3 ? [gateDoor(Math.floor(r() * GATES)), gateDoor(Math.floor(r() * GATES))] : [];
   const until = r() < 0.4 ? { validUntil: new Date(now + (30 + Math.floor(r() * 700)) * 86_400_000).toISOString().replace('Z', '+00:00') } : {};
   return { doorIds: [...new Set(gates)], buildingIds: [b], ...until };
 }
@@ -102,8 +107,8 @@ export function communityDoors(): Array<{ terminalId: string; doorId: string; bu
   ];
 }
 
-/** `residents` residents, and `pending` pending registrations in `pendingBuildings`. */
-export function seedCommunity(db: HubDb, o: { residents: number; pending: number; pendingBuildings: readonly string[]; now: number; seed: number; gatesForEveryone?: boolean }): SeedResult {
+/** `residents` residents (access: `o.access`, default `sampled`), and `pending` pending registrations in `pendingBuildings`. */
+export function seedCommunity(db: HubDb, o: { residents: number; pending: number; pendingBuildings: readonly string[]; now: number; seed: number; access?: AccessMode }): SeedResult {
   const t0 = performance.now();
   const r = rng(o.seed);
   const names: string[] = [];
@@ -121,7 +126,7 @@ export function seedCommunity(db: HubDb, o: { residents: number; pending: number
         label: null,
         note: null,
         templates: [template(id, 0), template(id, 1)],
-        authorisations: status === 'active' ? [accessOf(b, r, o.now, o.gatesForEveryone ?? false)] : [],
+        authorisations: status === 'active' ? [accessOf(b, r, o.now, o.access ?? 'sampled')] : [],
         tags: [],
         photoKey: newPhotoKey(),
         photos: [`${at}-1.jpg`, `${at}-2.jpg`],

@@ -2,8 +2,8 @@
  * The door side of `npm run bench:hub`, in a process of its own: a terminal started from its bundle
  * (`provision terminal add`) with the terminal's own real parts (runtime/main.ts `realParts`: the sync
  * file, the encrypted roster, the 1:N matcher that follows it, the MQTT link with the bundle's
- * certificate and the pinned hub key) and the SyncClient wired as the Terminal wires it; no camera, no
- * models, no GPIO. It tells the bench over IPC (Node's channel):
+ * certificate and the pinned hub key) and the SyncClient wired as the Terminal wires it
+ * (./sync-terminal.ts, shared with bench:community); no camera, no models, no GPIO. It tells the bench over IPC (Node's channel):
  *   { type: 'roster', version, kind, templates }     after every roster version applied
  *   { type: 'seen', id, at }                           when a person the bench asked about with
  *                                                      { type: 'watch', id } is in the encrypted roster
@@ -13,39 +13,19 @@
  */
 import { SystemClock } from '../../core/clock';
 import { createLogger } from '../../core/log';
-import { FakeGpio } from '../../drivers/gpio/fake';
-import { loadConfig } from '../../runtime/config';
-import { realParts } from '../../runtime/main';
-import { SyncClient } from '../../runtime/sync/client';
-import { MODEL_ID } from './community';
+import { openSyncTerminal } from './sync-terminal';
 
 const configFile = process.argv[2];
 if (!configFile || !process.send) throw new Error('usage: started by bench/hub.ts with an IPC channel and the terminal.json path');
 const send = (m: unknown): void => void process.send?.(m);
 const wallNow = (): number => performance.timeOrigin + performance.now();
 
-const config = loadConfig(configFile);
 const clock = new SystemClock();
 const log = createLogger({ level: 'warn' }).child({ module: 'bench-terminal' });
-const parts = realParts(config, clock, log, new FakeGpio(clock));
-const events = parts.openEventStore();
-const roster = parts.openRoster();
-const matcher = parts.matcherFor(roster, MODEL_ID);
-const link = parts.hubLink(events, roster);
-if (!link?.rosterSink) throw new Error('the bundle has no hub link');
-const sync = new SyncClient({
-  terminalId: config.terminalId,
-  transport: link.transport,
-  clock,
-  log,
-  db: events.db,
-  ...(link.stagingKey ? { stagingKey: link.stagingKey } : {}),
-  hubPublicKey: link.hubPublicKey,
-  roster: { sink: link.rosterSink, batchSchema: link.batchSchema, itemSchema: link.itemSchema },
-  health: () => ({ cameraFps: null, lastDecisionLatencyMs: null }),
-  versions: { software: 'bench-hub', model: MODEL_ID },
-  timing: { heartbeatMs: config.hub?.heartbeatMs ?? 30_000 },
-});
+const t = openSyncTerminal(configFile, { clock, log, matcher: true, software: 'bench-hub' });
+const { sync, roster } = t;
+const matcher = t.matcher;
+if (!matcher) throw new Error('no matcher');
 
 const watched = new Set<string>();
 const look = (): void => {
@@ -66,10 +46,7 @@ process.on('message', (m: { type: string; id?: string }) => {
   }
 });
 const stop = async (): Promise<void> => {
-  await sync.stop();
-  matcher.close();
-  roster.close();
-  events.db.close();
+  await t.close();
   process.exit(0);
 };
 process.once('SIGTERM', () => void stop());

@@ -45,6 +45,7 @@ community
   init [--name N] [--broker-url mqtts://HOST:PORT] [--broker-host IP:x|DNS:y]... [--time-zone TZ] [--webhook URL]
        [--admin ID] [--http-host IP:x|DNS:y]...    also the first admin (one-time password printed) and the API's certificate
   broker config [--listen HOST] [--user U]      write mosquitto.conf + ACL + CRL paths for the terminal list
+  broker config --engine emqx|vernemq --out DIR [--listen HOST]   the same for a clustered broker (docs/scaling.md)
   broker run [--listen HOST]                    run mosquitto on that configuration
   broker renew                                  renew the broker's server certificate (397 days) and reload the broker
   hub [--webhook URL] [--poll-ms MS] [--http HOST:PORT [--auth-config FILE] [--real-name-check off]] [--updates HOST:PORT] [--key-file PATH]

@@ -23,6 +23,8 @@ export const EVERY_PLACE: PlaceScope = { all: true, doors: new Set(), buildings:
 export function scopeOfPerson(p: PersonRecord): PlaceScope {
   if (p.status !== 'active') return NO_PLACE;
   if (p.kind === 'alert') return EVERY_PLACE;
+  // A resident tagged for an alert (a missing person) must be seen at every door, not only where they may open.
+  if (p.tags.length > 0) return EVERY_PLACE;
   const doors = new Set<string>();
   const buildings = new Set<string>();
   for (const a of p.authorisations) {

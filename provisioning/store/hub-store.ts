@@ -49,6 +49,8 @@ export interface PersonStore {
   residentsPage(q: ResidentQuery): { items: ResidentRow[]; total: number };
   /** The registration a person came from, or null (added by `provision person add`). */
   registrationOf(personId: string): ResidentRow['registration'];
+  /** The id of that registration, or null. */
+  registrationIdOf(personId: string): string | null;
   /** Persons changed since they were last published (oldest change first). */
   dirtyPersons(limit: number): PersonRecord[];
   /** Marks persons published at the revs read, without a roster version (pending registrations). */

@@ -42,8 +42,7 @@ const CredentialsInSchema = z.strictObject({
 
 /** The tenant registration a person came from, if any. */
 function registrationOf(c: ApiContext['community'], personId: string): string | null {
-  const r = c.db.db.prepare('SELECT id FROM registrations WHERE person_id = ?').get(personId) as { id: string } | undefined;
-  return r?.id ?? null;
+  return c.db.registrationIdOf(personId);
 }
 
 /** Access options as the admin library takes them (absent ones left out). */
