@@ -180,6 +180,8 @@ export class EventStore {
   eraseAboutPerson(personId: string): { deleted: number } & Reclaimed {
     if (!this.insert) throw new Error('event store opened read-only');
     const deleted = this.db.prepare("DELETE FROM events WHERE json_extract(body, '$.personId') = ?").run(personId).changes;
+    // The unused report's one row per person (retention) goes with their entries.
+    if (this.granted) this.db.prepare('DELETE FROM last_granted WHERE person_id = ?').run(personId);
     return { deleted, ...reclaimAfterErasure(this.db) };
   }
 
