@@ -126,15 +126,17 @@ test('after a wipe no template of a snapshot received earlier is left in the syn
   for (const p of snap.chunks.slice(0, -1)) transport.deliver(T.roster, p);
   // Staged chunks are sealed: what the file held of them is their ciphertext.
   const sealed = (db.prepare('SELECT sealed FROM staged_chunks').all() as { sealed: Buffer }[]).map((r) => r.sealed.subarray(12, 44).toString('latin1'));
+  const fileText = (): string =>
+    [path, `${path}-wal`].filter((f) => existsSync(f)).map((f) => readFileSync(f).toString('latin1')).join('');
+  expect(sealed.some((c) => fileText().includes(c))).toBe(true); // the search finds the sealed chunks while they are staged
   transport.deliver(T.roster, snap.chunks.at(-1)!);
   expect(sink.version()).toBe(1);
   client.record({ id: '01JCZ8Y2W7M3Q4R5S6T7V8W9X0', at: clock.now(), type: 'entry.granted', personId: 'p-000001', credential: 'face', score: 0.9, liveness: 0.8, latencyMs: 300 });
 
-  const fileText = (): string =>
-    [path, `${path}-wal`].filter((f) => existsSync(f)).map((f) => readFileSync(f).toString('latin1')).join('');
   const templates = persons.flatMap((p) => p.templates.map((t) => t.slice(0, 40)));
   expect(templates.filter((t) => fileText().includes(t))).toEqual([]); // never in clear
-  expect(sealed.some((c) => fileText().includes(c))).toBe(true); // the search finds the sealed chunks while they are there
+  // Applying the snapshot cleared the staging and truncated the WAL that held the chunks (erasure).
+  expect(sealed.filter((c) => fileText().includes(c))).toEqual([]);
 
   sink.wipe();
   client.rosterWiped();
