@@ -132,7 +132,7 @@ export function rotateAtRestKey(c: Community, passphrase: string, now: number): 
   }
   const to = cipherOf(loadKey(next, passphrase), next);
   const photos = resealPhotos(c.paths.photosDir, from, to);
-  const rows = c.db.atRestKeyId() === to.keyId ? { persons: 0, adaptedTemplates: 0, rosterDeltas: 0 } : resealRows(c.db.db, from, to, now);
+  const rows = c.db.atRestKeyId() === to.keyId ? { persons: 0, adaptedTemplates: 0 } : resealRows(c.db.db, from, to, now);
   renameSync(next, current);
   return { ...rows, photos, keyId: to.keyId };
 }

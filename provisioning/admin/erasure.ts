@@ -9,8 +9,8 @@
  * events.db's events naming them; audit rows about them keep who did what when, their detail reduced
  * to `{"erased":true}`. One audit row, `person.erase`, records that it happened (by whom, when, the id,
  * the counts). hub.db and events.db free their pages and truncate their write-ahead logs (secure delete
- * zeroes what was deleted: provisioning/store/reclaim.ts). The running hub compacts the roster deltas
- * that carried the person once the tombstone is out, and records the terminals that confirm it
+ * zeroes what was deleted: provisioning/store/reclaim.ts). The running hub records the version of the
+ * person's tombstone once it is out (roster_log holds ids only), and the terminals that confirm it
  * (`erasureStatus`).
  *
  * An unknown id is a NotFoundError and changes nothing. Erasing again is harmless, and finishes an

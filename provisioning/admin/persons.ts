@@ -151,8 +151,8 @@ export async function updatePerson(ctx: AdminContext, o: UpdateInput): Promise<P
 /**
  * Revoke: the terminals get a tombstone; templates, photos, label, note, credentials and the
  * registration's name, room and number are deleted from the hub (the id and the fact stay, recorded as
- * an erasure: erasure.ts). The running hub compacts the roster deltas that held the person once the
- * tombstone is out, and records which terminals confirm it. Idempotent.
+ * an erasure: erasure.ts). The running hub records the tombstone's version once it is out, and which
+ * terminals confirm it. Idempotent.
  */
 export function revokePerson(ctx: AdminContext, input: { id: string; reason?: string }): PersonRecord {
   const p = getPerson(ctx, input);

@@ -46,7 +46,7 @@ export const hubCommand: Command = async (args, io) => {
       const passphrase = await readPassphrase();
       c.checkPassphrase(passphrase);
       const r = rotateAtRestKey(c, passphrase, new SystemClock().now());
-      io.out(`at-rest key replaced by ${r.keyId}: sealed again ${r.persons} persons' templates, ${r.adaptedTemplates} adapted templates, ${r.rosterDeltas} roster deltas, ${r.photos} photos; key files written before open nothing any more (write a new one with provision hub key-file)`);
+      io.out(`at-rest key replaced by ${r.keyId}: sealed again ${r.persons} persons' templates, ${r.adaptedTemplates} adapted templates, ${r.photos} photos; key files written before open nothing any more (write a new one with provision hub key-file)`);
       return 0;
     });
   }
@@ -76,7 +76,7 @@ export const hubCommand: Command = async (args, io) => {
   const log = createLogger();
   // Templates and photos: unlocked here, before anything else starts (a wrong key changes nothing).
   const sealed = unlockCommunity(c, o['key-file'] !== undefined ? { keyFile: o['key-file'] } : { passphrase }, clock.now());
-  if (sealed) io.err(`encrypted in place what was kept in clear: ${sealed.persons} persons' templates, ${sealed.adaptedTemplates} adapted templates, ${sealed.rosterDeltas} roster deltas, ${sealed.photos} photos`);
+  if (sealed) io.err(`encrypted in place what was kept in clear: ${sealed.persons} persons' templates, ${sealed.adaptedTemplates} adapted templates, ${sealed.photos} photos`);
   // --updates: the bundle server for terminals (mutual TLS, a port of its own), and rollouts that offer its bundles
   const bundles = o.updates ? await startHubBundleServer(c, { passphrase, ...hostAndPort(o.updates), now: clock.now(), log }) : null;
   const rollouts = new Rollouts({ community: c, clock, log, bundleUrl: bundles ? (name) => bundles.url(name) : null });

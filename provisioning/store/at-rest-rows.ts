@@ -23,7 +23,6 @@ export const AT_REST_KEY_TABLE = `CREATE TABLE at_rest_key (
 export interface SealedInPlace {
   persons: number;
   adaptedTemplates: number;
-  rosterDeltas: number;
 }
 
 /** The recorded key (null: never unlocked) and whether the values in clear were all sealed. */
@@ -47,7 +46,7 @@ const BATCH = 500;
 
 /** Seals every value still in clear, a batch per transaction; then marks the conversion done. */
 export function sealPlainRows(db: Database.Database, cipher: AtRestCipher, now: number): SealedInPlace {
-  const out: SealedInPlace = { persons: 0, adaptedTemplates: 0, rosterDeltas: 0 };
+  const out: SealedInPlace = { persons: 0, adaptedTemplates: 0 };
   // persons.templates: an array of objects in clear, of sealed strings once converted.
   const persons = db.prepare(`SELECT person_id, templates FROM persons WHERE person_id > ? AND json_array_length(templates) > 0
     AND json_type(templates, '$[0]') = 'object' ORDER BY person_id LIMIT ${BATCH}`);
@@ -74,7 +73,7 @@ export function sealPlainRows(db: Database.Database, cipher: AtRestCipher, now: 
   }
   // roster_log holds ids only (store/terminal-rosters.ts): no roster payload is left to seal.
   db.prepare('UPDATE at_rest_key SET sealed_at = ? WHERE id = 1').run(now);
-  if (out.persons + out.adaptedTemplates + out.rosterDeltas > 0) {
+  if (out.persons + out.adaptedTemplates > 0) {
     // The values in clear are still in the pages they were freed from: rebuild the file without them,
     // and empty the WAL that holds the old pages too.
     db.exec('VACUUM');
@@ -89,7 +88,7 @@ export function sealPlainRows(db: Database.Database, cipher: AtRestCipher, now: 
  * unless `from` is the recorded key. Returns how many values of each kind were sealed again.
  */
 export function resealRows(db: Database.Database, from: AtRestCipher, to: AtRestCipher, now: number): SealedInPlace {
-  const out: SealedInPlace = { persons: 0, adaptedTemplates: 0, rosterDeltas: 0 };
+  const out: SealedInPlace = { persons: 0, adaptedTemplates: 0 };
   db.transaction(() => {
     const held = recordedAtRestKey(db);
     if (!held || held.keyId !== from.keyId) throw new AtRestKeyError('the rows are not sealed with the key being rotated away from');

@@ -57,7 +57,6 @@ export const isSealedFile = (b: Uint8Array): boolean => b.length >= FILE_MAGIC.l
 export const AAD = {
   personTemplates: (personId: string): string => `persons.templates\0${personId}`,
   adaptedTemplate: (personId: string, templateId: string): string => `adapted_templates.embedding\0${personId}\0${templateId}`,
-  rosterDelta: (version: number): string => `roster_log.payload\0${version}`,
   photo: (photoKey: string, name: string): string => `photo\0${photoKey}\0${name}`,
   /** A per-terminal roster key kept by the hub (see wrapKey). */
   terminalKey: (terminalId: string, purpose: string): string => `terminal-key\0${purpose}\0${terminalId}`,
@@ -160,18 +159,6 @@ export function openEmbedding(cipher: AtRestCipher | null, personId: string, tem
   if (!isSealedText(column)) return column;
   if (!cipher) throw new AtRestLockedError('an adapted template');
   return cipher.openText(column, AAD.adaptedTemplate(personId, templateId));
-}
-
-/** A roster delta's payload (it carries templates) as hub.db's roster_log keeps it. */
-export function sealRosterPayload(cipher: AtRestCipher | null, version: number, payload: string): string {
-  if (!cipher) throw new AtRestLockedError('a roster delta');
-  return cipher.sealText(payload, AAD.rosterDelta(version));
-}
-
-export function openRosterPayload(cipher: AtRestCipher | null, version: number, column: string): string {
-  if (!isSealedText(column)) return column;
-  if (!cipher) throw new AtRestLockedError('a roster delta');
-  return cipher.openText(column, AAD.rosterDelta(version));
 }
 
 // ------------------------------------------------------------------------------- photos (files)

@@ -3,8 +3,8 @@
  * `erasure_confirmations` (the migration that adds erasures, HUB_MIGRATIONS in provisioning/db.ts).
  *
  * One row per person revoked or erased: who asked, when, and the roster version that carried their
- * tombstone to the doors (set by the running hub once it has published it and compacted the older
- * deltas that held the person, provisioning/hub/roster-compaction.ts). Nothing else about the person:
+ * tombstone to the doors (set by the running hub once it has published it, provisioning/hub/
+ * erasure-tombstones.ts; roster_log holds ids only, so no delta is left to compact). Nothing else about the person:
  * the id is kept, and the fact of the revocation, as the audit log needs them.
  *
  * A terminal has deleted the person when it holds a roster at or past that version (a delta replay
@@ -93,15 +93,6 @@ function fromRow(r: Row): ErasureRecord {
   };
 }
 
-/**
- * The roster log as an erasure needs it (provisioning/hub/roster-compaction.ts): deleting versions (the
- * deltas are read opened through HubStore.rosterLog, as they are sealed at rest). Minimal on purpose:
- * the roster log's own redesign replaces it.
- */
-export interface RosterCompactionStore {
-  deleteRosterVersions(versions: readonly number[]): void;
-}
-
 /** A person's rows in hub.db outside `persons`, as the export reads them (plain rows, JSON columns parsed). */
 export interface HeldAbout {
   registrations: Row[];
@@ -156,15 +147,8 @@ function parsedRow(r: Row): Row {
   return out;
 }
 
-export class SqlitePersonData implements RosterCompactionStore, PersonDataStore {
+export class SqlitePersonData implements PersonDataStore {
   constructor(protected readonly db: Database.Database) {}
-
-  deleteRosterVersions(versions: readonly number[]): void {
-    const del = this.db.prepare('DELETE FROM roster_log WHERE version = ?');
-    this.db.transaction(() => {
-      for (const v of versions) del.run(v);
-    })();
-  }
 
   heldAbout(personId: string): HeldAbout {
     const all = (sql: string, ...args: unknown[]): Row[] => (this.db.prepare(sql).all(...args) as Row[]).map(parsedRow);

@@ -10,7 +10,7 @@
 import type { Command, Health, RosterEpoch } from '../../runtime/protocol/schemas';
 import type { PhotoMove } from '../photos';
 import type { AdaptedTemplateStore } from './adapted-templates';
-import type { ErasureStore, PersonDataStore, RosterCompactionStore } from './erasures';
+import type { ErasureStore, PersonDataStore } from './erasures';
 import type { Reclaimed } from './reclaim';
 import type { RosterLogChanges, TerminalRosterStore } from './terminal-rosters';
 import type { RolloutState } from '../update/rollout';
@@ -162,7 +162,7 @@ export interface HubStore extends PersonStore, RosterLogStore, TerminalRosterSto
   /** Run `f` as one transaction (immediate: writers queue, never deadlock). */
   tx<T>(f: () => T): T;
   /** Persons revoked and erased, and the terminals that confirmed it (erasures.ts). */
-  readonly erasures: ErasureStore & RosterCompactionStore & PersonDataStore;
+  readonly erasures: ErasureStore & PersonDataStore;
   /** After an erasure: the space freed and no old page left in the write-ahead log (reclaim.ts). */
   reclaim(): Reclaimed;
   close(): void;

@@ -27,7 +27,7 @@ const enroller: Enroller = {
 };
 
 beforeAll(() => {
-  root = mkdtempSync(join(tmpdir(), 'roster-compaction-'));
+  root = mkdtempSync(join(tmpdir(), 'erasure-tombstones-'));
   c = initCommunity({ dir: join(root, 'c'), passphrase: PASS, now: Date.now(), actor: 'test-operator' });
   addTerminal(admin(c, { passphrase: PASS }), { id: 't1', doorId: 'door-1', out: join(root, 't1') });
   addTerminal(admin(c, { passphrase: PASS }), { id: 't2', doorId: 'door-2', out: join(root, 't2') });
