@@ -35,10 +35,7 @@ export function ResidentsPage({ me }: { me: Me }): preact.JSX.Element {
         <table>
           <thead>
             <tr>
-              <th scope="col">{t('residents.id')}</th>
-              <th scope="col">{t('residents.name')}</th>
-              <th scope="col">{t('common.room')}</th>
-              <th scope="col">{t('common.building')}</th>
+              <ResidentHeadings />
               <th scope="col">{t('residents.access')}</th>
               <th scope="col">{t('common.status')}</th>
               {canWrite && <th scope="col"><span class="visually-hidden">{t('residents.revoke')}</span></th>}
@@ -47,10 +44,7 @@ export function ResidentsPage({ me }: { me: Me }): preact.JSX.Element {
           <tbody>
             {list.data.items.map((r) => (
               <tr key={r.personId}>
-                <td><code>{r.personId}</code></td>
-                <td>{r.name ?? '—'}</td>
-                <td>{r.room ?? '—'}</td>
-                <td>{r.buildings.join(', ')}</td>
+                <ResidentCells resident={r} />
                 <td>{r.access.map((a) => [...a.buildingIds, ...a.doorIds].join(', ') + (a.validUntil ? ` (${t('residents.until', { date: lastDay(a.validUntil) })})` : '')).join('; ') || '—'}</td>
                 <td>{t(`residents.status.${r.status}`)}</td>
                 {canWrite && (
@@ -83,6 +77,29 @@ export function ResidentsPage({ me }: { me: Me }): preact.JSX.Element {
  * The last day of an access that ends at `validUntil` (the midnight after that day, as the API keeps it),
  * as YYYY-MM-DD in this browser's time zone: what the operator typed as the end date.
  */
+/** The columns every list of residents starts with: id, registered name, room, buildings (residents, unused). */
+export function ResidentHeadings(): preact.JSX.Element {
+  return (
+    <>
+      <th scope="col">{t('residents.id')}</th>
+      <th scope="col">{t('residents.name')}</th>
+      <th scope="col">{t('common.room')}</th>
+      <th scope="col">{t('common.building')}</th>
+    </>
+  );
+}
+
+export function ResidentCells({ resident: r }: { resident: Pick<Resident, 'personId' | 'name' | 'room' | 'buildings'> }): preact.JSX.Element {
+  return (
+    <>
+      <td><code>{r.personId}</code></td>
+      <td>{r.name ?? '—'}</td>
+      <td>{r.room ?? '—'}</td>
+      <td>{r.buildings.join(', ')}</td>
+    </>
+  );
+}
+
 function lastDay(validUntil: string): string {
   const d = new Date(Date.parse(validUntil) - 1);
   return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;

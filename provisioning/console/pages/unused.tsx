@@ -8,7 +8,7 @@ import { useState } from 'preact/hooks';
 import { api, query, type Me, type UnusedResident } from '../api';
 import { formatTime, t } from '../i18n';
 import { ErrorLine, errorText, Field, Page, StatusLine, useLoad } from '../ui';
-import { Revoke } from './residents';
+import { ResidentCells, ResidentHeadings, Revoke } from './residents';
 
 export function UnusedPage({ me }: { me: Me }): preact.JSX.Element {
   const [days, setDays] = useState('90');
@@ -36,10 +36,7 @@ export function UnusedPage({ me }: { me: Me }): preact.JSX.Element {
         <table>
           <thead>
             <tr>
-              <th scope="col">{t('residents.id')}</th>
-              <th scope="col">{t('residents.name')}</th>
-              <th scope="col">{t('common.room')}</th>
-              <th scope="col">{t('common.building')}</th>
+              <ResidentHeadings />
               <th scope="col">{t('unused.lastSeen')}</th>
               <th scope="col">{t('unused.confirmedAt')}</th>
               {canWrite && <th scope="col"><span class="visually-hidden">{t('unused.actions')}</span></th>}
@@ -48,10 +45,7 @@ export function UnusedPage({ me }: { me: Me }): preact.JSX.Element {
           <tbody>
             {list.data.items.map((r) => (
               <tr key={r.personId}>
-                <td><code>{r.personId}</code></td>
-                <td>{r.name ?? '—'}</td>
-                <td>{r.room ?? '—'}</td>
-                <td>{r.buildings.join(', ')}</td>
+                <ResidentCells resident={r} />
                 <td>{r.lastSeenAt === null ? t('unused.neverSeen') : formatTime(r.lastSeenAt)}</td>
                 <td>{r.confirmedAt === null ? '—' : formatTime(r.confirmedAt)}</td>
                 {canWrite && (
