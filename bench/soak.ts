@@ -233,10 +233,13 @@ async function main(): Promise<void> {
 
   const t0 = performance.now();
   // The environment doorway.service gives the terminal's allocator (MALLOC_ARENA_MAX), as deployed.
-  const malloc = unitMallocEnv(join(ROOT, 'deploy', 'doorway.service'));
+  const unit = join(ROOT, 'deploy', 'doorway.service');
+  const malloc = unitMallocEnv(unit);
   const terminalEnv = { ...env, ...malloc };
-  say(`terminal allocator settings from deploy/doorway.service: ${Object.entries(malloc).map(([k, v]) => `${k}=${v}`).join(' ') || 'none'}`);
-  const terminal = new Child('terminal', process.execPath, [...nodeFlags('terminal'), ...probe, join(app, 'bin', 'doorway.js'), 'run', '--config', configFile], join(logs, 'terminal.log'), { env: terminalEnv, ipc: true });
+  // ... and node's own flags from its ExecStart= (V8's young generation, fixed).
+  const v8Flags = unitNodeFlags(unit);
+  say(`terminal settings from deploy/doorway.service: ${[...Object.entries(malloc).map(([k, v]) => `${k}=${v}`), ...v8Flags].join(' ') || 'none'}`);
+  const terminal = new Child('terminal', process.execPath, [...v8Flags, ...nodeFlags('terminal'), ...probe, join(app, 'bin', 'doorway.js'), 'run', '--config', configFile], join(logs, 'terminal.log'), { env: terminalEnv, ipc: true });
   children.push(terminal);
   const metricsUrl = `http://127.0.0.1:${healthPort}/metrics`;
 
@@ -557,6 +560,19 @@ const reportFile = args.includes('--report') ? args[args.indexOf('--report') + 1
   say(`bench:soak failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
   process.exit(1);
 });
+
+/** The flags a systemd unit's ExecStart= gives node before the script (`/usr/bin/node --flag ... script.js`). */
+function unitNodeFlags(unitFile: string): string[] {
+  const line = readFileSync(unitFile, 'utf8').split('\n').find((l) => l.startsWith('ExecStart='));
+  if (!line) throw new Error(`${unitFile} has no ExecStart=`);
+  const words = line.slice('ExecStart='.length).trim().split(/\s+/);
+  const flags: string[] = [];
+  for (const w of words.slice(1)) {
+    if (!w.startsWith('--')) break;
+    flags.push(w);
+  }
+  return flags;
+}
 
 /** The MALLOC_* variables of a systemd unit's Environment= lines (the allocator settings the terminal runs with). */
 function unitMallocEnv(unitFile: string): Record<string, string> {
