@@ -68,6 +68,8 @@ async function main(): Promise<void> {
       peak_factors_growing: r.peaks.filter((p) => p.growing).map((p) => p.factor),
       hub_rss_mb: r2(r.hubRssMb),
       hub_rss_published_mb: r2(r.hubRssPublishedMb),
+      hub_heap_after_gc_published_mb: r2(r.hubHeapAfterGcPublishedMb),
+      hub_heap_after_gc_end_mb: r2(r.hubHeapAfterGcEndMb),
       hub_cpu_s: r2(r.hubCpuS),
       broker_rss_mb: r2(r.brokerRssMb),
       broker_cpu_s: r2(r.brokerCpuS),

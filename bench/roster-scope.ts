@@ -81,9 +81,11 @@ function main(): void {
       const t = scoped.terminal(d.terminalId);
       if (!t) throw new Error(`terminal ${d.terminalId} not active`);
       const t0 = performance.now();
-      const snap = scoped.snapshot(t);
+      const snap = scoped.snapshot(t, performance.now());
+      let wire = 0;
+      for (let i = 0; i < snap.count; i += 1) wire += Buffer.byteLength(scoped.chunk(t.id, snap.snapshotId, i) ?? '', 'utf8');
       const ms = performance.now() - t0;
-      rows.push({ id: t.id, gate: d.buildingId === GATE_BUILDING, persons: snap.items, bytes: snap.itemBytes, wire: snap.bytes, ms });
+      rows.push({ id: t.id, gate: d.buildingId === GATE_BUILDING, persons: snap.items, bytes: snap.itemBytes, wire, ms });
     }
     const gates = rows.filter((r) => r.gate);
     const all = (f: (r: (typeof rows)[number]) => number, rs = rows): number[] => rs.map(f);

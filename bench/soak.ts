@@ -47,7 +47,7 @@ import { freeLoopbackPort } from '../provisioning/ports';
 import { FRANCK_STILLS, testFile } from '../test/fixtures/photos';
 import { keyedPassagesClip } from '../test/harness/clips';
 import { sleep } from '../test/harness/wait';
-import { childPids, Child, commandName, fileBytes, load1, openFds, rssBytes, threads } from './soak/processes';
+import { askChild, askProbe, childPids, Child, commandName, fileBytes, load1, openFds, rssBytes, threads } from './soak/processes';
 import { OutageBook, type OutageSummary } from './soak/outage';
 import { CSV_HEADER, parseSamplesCsv, type Sample, sampleCsvRow } from './soak/sample';
 import { floors, parsePrometheus, promValue, ratePerMinute, trend, type Trend } from './soak/series';
@@ -79,20 +79,6 @@ if (OUTAGE > 0 && OUTAGE >= MINUTES) throw new Error('--outage-minutes must be s
 if (SNAPSHOTS === 1) throw new Error('--heap-snapshots: 0, or at least 2 to compare');
 
 const say = (s: string): void => void process.stderr.write(`${s}\n`);
-
-interface ProbeAnswer {
-  type: 'doorway-soak-sample';
-  id: number;
-  rss: number;
-  heapUsed: number;
-  heapTotal: number;
-  external: number;
-  arrayBuffers: number;
-  heapAfterMajorGc: number;
-  majorGcs: number;
-  eventLoopP99Ms: number;
-  activeResources: number;
-}
 
 /** Compiles the runtime and the provisioning tool into `app/` as the image does (Dockerfile.arm64). */
 function buildApp(work: string): string {
@@ -129,33 +115,6 @@ async function fetchText(url: string, timeoutMs = 5000): Promise<{ status: numbe
   } catch {
     return null;
   }
-}
-
-/** Sends a request to a process's probe and waits for the answer of the same type and id; null when none comes in time. */
-function askChild<A extends { type: string; id: number }>(child: Child, request: { type: A['type']; id: number } & Record<string, unknown>, timeoutMs: number): Promise<A | null> {
-  return new Promise((resolveAnswer) => {
-    const onMessage = (m: unknown): void => {
-      const a = m as A;
-      if (a && a.type === request.type && a.id === request.id) finish(a);
-    };
-    const timer = setTimeout(() => finish(null), timeoutMs);
-    const finish = (a: A | null): void => {
-      clearTimeout(timer);
-      child.proc.off('message', onMessage);
-      resolveAnswer(a);
-    };
-    child.proc.on('message', onMessage);
-    try {
-      child.proc.send(request);
-    } catch {
-      finish(null);
-    }
-  });
-}
-
-/** Asks a process's probe (hub or terminal) for its figures; null when it does not answer in time. */
-function askProbe(child: Child, id: number, timeoutMs = 5000): Promise<ProbeAnswer | null> {
-  return askChild<ProbeAnswer>(child, { type: 'doorway-soak-sample', id }, timeoutMs);
 }
 
 async function main(): Promise<void> {

@@ -31,7 +31,7 @@ import { freeLoopbackPort } from '../../provisioning/ports';
 import { sleep, waitFor } from '../../test/harness/wait';
 import { rng } from '../../test/fixtures/random';
 import { communityDoors, GATE_BUILDING, gateDoors, seedCommunity } from '../hub/community';
-import { Child, cpuMs, load1, rssBytes } from '../soak/processes';
+import { askProbe, Child, cpuMs, load1, type ProbeAnswer, rssBytes } from '../soak/processes';
 import { percentile } from '../stats';
 import { backlogGrows, groups, peakFactors, perDoorRate, type CommunityBenchArgs } from './figures';
 import type { ToBench, ToWorker } from './messages';
@@ -87,6 +87,9 @@ export interface CommunityResult {
   hubRssMb: number;
   /** The hub's RSS once every resident was published, before the terminals started. */
   hubRssPublishedMb: number;
+  /** The hub's V8 heap right after its last major collection (what was alive then), once published and at the end. */
+  hubHeapAfterGcPublishedMb: number;
+  hubHeapAfterGcEndMb: number;
   hubCpuS: number;
   brokerRssMb: number;
   brokerCpuS: number;
@@ -214,9 +217,15 @@ export async function runCommunityBench(a: CommunityBenchArgs, say: (s: string) 
     const brokerPid = broker.pid() ?? NaN;
     const profile = a.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(work, 'profile')}`] : [];
     const tHub = performance.now();
-    const hub = new Child('hub', process.execPath, [...profile, join(ROOT, 'bin', 'provision.js'), 'hub', '--dir', dir, '--http', `127.0.0.1:${httpPort}`, '--real-name-check', 'off'], join(logs, 'hub.log'), {
+    // bench:soak's probe: the hub's V8 heap (what is alive after a major collection, against its RSS).
+    const probe = ['--require', join(ROOT, 'bench', 'soak', 'probe.js')];
+    const hub = new Child('hub', process.execPath, [...profile, ...probe, join(ROOT, 'bin', 'provision.js'), 'hub', '--dir', dir, '--http', `127.0.0.1:${httpPort}`, '--real-name-check', 'off'], join(logs, 'hub.log'), {
       env: { ...process.env, PROVISION_PASSPHRASE: PASSPHRASE, DOORWAY_LOG_LEVEL: 'warn' },
+      ipc: true,
     });
+    let probeId = 0;
+    const hubHeap = async (): Promise<ProbeAnswer | null> => askProbe(hub, ++probeId, 30_000);
+    const heapSay = (h: ProbeAnswer | null): string => (h ? `heap used ${(h.heapUsed / MB).toFixed(0)} MB, after the last major GC ${(h.heapAfterMajorGc / MB).toFixed(0)} MB (${h.majorGcs} major GCs), external ${(h.external / MB).toFixed(0)} MB` : 'heap: no answer from the probe');
     children.push(hub);
     await waitFor(() => {
       if (!hub.running()) throw new Error(`the hub exited:\n${hub.tail()}`);
@@ -227,7 +236,8 @@ export async function runCommunityBench(a: CommunityBenchArgs, say: (s: string) 
     const target = c.db.rosterVersion();
     // The hub holding the community before any terminal asks for anything: its roster, kept deltas and store.
     const hubRssPublishedMb = rssBytes(hub.pid) / MB;
-    say(`hub (pid ${hub.pid}) published every resident as roster version ${target} after ${secs(performance.now() - tHub)} (rss ${hubRssPublishedMb.toFixed(0)} MB); broker pid ${brokerPid}`);
+    const heapPublished = await hubHeap();
+    say(`hub (pid ${hub.pid}) published every resident as roster version ${target} after ${secs(performance.now() - tHub)} (rss ${hubRssPublishedMb.toFixed(0)} MB; ${heapSay(heapPublished)}); broker pid ${brokerPid}`);
     const client = new HubClient({ baseUrl: `https://127.0.0.1:${httpPort}`, ca: readFileSync(c.paths.ca.cert, 'utf8') });
     await client.login('bench-admin', admin.password);
     await client.changePassword(admin.password, 'bench admin password 1');
@@ -422,6 +432,8 @@ export async function runCommunityBench(a: CommunityBenchArgs, say: (s: string) 
     await waitFor(() => workers.every((w) => w.disk !== null), 60_000, 'the terminals\' disk use');
     const disk = workers.flatMap((w) => w.disk ?? []).map((x) => x.bytes);
     const load = load1();
+    const heapEnd = await hubHeap();
+    say(`hub at the end: rss ${(rssBytes(hub.pid) / MB).toFixed(0)} MB; ${heapSay(heapEnd)}`);
     say(`hub: peak rss ${peak.hub.toFixed(0)} MB, CPU ${hubCpuS.toFixed(1)} s since its start; broker: peak rss ${peak.broker.toFixed(0)} MB, CPU ${brokerCpuS.toFixed(1)} s; terminal on disk p50 ${(percentile(disk, 50) / MB).toFixed(1)} MB, max ${(Math.max(...disk) / MB).toFixed(1)} MB; load ${load}`);
     return {
       terminals: doors.length, residents: a.residents, workers: workers.length, rosterVersion: target,
@@ -433,7 +445,8 @@ export async function runCommunityBench(a: CommunityBenchArgs, say: (s: string) 
       approvalDoorP50Ms: percentile(approvalDoor, 50), approvalDoorP99Ms: percentile(approvalDoor, 99),
       tagP50Ms: percentile(tagMs, 50), tagP99Ms: percentile(tagMs, 99), tagDoors: tags.size,
       peaks,
-      hubRssMb: peak.hub, hubRssPublishedMb, hubCpuS, brokerRssMb: peak.broker, brokerCpuS, phaseCpu,
+      hubRssMb: peak.hub, hubRssPublishedMb, hubCpuS,
+      hubHeapAfterGcPublishedMb: (heapPublished?.heapAfterMajorGc ?? NaN) / MB, hubHeapAfterGcEndMb: (heapEnd?.heapAfterMajorGc ?? NaN) / MB, brokerRssMb: peak.broker, brokerCpuS, phaseCpu,
       terminalDiskBytesP50: percentile(disk, 50), terminalDiskBytesMax: Math.max(...disk),
       load1: load, work,
     };

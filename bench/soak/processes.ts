@@ -154,3 +154,45 @@ export function cpuMs(pid: number): number {
 
 /** Linux's USER_HZ (sysconf(_SC_CLK_TCK)), 100 on every architecture it runs on here. */
 const CLOCK_TICKS_PER_S = 100;
+
+/** What bench/soak/probe.js, preloaded into a process spawned with `ipc`, answers. */
+export interface ProbeAnswer {
+  type: 'doorway-soak-sample';
+  id: number;
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  arrayBuffers: number;
+  heapAfterMajorGc: number;
+  majorGcs: number;
+  eventLoopP99Ms: number;
+  activeResources: number;
+}
+
+/** Sends a request to a process's probe and waits for the answer of the same type and id; null when none comes in time. */
+export function askChild<A extends { type: string; id: number }>(child: Child, request: { type: A['type']; id: number } & Record<string, unknown>, timeoutMs: number): Promise<A | null> {
+  return new Promise((resolveAnswer) => {
+    const onMessage = (m: unknown): void => {
+      const a = m as A;
+      if (a && a.type === request.type && a.id === request.id) finish(a);
+    };
+    const timer = setTimeout(() => finish(null), timeoutMs);
+    const finish = (a: A | null): void => {
+      clearTimeout(timer);
+      child.proc.off('message', onMessage);
+      resolveAnswer(a);
+    };
+    child.proc.on('message', onMessage);
+    try {
+      child.proc.send(request);
+    } catch {
+      finish(null);
+    }
+  });
+}
+
+/** Asks a process's probe (hub or terminal) for its figures; null when it does not answer in time. */
+export function askProbe(child: Child, id: number, timeoutMs = 5000): Promise<ProbeAnswer | null> {
+  return askChild<ProbeAnswer>(child, { type: 'doorway-soak-sample', id }, timeoutMs);
+}

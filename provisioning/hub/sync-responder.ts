@@ -6,7 +6,8 @@
  * without waiting for the terminal to ask.
  *
  * With per-door rosters (a hub with a store, terminal-rosters.ts) every answer is the terminal's own:
- * a catch-up computed for it (one delta from its version), or a snapshot of its scope, sealed to it.
+ * a catch-up computed for it (one delta from its version), or a snapshot of its scope, sealed to it
+ * chunk by chunk as its queue reaches them (snapshot-sender.ts).
  * A terminal not yet sent a snapshot of its scope (it may hold a whole roster from before per-door
  * rosters) gets one at its first request or heartbeat.
  */
@@ -16,7 +17,7 @@ import { RequestMessageSchema, StatusMessageSchema, type HeldEpoch } from '../..
 import { topicsFor } from '../../runtime/protocol/topics';
 import type { HubContext, HubPart, TerminalMessage } from './context';
 import type { Epochs } from './epochs';
-import type { SignedSnapshot } from './roster';
+import { SnapshotSender } from './snapshot-sender';
 
 /** At most one epoch started for a terminal's report per this period. */
 const EPOCH_COOLDOWN_MS = 10 * 60_000;
@@ -24,11 +25,16 @@ const EPOCH_COOLDOWN_MS = 10 * 60_000;
 export class SyncResponder<Item> implements HubPart {
   private readonly offHistorySentAt = new Map<string, number>();
   private lastEpochStartAt = -Infinity;
+  /** Per-door snapshots go out chunk by chunk, a queue per terminal (snapshot-sender.ts). */
+  private readonly chunks: SnapshotSender;
 
   constructor(
     private readonly ctx: HubContext<Item>,
     private readonly epochs: Epochs<Item>,
-  ) {}
+  ) {
+    const scoped = ctx.scoped;
+    this.chunks = new SnapshotSender(ctx.transport, { chunk: (id, snapshotId, index) => scoped?.chunk(id, snapshotId, index) ?? null }, ctx.log);
+  }
 
   onMessage(m: TerminalMessage): void {
     const max = this.ctx.options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
@@ -58,8 +64,9 @@ export class SyncResponder<Item> implements HubPart {
         const scoped = this.ctx.scoped;
         const t = scoped.terminal(m.terminalId);
         if (!t) return;
-        const resumed = req.resume ? scoped.snapshotChunks(t.id, req.resume.snapshotId, req.resume.missing.slice(0, SNAPSHOT_WINDOW_CHUNKS)) : null;
-        this.fire(m.terminalId, resumed ?? scoped.snapshot(t).chunks.slice(0, SNAPSHOT_WINDOW_CHUNKS));
+        const kept = req.resume ? scoped.keptSnapshot(t.id, req.resume.snapshotId, this.ctx.clock.monotonic()) : undefined;
+        if (kept && req.resume) void this.chunks.send(t.id, kept.snapshotId, req.resume.missing.slice(0, SNAPSHOT_WINDOW_CHUNKS));
+        else void this.sendScopedSnapshot(t.id);
       } else {
         const roster = this.ctx.roster;
         const resumed = req.resume ? roster.snapshotChunks(req.resume.snapshotId, req.resume.missing.slice(0, SNAPSHOT_WINDOW_CHUNKS)) : null;
@@ -73,8 +80,23 @@ export class SyncResponder<Item> implements HubPart {
 
   /** The first window of a fresh snapshot to one terminal; it asks for the rest window by window. */
   async sendSnapshot(terminalId: string): Promise<void> {
-    const chunks = this.snapshotOf(terminalId)?.chunks.slice(0, SNAPSHOT_WINDOW_CHUNKS) ?? [];
+    if (this.ctx.scoped) return this.sendScopedSnapshot(terminalId);
+    const chunks = this.ctx.roster.snapshot().chunks.slice(0, SNAPSHOT_WINDOW_CHUNKS);
     await Promise.all(chunks.map((p) => this.ctx.transport.publish(topicsFor(terminalId).roster, p, { retain: false })));
+  }
+
+  stop(): Promise<void> {
+    this.chunks.stop();
+    return Promise.resolve();
+  }
+
+  /** The first window of the terminal's snapshot of its scope, queued (per-door rosters); nothing for a terminal not active. */
+  private sendScopedSnapshot(terminalId: string): Promise<void> {
+    const scoped = this.ctx.scoped;
+    const t = scoped?.terminal(terminalId);
+    if (!scoped || !t) return Promise.resolve();
+    const snap = scoped.snapshot(t, this.ctx.clock.monotonic());
+    return this.chunks.send(t.id, snap.snapshotId, Array.from({ length: Math.min(SNAPSHOT_WINDOW_CHUNKS, snap.count) }, (_, i) => i));
   }
 
   /**
@@ -89,15 +111,8 @@ export class SyncResponder<Item> implements HubPart {
       this.lastEpochStartAt = now;
       this.epochs.begin('terminal-newer', held.startedAt + 1);
     }
-    this.fire(id, this.snapshotOf(id)?.chunks.slice(0, SNAPSHOT_WINDOW_CHUNKS) ?? []);
-  }
-
-  /** The snapshot for one terminal: of its scope with per-door rosters (null: not an active terminal), else the whole roster. */
-  private snapshotOf(terminalId: string): SignedSnapshot | null {
-    const scoped = this.ctx.scoped;
-    if (!scoped) return this.ctx.roster.snapshot();
-    const t = scoped.terminal(terminalId);
-    return t ? scoped.snapshot(t) : null;
+    if (this.ctx.scoped) void this.sendScopedSnapshot(id);
+    else this.fire(id, this.ctx.roster.snapshot().chunks.slice(0, SNAPSHOT_WINDOW_CHUNKS));
   }
 
   /** An empty or wiped roster (version 0) asks for what it needs itself. */

@@ -27,12 +27,12 @@ import { randomUUID, type KeyObject } from 'node:crypto';
 import type { Logger } from '../../core/log';
 import { ROSTER_MESSAGE_TARGET_BYTES, signedItemBytes } from '../../runtime/protocol/limits';
 import { rosterKeyOf, sealRosterBody } from '../../runtime/protocol/roster-seal';
-import { SCHEMA_VERSION, type RosterDelta, type RosterSnapshotChunk } from '../../runtime/protocol/schemas';
+import { SCHEMA_VERSION, type RosterDelta, type RosterEpoch, type RosterSnapshotChunk } from '../../runtime/protocol/schemas';
 import { signBody } from '../../runtime/protocol/signing';
 import type { PassRecord, PersonRecord, TerminalRecord } from '../db';
 import type { HubStore } from '../store/hub-store';
 import type { TerminalRosterState } from '../store/terminal-rosters';
-import { checkedSize, type HubRosterStore, type SignedSnapshot } from './roster';
+import { checkedSize, type HubRosterStore } from './roster';
 import { covers, EVERY_PLACE, NO_PLACE, scopeOfPass, scopeOfPerson, type PlaceScope } from './roster-scope';
 
 export interface TerminalRostersDeps<Item> {
@@ -63,14 +63,30 @@ export interface PersonChange<Item> {
   item: Item | null;
 }
 
-/** Snapshots kept for resumption, newest last, within this many bytes (a gate's is the whole roster); the newest is always kept. */
-const SNAPSHOT_CACHE_BYTES = 256 * 1024 * 1024;
+/** A terminal's snapshot not asked for within this long is dropped (a door that stopped syncing). */
+const SNAPSHOT_KEEP_MS = 15 * 60_000;
 
-/** A snapshot of one terminal's scope: its chunks, how many items it holds and their bytes (as JSON, what the terminal takes in), and the chunks' bytes as sent. */
-export interface ScopedSnapshot extends SignedSnapshot {
+/**
+ * A snapshot of one terminal's scope at one version: how many chunks, how many items and their bytes
+ * as JSON (what the terminal takes in). Its chunks are sealed one at a time when they are sent
+ * (`chunk`): what the hub keeps for it is its items grouped by chunk, as references to the roster's
+ * items (a new version replaces an item, never changes it), a few pointers a person. Cutting and
+ * keeping every chunk sealed made a gate's snapshot (39,000 residents, 292 MB sealed) a 17.5 s block
+ * of the hub's loop and 292 MB of its memory; eight gates asking at once held the loop past the MQTT
+ * keepalive, and each new one evicted the last from a bounded cache, so that none could be resumed.
+ */
+export interface ScopedSnapshot {
+  snapshotId: string;
+  version: number;
+  count: number;
   items: number;
   itemBytes: number;
-  bytes: number;
+}
+
+interface SnapshotPlan<Item> extends ScopedSnapshot {
+  epoch: RosterEpoch;
+  groups: Item[][];
+  usedAt: number;
 }
 
 export class TerminalRosters<Item> {
@@ -81,7 +97,9 @@ export class TerminalRosters<Item> {
   private terminals: TerminalRecord[] = [];
   private readonly states = new Map<string, TerminalRosterState>();
   private readonly keys = new Map<string, KeyObject | null>();
-  private readonly snapshots = new Map<string, ScopedSnapshot & { epoch: string }>();
+  private readonly snapshots = new Map<string, SnapshotPlan<Item>>();
+  /** Each item's bytes in a signed message (items are never changed in place). */
+  private readonly itemSizes = new WeakMap<object, number>();
   private readonly warnedKeyless = new Set<string>();
 
   constructor(private readonly deps: TerminalRostersDeps<Item>) {}
@@ -162,7 +180,7 @@ export class TerminalRosters<Item> {
   /** After version `version` was recorded: the new scopes, and the terminals it was planned for. */
   commit(version: number, persons: ReadonlyArray<PersonChange<Item>>, passes: readonly PassRecord[], sent: readonly TerminalMessageOut[]): void {
     // A revoked person's templates must not stay in this memory: snapshots cut before (kept for
-    // resumption, sealed but openable by this hub) are dropped; a terminal resuming one gets a new one.
+    // resumption, holding the person's item) are dropped; a terminal resuming one gets a new one.
     if (persons.some((p) => p.record.status === 'revoked')) this.snapshots.clear();
     for (const p of persons) {
       this.unknownBefore.delete(p.record.personId);
@@ -214,12 +232,20 @@ export class TerminalRosters<Item> {
     }
   }
 
-  /** The terminal's scope at the current version as signed, sealed chunks (kept for resumption); marks it scoped. */
-  snapshot(t: TerminalRecord): ScopedSnapshot {
+  /**
+   * The terminal's scope at the current version as a snapshot (kept for resumption, its chunks sealed
+   * when sent: `chunk`); marks it scoped. `now`: the hub's monotonic clock (snapshots unused for
+   * SNAPSHOT_KEEP_MS are dropped).
+   */
+  snapshot(t: TerminalRecord, now: number): ScopedSnapshot {
     const roster = this.deps.roster;
     const epoch = roster.epoch();
+    for (const [id, s] of this.snapshots) if (now - s.usedAt > SNAPSHOT_KEEP_MS) this.snapshots.delete(id);
     const cached = this.snapshots.get(t.id);
-    if (cached && cached.version === roster.version() && cached.epoch === epoch.id) return cached;
+    if (cached && cached.version === roster.version() && cached.epoch.id === epoch.id) {
+      cached.usedAt = now;
+      return cached;
+    }
     const max = this.deps.maxChunkBytes ?? Math.floor((ROSTER_MESSAGE_TARGET_BYTES * 3) / 4);
     const groups: Item[][] = [];
     let cur: Item[] = [];
@@ -228,7 +254,7 @@ export class TerminalRosters<Item> {
     for (const [id, item] of roster.entries()) {
       const scope = this.scopes.get(id);
       if (scope === undefined || !covers(scope, t)) continue;
-      const len = signedItemBytes(item);
+      const len = this.sizeOf(item);
       itemBytes += len;
       if (cur.length > 0 && bytes + len > max) {
         groups.push(cur);
@@ -239,22 +265,9 @@ export class TerminalRosters<Item> {
       bytes += len;
     }
     groups.push(cur);
-    const snapshotId = randomUUID();
     const version = roster.version();
-    const chunks = groups.map((items, index) => {
-      const body: RosterSnapshotChunk = { v: SCHEMA_VERSION, kind: 'roster.snapshot', epoch, snapshotId, version, index, count: groups.length, items };
-      return this.seal(t.id, body, `snapshot chunk ${index} for ${t.id}`);
-    });
-    const snap = { snapshotId, version, chunks, epoch: epoch.id, items: groups.reduce((n, g) => n + g.length, 0), itemBytes, bytes: chunks.reduce((n, c) => n + Buffer.byteLength(c, 'utf8'), 0) };
-    this.snapshots.delete(t.id);
+    const snap: SnapshotPlan<Item> = { snapshotId: randomUUID(), version, count: groups.length, items: groups.reduce((n, g) => n + g.length, 0), itemBytes, epoch, groups, usedAt: now };
     this.snapshots.set(t.id, snap);
-    let kept = 0;
-    for (const s of this.snapshots.values()) kept += s.bytes;
-    for (const [id, s] of this.snapshots) {
-      if (kept <= SNAPSHOT_CACHE_BYTES || id === t.id) break;
-      this.snapshots.delete(id);
-      kept -= s.bytes;
-    }
     if (!this.scopedAt(t.id, version)) {
       this.deps.store.markTerminalScoped(t.id, version);
       const s = this.states.get(t.id);
@@ -263,17 +276,35 @@ export class TerminalRosters<Item> {
     return snap;
   }
 
-  /** Chunks of the terminal's snapshot still kept (resume), or null when it is gone. */
-  snapshotChunks(terminalId: string, snapshotId: string, indices: readonly number[]): string[] | null {
+  /** The terminal's snapshot `snapshotId` if it is still kept (resume), else undefined. */
+  keptSnapshot(terminalId: string, snapshotId: string, now: number): ScopedSnapshot | undefined {
     const s = this.snapshots.get(terminalId);
-    if (s?.snapshotId !== snapshotId) return null;
-    const out: string[] = [];
-    for (const i of indices) {
-      const c = s.chunks[i];
-      if (c === undefined) return null;
-      out.push(c);
+    if (s?.snapshotId !== snapshotId) return undefined;
+    s.usedAt = now;
+    return s;
+  }
+
+  /**
+   * Chunk `index` of the terminal's snapshot `snapshotId`, signed and sealed to it; null when that
+   * snapshot is no longer kept (a newer one, a revocation since) or has no such chunk.
+   */
+  chunk(terminalId: string, snapshotId: string, index: number): string | null {
+    const s = this.snapshots.get(terminalId);
+    const items = s?.snapshotId === snapshotId ? s.groups[index] : undefined;
+    if (s === undefined || items === undefined) return null;
+    const body: RosterSnapshotChunk = { v: SCHEMA_VERSION, kind: 'roster.snapshot', epoch: s.epoch, snapshotId, version: s.version, index, count: s.count, items };
+    return this.seal(terminalId, body, `snapshot chunk ${index} for ${terminalId}`);
+  }
+
+  private sizeOf(item: Item): number {
+    if (typeof item !== 'object' || item === null) return signedItemBytes(item);
+    const key = item as object;
+    let n = this.itemSizes.get(key);
+    if (n === undefined) {
+      n = signedItemBytes(item);
+      this.itemSizes.set(key, n);
     }
-    return out;
+    return n;
   }
 
   /**

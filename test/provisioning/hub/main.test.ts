@@ -121,6 +121,8 @@ describe('hub service', () => {
     // terminal still there gets a snapshot of its scope.
     const third = await startHub(clock);
     third.fake.deliver('door/t1/requests', JSON.stringify({ v: 1, kind: 'sync', version: v1, epoch }));
+    // (snapshot chunks go out from the terminal's queue, after the request handler has returned)
+    await waitFor(() => bodies(third.fake, 't1').length > 0, 5000, 'the snapshot sent');
     const sent = bodies(third.fake, 't1').map((b) => b.body);
     expect(sent.map((b) => b.kind)).toEqual(['roster.snapshot']);
     expect(sent[0]?.kind === 'roster.snapshot' ? sent[0].items.map((i) => (i as { personId?: string }).personId).sort() : []).toEqual(['p-1', 'p-3']);
