@@ -576,10 +576,30 @@ export class HubDb extends SqliteRollouts implements HubStore {
     return r ? personFromRow(r, this.atRest) : null;
   }
 
+  /** Persons in id order, filtered in the database (only the rows that match are read and opened), one row at a time. */
   persons(filter: { status?: PersonStatus; kind?: PersonKind; tag?: string } = {}): PersonRecord[] {
-    const rows = this.db.prepare('SELECT * FROM persons ORDER BY person_id').all() as Row[];
-    return rows.map((r) => personFromRow(r, this.atRest)).filter((p) =>
-      (!filter.status || p.status === filter.status) && (!filter.kind || p.kind === filter.kind) && (!filter.tag || p.tags.includes(filter.tag)));
+    const where: string[] = [];
+    const params: string[] = [];
+    if (filter.status) {
+      where.push('status = ?');
+      params.push(filter.status);
+    }
+    if (filter.kind) {
+      where.push('kind = ?');
+      params.push(filter.kind);
+    }
+    if (filter.tag) {
+      where.push('EXISTS (SELECT 1 FROM json_each(persons.tags) WHERE json_each.value = ?)');
+      params.push(filter.tag);
+    }
+    const sql = `SELECT * FROM persons${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY person_id`;
+    const out: PersonRecord[] = [];
+    for (const r of this.db.prepare(sql).iterate(...params) as IterableIterator<Row>) out.push(personFromRow(r, this.atRest));
+    return out;
+  }
+
+  *publishedPersons(): IterableIterator<PersonRecord> {
+    for (const r of this.db.prepare('SELECT * FROM persons WHERE published_rev > 0 ORDER BY person_id').iterate() as IterableIterator<Row>) yield personFromRow(r, this.atRest);
   }
 
   /** Insert or replace a person; bumps `rev` so the hub publishes the change. */

@@ -70,8 +70,14 @@ export const ROSTER_ITEM_FORMAT = {
  */
 export function openCommunityRoster(store: HubDb, signingKey: KeyObject, itemOf: (p: PersonRecord) => RosterItem | null, clock: Clock, log: Logger): { roster: HubRosterStore<RosterItem>; scoped: TerminalRosters<RosterItem>; version: number; persons: number } {
   let version = store.rosterVersion();
-  const published = store.persons().filter((p) => p.publishedRev > 0);
-  const items = published.map(itemOf).filter((x): x is RosterItem => x !== null);
+  // One person at a time: only the items are kept (with the records' scopes, below), not every row.
+  const published: PersonRecord[] = [];
+  const items: RosterItem[] = [];
+  for (const p of store.publishedPersons()) {
+    published.push(p);
+    const item = itemOf(p);
+    if (item !== null) items.push(item);
+  }
   // Revoked passes still valid are part of the snapshots of their doors too.
   const now0 = clock.now();
   const revokedPasses = store.passes().filter((p) => p.revokedAt !== null && p.notAfter > now0);

@@ -32,7 +32,8 @@ export class RosterPublisher<Item> implements HubPart {
   }
 
   async tick(): Promise<void> {
-    while (await this.publishStored()) { /* until no person is left to publish */ }
+    // Until no person is left to publish; the event loop gets a turn between two versions.
+    while (await this.publishStored()) await new Promise<void>((resolve) => setImmediate(resolve));
     await this.publishPassRevocations();
   }
 
