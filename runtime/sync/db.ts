@@ -42,6 +42,13 @@ function prepare(db: SyncDb, opts: SyncDbOptions): void {
   db.pragma('busy_timeout = 2000');
   // Staged snapshot chunks come from the roster: once deleted, their bytes are zeroed, not left in free pages.
   db.pragma('secure_delete = ON');
+  // ...and the pages they took are given back (SnapshotStaging.clear): a gate's snapshot of the whole
+  // community (about 290 MB sealed) otherwise stayed in the file as zeroed free pages for good. The mode
+  // is set before the first table of a new file; an older file is rebuilt once (VACUUM) to take it.
+  if ((db.pragma('auto_vacuum', { simple: true }) as number) !== 2) {
+    db.pragma('auto_vacuum = INCREMENTAL');
+    db.exec('VACUUM');
+  }
   db.exec(`
     CREATE TABLE IF NOT EXISTS outbox (
       seq INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -181,13 +181,15 @@ export class SnapshotStaging {
   }
 
   /**
-   * Deletes every staged chunk (a snapshot applied or abandoned) and truncates the write-ahead log,
-   * which held them as written (sealed, beside the device secret their key comes from): a person the
-   * snapshot carried and a later tombstone deleted leaves no copy here (secure_delete zeroes the rows).
+   * Deletes every staged chunk (a snapshot applied or abandoned), gives their pages back to the file
+   * system, and truncates the write-ahead log, which held them as written (sealed, beside the device
+   * secret their key comes from): a person the snapshot carried and a later tombstone deleted leaves no
+   * copy here (secure_delete zeroes the rows).
    */
   clear(): void {
     this.stmts.clear.run();
     this.stmts.clearEpochs.run();
+    this.db.pragma('incremental_vacuum'); // the file gives back the chunks' pages (runtime/sync/db.ts)
     this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
 

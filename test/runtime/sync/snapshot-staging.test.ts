@@ -3,7 +3,7 @@
  * real SQLite files (WAL, FULL sync as on a terminal) and a real encrypted roster store in a temp
  * dir, the hub's own snapshot builder and signer, a fake transport and clock.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -160,10 +160,26 @@ test('staged chunks leave neither template values nor person ids in clear in syn
   expect(t.store.version()).toBe(1);
   expect(t.store.getPerson(residents[5]!.upsert.personId)).not.toBeNull();
   expect(t.rejected).toEqual([]);
-  // Once applied, the staged chunks are gone from the file and from its write-ahead log, even sealed.
+  // Once applied, the staged chunks are gone from the file and from its write-ahead log, even sealed,
+  // and so are the pages they took: the file is back to about its size before the snapshot.
   const after = syncFileBytes(d);
   expect(sealed.filter((b) => after.includes(b))).toEqual([]);
+  expect(t.db.pragma('freelist_count', { simple: true })).toBe(0);
+  expect(statSync(d.syncPath).size).toBeLessThan(bytes.length / 4);
   await t.stop();
+});
+
+test('a sync file from before incremental vacuum is rebuilt once to take it, its rows kept', () => {
+  const d = dir();
+  const old = new Database(d.syncPath);
+  old.pragma('journal_mode = WAL');
+  old.exec('CREATE TABLE meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL); INSERT INTO meta VALUES (\'kept\', 7)');
+  expect(old.pragma('auto_vacuum', { simple: true })).toBe(0);
+  old.close();
+  const db = openSyncDb(d.syncPath);
+  expect(db.pragma('auto_vacuum', { simple: true })).toBe(2);
+  expect(db.prepare("SELECT v FROM meta WHERE k = 'kept'").get()).toEqual({ v: 7 });
+  db.close();
 });
 
 describe('a staged chunk altered in the file', () => {
