@@ -9,8 +9,11 @@
  * A terminal asks again for the chunks it misses when they stop coming for a few seconds, which a busy
  * hub or a slow link causes; asks for chunks still queued for it are merged with the queue, so a slow
  * door no longer has window upon window stacked on the broker's queue for it, which the broker drops.
- * A chunk already sent and asked for again is sent again (the broker may have dropped it).
+ * A chunk already sent and asked for again is sent again (the broker may have dropped it). A publish
+ * the broker has not acknowledged within PUBLISH_WAIT_MS ends the terminal's queue (its next ask starts
+ * a new one), so that one lost acknowledgement cannot leave a door without its roster for good.
  */
+import type { Clock } from '../../core/clock';
 import type { Logger } from '../../core/log';
 import { topicsFor } from '../../runtime/protocol/topics';
 import type { SyncTransport } from '../../runtime/sync/transport';
@@ -19,6 +22,9 @@ export interface SnapshotChunkSource {
   /** Chunk `index` of the terminal's snapshot `snapshotId`, sealed to it; null when that snapshot is gone. */
   chunk(terminalId: string, snapshotId: string, index: number): string | null;
 }
+
+/** How long one chunk's publish is waited for before the terminal's queue is given up. */
+export const PUBLISH_WAIT_MS = 60_000;
 
 interface Queue {
   snapshotId: string;
@@ -34,6 +40,7 @@ export class SnapshotSender {
   constructor(
     private readonly transport: SyncTransport,
     private readonly source: SnapshotChunkSource,
+    private readonly clock: Clock,
     private readonly log: Logger,
   ) {}
 
@@ -81,12 +88,32 @@ export class SnapshotSender {
       // A newer snapshot or a revocation since: the terminal asks again and is sent a new one.
       if (payload === null) return this.done(terminalId);
       try {
-        await this.transport.publish(topic, payload, { retain: false });
+        if (!(await this.published(topic, payload))) {
+          this.log.warn({ terminal: terminalId, waitedMs: PUBLISH_WAIT_MS }, 'snapshot chunk not acknowledged by the broker; the terminal will ask again');
+          return this.done(terminalId);
+        }
       } catch (err) {
         this.log.warn({ err: String(err), terminal: terminalId }, 'snapshot chunk publish failed; the terminal will ask again');
         return this.done(terminalId);
       }
     }
+  }
+
+  /** Publishes; false when the broker has not acknowledged it within PUBLISH_WAIT_MS. */
+  private published(topic: string, payload: string): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      const timer = this.clock.setTimeout(() => resolve(false), PUBLISH_WAIT_MS);
+      this.transport.publish(topic, payload, { retain: false }).then(
+        () => {
+          timer.cancel();
+          resolve(true);
+        },
+        (err: unknown) => {
+          timer.cancel();
+          reject(err instanceof Error ? err : new Error(String(err)));
+        },
+      );
+    });
   }
 
   /** The terminal's queue is over (in the same turn as its last check, so that a new ask starts a new one). */

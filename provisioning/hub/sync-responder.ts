@@ -33,7 +33,7 @@ export class SyncResponder<Item> implements HubPart {
     private readonly epochs: Epochs<Item>,
   ) {
     const scoped = ctx.scoped;
-    this.chunks = new SnapshotSender(ctx.transport, { chunk: (id, snapshotId, index) => scoped?.chunk(id, snapshotId, index) ?? null }, ctx.log);
+    this.chunks = new SnapshotSender(ctx.transport, { chunk: (id, snapshotId, index) => scoped?.chunk(id, snapshotId, index) ?? null }, ctx.clock, ctx.log);
   }
 
   onMessage(m: TerminalMessage): void {

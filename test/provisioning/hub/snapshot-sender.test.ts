@@ -1,6 +1,8 @@
+import { FakeClock } from '../../../core/clock';
 import { silentLogger } from '../../../core/log';
-import { SnapshotSender } from '../../../provisioning/hub/snapshot-sender';
+import { PUBLISH_WAIT_MS, SnapshotSender } from '../../../provisioning/hub/snapshot-sender';
 import { FakeTransport } from '../../../runtime/sync/fake-transport';
+import { waitFor } from '../../harness/wait';
 
 /** A snapshot source that records which chunks were sealed, and when (in order with other work). */
 function source(count: number) {
@@ -30,7 +32,7 @@ function connected(): FakeTransport {
 test('chunks go out one at a time, each sealed when its turn comes, the loop free between two', async () => {
   const t = connected();
   const src = source(40);
-  const s = new SnapshotSender(t, src, silentLogger());
+  const s = new SnapshotSender(t, src, new FakeClock(0), silentLogger());
   const order: string[] = [];
   const done = s.send('gate-1', 'snap-1', [0, 1, 2, 3]);
   // Nothing is sealed in the caller's turn (a request handler returns at once).
@@ -46,7 +48,7 @@ test('chunks go out one at a time, each sealed when its turn comes, the loop fre
 test('an ask for chunks still queued is merged: no chunk is queued twice', async () => {
   const t = connected();
   const src = source(40);
-  const s = new SnapshotSender(t, src, silentLogger());
+  const s = new SnapshotSender(t, src, new FakeClock(0), silentLogger());
   const first = s.send('gate-1', 'snap-1', [0, 1, 2, 3]);
   // The door asks again (chunks stopped coming) before its window went out; then for the next window.
   void s.send('gate-1', 'snap-1', [0, 1, 2, 3]);
@@ -62,7 +64,7 @@ test('an ask for chunks still queued is merged: no chunk is queued twice', async
 test('terminals take turns: a gate\'s long snapshot does not hold a building door\'s behind it', async () => {
   const t = connected();
   const src = source(400);
-  const s = new SnapshotSender(t, src, silentLogger());
+  const s = new SnapshotSender(t, src, new FakeClock(0), silentLogger());
   const gate = s.send('gate-1', 'snap-1', Array.from({ length: 16 }, (_, i) => i));
   await tick();
   const door = s.send('door-1', 'snap-1', [0]);
@@ -77,7 +79,7 @@ test('terminals take turns: a gate\'s long snapshot does not hold a building doo
 test('a snapshot gone (a newer one, a revocation) ends the queue; another snapshot replaces what was queued', async () => {
   const t = connected();
   const src = source(40);
-  const s = new SnapshotSender(t, src, silentLogger());
+  const s = new SnapshotSender(t, src, new FakeClock(0), silentLogger());
   const run = s.send('gate-1', 'snap-1', [0, 1, 2, 3, 4, 5]);
   await tick();
   await tick();
@@ -94,7 +96,7 @@ test('a snapshot gone (a newer one, a revocation) ends the queue; another snapsh
 test('a failed publish ends the queue (the terminal asks again); after stop nothing is sent', async () => {
   const t = connected();
   const src = source(40);
-  const s = new SnapshotSender(t, src, silentLogger());
+  const s = new SnapshotSender(t, src, new FakeClock(0), silentLogger());
   const publish = t.publish.bind(t);
   let fail = true;
   t.publish = (topic, payload, opts) => (fail ? Promise.reject(new Error('offline')) : publish(topic, payload, opts));
@@ -105,4 +107,25 @@ test('a failed publish ends the queue (the terminal asks again); after stop noth
   s.stop();
   await s.send('gate-1', 'snap-1', [0]);
   expect(t.published).toHaveLength(0);
+});
+
+test('a publish the broker never acknowledges ends the queue after PUBLISH_WAIT_MS; the next ask starts a new one', async () => {
+  const t = connected();
+  t.autoAck = false;
+  const src = source(40);
+  const clock = new FakeClock(0);
+  const s = new SnapshotSender(t, src, clock, silentLogger());
+  const run = s.send('gate-1', 'snap-1', [0, 1, 2]);
+  await waitFor(() => t.published.length === 1, 1000, 'the first chunk published');
+  clock.advance(PUBLISH_WAIT_MS - 1);
+  await tick();
+  expect(s.queued('gate-1')).toBe(2);
+  clock.advance(1);
+  await run;
+  expect(s.queued('gate-1')).toBe(0);
+  expect(t.published).toHaveLength(1);
+  // The door asks again: a new queue, not stuck behind the lost acknowledgement.
+  t.autoAck = true;
+  await s.send('gate-1', 'snap-1', [1, 2]);
+  expect(t.published.map((p) => p.payload)).toEqual(['snap-1#0', 'snap-1#1', 'snap-1#2']);
 });
