@@ -577,7 +577,7 @@ export class HubDb extends SqliteRollouts implements HubStore {
   }
 
   /** Persons in id order, filtered in the database (only the rows that match are read and opened), one row at a time. */
-  persons(filter: { status?: PersonStatus; kind?: PersonKind; tag?: string } = {}): PersonRecord[] {
+  persons(filter: { status?: PersonStatus; kind?: PersonKind; tag?: string; tagged?: boolean } = {}): PersonRecord[] {
     const where: string[] = [];
     const params: string[] = [];
     if (filter.status) {
@@ -592,6 +592,7 @@ export class HubDb extends SqliteRollouts implements HubStore {
       where.push('EXISTS (SELECT 1 FROM json_each(persons.tags) WHERE json_each.value = ?)');
       params.push(filter.tag);
     }
+    if (filter.tagged) where.push('json_array_length(persons.tags) > 0');
     const sql = `SELECT * FROM persons${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY person_id`;
     const out: PersonRecord[] = [];
     for (const r of this.db.prepare(sql).iterate(...params) as IterableIterator<Row>) out.push(personFromRow(r, this.atRest));

@@ -81,6 +81,7 @@ export function clearAlert(ctx: AdminContext, input: { tag: string }): { untagge
 /** Persons tagged now (with `tag`, or any) and the sightings stored. */
 export function listAlerts(ctx: AdminContext, input: { tag?: string } = {}): { active: PersonRecord[]; sightings: AlertRecord[] } {
   const tag = input.tag === undefined ? undefined : parseId('tag', input.tag);
-  const active = ctx.store.persons({ status: 'active' }).filter((p) => p.tags.length > 0 && (!tag || p.tags.includes(tag)));
+  // Filtered in the database: only tagged persons are read and opened (not every resident's templates).
+  const active = ctx.store.persons({ status: 'active', tagged: true, ...(tag ? { tag } : {}) });
   return { active, sightings: ctx.store.alerts(tag) };
 }

@@ -42,7 +42,8 @@ export interface ResidentRow {
 
 export interface PersonStore {
   person(id: string): PersonRecord | null;
-  persons(filter?: { status?: PersonStatus; kind?: PersonKind; tag?: string }): PersonRecord[];
+  /** Persons in id order; `tagged`: only those with at least one tag. */
+  persons(filter?: { status?: PersonStatus; kind?: PersonKind; tag?: string; tagged?: boolean }): PersonRecord[];
   /**
    * The persons published at least once, in id order, read one at a time (the hub's start: at 39,000
    * residents, reading every row at once held some 550 MB of rows and records at a time).
