@@ -43,6 +43,7 @@ function main(): number {
   say(`native runtime dependencies: ${sel.nativePackages.join(', ')}`);
   say(`mode ${mode}: ${sel.selected.length} test files${extra.length ? ` (narrowed by ${extra.join(' ')})` : ''}`);
   for (const l of sel.leftOut) say(`left out: ${l.file}: ${l.reason}`);
+  for (const n of sel.notes) say(`not left out: ${n}`);
   const tStaged = Date.now();
 
   const report = join(STAGE, 'jest-report.json');

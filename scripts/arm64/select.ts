@@ -26,6 +26,12 @@
  *   dependency or compiles WebAssembly itself. What sits further up (a terminal built on the roster
  *   store, an update agent writing its state through SQLite) is JavaScript whose behaviour does not
  *   change with the CPU once the modules that call native code are proven there.
+ *   A test file that imports a native dependency itself only to make its fixtures (an image composed with
+ *   sharp) or to read its result back (a row read with better-sqlite3), while the module it tests calls no
+ *   native code itself, may say so on a line `// arm64 boundary: covered by A.test.ts, B.test.ts`, naming
+ *   the selected files that prove on ARM64 the native code under what it tests. It is then left out,
+ *   but only while every file it names is selected on its own merits (not through such a line); otherwise
+ *   it runs. The line is ignored where the module under test calls native code itself.
  *
  * `native` and `boundary` exist for a CI budget that cannot hold the whole suite under emulation (the
  * whole CI run must stay under 20 minutes on a 2-core machine); the runner prints every file it leaves
@@ -40,6 +46,8 @@ export interface Selection {
   selected: string[];
   leftOut: { file: string; reason: string }[];
   nativePackages: string[];
+  /** Files that run although they say `arm64 boundary: covered by`, and why. */
+  notes: string[];
 }
 
 const WALL_CLOCK = /\b(Date\.now|performance\.now)\(\)/;
@@ -150,6 +158,8 @@ export function selectTests(root: string, nodeModules: string, mode: Mode): Sele
   const nativePackages = nativeRuntimePackages(root, nodeModules);
   const selected: string[] = [];
   const leftOut: Selection['leftOut'] = [];
+  const coveredClaims: { file: string; by: string[] }[] = [];
+  const notes: string[] = [];
   for (const f of all) {
     if (f.startsWith('test/arm64/')) {
       selected.push(f);
@@ -180,13 +190,41 @@ export function selectTests(root: string, nodeModules: string, mode: Mode): Sele
       // the module under test: test/ mirrors the source tree (test/runtime/roster/store.test.ts tests
       // runtime/roster/store.ts)
       const mirrored = join(root, f.replace(/^test\//, '').replace(/\.test\.ts$/, '.ts'));
-      const underTest = existsSync(mirrored) ? [mirrored] : [];
-      if (![file, ...underTest].some((x) => directNative(x, nativePackages).length > 0)) {
+      const moduleNative = existsSync(mirrored) && directNative(mirrored, nativePackages).length > 0;
+      if (!moduleNative && directNative(file, nativePackages).length === 0) {
         leftOut.push({ file: f, reason: 'reaches native code only through other modules (boundary mode)' });
+        continue;
+      }
+      const coveredBy = moduleNative ? [] : coveredByOf(text);
+      if (coveredBy.length > 0) {
+        coveredClaims.push({ file: f, by: coveredBy });
         continue;
       }
     }
     selected.push(f);
   }
-  return { selected, leftOut, nativePackages };
+  // A `covered by` claim holds only when every file it names is itself selected on its own merits (not
+  // through a claim of its own); otherwise the claiming file runs after all.
+  const onTheirOwn = new Set(selected);
+  for (const c of coveredClaims) {
+    const missing = c.by.filter((b) => !onTheirOwn.has(b));
+    if (missing.length > 0) {
+      selected.push(c.file);
+      notes.push(`${c.file} runs: it names as its cover ${missing.join(', ')}, which ${missing.length > 1 ? 'are' : 'is'} not selected on ${missing.length > 1 ? 'their' : 'its'} own`);
+      continue;
+    }
+    leftOut.push({ file: c.file, reason: `uses native code itself only for fixtures or to read its result back; the native part of what it tests is covered by ${c.by.join(', ')} (boundary mode)` });
+  }
+  selected.sort();
+  return { selected, leftOut, nativePackages, notes };
+}
+
+/**
+ * The files a test file names on its `arm64 boundary: covered by` line (boundary mode): the test files
+ * that prove on ARM64 the native code under what it tests. See the header and scripts/arm64/README.md.
+ */
+export function coveredByOf(text: string): string[] {
+  const m = /^\s*\/\/ arm64 boundary: covered by (.+)$/m.exec(text);
+  if (!m) return [];
+  return (m[1] as string).split(',').map((s) => s.trim()).filter(Boolean);
 }

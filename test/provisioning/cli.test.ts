@@ -4,6 +4,9 @@
  * the command line's `run` as bin/provision.js runs it: root with the passphrase, an admin's API token;
  * plus one real spawn of the entry point.
  */
+// ARM64 CI run (scripts/arm64/README.md, boundary mode): sharp shrinks a fixture photo here; under the command line, the hub's SQLite, the quality
+// check, the pipeline and operator passwords are proven on ARM64 by the files named below.
+// arm64 boundary: covered by test/provisioning/hub/event-store.test.ts, test/provisioning/store/erasures.test.ts, test/provisioning/store/residents-page.test.ts, test/models/quality.test.ts, test/models/pipeline.test.ts, test/provisioning/operators/passwords.test.ts
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import sharp from 'sharp';

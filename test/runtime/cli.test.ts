@@ -1,3 +1,7 @@
+// ARM64 CI run (scripts/arm64/README.md, boundary mode): sharp makes a blank fixture image here; under `doorway faces` and `compare` the pipeline and
+// sharp's decoding are proven on ARM64 by the files named below, and scripts/arm64/rootfs.ts runs both
+// commands inside the arm64 image in every CI run.
+// arm64 boundary: covered by test/models/pipeline.test.ts, test/models/session.test.ts, test/arm64/inference.test.ts
 import { execFile } from 'node:child_process';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -3,6 +3,9 @@
  * (a GPIO callback, as the real driver delivers edges from the loop) releases the door at once. Real
  * encrypted roster and outbox files, fake GPIO; no face models (they are not needed for the wipe).
  */
+// ARM64 CI run (scripts/arm64/README.md, boundary mode): better-sqlite3 reads counts back here; the roster's wipe (batches that yield to the event
+// loop included) and a whole terminal on its real roster and sync files are proven on ARM64 by the files named below.
+// arm64 boundary: covered by test/runtime/roster/wipe.test.ts, test/runtime/roster/store.test.ts, test/runtime/main-door.test.ts
 import Database from 'better-sqlite3';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';

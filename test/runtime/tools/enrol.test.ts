@@ -3,6 +3,9 @@
  * refused; a face too small to be enrolled, like a poster far behind, is not counted), and one person
  * per enrolment (every pair of photos matches at the terminals' threshold, or the pair is named).
  */
+// ARM64 CI run (scripts/arm64/README.md, boundary mode): sharp composes fixture photos here; the pipeline and sharp's decoding under enrol are
+// proven on ARM64 by the files named below (the enrol tool itself is JavaScript).
+// arm64 boundary: covered by test/models/pipeline.test.ts, test/models/session.test.ts, test/arm64/inference.test.ts
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
