@@ -24,7 +24,10 @@ function run(name) {
     const child = spawn(npm, ['run', '-s', name], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.on('data', (d) => chunks.push(d));
     child.stderr.on('data', (d) => chunks.push(d));
-    child.on('error', (e) => resolve({ name, ok: false, out: Buffer.from(`${e.message}\n`) }));
+    child.on('error', (e) => {
+      process.stdout.write(`> npm run ${name} (failed to start: ${e.message})\n`);
+      resolve({ name, ok: false });
+    });
     child.on('close', (code, signal) => {
       const out = Buffer.concat(chunks);
       process.stdout.write(`> npm run ${name}${code === 0 ? '' : ` (failed: ${signal ?? `exit ${code}`})`}\n`);
