@@ -111,7 +111,10 @@ describe('reload-config', () => {
   ): Promise<void> {
     const site = makeSiteDir();
     writeRoster(site, [franck]);
-    const config = terminalConfig(site, { video: passagesClip(0) });
+    // Adaptation off: the clip loops, so a template adapted from the first grant meets the same frames
+    // again and scores them 0.99+ (CI once saw 0.995 passed). What is tested here is the reload.
+    const base = terminalConfig(site, { video: passagesClip(0) });
+    const config: Config = { ...base, adaptation: { ...base.adaptation, enabled: false } };
     const file = join(site.dir, 'terminal.json');
     writeFileSync(file, JSON.stringify(config));
     const clock = new SystemClock();
@@ -157,7 +160,7 @@ describe('reload-config', () => {
       expect(await t.reloadConfig()).toEqual({ outcome: 'applied', sections: ['liveness'], problems: [] });
       expect(await nextPassage(decisions)).toBe('deny:not-live');
 
-      // Liveness back, a match threshold nobody reaches: refused as unknown.
+      // Liveness back, a match threshold nobody reaches (franck's enrolled photos score the clip 0.82-0.90): refused as unknown.
       writeFileSync(file, JSON.stringify({ ...config, decision: { ...config.decision, match: 0.995 } }));
       expect(await t.reloadConfig()).toEqual({ outcome: 'applied', sections: ['decision', 'liveness'], problems: [] });
       expect(t.config.decision.match).toBe(0.995);
