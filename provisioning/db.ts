@@ -544,6 +544,14 @@ export class HubDb extends SqliteRollouts implements HubStore {
     return this.db.transaction(f).immediate();
   }
 
+  private changeStmt: Database.Statement | null = null;
+
+  /** SQLite's data_version (commits by other connections) and total_changes() (rows changed by this one). */
+  changeToken(): string {
+    this.changeStmt ??= this.db.prepare("SELECT (SELECT data_version FROM pragma_data_version()) || ':' || total_changes()").pluck();
+    return this.changeStmt.get() as string;
+  }
+
   // Terminals
 
   addTerminal(t: Omit<TerminalRecord, 'status' | 'revokedAt'>): void {

@@ -32,6 +32,13 @@ export interface HubOptions {
   offHistorySnapshotMs?: number;
   /** How often the hub ticks: publishes stored changes, sends queued commands (default 250 ms; 0: only by hand). */
   pollMs?: number;
+  /**
+   * With a store, a timer's tick runs the parts only when the store changed since the last one (by this
+   * process or another: HubStore.changeToken), and at least this often regardless, for the work that
+   * time alone makes due (commands expiring, the hub's certificate file, renewal checks, retention).
+   * Default 5 s; 0: every tick runs the parts.
+   */
+  idleTickMs?: number;
   /** Persons per roster delta at most (default 200; a delta is also cut at ROSTER_MESSAGE_TARGET_BYTES). */
   maxPersonsPerDelta?: number;
   /** How often certificates are checked for renewal (default 1 h; 0: never, renew by hand). */

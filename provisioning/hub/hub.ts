@@ -91,6 +91,9 @@ export class Hub<Item> {
   private readonly retention: RetentionSweeper<Item>;
   private readonly log: Logger;
   private timer: TimerHandle | null = null;
+  /** The store's change token when the timer last ran the parts, and when (monotonic ms). */
+  private seenToken: string | null = null;
+  private fullTickAt = -Infinity;
   private busy = false;
   private stopped = false;
   private rejectedCount = 0;
@@ -178,7 +181,7 @@ export class Hub<Item> {
     const every = this.ctx.options.pollMs ?? 250;
     if (every > 0) {
       this.timer = this.ctx.clock.setInterval(() => {
-        this.tick().catch((err: unknown) => this.log.error({ err: String(err) }, 'hub tick failed'));
+        this.pollTick().catch((err: unknown) => this.log.error({ err: String(err) }, 'hub tick failed'));
       }, every);
     }
   }
@@ -193,7 +196,7 @@ export class Hub<Item> {
     if (this.ownsEvents) this.ctx.events.close();
   }
 
-  /** The parts' periodic work now (publish stored changes and pass revocations, send queued commands, renewals); also every pollMs. */
+  /** The parts' periodic work now (publish stored changes and pass revocations, send queued commands, renewals); also by the timer (pollTick). */
   async tick(): Promise<void> {
     if (this.busy || this.stopped) return;
     this.busy = true;
@@ -204,6 +207,24 @@ export class Hub<Item> {
     } finally {
       this.busy = false;
     }
+  }
+
+  /**
+   * The timer's tick: the parts run when the store changed since they last did, or idleTickMs passed.
+   * An idle hub used to query hub.db for terminals, persons, commands and erasures four times a second;
+   * that garbage, promoted between major collections, was most of the hub's memory growth in bench:soak.
+   */
+  private async pollTick(): Promise<void> {
+    const store = this.ctx.store;
+    const idle = this.ctx.options.idleTickMs ?? 5_000;
+    if (store && idle > 0 && !this.busy && !this.stopped) {
+      const token = store.changeToken(); // read before the parts run: a commit during their run makes the next tick run them
+      const now = this.ctx.clock.monotonic();
+      if (token === this.seenToken && now - this.fullTickAt < idle) return;
+      this.seenToken = token;
+      this.fullTickAt = now;
+    }
+    await this.tick();
   }
 
   /** Current roster version. */

@@ -167,6 +167,11 @@ export interface RolloutStore {
 export interface HubStore extends PersonStore, RosterLogStore, TerminalRosterStore, TerminalStore, CommandStore, AlertStore, PassStore, AuditStore, AdaptedTemplateStore, RolloutStore {
   /** Run `f` as one transaction (immediate: writers queue, never deadlock). */
   tx<T>(f: () => T): T;
+  /**
+   * Differs from an earlier answer once anything was committed to the store since, by this connection
+   * or any other (another process: `provision` on the same hub.db). Cheap: the hub asks four times a second.
+   */
+  changeToken(): string;
   /** Persons revoked and erased, and the terminals that confirmed it (erasures.ts). */
   readonly erasures: ErasureStore & PersonDataStore;
   /** After an erasure: the space freed and no old page left in the write-ahead log (reclaim.ts). */

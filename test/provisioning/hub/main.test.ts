@@ -15,7 +15,7 @@ import { decodeRoster, rosterKeyOf } from '../../../runtime/protocol/roster-seal
 import { loadPublicKey } from '../../../runtime/protocol/signing';
 import { RosterBatchSchema, encodeEmbedding, type RosterBatch, type TemplateIn } from '../../../runtime/roster/batch';
 import { FakeTransport } from '../../../runtime/sync/fake-transport';
-import { addPerson, addTerminal, Community, startCommunityHub, type CommunityHub, initCommunity, queueCommand, revokePerson, revokeTerminal, type AlertRecord, type Enroller } from '../../../provisioning';
+import { addPerson, addTerminal, Community, HubDb, startCommunityHub, type CommunityHub, initCommunity, queueCommand, revokePerson, revokeTerminal, type AlertRecord, type Enroller } from '../../../provisioning';
 import { waitFor } from '../../harness/wait';
 import { admin } from '../../harness/admin';
 
@@ -258,6 +258,44 @@ describe('hub service', () => {
       await new Promise((r) => server.close(r));
     }
     expect(posted).toEqual([expect.objectContaining({ kind: 'alarm.duress', eventId: duress.id, terminalId: 't1', doorId: 'door-1', personId: 'p-1' })]);
+  });
+
+  it('queries the database on its timer only when something in it changed (here or in another process), and every 5 s regardless', async () => {
+    const clock = new FakeClock();
+    const fake = new FakeTransport();
+    const p = startCommunityHub({ community: c, passphrase: PASS, transport: fake, clock, log: silentLogger(), pollMs: 250 });
+    await waitFor(() => fake.started, 10_000, 'the hub service to start its transport', 5);
+    fake.connect();
+    const svc = await p;
+    const other = new HubDb(c.db.path); // another connection to hub.db, as `provision` in another process has
+    const reads = jest.spyOn(c.db, 'queuedCommands');
+    const polls = async (n: number): Promise<void> => {
+      for (let i = 0; i < n; i++) {
+        clock.advance(250);
+        for (let j = 0; j < 5; j++) await new Promise<void>((r) => setImmediate(r));
+      }
+    };
+    try {
+      await polls(4); // what the start wrote is taken in
+      reads.mockClear();
+      await polls(8); // 2 s, nothing changed: no query
+      expect(reads).not.toHaveBeenCalled();
+
+      const id = other.queueCommand('t1', { type: 'unlock', durationMs: 3000, requestedBy: 'guard-wang' }, 'guard-wang', clock.now());
+      await polls(1); // the next poll sees the other connection's commit
+      expect(c.db.command(id)?.status).toBe('sent');
+      expect(fake.published.filter((m) => m.topic === 'hub/t1/commands')).toHaveLength(1);
+
+      await polls(2);
+      reads.mockClear();
+      await polls(20); // 5 s of nothing: the parts run once anyway (a command may expire, a file change)
+      expect(reads.mock.calls.length).toBeGreaterThanOrEqual(1);
+      expect(reads.mock.calls.length).toBeLessThanOrEqual(2);
+    } finally {
+      reads.mockRestore();
+      other.close();
+      await svc.stop();
+    }
   });
 });
 
