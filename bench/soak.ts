@@ -49,7 +49,7 @@ import { keyedPassagesClip } from '../test/harness/clips';
 import { sleep } from '../test/harness/wait';
 import { askChild, askProbe, childPids, Child, commandName, fileBytes, load1, openFds, rssBytes, threads } from './soak/processes';
 import { OutageBook, type OutageSummary } from './soak/outage';
-import { CSV_HEADER, parseSamplesCsv, type Sample, sampleCsvRow } from './soak/sample';
+import { CSV_HEADER, parseSamplesCsv, type Sample, sampleCsvRow, windowSamples } from './soak/sample';
 import { floors, parsePrometheus, promValue, ratePerMinute, trend, type Trend } from './soak/series';
 import { median, r2, wantsJson } from './stats';
 import { allocationReport, type SamplingProfile } from './alloc-profile';
@@ -507,9 +507,16 @@ function report(r: { samples: Sample[]; outage: OutageSummary | null; atHub: num
   return out;
 }
 
-/** `--report samples.csv`: the figures of an earlier run again, from its CSV (no processes started). */
+/**
+ * `--report samples.csv [--from-minute A] [--to-minute B]`: the figures of an earlier run again, from its
+ * CSV (no processes started), of all of it or of minutes A to B after its warm-up.
+ */
 function reportFromCsv(file: string): void {
-  const samples = parseSamplesCsv(readFileSync(file, 'utf8'));
+  const all = parseSamplesCsv(readFileSync(file, 'utf8'));
+  const from = num('from-minute', 0);
+  const to = args.includes('--to-minute') ? num('to-minute', 0) : Infinity;
+  const samples = from > 0 || to < Infinity ? windowSamples(all, from, to) : all;
+  if (samples !== all) say(`minutes ${from} to ${to === Infinity ? 'the end' : to} after the warm-up`);
   const outage = OutageBook.replay(samples.map((s) => ({ t: s.t, depth: s.terminal.outbox, down: s.outage })));
   report({ samples, outage, atHub: null, outageEvents: null });
 }

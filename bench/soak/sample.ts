@@ -165,3 +165,17 @@ export function parseSamplesCsv(text: string): Sample[] {
     return { t: num('t_s') * 1000, phase, outage: outage === '1', load1: num('load_1m'), terminal, hub };
   });
 }
+
+/**
+ * The samples of minutes [from, to) after the warm-up, as a run with that window as its measured part:
+ * the soak samples before `from` count as warm-up, those from `to` on are dropped (`--report FILE
+ * --from-minute A --to-minute B`: the first and the second hour of a two-hour run, each on its own).
+ */
+export function windowSamples(samples: readonly Sample[], fromMinute: number, toMinute = Infinity): Sample[] {
+  if (!(fromMinute >= 0) || !(toMinute > fromMinute)) throw new SampleCsvError(`window ${fromMinute}-${toMinute} min: from must be >= 0 and below to`);
+  const first = samples.find((s) => s.phase === 'soak');
+  if (!first) return samples.slice();
+  const from = first.t + fromMinute * 60_000;
+  const to = first.t + toMinute * 60_000;
+  return samples.filter((s) => s.phase === 'warmup' || s.t < to).map((s) => (s.phase === 'soak' && s.t < from ? { ...s, phase: 'warmup' as const } : s));
+}

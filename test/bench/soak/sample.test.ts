@@ -1,4 +1,4 @@
-import { CSV_HEADER, parseSamplesCsv, type Sample, SampleCsvError, sampleCsvRow } from '../../../bench/soak/sample';
+import { CSV_HEADER, parseSamplesCsv, type Sample, SampleCsvError, sampleCsvRow, windowSamples } from '../../../bench/soak/sample';
 
 function sample(t: number, over: Partial<Sample['terminal']> = {}): Sample {
   return {
@@ -86,5 +86,20 @@ describe('soak bench samples as CSV', () => {
     expect(() => parseSamplesCsv(`${CSV_HEADER}\n${row.split(',').slice(1).join(',')}\n`)).toThrow(/row 2: .* cells/);
     expect(() => parseSamplesCsv(`${CSV_HEADER}\n${row.replace(/^[^,]+/, 'soon')}\n`)).toThrow(/column t_s: not a number/);
     expect(() => parseSamplesCsv(`${CSV_HEADER}\n${row.replace(',soak,', ',later,')}\n`)).toThrow(/phase/);
+  });
+
+  it('cuts a window of minutes after the warm-up: earlier soak samples become warm-up, later ones are dropped', () => {
+    // one warm-up sample, then one a minute from 60 s on for 182 minutes
+    const run = Array.from({ length: 183 }, (_, i) => sample(i === 0 ? 0 : 60_000 * i));
+    const w = windowSamples(run, 60, 120);
+    const soak = w.filter((s) => s.phase === 'soak');
+    expect(soak[0]?.t).toBe(60_000 + 60 * 60_000);
+    expect(soak.at(-1)?.t).toBe(60_000 + 119 * 60_000);
+    expect(soak).toHaveLength(60);
+    expect(w.filter((s) => s.phase === 'warmup')).toHaveLength(1 + 60); // its own warm-up, and the first hour
+    expect(run.filter((s) => s.phase === 'soak')).toHaveLength(182); // the run itself is not changed
+    expect(windowSamples(run, 0).filter((s) => s.phase === 'soak')).toHaveLength(182);
+    expect(() => windowSamples(run, 30, 30)).toThrow(SampleCsvError);
+    expect(() => windowSamples(run, -1, 30)).toThrow(SampleCsvError);
   });
 });
