@@ -402,6 +402,8 @@ function report(r: { samples: Sample[]; outage: OutageSummary | null; atHub: num
     external: tr((s) => s.terminal.external),
     // what RSS is besides buffers awaiting collection: flat while the growth is only dead buffers
     rssLessExternal: tr((s) => s.terminal.rss - s.terminal.external),
+    // memory outside V8's heap (native: addons, SQLite, malloc): flat while RSS only follows the heap
+    anonLessHeap: tr((s) => s.terminal.rssAnon - s.terminal.heapTotal),
     fds: tr((s) => s.terminal.fds),
     threads: tr((s) => s.terminal.threads),
     handles: tr((s) => s.terminal.activeHandles),
@@ -415,6 +417,7 @@ function report(r: { samples: Sample[]; outage: OutageSummary | null; atHub: num
   const H = {
     rss: tr((s) => s.hub.rss),
     rssAnon: tr((s) => s.hub.rssAnon),
+    anonLessHeap: tr((s) => s.hub.rssAnon - s.hub.heapTotal),
     heap: tr((s) => s.hub.heapUsed),
     heapFloor: floorTrend((s) => s.hub.heapUsed),
     heapAfterGc: tr((s) => s.hub.heapAfterGc),
@@ -443,11 +446,11 @@ function report(r: { samples: Sample[]; outage: OutageSummary | null; atHub: num
   const row = (name: string, x: Trend, d = 1): string => `| ${name} | ${f(x.first, d)} | ${f(x.last, d)} | ${f(x.perHour, 2)} | ${f(x.max, d)} |`;
   const head = (who: string): string => `| ${who} | first ${r2(edge / 60_000)} min (median) | last ${r2(edge / 60_000)} min (median) | slope per hour | max |\n|---|---|---|---|---|`;
   print(['', head('terminal (doorway run)'),
-    row('RSS, MB', T.rss), row('RSS anonymous (no mapped files), MB', T.rssAnon), row('V8 heap used, MB', T.heap), row(`V8 heap used, lowest per ${r2(floorMs / 60_000)} min, MB`, T.heapFloor), row('V8 heap after the last major GC, MB', T.heapAfterGc), row('major GCs since start', T.majorGcs, 0), row('external + array buffers, MB', T.external), row('RSS minus external, MB', T.rssLessExternal), row('open fds', T.fds, 0), row('threads', T.threads, 0),
+    row('RSS, MB', T.rss), row('RSS anonymous (no mapped files), MB', T.rssAnon), row('V8 heap used, MB', T.heap), row(`V8 heap used, lowest per ${r2(floorMs / 60_000)} min, MB`, T.heapFloor), row('V8 heap after the last major GC, MB', T.heapAfterGc), row('major GCs since start', T.majorGcs, 0), row('external + array buffers, MB', T.external), row('RSS minus external, MB', T.rssLessExternal), row('RSS anonymous minus V8 heap total, MB', T.anonLessHeap), row('open fds', T.fds, 0), row('threads', T.threads, 0),
     row('active handles', T.handles, 0), row('event-loop delay p99, ms', T.loopDelay), row('ffmpeg RSS, MB', T.ffmpeg), row('roster.db, MB', T.rosterDb, 3), row('sync.db (outbox), MB', T.syncDb, 3),
     row('WAL files (roster + sync), MB', T.wal, 3), row('outbox rows', T.outbox, 0)].join('\n'));
   print(['', head('hub (provision hub)'),
-    row('RSS, MB', H.rss), row('RSS anonymous (no mapped files), MB', H.rssAnon), row('V8 heap used, MB', H.heap), row(`V8 heap used, lowest per ${r2(floorMs / 60_000)} min, MB`, H.heapFloor), row('V8 heap after the last major GC, MB', H.heapAfterGc), row('major GCs since start', H.majorGcs, 0), row('external + array buffers, MB', H.external), row('open fds', H.fds, 0), row('threads', H.threads, 0),
+    row('RSS, MB', H.rss), row('RSS anonymous (no mapped files), MB', H.rssAnon), row('V8 heap used, MB', H.heap), row(`V8 heap used, lowest per ${r2(floorMs / 60_000)} min, MB`, H.heapFloor), row('V8 heap after the last major GC, MB', H.heapAfterGc), row('RSS anonymous minus V8 heap total, MB', H.anonLessHeap), row('major GCs since start', H.majorGcs, 0), row('external + array buffers, MB', H.external), row('open fds', H.fds, 0), row('threads', H.threads, 0),
     row('active resources', H.handles, 0), row('event-loop delay p99, ms', H.loopDelay), row('hub.db, MB', H.hubDb, 3), row('events.db, MB', H.eventsDb, 3),
     row('WAL files (hub + events), MB', H.wal, 3)].join('\n'));
   if (o) {

@@ -211,8 +211,9 @@ export class Hub<Item> {
 
   /**
    * The timer's tick: the parts run when the store changed since they last did, or idleTickMs passed.
-   * An idle hub used to query hub.db for terminals, persons, commands and erasures four times a second;
-   * that garbage, promoted between major collections, was most of the hub's memory growth in bench:soak.
+   * An idle hub used to query hub.db for terminals, persons, commands and erasures four times a second:
+   * after the certificate file, the largest share of what it promoted between major collections
+   * (bench:soak --alloc-profile).
    */
   private async pollTick(): Promise<void> {
     const store = this.ctx.store;
