@@ -26,7 +26,7 @@ if (typeof process.send === 'function') {
   // V8's own record of each collection (v8.GCProfiler), emptied at every sample and every 10 s: the heap
   // used exactly as a major collection left it. A PerformanceObserver of 'gc' entries, used before, made
   // an entry with deprecation wrappers for every collection, minor ones too, and the observer's queue
-  // kept them past a scavenge: 16% of what the hub promoted in bench:soak --alloc-profile was the probe's.
+  // kept them past a scavenge: 15% of what the hub promoted in bench:soak --alloc-profile was the probe's.
   let gcs = new v8.GCProfiler();
   gcs.start();
   const readGcs = () => {
