@@ -517,9 +517,9 @@ function report(r: { samples: Sample[]; outage: OutageSummary | null; atHub: num
 function reportFromCsv(file: string): void {
   const all = parseSamplesCsv(readFileSync(file, 'utf8'));
   const from = num('from-minute', 0);
-  const to = args.includes('--to-minute') ? num('to-minute', 0) : Infinity;
-  const samples = from > 0 || to < Infinity ? windowSamples(all, from, to) : all;
-  if (samples !== all) say(`minutes ${from} to ${to === Infinity ? 'the end' : to} after the warm-up`);
+  const to = num('to-minute', Infinity);
+  const samples = windowSamples(all, from, to); // all of them when no window is asked for
+  if (from > 0 || to < Infinity) say(`minutes ${from} to ${to === Infinity ? 'the end' : to} after the warm-up`);
   const outage = OutageBook.replay(samples.map((s) => ({ t: s.t, depth: s.terminal.outbox, down: s.outage })));
   report({ samples, outage, atHub: null, outageEvents: null });
 }

@@ -27,11 +27,10 @@ if (typeof process.send === 'function') {
   // used exactly as a major collection left it. A PerformanceObserver of 'gc' entries, used before, made
   // an entry with deprecation wrappers for every collection, minor ones too, and the observer's queue
   // kept them past a scavenge: 15% of what the hub promoted in bench:soak --alloc-profile was the probe's.
-  let gcs = new v8.GCProfiler();
+  const gcs = new v8.GCProfiler();
   gcs.start();
   const readGcs = () => {
     const r = gcs.stop();
-    gcs = new v8.GCProfiler();
     gcs.start();
     for (const s of (r && r.statistics) || []) {
       if (s.gcType !== 'MarkSweepCompact') continue;
